@@ -1,0 +1,267 @@
+use super::*;
+
+fn licensed(max: u32) -> ClusterState {
+    ClusterState {
+        license: Some(InstalledLicense {
+            key: "k".into(),
+            licensee: "test".into(),
+            max_data_nodes: max,
+            max_cores: 4,
+            expires_at: i64::MAX,
+        }),
+        ..Default::default()
+    }
+}
+
+fn with_nodes(n: usize) -> ClusterState {
+    let mut s = licensed(16);
+    for i in 0..n {
+        s.apply(
+            1,
+            &Command::AddDataNode {
+                tcp_addr: format!("h{i}:8088"),
+                http_addr: format!("h{i}:8086"),
+            },
+        )
+        .unwrap();
+    }
+    s
+}
+
+#[test]
+fn refused_command_changes_nothing() {
+    let mut s = with_nodes(2);
+    let before = s.clone();
+    let err = s
+        .apply(
+            9,
+            &Command::CreateRetentionPolicy {
+                database: "nope".into(),
+                policy: RetentionPolicySpec {
+                    name: "rp".into(),
+                    ..Default::default()
+                },
+                make_default: false,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "database not found: nope");
+    assert_eq!(s, before);
+}
+
+#[test]
+fn license_caps_data_nodes() {
+    let mut s = licensed(1);
+    s.apply(
+        1,
+        &Command::AddDataNode {
+            tcp_addr: "a:8088".into(),
+            http_addr: "a:8086".into(),
+        },
+    )
+    .unwrap();
+    // Re-adding the same node is idempotent and not counted twice.
+    assert_eq!(
+        s.apply(
+            2,
+            &Command::AddDataNode {
+                tcp_addr: "a:8088".into(),
+                http_addr: "a:8086".into(),
+            },
+        ),
+        Ok(Reply::Node { id: 1 })
+    );
+    let err = s
+        .apply(
+            3,
+            &Command::AddDataNode {
+                tcp_addr: "b:8088".into(),
+                http_addr: "b:8086".into(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err, MetaError::LicenseDataNodes { max: 1 });
+    assert_eq!(s.data_nodes.len(), 1);
+}
+
+#[test]
+fn database_defaults_and_conflicts() {
+    let mut s = with_nodes(1);
+    s.apply(
+        2,
+        &Command::CreateDatabase {
+            name: "db".into(),
+            retention_policy: None,
+        },
+    )
+    .unwrap();
+    let rp = s.retention_policy("db", "autogen").unwrap();
+    assert_eq!(rp.duration, 0);
+    assert_eq!(rp.shard_group_duration, WEEK);
+    assert_eq!(s.database("db").unwrap().default_retention_policy, "autogen");
+    // Same again: no-op.
+    s.apply(
+        3,
+        &Command::CreateDatabase {
+            name: "db".into(),
+            retention_policy: None,
+        },
+    )
+    .unwrap();
+    let err = s
+        .apply(
+            4,
+            &Command::CreateDatabase {
+                name: "db".into(),
+                retention_policy: Some(RetentionPolicySpec {
+                    name: "autogen".into(),
+                    duration: Some(2 * HOUR),
+                    ..Default::default()
+                }),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err, MetaError::RetentionPolicyConflict);
+    let err = s
+        .apply(
+            5,
+            &Command::CreateRetentionPolicy {
+                database: "db".into(),
+                policy: RetentionPolicySpec {
+                    name: "short".into(),
+                    duration: Some(HOUR / 2),
+                    ..Default::default()
+                },
+                make_default: false,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "retention policy duration must be at least 1h0m0s");
+}
+
+#[test]
+fn shard_groups_spread_owners() {
+    let mut s = with_nodes(4);
+    s.apply(
+        2,
+        &Command::CreateDatabase {
+            name: "db".into(),
+            retention_policy: Some(RetentionPolicySpec {
+                name: "rf2".into(),
+                duration: Some(0),
+                shard_group_duration: Some(HOUR),
+                replica_n: Some(2),
+            }),
+        },
+    )
+    .unwrap();
+    let Reply::ShardGroup { group } = s
+        .apply(
+            3,
+            &Command::CreateShardGroup {
+                database: "db".into(),
+                retention_policy: "rf2".into(),
+                timestamp: (HOUR as i64) * 10 + 5,
+            },
+        )
+        .unwrap()
+    else {
+        panic!("expected a shard group");
+    };
+    assert_eq!(group.start_time, (HOUR as i64) * 10);
+    assert_eq!(group.end_time, (HOUR as i64) * 11);
+    assert_eq!(group.shards.len(), 2, "4 nodes / RF 2");
+    let mut owners: Vec<_> = group.shards.iter().flat_map(|s| s.owners.clone()).collect();
+    owners.sort();
+    assert_eq!(owners, vec![1, 2, 3, 4], "every node owns one replica");
+    // The same timestamp maps to the same group.
+    let again = s
+        .apply(
+            4,
+            &Command::CreateShardGroup {
+                database: "db".into(),
+                retention_policy: "rf2".into(),
+                timestamp: (HOUR as i64) * 10 + 99,
+            },
+        )
+        .unwrap();
+    assert_eq!(again, Reply::ShardGroup { group });
+    // Removing a node removes its ownerships.
+    s.apply(5, &Command::RemoveDataNode { id: 1 }).unwrap();
+    assert!(s.shards().iter().all(|sh| !sh.owners.iter().any(|o| o.id == 1)));
+}
+
+#[test]
+fn leases_have_one_holder() {
+    let mut s = ClusterState::default();
+    let acquire = |node, now| Command::AcquireLease {
+        name: "cq".into(),
+        node_id: node,
+        now,
+        duration: 10,
+    };
+    assert!(s.apply(1, &acquire(1, 0)).is_ok());
+    match s.apply(2, &acquire(2, 5)) {
+        Err(MetaError::LeaseConflict { lease }) => assert_eq!(lease.owner, 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Renewal by the holder extends it.
+    assert_eq!(
+        s.apply(3, &acquire(1, 8)),
+        Ok(Reply::Lease {
+            lease: Lease {
+                name: "cq".into(),
+                owner: 1,
+                expiration: 18
+            }
+        })
+    );
+    assert!(s.apply(4, &acquire(2, 17)).is_err());
+    assert!(s.apply(5, &acquire(2, 18)).is_ok(), "expired lease moves");
+}
+
+#[test]
+fn users_and_privileges() {
+    let mut s = ClusterState::default();
+    s.apply(
+        1,
+        &Command::CreateDatabase {
+            name: "db".into(),
+            retention_policy: None,
+        },
+    )
+    .unwrap();
+    s.apply(
+        2,
+        &Command::CreateUser {
+            name: "u".into(),
+            hash: "h".into(),
+            admin: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        s.apply(
+            3,
+            &Command::CreateUser {
+                name: "u".into(),
+                hash: "other".into(),
+                admin: false,
+            },
+        ),
+        Err(MetaError::UserExists)
+    );
+    s.apply(
+        4,
+        &Command::SetPrivilege {
+            name: "u".into(),
+            database: "db".into(),
+            privilege: Privilege::Read,
+        },
+    )
+    .unwrap();
+    s.apply(5, &Command::DropDatabase { name: "db".into() })
+        .unwrap();
+    assert!(s.users["u"].privileges.is_empty());
+    assert_eq!(s.index, 5);
+}
