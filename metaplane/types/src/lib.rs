@@ -8,9 +8,11 @@
 //! - [`command`] — every metadata change as a typed command, and its reply.
 //! - [`apply`] — the state machine transition: `ClusterState::apply(command)`.
 //! - [`error`] — [`MetaError`], with InfluxDB's texts.
+//! - [`control`] — the control messages the meta plane sends a data node on its TCP port.
 
 pub mod apply;
 pub mod command;
+pub mod control;
 pub mod duration;
 pub mod error;
 pub mod model;

@@ -240,8 +240,9 @@ impl ClusterState {
     }
 }
 
-/// One row of `show-shards`.
+/// One row of `show-shards`, in the JSON shape of Enterprise's `/show-shards`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ShardInfo {
     pub id: u64,
     pub database: String,
@@ -258,6 +259,7 @@ pub struct ShardInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardOwner {
     pub id: NodeId,
+    #[serde(rename = "tcpAddr")]
     pub tcp_addr: String,
 }
 
