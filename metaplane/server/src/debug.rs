@@ -97,6 +97,10 @@ async fn flamegraph(Query(q): Query<HashMap<String, String>>) -> Result<Response
     report
         .flamegraph(&mut svg)
         .map_err(|e| ApiError::Internal(format!("drawing the flamegraph: {e}")))?;
+    if svg.is_empty() {
+        // No samples (an idle process): still answer with a valid SVG that says so.
+        svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="40"><text x="10" y="25">No CPU samples were collected: the process was idle.</text></svg>"#.to_vec();
+    }
     Ok(([("content-type", "image/svg+xml")], svg).into_response())
 }
 

@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // The license is checked before any port is bound.
     let license = match tessera_license::License::from_config(&cfg.license_key, &cfg.license_path) {
