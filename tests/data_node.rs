@@ -1,0 +1,133 @@
+//! The data node's first slice: `/ping`, joining through `add-data`, keeping a current
+//! copy of the metadata by long-polling any meta node (surviving the loss of the one it
+//! talked to), and shrugging off garbage on its cluster port.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_tests::{http, wait_for, Cluster};
+
+fn create_db(c: &Cluster, meta: usize, name: &str) -> u64 {
+    let (status, body) = http::post(
+        &c.metas[meta].url("/execute"),
+        &json!({"type": "create_database", "name": name, "retention_policy": null}),
+    )
+    .expect("execute");
+    assert_eq!(status, 200, "{body}");
+    body["index"].as_u64().expect("index")
+}
+
+#[test]
+fn ping_answers_like_influxd() {
+    let c = Cluster::start(1, 1, "", "");
+    let resp = reqwest::blocking::get(format!("http://{}/ping", c.datas[0].http)).unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert!(resp.headers().contains_key("x-influxdb-version"));
+    let (status, body) = http::get(&format!("http://{}/ping?verbose=true", c.datas[0].http)).unwrap();
+    assert_eq!(status, 200);
+    assert!(body["version"].is_string(), "{body}");
+}
+
+#[test]
+fn data_node_follows_metadata_and_survives_meta_loss() {
+    let mut c = Cluster::start(3, 1, "", "");
+    let d = &c.datas[0];
+    let id = wait_for(Duration::from_secs(10), || d.vars()["node_id"].as_u64()).expect("id");
+    let (_, cluster) = http::get(&c.metas[0].url("/show-cluster")).unwrap();
+    assert_eq!(cluster["data"][0]["id"].as_u64(), Some(id));
+    assert_eq!(cluster["data"][0]["tcpAddr"], d.tcp.as_str());
+    assert_eq!(cluster["data"][0]["httpAddr"], d.http.as_str());
+
+    let index = create_db(&c, 1, "one");
+    assert!(
+        wait_for(Duration::from_secs(5), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some(),
+        "data node did not see index {index}: {}",
+        d.vars()
+    );
+    let servers = d.vars()["meta_servers"].clone();
+    assert_eq!(servers.as_array().map(|a| a.len()), Some(3), "{servers}");
+
+    // Kill the meta node the data node was added through (it polls that one first).
+    c.metas[0].proc_.kill();
+    let index = wait_for(Duration::from_secs(10), || {
+        let r = http::post(
+            &c.metas[1].url("/execute"),
+            &json!({"type": "create_database", "name": "two", "retention_policy": null}),
+        )
+        .ok()?;
+        (r.0 == 200).then(|| r.1["index"].as_u64()).flatten()
+    })
+    .expect("metadata writes after losing a meta node");
+    let d = &c.datas[0];
+    assert!(
+        wait_for(Duration::from_secs(15), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some(),
+        "data node did not fail over to another meta node: {}",
+        d.vars()
+    );
+
+    // A restarted data node remembers its id and meta servers.
+    c.datas[0].proc_.kill();
+    c.datas[0].start();
+    let d = &c.datas[0];
+    assert_eq!(
+        wait_for(Duration::from_secs(10), || d.vars()["node_id"].as_u64()),
+        Some(id)
+    );
+    let index = create_db(&c, 2, "three");
+    assert!(
+        wait_for(Duration::from_secs(15), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some()
+    );
+}
+
+#[test]
+fn garbage_on_the_cluster_port_is_harmless() {
+    let c = Cluster::start(1, 1, "", "");
+    let d = &c.datas[0];
+    let payloads: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        vec![0xff; 64],
+        // The control service with a frame claiming 4 GiB.
+        vec![0x01, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0],
+        // The control service with a bad checksum.
+        [vec![0x01, 0, 0, 0, 2, 1, 2, 3, 4], b"{}".to_vec()].concat(),
+        // A valid frame header, then the connection drops mid-payload.
+        vec![0x01, 0, 0, 0, 100, 0, 0, 0, 0, b'{'],
+        // Valid checksum, invalid JSON.
+        {
+            let payload = b"not json";
+            let mut v = vec![0x01];
+            v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            v.extend_from_slice(&crc32c(payload).to_be_bytes());
+            v.extend_from_slice(payload);
+            v
+        },
+    ];
+    for p in payloads {
+        if let Ok(mut s) = TcpStream::connect(&d.tcp) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.write_all(&p);
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+        }
+    }
+    let (status, _) = http::get(&format!("http://{}/ping", d.http)).unwrap();
+    assert_eq!(status, 204, "data node stopped serving HTTP after garbage");
+    // And the control service still works: the meta node can reach it.
+    let (status, body) = http::post(&c.metas[0].url("/add-data"), &json!({"addr": d.tcp})).unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+/// crc32c (Castagnoli), bitwise: enough for a test frame.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
