@@ -1,5 +1,8 @@
 //! `/debug/vars` and `/debug/pprof` (CPU profiles as pprof protobuf and as a flamegraph
 //! SVG), as influxd serves them.
+//!
+//! The profiler's sample tables (about 130 MiB) are allocated by the first profile and kept
+//! for the life of the process; `docs/operations.md` says so.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,10 +69,12 @@ async fn run_profile(duration: Duration) -> Result<pprof::Report, ApiError> {
             .build()
             .map_err(|e| ApiError::Conflict(format!("cannot start the profiler: {e}")))?;
         std::thread::sleep(duration);
-        guard
+        let report = guard
             .report()
             .build()
-            .map_err(|e| ApiError::Internal(format!("building the profile: {e}")))
+            .map_err(|e| ApiError::Internal(format!("building the profile: {e}")));
+        drop(guard);
+        report
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
