@@ -25,7 +25,8 @@ fn ping_answers_like_influxd() {
     let resp = reqwest::blocking::get(format!("http://{}/ping", c.datas[0].http)).unwrap();
     assert_eq!(resp.status().as_u16(), 204);
     assert!(resp.headers().contains_key("x-influxdb-version"));
-    let (status, body) = http::get(&format!("http://{}/ping?verbose=true", c.datas[0].http)).unwrap();
+    let (status, body) =
+        http::get(&format!("http://{}/ping?verbose=true", c.datas[0].http)).unwrap();
     assert_eq!(status, 200);
     assert!(body["version"].is_string(), "{body}");
 }
@@ -42,7 +43,11 @@ fn data_node_follows_metadata_and_survives_meta_loss() {
 
     let index = create_db(&c, 1, "one");
     assert!(
-        wait_for(Duration::from_secs(5), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some(),
+        wait_for(Duration::from_secs(5), || (d.vars()["meta_index"]
+            .as_u64()?
+            >= index)
+            .then_some(()))
+        .is_some(),
         "data node did not see index {index}: {}",
         d.vars()
     );
@@ -62,7 +67,11 @@ fn data_node_follows_metadata_and_survives_meta_loss() {
     .expect("metadata writes after losing a meta node");
     let d = &c.datas[0];
     assert!(
-        wait_for(Duration::from_secs(15), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some(),
+        wait_for(Duration::from_secs(15), || (d.vars()["meta_index"]
+            .as_u64()?
+            >= index)
+            .then_some(()))
+        .is_some(),
         "data node did not fail over to another meta node: {}",
         d.vars()
     );
@@ -76,9 +85,11 @@ fn data_node_follows_metadata_and_survives_meta_loss() {
         Some(id)
     );
     let index = create_db(&c, 2, "three");
-    assert!(
-        wait_for(Duration::from_secs(15), || (d.vars()["meta_index"].as_u64()? >= index).then_some(())).is_some()
-    );
+    assert!(wait_for(Duration::from_secs(15), || (d.vars()["meta_index"]
+        .as_u64()?
+        >= index)
+        .then_some(()))
+    .is_some());
 }
 
 #[test]
@@ -126,7 +137,11 @@ fn crc32c(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -37,9 +37,13 @@ fn one_holder_renewal_and_takeover() {
                 .expect("data node learns its id")
         })
         .collect();
-    let first = wait_for(Duration::from_secs(10), || lease(&c, 0)).expect("someone takes the lease");
+    let first =
+        wait_for(Duration::from_secs(10), || lease(&c, 0)).expect("someone takes the lease");
     let owner = first["owner"].as_u64().unwrap();
-    let holder = ids.iter().position(|id| *id == owner).expect("owner is a data node");
+    let holder = ids
+        .iter()
+        .position(|id| *id == owner)
+        .expect("owner is a data node");
     let other = 1 - holder;
 
     // For 6 s: one holder, never two, and the lease keeps being renewed.
@@ -48,7 +52,11 @@ fn one_holder_renewal_and_takeover() {
     let mut renewals = 0;
     while started.elapsed() < Duration::from_secs(6) {
         let l = lease(&c, (renewals % 3) as usize).expect("lease");
-        assert_eq!(l["owner"].as_u64(), Some(owner), "the lease moved while its holder lived");
+        assert_eq!(
+            l["owner"].as_u64(),
+            Some(owner),
+            "the lease moved while its holder lived"
+        );
         let exp = l["expiration"].as_i64().unwrap();
         if exp > last_expiration {
             renewals += 1;
@@ -60,7 +68,10 @@ fn one_holder_renewal_and_takeover() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(renewals >= 3, "the holder renewed only {renewals} times in 6 s");
+    assert!(
+        renewals >= 3,
+        "the holder renewed only {renewals} times in 6 s"
+    );
     assert!(wait_for(Duration::from_secs(3), || held_by(&c, holder).then_some(())).is_some());
     assert!(!held_by(&c, other));
 
@@ -79,7 +90,10 @@ fn one_holder_renewal_and_takeover() {
         acquired_at >= expiration_at_stop,
         "taken over at {acquired_at}, before the old lease expired at {expiration_at_stop}"
     );
-    assert!(waited <= Duration::from_secs(3 + 3), "takeover took {waited:?}");
+    assert!(
+        waited <= Duration::from_secs(3 + 3),
+        "takeover took {waited:?}"
+    );
     assert!(
         wait_for(Duration::from_secs(3), || held_by(&c, other).then_some(())).is_some(),
         "the new holder reports it holds the lease"

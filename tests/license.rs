@@ -37,7 +37,10 @@ fn meta_refuses(license: Option<&str>, message: &str) {
         }
     }
     let out = node.proc_.run_to_exit(Duration::from_secs(20));
-    assert!(!out.status.success(), "influxd-meta started with a bad license");
+    assert!(
+        !out.status.success(),
+        "influxd-meta started with a bad license"
+    );
     let err = stderr(&out);
     assert!(
         err.contains(&format!("influxd-meta: {message}")),
@@ -150,7 +153,10 @@ fn data_node_refuses_bad_licenses() {
     let node = DataNode::configure(root.path(), 1, &path, "");
     let cases = [
         ("garbage".to_string(), "license: malformed license"),
-        (license::expired(), "license: the license for \"Tessera tests\" expired at"),
+        (
+            license::expired(),
+            "license: the license for \"Tessera tests\" expired at",
+        ),
         (
             altered(&license::valid(1, 1), |p| p["max_cores"] = json!(64)),
             "license: invalid license signature",
@@ -177,12 +183,18 @@ fn add_data_beyond_the_license_is_refused() {
     let (status, body) =
         http::post(&c.metas[0].url("/join"), &json!({"addr": c.metas[0].http})).unwrap();
     assert_eq!(status, 200, "{body}");
-    let (status, body) =
-        http::post(&c.metas[0].url("/add-data"), &json!({"addr": c.datas[0].tcp})).unwrap();
+    let (status, body) = http::post(
+        &c.metas[0].url("/add-data"),
+        &json!({"addr": c.datas[0].tcp}),
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     let (_, before) = http::get(&c.metas[0].url("/?index=0")).unwrap();
-    let (status, body) =
-        http::post(&c.metas[0].url("/add-data"), &json!({"addr": c.datas[1].tcp})).unwrap();
+    let (status, body) = http::post(
+        &c.metas[0].url("/add-data"),
+        &json!({"addr": c.datas[1].tcp}),
+    )
+    .unwrap();
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["error"],
@@ -192,7 +204,11 @@ fn add_data_beyond_the_license_is_refused() {
     let (_, after) = http::get(&c.metas[0].url("/?index=0")).unwrap();
     assert_eq!(before["data"]["data_nodes"], after["data"]["data_nodes"]);
     // The refused node did not learn it belongs to the cluster.
-    assert!(c.datas[1].vars()["node_id"].is_null(), "{}", c.datas[1].vars());
+    assert!(
+        c.datas[1].vars()["node_id"].is_null(),
+        "{}",
+        c.datas[1].vars()
+    );
     // influxd-ctl reports the same, with a non-zero exit.
     let out = c.ctl(&["add-data", &c.datas[1].tcp]);
     assert!(!out.status.success());
@@ -216,7 +232,10 @@ fn cores_are_capped_by_the_license() {
     let cores = wait_for(Duration::from_secs(5), || node.vars()["cores"].as_u64());
     assert_eq!(cores, Some(1), "{}", node.vars());
     let log = node.proc_.log_text();
-    assert!(log.contains("licensed 1"), "the core choice is logged:\n{log}");
+    assert!(
+        log.contains("licensed 1"),
+        "the core choice is logged:\n{log}"
+    );
 
     // [data] max-cores caps further than the license.
     let root2 = tempfile::tempdir().unwrap();

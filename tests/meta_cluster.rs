@@ -43,7 +43,10 @@ fn leader_failover_and_catch_up() {
         recovered.is_some(),
         "no successful metadata write within 5 s of killing the leader"
     );
-    eprintln!("writes resumed {:?} after SIGKILL of the leader", killed_at.elapsed());
+    eprintln!(
+        "writes resumed {:?} after SIGKILL of the leader",
+        killed_at.elapsed()
+    );
     let new_leader = c.leader(Duration::from_secs(5)).expect("new leader");
     assert_ne!(new_leader, leader);
 
@@ -66,7 +69,8 @@ fn leader_failover_and_catch_up() {
             .iter()
             .map(|m| http::get(&m.url("/show-cluster")).ok().map(|(_, v)| v))
             .collect::<Option<_>>()?;
-        let same = snaps.windows(2).all(|w| w[0] == w[1]) && clusters.windows(2).all(|w| w[0] == w[1]);
+        let same =
+            snaps.windows(2).all(|w| w[0] == w[1]) && clusters.windows(2).all(|w| w[0] == w[1]);
         (same && snaps[0]["data"]["databases"].get("down4").is_some()).then(|| snaps[0].clone())
     });
     let snap = agreed.expect("all meta nodes converge on the same snapshot and show-cluster");
@@ -95,7 +99,10 @@ fn long_poll_wakes_on_change() {
     assert_eq!(status, 200);
     assert!(body["index"].as_u64().unwrap() > index);
     assert!(body["data"]["databases"].get("wake").is_some());
-    assert!(waited < Duration::from_secs(10), "long poll returned after {waited:?}");
+    assert!(
+        waited < Duration::from_secs(10),
+        "long poll returned after {waited:?}"
+    );
 
     // With nothing changing, it returns at the timeout with the same index.
     let started = Instant::now();

@@ -320,15 +320,23 @@ impl DataNode {
 
 /// Meta and data nodes formed into one cluster.
 pub struct Cluster {
-    pub root: tempfile::TempDir,
-    pub license_path: PathBuf,
-    pub metas: Vec<MetaNode>,
+    // Field order is drop order: processes stop (and print their logs) before the
+    // directory they write to is deleted.
     pub datas: Vec<DataNode>,
+    pub metas: Vec<MetaNode>,
+    pub license_path: PathBuf,
+    pub root: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Writes `license` and the configs; starts nothing.
-    pub fn configure(metas: usize, datas: usize, license: &str, meta_extra: &str, data_extra: &str) -> Cluster {
+    pub fn configure(
+        metas: usize,
+        datas: usize,
+        license: &str,
+        meta_extra: &str,
+        data_extra: &str,
+    ) -> Cluster {
         let root = tempfile::tempdir().expect("temp dir");
         let license_path = root.path().join("license");
         fs::write(&license_path, license).expect("license");
@@ -357,12 +365,16 @@ impl Cluster {
         }
         let first = c.metas[0].url("/join");
         for m in &c.metas {
-            let (status, body) = http::post(&first, &serde_json::json!({ "addr": m.http })).expect("join");
+            let (status, body) =
+                http::post(&first, &serde_json::json!({ "addr": m.http })).expect("join");
             assert_eq!(status, 200, "add-meta {}: {body}", m.http);
         }
         for d in &c.datas {
-            let (status, body) =
-                http::post(&c.metas[0].url("/add-data"), &serde_json::json!({ "addr": d.tcp })).expect("add-data");
+            let (status, body) = http::post(
+                &c.metas[0].url("/add-data"),
+                &serde_json::json!({ "addr": d.tcp }),
+            )
+            .expect("add-data");
             assert_eq!(status, 200, "add-data {}: {body}", d.tcp);
         }
         c

@@ -187,9 +187,7 @@ pub fn format_time(nanos: i64) -> String {
 
 fn humantime_rfc3339_nanos(t: std::time::SystemTime) -> String {
     // Civil-from-days (Howard Hinnant's algorithm), to stay free of a time crate here.
-    let d = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let nanos = d.subsec_nanos();
     let days = secs.div_euclid(86_400);

@@ -184,7 +184,11 @@ impl MetaClient {
 
     /// The full metadata snapshot. With `after = Some(n)`, waits (up to `wait`) until the
     /// metadata index passes `n`.
-    pub async fn snapshot(&self, after: Option<u64>, wait: Duration) -> Result<Snapshot, ClientError> {
+    pub async fn snapshot(
+        &self,
+        after: Option<u64>,
+        wait: Duration,
+    ) -> Result<Snapshot, ClientError> {
         let mut query = Vec::new();
         if let Some(n) = after {
             query.push(("index", n.to_string()));
@@ -274,7 +278,10 @@ impl MetaClient {
     }
 }
 
-async fn decode<T: DeserializeOwned>(addr: &str, resp: reqwest::Response) -> Result<T, ClientError> {
+async fn decode<T: DeserializeOwned>(
+    addr: &str,
+    resp: reqwest::Response,
+) -> Result<T, ClientError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| ClientError::Decode {
         addr: addr.to_string(),

@@ -252,8 +252,14 @@ mod tests {
     fn refusals() {
         let now = SystemTime::now();
         assert_eq!(verify("", now), Err(LicenseError::Missing));
-        assert!(matches!(verify("garbage", now), Err(LicenseError::Malformed(_))));
-        assert!(matches!(verify("TESSERA1.!!.??", now), Err(LicenseError::Malformed(_))));
+        assert!(matches!(
+            verify("garbage", now),
+            Err(LicenseError::Malformed(_))
+        ));
+        assert!(matches!(
+            verify("TESSERA1.!!.??", now),
+            Err(LicenseError::Malformed(_))
+        ));
         let forged_key = SigningKey::from_bytes(&[9u8; 32]);
         let mut c = claims(FAR);
         c.key_id = "someone-else".into();
@@ -276,6 +282,9 @@ mod tests {
         assert_eq!(verify(&altered_text, now), Err(LicenseError::BadSignature));
         // Expired.
         let expired = issue(&test_signing_key(), &claims(1_000));
-        assert!(matches!(verify(&expired, now), Err(LicenseError::Expired { .. })));
+        assert!(matches!(
+            verify(&expired, now),
+            Err(LicenseError::Expired { .. })
+        ));
     }
 }

@@ -76,7 +76,8 @@ async fn method_not_allowed() -> Response {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
 }
 
 /// Where a change runs: here (this node leads) or on the leader (already answered).
@@ -116,7 +117,9 @@ async fn route(svc: &MetaService, req: &Incoming<'_>) -> Result<Route, ApiError>
         .timeout(Duration::from_secs(120))
         .send()
         .await
-        .map_err(|e| ApiError::Unavailable(format!("leader {} unreachable: {e}", peer.http_addr)))?;
+        .map_err(|e| {
+            ApiError::Unavailable(format!("leader {} unreachable: {e}", peer.http_addr))
+        })?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let body = resp
         .bytes()
@@ -192,28 +195,30 @@ async fn show_cluster(State(svc): Svc) -> Json<ShowClusterResponse> {
             meta: vec![],
         });
     };
-    Json(h.shared.read(|s| ShowClusterResponse {
-        data: s
-            .data_nodes
-            .iter()
-            .map(|n| DataNodeInfo {
-                id: n.id,
-                tcp_addr: n.tcp_addr.clone(),
-                http_addr: n.http_addr.clone(),
-                version: VERSION.into(),
-                status: "joined".into(),
-            })
-            .collect(),
-        meta: s
-            .meta_nodes
-            .iter()
-            .map(|n| MetaNodeInfo {
-                id: n.id,
-                addr: n.addr.clone(),
-                http_addr: n.http_addr.clone(),
-                version: VERSION.into(),
-            })
-            .collect(),
+    Json(h.shared.read(|s| {
+        ShowClusterResponse {
+            data: s
+                .data_nodes
+                .iter()
+                .map(|n| DataNodeInfo {
+                    id: n.id,
+                    tcp_addr: n.tcp_addr.clone(),
+                    http_addr: n.http_addr.clone(),
+                    version: VERSION.into(),
+                    status: "joined".into(),
+                })
+                .collect(),
+            meta: s
+                .meta_nodes
+                .iter()
+                .map(|n| MetaNodeInfo {
+                    id: n.id,
+                    addr: n.addr.clone(),
+                    http_addr: n.http_addr.clone(),
+                    version: VERSION.into(),
+                })
+                .collect(),
+        }
     }))
 }
 
@@ -257,9 +262,9 @@ async fn snapshot(
 ) -> Result<Json<Snapshot>, ApiError> {
     let h = svc.handle().await.ok_or(ApiError::NotJoined)?;
     if let Some(raw) = q.get("index") {
-        let after: u64 = raw
-            .parse()
-            .map_err(|_| ApiError::BadRequest(format!("invalid index {raw:?}: expected an integer")))?;
+        let after: u64 = raw.parse().map_err(|_| {
+            ApiError::BadRequest(format!("invalid index {raw:?}: expected an integer"))
+        })?;
         let timeout = match q.get("timeout") {
             None => Duration::from_secs(30),
             Some(t) => tessera_meta_types::duration::parse(t)
@@ -471,7 +476,10 @@ async fn execute(
 ) -> Result<Response, ApiError> {
     let cmd: Command = parse_json(&body)?;
     if cmd.is_node_change()
-        || matches!(cmd, Command::SetLicense { .. } | Command::AcquireLease { .. })
+        || matches!(
+            cmd,
+            Command::SetLicense { .. } | Command::AcquireLease { .. }
+        )
     {
         return Err(ApiError::BadRequest(
             "this command has its own endpoint (/join, /remove, /add-data, /remove-data, \

@@ -59,7 +59,9 @@ impl MetaService {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(|e| ApiError::BadRequest(format!("unable to reach meta node at {addr}: {e}")))?;
+            .map_err(|e| {
+                ApiError::BadRequest(format!("unable to reach meta node at {addr}: {e}"))
+            })?;
         resp.json().await.map_err(|e| {
             ApiError::BadRequest(format!("{addr} did not answer like a meta node: {e}"))
         })
@@ -142,7 +144,12 @@ impl MetaService {
     }
 
     /// Removes the meta node at HTTP (or raft) address `addr` (leader only).
-    pub async fn remove_meta(&self, h: &RaftHandle, addr: &str, force: bool) -> Result<(), ApiError> {
+    pub async fn remove_meta(
+        &self,
+        h: &RaftHandle,
+        addr: &str,
+        force: bool,
+    ) -> Result<(), ApiError> {
         let node = h
             .shared
             .read(|s| {
@@ -174,7 +181,10 @@ impl MetaService {
         propose(h, Command::RemoveMetaNode { id: node.id }).await?;
         if voters.contains_key(&node.id) {
             h.raft
-                .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([node.id])), false)
+                .change_membership(
+                    ChangeMembers::RemoveVoters(BTreeSet::from([node.id])),
+                    false,
+                )
                 .await
                 .map_err(|e| ApiError::Unavailable(format!("removing voter {}: {e}", node.id)))?;
         }
@@ -248,7 +258,12 @@ impl MetaService {
     }
 
     /// Removes the data node at TCP address `addr` (leader only).
-    pub async fn remove_data(&self, h: &RaftHandle, addr: &str, force: bool) -> Result<(), ApiError> {
+    pub async fn remove_data(
+        &self,
+        h: &RaftHandle,
+        addr: &str,
+        force: bool,
+    ) -> Result<(), ApiError> {
         let id = h
             .shared
             .read(|s| s.data_node_by_tcp(addr).map(|n| n.id))
@@ -262,7 +277,9 @@ impl MetaService {
         } else {
             control::send(addr, &leave, CONTROL_TIMEOUT)
                 .await
-                .map_err(|e| ApiError::BadRequest(format!("{e}; use -force to remove it anyway")))?;
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("{e}; use -force to remove it anyway"))
+                })?;
         }
         propose(h, Command::RemoveDataNode { id }).await?;
         tracing::info!(id, %addr, "removed data node");
@@ -270,7 +287,12 @@ impl MetaService {
     }
 
     /// Points data node `old` at its new TCP address `new` (leader only).
-    pub async fn update_data(&self, h: &RaftHandle, old: &str, new: &str) -> Result<NodeResponse, ApiError> {
+    pub async fn update_data(
+        &self,
+        h: &RaftHandle,
+        old: &str,
+        new: &str,
+    ) -> Result<NodeResponse, ApiError> {
         let id = h
             .shared
             .read(|s| s.data_node_by_tcp(old).map(|n| n.id))
@@ -301,7 +323,12 @@ impl MetaService {
     }
 
     /// Grants or renews lease `name` for `node_id` (leader only).
-    pub async fn acquire_lease(&self, h: &RaftHandle, name: &str, node_id: u64) -> Result<Reply, ApiError> {
+    pub async fn acquire_lease(
+        &self,
+        h: &RaftHandle,
+        name: &str,
+        node_id: u64,
+    ) -> Result<Reply, ApiError> {
         let cmd = Command::AcquireLease {
             name: name.to_string(),
             node_id,

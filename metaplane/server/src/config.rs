@@ -247,7 +247,10 @@ impl RawConfig {
         ) {
             return Err(ConfigError::Value {
                 key: "logging.level".into(),
-                reason: format!("{:?} is not one of error, warn, info, debug, trace", self.logging.level),
+                reason: format!(
+                    "{:?} is not one of error, warn, info, debug, trace",
+                    self.logging.level
+                ),
             });
         }
         let (raft_bind, raft_addr) =
@@ -282,7 +285,9 @@ pub fn addresses(key: &str, bind: &str, hostname: &str) -> Result<(String, Strin
         key: key.into(),
         reason: format!("{bind:?}: {reason}"),
     };
-    let (host, port) = bind.rsplit_once(':').ok_or_else(|| bad("expected host:port or :port"))?;
+    let (host, port) = bind
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected host:port or :port"))?;
     let port: u16 = port.parse().map_err(|_| bad("port is not a number"))?;
     if host.is_empty() || host == "0.0.0.0" {
         Ok((format!("0.0.0.0:{port}"), format!("{hostname}:{port}")))
@@ -342,7 +347,11 @@ mod tests {
         assert!(err.contains("meta.lease-duration"), "{err}");
         let mut raw = RawConfig::default();
         raw.meta.http_bind_address = "8091".into();
-        assert!(raw.validate().unwrap_err().to_string().contains("http-bind-address"));
+        assert!(raw
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("http-bind-address"));
         assert!(toml::from_str::<RawConfig>("[meta]\nnope = 1\n").is_err());
     }
 }

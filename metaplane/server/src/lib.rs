@@ -57,18 +57,20 @@ pub async fn run(
     license: License,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let raft_listener = TcpListener::bind(&cfg.raft_bind)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: cfg.raft_bind.clone(),
-            source,
-        })?;
-    let http_listener = TcpListener::bind(&cfg.http_bind)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: cfg.http_bind.clone(),
-            source,
-        })?;
+    let raft_listener =
+        TcpListener::bind(&cfg.raft_bind)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.raft_bind.clone(),
+                source,
+            })?;
+    let http_listener =
+        TcpListener::bind(&cfg.http_bind)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.http_bind.clone(),
+                source,
+            })?;
     let svc = MetaService::open(cfg, license)
         .await
         .map_err(|e| ServeError::Start(e.to_string()))?;

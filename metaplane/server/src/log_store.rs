@@ -69,12 +69,11 @@ impl LogStore {
         let mut committed = None;
         let mut last_purged: Option<LogId> = None;
         for (i, raw) in records.iter().enumerate() {
-            let rec: LogRecord =
-                serde_json::from_slice(raw).map_err(|e| RecordError::Corrupt {
-                    path: path.clone(),
-                    offset: i as u64,
-                    reason: format!("record {i} does not decode: {e}"),
-                })?;
+            let rec: LogRecord = serde_json::from_slice(raw).map_err(|e| RecordError::Corrupt {
+                path: path.clone(),
+                offset: i as u64,
+                reason: format!("record {i} does not decode: {e}"),
+            })?;
             match rec {
                 LogRecord::Entry(e) => {
                     inner_entries.insert(e.log_id.index, e);
@@ -217,7 +216,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.lock().committed)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,

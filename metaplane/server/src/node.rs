@@ -31,7 +31,11 @@ impl RaftHandle {
     pub fn leader(&self) -> Option<(u64, MetaPeer)> {
         let metrics = self.raft.metrics().borrow().clone();
         let id = metrics.current_leader?;
-        let node = metrics.membership_config.membership().get_node(&id)?.clone();
+        let node = metrics
+            .membership_config
+            .membership()
+            .get_node(&id)?
+            .clone();
         Some((id, node))
     }
 
@@ -76,9 +80,8 @@ pub struct MetaService {
 impl MetaService {
     /// Creates the service and, when this node already has an id, starts its raft.
     pub async fn open(cfg: MetaConfig, license: License) -> Result<Arc<MetaService>, ApiError> {
-        std::fs::create_dir_all(&cfg.dir).map_err(|e| {
-            ApiError::Internal(format!("cannot create {}: {e}", cfg.dir.display()))
-        })?;
+        std::fs::create_dir_all(&cfg.dir)
+            .map_err(|e| ApiError::Internal(format!("cannot create {}: {e}", cfg.dir.display())))?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .build()
@@ -149,7 +152,8 @@ impl MetaService {
         }
         .validate()
         .map_err(|e| internal(format!("raft config: {e}")))?;
-        let log = LogStore::open(&self.cfg.dir.join("raft")).map_err(|e| internal(e.to_string()))?;
+        let log =
+            LogStore::open(&self.cfg.dir.join("raft")).map_err(|e| internal(e.to_string()))?;
         let sm = StateMachineStore::open(&self.cfg.dir.join("state"))
             .map_err(|e| internal(e.to_string()))?;
         let shared = sm.shared();
@@ -176,7 +180,8 @@ impl MetaService {
             .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
             .and_then(|_| std::fs::rename(&tmp, self.id_path()))
             .map_err(|e| ApiError::Internal(format!("cannot persist node id: {e}")))?;
-        crate::record_file::sync_dir(&self.id_path()).map_err(|e| ApiError::Internal(e.to_string()))?;
+        crate::record_file::sync_dir(&self.id_path())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let handle = self.start_raft(id).await?;
         tracing::info!(id, "meta node id assigned");
         *slot = Some(handle.clone());
@@ -230,10 +235,7 @@ impl MetaService {
                 tracing::warn!(error = %e, "raft shutdown");
             }
         }
-        for path in [
-            self.cfg.dir.join("raft"),
-            self.cfg.dir.join("state"),
-        ] {
+        for path in [self.cfg.dir.join("raft"), self.cfg.dir.join("state")] {
             if path.exists() {
                 std::fs::remove_dir_all(&path).map_err(|e| {
                     ApiError::Internal(format!("cannot remove {}: {e}", path.display()))

@@ -194,6 +194,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snap");
         write_atomic(&path, &[b"a".to_vec(), b"bc".to_vec()]).unwrap();
-        assert_eq!(read_all(&path).unwrap(), vec![b"a".to_vec(), b"bc".to_vec()]);
+        assert_eq!(
+            read_all(&path).unwrap(),
+            vec![b"a".to_vec(), b"bc".to_vec()]
+        );
     }
 }

@@ -99,13 +99,23 @@ impl StateMachineStore {
             reason,
         };
         let (state, last_applied, last_membership, current) = match records.first() {
-            None => (ClusterState::default(), None, StoredMembership::default(), None),
+            None => (
+                ClusterState::default(),
+                None,
+                StoredMembership::default(),
+                None,
+            ),
             Some(raw) => {
                 let file: SnapshotFile = serde_json::from_slice(raw)
                     .map_err(|e| corrupt(format!("snapshot does not decode: {e}")))?;
                 let data: SnapshotData = serde_json::from_slice(&file.data)
                     .map_err(|e| corrupt(format!("snapshot data does not decode: {e}")))?;
-                (data.state, data.last_applied, data.last_membership, Some(file))
+                (
+                    data.state,
+                    data.last_applied,
+                    data.last_membership,
+                    Some(file),
+                )
             }
         };
         Ok(StateMachineStore {
@@ -159,11 +169,12 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
             last_membership: inner.last_membership.clone(),
             snapshot_id,
         };
-        inner.persist(SnapshotFile {
-            meta: meta.clone(),
-            data: bytes.clone(),
-        })
-        .map_err(|e| sm_err(ErrorVerb::Write, &e))?;
+        inner
+            .persist(SnapshotFile {
+                meta: meta.clone(),
+                data: bytes.clone(),
+            })
+            .map_err(|e| sm_err(ErrorVerb::Write, &e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(bytes)),
@@ -229,11 +240,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let mut inner = self.lock();
         inner.last_applied = meta.last_log_id;
         inner.last_membership = meta.last_membership.clone();
-        inner.persist(SnapshotFile {
-            meta: meta.clone(),
-            data: bytes,
-        })
-        .map_err(|e| sm_err(ErrorVerb::Write, &e))?;
+        inner
+            .persist(SnapshotFile {
+                meta: meta.clone(),
+                data: bytes,
+            })
+            .map_err(|e| sm_err(ErrorVerb::Write, &e))?;
         drop(inner);
         self.shared.replace(data.state);
         Ok(())

@@ -28,9 +28,15 @@ pub fn default_shard_group_duration(duration: u64) -> u64 {
 
 impl ClusterState {
     /// Applies `cmd` at raft log index `index`.
+    ///
+    /// Lease grants and renewals do not advance [`ClusterState::index`]: data nodes
+    /// long-poll on the index for metadata changes, and a renewal every second per node
+    /// would otherwise make every data node fetch the whole snapshot every second.
     pub fn apply(&mut self, index: u64, cmd: &Command) -> Result<Reply, MetaError> {
         let reply = self.apply_inner(cmd)?;
-        self.index = index;
+        if !matches!(cmd, Command::AcquireLease { .. }) {
+            self.index = index;
+        }
         Ok(reply)
     }
 
@@ -350,6 +356,9 @@ impl ClusterState {
             } => {
                 if name.is_empty() {
                     return Err(MetaError::LeaseNameRequired);
+                }
+                if self.data_node(*node_id).is_none() {
+                    return Err(MetaError::DataNodeNotFound(node_id.to_string()));
                 }
                 if let Some(lease) = self.leases.get(name) {
                     if lease.owner != *node_id && lease.expiration > *now {

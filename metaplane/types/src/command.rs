@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    InstalledLicense, Lease, NodeId, Privilege, RetentionPolicySpec, ShardGroup,
-    SubscriptionMode, Timestamp,
+    InstalledLicense, Lease, NodeId, Privilege, RetentionPolicySpec, ShardGroup, SubscriptionMode,
+    Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(parse("250ms").unwrap(), 250_000_000);
         assert_eq!(parse("0").unwrap(), 0);
         assert!(matches!(parse("10"), Err(DurationError::MissingUnit(_))));
-        assert!(matches!(parse("5d"), Err(DurationError::UnknownUnit { .. })));
+        assert!(matches!(
+            parse("5d"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
         assert!(parse("").is_err());
         assert!(parse("h").is_err());
         assert!(parse("99999999999999999999h").is_err());
@@ -174,7 +177,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for n in [1u64, 999, 1_000, 1_234_567, 59_000_000_000, 7 * 86_400_000_000_000] {
+        for n in [
+            1u64,
+            999,
+            1_000,
+            1_234_567,
+            59_000_000_000,
+            7 * 86_400_000_000_000,
+        ] {
             assert_eq!(parse(&format(n)).unwrap(), n, "{}", format(n));
         }
     }

@@ -98,7 +98,10 @@ fn database_defaults_and_conflicts() {
     let rp = s.retention_policy("db", "autogen").unwrap();
     assert_eq!(rp.duration, 0);
     assert_eq!(rp.shard_group_duration, WEEK);
-    assert_eq!(s.database("db").unwrap().default_retention_policy, "autogen");
+    assert_eq!(
+        s.database("db").unwrap().default_retention_policy,
+        "autogen"
+    );
     // Same again: no-op.
     s.apply(
         3,
@@ -136,7 +139,10 @@ fn database_defaults_and_conflicts() {
             },
         )
         .unwrap_err();
-    assert_eq!(err.to_string(), "retention policy duration must be at least 1h0m0s");
+    assert_eq!(
+        err.to_string(),
+        "retention policy duration must be at least 1h0m0s"
+    );
 }
 
 #[test]
@@ -188,12 +194,15 @@ fn shard_groups_spread_owners() {
     assert_eq!(again, Reply::ShardGroup { group });
     // Removing a node removes its ownerships.
     s.apply(5, &Command::RemoveDataNode { id: 1 }).unwrap();
-    assert!(s.shards().iter().all(|sh| !sh.owners.iter().any(|o| o.id == 1)));
+    assert!(s
+        .shards()
+        .iter()
+        .all(|sh| !sh.owners.iter().any(|o| o.id == 1)));
 }
 
 #[test]
 fn leases_have_one_holder() {
-    let mut s = ClusterState::default();
+    let mut s = with_nodes(2);
     let acquire = |node, now| Command::AcquireLease {
         name: "cq".into(),
         node_id: node,
@@ -218,6 +227,12 @@ fn leases_have_one_holder() {
     );
     assert!(s.apply(4, &acquire(2, 17)).is_err());
     assert!(s.apply(5, &acquire(2, 18)).is_ok(), "expired lease moves");
+    assert_eq!(s.index, 1, "leases do not advance the metadata index");
+    assert_eq!(
+        s.apply(6, &acquire(9, 100)),
+        Err(MetaError::DataNodeNotFound("9".into())),
+        "only data nodes of the cluster get leases"
+    );
 }
 
 #[test]

@@ -1,0 +1,472 @@
+//! The data node's config (`influxd.conf`): TOML with influxd's sections and kebab-case
+//! keys, then `INFLUXDB_<SECTION>_<KEY>` environment overrides as influxd applies them,
+//! then validation into the typed [`Config`] before anything starts.
+//!
+//! Keys this slice does not know yet (whole sections such as `[hinted-handoff]` in a real
+//! Enterprise config) are reported as warnings, not errors, so existing files keep working.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tessera_meta_types::duration;
+
+use crate::address::BindAddress;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config: {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("config: {origin}: {key} must be a table of settings")]
+    NotATable { origin: String, key: String },
+    #[error("config: {origin}: {key}: expected {expected}, found {found}")]
+    Type {
+        origin: String,
+        key: String,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("config: {origin}: {key}: {reason}")]
+    Invalid {
+        origin: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// Everything `influxd` is configured with, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub hostname: String,
+    /// Cluster port (RPC and control), `bind-address` at the top level.
+    pub bind_address: BindAddress,
+    pub meta: MetaConfig,
+    pub data: DataConfig,
+    pub http: HttpConfig,
+    pub cluster: ClusterConfig,
+    pub continuous_queries: ContinuousQueriesConfig,
+    pub enterprise: EnterpriseConfig,
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaConfig {
+    /// Where `node.json` (this node's cluster identity) lives.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataConfig {
+    pub dir: PathBuf,
+    pub wal_dir: PathBuf,
+    /// 0: no limit beyond online CPUs and the license.
+    pub max_cores: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    pub bind_address: BindAddress,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    pub dial_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuousQueriesConfig {
+    pub enabled: bool,
+    /// How often the node asks the meta plane for the `continuous_querier` lease.
+    pub run_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnterpriseConfig {
+    pub license_key: String,
+    pub license_path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggingConfig {
+    /// One of `error`, `warn`, `info`, `debug`, `trace`.
+    pub level: String,
+}
+
+const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+    /// A Go duration string such as `"1s"`.
+    Duration,
+}
+
+/// Every key the data node reads: (section, key, kind, default). `""` is the top level.
+/// Defaults are those of an InfluxDB Enterprise 1.3 data node.
+const SCHEMA: &[(&str, &str, Kind, &str)] = &[
+    ("", "hostname", Kind::Str, "localhost"),
+    ("", "bind-address", Kind::Str, ":8088"),
+    ("meta", "dir", Kind::Str, "/var/lib/influxdb/meta"),
+    ("data", "dir", Kind::Str, "/var/lib/influxdb/data"),
+    ("data", "wal-dir", Kind::Str, "/var/lib/influxdb/wal"),
+    ("data", "max-cores", Kind::Int, "0"),
+    ("http", "bind-address", Kind::Str, ":8086"),
+    ("cluster", "dial-timeout", Kind::Duration, "1s"),
+    ("continuous_queries", "enabled", Kind::Bool, "true"),
+    ("continuous_queries", "run-interval", Kind::Duration, "1s"),
+    ("enterprise", "license-key", Kind::Str, ""),
+    ("enterprise", "license-path", Kind::Str, ""),
+    ("logging", "level", Kind::Str, "info"),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A value with where it came from, for error messages.
+struct Setting {
+    value: Value,
+    origin: String,
+}
+
+/// The result of loading: the config and what was ignored in the file.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// Unknown sections and keys, to log once logging is set up.
+    pub warnings: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        load_from(None, "", &|_| None)
+            .expect("the built-in defaults are valid")
+            .config
+    }
+}
+
+/// Loads `path` (or only the defaults) and applies the process environment.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let (text, name) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            p.display().to_string(),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let file = path.map(|_| text.as_str());
+    load_from(file, &name, &|var| std::env::var(var).ok())
+}
+
+/// [`load`] over explicit inputs: the file text (if any), its name, and an environment.
+fn load_from(
+    file: Option<&str>,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
+    let table: toml::Table = match file {
+        Some(text) => text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                path: name.to_string(),
+                message: e.to_string().trim().to_string(),
+            })?,
+        None => toml::Table::new(),
+    };
+    let file_origin = format!("config file {name}");
+    let mut warnings = Vec::new();
+    for (key, value) in &table {
+        let is_section = SCHEMA.iter().any(|(s, _, _, _)| !s.is_empty() && s == key);
+        let is_top_key = SCHEMA.iter().any(|(s, k, _, _)| s.is_empty() && k == key);
+        if is_section {
+            let Some(section) = value.as_table() else {
+                return Err(ConfigError::NotATable {
+                    origin: file_origin,
+                    key: format!("[{key}]"),
+                });
+            };
+            for sub in section.keys() {
+                if !SCHEMA.iter().any(|(s, k, _, _)| s == key && k == sub) {
+                    warnings.push(format!(
+                        "{file_origin}: ignoring unknown key {sub:?} in [{key}]"
+                    ));
+                }
+            }
+        } else if !is_top_key {
+            warnings.push(format!(
+                "{file_origin}: ignoring {} {key:?} (not used by this version)",
+                if value.is_table() { "section" } else { "key" }
+            ));
+        }
+    }
+
+    let mut settings: BTreeMap<(&str, &str), Setting> = BTreeMap::new();
+    for &(section, key, kind, default) in SCHEMA {
+        let label = key_label(section, key);
+        let var = env_var(section, key);
+        let from_file = if section.is_empty() {
+            table.get(key)
+        } else {
+            table.get(section).and_then(|t| t.get(key))
+        };
+        let setting = if let Some(raw) = env(&var).filter(|v| !v.is_empty()) {
+            let origin = format!("environment {var}");
+            Setting {
+                value: from_text(&raw, kind, &origin, &label)?,
+                origin,
+            }
+        } else if let Some(v) = from_file {
+            Setting {
+                value: from_toml(v, kind, &file_origin, &label)?,
+                origin: file_origin.clone(),
+            }
+        } else {
+            Setting {
+                value: from_text(default, kind, "defaults", &label)?,
+                origin: "defaults".to_string(),
+            }
+        };
+        settings.insert((section, key), setting);
+    }
+    let config = validate(&settings)?;
+    Ok(Loaded { config, warnings })
+}
+
+/// `INFLUXDB_<SECTION>_<KEY>`: upper case, `-` as `_`; top-level keys have no section.
+fn env_var(section: &str, key: &str) -> String {
+    let mut name = String::from("INFLUXDB_");
+    if !section.is_empty() {
+        name.push_str(section);
+        name.push('_');
+    }
+    name.push_str(key);
+    name.to_uppercase().replace('-', "_")
+}
+
+fn key_label(section: &str, key: &str) -> String {
+    if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("[{section}] {key}")
+    }
+}
+
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Str => "a string",
+        Kind::Int => "an integer",
+        Kind::Bool => "a boolean",
+        Kind::Duration => "a duration string such as \"1s\"",
+    }
+}
+
+fn from_toml(v: &toml::Value, kind: Kind, origin: &str, label: &str) -> Result<Value, ConfigError> {
+    match (kind, v) {
+        (Kind::Str | Kind::Duration, toml::Value::String(s)) => Ok(Value::Str(s.clone())),
+        (Kind::Int, toml::Value::Integer(i)) => Ok(Value::Int(*i)),
+        (Kind::Bool, toml::Value::Boolean(b)) => Ok(Value::Bool(*b)),
+        _ => Err(ConfigError::Type {
+            origin: origin.to_string(),
+            key: label.to_string(),
+            expected: expected(kind),
+            found: format!("{} {v}", v.type_str()),
+        }),
+    }
+}
+
+fn from_text(raw: &str, kind: Kind, origin: &str, label: &str) -> Result<Value, ConfigError> {
+    let bad = || ConfigError::Type {
+        origin: origin.to_string(),
+        key: label.to_string(),
+        expected: expected(kind),
+        found: format!("{raw:?}"),
+    };
+    match kind {
+        Kind::Str | Kind::Duration => Ok(Value::Str(raw.to_string())),
+        Kind::Int => raw.trim().parse().map(Value::Int).map_err(|_| bad()),
+        // Go's strconv.ParseBool, which influxd uses for environment values.
+        Kind::Bool => match raw.trim() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Value::Bool(true)),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(Value::Bool(false)),
+            _ => Err(bad()),
+        },
+    }
+}
+
+fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, ConfigError> {
+    let get = |section: &'static str, key: &'static str| -> &Setting {
+        settings
+            .get(&(section, key))
+            .expect("every schema key has a setting")
+    };
+    let invalid = |s: &Setting, section: &str, key: &str, reason: String| ConfigError::Invalid {
+        origin: s.origin.clone(),
+        key: key_label(section, key),
+        reason,
+    };
+    let string = |section: &'static str, key: &'static str| -> String {
+        match &get(section, key).value {
+            Value::Str(s) => s.clone(),
+            other => format!("{other:?}"),
+        }
+    };
+    let address = |section: &'static str, key: &'static str| {
+        BindAddress::parse(&string(section, key))
+            .map_err(|e| invalid(get(section, key), section, key, e.to_string()))
+    };
+    let dur = |section: &'static str, key: &'static str| {
+        let s = get(section, key);
+        let text = string(section, key);
+        match duration::parse(&text) {
+            Ok(0) => Err(invalid(s, section, key, "must be greater than 0".into())),
+            Ok(n) => Ok(Duration::from_nanos(n)),
+            Err(e) => Err(invalid(s, section, key, e.to_string())),
+        }
+    };
+    let dir = |section: &'static str, key: &'static str| {
+        let text = string(section, key);
+        if text.trim().is_empty() {
+            Err(invalid(
+                get(section, key),
+                section,
+                key,
+                "must not be empty".into(),
+            ))
+        } else {
+            Ok(PathBuf::from(text))
+        }
+    };
+
+    let hostname = string("", "hostname").trim().to_string();
+    if hostname.is_empty() {
+        return Err(invalid(
+            get("", "hostname"),
+            "",
+            "hostname",
+            "must not be empty".into(),
+        ));
+    }
+    let max_cores = match get("data", "max-cores").value {
+        Value::Int(n) => u32::try_from(n).map_err(|_| {
+            invalid(
+                get("data", "max-cores"),
+                "data",
+                "max-cores",
+                format!("{n} is out of range: use 0 (no limit) or a positive number of cores"),
+            )
+        })?,
+        _ => 0,
+    };
+    let enabled = matches!(
+        get("continuous_queries", "enabled").value,
+        Value::Bool(true)
+    );
+    let level = string("logging", "level").trim().to_lowercase();
+    if !LEVELS.contains(&level.as_str()) {
+        return Err(invalid(
+            get("logging", "level"),
+            "logging",
+            "level",
+            format!("unknown level {level:?}: use one of {}", LEVELS.join(", ")),
+        ));
+    }
+    Ok(Config {
+        hostname,
+        bind_address: address("", "bind-address")?,
+        meta: MetaConfig {
+            dir: dir("meta", "dir")?,
+        },
+        data: DataConfig {
+            dir: dir("data", "dir")?,
+            wal_dir: dir("data", "wal-dir")?,
+            max_cores,
+        },
+        http: HttpConfig {
+            bind_address: address("http", "bind-address")?,
+        },
+        cluster: ClusterConfig {
+            dial_timeout: dur("cluster", "dial-timeout")?,
+        },
+        continuous_queries: ContinuousQueriesConfig {
+            enabled,
+            run_interval: dur("continuous_queries", "run-interval")?,
+        },
+        enterprise: EnterpriseConfig {
+            license_key: string("enterprise", "license-key"),
+            license_path: string("enterprise", "license-path"),
+        },
+        logging: LoggingConfig { level },
+    })
+}
+
+impl Config {
+    /// Advertised cluster (TCP) address: hostname with the cluster port.
+    pub fn tcp_addr(&self) -> String {
+        self.bind_address.advertised(&self.hostname)
+    }
+
+    /// Advertised HTTP address.
+    pub fn http_addr(&self) -> String {
+        self.http.bind_address.advertised(&self.hostname)
+    }
+
+    /// The config as TOML in influxd's shape (`influxd config`).
+    pub fn to_toml(&self) -> String {
+        let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+        let d = |v: Duration| q(&duration::format(v.as_nanos() as u64));
+        let p = |v: &Path| q(&v.display().to_string());
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "hostname = {}", q(&self.hostname));
+        let _ = writeln!(out, "bind-address = {}", q(&self.bind_address.to_string()));
+        let _ = writeln!(out, "\n[meta]\n  dir = {}", p(&self.meta.dir));
+        let _ = writeln!(
+            out,
+            "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}",
+            p(&self.data.dir),
+            p(&self.data.wal_dir),
+            self.data.max_cores
+        );
+        let _ = writeln!(
+            out,
+            "\n[http]\n  bind-address = {}",
+            q(&self.http.bind_address.to_string())
+        );
+        let _ = writeln!(
+            out,
+            "\n[cluster]\n  dial-timeout = {}",
+            d(self.cluster.dial_timeout)
+        );
+        let _ = writeln!(
+            out,
+            "\n[continuous_queries]\n  enabled = {}\n  run-interval = {}",
+            self.continuous_queries.enabled,
+            d(self.continuous_queries.run_interval)
+        );
+        let _ = writeln!(
+            out,
+            "\n[enterprise]\n  license-key = {}\n  license-path = {}",
+            q(&self.enterprise.license_key),
+            q(&self.enterprise.license_path)
+        );
+        let _ = writeln!(out, "\n[logging]\n  level = {}", q(&self.logging.level));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

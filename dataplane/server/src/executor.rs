@@ -1,0 +1,195 @@
+//! One glommio executor per core, pinned to its CPU. Every core binds the HTTP and cluster
+//! ports itself with SO_REUSEPORT ([`listener`]), so the kernel spreads connections over
+//! the cores and each connection lives on one core for its lifetime.
+
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use glommio::net::{TcpListener, TcpStream};
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
+
+use crate::control::{self, ControlContext};
+use crate::cores::IO_MEMORY_PER_CORE;
+use crate::meta_sync::MetaCommand;
+use crate::state::{apply_pending, CoreEvent, CoreState, NodeFacts};
+use crate::{handlers, http, listener};
+
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("cannot start the executor of core {core} on CPU {cpu}: {reason}")]
+    Spawn {
+        core: usize,
+        cpu: usize,
+        reason: String,
+    },
+    #[error("core {core} cannot listen for {what} on {addr}: {reason}")]
+    Bind {
+        core: usize,
+        what: &'static str,
+        addr: String,
+        reason: String,
+    },
+    #[error("core {0} ended during start-up")]
+    Died(usize),
+}
+
+/// What every core needs to start.
+#[derive(Debug, Clone)]
+pub struct CoreSetup {
+    /// CPU to pin each core to, in core order.
+    pub cpus: Vec<usize>,
+    pub facts: Arc<NodeFacts>,
+    /// Socket addresses to bind, resolved and checked by [`listener::reserve`].
+    pub http_bind: SocketAddr,
+    pub cluster_bind: SocketAddr,
+    pub commands: flume::Sender<MetaCommand>,
+}
+
+/// Starts the cores and waits until each has bound its ports. On error, cores that did
+/// start keep running until the caller publishes a shutdown.
+pub fn start(
+    setup: CoreSetup,
+    receivers: Vec<flume::Receiver<CoreEvent>>,
+) -> (Vec<ExecutorJoinHandle<()>>, Result<(), ExecutorError>) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut handles = Vec::new();
+    for (core, (cpu, events)) in setup.cpus.iter().copied().zip(receivers).enumerate() {
+        let setup = setup.clone();
+        let ready = ready_tx.clone();
+        let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+            .name(&format!("core-{core}"))
+            .io_memory(IO_MEMORY_PER_CORE)
+            .spawn(move || core_main(core, setup, events, ready));
+        match spawned {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                let err = ExecutorError::Spawn {
+                    core,
+                    cpu,
+                    reason: e.to_string(),
+                };
+                return (handles, Err(err));
+            }
+        }
+    }
+    drop(ready_tx);
+    for core in 0..handles.len() {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return (handles, Err(e)),
+            Err(_) => return (handles, Err(ExecutorError::Died(core))),
+        }
+    }
+    (handles, Ok(()))
+}
+
+async fn core_main(
+    core: usize,
+    setup: CoreSetup,
+    events: flume::Receiver<CoreEvent>,
+    ready: std::sync::mpsc::Sender<Result<(), ExecutorError>>,
+) {
+    let bind = |what: &'static str, addr: SocketAddr| {
+        let std_listener = listener::bind_shared(addr).map_err(|e| ExecutorError::Bind {
+            core,
+            what,
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+        // SAFETY: the fd is a bound, listening TCP socket whose ownership moves to glommio.
+        Ok(unsafe { TcpListener::from_raw_fd(std_listener.into_raw_fd()) })
+    };
+    let listeners = bind("HTTP", setup.http_bind)
+        .and_then(|h| Ok((h, bind("cluster connections", setup.cluster_bind)?)));
+    let (http_listener, cluster_listener) = match listeners {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    drop(ready);
+
+    let state = Rc::new(CoreState::new(core, Arc::clone(&setup.facts)));
+    let commands = Rc::new(setup.commands);
+    let http_task = glommio::spawn_local(accept_http(http_listener, Rc::clone(&state)));
+    let cluster_task = glommio::spawn_local(accept_cluster(
+        cluster_listener,
+        Rc::clone(&state),
+        commands,
+    ));
+    tracing::debug!(core, "core serving");
+    while let Ok(event) = events.recv_async().await {
+        if !apply_pending(&state, event, &events) {
+            break;
+        }
+    }
+    // Dropping the accept tasks cancels them and closes the listeners.
+    drop(http_task);
+    drop(cluster_task);
+    tracing::debug!(core, "core stopped");
+}
+
+async fn accept_http(listener: TcpListener, state: Rc<CoreState>) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let state = Rc::clone(&state);
+                glommio::spawn_local(serve_http(stream, state)).detach();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "HTTP accept failed");
+                glommio::timer::sleep(ACCEPT_RETRY).await;
+            }
+        }
+    }
+}
+
+async fn serve_http(mut stream: TcpStream, state: Rc<CoreState>) {
+    let _ = stream.set_nodelay(true);
+    let result = http::serve_connection(&mut stream, |req| handlers::handle(req, &state)).await;
+    if let Err(e) = result {
+        // Scanners and dropped clients are routine on a public port: not worth a warning.
+        tracing::debug!(peer = ?stream.peer_addr().ok(), error = %e, "HTTP connection ended");
+    }
+}
+
+async fn accept_cluster(
+    listener: TcpListener,
+    state: Rc<CoreState>,
+    commands: Rc<flume::Sender<MetaCommand>>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok(mut stream) => {
+                let state = Rc::clone(&state);
+                let commands = Rc::clone(&commands);
+                glommio::spawn_local(async move {
+                    let ctx = ControlContext {
+                        core: &state,
+                        commands: &commands,
+                    };
+                    if let Err(e) = control::serve_connection(&mut stream, &ctx).await {
+                        tracing::warn!(
+                            peer = ?stream.peer_addr().ok(),
+                            error = %e,
+                            "closing cluster connection"
+                        );
+                    }
+                })
+                .detach();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster accept failed");
+                glommio::timer::sleep(ACCEPT_RETRY).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The HTTP endpoints (InfluxDB 1.x paths and answers). Every core serves them from its
+//! own copy of the node state.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::http::{Request, Response};
+use crate::state::CoreState;
+
+/// `X-Influxdb-Build` of an Enterprise build.
+const BUILD: &str = "ENT";
+
+/// Answers one request.
+pub fn handle(req: &Request, core: &CoreState) -> Response {
+    let resp = route(req, core);
+    // InfluxDB adds these to every answer, errors included.
+    resp.header("Request-Id", request_id(core))
+        .header("X-Influxdb-Build", BUILD)
+        .header("X-Influxdb-Version", core.facts.version)
+}
+
+fn route(req: &Request, core: &CoreState) -> Response {
+    let head = &req.head;
+    let get_or_head = matches!(head.method.as_str(), "GET" | "HEAD");
+    match head.path.as_str() {
+        "/ping" if get_or_head => ping(req, core),
+        "/debug/vars" if get_or_head => debug_vars(core),
+        "/ping" | "/debug/vars" => {
+            // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
+            Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
+        }
+        // Go's http.NotFound.
+        _ => Response::text(404, "404 page not found\n"),
+    }
+}
+
+/// `/ping`: 204, or with `verbose` (any value but empty, `0`, `false`) 200 and the version.
+fn ping(req: &Request, core: &CoreState) -> Response {
+    let verbose = req
+        .head
+        .query_param("verbose")
+        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    if verbose {
+        let body = serde_json::json!({ "version": core.facts.version });
+        Response::json(200, body.to_string().into_bytes())
+    } else {
+        Response::new(204)
+    }
+}
+
+/// `/debug/vars`: what this node knows about itself and its cluster.
+fn debug_vars(core: &CoreState) -> Response {
+    let state = core.state();
+    let body = serde_json::json!({
+        "node_id": state.node_id,
+        "meta_index": state.meta_index(),
+        "cores": core.facts.cores,
+        "core": core.core,
+        "tcp_addr": core.facts.tcp_addr,
+        "http_addr": core.facts.http_addr,
+        "version": core.facts.version,
+        "meta_servers": state.meta_servers,
+        "leases": { "continuous_querier": state.cq_lease_held },
+    });
+    Response::json(200, body.to_string().into_bytes())
+}
+
+/// A request id shaped like the UUID v1 InfluxDB sends: time, core and a per-core counter,
+/// so ids are unique per node without coordination between cores.
+fn request_id(core: &CoreState) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let seq = core.next_request();
+    format!(
+        "{:08x}-{:04x}-1{:03x}-{:04x}-{:012x}",
+        (nanos >> 32) as u32,
+        (nanos >> 16) as u16,
+        (nanos & 0xfff) as u16,
+        (core.core as u16) | 0x8000,
+        seq & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::http::parse_head;
+    use crate::state::{NodeFacts, NodeState};
+
+    fn core() -> CoreState {
+        CoreState::new(
+            0,
+            Arc::new(NodeFacts {
+                tcp_addr: "h:8088".into(),
+                http_addr: "h:8086".into(),
+                cores: 2,
+                version: "9.9.9-tessera",
+            }),
+        )
+    }
+
+    fn get(core: &CoreState, raw: &str) -> Response {
+        let head = parse_head(raw.as_bytes()).unwrap().unwrap();
+        handle(
+            &Request {
+                head,
+                body: Bytes::new(),
+            },
+            core,
+        )
+    }
+
+    fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn ping() {
+        let c = core();
+        let r = get(&c, "GET /ping HTTP/1.1\r\n\r\n");
+        assert_eq!(r.status, 204);
+        assert_eq!(header(&r, "X-Influxdb-Version"), Some("9.9.9-tessera"));
+        assert_eq!(header(&r, "X-Influxdb-Build"), Some("ENT"));
+        let id = header(&r, "Request-Id").unwrap();
+        assert_eq!(id.len(), 36);
+        let r2 = get(&c, "HEAD /ping HTTP/1.1\r\n\r\n");
+        assert_eq!(r2.status, 204);
+        assert_ne!(header(&r2, "Request-Id"), Some(id));
+        let r = get(&c, "GET /ping?verbose=true HTTP/1.1\r\n\r\n");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, br#"{"version":"9.9.9-tessera"}"#);
+        assert_eq!(
+            get(&c, "GET /ping?verbose=false HTTP/1.1\r\n\r\n").status,
+            204
+        );
+        assert_eq!(get(&c, "POST /ping HTTP/1.1\r\n\r\n").status, 405);
+    }
+
+    #[test]
+    fn not_found_like_go() {
+        let r = get(&core(), "GET /nope HTTP/1.1\r\n\r\n");
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, b"404 page not found\n");
+    }
+
+    #[test]
+    fn debug_vars_show_published_state() {
+        let c = core();
+        let r = get(&c, "GET /debug/vars HTTP/1.1\r\n\r\n");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["node_id"], serde_json::Value::Null);
+        assert_eq!(v["meta_index"], 0);
+        assert_eq!(v["cores"], 2);
+        assert_eq!(v["leases"]["continuous_querier"], false);
+        c.set_state(Arc::new(NodeState {
+            node_id: Some(5),
+            meta_servers: vec!["m:8091".into()],
+            snapshot: Some(Arc::new(tessera_meta_types::Snapshot {
+                index: 42,
+                ..Default::default()
+            })),
+            cq_lease_held: true,
+        }));
+        let r = get(&c, "GET /debug/vars HTTP/1.1\r\n\r\n");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["node_id"], 5);
+        assert_eq!(v["meta_index"], 42);
+        assert_eq!(v["meta_servers"][0], "m:8091");
+        assert_eq!(v["leases"]["continuous_querier"], true);
+    }
+}

@@ -1,0 +1,350 @@
+//! A small HTTP/1.1 server: request heads parsed with `httparse`, `Content-Length`
+//! bodies, keep-alive and pipelining, size caps, and `400`/`413`/`431`/`501` answers to
+//! what it cannot take. It never panics on input; a broken connection is just closed.
+
+use bytes::Bytes;
+use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Largest request head (request line and headers) accepted.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Largest body accepted: influxd's `[http] max-body-size` default (25 MB).
+pub const MAX_BODY: usize = 25_000_000;
+/// Most headers in one request.
+const MAX_HEADERS: usize = 64;
+/// How much the read buffer grows by.
+const READ_CHUNK: usize = 8 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("request head exceeds {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("request body of {0} bytes exceeds {MAX_BODY}")]
+    BodyTooLarge(u64),
+    #[error("invalid Content-Length")]
+    BadContentLength,
+    #[error("Transfer-Encoding {0:?} is not supported")]
+    UnsupportedEncoding(String),
+    #[error("connection closed in the middle of a request")]
+    Truncated,
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl HttpError {
+    /// The answer to send before closing, if the peer can still take one.
+    fn response(&self) -> Option<Response> {
+        let (status, text) = match self {
+            HttpError::Malformed(_) | HttpError::BadContentLength => (400, "Bad Request"),
+            HttpError::HeadTooLarge => (431, "Request Header Fields Too Large"),
+            HttpError::BodyTooLarge(_) => (413, "Request Entity Too Large"),
+            HttpError::UnsupportedEncoding(_) => (501, "Not Implemented"),
+            HttpError::Truncated | HttpError::Io(_) => return None,
+        };
+        Some(Response::text(status, format!("{status} {text}\n")))
+    }
+}
+
+/// A parsed request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    /// Query string without `?`, empty when absent.
+    pub query: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub content_length: usize,
+    pub keep_alive: bool,
+    pub expect_continue: bool,
+    /// Bytes of the head, including the blank line.
+    pub len: usize,
+}
+
+impl Head {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of a query parameter (no percent-decoding yet).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A whole request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub head: Head,
+    pub body: Bytes,
+}
+
+/// Parses a request head from the start of `buf`: `Ok(None)` while incomplete.
+pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return if buf.len() >= MAX_HEAD {
+                Err(HttpError::HeadTooLarge)
+            } else {
+                Ok(None)
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::HeadTooLarge),
+        Err(e) => return Err(HttpError::Malformed(e.to_string())),
+    };
+    if len > MAX_HEAD {
+        return Err(HttpError::HeadTooLarge);
+    }
+    let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version) else {
+        return Err(HttpError::Malformed("incomplete request line".into()));
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut head = Head {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: Vec::with_capacity(req.headers.len()),
+        content_length: 0,
+        // HTTP/1.1 keeps the connection by default, HTTP/1.0 closes it.
+        keep_alive: version >= 1,
+        expect_continue: false,
+        len,
+    };
+    let mut seen_length: Option<u64> = None;
+    for h in req.headers.iter() {
+        let name = h.name.to_ascii_lowercase();
+        let value = trim(h.value);
+        match name.as_str() {
+            "content-length" => {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or(HttpError::BadContentLength)?;
+                // Differing duplicate lengths are a request-smuggling vector.
+                if seen_length.is_some_and(|prev| prev != n) {
+                    return Err(HttpError::BadContentLength);
+                }
+                seen_length = Some(n);
+            }
+            "transfer-encoding" if !value.eq_ignore_ascii_case(b"identity") => {
+                return Err(HttpError::UnsupportedEncoding(
+                    String::from_utf8_lossy(value).into_owned(),
+                ));
+            }
+            "connection" => {
+                if has_token(value, b"close") {
+                    head.keep_alive = false;
+                } else if has_token(value, b"keep-alive") {
+                    head.keep_alive = true;
+                }
+            }
+            "expect" => head.expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
+            _ => {}
+        }
+        head.headers.push((name, value.to_vec()));
+    }
+    if let Some(n) = seen_length {
+        if n > MAX_BODY as u64 {
+            return Err(HttpError::BodyTooLarge(n));
+        }
+        head.content_length = n as usize;
+    }
+    Ok(Some(head))
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+/// A response to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn text(status: u16, body: impl Into<String>) -> Response {
+        Response::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .header("X-Content-Type-Options", "nosniff")
+            .body(body.into().into_bytes())
+    }
+
+    pub fn json(status: u16, body: Vec<u8>) -> Response {
+        Response::new(status)
+            .header("Content-Type", "application/json")
+            .body(body)
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Response {
+        self.body = body;
+        self
+    }
+
+    /// Serializes the response; `head_only` for `HEAD` requests keeps the length header.
+    pub fn encode(&self, head_only: bool, keep_alive: bool, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(self.status.to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            // Header values are built by this server; strip line breaks all the same.
+            out.extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
+            out.extend_from_slice(b"\r\n");
+        }
+        // 204 and 304 carry no body and no length (RFC 9110 8.6).
+        if self.status != 204 && self.status != 304 {
+            out.extend_from_slice(b"Content-Length: ");
+            out.extend_from_slice(self.body.len().to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !keep_alive {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        if !head_only && self.status != 204 && self.status != 304 {
+            out.extend_from_slice(&self.body);
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        204 => "No Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Request Entity Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Serves requests on one connection until the peer closes, asks to close, or errs.
+pub async fn serve_connection<S, H>(stream: &mut S, mut handler: H) -> Result<(), HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: FnMut(&Request) -> Response,
+{
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let head = loop {
+            match parse_head(&buf) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {}
+                Err(e) => return reject(stream, e).await,
+            }
+            if read_more(stream, &mut buf).await? == 0 {
+                // A close between requests is the normal end of a keep-alive connection.
+                return if buf.is_empty() {
+                    Ok(())
+                } else {
+                    Err(HttpError::Truncated)
+                };
+            }
+        };
+        let total = head.len + head.content_length;
+        if buf.len() < total && head.expect_continue {
+            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        }
+        buf.reserve(total.saturating_sub(buf.len()));
+        while buf.len() < total {
+            if read_more(stream, &mut buf).await? == 0 {
+                return Err(HttpError::Truncated);
+            }
+        }
+        let body = Bytes::copy_from_slice(&buf[head.len..total]);
+        buf.drain(..total);
+        let keep_alive = head.keep_alive;
+        let head_only = head.method == "HEAD";
+        let request = Request { head, body };
+        let response = handler(&request);
+        out.clear();
+        response.encode(head_only, keep_alive, &mut out);
+        stream.write_all(&out).await?;
+        stream.flush().await?;
+        if !keep_alive {
+            return Ok(());
+        }
+    }
+}
+
+/// Answers a request that cannot be served and ends the connection.
+async fn reject<S: AsyncWrite + Unpin>(stream: &mut S, err: HttpError) -> Result<(), HttpError> {
+    if let Some(resp) = err.response() {
+        let mut out = Vec::new();
+        resp.encode(false, false, &mut out);
+        // The peer may be gone already; the original error is what matters.
+        let _ = stream.write_all(&out).await;
+        let _ = stream.flush().await;
+    }
+    Err(err)
+}
+
+/// Reads what is available into the end of `buf`; 0 at end of stream.
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + READ_CHUNK, 0);
+    let n = stream.read(&mut buf[start..]).await;
+    buf.truncate(start + *n.as_ref().unwrap_or(&0));
+    n
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Start-up and shutdown of a data node, in order: license, cores and locked memory,
+//! membership, ports, control thread, executors. Nothing binds a port before the license
+//! and the limits are known to be good.
+
+use std::sync::Arc;
+
+use tessera_license::{License, LicenseError};
+use tessera_meta_client::api::VERSION;
+
+use crate::config::Config;
+use crate::cores::{self, CoresError};
+use crate::executor::{self, CoreSetup, ExecutorError};
+use crate::listener::{self, ListenError};
+use crate::meta_sync::{self, MetaCommand, MetaSyncError, SyncConfig};
+use crate::node_identity::{self, IdentityError};
+use crate::state::{self, NodeFacts};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Its text starts with `license: `.
+    #[error(transparent)]
+    License(#[from] LicenseError),
+    #[error(transparent)]
+    Cores(#[from] CoresError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error(transparent)]
+    Control(#[from] MetaSyncError),
+    #[error(transparent)]
+    Executor(#[from] ExecutorError),
+    #[error("core {0} panicked")]
+    CorePanicked(usize),
+}
+
+/// Runs the node until SIGTERM or SIGINT.
+pub fn run(config: Config) -> Result<(), NodeError> {
+    let license = License::from_config(
+        &config.enterprise.license_key,
+        &config.enterprise.license_path,
+    )?;
+    tracing::info!(
+        licensee = %license.claims.licensee,
+        max_cores = license.claims.max_cores,
+        max_data_nodes = license.claims.max_data_nodes,
+        expires = %license.expires_rfc3339(),
+        "license accepted"
+    );
+    let plan = cores::plan(license.claims.max_cores, config.data.max_cores)?;
+    let memlock = cores::raise_memlock(plan.count())?;
+    tracing::info!(memlock = %memlock, "{plan}");
+
+    let identity = node_identity::load(&config.meta.dir)?;
+    let http_bind = listener::reserve(&config.http.bind_address, "HTTP")?;
+    let cluster_bind = listener::reserve(&config.bind_address, "cluster connections")?;
+    let facts = Arc::new(NodeFacts {
+        tcp_addr: (config.bind_address.with_port(cluster_bind.port())).advertised(&config.hostname),
+        http_addr: (config.http.bind_address.with_port(http_bind.port()))
+            .advertised(&config.hostname),
+        cores: plan.count() as u32,
+        version: VERSION,
+    });
+
+    let (publisher, receivers) = state::channels(plan.count());
+    let (commands_tx, commands_rx) = flume::unbounded();
+    let control = meta_sync::spawn(
+        SyncConfig {
+            meta_dir: config.meta.dir.clone(),
+            cq_enabled: config.continuous_queries.enabled,
+            run_interval: config.continuous_queries.run_interval,
+        },
+        identity,
+        publisher.clone(),
+        commands_rx,
+    )?;
+    let setup = CoreSetup {
+        cpus: plan.cpus.clone(),
+        facts: Arc::clone(&facts),
+        http_bind,
+        cluster_bind,
+        commands: commands_tx.clone(),
+    };
+    let (handles, started) = executor::start(setup, receivers);
+    if started.is_ok() {
+        tracing::info!(
+            http = %facts.http_addr,
+            tcp = %facts.tcp_addr,
+            version = VERSION,
+            "influxd data node ready"
+        );
+    } else {
+        publisher.shutdown();
+        let _ = commands_tx.send(MetaCommand::Shutdown);
+    }
+    let mut result = started.map_err(NodeError::from);
+    for (core, handle) in handles.into_iter().enumerate() {
+        if handle.join().is_err() && result.is_ok() {
+            result = Err(NodeError::CorePanicked(core));
+        }
+    }
+    // Cores end only on shutdown or panic; either way the control thread must stop too.
+    let _ = commands_tx.send(MetaCommand::Shutdown);
+    let _ = control.join();
+    if result.is_ok() {
+        tracing::info!("influxd stopped");
+    }
+    result
+}
