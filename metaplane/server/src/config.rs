@@ -53,7 +53,7 @@ pub enum ConfigError {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case")]
 pub struct RawConfig {
     pub hostname: String,
     pub meta: RawMeta,
@@ -62,7 +62,7 @@ pub struct RawConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case")]
 pub struct RawMeta {
     pub dir: String,
     pub bind_address: String,
@@ -75,14 +75,14 @@ pub struct RawMeta {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case")]
 pub struct RawEnterprise {
     pub license_key: String,
     pub license_path: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case")]
 pub struct RawLogging {
     pub level: String,
 }
@@ -142,22 +142,27 @@ pub struct MetaConfig {
 
 impl RawConfig {
     /// Reads `path` (or the defaults when `None`) and applies environment overrides.
-    pub fn load(path: Option<&Path>) -> Result<RawConfig, ConfigError> {
-        let mut raw = match path {
+    /// Also returns the keys the file has that Tessera does not know: like influxd, they
+    /// are ignored (so Enterprise config files load), but they are reported.
+    pub fn load(path: Option<&Path>) -> Result<(RawConfig, Vec<String>), ConfigError> {
+        let (mut raw, unknown) = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
                     path: p.display().to_string(),
                     reason: e.to_string(),
                 })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                let parse_err = |e: toml::de::Error| ConfigError::Parse {
                     path: p.display().to_string(),
                     reason: e.to_string(),
-                })?
+                };
+                let value: toml::Table = toml::from_str(&text).map_err(parse_err)?;
+                let unknown = unknown_keys(&value);
+                (toml::from_str(&text).map_err(parse_err)?, unknown)
             }
-            None => RawConfig::default(),
+            None => (RawConfig::default(), Vec::new()),
         };
         raw.apply_env(|k| std::env::var(k).ok())?;
-        Ok(raw)
+        Ok((raw, unknown))
     }
 
     /// `INFLUXDB_<SECTION>_<KEY>` overrides, as influxd: dashes become underscores.
@@ -278,6 +283,26 @@ impl RawConfig {
     }
 }
 
+/// Keys of `file` that the default config does not have, as `section.key`.
+fn unknown_keys(file: &toml::Table) -> Vec<String> {
+    let known = toml::Table::try_from(RawConfig::default()).expect("defaults serialize");
+    let mut out = Vec::new();
+    for (key, value) in file {
+        match (known.get(key), value) {
+            (None, _) => out.push(key.clone()),
+            (Some(toml::Value::Table(k)), toml::Value::Table(v)) => {
+                out.extend(
+                    v.keys()
+                        .filter(|sub| !k.contains_key(*sub))
+                        .map(|sub| format!("{key}.{sub}")),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Splits a bind address into what to bind and what to advertise: `":8089"` binds all
 /// interfaces and advertises `hostname:8089`; `"10.0.0.1:8089"` binds and advertises that.
 pub fn addresses(key: &str, bind: &str, hostname: &str) -> Result<(String, String), ConfigError> {
@@ -352,6 +377,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("http-bind-address"));
-        assert!(toml::from_str::<RawConfig>("[meta]\nnope = 1\n").is_err());
+        assert!(toml::from_str::<RawConfig>("[meta]\ndir = 1\n").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() {
+        let file: toml::Table = toml::from_str(
+            "reporting-disabled = true\n[meta]\ndir = \"/x\"\nlogging-enabled = true\n[tls]\n",
+        )
+        .unwrap();
+        let mut unknown = unknown_keys(&file);
+        unknown.sort();
+        assert_eq!(
+            unknown,
+            vec!["meta.logging-enabled", "reporting-disabled", "tls"]
+        );
     }
 }

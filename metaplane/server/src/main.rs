@@ -54,8 +54,10 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Run) | None => {}
     }
-    let cfg = match RawConfig::load(cli.config.as_deref()).and_then(|raw| raw.validate()) {
-        Ok(cfg) => cfg,
+    let (cfg, unknown) = match RawConfig::load(cli.config.as_deref())
+        .and_then(|(raw, unknown)| Ok((raw.validate()?, unknown)))
+    {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("influxd-meta: {e}");
             return ExitCode::FAILURE;
@@ -69,6 +71,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    for key in unknown {
+        tracing::warn!(%key, "ignoring a config key Tessera does not use");
+    }
     // The license is checked before any port is bound.
     let license = match tessera_license::License::from_config(&cfg.license_key, &cfg.license_path) {
         Ok(l) => l,
