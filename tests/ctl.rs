@@ -193,3 +193,64 @@ fn tessera_up_status_down() {
         text(&after)
     );
 }
+
+#[test]
+fn tessera_up_in_the_foreground_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("fg");
+    let d = d.to_str().unwrap().to_string();
+    let base = 61_000 + (std::process::id() % 40) * 100 + 50;
+    // Started like `tessera up &`: no terminal, stdin closed.
+    let mut up = Command::new(bin("tessera"))
+        .args([
+            "up",
+            "--dir",
+            &d,
+            "--meta",
+            "1",
+            "--data",
+            "1",
+            "--base-port",
+            &base.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tessera up");
+    let healthy = wait_for(Duration::from_secs(60), || {
+        let out = tessera(&["status", "--dir", &d, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["healthy"] == true).then_some(v)
+    });
+    let pids: Vec<u64> = healthy
+        .as_ref()
+        .and_then(|v| v["nodes"].as_array())
+        .map(|n| n.iter().filter_map(|n| n["pid"].as_u64()).collect())
+        .unwrap_or_default();
+    // SAFETY: signalling the child we spawned.
+    unsafe {
+        libc::kill(up.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let exited = wait_for(Duration::from_secs(30), || up.try_wait().ok().flatten());
+    if exited.is_none() {
+        let _ = up.kill();
+        let _ = tessera(&["down", "--dir", &d]);
+    }
+    assert!(
+        healthy.is_some(),
+        "the foreground cluster never became healthy"
+    );
+    assert_eq!(pids.len(), 2);
+    assert!(exited.is_some(), "tessera up did not exit on SIGTERM");
+    for pid in pids {
+        let gone = wait_for(Duration::from_secs(15), || {
+            // SAFETY: signal 0 only checks whether the pid exists.
+            (unsafe { libc::kill(pid as libc::pid_t, 0) } != 0).then_some(())
+        });
+        assert!(
+            gone.is_some(),
+            "node {pid} still runs after tessera up stopped"
+        );
+    }
+}

@@ -148,3 +148,33 @@ fn remove_and_re_add_meta_node() {
     .expect("remove unknown");
     assert_eq!(status, 404, "{body}");
 }
+
+#[test]
+fn whole_cluster_sigkill_keeps_acknowledged_metadata() {
+    let mut c = Cluster::start(3, 0, "", "");
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let name = format!("db{i}");
+        let (status, body) = create_db(&c.metas[i % 3].url("/execute"), &name);
+        assert_eq!(status, 200, "{body}");
+        acked.push(name);
+    }
+    for m in &mut c.metas {
+        m.proc_.kill();
+    }
+    for m in &mut c.metas {
+        m.start();
+    }
+    c.leader(Duration::from_secs(15))
+        .expect("a leader after a full restart");
+    for m in &c.metas {
+        let snap = wait_for(Duration::from_secs(15), || {
+            let (_, s) = http::get(&m.url("/?index=0")).ok()?;
+            let dbs = s["data"]["databases"].as_object()?;
+            acked.iter().all(|d| dbs.contains_key(d)).then_some(s)
+        });
+        assert!(snap.is_some(), "{} lost acknowledged databases", m.http);
+    }
+    let (status, body) = create_db(&c.metas[0].url("/execute"), "after_restart");
+    assert_eq!(status, 200, "{body}");
+}

@@ -268,3 +268,90 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openraft::storage::RaftLogStorage;
+    use openraft::{CommittedLeaderId, EntryPayload, RaftLogReader};
+
+    use super::*;
+
+    fn entry(term: u64, index: u64) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
+            payload: EntryPayload::Blank,
+        }
+    }
+
+    async fn append(store: &mut LogStore, entries: Vec<Entry>) {
+        // `LogFlushed` has no public constructor; go through the same write path.
+        let mut inner = store.lock();
+        let records: Vec<LogRecord> = entries.iter().cloned().map(LogRecord::Entry).collect();
+        inner.write(&records, true).unwrap();
+        for e in entries {
+            inner.entries.insert(e.log_id.index, e);
+        }
+    }
+
+    #[tokio::test]
+    async fn survives_reopen_with_truncate_and_purge() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = LogStore::open(dir.path()).unwrap();
+            append(&mut s, (1..=10).map(|i| entry(1, i)).collect()).await;
+            s.save_vote(&Vote::new(2, 1)).await.unwrap();
+            s.truncate(LogId::new(CommittedLeaderId::new(1, 1), 8))
+                .await
+                .unwrap();
+            append(&mut s, vec![entry(2, 8)]).await;
+            s.purge(LogId::new(CommittedLeaderId::new(1, 1), 3))
+                .await
+                .unwrap();
+            s.save_committed(Some(LogId::new(CommittedLeaderId::new(2, 1), 8)))
+                .await
+                .unwrap();
+        }
+        let mut s = LogStore::open(dir.path()).unwrap();
+        assert_eq!(s.read_vote().await.unwrap(), Some(Vote::new(2, 1)));
+        let state = s.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id.map(|l| l.index), Some(3));
+        assert_eq!(
+            state.last_log_id.map(|l| (l.leader_id.term, l.index)),
+            Some((2, 8))
+        );
+        let entries = s.try_get_log_entries(0..100).await.unwrap();
+        let ids: Vec<(u64, u64)> = entries
+            .iter()
+            .map(|e| (e.log_id.leader_id.term, e.log_id.index))
+            .collect();
+        assert_eq!(ids, vec![(1, 4), (1, 5), (1, 6), (1, 7), (2, 8)]);
+        assert_eq!(s.read_committed().await.unwrap().map(|l| l.index), Some(8));
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_the_live_log() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = LogStore::open(dir.path()).unwrap();
+            append(
+                &mut s,
+                (1..=COMPACT_SLACK as u64 + 50)
+                    .map(|i| entry(1, i))
+                    .collect(),
+            )
+            .await;
+            s.save_vote(&Vote::new(1, 1)).await.unwrap();
+            s.purge(LogId::new(
+                CommittedLeaderId::new(1, 1),
+                COMPACT_SLACK as u64,
+            ))
+            .await
+            .unwrap();
+            assert!(s.lock().records_in_file < 100, "the file was rewritten");
+        }
+        let mut s = LogStore::open(dir.path()).unwrap();
+        let entries = s.try_get_log_entries(0..u64::MAX).await.unwrap();
+        assert_eq!(entries.len(), 50);
+        assert_eq!(s.read_vote().await.unwrap(), Some(Vote::new(1, 1)));
+    }
+}
