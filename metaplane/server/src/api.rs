@@ -86,14 +86,42 @@ enum Route {
     Remote(Response),
 }
 
-struct Incoming<'a> {
-    method: &'a Method,
-    uri: &'a Uri,
-    headers: &'a HeaderMap,
-    body: &'a Bytes,
+/// A change request as received: kept whole so a follower can forward it unchanged.
+struct Incoming {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
-async fn route(svc: &MetaService, req: &Incoming<'_>) -> Result<Route, ApiError> {
+#[axum::async_trait]
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Incoming {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let body = Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        Ok(Incoming {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl Incoming {
+    fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.body)
+    }
+}
+
+async fn route(svc: &MetaService, req: &Incoming) -> Result<Route, ApiError> {
     let h = svc.handle().await.ok_or(ApiError::NotJoined)?;
     let (leader, peer) = h
         .wait_for_leader(Duration::from_secs(5))
@@ -130,16 +158,10 @@ async fn route(svc: &MetaService, req: &Incoming<'_>) -> Result<Route, ApiError>
     ))
 }
 
-/// Runs `f` on the leader: here, or by forwarding the request unchanged.
+/// Runs `$f` on the leader: here, or by forwarding the request unchanged.
 macro_rules! on_leader {
-    ($svc:expr, $method:expr, $uri:expr, $headers:expr, $body:expr, |$h:ident| $f:expr) => {{
-        let incoming = Incoming {
-            method: &$method,
-            uri: &$uri,
-            headers: &$headers,
-            body: &$body,
-        };
-        match route(&$svc, &incoming).await? {
+    ($svc:expr, $req:expr, |$h:ident| $f:expr) => {{
+        match route(&$svc, &$req).await? {
             Route::Remote(resp) => Ok(resp),
             Route::Local($h) => $f,
         }
@@ -293,10 +315,8 @@ async fn snapshot(
 
 async fn lease(
     State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    incoming: Incoming,
 ) -> Result<Response, ApiError> {
     let name = q.get("name").map(|s| s.trim()).unwrap_or("");
     if name.is_empty() {
@@ -308,8 +328,7 @@ async fn lease(
     let node_id: u64 = raw_id
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("invalid node_id {raw_id:?}")))?;
-    let body = Bytes::new();
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         match svc.acquire_lease(&h, name, node_id).await {
             Ok(Reply::Lease { lease }) => {
                 Ok(Json(LeaseResponse::from_lease(&lease, None)).into_response())
@@ -330,14 +349,8 @@ async fn lease(
     })
 }
 
-async fn join(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: JoinRequest = parse_json(&body)?;
+async fn join(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: JoinRequest = incoming.json()?;
     check_addr(&req.addr)?;
     if svc.handle().await.is_none() {
         // An unjoined node asked to add a meta node starts a new cluster with itself.
@@ -352,21 +365,15 @@ async fn join(
             .into_response());
         }
     }
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         Ok(Json(svc.add_meta(&h, &req.addr).await?).into_response())
     })
 }
 
-async fn remove(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: RemoveMetaRequest = parse_json(&body)?;
+async fn remove(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: RemoveMetaRequest = incoming.json()?;
     check_addr(&req.addr)?;
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         svc.remove_meta(&h, &req.addr, req.force).await?;
         if req.addr == svc.cfg.http_addr || req.addr == svc.cfg.raft_addr {
             reset_soon(Arc::clone(&svc));
@@ -385,9 +392,8 @@ fn reset_soon(svc: Arc<MetaService>) {
     });
 }
 
-async fn leave(State(svc): Svc, body: Bytes) -> Result<Response, ApiError> {
+async fn leave(State(svc): Svc) -> Result<Response, ApiError> {
     let h = svc.handle().await.ok_or(ApiError::NotJoined)?;
-    let _ = body;
     let (leader, peer) = h
         .wait_for_leader(Duration::from_secs(5))
         .await
@@ -423,58 +429,34 @@ async fn leave(State(svc): Svc, body: Bytes) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({})).into_response())
 }
 
-async fn add_data(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: AddDataRequest = parse_json(&body)?;
+async fn add_data(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: AddDataRequest = incoming.json()?;
     check_addr(&req.addr)?;
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         Ok(Json(svc.add_data(&h, &req.addr).await?).into_response())
     })
 }
 
-async fn remove_data(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: RemoveDataRequest = parse_json(&body)?;
+async fn remove_data(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: RemoveDataRequest = incoming.json()?;
     check_addr(&req.addr)?;
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         svc.remove_data(&h, &req.addr, req.force).await?;
         Ok(Json(serde_json::json!({})).into_response())
     })
 }
 
-async fn update_data(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: UpdateDataRequest = parse_json(&body)?;
+async fn update_data(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: UpdateDataRequest = incoming.json()?;
     check_addr(&req.old)?;
     check_addr(&req.new)?;
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         Ok(Json(svc.update_data(&h, &req.old, &req.new).await?).into_response())
     })
 }
 
-async fn execute(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let cmd: Command = parse_json(&body)?;
+async fn execute(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let cmd: Command = incoming.json()?;
     if cmd.is_node_change()
         || matches!(
             cmd,
@@ -487,24 +469,18 @@ async fn execute(
                 .into(),
         ));
     }
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         let (index, reply) = propose(&h, cmd).await?;
         Ok(Json(ExecuteResponse { index, reply }).into_response())
     })
 }
 
-async fn user(
-    State(svc): Svc,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: UserRequest = parse_json(&body)?;
+async fn user(State(svc): Svc, incoming: Incoming) -> Result<Response, ApiError> {
+    let req: UserRequest = incoming.json()?;
     if req.name.is_empty() {
         return Err(MetaError::UsernameRequired.into());
     }
-    on_leader!(svc, method, uri, headers, body, |h| {
+    on_leader!(svc, incoming, |h| {
         let password = req.password.clone();
         let hash = tokio::task::spawn_blocking(move || bcrypt::hash(password, BCRYPT_COST))
             .await
