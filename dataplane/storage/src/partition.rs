@@ -1,0 +1,407 @@
+//! One partition of a shard, owned by one core: its WAL, cache, data files and their
+//! compactions. Nothing here is shared with another core.
+//!
+//! Write: the batch is validated, appended to the WAL (returns after fsync), then applied
+//! to the cache. When the cache passes `cache_snapshot_bytes` it is flushed: the WAL rolls
+//! to a new segment, the cache becomes an immutable snapshot (still readable), the snapshot
+//! is written as a new level-0 file, and the WAL segments it covered are deleted. Level-0
+//! files are merged into larger files in the background ([`crate::compact`]).
+//!
+//! Files are named `<generation>-<level>.tsm`; a higher generation holds newer writes, so
+//! reads merge files in generation order and the newest value wins for a timestamp.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::batch::{for_each_point, BatchError, FieldType};
+use crate::cache::{Cache, SeriesData};
+use crate::column::Column;
+use crate::tsm::{field_type_of, TsmError, TsmReader, TsmWriter};
+use crate::wal::{Wal, WalError};
+
+#[derive(Debug, Clone)]
+pub struct PartitionConfig {
+    /// Flush the cache to a file once it holds this much (`[data] cache-snapshot-memory-size`).
+    pub cache_snapshot_bytes: usize,
+    /// Refuse writes while the cache holds this much (`[data] cache-max-memory-size`).
+    pub cache_max_bytes: usize,
+    pub wal_segment_size: u64,
+    /// Merge level-0 files once there are this many.
+    pub level0_files: usize,
+}
+
+impl Default for PartitionConfig {
+    fn default() -> Self {
+        PartitionConfig {
+            cache_snapshot_bytes: 25 << 20,
+            cache_max_bytes: 1 << 30,
+            wal_segment_size: crate::wal::DEFAULT_SEGMENT_SIZE,
+            level0_files: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PartitionError {
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error(transparent)]
+    File(#[from] TsmError),
+    #[error("invalid write batch: {0}")]
+    Batch(String),
+    #[error("cache-max-memory-size exceeded: ({used}/{max})")]
+    CacheFull { used: usize, max: usize },
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+impl From<BatchError> for PartitionError {
+    fn from(e: BatchError) -> Self {
+        PartitionError::Batch(e.to_string())
+    }
+}
+
+/// A data file and where it sits in the generation order.
+pub struct DataFile {
+    pub generation: u64,
+    pub level: u32,
+    pub reader: TsmReader,
+}
+
+pub struct Partition {
+    data_dir: PathBuf,
+    cfg: PartitionConfig,
+    wal: Wal,
+    cache: RefCell<Cache>,
+    /// A cache being written to a file: still part of every read until the file is in.
+    snapshot: RefCell<Option<Rc<Vec<(Box<[u8]>, SeriesData)>>>>,
+    /// Oldest generation first.
+    files: RefCell<Vec<Rc<DataFile>>>,
+    next_generation: Cell<u64>,
+    flushing: Cell<bool>,
+    compacting: Cell<bool>,
+}
+
+fn file_name(generation: u64, level: u32) -> String {
+    format!("{generation:012}-{level:02}.tsm")
+}
+
+fn parse_file_name(name: &str) -> Option<(u64, u32)> {
+    let stem = name.strip_suffix(".tsm")?;
+    let (g, l) = stem.split_once('-')?;
+    Some((g.parse().ok()?, l.parse().ok()?))
+}
+
+impl Partition {
+    /// Opens the partition: validates every data file and replays the WAL into the cache.
+    pub async fn open(data_dir: &Path, wal_dir: &Path, cfg: PartitionConfig) -> Result<Rc<Partition>, PartitionError> {
+        let io = |path: &Path, e: std::io::Error| PartitionError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(data_dir).map_err(|e| io(data_dir, e))? {
+            let entry = entry.map_err(|e| io(data_dir, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".tmp") {
+                // A file whose writer never finished: never part of the partition.
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
+            if let Some((g, l)) = parse_file_name(&name) {
+                found.push((g, l, entry.path()));
+            }
+        }
+        found.sort();
+        let mut files = Vec::new();
+        for (generation, level, path) in found {
+            let reader = TsmReader::open(&path).await?;
+            files.push(Rc::new(DataFile {
+                generation,
+                level,
+                reader,
+            }));
+        }
+        let next_generation = files.last().map_or(1, |f| f.generation + 1);
+        let (wal, replay) = Wal::open(wal_dir, cfg.wal_segment_size).await?;
+        let mut cache = Cache::new();
+        for record in &replay.records {
+            let conflicts = cache.insert_batch(record)?;
+            if !conflicts.is_empty() {
+                tracing::warn!(count = conflicts.len(), "WAL replay skipped conflicting field types");
+            }
+        }
+        if !replay.records.is_empty() {
+            tracing::debug!(
+                dir = %wal_dir.display(),
+                records = replay.records.len(),
+                points = cache.points(),
+                "replayed WAL"
+            );
+        }
+        Ok(Rc::new(Partition {
+            data_dir: data_dir.to_path_buf(),
+            cfg,
+            wal,
+            cache: RefCell::new(cache),
+            snapshot: RefCell::new(None),
+            files: RefCell::new(files),
+            next_generation: Cell::new(next_generation),
+            flushing: Cell::new(false),
+            compacting: Cell::new(false),
+        }))
+    }
+
+    /// Writes an encoded batch: durable in the WAL before this returns.
+    pub async fn write(self: &Rc<Self>, batch: &[u8]) -> Result<(), PartitionError> {
+        for_each_point(batch, |_| {})?;
+        let used = self.cache.borrow().bytes();
+        if used > self.cfg.cache_max_bytes {
+            return Err(PartitionError::CacheFull {
+                used,
+                max: self.cfg.cache_max_bytes,
+            });
+        }
+        self.wal.append(batch).await?;
+        let conflicts = self.cache.borrow_mut().insert_batch(batch)?;
+        if !conflicts.is_empty() {
+            tracing::warn!(count = conflicts.len(), "cache skipped conflicting field types");
+        }
+        if self.cache.borrow().bytes() >= self.cfg.cache_snapshot_bytes && !self.flushing.get() {
+            let me = Rc::clone(self);
+            glommio::spawn_local(async move {
+                if let Err(e) = me.flush().await {
+                    tracing::error!(error = %e, dir = %me.data_dir.display(), "cache flush failed");
+                }
+            })
+            .detach();
+        }
+        Ok(())
+    }
+
+    /// Writes the cache to a new level-0 file and drops the WAL segments it covered.
+    pub async fn flush(self: &Rc<Self>) -> Result<(), PartitionError> {
+        if self.flushing.replace(true) {
+            return Ok(());
+        }
+        let result = self.flush_inner().await;
+        self.flushing.set(false);
+        if result.is_ok() && self.level0_count() >= self.cfg.level0_files && !self.compacting.get() {
+            let me = Rc::clone(self);
+            glommio::spawn_local(async move {
+                if let Err(e) = me.compact_level0().await {
+                    tracing::error!(error = %e, dir = %me.data_dir.display(), "compaction failed");
+                }
+            })
+            .detach();
+        }
+        result
+    }
+
+    async fn flush_inner(self: &Rc<Self>) -> Result<(), PartitionError> {
+        if self.cache.borrow().is_empty() {
+            return Ok(());
+        }
+        let covered = self.wal.rotate();
+        let data = Rc::new(self.cache.borrow_mut().take_sorted());
+        *self.snapshot.borrow_mut() = Some(Rc::clone(&data));
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation + 1);
+        let path = self.data_dir.join(file_name(generation, 0));
+        let written = async {
+            let mut w = TsmWriter::create(&path).await?;
+            for (key, series) in data.iter() {
+                w.write_series(key, &series.fields).await?;
+            }
+            w.finish().await?;
+            TsmReader::open(&path).await
+        }
+        .await;
+        let reader = match written {
+            Ok(r) => r,
+            Err(e) => {
+                // Put the data back so it stays readable; the WAL still has it.
+                let snap = self.snapshot.borrow_mut().take();
+                if let Some(snap) = snap {
+                    let mut cache = self.cache.borrow_mut();
+                    let newer = std::mem::take(&mut *cache);
+                    for (key, series) in snap.iter() {
+                        cache.restore(key, series);
+                    }
+                    cache.absorb(newer);
+                }
+                return Err(e.into());
+            }
+        };
+        self.files.borrow_mut().push(Rc::new(DataFile {
+            generation,
+            level: 0,
+            reader,
+        }));
+        *self.snapshot.borrow_mut() = None;
+        self.wal.remove_through(covered)?;
+        Ok(())
+    }
+
+    fn level0_count(&self) -> usize {
+        self.files.borrow().iter().filter(|f| f.level == 0).count()
+    }
+
+    /// Merges the level-0 files (the newest run of files) into one level-1 file.
+    pub async fn compact_level0(self: &Rc<Self>) -> Result<(), PartitionError> {
+        let inputs: Vec<Rc<DataFile>> = {
+            let files = self.files.borrow();
+            let start = files.iter().position(|f| f.level == 0).unwrap_or(files.len());
+            files[start..].to_vec()
+        };
+        if inputs.len() < 2 {
+            return Ok(());
+        }
+        self.compact(inputs, 1).await
+    }
+
+    /// Merges every file into one (a full compaction), when there is more than one.
+    pub async fn compact_full(self: &Rc<Self>) -> Result<(), PartitionError> {
+        let inputs: Vec<Rc<DataFile>> = self.files.borrow().clone();
+        if inputs.len() < 2 {
+            return Ok(());
+        }
+        let level = inputs.iter().map(|f| f.level).max().unwrap_or(0) + 1;
+        self.compact(inputs, level).await
+    }
+
+    /// Replaces a contiguous run of files (oldest first) with their merge.
+    async fn compact(self: &Rc<Self>, inputs: Vec<Rc<DataFile>>, level: u32) -> Result<(), PartitionError> {
+        if self.compacting.replace(true) {
+            return Ok(());
+        }
+        let result = crate::compact::merge_files(&self.data_dir, &inputs, level).await;
+        let merged = match result {
+            Ok(m) => m,
+            Err(e) => {
+                self.compacting.set(false);
+                return Err(e.into());
+            }
+        };
+        {
+            let mut files = self.files.borrow_mut();
+            let gens: BTreeSet<u64> = inputs.iter().map(|f| f.generation).collect();
+            let at = files
+                .iter()
+                .position(|f| gens.contains(&f.generation))
+                .unwrap_or(files.len());
+            files.retain(|f| !gens.contains(&f.generation));
+            files.insert(at, Rc::new(merged));
+        }
+        for f in &inputs {
+            if let Err(e) = std::fs::remove_file(f.reader.path()) {
+                tracing::warn!(path = %f.reader.path().display(), error = %e, "cannot remove a compacted file");
+            }
+        }
+        self.compacting.set(false);
+        Ok(())
+    }
+
+    /// Every series key in the partition, sorted.
+    pub fn series_keys(&self) -> Vec<Vec<u8>> {
+        let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for f in self.files.borrow().iter() {
+            for s in f.reader.index().series.iter() {
+                keys.insert(s.key.to_vec());
+            }
+        }
+        if let Some(snap) = self.snapshot.borrow().as_ref() {
+            keys.extend(snap.iter().map(|(k, _)| k.to_vec()));
+        }
+        keys.extend(self.cache.borrow().series_keys().map(|k| k.to_vec()));
+        keys.into_iter().collect()
+    }
+
+    /// The fields (with types) of a series, sorted by name.
+    pub fn fields_of(&self, key: &[u8]) -> Vec<(Vec<u8>, FieldType)> {
+        let mut out: Vec<(Vec<u8>, FieldType)> = Vec::new();
+        let mut add = |name: &[u8], t: FieldType| {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_vec(), t));
+            }
+        };
+        for f in self.files.borrow().iter() {
+            if let Some(s) = f.reader.series(key) {
+                for fe in s.fields.iter() {
+                    if let Some(t) = field_type_of(fe) {
+                        add(fe.name.as_slice(), t);
+                    }
+                }
+            }
+        }
+        if let Some(snap) = self.snapshot.borrow().as_ref() {
+            if let Ok(i) = snap.binary_search_by(|(k, _)| (**k).cmp(key)) {
+                for (n, c) in &snap[i].1.fields {
+                    add(n, c.field_type());
+                }
+            }
+        }
+        if let Some(s) = self.cache.borrow().get(key) {
+            for (n, c) in &s.fields {
+                add(n, c.field_type());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// One field of one series within `[min, max]`: files, then the snapshot, then the
+    /// cache, newest winning on equal timestamps.
+    pub async fn read_field(&self, key: &[u8], field: &[u8], min: i64, max: i64) -> Result<Option<Column>, PartitionError> {
+        let files: Vec<Rc<DataFile>> = self.files.borrow().clone();
+        let mut out: Option<Column> = None;
+        let mut merge = |col: Column| match &mut out {
+            None => out = Some(col),
+            Some(o) if o.field_type() == col.field_type() => o.merge_newer(&col),
+            Some(_) => {}
+        };
+        for f in &files {
+            if let Some(col) = f.reader.read_field(key, field, min, max).await? {
+                merge(col);
+            }
+        }
+        let snap = self.snapshot.borrow().clone();
+        if let Some(snap) = snap {
+            if let Ok(i) = snap.binary_search_by(|(k, _)| (**k).cmp(key)) {
+                if let Some(c) = snap[i].1.field(field) {
+                    let mut c = c.clone();
+                    c.retain_range(min, max);
+                    merge(c);
+                }
+            }
+        }
+        let cached = self.cache.borrow().get(key).and_then(|s| s.field(field).cloned());
+        if let Some(mut c) = cached {
+            c.normalize();
+            c.retain_range(min, max);
+            merge(c);
+        }
+        Ok(out)
+    }
+
+    /// (files, bytes on disk, cache bytes, WAL fsyncs).
+    pub fn stats(&self) -> (usize, u64, usize, u64) {
+        let files = self.files.borrow();
+        (
+            files.len(),
+            files.iter().map(|f| f.reader.size()).sum(),
+            self.cache.borrow().bytes(),
+            self.wal.stats().1,
+        )
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+use super::*;
+use crate::batch::{BatchBuilder, Value};
+use crate::column::Values;
+
+fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static) {
+    glommio::LocalExecutorBuilder::default()
+        .io_memory(512 << 10)
+        .spawn(move || async move {
+            crate::probe_device(&std::env::temp_dir()).await.expect("probe");
+            f().await
+        })
+        .expect("executor")
+        .join()
+        .expect("join");
+}
+
+fn batch(series: usize, t: i64) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    for s in 0..series {
+        b.point(format!("cpu,host=h{s:03}").as_bytes(), t).unwrap();
+        b.field(b"usage", Value::Float(t as f64 / 100.0 + s as f64)).unwrap();
+        b.field(b"uptime", Value::Integer(t)).unwrap();
+        b.field(b"ok", Value::Boolean(t % 2 == 0)).unwrap();
+        b.field(b"status", Value::Str(b"ok")).unwrap();
+        b.field(b"big", Value::Unsigned(u64::MAX - t as u64)).unwrap();
+    }
+    b.finish()
+}
+
+fn small() -> PartitionConfig {
+    PartitionConfig {
+        cache_snapshot_bytes: 64 << 10,
+        level0_files: 3,
+        ..PartitionConfig::default()
+    }
+}
+
+async fn check_all(p: &Partition, series: usize, points: i64) {
+    let keys = p.series_keys();
+    assert_eq!(keys.len(), series);
+    for key in &keys {
+        let fields = p.fields_of(key);
+        assert_eq!(fields.len(), 5, "{fields:?}");
+        let col = p.read_field(key, b"uptime", i64::MIN, i64::MAX).await.unwrap().unwrap();
+        assert_eq!(col.ts, (0..points).map(|t| t * 10).collect::<Vec<_>>());
+        assert_eq!(col.values, Values::Integer((0..points).map(|t| t * 10).collect()));
+        let col = p.read_field(key, b"big", i64::MIN, i64::MAX).await.unwrap().unwrap();
+        assert_eq!(col.len(), points as usize);
+    }
+}
+
+#[test]
+fn survives_flush_compaction_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    let (d2, w2) = (data.clone(), wal.clone());
+    run(move || async move {
+        let p = Partition::open(&d2, &w2, small()).await.unwrap();
+        for i in 0..300 {
+            p.write(&batch(20, i * 10)).await.unwrap();
+        }
+        check_all(&p, 20, 300).await;
+        p.flush().await.unwrap();
+        // Let background compactions finish.
+        for _ in 0..100 {
+            glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let (files, _, cache, _) = p.stats();
+        assert!(files >= 1, "flushed to files");
+        assert_eq!(cache, 0);
+        check_all(&p, 20, 300).await;
+        // Overwrite one point: the newest write wins, across file and cache.
+        let mut b = BatchBuilder::new();
+        b.point(b"cpu,host=h000", 50).unwrap();
+        b.field(b"uptime", Value::Integer(-1)).unwrap();
+        p.write(&b.finish()).await.unwrap();
+        let col = p.read_field(b"cpu,host=h000", b"uptime", 50, 50).await.unwrap().unwrap();
+        assert_eq!(col.values, Values::Integer(vec![-1]));
+    });
+    // Reopen: files plus WAL replay give back everything.
+    run(move || async move {
+        let p = Partition::open(&data, &wal, small()).await.unwrap();
+        let col = p.read_field(b"cpu,host=h000", b"uptime", 40, 60).await.unwrap().unwrap();
+        assert_eq!(col.values, Values::Integer(vec![40, -1, 60]));
+        p.compact_full().await.unwrap();
+        assert_eq!(p.stats().0, 1, "one file after a full compaction");
+        let col = p.read_field(b"cpu,host=h000", b"uptime", 40, 60).await.unwrap().unwrap();
+        assert_eq!(col.values, Values::Integer(vec![40, -1, 60]));
+        let mut out = Vec::new();
+        let lines = crate::export::export_partition(&p, 0, 20, &mut out).await.unwrap();
+        assert_eq!(lines, 20 * 5 * 3);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("cpu,host=h001 big=18446744073709551615u 0\n"), "{text}");
+        assert!(text.contains("cpu,host=h001 status=\"ok\" 10\n"), "{text}");
+        assert!(text.contains("cpu,host=h001 usage=1.1 10\n"), "{text}");
+    });
+}
+
+#[test]
+fn corrupt_file_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    let (d2, w2) = (data.clone(), wal.clone());
+    run(move || async move {
+        let p = Partition::open(&d2, &w2, small()).await.unwrap();
+        p.write(&batch(5, 0)).await.unwrap();
+        p.flush().await.unwrap();
+    });
+    let file = std::fs::read_dir(&data).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+    run(move || async move {
+        let err = Partition::open(&data, &wal, small()).await.err().expect("refused").to_string();
+        assert!(err.contains(&file.display().to_string()), "{err}");
+    });
+}

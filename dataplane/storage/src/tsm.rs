@@ -1,0 +1,398 @@
+//! Immutable columnar data files (`*.tsm`): compressed blocks of up to
+//! [`MAX_BLOCK_POINTS`] values of one field of one series, followed by an rkyv index that
+//! readers validate once at open and then use in place.
+//!
+//! ```text
+//! "TSMF" u8 version, 3 zero bytes
+//! blocks…            each: u32 LE timestamp-block length, timestamp block, value block
+//! zero padding       up to a 16-byte boundary
+//! index              rkyv FileIndex: series sorted by key, fields by name, blocks by time
+//! footer (24 bytes)  u64 LE index offset, u64 LE index length, u32 LE crc32c(index), "TSMF"
+//! ```
+//! Every block's crc32c is in the index and checked on each read, so a damaged file is
+//! reported (with its path) instead of answering wrong data.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use futures_lite::AsyncWriteExt;
+use glommio::io::{DmaFile, ImmutableFileBuilder};
+use rkyv::rancor::Error as RkyvError;
+use rkyv::util::AlignedVec;
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::batch::FieldType;
+use crate::column::{Column, Values};
+
+const MAGIC: &[u8; 4] = b"TSMF";
+const VERSION: u8 = 1;
+const HEADER_LEN: u64 = 8;
+const FOOTER_LEN: u64 = 24;
+/// Values per block, as InfluxDB's TSM (`tsdb.DefaultMaxPointsPerBlock`).
+pub const MAX_BLOCK_POINTS: usize = 1000;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TsmError {
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("{path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> TsmError {
+    TsmError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> TsmError {
+    TsmError::Corrupt {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct BlockEntry {
+    pub offset: u64,
+    pub len: u32,
+    pub crc: u32,
+    pub count: u32,
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct FieldEntry {
+    pub name: Vec<u8>,
+    pub field_type: u8,
+    pub blocks: Vec<BlockEntry>,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SeriesEntry {
+    pub key: Vec<u8>,
+    pub fields: Vec<FieldEntry>,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct FileIndex {
+    pub series: Vec<SeriesEntry>,
+    pub min_time: i64,
+    pub max_time: i64,
+    pub points: u64,
+}
+
+/// Encodes one block of a column's `range`.
+fn encode_block(col: &Column, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    tessera_codec::encode_timestamps(&col.ts[range.clone()], out);
+    let ts_len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&ts_len.to_le_bytes());
+    match &col.values {
+        Values::Float(v) => tessera_codec::encode_floats(&v[range], out),
+        Values::Integer(v) => tessera_codec::encode_integers(&v[range], out),
+        Values::Unsigned(v) => tessera_codec::encode_unsigned(&v[range], out),
+        Values::Boolean(v) => tessera_codec::encode_bools(&v[range], out),
+        Values::Str(v) => tessera_codec::encode_strings(&v[range], out),
+    }
+}
+
+/// Decodes a block into a column.
+fn decode_block(t: FieldType, block: &[u8]) -> Result<Column, String> {
+    if block.len() < 4 {
+        return Err("block shorter than its header".into());
+    }
+    let ts_len = u32::from_le_bytes(block[0..4].try_into().expect("4 bytes")) as usize;
+    let rest = &block[4..];
+    if ts_len > rest.len() {
+        return Err("timestamp block overruns the block".into());
+    }
+    let (ts_bytes, val_bytes) = rest.split_at(ts_len);
+    let mut ts = Vec::new();
+    tessera_codec::decode_timestamps(ts_bytes, &mut ts).map_err(|e| e.to_string())?;
+    let values = match t {
+        FieldType::Float => {
+            let mut v = Vec::new();
+            tessera_codec::decode_floats(val_bytes, &mut v).map_err(|e| e.to_string())?;
+            Values::Float(v)
+        }
+        FieldType::Integer => {
+            let mut v = Vec::new();
+            tessera_codec::decode_integers(val_bytes, &mut v).map_err(|e| e.to_string())?;
+            Values::Integer(v)
+        }
+        FieldType::Unsigned => {
+            let mut v = Vec::new();
+            tessera_codec::decode_unsigned(val_bytes, &mut v).map_err(|e| e.to_string())?;
+            Values::Unsigned(v)
+        }
+        FieldType::Boolean => {
+            let mut v = Vec::new();
+            tessera_codec::decode_bools(val_bytes, &mut v).map_err(|e| e.to_string())?;
+            Values::Boolean(v)
+        }
+        FieldType::String => {
+            let mut v = Vec::new();
+            tessera_codec::decode_strings(val_bytes, &mut v).map_err(|e| e.to_string())?;
+            Values::Str(v.into_iter().map(Vec::into_boxed_slice).collect())
+        }
+    };
+    if values.len() != ts.len() {
+        return Err(format!(
+            "block has {} timestamps but {} values",
+            ts.len(),
+            values.len()
+        ));
+    }
+    Ok(Column::from_sorted(ts, values))
+}
+
+/// Writes a new file from series sorted by key, each with fields sorted by name and
+/// columns normalized. The file appears under `path` only once complete and synced.
+pub struct TsmWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    sink: glommio::io::ImmutableFilePreSealSink,
+    pos: u64,
+    buf: Vec<u8>,
+    index: FileIndex,
+}
+
+impl TsmWriter {
+    pub async fn create(path: &Path) -> Result<TsmWriter, TsmError> {
+        let tmp = path.with_extension("tsm.tmp");
+        let mut sink = ImmutableFileBuilder::new(&tmp)
+            .build_sink()
+            .await
+            .map_err(|e| io(&tmp, e))?;
+        let mut header = Vec::with_capacity(HEADER_LEN as usize);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&[VERSION, 0, 0, 0]);
+        sink.write_all(&header).await.map_err(|e| io(&tmp, e))?;
+        Ok(TsmWriter {
+            path: path.to_path_buf(),
+            tmp,
+            sink,
+            pos: HEADER_LEN,
+            buf: Vec::with_capacity(1 << 20),
+            index: FileIndex {
+                min_time: i64::MAX,
+                max_time: i64::MIN,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Adds one series (key must sort after the previous one).
+    pub async fn write_series(&mut self, key: &[u8], fields: &[(Box<[u8]>, Column)]) -> Result<(), TsmError> {
+        let mut entry = SeriesEntry {
+            key: key.to_vec(),
+            fields: Vec::with_capacity(fields.len()),
+        };
+        for (name, col) in fields {
+            if col.is_empty() {
+                continue;
+            }
+            let mut fe = FieldEntry {
+                name: name.to_vec(),
+                field_type: col.field_type() as u8,
+                blocks: Vec::new(),
+            };
+            let mut start = 0;
+            while start < col.len() {
+                let end = (start + MAX_BLOCK_POINTS).min(col.len());
+                let at = self.buf.len();
+                encode_block(col, start..end, &mut self.buf);
+                let block = &self.buf[at..];
+                fe.blocks.push(BlockEntry {
+                    offset: self.pos + at as u64,
+                    len: block.len() as u32,
+                    crc: crc32c::crc32c(block),
+                    count: (end - start) as u32,
+                    min_time: col.ts[start],
+                    max_time: col.ts[end - 1],
+                });
+                self.index.min_time = self.index.min_time.min(col.ts[start]);
+                self.index.max_time = self.index.max_time.max(col.ts[end - 1]);
+                self.index.points += (end - start) as u64;
+                start = end;
+            }
+            entry.fields.push(fe);
+        }
+        if !entry.fields.is_empty() {
+            self.index.series.push(entry);
+        }
+        if self.buf.len() >= 1 << 20 {
+            self.flush_buf().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_buf(&mut self) -> Result<(), TsmError> {
+        self.sink
+            .write_all(&self.buf)
+            .await
+            .map_err(|e| io(&self.tmp, e))?;
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the index and footer, syncs, and renames the file into place.
+    pub async fn finish(mut self) -> Result<FileIndex, TsmError> {
+        let pad = (16 - (self.pos + self.buf.len() as u64) % 16) % 16;
+        self.buf.extend(std::iter::repeat_n(0u8, pad as usize));
+        let index_offset = self.pos + self.buf.len() as u64;
+        let index = rkyv::to_bytes::<RkyvError>(&self.index).map_err(|e| io(&self.tmp, e))?;
+        self.buf.extend_from_slice(&index);
+        self.buf.extend_from_slice(&index_offset.to_le_bytes());
+        self.buf.extend_from_slice(&(index.len() as u64).to_le_bytes());
+        self.buf.extend_from_slice(&crc32c::crc32c(&index).to_le_bytes());
+        self.buf.extend_from_slice(MAGIC);
+        self.flush_buf().await?;
+        let file = self.sink.seal().await.map_err(|e| io(&self.tmp, e))?;
+        file.rename(&self.path).await.map_err(|e| io(&self.path, e))?;
+        file.close().await.map_err(|e| io(&self.path, e))?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(dir, e))?;
+        Ok(self.index)
+    }
+}
+
+/// An open data file: its validated index (kept in memory, accessed in place) and the file.
+pub struct TsmReader {
+    path: PathBuf,
+    file: Rc<DmaFile>,
+    index: AlignedVec,
+    size: u64,
+}
+
+impl TsmReader {
+    /// Opens and validates `path`: magic, footer, index checksum and structure.
+    pub async fn open(path: &Path) -> Result<TsmReader, TsmError> {
+        let file = DmaFile::open(path).await.map_err(|e| io(path, e))?;
+        let size = file.file_size().await.map_err(|e| io(path, e))?;
+        if size < HEADER_LEN + FOOTER_LEN {
+            return Err(corrupt(path, format!("only {size} bytes long")));
+        }
+        let head = file.read_at(0, HEADER_LEN as usize).await.map_err(|e| io(path, e))?;
+        if &head[0..4] != MAGIC || head[4] != VERSION {
+            return Err(corrupt(path, "bad magic or version in the header"));
+        }
+        let foot = file
+            .read_at(size - FOOTER_LEN, FOOTER_LEN as usize)
+            .await
+            .map_err(|e| io(path, e))?;
+        if &foot[20..24] != MAGIC {
+            return Err(corrupt(path, "bad magic in the footer"));
+        }
+        let index_offset = u64::from_le_bytes(foot[0..8].try_into().expect("8 bytes"));
+        let index_len = u64::from_le_bytes(foot[8..16].try_into().expect("8 bytes"));
+        let index_crc = u32::from_le_bytes(foot[16..20].try_into().expect("4 bytes"));
+        if index_offset < HEADER_LEN
+            || index_offset.checked_add(index_len) != Some(size - FOOTER_LEN)
+        {
+            return Err(corrupt(path, "index position in the footer is out of range"));
+        }
+        let raw = file
+            .read_at(index_offset, index_len as usize)
+            .await
+            .map_err(|e| io(path, e))?;
+        if crc32c::crc32c(&raw) != index_crc {
+            return Err(corrupt(path, "index checksum mismatch"));
+        }
+        let mut index = AlignedVec::with_capacity(raw.len());
+        index.extend_from_slice(&raw);
+        rkyv::access::<ArchivedFileIndex, RkyvError>(&index)
+            .map_err(|e| corrupt(path, format!("index does not validate: {e}")))?;
+        Ok(TsmReader {
+            path: path.to_path_buf(),
+            file: Rc::new(file),
+            index,
+            size,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The index, in place (validated at open).
+    pub fn index(&self) -> &ArchivedFileIndex {
+        // SAFETY: `open` validated these exact bytes with `rkyv::access`, and they are
+        // never modified afterwards.
+        unsafe { rkyv::access_unchecked::<ArchivedFileIndex>(&self.index) }
+    }
+
+    /// The entry of `key`, if this file has that series.
+    pub fn series(&self, key: &[u8]) -> Option<&ArchivedSeriesEntry> {
+        let series = &self.index().series;
+        series
+            .binary_search_by(|s| s.key.as_slice().cmp(key))
+            .ok()
+            .map(|i| &series[i])
+    }
+
+    /// Reads and decodes one block, checking its checksum.
+    pub async fn read_block(&self, field_type: FieldType, block: &ArchivedBlockEntry) -> Result<Column, TsmError> {
+        let offset = block.offset.to_native();
+        let len = block.len.to_native() as usize;
+        if offset + len as u64 > self.size {
+            return Err(corrupt(&self.path, format!("block at {offset} runs past the end")));
+        }
+        let bytes = self
+            .file
+            .read_at(offset, len)
+            .await
+            .map_err(|e| io(&self.path, e))?;
+        if crc32c::crc32c(&bytes) != block.crc.to_native() {
+            return Err(corrupt(&self.path, format!("block at byte {offset}: checksum mismatch")));
+        }
+        decode_block(field_type, &bytes).map_err(|e| corrupt(&self.path, format!("block at byte {offset}: {e}")))
+    }
+
+    /// Every value of one field of one series within `[min, max]`, merged across blocks.
+    pub async fn read_field(&self, key: &[u8], field: &[u8], min: i64, max: i64) -> Result<Option<Column>, TsmError> {
+        let Some(series) = self.series(key) else {
+            return Ok(None);
+        };
+        let Some(fe) = series.fields.iter().find(|f| f.name.as_slice() == field) else {
+            return Ok(None);
+        };
+        let t = FieldType::from_u8(fe.field_type)
+            .ok_or_else(|| corrupt(&self.path, format!("unknown field type {}", fe.field_type)))?;
+        let mut out = Column::new(t);
+        for b in fe.blocks.iter() {
+            if b.max_time.to_native() < min || b.min_time.to_native() > max {
+                continue;
+            }
+            let mut col = self.read_block(t, b).await?;
+            col.retain_range(min, max);
+            out.merge_newer(&col);
+        }
+        Ok(Some(out))
+    }
+
+    pub async fn close(self) {
+        if let Ok(f) = Rc::try_unwrap(self.file) {
+            let _ = f.close().await;
+        }
+    }
+}
+
+/// The field type stored for an archived field entry.
+pub fn field_type_of(fe: &ArchivedFieldEntry) -> Option<FieldType> {
+    FieldType::from_u8(fe.field_type)
+}
+
+#[cfg(test)]
+mod tests;
