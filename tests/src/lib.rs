@@ -311,6 +311,19 @@ impl DataNode {
         .unwrap_or_else(|| panic!("data node {} did not answer /ping", self.http));
     }
 
+    /// Sets `key = value` (TOML) in `[section]` of the config file.
+    pub fn set(&self, section: &str, key: &str, value: &str) {
+        let cfg = fs::read_to_string(&self.proc_.config).expect("config");
+        let header = format!("[{section}]\n");
+        let line = format!("  {key} = {value}\n");
+        let cfg = if cfg.contains(&header) {
+            cfg.replacen(&header, &format!("{header}{line}"), 1)
+        } else {
+            format!("{cfg}\n{header}{line}")
+        };
+        fs::write(&self.proc_.config, cfg).expect("write config");
+    }
+
     pub fn vars(&self) -> serde_json::Value {
         http::get(&format!("http://{}/debug/vars", self.http))
             .map(|(_, v)| v)
@@ -357,6 +370,13 @@ impl Cluster {
     /// Starts every node and forms the cluster through the first meta node.
     pub fn start(metas: usize, datas: usize, meta_extra: &str, data_extra: &str) -> Cluster {
         let mut c = Cluster::configure(metas, datas, &license::valid(8, 4), meta_extra, data_extra);
+        c.start_all();
+        c
+    }
+
+    /// Starts every configured node and forms the cluster through the first meta node.
+    pub fn start_all(&mut self) {
+        let c = self;
         for m in &mut c.metas {
             m.start();
         }
@@ -377,7 +397,6 @@ impl Cluster {
             .expect("add-data");
             assert_eq!(status, 200, "add-data {}: {body}", d.tcp);
         }
-        c
     }
 
     /// Index of the meta node that leads, as the live nodes agree.

@@ -25,6 +25,36 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print the version.
     Version,
+    /// Write stored points as line protocol, like `influx_inspect export`.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Configuration file to take `[data] dir` and `wal-dir` from.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides the config's `[data] dir`).
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+    /// WAL directory (overrides the config's `[data] wal-dir`).
+    #[arg(long)]
+    pub waldir: Option<PathBuf>,
+    /// Only this database.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Only this retention policy.
+    #[arg(long)]
+    pub retention: Option<String>,
+    /// Earliest time to export: RFC 3339 or nanoseconds since the epoch.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Latest time to export: RFC 3339 or nanoseconds since the epoch.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Output file (`-` for standard output).
+    #[arg(long, default_value = "-")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -67,6 +67,16 @@ pub struct DataConfig {
     pub wal_dir: PathBuf,
     /// 0: no limit beyond online CPUs and the license.
     pub max_cores: u32,
+    /// Partitions a new shard is split into; 0: one per core.
+    pub partitions_per_shard: u32,
+    /// Writes are refused while a partition's cache holds more than this.
+    pub cache_max_memory_size: u64,
+    /// A partition's cache is written to a file once it holds this much.
+    pub cache_snapshot_memory_size: u64,
+    /// A partition's cache that received no writes for this long is written to a file.
+    pub cache_snapshot_write_cold_duration: Duration,
+    /// A partition that received no writes for this long is compacted into one file.
+    pub compact_full_write_cold_duration: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +117,9 @@ enum Kind {
     Bool,
     /// A Go duration string such as `"1s"`.
     Duration,
+    /// A byte size: an integer, or a string with a `k`, `m` or `g` suffix (`"25m"`), as
+    /// influxd's `toml.Size`.
+    Size,
 }
 
 /// Every key the data node reads: (section, key, kind, default). `""` is the top level.
@@ -118,6 +131,21 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "dir", Kind::Str, "/var/lib/influxdb/data"),
     ("data", "wal-dir", Kind::Str, "/var/lib/influxdb/wal"),
     ("data", "max-cores", Kind::Int, "0"),
+    ("data", "partitions-per-shard", Kind::Int, "0"),
+    ("data", "cache-max-memory-size", Kind::Size, "1g"),
+    ("data", "cache-snapshot-memory-size", Kind::Size, "25m"),
+    (
+        "data",
+        "cache-snapshot-write-cold-duration",
+        Kind::Duration,
+        "10m",
+    ),
+    (
+        "data",
+        "compact-full-write-cold-duration",
+        Kind::Duration,
+        "4h",
+    ),
     ("http", "bind-address", Kind::Str, ":8086"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
     ("continuous_queries", "enabled", Kind::Bool, "true"),
@@ -271,13 +299,15 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Int => "an integer",
         Kind::Bool => "a boolean",
         Kind::Duration => "a duration string such as \"1s\"",
+        Kind::Size => "a size such as 1048576, \"25m\" or \"1g\"",
     }
 }
 
 fn from_toml(v: &toml::Value, kind: Kind, origin: &str, label: &str) -> Result<Value, ConfigError> {
     match (kind, v) {
         (Kind::Str | Kind::Duration, toml::Value::String(s)) => Ok(Value::Str(s.clone())),
-        (Kind::Int, toml::Value::Integer(i)) => Ok(Value::Int(*i)),
+        (Kind::Size, toml::Value::String(s)) => from_text(s, kind, origin, label),
+        (Kind::Int | Kind::Size, toml::Value::Integer(i)) => Ok(Value::Int(*i)),
         (Kind::Bool, toml::Value::Boolean(b)) => Ok(Value::Bool(*b)),
         _ => Err(ConfigError::Type {
             origin: origin.to_string(),
@@ -298,6 +328,7 @@ fn from_text(raw: &str, kind: Kind, origin: &str, label: &str) -> Result<Value, 
     match kind {
         Kind::Str | Kind::Duration => Ok(Value::Str(raw.to_string())),
         Kind::Int => raw.trim().parse().map(Value::Int).map_err(|_| bad()),
+        Kind::Size => parse_size(raw).map(Value::Int).ok_or_else(bad),
         // Go's strconv.ParseBool, which influxd uses for environment values.
         Kind::Bool => match raw.trim() {
             "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Value::Bool(true)),
@@ -305,6 +336,21 @@ fn from_text(raw: &str, kind: Kind, origin: &str, label: &str) -> Result<Value, 
             _ => Err(bad()),
         },
     }
+}
+
+/// `1048576`, `"64k"`, `"25m"`, `"1g"` (powers of 1024, as influxd).
+fn parse_size(raw: &str) -> Option<i64> {
+    let t = raw.trim().to_ascii_lowercase();
+    let (num, mult) = match t.as_bytes().last()? {
+        b'k' => (&t[..t.len() - 1], 1i64 << 10),
+        b'm' => (&t[..t.len() - 1], 1 << 20),
+        b'g' => (&t[..t.len() - 1], 1 << 30),
+        _ => (&t[..], 1),
+    };
+    num.parse::<i64>()
+        .ok()?
+        .checked_mul(mult)
+        .filter(|n| *n >= 0)
 }
 
 fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, ConfigError> {
@@ -371,6 +417,29 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         })?,
         _ => 0,
     };
+    let int = |section: &'static str, key: &'static str| match get(section, key).value {
+        Value::Int(n) => n,
+        _ => 0,
+    };
+    let non_negative = |section: &'static str, key: &'static str| {
+        u64::try_from(int(section, key)).map_err(|_| {
+            invalid(
+                get(section, key),
+                section,
+                key,
+                "must not be negative".into(),
+            )
+        })
+    };
+    let partitions_per_shard =
+        u32::try_from(int("data", "partitions-per-shard")).map_err(|_| {
+            invalid(
+                get("data", "partitions-per-shard"),
+                "data",
+                "partitions-per-shard",
+                "use 0 (one per core) or a positive count".into(),
+            )
+        })?;
     let enabled = matches!(
         get("continuous_queries", "enabled").value,
         Value::Bool(true)
@@ -394,6 +463,11 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             dir: dir("data", "dir")?,
             wal_dir: dir("data", "wal-dir")?,
             max_cores,
+            partitions_per_shard,
+            cache_max_memory_size: non_negative("data", "cache-max-memory-size")?,
+            cache_snapshot_memory_size: non_negative("data", "cache-snapshot-memory-size")?,
+            cache_snapshot_write_cold_duration: dur("data", "cache-snapshot-write-cold-duration")?,
+            compact_full_write_cold_duration: dur("data", "compact-full-write-cold-duration")?,
         },
         http: HttpConfig {
             bind_address: address("http", "bind-address")?,
@@ -436,10 +510,17 @@ impl Config {
         let _ = writeln!(out, "\n[meta]\n  dir = {}", p(&self.meta.dir));
         let _ = writeln!(
             out,
-            "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}",
+            "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}\n  partitions-per-shard = {}\n  \
+             cache-max-memory-size = {}\n  cache-snapshot-memory-size = {}\n  \
+             cache-snapshot-write-cold-duration = {}\n  compact-full-write-cold-duration = {}",
             p(&self.data.dir),
             p(&self.data.wal_dir),
-            self.data.max_cores
+            self.data.max_cores,
+            self.data.partitions_per_shard,
+            self.data.cache_max_memory_size,
+            self.data.cache_snapshot_memory_size,
+            d(self.data.cache_snapshot_write_cold_duration),
+            d(self.data.compact_full_write_cold_duration)
         );
         let _ = writeln!(
             out,

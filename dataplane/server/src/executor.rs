@@ -13,6 +13,8 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
 use crate::control::{self, ControlContext};
 use crate::cores::IO_MEMORY_PER_CORE;
+use crate::engine::{CoreMsg, Engine, EngineConfig};
+use crate::handlers::Ctx;
 use crate::meta_sync::MetaCommand;
 use crate::state::{apply_pending, CoreEvent, CoreState, NodeFacts};
 use crate::{handlers, http, listener};
@@ -49,6 +51,9 @@ pub struct CoreSetup {
     pub http_bind: SocketAddr,
     pub cluster_bind: SocketAddr,
     pub commands: flume::Sender<MetaCommand>,
+    pub engine: EngineConfig,
+    /// One sender per core: the mesh.
+    pub mesh: Vec<flume::Sender<CoreMsg>>,
 }
 
 /// Starts the cores and waits until each has bound its ports. On error, cores that did
@@ -56,16 +61,24 @@ pub struct CoreSetup {
 pub fn start(
     setup: CoreSetup,
     receivers: Vec<flume::Receiver<CoreEvent>>,
+    inboxes: Vec<flume::Receiver<CoreMsg>>,
 ) -> (Vec<ExecutorJoinHandle<()>>, Result<(), ExecutorError>) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::new();
-    for (core, (cpu, events)) in setup.cpus.iter().copied().zip(receivers).enumerate() {
+    for (core, ((cpu, events), inbox)) in setup
+        .cpus
+        .iter()
+        .copied()
+        .zip(receivers)
+        .zip(inboxes)
+        .enumerate()
+    {
         let setup = setup.clone();
         let ready = ready_tx.clone();
         let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("core-{core}"))
             .io_memory(IO_MEMORY_PER_CORE)
-            .spawn(move || core_main(core, setup, events, ready));
+            .spawn(move || core_main(core, setup, events, inbox, ready));
         match spawned {
             Ok(h) => handles.push(h),
             Err(e) => {
@@ -93,8 +106,25 @@ async fn core_main(
     core: usize,
     setup: CoreSetup,
     events: flume::Receiver<CoreEvent>,
+    inbox: flume::Receiver<CoreMsg>,
     ready: std::sync::mpsc::Sender<Result<(), ExecutorError>>,
 ) {
+    // Storage first: partitions this core owns are opened (and their WALs replayed)
+    // before it takes a request.
+    for dir in [&setup.engine.data_dir, &setup.engine.wal_dir] {
+        if let Err(e) = tessera_storage::probe_device(dir).await {
+            tracing::warn!(core, dir = %dir.display(), error = %e, "cannot probe the data disk");
+        }
+    }
+    let engine = Engine::new(
+        core,
+        setup.cpus.len(),
+        setup.engine.clone(),
+        setup.mesh.clone(),
+    );
+    let mesh_task = glommio::spawn_local(Rc::clone(&engine).serve_mesh(inbox));
+    engine.open_existing().await;
+    let upkeep_task = glommio::spawn_local(Rc::clone(&engine).maintenance());
     let bind = |what: &'static str, addr: SocketAddr| {
         let std_listener = listener::bind_shared(addr).map_err(|e| ExecutorError::Bind {
             core,
@@ -119,7 +149,12 @@ async fn core_main(
 
     let state = Rc::new(CoreState::new(core, Arc::clone(&setup.facts)));
     let commands = Rc::new(setup.commands);
-    let http_task = glommio::spawn_local(accept_http(http_listener, Rc::clone(&state)));
+    let ctx = Rc::new(Ctx {
+        state: Rc::clone(&state),
+        engine: Rc::clone(&engine),
+        commands: Rc::clone(&commands),
+    });
+    let http_task = glommio::spawn_local(accept_http(http_listener, ctx));
     let cluster_task = glommio::spawn_local(accept_cluster(
         cluster_listener,
         Rc::clone(&state),
@@ -134,15 +169,18 @@ async fn core_main(
     // Dropping the accept tasks cancels them and closes the listeners.
     drop(http_task);
     drop(cluster_task);
+    drop(mesh_task);
+    drop(upkeep_task);
+    engine.shutdown().await;
     tracing::debug!(core, "core stopped");
 }
 
-async fn accept_http(listener: TcpListener, state: Rc<CoreState>) {
+async fn accept_http(listener: TcpListener, ctx: Rc<Ctx>) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                let state = Rc::clone(&state);
-                glommio::spawn_local(serve_http(stream, state)).detach();
+                let ctx = Rc::clone(&ctx);
+                glommio::spawn_local(serve_http(stream, ctx)).detach();
             }
             Err(e) => {
                 tracing::warn!(error = %e, "HTTP accept failed");
@@ -152,9 +190,13 @@ async fn accept_http(listener: TcpListener, state: Rc<CoreState>) {
     }
 }
 
-async fn serve_http(mut stream: TcpStream, state: Rc<CoreState>) {
+async fn serve_http(mut stream: TcpStream, ctx: Rc<Ctx>) {
     let _ = stream.set_nodelay(true);
-    let result = http::serve_connection(&mut stream, |req| handlers::handle(req, &state)).await;
+    let result = http::serve_connection(&mut stream, |req| {
+        let ctx = Rc::clone(&ctx);
+        async move { handlers::handle(req, &ctx).await }
+    })
+    .await;
     if let Err(e) = result {
         // Scanners and dropped clients are routine on a public port: not worth a warning.
         tracing::debug!(peer = ?stream.peer_addr().ok(), error = %e, "HTTP connection ended");

@@ -1,18 +1,67 @@
 //! The HTTP endpoints (InfluxDB 1.x paths and answers). Every core serves them from its
 //! own copy of the node state.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tessera_meta_client::api::ExecuteResponse;
+use tessera_meta_types::Command;
+
+use crate::engine::Engine;
 use crate::http::{Request, Response};
+use crate::meta_sync::{ExecuteError, MetaCommand};
 use crate::state::CoreState;
+
+/// What a request handler on one core can reach.
+pub struct Ctx {
+    pub state: Rc<CoreState>,
+    pub engine: Rc<Engine>,
+    pub commands: Rc<flume::Sender<MetaCommand>>,
+}
+
+impl Ctx {
+    /// Runs a metadata command through the meta plane and waits (up to 10 s) until this
+    /// core's copy of the metadata includes it, so the next request sees the change.
+    pub async fn execute(&self, command: Command) -> Result<ExecuteResponse, ExecuteError> {
+        let (reply, answer) = flume::bounded(1);
+        self.commands
+            .send_async(MetaCommand::Execute { command, reply })
+            .await
+            .map_err(|_| ExecuteError::Unavailable("the control thread is gone".into()))?;
+        let resp = answer
+            .recv_async()
+            .await
+            .map_err(|_| ExecuteError::Unavailable("the control thread is gone".into()))??;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.state.state().meta_index() < resp.index && std::time::Instant::now() < deadline {
+            glommio::timer::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(resp)
+    }
+}
+
+/// An error answer with InfluxDB's JSON shape.
+pub fn error_json(status: u16, message: &str) -> Response {
+    let body = serde_json::json!({ "error": message });
+    Response::json(status, body.to_string().into_bytes())
+}
 
 /// `X-Influxdb-Build` of an Enterprise build.
 const BUILD: &str = "ENT";
 
 /// Answers one request.
-pub fn handle(req: &Request, core: &CoreState) -> Response {
-    let resp = route(req, core);
-    // InfluxDB adds these to every answer, errors included.
+pub async fn handle(req: Request, ctx: &Ctx) -> Response {
+    let core = &*ctx.state;
+    let resp = match (req.head.method.as_str(), req.head.path.as_str()) {
+        ("POST", "/write") => crate::write::write(&req, ctx).await,
+        ("GET" | "POST", "/query") => crate::query::query(&req, ctx).await,
+        _ => route(&req, core),
+    };
+    finish(resp, core)
+}
+
+/// InfluxDB adds these to every answer, errors included.
+fn finish(resp: Response, core: &CoreState) -> Response {
     resp.header("Request-Id", request_id(core))
         .header("X-Influxdb-Build", BUILD)
         .header("X-Influxdb-Version", core.facts.version)
@@ -24,7 +73,7 @@ fn route(req: &Request, core: &CoreState) -> Response {
     match head.path.as_str() {
         "/ping" if get_or_head => ping(req, core),
         "/debug/vars" if get_or_head => debug_vars(core),
-        "/ping" | "/debug/vars" => {
+        "/ping" | "/debug/vars" | "/write" | "/query" => {
             // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
             Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
         }
@@ -105,11 +154,14 @@ mod tests {
 
     fn get(core: &CoreState, raw: &str) -> Response {
         let head = parse_head(raw.as_bytes()).unwrap().unwrap();
-        handle(
-            &Request {
-                head,
-                body: Bytes::new(),
-            },
+        finish(
+            route(
+                &Request {
+                    head,
+                    body: Bytes::new(),
+                },
+                core,
+            ),
             core,
         )
     }

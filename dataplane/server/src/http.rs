@@ -79,6 +79,44 @@ impl Head {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v)
     }
+
+    /// A query parameter, percent-decoded (`+` is a space, as in forms).
+    pub fn query_decoded(&self, name: &str) -> Option<String> {
+        form_value(&self.query, name)
+    }
+}
+
+/// The first value of `name` in an `application/x-www-form-urlencoded` string.
+pub fn form_value(form: &str, name: &str) -> Option<String> {
+    form.split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .find(|(k, _)| percent_decode(k) == name)
+        .map(|(_, v)| percent_decode(v))
+}
+
+/// Decodes `%XX` escapes and `+`; invalid escapes are kept as they are.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A whole request.
@@ -273,10 +311,11 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Serves requests on one connection until the peer closes, asks to close, or errs.
-pub async fn serve_connection<S, H>(stream: &mut S, mut handler: H) -> Result<(), HttpError>
+pub async fn serve_connection<S, H, F>(stream: &mut S, mut handler: H) -> Result<(), HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    H: FnMut(&Request) -> Response,
+    H: FnMut(Request) -> F,
+    F: std::future::Future<Output = Response>,
 {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -300,18 +339,31 @@ where
         if buf.len() < total && head.expect_continue {
             stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         }
-        buf.reserve(total.saturating_sub(buf.len()));
-        while buf.len() < total {
-            if read_more(stream, &mut buf).await? == 0 {
-                return Err(HttpError::Truncated);
+        let body = if buf.len() >= total {
+            let body = Bytes::copy_from_slice(&buf[head.len..total]);
+            buf.drain(..total);
+            body
+        } else {
+            // A large body is read straight into its own buffer, in one piece, and handed
+            // on without another copy.
+            let mut body = Vec::with_capacity(head.content_length);
+            body.extend_from_slice(&buf[head.len..]);
+            buf.clear();
+            let mut filled = body.len();
+            body.resize(head.content_length, 0);
+            while filled < head.content_length {
+                let n = stream.read(&mut body[filled..]).await?;
+                if n == 0 {
+                    return Err(HttpError::Truncated);
+                }
+                filled += n;
             }
-        }
-        let body = Bytes::copy_from_slice(&buf[head.len..total]);
-        buf.drain(..total);
+            Bytes::from(body)
+        };
         let keep_alive = head.keep_alive;
         let head_only = head.method == "HEAD";
         let request = Request { head, body };
-        let response = handler(&request);
+        let response = handler(request).await;
         out.clear();
         response.encode(head_only, keep_alive, &mut out);
         stream.write_all(&out).await?;

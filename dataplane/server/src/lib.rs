@@ -1,7 +1,6 @@
 //! The Tessera data node (`influxd`): glommio thread-per-core executors serving HTTP and
 //! the cluster port on every core, and one small tokio control thread that follows the
-//! meta plane. This first slice has no storage yet: it starts, joins and leaves a
-//! cluster, follows metadata and leases, and answers `/ping` and `/debug/vars`.
+//! meta plane. Each core owns the storage partitions that map to it and serves `/write`.
 //!
 //! # Layout
 //! - [`cli`] — command line (`influxd [run] -config`, `config`, `version`).
@@ -18,21 +17,33 @@
 //! - [`meta_sync`] — the control thread: metadata long-poll, leases, signals.
 //! - [`lease`] — whether this node holds a lease.
 //! - [`node_identity`] — `node.json`, this node's cluster membership.
+//! - [`router`] — point → shard → partition → core.
+//! - [`engine`] — a core's partitions and field registries; the mesh between cores.
+//! - [`fields`] — a shard's field registry; [`manifest`] — a shard's manifest.
+//! - [`export`] — `influxd export`.
+//! - [`write`] — `/write`; [`query`] — `/query` (set-up statements until InfluxQL lands).
 
 pub mod address;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod cores;
+pub mod engine;
 pub mod executor;
+pub mod export;
+pub mod fields;
 pub mod handlers;
 pub mod http;
 pub mod lease;
 pub mod listener;
+pub mod manifest;
 pub mod meta_sync;
 pub mod node;
 pub mod node_identity;
+pub mod query;
+pub mod router;
 pub mod state;
+pub mod write;
 
 #[cfg(test)]
 mod test_io;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         None => run(cli.run),
         Some(Command::Run(args)) => run(args),
         Some(Command::Config(args)) => print_config(args.config.as_deref()),
+        Some(Command::Export(args)) => export(args),
         Some(Command::Version) => {
             println!("InfluxDB v{VERSION} (Tessera, build ENT)");
             Ok(())
@@ -27,6 +28,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn export(args: tessera_data::cli::ExportArgs) -> anyhow::Result<()> {
+    let loaded = config::load(args.config.as_deref())?;
+    let spec = tessera_data::export::ExportSpec {
+        data_dir: args.datadir.unwrap_or(loaded.config.data.dir),
+        wal_dir: args.waldir.unwrap_or(loaded.config.data.wal_dir),
+        database: args.database,
+        retention: args.retention,
+        start: match &args.start {
+            Some(s) => tessera_data::export::parse_time(s)?,
+            None => i64::MIN,
+        },
+        end: match &args.end {
+            Some(s) => tessera_data::export::parse_time(s)?,
+            None => i64::MAX,
+        },
+    };
+    let lines = tessera_data::export::run(spec, &args.out)?;
+    eprintln!("exported {lines} value(s)");
+    Ok(())
 }
 
 fn print_config(path: Option<&std::path::Path>) -> anyhow::Result<()> {

@@ -39,8 +39,25 @@ pub enum MetaCommand {
         node_id: NodeId,
         reply: flume::Sender<ControlResponse>,
     },
+    /// Propose a metadata command through the meta plane (DDL, shard-group creation).
+    Execute {
+        command: tessera_meta_types::Command,
+        reply: flume::Sender<Result<tessera_meta_client::api::ExecuteResponse, ExecuteError>>,
+    },
     /// Stop (start-up failed elsewhere).
     Shutdown,
+}
+
+/// Why a metadata command from this node failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExecuteError {
+    #[error("data node is not a member of a cluster yet")]
+    NotJoined,
+    /// The meta plane refused the command (its message, e.g. `database not found: db`).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,9 +257,35 @@ impl ControlLoop {
                 reply,
             } => (reply, self.join(node_id, meta_servers)),
             MetaCommand::Leave { node_id, reply } => (reply, self.leave(node_id)),
+            MetaCommand::Execute { command, reply } => {
+                self.execute(command, reply);
+                return;
+            }
             MetaCommand::Shutdown => return,
         };
         let _ = reply.send(answer);
+    }
+
+    /// Runs a metadata command on its own task; the answer goes straight to `reply`.
+    fn execute(
+        &self,
+        command: tessera_meta_types::Command,
+        reply: flume::Sender<Result<tessera_meta_client::api::ExecuteResponse, ExecuteError>>,
+    ) {
+        let Some(identity) = &self.identity else {
+            let _ = reply.send(Err(ExecuteError::NotJoined));
+            return;
+        };
+        let client = MetaClient::new(identity.meta_servers.clone());
+        tokio::spawn(async move {
+            let result = client.execute(&command).await.map_err(|e| match e {
+                tessera_meta_client::ClientError::Api { status, message } if status < 500 => {
+                    ExecuteError::Refused(message)
+                }
+                other => ExecuteError::Unavailable(other.to_string()),
+            });
+            let _ = reply.send_async(result).await;
+        });
     }
 
     fn join(&mut self, node_id: NodeId, meta_servers: Vec<String>) -> ControlResponse {

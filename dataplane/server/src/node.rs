@@ -9,11 +9,13 @@ use tessera_meta_client::api::VERSION;
 
 use crate::config::Config;
 use crate::cores::{self, CoresError};
+use crate::engine::EngineConfig;
 use crate::executor::{self, CoreSetup, ExecutorError};
 use crate::listener::{self, ListenError};
 use crate::meta_sync::{self, MetaCommand, MetaSyncError, SyncConfig};
 use crate::node_identity::{self, IdentityError};
 use crate::state::{self, NodeFacts};
+use tessera_storage::partition::PartitionConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -74,14 +76,32 @@ pub fn run(config: Config) -> Result<(), NodeError> {
         publisher.clone(),
         commands_rx,
     )?;
+    let (mesh, inboxes): (Vec<_>, Vec<_>) = (0..plan.count()).map(|_| flume::unbounded()).unzip();
+    let partitions_per_shard = match config.data.partitions_per_shard {
+        0 => plan.count() as u32,
+        n => n,
+    };
     let setup = CoreSetup {
         cpus: plan.cpus.clone(),
         facts: Arc::clone(&facts),
         http_bind,
         cluster_bind,
         commands: commands_tx.clone(),
+        engine: EngineConfig {
+            data_dir: config.data.dir.clone(),
+            wal_dir: config.data.wal_dir.clone(),
+            partitions_per_shard,
+            partition: PartitionConfig {
+                cache_snapshot_bytes: config.data.cache_snapshot_memory_size as usize,
+                cache_max_bytes: config.data.cache_max_memory_size as usize,
+                ..PartitionConfig::default()
+            },
+            snapshot_cold: config.data.cache_snapshot_write_cold_duration,
+            full_compaction_cold: config.data.compact_full_write_cold_duration,
+        },
+        mesh,
     };
-    let (handles, started) = executor::start(setup, receivers);
+    let (handles, started) = executor::start(setup, receivers, inboxes);
     if started.is_ok() {
         tracing::info!(
             http = %facts.http_addr,

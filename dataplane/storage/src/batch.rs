@@ -85,12 +85,18 @@ impl Value<'_> {
 }
 
 /// Builds a batch point by point.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BatchBuilder {
     buf: Vec<u8>,
     points: u32,
     /// Where the current point's field count lives, and how many fields it has so far.
     open_point: Option<(usize, u16)>,
+}
+
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl BatchBuilder {
@@ -112,7 +118,8 @@ impl BatchBuilder {
 
     /// Starts a point; add its fields with [`BatchBuilder::field`].
     pub fn point(&mut self, series_key: &[u8], timestamp: i64) -> Result<(), BatchError> {
-        let len = u16::try_from(series_key.len()).map_err(|_| BatchError::KeyTooLong(series_key.len()))?;
+        let len = u16::try_from(series_key.len())
+            .map_err(|_| BatchError::KeyTooLong(series_key.len()))?;
         self.buf.extend_from_slice(&len.to_le_bytes());
         self.buf.extend_from_slice(series_key);
         self.buf.extend_from_slice(&timestamp.to_le_bytes());
@@ -182,15 +189,21 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, BatchError> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
 
     fn u32(&mut self) -> Result<u32, BatchError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, BatchError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 }
 
@@ -287,7 +300,10 @@ mod tests {
         let mut bad = buf.clone();
         let type_at = 4 + 2 + 3 + 8 + 2 + 2 + 1;
         bad[type_at] = 99;
-        assert!(matches!(for_each_point(&bad, |_| {}), Err(BatchError::BadType { .. })));
+        assert!(matches!(
+            for_each_point(&bad, |_| {}),
+            Err(BatchError::BadType { .. })
+        ));
         let mut long = buf;
         long.push(0);
         assert_eq!(for_each_point(&long, |_| {}), Err(BatchError::Trailing(1)));

@@ -15,7 +15,10 @@ pub struct SeriesData {
 
 impl SeriesData {
     pub fn field(&self, name: &[u8]) -> Option<&Column> {
-        self.fields.iter().find(|(n, _)| &**n == name).map(|(_, c)| c)
+        self.fields
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, c)| c)
     }
 }
 
@@ -79,7 +82,12 @@ impl Cache {
                 }
             };
             if col.push(p.timestamp, *value) {
-                self.bytes += 16 + if let crate::batch::Value::Str(s) = value { s.len() } else { 0 };
+                self.bytes += 16
+                    + if let crate::batch::Value::Str(s) = value {
+                        s.len()
+                    } else {
+                        0
+                    };
                 self.points += 1;
             } else {
                 conflicts.push(TypeConflict {

@@ -11,7 +11,11 @@ use crate::partition::DataFile;
 use crate::tsm::{field_type_of, TsmError, TsmReader, TsmWriter};
 
 /// Merges `inputs` (oldest first) into a new file of `level`.
-pub async fn merge_files(dir: &Path, inputs: &[Rc<DataFile>], level: u32) -> Result<DataFile, TsmError> {
+pub async fn merge_files(
+    dir: &Path,
+    inputs: &[Rc<DataFile>],
+    level: u32,
+) -> Result<DataFile, TsmError> {
     let generation = inputs.iter().map(|f| f.generation).max().unwrap_or(0);
     let path = dir.join(format!("{generation:012}-{level:02}.tsm"));
     let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();

@@ -21,9 +21,9 @@ fn write_field_key(out: &mut Vec<u8>, key: &[u8]) {
 pub fn write_value(out: &mut Vec<u8>, v: Value<'_>) {
     match v {
         Value::Float(f) => {
-            // Debug is the shortest text that reads back to the same f64, and always
-            // has a `.` or an exponent, so it never reads back as an integer.
-            let _ = write!(out, "{f:?}");
+            // Shortest digits that read back to the same f64, never an exponent, as
+            // influxd prints floats (`strconv.FormatFloat(v, 'f', -1, 64)`): `3`, `1.5`.
+            let _ = write!(out, "{f}");
         }
         Value::Integer(i) => {
             let _ = write!(out, "{i}i");
@@ -46,7 +46,12 @@ pub fn write_value(out: &mut Vec<u8>, v: Value<'_>) {
 }
 
 /// Writes every value of the partition with `min <= time <= max` to `out`.
-pub async fn export_partition(p: &Partition, min: i64, max: i64, out: &mut Vec<u8>) -> Result<u64, PartitionError> {
+pub async fn export_partition(
+    p: &Partition,
+    min: i64,
+    max: i64,
+    out: &mut Vec<u8>,
+) -> Result<u64, PartitionError> {
     let mut lines = 0;
     for key in p.series_keys() {
         for (field, _) in p.fields_of(&key) {

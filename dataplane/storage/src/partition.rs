@@ -63,6 +63,9 @@ impl From<BatchError> for PartitionError {
     }
 }
 
+/// A cache taken for flushing: series sorted by key.
+type Snapshot = Vec<(Box<[u8]>, SeriesData)>;
+
 /// A data file and where it sits in the generation order.
 pub struct DataFile {
     pub generation: u64,
@@ -76,12 +79,13 @@ pub struct Partition {
     wal: Wal,
     cache: RefCell<Cache>,
     /// A cache being written to a file: still part of every read until the file is in.
-    snapshot: RefCell<Option<Rc<Vec<(Box<[u8]>, SeriesData)>>>>,
+    snapshot: RefCell<Option<Rc<Snapshot>>>,
     /// Oldest generation first.
     files: RefCell<Vec<Rc<DataFile>>>,
     next_generation: Cell<u64>,
     flushing: Cell<bool>,
     compacting: Cell<bool>,
+    last_write: Cell<Option<std::time::Instant>>,
 }
 
 fn file_name(generation: u64, level: u32) -> String {
@@ -96,7 +100,11 @@ fn parse_file_name(name: &str) -> Option<(u64, u32)> {
 
 impl Partition {
     /// Opens the partition: validates every data file and replays the WAL into the cache.
-    pub async fn open(data_dir: &Path, wal_dir: &Path, cfg: PartitionConfig) -> Result<Rc<Partition>, PartitionError> {
+    pub async fn open(
+        data_dir: &Path,
+        wal_dir: &Path,
+        cfg: PartitionConfig,
+    ) -> Result<Rc<Partition>, PartitionError> {
         let io = |path: &Path, e: std::io::Error| PartitionError::Io {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -131,7 +139,10 @@ impl Partition {
         for record in &replay.records {
             let conflicts = cache.insert_batch(record)?;
             if !conflicts.is_empty() {
-                tracing::warn!(count = conflicts.len(), "WAL replay skipped conflicting field types");
+                tracing::warn!(
+                    count = conflicts.len(),
+                    "WAL replay skipped conflicting field types"
+                );
             }
         }
         if !replay.records.is_empty() {
@@ -152,6 +163,7 @@ impl Partition {
             next_generation: Cell::new(next_generation),
             flushing: Cell::new(false),
             compacting: Cell::new(false),
+            last_write: Cell::new(None),
         }))
     }
 
@@ -166,9 +178,13 @@ impl Partition {
             });
         }
         self.wal.append(batch).await?;
+        self.last_write.set(Some(std::time::Instant::now()));
         let conflicts = self.cache.borrow_mut().insert_batch(batch)?;
         if !conflicts.is_empty() {
-            tracing::warn!(count = conflicts.len(), "cache skipped conflicting field types");
+            tracing::warn!(
+                count = conflicts.len(),
+                "cache skipped conflicting field types"
+            );
         }
         if self.cache.borrow().bytes() >= self.cfg.cache_snapshot_bytes && !self.flushing.get() {
             let me = Rc::clone(self);
@@ -189,7 +205,8 @@ impl Partition {
         }
         let result = self.flush_inner().await;
         self.flushing.set(false);
-        if result.is_ok() && self.level0_count() >= self.cfg.level0_files && !self.compacting.get() {
+        if result.is_ok() && self.level0_count() >= self.cfg.level0_files && !self.compacting.get()
+        {
             let me = Rc::clone(self);
             glommio::spawn_local(async move {
                 if let Err(e) = me.compact_level0().await {
@@ -254,7 +271,10 @@ impl Partition {
     pub async fn compact_level0(self: &Rc<Self>) -> Result<(), PartitionError> {
         let inputs: Vec<Rc<DataFile>> = {
             let files = self.files.borrow();
-            let start = files.iter().position(|f| f.level == 0).unwrap_or(files.len());
+            let start = files
+                .iter()
+                .position(|f| f.level == 0)
+                .unwrap_or(files.len());
             files[start..].to_vec()
         };
         if inputs.len() < 2 {
@@ -274,7 +294,11 @@ impl Partition {
     }
 
     /// Replaces a contiguous run of files (oldest first) with their merge.
-    async fn compact(self: &Rc<Self>, inputs: Vec<Rc<DataFile>>, level: u32) -> Result<(), PartitionError> {
+    async fn compact(
+        self: &Rc<Self>,
+        inputs: Vec<Rc<DataFile>>,
+        level: u32,
+    ) -> Result<(), PartitionError> {
         if self.compacting.replace(true) {
             return Ok(());
         }
@@ -355,7 +379,13 @@ impl Partition {
 
     /// One field of one series within `[min, max]`: files, then the snapshot, then the
     /// cache, newest winning on equal timestamps.
-    pub async fn read_field(&self, key: &[u8], field: &[u8], min: i64, max: i64) -> Result<Option<Column>, PartitionError> {
+    pub async fn read_field(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        min: i64,
+        max: i64,
+    ) -> Result<Option<Column>, PartitionError> {
         let files: Vec<Rc<DataFile>> = self.files.borrow().clone();
         let mut out: Option<Column> = None;
         let mut merge = |col: Column| match &mut out {
@@ -378,13 +408,40 @@ impl Partition {
                 }
             }
         }
-        let cached = self.cache.borrow().get(key).and_then(|s| s.field(field).cloned());
+        let cached = self
+            .cache
+            .borrow()
+            .get(key)
+            .and_then(|s| s.field(field).cloned());
         if let Some(mut c) = cached {
             c.normalize();
             c.retain_range(min, max);
             merge(c);
         }
         Ok(out)
+    }
+
+    /// How long since the last write, if there was one since open.
+    pub fn idle_for(&self) -> Option<std::time::Duration> {
+        self.last_write.get().map(|t| t.elapsed())
+    }
+
+    /// Cold-partition upkeep: flush a cache that received no writes for `snapshot_cold`,
+    /// and merge everything into one file after `full_cold` without writes (InfluxDB's
+    /// `cache-snapshot-write-cold-duration` and `compact-full-write-cold-duration`).
+    pub async fn maintain(
+        self: &Rc<Self>,
+        snapshot_cold: std::time::Duration,
+        full_cold: std::time::Duration,
+    ) -> Result<(), PartitionError> {
+        let idle = self.idle_for().unwrap_or(std::time::Duration::MAX);
+        if idle >= snapshot_cold && !self.cache.borrow().is_empty() {
+            self.flush().await?;
+        }
+        if idle >= full_cold && self.files.borrow().len() > 1 && self.cache.borrow().is_empty() {
+            self.compact_full().await?;
+        }
+        Ok(())
     }
 
     /// (files, bytes on disk, cache bytes, WAL fsyncs).

@@ -187,7 +187,11 @@ impl TsmWriter {
     }
 
     /// Adds one series (key must sort after the previous one).
-    pub async fn write_series(&mut self, key: &[u8], fields: &[(Box<[u8]>, Column)]) -> Result<(), TsmError> {
+    pub async fn write_series(
+        &mut self,
+        key: &[u8],
+        fields: &[(Box<[u8]>, Column)],
+    ) -> Result<(), TsmError> {
         let mut entry = SeriesEntry {
             key: key.to_vec(),
             fields: Vec::with_capacity(fields.len()),
@@ -249,12 +253,16 @@ impl TsmWriter {
         let index = rkyv::to_bytes::<RkyvError>(&self.index).map_err(|e| io(&self.tmp, e))?;
         self.buf.extend_from_slice(&index);
         self.buf.extend_from_slice(&index_offset.to_le_bytes());
-        self.buf.extend_from_slice(&(index.len() as u64).to_le_bytes());
-        self.buf.extend_from_slice(&crc32c::crc32c(&index).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(index.len() as u64).to_le_bytes());
+        self.buf
+            .extend_from_slice(&crc32c::crc32c(&index).to_le_bytes());
         self.buf.extend_from_slice(MAGIC);
         self.flush_buf().await?;
         let file = self.sink.seal().await.map_err(|e| io(&self.tmp, e))?;
-        file.rename(&self.path).await.map_err(|e| io(&self.path, e))?;
+        file.rename(&self.path)
+            .await
+            .map_err(|e| io(&self.path, e))?;
         file.close().await.map_err(|e| io(&self.path, e))?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::File::open(dir)
@@ -280,7 +288,10 @@ impl TsmReader {
         if size < HEADER_LEN + FOOTER_LEN {
             return Err(corrupt(path, format!("only {size} bytes long")));
         }
-        let head = file.read_at(0, HEADER_LEN as usize).await.map_err(|e| io(path, e))?;
+        let head = file
+            .read_at(0, HEADER_LEN as usize)
+            .await
+            .map_err(|e| io(path, e))?;
         if &head[0..4] != MAGIC || head[4] != VERSION {
             return Err(corrupt(path, "bad magic or version in the header"));
         }
@@ -297,7 +308,10 @@ impl TsmReader {
         if index_offset < HEADER_LEN
             || index_offset.checked_add(index_len) != Some(size - FOOTER_LEN)
         {
-            return Err(corrupt(path, "index position in the footer is out of range"));
+            return Err(corrupt(
+                path,
+                "index position in the footer is out of range",
+            ));
         }
         let raw = file
             .read_at(index_offset, index_len as usize)
@@ -343,11 +357,18 @@ impl TsmReader {
     }
 
     /// Reads and decodes one block, checking its checksum.
-    pub async fn read_block(&self, field_type: FieldType, block: &ArchivedBlockEntry) -> Result<Column, TsmError> {
+    pub async fn read_block(
+        &self,
+        field_type: FieldType,
+        block: &ArchivedBlockEntry,
+    ) -> Result<Column, TsmError> {
         let offset = block.offset.to_native();
         let len = block.len.to_native() as usize;
         if offset + len as u64 > self.size {
-            return Err(corrupt(&self.path, format!("block at {offset} runs past the end")));
+            return Err(corrupt(
+                &self.path,
+                format!("block at {offset} runs past the end"),
+            ));
         }
         let bytes = self
             .file
@@ -355,13 +376,23 @@ impl TsmReader {
             .await
             .map_err(|e| io(&self.path, e))?;
         if crc32c::crc32c(&bytes) != block.crc.to_native() {
-            return Err(corrupt(&self.path, format!("block at byte {offset}: checksum mismatch")));
+            return Err(corrupt(
+                &self.path,
+                format!("block at byte {offset}: checksum mismatch"),
+            ));
         }
-        decode_block(field_type, &bytes).map_err(|e| corrupt(&self.path, format!("block at byte {offset}: {e}")))
+        decode_block(field_type, &bytes)
+            .map_err(|e| corrupt(&self.path, format!("block at byte {offset}: {e}")))
     }
 
     /// Every value of one field of one series within `[min, max]`, merged across blocks.
-    pub async fn read_field(&self, key: &[u8], field: &[u8], min: i64, max: i64) -> Result<Option<Column>, TsmError> {
+    pub async fn read_field(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        min: i64,
+        max: i64,
+    ) -> Result<Option<Column>, TsmError> {
         let Some(series) = self.series(key) else {
             return Ok(None);
         };

@@ -215,8 +215,10 @@ impl Wal {
         {
             let mut st = self.state.borrow_mut();
             let g = &mut st.pending;
-            g.buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            g.buf.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+            g.buf
+                .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            g.buf
+                .extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
             g.buf.extend_from_slice(payload);
             g.slots.push(Rc::clone(&slot));
         }

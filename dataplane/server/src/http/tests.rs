@@ -73,7 +73,7 @@ fn garbage_and_oversize_are_refused() {
     assert!(matches!(parse_head(&many), Err(HttpError::HeadTooLarge)));
 }
 
-fn echo(req: &Request) -> Response {
+async fn echo(req: Request) -> Response {
     Response::text(200, format!("{} {}", req.head.path, req.body.len()))
 }
 

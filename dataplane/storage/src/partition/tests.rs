@@ -6,7 +6,9 @@ fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Se
     glommio::LocalExecutorBuilder::default()
         .io_memory(512 << 10)
         .spawn(move || async move {
-            crate::probe_device(&std::env::temp_dir()).await.expect("probe");
+            crate::probe_device(&std::env::temp_dir())
+                .await
+                .expect("probe");
             f().await
         })
         .expect("executor")
@@ -18,11 +20,13 @@ fn batch(series: usize, t: i64) -> Vec<u8> {
     let mut b = BatchBuilder::new();
     for s in 0..series {
         b.point(format!("cpu,host=h{s:03}").as_bytes(), t).unwrap();
-        b.field(b"usage", Value::Float(t as f64 / 100.0 + s as f64)).unwrap();
+        b.field(b"usage", Value::Float(t as f64 / 100.0 + s as f64))
+            .unwrap();
         b.field(b"uptime", Value::Integer(t)).unwrap();
         b.field(b"ok", Value::Boolean(t % 2 == 0)).unwrap();
         b.field(b"status", Value::Str(b"ok")).unwrap();
-        b.field(b"big", Value::Unsigned(u64::MAX - t as u64)).unwrap();
+        b.field(b"big", Value::Unsigned(u64::MAX - t as u64))
+            .unwrap();
     }
     b.finish()
 }
@@ -41,10 +45,21 @@ async fn check_all(p: &Partition, series: usize, points: i64) {
     for key in &keys {
         let fields = p.fields_of(key);
         assert_eq!(fields.len(), 5, "{fields:?}");
-        let col = p.read_field(key, b"uptime", i64::MIN, i64::MAX).await.unwrap().unwrap();
+        let col = p
+            .read_field(key, b"uptime", i64::MIN, i64::MAX)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(col.ts, (0..points).map(|t| t * 10).collect::<Vec<_>>());
-        assert_eq!(col.values, Values::Integer((0..points).map(|t| t * 10).collect()));
-        let col = p.read_field(key, b"big", i64::MIN, i64::MAX).await.unwrap().unwrap();
+        assert_eq!(
+            col.values,
+            Values::Integer((0..points).map(|t| t * 10).collect())
+        );
+        let col = p
+            .read_field(key, b"big", i64::MIN, i64::MAX)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(col.len(), points as usize);
     }
 }
@@ -74,23 +89,40 @@ fn survives_flush_compaction_and_reopen() {
         b.point(b"cpu,host=h000", 50).unwrap();
         b.field(b"uptime", Value::Integer(-1)).unwrap();
         p.write(&b.finish()).await.unwrap();
-        let col = p.read_field(b"cpu,host=h000", b"uptime", 50, 50).await.unwrap().unwrap();
+        let col = p
+            .read_field(b"cpu,host=h000", b"uptime", 50, 50)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(col.values, Values::Integer(vec![-1]));
     });
     // Reopen: files plus WAL replay give back everything.
     run(move || async move {
         let p = Partition::open(&data, &wal, small()).await.unwrap();
-        let col = p.read_field(b"cpu,host=h000", b"uptime", 40, 60).await.unwrap().unwrap();
+        let col = p
+            .read_field(b"cpu,host=h000", b"uptime", 40, 60)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(col.values, Values::Integer(vec![40, -1, 60]));
         p.compact_full().await.unwrap();
         assert_eq!(p.stats().0, 1, "one file after a full compaction");
-        let col = p.read_field(b"cpu,host=h000", b"uptime", 40, 60).await.unwrap().unwrap();
+        let col = p
+            .read_field(b"cpu,host=h000", b"uptime", 40, 60)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(col.values, Values::Integer(vec![40, -1, 60]));
         let mut out = Vec::new();
-        let lines = crate::export::export_partition(&p, 0, 20, &mut out).await.unwrap();
+        let lines = crate::export::export_partition(&p, 0, 20, &mut out)
+            .await
+            .unwrap();
         assert_eq!(lines, 20 * 5 * 3);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("cpu,host=h001 big=18446744073709551615u 0\n"), "{text}");
+        assert!(
+            text.contains("cpu,host=h001 big=18446744073709551615u 0\n"),
+            "{text}"
+        );
         assert!(text.contains("cpu,host=h001 status=\"ok\" 10\n"), "{text}");
         assert!(text.contains("cpu,host=h001 usage=1.1 10\n"), "{text}");
     });
@@ -106,13 +138,22 @@ fn corrupt_file_refuses_to_open() {
         p.write(&batch(5, 0)).await.unwrap();
         p.flush().await.unwrap();
     });
-    let file = std::fs::read_dir(&data).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let mut bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0x55;
     std::fs::write(&file, bytes).unwrap();
     run(move || async move {
-        let err = Partition::open(&data, &wal, small()).await.err().expect("refused").to_string();
+        let err = Partition::open(&data, &wal, small())
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.contains(&file.display().to_string()), "{err}");
     });
 }

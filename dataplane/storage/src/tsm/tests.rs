@@ -4,7 +4,9 @@ fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Se
     glommio::LocalExecutorBuilder::default()
         .io_memory(512 << 10)
         .spawn(move || async move {
-            crate::probe_device(&std::env::temp_dir()).await.expect("probe");
+            crate::probe_device(&std::env::temp_dir())
+                .await
+                .expect("probe");
             f().await
         })
         .expect("executor")
@@ -25,27 +27,59 @@ fn write_read_every_type() {
     let path = dir.path().join("000000000001-00.tsm");
     run(move || async move {
         let cols: Vec<(Box<[u8]>, Column)> = vec![
-            (b"b".to_vec().into(), Column::from_sorted(vec![1, 2], Values::Boolean(vec![true, false]))),
+            (
+                b"b".to_vec().into(),
+                Column::from_sorted(vec![1, 2], Values::Boolean(vec![true, false])),
+            ),
             (b"f".to_vec().into(), float_col(2500, 0)),
-            (b"i".to_vec().into(), Column::from_sorted(vec![1, 5], Values::Integer(vec![i64::MIN, i64::MAX]))),
-            (b"s".to_vec().into(), Column::from_sorted(vec![3], Values::Str(vec![b"hi \"there\"".to_vec().into()]))),
-            (b"u".to_vec().into(), Column::from_sorted(vec![4], Values::Unsigned(vec![u64::MAX]))),
+            (
+                b"i".to_vec().into(),
+                Column::from_sorted(vec![1, 5], Values::Integer(vec![i64::MIN, i64::MAX])),
+            ),
+            (
+                b"s".to_vec().into(),
+                Column::from_sorted(vec![3], Values::Str(vec![b"hi \"there\"".to_vec().into()])),
+            ),
+            (
+                b"u".to_vec().into(),
+                Column::from_sorted(vec![4], Values::Unsigned(vec![u64::MAX])),
+            ),
         ];
         let mut w = TsmWriter::create(&path).await.unwrap();
         w.write_series(b"cpu,host=a", &cols).await.unwrap();
         w.write_series(b"cpu,host=b", &cols[1..2]).await.unwrap();
         let index = w.finish().await.unwrap();
         assert_eq!(index.series.len(), 2);
-        assert_eq!(index.series[0].fields[1].blocks.len(), 3, "2500 values in blocks of 1000");
+        assert_eq!(
+            index.series[0].fields[1].blocks.len(),
+            3,
+            "2500 values in blocks of 1000"
+        );
         let r = TsmReader::open(&path).await.unwrap();
         for (name, col) in &cols {
-            let got = r.read_field(b"cpu,host=a", name, i64::MIN, i64::MAX).await.unwrap().unwrap();
+            let got = r
+                .read_field(b"cpu,host=a", name, i64::MIN, i64::MAX)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(&got, col, "field {}", String::from_utf8_lossy(name));
         }
-        let part = r.read_field(b"cpu,host=b", b"f", 10_000, 10_100).await.unwrap().unwrap();
+        let part = r
+            .read_field(b"cpu,host=b", b"f", 10_000, 10_100)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(part.ts, (1000..=1010).map(|i| i * 10).collect::<Vec<i64>>());
-        assert!(r.read_field(b"cpu,host=c", b"f", 0, 1).await.unwrap().is_none());
-        assert!(r.read_field(b"cpu,host=a", b"nope", 0, 1).await.unwrap().is_none());
+        assert!(r
+            .read_field(b"cpu,host=c", b"f", 0, 1)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(r
+            .read_field(b"cpu,host=a", b"nope", 0, 1)
+            .await
+            .unwrap()
+            .is_none());
     });
 }
 
@@ -56,7 +90,9 @@ fn corruption_is_detected_with_the_path() {
     let p = path.clone();
     run(move || async move {
         let mut w = TsmWriter::create(&p).await.unwrap();
-        w.write_series(b"cpu", &[(b"f".to_vec().into(), float_col(100, 0))]).await.unwrap();
+        w.write_series(b"cpu", &[(b"f".to_vec().into(), float_col(100, 0))])
+            .await
+            .unwrap();
         w.finish().await.unwrap();
     });
     let good = std::fs::read(&path).unwrap();
@@ -67,8 +103,15 @@ fn corruption_is_detected_with_the_path() {
     let p = path.clone();
     run(move || async move {
         let r = TsmReader::open(&p).await.unwrap();
-        let err = r.read_field(b"cpu", b"f", i64::MIN, i64::MAX).await.unwrap_err().to_string();
-        assert!(err.contains("000000000001-00.tsm") && err.contains("checksum"), "{err}");
+        let err = r
+            .read_field(b"cpu", b"f", i64::MIN, i64::MAX)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("000000000001-00.tsm") && err.contains("checksum"),
+            "{err}"
+        );
     });
     // A damaged index or truncated file: open fails.
     for damage in [good.len() - 30, good.len() - 2] {
@@ -77,7 +120,11 @@ fn corruption_is_detected_with_the_path() {
         std::fs::write(&path, &bad).unwrap();
         let p = path.clone();
         run(move || async move {
-            let err = TsmReader::open(&p).await.err().expect("refused").to_string();
+            let err = TsmReader::open(&p)
+                .await
+                .err()
+                .expect("refused")
+                .to_string();
             assert!(err.contains("corrupt"), "{err}");
         });
     }

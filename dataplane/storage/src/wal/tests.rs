@@ -4,7 +4,9 @@ fn run<F: Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static)
     glommio::LocalExecutorBuilder::default()
         .io_memory(512 << 10)
         .spawn(move || async move {
-            crate::probe_device(&std::env::temp_dir()).await.expect("probe");
+            crate::probe_device(&std::env::temp_dir())
+                .await
+                .expect("probe");
             f().await
         })
         .expect("executor")

@@ -1,0 +1,448 @@
+//! The storage of one core: the partitions it owns and the field registries of the
+//! shards it is home to, reached by other cores only through [`CoreMsg`] messages.
+//!
+//! Directory layout: `[data] dir/<db>/<rp>/<shard id>/p<NNN>/*.tsm` (plus the shard's
+//! `fields.log` and `manifest`), and `[data] wal-dir/<db>/<rp>/<shard id>/p<NNN>/*.wal`.
+//! At start every core scans the shard directories and opens the partitions that map to it
+//! under the current core count.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tessera_storage::batch::FieldType;
+use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
+
+use crate::fields::{FieldKey, FieldsError, ShardFields};
+use crate::router;
+
+/// A shard as its files are laid out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShardRef {
+    pub database: Arc<str>,
+    pub retention_policy: Arc<str>,
+    pub id: u64,
+}
+
+impl ShardRef {
+    fn rel(&self) -> PathBuf {
+        Path::new(&*self.database)
+            .join(&*self.retention_policy)
+            .join(self.id.to_string())
+    }
+}
+
+/// A request from one core to another.
+pub enum CoreMsg {
+    /// Append an encoded batch to a partition this core owns.
+    Write {
+        shard: ShardRef,
+        partition: u32,
+        batch: Bytes,
+        reply: flume::Sender<Result<(), String>>,
+    },
+    /// Register fields in a shard this core is home to; answers the types the shard holds.
+    RegisterFields {
+        shard: ShardRef,
+        fields: Vec<(FieldKey, FieldType)>,
+        reply: flume::Sender<Result<(u32, Vec<FieldType>), String>>,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Partition(#[from] PartitionError),
+    #[error(transparent)]
+    Fields(#[from] FieldsError),
+    #[error("partition {partition} of shard {shard} failed to open: {reason}")]
+    Broken {
+        shard: u64,
+        partition: u32,
+        reason: String,
+    },
+    #[error("core {0} is not running")]
+    CoreGone(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub wal_dir: PathBuf,
+    pub partitions_per_shard: u32,
+    pub partition: PartitionConfig,
+    /// `[data] cache-snapshot-write-cold-duration`.
+    pub snapshot_cold: std::time::Duration,
+    /// `[data] compact-full-write-cold-duration`.
+    pub full_compaction_cold: std::time::Duration,
+}
+
+enum Slot {
+    Open(Rc<Partition>),
+    Broken(String),
+}
+
+pub struct Engine {
+    pub core: usize,
+    pub cores: usize,
+    pub cfg: EngineConfig,
+    mesh: Vec<flume::Sender<CoreMsg>>,
+    partitions: RefCell<HashMap<(u64, u32), Slot>>,
+    shard_refs: RefCell<HashMap<u64, ShardRef>>,
+    /// Registries of the shards this core is home to.
+    registries: RefCell<HashMap<u64, ShardFields>>,
+    /// What this core learned of every shard's field types.
+    known_fields: RefCell<HashMap<u64, HashMap<FieldKey, FieldType>>>,
+    /// Partitions per shard, from each shard's manifest.
+    known_partitions: RefCell<HashMap<u64, u32>>,
+    /// Serialises partition opening per key (one open at a time on this core).
+    opening: RefCell<std::collections::HashSet<(u64, u32)>>,
+}
+
+impl Engine {
+    pub fn new(
+        core: usize,
+        cores: usize,
+        cfg: EngineConfig,
+        mesh: Vec<flume::Sender<CoreMsg>>,
+    ) -> Rc<Engine> {
+        Rc::new(Engine {
+            core,
+            cores,
+            cfg,
+            mesh,
+            partitions: RefCell::new(HashMap::new()),
+            shard_refs: RefCell::new(HashMap::new()),
+            registries: RefCell::new(HashMap::new()),
+            known_fields: RefCell::new(HashMap::new()),
+            known_partitions: RefCell::new(HashMap::new()),
+            opening: RefCell::new(Default::default()),
+        })
+    }
+
+    /// Opens every partition on disk that this core owns; broken ones are logged with
+    /// their path and refuse reads and writes.
+    pub async fn open_existing(self: &Rc<Self>) {
+        for (shard, partition) in scan_partitions(&self.cfg.data_dir, &self.cfg.wal_dir) {
+            if router::core_of(shard.id, partition, self.cores) != self.core {
+                continue;
+            }
+            self.shard_refs.borrow_mut().insert(shard.id, shard.clone());
+            if let Err(e) = self.partition(&shard, partition).await {
+                tracing::error!(core = self.core, error = %e, "refusing to serve a partition");
+            }
+        }
+        let open = self.partitions.borrow().len();
+        if open > 0 {
+            tracing::info!(core = self.core, partitions = open, "opened partitions");
+        }
+    }
+
+    /// The partition, opened on first use.
+    pub async fn partition(
+        &self,
+        shard: &ShardRef,
+        partition: u32,
+    ) -> Result<Rc<Partition>, EngineError> {
+        let key = (shard.id, partition);
+        loop {
+            match self.partitions.borrow().get(&key) {
+                Some(Slot::Open(p)) => return Ok(Rc::clone(p)),
+                Some(Slot::Broken(reason)) => {
+                    return Err(EngineError::Broken {
+                        shard: shard.id,
+                        partition,
+                        reason: reason.clone(),
+                    })
+                }
+                None => {}
+            }
+            if self.opening.borrow_mut().insert(key) {
+                break;
+            }
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let name = format!("p{partition:03}");
+        let data = self.cfg.data_dir.join(shard.rel()).join(&name);
+        let wal = self.cfg.wal_dir.join(shard.rel()).join(&name);
+        let opened = Partition::open(&data, &wal, self.cfg.partition.clone()).await;
+        self.opening.borrow_mut().remove(&key);
+        self.shard_refs.borrow_mut().insert(shard.id, shard.clone());
+        match opened {
+            Ok(p) => {
+                self.partitions
+                    .borrow_mut()
+                    .insert(key, Slot::Open(Rc::clone(&p)));
+                Ok(p)
+            }
+            Err(e) => {
+                self.partitions
+                    .borrow_mut()
+                    .insert(key, Slot::Broken(e.to_string()));
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Every open partition of this core, with its shard.
+    pub fn open_partitions(&self) -> Vec<(ShardRef, u32, Rc<Partition>)> {
+        let refs = self.shard_refs.borrow();
+        self.partitions
+            .borrow()
+            .iter()
+            .filter_map(|((shard, p), slot)| match slot {
+                Slot::Open(part) => Some((refs.get(shard)?.clone(), *p, Rc::clone(part))),
+                Slot::Broken(_) => None,
+            })
+            .collect()
+    }
+
+    /// Writes a batch to `partition` of `shard`, here or on the owning core.
+    pub async fn write(
+        self: &Rc<Self>,
+        shard: &ShardRef,
+        partition: u32,
+        batch: Bytes,
+    ) -> Result<(), String> {
+        let owner = router::core_of(shard.id, partition, self.cores);
+        if owner == self.core {
+            return self.write_local(shard, partition, &batch).await;
+        }
+        let (reply, answer) = flume::bounded(1);
+        self.mesh[owner]
+            .send_async(CoreMsg::Write {
+                shard: shard.clone(),
+                partition,
+                batch,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::CoreGone(owner).to_string())?;
+        answer
+            .recv_async()
+            .await
+            .map_err(|_| EngineError::CoreGone(owner).to_string())?
+    }
+
+    async fn write_local(
+        &self,
+        shard: &ShardRef,
+        partition: u32,
+        batch: &[u8],
+    ) -> Result<(), String> {
+        let p = self
+            .partition(shard, partition)
+            .await
+            .map_err(|e| e.to_string())?;
+        p.write(batch).await.map_err(|e| e.to_string())
+    }
+
+    /// The shard's partition count and the types it holds for `fields`, registering new
+    /// fields (and, for a new shard, its manifest) with its home core. What this core has
+    /// seen before is answered from its own cache.
+    pub async fn field_types(
+        self: &Rc<Self>,
+        shard: &ShardRef,
+        fields: Vec<(FieldKey, FieldType)>,
+    ) -> Result<(u32, Vec<FieldType>), String> {
+        let partitions = self.known_partitions.borrow().get(&shard.id).copied();
+        let mut out: Vec<Option<FieldType>> = {
+            let known = self.known_fields.borrow();
+            let k = known.get(&shard.id);
+            fields
+                .iter()
+                .map(|(key, _)| k.and_then(|m| m.get(key)).copied())
+                .collect()
+        };
+        let missing: Vec<(FieldKey, FieldType)> = fields
+            .iter()
+            .zip(&out)
+            .filter(|(_, t)| t.is_none())
+            .map(|(f, _)| f.clone())
+            .collect();
+        if let (true, Some(p)) = (missing.is_empty(), partitions) {
+            return Ok((p, out.into_iter().map(|t| t.expect("all known")).collect()));
+        }
+        let home = router::home_core(shard.id, self.cores);
+        let (partitions, answered) = if home == self.core {
+            self.register_local(shard, &missing)?
+        } else {
+            let (reply, answer) = flume::bounded(1);
+            self.mesh[home]
+                .send_async(CoreMsg::RegisterFields {
+                    shard: shard.clone(),
+                    fields: missing.clone(),
+                    reply,
+                })
+                .await
+                .map_err(|_| EngineError::CoreGone(home).to_string())?;
+            answer
+                .recv_async()
+                .await
+                .map_err(|_| EngineError::CoreGone(home).to_string())??
+        };
+        self.known_partitions
+            .borrow_mut()
+            .insert(shard.id, partitions);
+        {
+            let mut known = self.known_fields.borrow_mut();
+            let k = known.entry(shard.id).or_default();
+            for ((key, _), t) in missing.iter().zip(&answered) {
+                k.insert(key.clone(), *t);
+            }
+        }
+        let mut answers = answered.into_iter();
+        for slot in out.iter_mut().filter(|t| t.is_none()) {
+            *slot = answers.next();
+        }
+        Ok((
+            partitions,
+            out.into_iter()
+                .map(|t| t.unwrap_or(FieldType::Float))
+                .collect(),
+        ))
+    }
+
+    fn register_local(
+        &self,
+        shard: &ShardRef,
+        fields: &[(FieldKey, FieldType)],
+    ) -> Result<(u32, Vec<FieldType>), String> {
+        let dir = self.cfg.data_dir.join(shard.rel());
+        let partitions = match self.known_partitions.borrow().get(&shard.id) {
+            Some(p) => *p,
+            None => crate::manifest::load_or_create(&dir, self.cfg.partitions_per_shard)
+                .map_err(|e| e.to_string())?,
+        };
+        self.known_partitions
+            .borrow_mut()
+            .insert(shard.id, partitions);
+        let mut regs = self.registries.borrow_mut();
+        let registry = match regs.entry(shard.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(ShardFields::load(&dir).map_err(|e| e.to_string())?)
+            }
+        };
+        let types = registry.register(fields).map_err(|e| e.to_string())?;
+        Ok((partitions, types))
+    }
+
+    /// Serves messages from other cores until every sender is gone.
+    pub async fn serve_mesh(self: Rc<Self>, inbox: flume::Receiver<CoreMsg>) {
+        while let Ok(msg) = inbox.recv_async().await {
+            let me = Rc::clone(&self);
+            glommio::spawn_local(async move {
+                match msg {
+                    CoreMsg::Write {
+                        shard,
+                        partition,
+                        batch,
+                        reply,
+                    } => {
+                        let r = me.write_local(&shard, partition, &batch).await;
+                        let _ = reply.send_async(r).await;
+                    }
+                    CoreMsg::RegisterFields {
+                        shard,
+                        fields,
+                        reply,
+                    } => {
+                        let r = me.register_local(&shard, &fields);
+                        let _ = reply.send_async(r).await;
+                    }
+                }
+            })
+            .detach();
+        }
+    }
+}
+
+impl Engine {
+    /// Runs cold-partition upkeep every second, forever (see `Partition::maintain`).
+    pub async fn maintenance(self: Rc<Self>) {
+        loop {
+            glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
+            for (shard, p, part) in self.open_partitions() {
+                if let Err(e) = part
+                    .maintain(self.cfg.snapshot_cold, self.cfg.full_compaction_cold)
+                    .await
+                {
+                    tracing::error!(shard = shard.id, partition = p, error = %e, "partition upkeep failed");
+                }
+            }
+        }
+    }
+
+    /// Flushes every cache to files so a restart has less WAL to replay.
+    pub async fn shutdown(&self) {
+        for (shard, p, part) in self.open_partitions() {
+            if let Err(e) = part.flush().await {
+                tracing::warn!(shard = shard.id, partition = p, error = %e, "flush at shutdown failed; the WAL keeps the data");
+            }
+        }
+    }
+}
+
+/// Every `(shard, partition)` with data or WAL on disk.
+pub fn scan_partitions(data_dir: &Path, wal_dir: &Path) -> Vec<(ShardRef, u32)> {
+    let mut found = std::collections::BTreeSet::new();
+    for root in [data_dir, wal_dir] {
+        for db in read_dirs(root) {
+            for rp in read_dirs(&db) {
+                for shard in read_dirs(&rp) {
+                    let Some(id) = name_of(&shard).and_then(|n| n.parse::<u64>().ok()) else {
+                        continue;
+                    };
+                    for part in read_dirs(&shard) {
+                        let Some(p) = name_of(&part)
+                            .and_then(|n| n.strip_prefix('p').map(str::to_string))
+                            .and_then(|n| n.parse::<u32>().ok())
+                        else {
+                            continue;
+                        };
+                        found.insert((
+                            name_of(&db).unwrap_or_default(),
+                            name_of(&rp).unwrap_or_default(),
+                            id,
+                            p,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(db, rp, id, p)| {
+            (
+                ShardRef {
+                    database: db.into(),
+                    retention_policy: rp.into(),
+                    id,
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+fn read_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn name_of(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().to_string())
+}

@@ -1,0 +1,179 @@
+//! The field registry of a shard: which type each field of each measurement has.
+//!
+//! InfluxDB refuses a point whose field has another type than the shard already holds
+//! (`field type conflict`), and the check must hold across every partition of the shard.
+//! So each shard's registry is kept by one core, its home ([`crate::router::home_core`]),
+//! persisted as `fields.log` in the shard's directory (checksummed records appended and
+//! fsynced before the registration is answered). Other cores cache what they learned and
+//! ask the home core only about fields they have not seen.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tessera_storage::batch::FieldType;
+
+/// `(measurement, field)` with the measurement in its escaped series-key form and the field
+/// name unescaped.
+pub type FieldKey = (Box<[u8]>, Box<[u8]>);
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("field registry {path}: {reason}")]
+pub struct FieldsError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The authoritative registry of one shard (on its home core).
+pub struct ShardFields {
+    path: PathBuf,
+    types: HashMap<FieldKey, FieldType>,
+}
+
+fn encode(measurement: &[u8], field: &[u8], t: FieldType, out: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(measurement.len() + field.len() + 5);
+    payload.extend_from_slice(&(measurement.len() as u16).to_le_bytes());
+    payload.extend_from_slice(measurement);
+    payload.extend_from_slice(&(field.len() as u16).to_le_bytes());
+    payload.extend_from_slice(field);
+    payload.push(t as u8);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+fn decode(payload: &[u8]) -> Option<(FieldKey, FieldType)> {
+    let ml = u16::from_le_bytes(payload.get(0..2)?.try_into().ok()?) as usize;
+    let m = payload.get(2..2 + ml)?;
+    let at = 2 + ml;
+    let fl = u16::from_le_bytes(payload.get(at..at + 2)?.try_into().ok()?) as usize;
+    let f = payload.get(at + 2..at + 2 + fl)?;
+    let t = FieldType::from_u8(*payload.get(at + 2 + fl)?)?;
+    Some(((m.into(), f.into()), t))
+}
+
+impl ShardFields {
+    /// Loads `dir/fields.log`; a torn last record (crash mid-append) is ignored.
+    pub fn load(dir: &Path) -> Result<ShardFields, FieldsError> {
+        let path = dir.join("fields.log");
+        let err = |reason: String| FieldsError {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(err(e.to_string())),
+        };
+        let mut types = HashMap::new();
+        let mut pos = 0;
+        while pos + 8 <= bytes.len() {
+            let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4")) as usize;
+            let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4"));
+            let Some(payload) = bytes.get(pos + 8..pos + 8 + len) else {
+                break;
+            };
+            if crc32c::crc32c(payload) != crc {
+                if pos + 8 + len < bytes.len() {
+                    return Err(err(format!("corrupt record at byte {pos}")));
+                }
+                break;
+            }
+            let (key, t) =
+                decode(payload).ok_or_else(|| err(format!("bad record at byte {pos}")))?;
+            types.insert(key, t);
+            pos += 8 + len;
+        }
+        Ok(ShardFields { path, types })
+    }
+
+    /// Registers the fields not known yet and returns, for each requested field, the type
+    /// the shard holds (which may differ from the one requested: a conflict).
+    pub fn register(
+        &mut self,
+        fields: &[(FieldKey, FieldType)],
+    ) -> Result<Vec<FieldType>, FieldsError> {
+        let mut out = Vec::with_capacity(fields.len());
+        let mut record = Vec::new();
+        let mut added = Vec::new();
+        for (key, t) in fields {
+            match self.types.get(key) {
+                Some(existing) => out.push(*existing),
+                None => {
+                    if let Some((_, first)) = added.iter().find(|(k, _)| k == key) {
+                        out.push(*first);
+                        continue;
+                    }
+                    encode(&key.0, &key.1, *t, &mut record);
+                    added.push((key.clone(), *t));
+                    out.push(*t);
+                }
+            }
+        }
+        if !record.is_empty() {
+            let err = |e: std::io::Error| FieldsError {
+                path: self.path.display().to_string(),
+                reason: e.to_string(),
+            };
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(err)?;
+            f.write_all(&record)
+                .and_then(|_| f.sync_data())
+                .map_err(err)?;
+            for (k, t) in added {
+                self.types.insert(k, t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every registered field.
+    pub fn all(&self) -> impl Iterator<Item = (&FieldKey, &FieldType)> {
+        self.types.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(m: &str, f: &str) -> FieldKey {
+        (m.as_bytes().into(), f.as_bytes().into())
+    }
+
+    #[test]
+    fn first_type_wins_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = ShardFields::load(dir.path()).unwrap();
+        let got = r
+            .register(&[
+                (key("cpu", "v"), FieldType::Float),
+                (key("cpu", "v"), FieldType::Integer),
+                (key("cpu", "s"), FieldType::String),
+            ])
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![FieldType::Float, FieldType::Float, FieldType::String]
+        );
+        let mut r = ShardFields::load(dir.path()).unwrap();
+        assert_eq!(
+            r.register(&[(key("cpu", "v"), FieldType::Boolean)])
+                .unwrap(),
+            vec![FieldType::Float]
+        );
+        assert_eq!(r.all().count(), 2);
+        // A torn tail is ignored.
+        let path = dir.path().join("fields.log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2]);
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(ShardFields::load(dir.path()).unwrap().all().count(), 2);
+    }
+}
