@@ -99,8 +99,9 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         .collect();
     let mut parse_errors: Vec<String> = Vec::new();
     let mut dropped_retention = 0usize;
-    let mut conflict: Option<String> = None;
-    let mut dropped_conflict = 0usize;
+    // Points the shard refuses (InfluxDB's `PartialWriteError`): the first reason and a count.
+    let mut drop_reason: Option<String> = None;
+    let mut dropped = 0usize;
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut key_buf = Vec::with_capacity(256);
 
@@ -127,6 +128,28 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         let ts = line.timestamp.unwrap_or(default_ts);
         if ts < retention_floor {
             dropped_retention += 1;
+            continue;
+        }
+        // influxd refuses `time` as a tag key, and as the only field (other fields stay,
+        // without it).
+        if line.tags.iter().any(|(k, _)| &*k.unescaped() == b"time") {
+            dropped += 1;
+            drop_reason.get_or_insert_with(|| {
+                format!(
+                    "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
+                    String::from_utf8_lossy(&line.measurement.unescaped())
+                )
+            });
+            continue;
+        }
+        if line.fields.iter().all(|(k, _)| &*k.unescaped() == b"time") {
+            dropped += 1;
+            drop_reason.get_or_insert_with(|| {
+                format!(
+                    "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
+                    String::from_utf8_lossy(&line.measurement.unescaped())
+                )
+            });
             continue;
         }
         key_buf.clear();
@@ -165,6 +188,9 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         });
         let mut fields = Vec::with_capacity(line.fields.len());
         for (name, value) in &line.fields {
+            if &*name.unescaped() == b"time" {
+                continue;
+            }
             let (v, owned) = match value {
                 FieldValue::Float(f) => (Value::Float(*f), None),
                 FieldValue::Integer(i) => (Value::Integer(*i), None),
@@ -221,9 +247,9 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
             for (name, v, _) in &pt.fields {
                 let held = shard_types[&(m, name.as_ref())];
                 if held != v.field_type() {
-                    dropped_conflict += 1;
-                    if conflict.is_none() {
-                        conflict = Some(format!(
+                    dropped += 1;
+                    if drop_reason.is_none() {
+                        drop_reason = Some(format!(
                             "field type conflict: input field \"{}\" on measurement \"{}\" is type {}, already exists as type {}",
                             String::from_utf8_lossy(name),
                             String::from_utf8_lossy(&unescape_measurement(m)),
@@ -279,10 +305,8 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
             parse_errors.join("\n")
         )));
     }
-    if let Some(c) = conflict {
-        return Ok(Some(format!(
-            "partial write: {c} dropped={dropped_conflict}"
-        )));
+    if let Some(reason) = drop_reason {
+        return Ok(Some(format!("partial write: {reason} dropped={dropped}")));
     }
     if dropped_retention > 0 {
         return Ok(Some(format!(
