@@ -195,3 +195,62 @@ fn acknowledged_writes_survive_sigkill_and_core_changes() {
     })
     .is_some());
 }
+
+#[test]
+fn dropped_databases_and_expired_groups_leave_the_disk() {
+    let c = Cluster::start(1, 1, "", "");
+    let d = &c.datas[0];
+    assert_eq!(query(d, "CREATE DATABASE gone").0, 200);
+    assert_eq!(query(d, "CREATE DATABASE kept").0, 200);
+    for db in ["gone", "kept"] {
+        let (status, body) = write(
+            d,
+            &format!("db={db}"),
+            "m,t=a v=1 1000000000\nm,t=b v=2 2000000000",
+        );
+        assert_eq!(status, 204, "{body}");
+    }
+    let data_dir = d.dir.join("data");
+    assert!(data_dir.join("gone").exists() && data_dir.join("kept").exists());
+    assert_eq!(query(d, "DROP DATABASE gone").0, 200);
+    let cleaned = wait_for(Duration::from_secs(10), || {
+        let left: usize = std::fs::read_dir(data_dir.join("gone/autogen"))
+            .map(|rd| rd.count())
+            .unwrap_or(0);
+        (left == 0).then_some(())
+    });
+    assert!(
+        cleaned.is_some(),
+        "the dropped database's shards are still on disk"
+    );
+    assert_eq!(export(d, "kept").len(), 2);
+    // Retention: a shard group older than its policy is deleted by housekeeping.
+    let meta = c.metas[0].url("/execute");
+    let (status, _) = tessera_tests::http::post(
+        &meta,
+        &serde_json::json!({"type": "create_retention_policy", "database": "kept",
+            "policy": {"name": "short", "duration": 3_600_000_000_000u64, "shard_group_duration": 3_600_000_000_000u64, "replica_n": 1},
+            "make_default": false}),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = tessera_tests::http::post(
+        &meta,
+        &serde_json::json!({"type": "create_shard_group", "database": "kept",
+            "retention_policy": "short", "timestamp": 1_000_000_000i64}),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let deleted = wait_for(Duration::from_secs(15), || {
+        let (_, snap) = tessera_tests::http::get(&c.metas[0].url("/?index=0")).ok()?;
+        let groups = snap["data"]["databases"]["kept"]["retention_policies"]["short"]
+            ["shard_groups"]
+            .as_array()?
+            .clone();
+        groups
+            .iter()
+            .all(|g| !g["deleted_at"].is_null())
+            .then_some(())
+    });
+    assert!(deleted.is_some(), "the expired shard group was not deleted");
+}

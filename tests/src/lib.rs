@@ -282,6 +282,7 @@ impl DataNode {
             format!(
                 "hostname = \"127.0.0.1\"\nbind-address = \"{tcp}\"\n[meta]\n  dir = \"{d}/meta\"\n\
                  [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n[http]\n  bind-address = \"{http}\"\n\
+                 [retention]\n  check-interval = \"1s\"\n\
                  [enterprise]\n  license-path = \"{}\"\n{extra}\n",
                 license_path.display(),
                 d = dir.display(),

@@ -50,6 +50,7 @@ pub struct Config {
     pub data: DataConfig,
     pub http: HttpConfig,
     pub cluster: ClusterConfig,
+    pub housekeeping: crate::housekeeping::HousekeepingConfig,
     pub continuous_queries: ContinuousQueriesConfig,
     pub enterprise: EnterpriseConfig,
     pub logging: LoggingConfig,
@@ -148,6 +149,11 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ),
     ("http", "bind-address", Kind::Str, ":8086"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
+    ("retention", "enabled", Kind::Bool, "true"),
+    ("retention", "check-interval", Kind::Duration, "30m"),
+    ("shard-precreation", "enabled", Kind::Bool, "true"),
+    ("shard-precreation", "check-interval", Kind::Duration, "10m"),
+    ("shard-precreation", "advance-period", Kind::Duration, "30m"),
     ("continuous_queries", "enabled", Kind::Bool, "true"),
     ("continuous_queries", "run-interval", Kind::Duration, "1s"),
     ("enterprise", "license-key", Kind::Str, ""),
@@ -475,6 +481,16 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
         },
+        housekeeping: crate::housekeeping::HousekeepingConfig {
+            retention_enabled: matches!(get("retention", "enabled").value, Value::Bool(true)),
+            retention_check: dur("retention", "check-interval")?,
+            precreation_enabled: matches!(
+                get("shard-precreation", "enabled").value,
+                Value::Bool(true)
+            ),
+            precreation_check: dur("shard-precreation", "check-interval")?,
+            advance_period: dur("shard-precreation", "advance-period")?,
+        },
         continuous_queries: ContinuousQueriesConfig {
             enabled,
             run_interval: dur("continuous_queries", "run-interval")?,
@@ -531,6 +547,20 @@ impl Config {
             out,
             "\n[cluster]\n  dial-timeout = {}",
             d(self.cluster.dial_timeout)
+        );
+        let h = &self.housekeeping;
+        let _ = writeln!(
+            out,
+            "\n[retention]\n  enabled = {}\n  check-interval = {}",
+            h.retention_enabled,
+            d(h.retention_check)
+        );
+        let _ = writeln!(
+            out,
+            "\n[shard-precreation]\n  enabled = {}\n  check-interval = {}\n  advance-period = {}",
+            h.precreation_enabled,
+            d(h.precreation_check),
+            d(h.advance_period)
         );
         let _ = writeln!(
             out,

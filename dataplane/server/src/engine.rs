@@ -19,6 +19,10 @@ use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 use crate::fields::{FieldKey, FieldsError, ShardFields};
 use crate::router;
 
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+/// Field types of one shard as a core knows them: measurement → field → type.
+type KnownFields = FastMap<Box<[u8]>, FastMap<Box<[u8]>, FieldType>>;
+
 /// A shard as its files are laid out.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ShardRef {
@@ -94,8 +98,8 @@ pub struct Engine {
     shard_refs: RefCell<HashMap<u64, ShardRef>>,
     /// Registries of the shards this core is home to.
     registries: RefCell<HashMap<u64, ShardFields>>,
-    /// What this core learned of every shard's field types.
-    known_fields: RefCell<HashMap<u64, HashMap<FieldKey, FieldType>>>,
+    /// What this core learned of every shard's field types: shard → measurement → field.
+    known_fields: RefCell<HashMap<u64, KnownFields>>,
     /// Partitions per shard, from each shard's manifest.
     known_partitions: RefCell<HashMap<u64, u32>>,
     /// Serialises partition opening per key (one open at a time on this core).
@@ -249,14 +253,10 @@ impl Engine {
         fields: Vec<(FieldKey, FieldType)>,
     ) -> Result<(u32, Vec<FieldType>), String> {
         let partitions = self.known_partitions.borrow().get(&shard.id).copied();
-        let mut out: Vec<Option<FieldType>> = {
-            let known = self.known_fields.borrow();
-            let k = known.get(&shard.id);
-            fields
-                .iter()
-                .map(|(key, _)| k.and_then(|m| m.get(key)).copied())
-                .collect()
-        };
+        let mut out: Vec<Option<FieldType>> = fields
+            .iter()
+            .map(|((m, f), _)| self.known_field(shard.id, m, f))
+            .collect();
         let missing: Vec<(FieldKey, FieldType)> = fields
             .iter()
             .zip(&out)
@@ -290,8 +290,8 @@ impl Engine {
         {
             let mut known = self.known_fields.borrow_mut();
             let k = known.entry(shard.id).or_default();
-            for ((key, _), t) in missing.iter().zip(&answered) {
-                k.insert(key.clone(), *t);
+            for (((m, f), _), t) in missing.iter().zip(&answered) {
+                k.entry(m.clone()).or_default().insert(f.clone(), *t);
             }
         }
         let mut answers = answered.into_iter();
@@ -304,6 +304,21 @@ impl Engine {
                 .map(|t| t.unwrap_or(FieldType::Float))
                 .collect(),
         ))
+    }
+
+    /// The type this core knows `shard` holds for a field, without asking anyone.
+    pub fn known_field(&self, shard: u64, measurement: &[u8], field: &[u8]) -> Option<FieldType> {
+        self.known_fields
+            .borrow()
+            .get(&shard)?
+            .get(measurement)?
+            .get(field)
+            .copied()
+    }
+
+    /// The shard's partition count, if this core has learned it.
+    pub fn known_partitions(&self, shard: u64) -> Option<u32> {
+        self.known_partitions.borrow().get(&shard).copied()
     }
 
     fn register_local(
@@ -362,6 +377,62 @@ impl Engine {
 }
 
 impl Engine {
+    /// Closes and deletes the local partitions of shards the metadata no longer has (their
+    /// group expired or was deleted, their database or retention policy dropped). Only
+    /// shards the snapshot knows of (id up to its highest shard id) are judged, so a shard
+    /// created a moment ago by another core is never mistaken for a deleted one.
+    pub fn drop_deleted_shards(&self, snapshot: &tessera_meta_types::Snapshot) {
+        let data = &snapshot.data;
+        let mut live = std::collections::HashSet::new();
+        for db in data.databases.values() {
+            for rp in db.retention_policies.values() {
+                for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
+                    live.extend(g.shards.iter().map(|s| s.id));
+                }
+            }
+        }
+        let doomed: Vec<u64> = self
+            .shard_refs
+            .borrow()
+            .keys()
+            .copied()
+            .filter(|id| *id <= data.max_shard_id && !live.contains(id))
+            .collect();
+        for id in doomed {
+            let Some(shard) = self.shard_refs.borrow_mut().remove(&id) else {
+                continue;
+            };
+            self.partitions.borrow_mut().retain(|(s, _), _| *s != id);
+            self.known_fields.borrow_mut().remove(&id);
+            self.known_partitions.borrow_mut().remove(&id);
+            self.registries.borrow_mut().remove(&id);
+            for root in [&self.cfg.data_dir, &self.cfg.wal_dir] {
+                let dir = root.join(shard.rel());
+                // Only this core's partitions; the shard directory goes when it is empty.
+                for pd in read_dirs(&dir) {
+                    let Some(p) = name_of(&pd)
+                        .and_then(|n| n.strip_prefix('p').map(str::to_string))
+                        .and_then(|n| n.parse::<u32>().ok())
+                    else {
+                        continue;
+                    };
+                    if router::core_of(id, p, self.cores) != self.core {
+                        continue;
+                    }
+                    if let Err(e) = std::fs::remove_dir_all(&pd) {
+                        tracing::warn!(path = %pd.display(), error = %e, "cannot remove a deleted shard's partition");
+                    }
+                }
+                if router::home_core(id, self.cores) == self.core {
+                    let _ = std::fs::remove_file(dir.join("fields.log"));
+                    let _ = std::fs::remove_file(dir.join("manifest"));
+                }
+                let _ = std::fs::remove_dir(&dir);
+            }
+            tracing::info!(core = self.core, shard = id, database = %shard.database, "deleted the data of a dropped shard");
+        }
+    }
+
     /// Runs cold-partition upkeep every second, forever (see `Partition::maintain`).
     pub async fn maintenance(self: Rc<Self>) {
         loop {

@@ -165,6 +165,9 @@ async fn core_main(
         if !apply_pending(&state, event, &events) {
             break;
         }
+        if let Some(snapshot) = state.state().snapshot.clone() {
+            engine.drop_deleted_shards(&snapshot);
+        }
     }
     // Dropping the accept tasks cancels them and closes the listeners.
     drop(http_task);

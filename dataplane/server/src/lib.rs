@@ -21,6 +21,7 @@
 //! - [`engine`] — a core's partitions and field registries; the mesh between cores.
 //! - [`fields`] — a shard's field registry; [`manifest`] — a shard's manifest.
 //! - [`export`] — `influxd export`.
+//! - [`housekeeping`] — retention and shard-group pre-creation.
 //! - [`write`] — `/write`; [`query`] — `/query` (set-up statements until InfluxQL lands).
 
 pub mod address;
@@ -33,6 +34,7 @@ pub mod executor;
 pub mod export;
 pub mod fields;
 pub mod handlers;
+pub mod housekeeping;
 pub mod http;
 pub mod lease;
 pub mod listener;

@@ -77,6 +77,7 @@ pub struct SyncConfig {
     pub meta_dir: PathBuf,
     pub cq_enabled: bool,
     pub run_interval: Duration,
+    pub housekeeping: crate::housekeeping::HousekeepingConfig,
 }
 
 /// Starts the control thread; returns once its signal handlers are installed.
@@ -146,8 +147,16 @@ async fn run(
     }
     sync.start(None);
     sync.publish();
+    let mut housekeeping = tokio::time::interval(
+        sync.cfg
+            .housekeeping
+            .tick()
+            .unwrap_or(Duration::from_secs(3600)),
+    );
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = housekeeping.tick() => sync.housekeeping(),
             _ = term.recv() => {
                 tracing::info!("received SIGTERM, shutting down");
                 break;
@@ -285,6 +294,32 @@ impl ControlLoop {
                 other => ExecuteError::Unavailable(other.to_string()),
             });
             let _ = reply.send_async(result).await;
+        });
+    }
+
+    /// Proposes the retention deletions and shard-group pre-creations that are due.
+    fn housekeeping(&self) {
+        let (Some(identity), Some(snapshot)) = (&self.identity, &self.state.snapshot) else {
+            return;
+        };
+        if self.cfg.housekeeping.tick().is_none() || self.member != Some(true) {
+            return;
+        }
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let commands = crate::housekeeping::due(snapshot, now, &self.cfg.housekeeping);
+        if commands.is_empty() {
+            return;
+        }
+        let client = MetaClient::new(identity.meta_servers.clone());
+        tokio::spawn(async move {
+            for command in commands {
+                match client.execute(&command).await {
+                    Ok(_) => tracing::info!(?command, "housekeeping"),
+                    Err(e) => tracing::warn!(?command, error = %e, "housekeeping command failed"),
+                }
+            }
         });
     }
 

@@ -71,6 +71,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             meta_dir: config.meta.dir.clone(),
             cq_enabled: config.continuous_queries.enabled,
             run_interval: config.continuous_queries.run_interval,
+            housekeeping: config.housekeeping,
         },
         identity,
         publisher.clone(),

@@ -206,12 +206,20 @@ fn tokenize(q: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             out.push(Tok::Word(q[start..i].to_string()));
+        } else if c == b'\'' {
+            // A string literal: kept whole (statements with them are not handled here yet).
+            let start = i;
+            i += 1;
+            while i < b.len() && !(b[i] == b'\'' && b[i - 1] != b'\\') {
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+            out.push(Tok::Word(q[start..i].to_string()));
         } else {
-            return Err(format!(
-                "found {}, expected statement at line 1, char {}",
-                c as char,
-                i + 1
-            ));
+            // Punctuation and anything else: one character per token.
+            let ch = q[i..].chars().next().expect("i is on a char boundary");
+            out.push(Tok::Word(ch.to_string()));
+            i += ch.len_utf8();
         }
     }
     Ok(out)

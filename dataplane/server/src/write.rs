@@ -7,7 +7,6 @@
 //! partition goes to its core, which appends it to the partition's WAL (fsynced) before
 //! answering; the request is acknowledged once every batch is durable.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -41,12 +40,6 @@ fn now_nanos() -> i64 {
 }
 
 type Failure = (u16, String);
-
-/// Per-shard batches being built, keyed by `(shard id, partition)`.
-struct Pending {
-    shard: ShardRef,
-    batches: HashMap<u32, BatchBuilder>,
-}
 
 async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure> {
     let head = &req.head;
@@ -100,21 +93,16 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
     let mut parse_errors: Vec<String> = Vec::new();
     let mut dropped_retention = 0usize;
     // Points the shard refuses (InfluxDB's `PartialWriteError`): the first reason and a count.
-    let mut drop_reason: Option<String> = None;
-    let mut dropped = 0usize;
-    let mut pending: HashMap<u64, Pending> = HashMap::new();
+    let mut drops = Drops::default();
+    let mut out = Batches::default();
+    // Points whose fields this core has not seen in their shard yet wait for one
+    // registration round trip per shard; later points of such a shard wait too, so the
+    // request's order (the last write wins) is kept.
+    let mut deferred: Vec<Deferred> = Vec::new();
+    let mut deferred_shards: ahash::AHashSet<u64> = Default::default();
     let mut key_buf = Vec::with_capacity(256);
-
-    // Points are grouped per shard first so field types are checked once per shard.
-    /// A field: its unescaped name, its value, and the unescaped string when it had escapes.
-    type ParsedField<'a> = (std::borrow::Cow<'a, [u8]>, Value<'a>, Option<Vec<u8>>);
-    struct ParsedPoint<'a> {
-        key: Vec<u8>,
-        ts: i64,
-        fields: Vec<ParsedField<'a>>,
-    }
-    let mut by_shard: HashMap<u64, (ShardRef, usize, Vec<ParsedPoint<'_>>)> = HashMap::new();
     let mut parsed = 0usize;
+    let mut last_group = 0usize;
     let default_ts = precision_truncate(now, precision);
     for line in tessera_lineproto::parse(&body, precision) {
         let line = match line {
@@ -133,8 +121,7 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         // influxd refuses `time` as a tag key, and as the only field (other fields stay,
         // without it).
         if line.tags.iter().any(|(k, _)| &*k.unescaped() == b"time") {
-            dropped += 1;
-            drop_reason.get_or_insert_with(|| {
+            drops.add(|| {
                 format!(
                     "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
                     String::from_utf8_lossy(&line.measurement.unescaped())
@@ -143,8 +130,7 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
             continue;
         }
         if line.fields.iter().all(|(k, _)| &*k.unescaped() == b"time") {
-            dropped += 1;
-            drop_reason.get_or_insert_with(|| {
+            drops.add(|| {
                 format!(
                     "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
                     String::from_utf8_lossy(&line.measurement.unescaped())
@@ -154,14 +140,16 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         }
         key_buf.clear();
         tessera_lineproto::series_key(&line, &mut key_buf);
-        let group = match groups.iter().find(|g| g.contains(ts)) {
-            Some(g) => g.clone(),
-            None => {
-                let g = create_group(ctx, &db, &rp_name, ts).await?;
-                groups.push(g.clone());
-                g
-            }
+        let gi = if groups.get(last_group).is_some_and(|g| g.contains(ts)) {
+            last_group
+        } else if let Some(i) = groups.iter().position(|g| g.contains(ts)) {
+            i
+        } else {
+            groups.push(create_group(ctx, &db, &rp_name, ts).await?);
+            groups.len() - 1
         };
+        last_group = gi;
+        let group = &groups[gi];
         if group.shards.is_empty() {
             return Err((500, format!("shard group {} has no shards", group.id)));
         }
@@ -175,118 +163,119 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
                 ),
             ));
         }
-        let entry = by_shard.entry(shard.id).or_insert_with(|| {
-            (
-                ShardRef {
-                    database: Arc::from(db.as_str()),
-                    retention_policy: Arc::from(rp_name.as_str()),
-                    id: shard.id,
-                },
-                0,
-                Vec::new(),
-            )
-        });
-        let mut fields = Vec::with_capacity(line.fields.len());
-        for (name, value) in &line.fields {
-            if &*name.unescaped() == b"time" {
-                continue;
+        let fields = line
+            .fields
+            .iter()
+            .filter(|(k, _)| k.raw() != b"time" || &*k.unescaped() != b"time")
+            .map(|(k, v)| (k.unescaped(), convert(v)));
+        let known = ctx.engine.known_partitions(shard.id);
+        match known {
+            Some(partitions) if !deferred_shards.contains(&shard.id) => {
+                let m = measurement_of(&key_buf);
+                let mut unknown = false;
+                let mut conflict = None;
+                for (name, (v, _)) in fields.clone() {
+                    match ctx.engine.known_field(shard.id, m, &name) {
+                        None => {
+                            unknown = true;
+                            break;
+                        }
+                        Some(held) if held != v.field_type() && conflict.is_none() => {
+                            conflict = Some(conflict_text(&name, m, v.field_type(), held));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if !unknown {
+                    if let Some(c) = conflict {
+                        drops.add(|| c);
+                    } else {
+                        out.add(shard.id, &db, &rp_name, partitions, &key_buf, ts, fields)
+                            .map_err(|e| (400, e))?;
+                    }
+                    continue;
+                }
             }
-            let (v, owned) = match value {
-                FieldValue::Float(f) => (Value::Float(*f), None),
-                FieldValue::Integer(i) => (Value::Integer(*i), None),
-                FieldValue::Unsigned(u) => (Value::Unsigned(*u), None),
-                FieldValue::Boolean(b) => (Value::Boolean(*b), None),
-                FieldValue::Str(s) => match s.unescaped() {
-                    std::borrow::Cow::Borrowed(b) => (Value::Str(b), None),
-                    std::borrow::Cow::Owned(o) => (Value::Str(&[]), Some(o)),
-                },
-            };
-            fields.push((name.unescaped(), v, owned));
+            _ => {}
         }
-        entry.1 += 1;
-        entry.2.push(ParsedPoint {
+        deferred_shards.insert(shard.id);
+        deferred.push(Deferred {
+            shard: shard.id,
             key: key_buf.clone(),
             ts,
-            fields,
+            fields: fields
+                .map(|(name, (v, owned))| (name.into_owned(), OwnedValue::from(v, owned)))
+                .collect(),
         });
     }
-
     if parsed == 0 && !parse_errors.is_empty() {
         // Nothing parsed: influxd answers with the parse errors alone, not a partial write.
         return Err((400, parse_errors.join("\n")));
     }
-    for (shard_id, (shard, _, pts)) in by_shard {
-        // Register or look up every field of the batch with the shard.
-        let mut seen: HashMap<(&[u8], &[u8]), FieldType> = HashMap::new();
-        for p in &pts {
-            let m = measurement_of(&p.key);
-            for (name, v, _) in &p.fields {
-                seen.entry((m, name.as_ref())).or_insert(v.field_type());
-            }
-        }
-        let request: Vec<(FieldKey, FieldType)> = seen
-            .iter()
-            .map(|((m, f), t)| (((*m).into(), (*f).into()), *t))
-            .collect();
-        let (partitions, types) = ctx
-            .engine
-            .field_types(&shard, request.clone())
-            .await
-            .map_err(|e| (500, e))?;
-        let shard_types: HashMap<(&[u8], &[u8]), FieldType> = request
-            .iter()
-            .zip(&types)
-            .map(|(((m, f), _), t)| ((&**m, &**f), *t))
-            .collect();
-        let p = pending.entry(shard_id).or_insert_with(|| Pending {
-            shard: shard.clone(),
-            batches: HashMap::new(),
-        });
-        'point: for pt in &pts {
-            let m = measurement_of(&pt.key);
-            for (name, v, _) in &pt.fields {
-                let held = shard_types[&(m, name.as_ref())];
-                if held != v.field_type() {
-                    dropped += 1;
-                    if drop_reason.is_none() {
-                        drop_reason = Some(format!(
-                            "field type conflict: input field \"{}\" on measurement \"{}\" is type {}, already exists as type {}",
-                            String::from_utf8_lossy(name),
-                            String::from_utf8_lossy(&unescape_measurement(m)),
-                            v.field_type(),
-                            held
-                        ));
-                    }
-                    continue 'point;
+
+    // Register what the deferred points brought, one round trip per shard, then place them.
+    let mut shards: Vec<u64> = deferred.iter().map(|d| d.shard).collect();
+    shards.sort_unstable();
+    shards.dedup();
+    for shard_id in shards {
+        let shard = ShardRef {
+            database: Arc::from(db.as_str()),
+            retention_policy: Arc::from(rp_name.as_str()),
+            id: shard_id,
+        };
+        let mut request: Vec<(FieldKey, FieldType)> = Vec::new();
+        for d in deferred.iter().filter(|d| d.shard == shard_id) {
+            let m = measurement_of(&d.key);
+            for (name, v) in &d.fields {
+                if !request
+                    .iter()
+                    .any(|((rm, rf), _)| **rm == *m && **rf == **name)
+                {
+                    request.push((
+                        (m.into(), name.as_slice().into()),
+                        v.as_value().field_type(),
+                    ));
                 }
             }
-            let part = router::partition_of(&pt.key, partitions);
-            let b = p.batches.entry(part).or_default();
-            b.point(&pt.key, pt.ts).map_err(|e| (400, e.to_string()))?;
-            for (name, v, owned) in &pt.fields {
-                let v = match owned {
-                    Some(o) => Value::Str(o),
-                    None => *v,
-                };
-                b.field(name, v).map_err(|e| (400, e.to_string()))?;
+        }
+        let (partitions, _) = ctx
+            .engine
+            .field_types(&shard, request)
+            .await
+            .map_err(|e| (500, e))?;
+        for d in deferred.iter().filter(|d| d.shard == shard_id) {
+            let m = measurement_of(&d.key);
+            let conflict = d.fields.iter().find_map(|(name, v)| {
+                let held = ctx.engine.known_field(shard_id, m, name)?;
+                (held != v.as_value().field_type())
+                    .then(|| conflict_text(name, m, v.as_value().field_type(), held))
+            });
+            if let Some(c) = conflict {
+                drops.add(|| c);
+                continue;
             }
+            let fields = d.fields.iter().map(|(n, v)| {
+                (
+                    std::borrow::Cow::Borrowed(n.as_slice()),
+                    (v.as_value(), None),
+                )
+            });
+            out.add(shard_id, &db, &rp_name, partitions, &d.key, d.ts, fields)
+                .map_err(|e| (400, e))?;
         }
     }
 
     // Hand every batch to its partition's core and wait until all are durable.
     let mut writes = Vec::new();
-    for (_, p) in pending {
-        for (part, b) in p.batches {
-            if b.is_empty() {
-                continue;
-            }
-            let engine = Rc::clone(&ctx.engine);
-            let shard = p.shard.clone();
-            let batch = Bytes::from(b.finish());
-            writes.push(glommio::spawn_local(async move {
-                engine.write(&shard, part, batch).await
-            }));
+    for ((_, part), (shard, b)) in out.batches {
+        if b.is_empty() {
+            continue;
         }
+        let engine = Rc::clone(&ctx.engine);
+        let batch = Bytes::from(b.finish());
+        writes.push(glommio::spawn_local(async move {
+            engine.write(&shard, part, batch).await
+        }));
     }
     let mut failure = None;
     for w in writes {
@@ -305,8 +294,11 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
             parse_errors.join("\n")
         )));
     }
-    if let Some(reason) = drop_reason {
-        return Ok(Some(format!("partial write: {reason} dropped={dropped}")));
+    if let Some(reason) = drops.reason {
+        return Ok(Some(format!(
+            "partial write: {reason} dropped={}",
+            drops.count
+        )));
     }
     if dropped_retention > 0 {
         return Ok(Some(format!(
@@ -314,6 +306,125 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         )));
     }
     Ok(None)
+}
+
+/// Points refused by the shard: how many, and the first reason.
+#[derive(Default)]
+struct Drops {
+    count: usize,
+    reason: Option<String>,
+}
+
+impl Drops {
+    fn add(&mut self, reason: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.reason.is_none() {
+            self.reason = Some(reason());
+        }
+    }
+}
+
+/// One encoded batch per `(shard, partition)`.
+#[derive(Default)]
+struct Batches {
+    batches: ahash::AHashMap<(u64, u32), (ShardRef, BatchBuilder)>,
+}
+
+impl Batches {
+    #[allow(clippy::too_many_arguments)]
+    fn add<'v>(
+        &mut self,
+        shard: u64,
+        db: &str,
+        rp: &str,
+        partitions: u32,
+        key: &[u8],
+        ts: i64,
+        fields: impl Iterator<Item = (std::borrow::Cow<'v, [u8]>, (Value<'v>, Option<Vec<u8>>))>,
+    ) -> Result<(), String> {
+        let part = router::partition_of(key, partitions);
+        let (_, b) = self.batches.entry((shard, part)).or_insert_with(|| {
+            (
+                ShardRef {
+                    database: Arc::from(db),
+                    retention_policy: Arc::from(rp),
+                    id: shard,
+                },
+                BatchBuilder::new(),
+            )
+        });
+        b.point(key, ts).map_err(|e| e.to_string())?;
+        for (name, (v, owned)) in fields {
+            let v = match &owned {
+                Some(o) => Value::Str(o),
+                None => v,
+            };
+            b.field(&name, v).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// A point waiting for its shard's field registration.
+struct Deferred {
+    shard: u64,
+    key: Vec<u8>,
+    ts: i64,
+    fields: Vec<(Vec<u8>, OwnedValue)>,
+}
+
+enum OwnedValue {
+    Float(f64),
+    Integer(i64),
+    Unsigned(u64),
+    Boolean(bool),
+    Str(Vec<u8>),
+}
+
+impl OwnedValue {
+    fn from(v: Value<'_>, owned: Option<Vec<u8>>) -> OwnedValue {
+        match (v, owned) {
+            (_, Some(s)) => OwnedValue::Str(s),
+            (Value::Float(f), None) => OwnedValue::Float(f),
+            (Value::Integer(i), None) => OwnedValue::Integer(i),
+            (Value::Unsigned(u), None) => OwnedValue::Unsigned(u),
+            (Value::Boolean(b), None) => OwnedValue::Boolean(b),
+            (Value::Str(s), None) => OwnedValue::Str(s.to_vec()),
+        }
+    }
+
+    fn as_value(&self) -> Value<'_> {
+        match self {
+            OwnedValue::Float(f) => Value::Float(*f),
+            OwnedValue::Integer(i) => Value::Integer(*i),
+            OwnedValue::Unsigned(u) => Value::Unsigned(*u),
+            OwnedValue::Boolean(b) => Value::Boolean(*b),
+            OwnedValue::Str(s) => Value::Str(s),
+        }
+    }
+}
+
+/// A line-protocol value as a storage value; a string with escapes comes unescaped in the
+/// second element (the common string without escapes is borrowed).
+fn convert<'a>(v: &FieldValue<'a>) -> (Value<'a>, Option<Vec<u8>>) {
+    match v {
+        FieldValue::Float(f) => (Value::Float(*f), None),
+        FieldValue::Integer(i) => (Value::Integer(*i), None),
+        FieldValue::Unsigned(u) => (Value::Unsigned(*u), None),
+        FieldValue::Boolean(b) => (Value::Boolean(*b), None),
+        FieldValue::Str(s) => match s.unescaped() {
+            std::borrow::Cow::Borrowed(b) => (Value::Str(b), None),
+            std::borrow::Cow::Owned(o) => (Value::Str(&[]), Some(o)),
+        },
+    }
+}
+
+fn conflict_text(field: &[u8], measurement: &[u8], given: FieldType, held: FieldType) -> String {
+    format!(
+        "field type conflict: input field \"{}\" on measurement \"{}\" is type {given}, already exists as type {held}",
+        String::from_utf8_lossy(field),
+        String::from_utf8_lossy(&unescape_measurement(measurement)),
+    )
 }
 
 fn unescape_measurement(m: &[u8]) -> Vec<u8> {

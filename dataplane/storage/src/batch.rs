@@ -207,19 +207,25 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a whole batch, validating every length and type; calls `f` per point.
+/// Decodes a whole batch, validating every length and type; calls `f` per point. The
+/// point passed is reused from one call to the next (no allocation per point).
 pub fn for_each_point<'a>(
     buf: &'a [u8],
-    mut f: impl FnMut(PointRef<'a>),
+    mut f: impl FnMut(&PointRef<'a>),
 ) -> Result<(), BatchError> {
     let mut r = Reader { buf, pos: 0 };
     let count = r.u32()?;
+    let mut point = PointRef {
+        series_key: &[],
+        timestamp: 0,
+        fields: Vec::new(),
+    };
     for _ in 0..count {
         let key_len = r.u16()? as usize;
-        let series_key = r.take(key_len)?;
-        let timestamp = r.u64()? as i64;
+        point.series_key = r.take(key_len)?;
+        point.timestamp = r.u64()? as i64;
         let nfields = r.u16()?;
-        let mut fields = Vec::with_capacity(nfields as usize);
+        point.fields.clear();
         for _ in 0..nfields {
             let name_len = r.u16()? as usize;
             let name = r.take(name_len)?;
@@ -236,13 +242,9 @@ pub fn for_each_point<'a>(
                 }
                 None => return Err(BatchError::BadType { typ, at }),
             };
-            fields.push((name, value));
+            point.fields.push((name, value));
         }
-        f(PointRef {
-            series_key,
-            timestamp,
-            fields,
-        });
+        f(&point);
     }
     if r.pos != buf.len() {
         return Err(BatchError::Trailing(buf.len() - r.pos));
@@ -280,7 +282,7 @@ mod tests {
         b.field(b"x", Value::Float(f64::NEG_INFINITY)).unwrap();
         let buf = b.finish();
         let mut points = Vec::new();
-        for_each_point(&buf, |p| points.push(p)).unwrap();
+        for_each_point(&buf, |p| points.push(p.clone())).unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].series_key, b"cpu,host=a");
         assert_eq!(points[0].fields[2], (&b"u"[..], Value::Unsigned(u64::MAX)));

@@ -2,8 +2,6 @@
 //! field. A flush takes the whole cache as an immutable snapshot while new writes go on
 //! into a fresh one.
 
-use std::collections::HashMap;
-
 use crate::batch::{for_each_point, BatchError, FieldType, PointRef};
 use crate::column::Column;
 
@@ -31,9 +29,12 @@ pub struct TypeConflict {
     pub given: FieldType,
 }
 
+/// Series keys hash with ahash: this map is on the write path of every point.
+type SeriesMap = std::collections::HashMap<Box<[u8]>, SeriesData, ahash::RandomState>;
+
 #[derive(Debug, Default)]
 pub struct Cache {
-    series: HashMap<Box<[u8]>, SeriesData>,
+    series: SeriesMap,
     bytes: usize,
     points: u64,
 }
@@ -103,7 +104,7 @@ impl Cache {
     /// Adds every point of an encoded batch.
     pub fn insert_batch(&mut self, batch: &[u8]) -> Result<Vec<TypeConflict>, BatchError> {
         let mut conflicts = Vec::new();
-        for_each_point(batch, |p| self.insert(&p, &mut conflicts))?;
+        for_each_point(batch, |p| self.insert(p, &mut conflicts))?;
         Ok(conflicts)
     }
 

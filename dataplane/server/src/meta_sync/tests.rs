@@ -10,6 +10,13 @@ fn control(dir: &std::path::Path) -> (ControlLoop, flume::Receiver<CoreEvent>) {
         meta_dir: dir.to_path_buf(),
         cq_enabled: true,
         run_interval: Duration::from_secs(1),
+        housekeeping: crate::housekeeping::HousekeepingConfig {
+            retention_enabled: false,
+            retention_check: Duration::from_secs(1),
+            precreation_enabled: false,
+            precreation_check: Duration::from_secs(1),
+            advance_period: Duration::from_secs(1),
+        },
     };
     (
         ControlLoop::new(cfg, None, publisher, events),
