@@ -1,27 +1,59 @@
-//! The InfluxDB 1.x line protocol, parsed in place.
+//! The InfluxDB 1.x line protocol, parsed in place, exactly as influxd 1.6.7 parses it.
 //!
 //! `measurement[,tag=value…] field=value[,field=value…] [timestamp]`, one point per line.
 //! Names and values are returned as slices of the input, still escaped ([`EscapedStr`]);
-//! unescaping allocates only for the rare value that has escapes. Every bad line gives one
-//! [`LineError`] whose text is influxd 1.6.7's (`unable to parse '<line>': <reason>`), and
-//! parsing goes on with the next line.
+//! unescaping allocates only for the rare token that has escapes. Every bad line gives one
+//! [`LineError`] whose text is influxd's (`unable to parse '<line>': <reason>`), and parsing
+//! goes on with the next line.
+//!
+//! The scanner is a port of influxd's `models/points.go` (1.6), quirks included, because
+//! clients were written against that server: a separator is escaped when the byte before it
+//! is a backslash, `cpu,t==x` is a tag whose value is `=x`, `v="a"b` stores the string
+//! `a"`, a `\r` before the newline is part of the line, `u` integers are refused, and so
+//! on. `tests/corpus/influxd.json` holds the answers of a real influxd 1.6.7 to more than
+//! 150 bodies (recorded by `tests/gen_corpus.py`); `tests/corpus.rs` replays them.
 //!
 //! # Layout
 //! - [`Precision`] — timestamp units of `/write?precision=`.
-//! - [`EscapedStr`], [`FieldValue`], [`Line`] — what a line holds.
-//! - [`parse`] / [`Parser`] — the iterator over lines.
-//! - [`series_key`] — InfluxDB's canonical series key of a line.
+//! - `escape` — [`EscapedStr`] and influxd's escaping rules for each kind of token.
+//! - `line` — [`Line`], [`FieldValue`], [`LineError`]: what a line holds or why it failed.
+//! - `scan` — splitting a body into lines; the series-key part (measurement and tags).
+//! - `fields` — the field set: validation, tokens, number and boolean values.
+//! - `parser` — [`parse`] / [`Parser`], the iterator over lines; timestamps.
+//! - `key` — [`series_key`] (influxd's `SHOW SERIES` form) and [`point_key`] (the key as
+//!   written, which influxd hashes).
+//!
+//! Outside `src/`: `tests/corpus.rs` (replays the influxd recording; `LP_CORPUS=file`
+//! replays another, e.g. one of the fuzz corpus made with `gen_corpus.py --inputs-dir`),
+//! `tests/mutations.rs` (100 000 mutated bodies, no panic), `benches/parse.rs` (against
+//! the `influxdb-line-protocol` crate) and `fuzz/` (`cargo +nightly fuzz run parse`).
 
+mod escape;
+mod fields;
+mod key;
+mod line;
 mod parser;
+mod scan;
 
+pub use escape::{EscapedStr, TokenKind};
+pub use key::{point_key, series_key};
+pub use line::{FieldValue, Line, LineError};
 pub use parser::{parse, Parser};
 
-use std::borrow::Cow;
-use std::fmt;
+/// Largest series key influxd accepts (`models.MaxKeyLength`), checked against the key
+/// (measurement and tags) and against key + `#!~#` + each field name.
+pub const MAX_KEY_LENGTH: usize = 65535;
 
-/// Units of timestamps in a write (`precision=`), as influxd 1.6.7 takes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Earliest timestamp influxd stores (`models.MinNanoTime`, `math.MinInt64 + 2`).
+pub const MIN_NANO_TIME: i64 = i64::MIN + 2;
+
+/// Latest timestamp influxd stores (`models.MaxNanoTime`, `math.MaxInt64 - 1`).
+pub const MAX_NANO_TIME: i64 = i64::MAX - 1;
+
+/// Units of timestamps in a write (`precision=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
+    #[default]
     Nanosecond,
     Microsecond,
     Millisecond,
@@ -31,12 +63,14 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// `n`/`ns`, `u`/`us`/`µ`, `ms`, `s`, `m`, `h`; `None` for anything else (influxd then
-    /// treats timestamps as nanoseconds).
+    /// influxd 1.6.7 (`models.GetPrecisionMultiplier`) knows `u`, `ms`, `s`, `m` and `h`;
+    /// every other value, `us`, `µ` and garbage included, silently means nanoseconds and is
+    /// not an error. This returns `Some` for those five and for `""`, `n` and `ns`, and
+    /// `None` for anything else, which a caller matching influxd treats as nanoseconds.
     pub fn parse(s: &str) -> Option<Precision> {
         Some(match s {
             "" | "n" | "ns" => Precision::Nanosecond,
-            "u" | "us" | "µ" | "µs" => Precision::Microsecond,
+            "u" => Precision::Microsecond,
             "ms" => Precision::Millisecond,
             "s" => Precision::Second,
             "m" => Precision::Minute,
@@ -56,114 +90,14 @@ impl Precision {
             Precision::Hour => 3_600_000_000_000,
         }
     }
-}
 
-/// A name or string value exactly as it appears in the input, escapes included.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct EscapedStr<'a> {
-    raw: &'a [u8],
-    has_escapes: bool,
-}
-
-impl fmt::Debug for EscapedStr<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.raw))
-    }
-}
-
-impl<'a> EscapedStr<'a> {
-    pub(crate) fn new(raw: &'a [u8]) -> Self {
-        EscapedStr {
-            raw,
-            has_escapes: memchr::memchr(b'\\', raw).is_some(),
-        }
-    }
-
-    pub fn raw(&self) -> &'a [u8] {
-        self.raw
-    }
-
-    pub fn has_escapes(&self) -> bool {
-        self.has_escapes
-    }
-
-    /// The text with line-protocol escapes removed: `\,` `\ ` `\=` in names and `\"` `\\`
-    /// in string values. Other backslashes stay, as influxd keeps them.
-    pub fn unescaped(&self) -> Cow<'a, [u8]> {
-        if !self.has_escapes {
-            return Cow::Borrowed(self.raw);
-        }
-        let mut out = Vec::with_capacity(self.raw.len());
-        let mut i = 0;
-        while i < self.raw.len() {
-            let c = self.raw[i];
-            if c == b'\\' && i + 1 < self.raw.len() {
-                let n = self.raw[i + 1];
-                if matches!(n, b',' | b' ' | b'=' | b'"' | b'\\') {
-                    out.push(n);
-                    i += 2;
-                    continue;
-                }
-            }
-            out.push(c);
-            i += 1;
-        }
-        Cow::Owned(out)
-    }
-}
-
-/// A field value.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FieldValue<'a> {
-    Float(f64),
-    Integer(i64),
-    Unsigned(u64),
-    Boolean(bool),
-    /// The string between the quotes, still escaped.
-    Str(EscapedStr<'a>),
-}
-
-/// One parsed point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Line<'a> {
-    pub measurement: EscapedStr<'a>,
-    /// Sorted by key, as influxd sorts them.
-    pub tags: Vec<(EscapedStr<'a>, EscapedStr<'a>)>,
-    /// In input order; a repeated field appears twice (the writer decides).
-    pub fields: Vec<(EscapedStr<'a>, FieldValue<'a>)>,
-    /// Nanoseconds (already scaled by the precision).
-    pub timestamp: Option<i64>,
-    pub raw_line: &'a [u8],
-}
-
-/// Why one line was refused; displays as influxd does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    /// The offending line.
-    pub line: String,
-    pub reason: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unable to parse '{}': {}", self.line, self.reason)
-    }
-}
-
-impl std::error::Error for LineError {}
-
-/// Largest series key influxd accepts.
-pub const MAX_KEY_LENGTH: usize = 65535;
-
-/// Appends InfluxDB's series key of `line` to `out`: the escaped measurement, then
-/// `,key=value` for each tag in key order, escapes kept as written.
-pub fn series_key(line: &Line<'_>, out: &mut Vec<u8>) {
-    out.extend_from_slice(line.measurement.raw());
-    for (k, v) in &line.tags {
-        out.push(b',');
-        out.extend_from_slice(k.raw());
-        out.push(b'=');
-        out.extend_from_slice(v.raw());
+    /// The default timestamp of a line without one: `now_ns` truncated to the precision,
+    /// as influxd's `point.SetPrecision` does.
+    pub fn truncate(self, now_ns: i64) -> i64 {
+        let m = self.multiplier();
+        // Go's time.Truncate rounds toward the zero time (year 1), i.e. down for any
+        // timestamp after 0001-01-01: a floor on Unix nanoseconds.
+        now_ns - now_ns.rem_euclid(m)
     }
 }
 

@@ -1,21 +1,19 @@
-//! The line scanner. Each line is found first (a newline inside a quoted string value does
-//! not end it), then parsed within its bounds. Escapes follow influxd: a separator is
-//! escaped when the byte before it is a backslash.
+//! The iterator over the lines of a body, and the parts of a line after its fields.
 
-use crate::{EscapedStr, FieldValue, Line, LineError, Precision, MAX_KEY_LENGTH};
+use crate::fields::{scan_fields, FieldError};
+use crate::line::{Line, LineError};
+use crate::scan::{line_end, scan_key, skip_whitespace};
+use crate::{Precision, MAX_KEY_LENGTH, MAX_NANO_TIME, MIN_NANO_TIME};
 
-/// influxd's valid time range (`models.MinNanoTime` … `models.MaxNanoTime`).
-const MIN_NANO: i64 = i64::MIN + 2;
-const MAX_NANO: i64 = i64::MAX - 1;
-
-/// Iterates over the points of a body; see the crate doc.
+/// Iterates over the points of a body: one `Result` per line that is neither blank nor a
+/// `#` comment, in order.
 pub struct Parser<'a> {
     buf: &'a [u8],
     pos: usize,
     precision: Precision,
 }
 
-/// Parses `body`, one item per non-blank, non-comment line.
+/// Parses `body` with timestamps in `precision` units (see [`Parser`]).
 pub fn parse(body: &[u8], precision: Precision) -> Parser<'_> {
     Parser {
         buf: body,
@@ -24,290 +22,147 @@ pub fn parse(body: &[u8], precision: Precision) -> Parser<'_> {
     }
 }
 
+impl<'a> Parser<'a> {
+    /// Like [`Iterator::next`] but fills `line` (reusing its vectors) instead of returning
+    /// a new one. On an error `line` holds partial garbage.
+    pub fn next_into(&mut self, line: &mut Line<'a>) -> Option<Result<(), LineError>> {
+        let block = self.next_block()?;
+        line.tags.clear();
+        line.fields.clear();
+        Some(
+            parse_point(block, self.precision, line).map_err(|reason| LineError {
+                line: go_lossy(block),
+                reason: match reason {
+                    FieldError::Static(s) => s.to_string(),
+                    FieldError::Owned(s) => s,
+                },
+            }),
+        )
+    }
+
+    /// The next non-blank, non-comment line, leading blanks skipped (ParsePoints' loop).
+    fn next_block(&mut self) -> Option<&'a [u8]> {
+        let buf = self.buf;
+        while self.pos < buf.len() {
+            let start = self.pos;
+            let end = line_end(buf, start);
+            self.pos = end + 1;
+            let first = skip_whitespace(buf, start);
+            if first >= end || buf[first] == b'#' {
+                continue;
+            }
+            let mut block = &buf[first..end];
+            // A line that ended inside an open quote at the end of the body keeps its
+            // newline; influxd strips one.
+            if let Some(rest) = block.strip_suffix(b"\n") {
+                block = rest;
+            }
+            return Some(block);
+        }
+        None
+    }
+}
+
 impl<'a> Iterator for Parser<'a> {
     type Item = Result<Line<'a>, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            while self.pos < self.buf.len()
-                && matches!(self.buf[self.pos], b' ' | b'\t' | b'\r' | b'\n')
-            {
-                self.pos += 1;
-            }
-            if self.pos >= self.buf.len() {
-                return None;
-            }
-            let start = self.pos;
-            let end = line_end(self.buf, start);
-            self.pos = end + 1;
-            let line = &self.buf[start..end];
-            if line[0] == b'#' {
-                continue;
-            }
-            return Some(
-                parse_line(line, self.precision).map_err(|reason| LineError {
-                    line: String::from_utf8_lossy(line).into_owned(),
-                    reason,
-                }),
-            );
-        }
+        let mut line = Line {
+            tags: Vec::with_capacity(8),
+            fields: Vec::with_capacity(8),
+            ..Line::empty()
+        };
+        Some(self.next_into(&mut line)?.map(|()| line))
     }
 }
 
-#[inline]
-fn escaped(buf: &[u8], i: usize) -> bool {
-    i > 0 && buf[i - 1] == b'\\'
+/// influxd's `parsePoint`, error order included.
+fn parse_point<'a>(
+    buf: &'a [u8],
+    precision: Precision,
+    line: &mut Line<'a>,
+) -> Result<(), FieldError> {
+    let (measurement, pos) = scan_key(buf, &mut line.tags)?;
+    if pos > MAX_KEY_LENGTH {
+        return Err(FieldError::Owned(format!(
+            "max key length exceeded: {pos} > {MAX_KEY_LENGTH}"
+        )));
+    }
+    let pos = scan_fields(buf, pos, pos, &mut line.fields)?;
+    line.measurement = measurement;
+    line.raw_line = buf;
+    line.timestamp = timestamp(buf, pos, precision)?;
+    Ok(())
 }
 
-/// End of the line starting at `start`: the first newline that is not inside a quoted
-/// field value (quotes count only once the fields have begun).
-fn line_end(buf: &[u8], start: usize) -> usize {
-    // Fast path: no quote before the newline.
-    let nl = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |n| start + n);
-    if memchr::memchr(b'"', &buf[start..nl]).is_none() {
-        return nl;
-    }
-    let mut in_fields = false;
-    let mut quoted = false;
+/// `scanTime`, the integer parse, `SafeCalcTime` and the trailing-bytes check.
+fn timestamp(buf: &[u8], pos: usize, precision: Precision) -> Result<Option<i64>, FieldError> {
+    let start = skip_whitespace(buf, pos);
     let mut i = start;
-    while i < buf.len() {
-        match buf[i] {
-            b'\n' if !quoted => return i,
-            b' ' if !quoted && !escaped(buf, i) => in_fields = true,
-            b'"' if in_fields && !escaped(buf, i) => quoted = !quoted,
-            _ => {}
+    while i < buf.len() && buf[i] != b' ' && buf[i] != b'\n' {
+        if !(buf[i].is_ascii_digit() || (i == start && buf[i] == b'-')) {
+            return Err("bad timestamp".into());
         }
         i += 1;
     }
-    buf.len()
-}
-
-fn parse_line(line: &[u8], precision: Precision) -> Result<Line<'_>, String> {
-    // Key: measurement and tags, up to the first unescaped space.
-    let mut i = 0;
-    while i < line.len() && (line[i] != b' ' || escaped(line, i)) {
-        i += 1;
+    if i == start {
+        return Ok(None);
     }
-    let key = &line[..i];
-    if i >= line.len() {
-        if key.is_empty() {
-            return Err("missing measurement".into());
-        }
-        return Err("missing fields".into());
-    }
-    let (measurement, tags) = parse_key(key)?;
-    if key.len() > MAX_KEY_LENGTH {
-        return Err(format!(
-            "max key length exceeded: {} > {MAX_KEY_LENGTH}",
-            key.len()
-        ));
-    }
-    while i < line.len() && line[i] == b' ' {
-        i += 1;
-    }
-    let mut fields = Vec::with_capacity(8);
-    loop {
-        // Field key, up to an unescaped '='.
-        let ks = i;
-        while i < line.len() && (line[i] != b'=' || escaped(line, i)) {
-            if (line[i] == b' ' || line[i] == b',') && !escaped(line, i) {
-                return Err("invalid field format".into());
-            }
-            i += 1;
-        }
-        if i >= line.len() {
-            return Err("invalid field format".into());
-        }
-        if i == ks {
-            return Err("missing field key".into());
-        }
-        let name = EscapedStr::new(&line[ks..i]);
-        i += 1;
-        if i >= line.len() || matches!(line[i], b' ' | b',') {
-            return Err("missing field value".into());
-        }
-        let value = if line[i] == b'"' {
-            let vs = i + 1;
-            let mut j = vs;
-            while j < line.len() && (line[j] != b'"' || escaped(line, j)) {
-                j += 1;
-            }
-            if j >= line.len() {
-                return Err("unbalanced quotes".into());
-            }
-            i = j + 1;
-            FieldValue::Str(EscapedStr::new(&line[vs..j]))
-        } else {
-            let vs = i;
-            while i < line.len() && !matches!(line[i], b',' | b' ') {
-                i += 1;
-            }
-            scalar(&line[vs..i])?
-        };
-        fields.push((name, value));
-        if i >= line.len() {
-            break;
-        }
-        match line[i] {
-            b',' => {
-                i += 1;
-            }
-            b' ' => break,
-            _ => return Err("invalid field format".into()),
-        }
-    }
-    // Optional timestamp, then nothing but spaces.
-    while i < line.len() && line[i] == b' ' {
-        i += 1;
-    }
-    let timestamp = if i < line.len() {
-        let ts = i;
-        while i < line.len() && line[i] != b' ' {
-            i += 1;
-        }
-        let token = &line[ts..i];
-        while i < line.len() && line[i] == b' ' {
-            i += 1;
-        }
-        if i < line.len() {
-            return Err("point is invalid".into());
-        }
-        Some(timestamp(token, precision)?)
-    } else {
-        None
+    let text = &buf[start..i];
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let go_err = |why: &str| {
+        FieldError::Owned(format!(
+            "strconv.ParseInt: parsing \"{}\": {why}",
+            go_lossy(text)
+        ))
     };
-    Ok(Line {
-        measurement,
-        tags,
-        fields,
-        timestamp,
-        raw_line: line,
-    })
-}
-
-type Tags<'a> = Vec<(EscapedStr<'a>, EscapedStr<'a>)>;
-
-fn parse_key(key: &[u8]) -> Result<(EscapedStr<'_>, Tags<'_>), String> {
-    // Split at unescaped commas.
-    let mut parts = Vec::with_capacity(8);
-    let mut s = 0;
-    for i in 0..key.len() {
-        if key[i] == b',' && !escaped(key, i) {
-            parts.push(&key[s..i]);
-            s = i + 1;
-        }
+    if digits.is_empty() {
+        return Err(go_err("invalid syntax"));
     }
-    parts.push(&key[s..]);
-    let measurement = parts[0];
-    if measurement.is_empty() {
-        return Err("missing measurement".into());
+    let mut n: i64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_sub(i64::from(d - b'0')))
+            .ok_or_else(|| go_err("value out of range"))?;
     }
-    let mut tags: Tags<'_> = Vec::with_capacity(parts.len() - 1);
-    for part in &parts[1..] {
-        let eq = (0..part.len()).find(|&i| part[i] == b'=' && !escaped(part, i));
-        let Some(eq) = eq else {
-            if part.is_empty() {
-                return Err("missing tag key".into());
-            }
-            return Err("missing tag value".into());
-        };
-        let (k, v) = (&part[..eq], &part[eq + 1..]);
-        if k.is_empty() {
-            return Err("missing tag key".into());
-        }
-        if v.is_empty() {
-            return Err("missing tag value".into());
-        }
-        if (0..v.len()).any(|i| v[i] == b'=' && !escaped(v, i)) {
-            return Err("invalid tag format".into());
-        }
-        tags.push((EscapedStr::new(k), EscapedStr::new(v)));
+    if digits.len() == text.len() {
+        n = n
+            .checked_neg()
+            .ok_or_else(|| go_err("value out of range"))?;
     }
-    if tags.len() > 1 {
-        tags.sort_by(|a, b| a.0.raw().cmp(b.0.raw()));
-        if tags.windows(2).any(|w| w[0].0.raw() == w[1].0.raw()) {
-            return Err("duplicate tags".into());
-        }
-    }
-    Ok((EscapedStr::new(measurement), tags))
-}
-
-/// A number or boolean field value.
-fn scalar(v: &[u8]) -> Result<FieldValue<'static>, String> {
-    match v[0] {
-        b'-' | b'.' | b'0'..=b'9' => number(v),
-        b't' | b'T' | b'f' | b'F' => match v {
-            b"t" | b"T" | b"true" | b"True" | b"TRUE" => Ok(FieldValue::Boolean(true)),
-            b"f" | b"F" | b"false" | b"False" | b"FALSE" => Ok(FieldValue::Boolean(false)),
-            _ => Err("invalid boolean".into()),
-        },
-        b'N' | b'n' => Err("invalid number".into()),
-        _ => Err("invalid boolean".into()),
-    }
-}
-
-fn number(v: &[u8]) -> Result<FieldValue<'static>, String> {
-    let invalid = || Err("invalid number".to_string());
-    let (body, int) = match v.last() {
-        Some(b'i') => (&v[..v.len() - 1], true),
-        // Unsigned integers (`u`) are not enabled in InfluxDB 1.6.
-        Some(b'u') => return invalid(),
-        _ => (v, false),
-    };
-    // Shape: [-] digits [. digits] [(e|E) [+|-] digits], digits possibly empty around '.'.
-    let mut i = 0;
-    if body.first() == Some(&b'-') {
-        i = 1;
-    }
-    if i >= body.len() {
-        return invalid();
-    }
-    let (mut dot, mut exp) = (false, false);
-    while i < body.len() {
-        match body[i] {
-            b'0'..=b'9' => {}
-            b'.' if !dot && !exp => dot = true,
-            b'e' | b'E' if !exp => {
-                exp = true;
-                if matches!(body.get(i + 1), Some(b'+' | b'-')) {
-                    i += 1;
-                }
-            }
-            _ => return invalid(),
-        }
-        i += 1;
-    }
-    // Text of plain ASCII digits and signs: valid UTF-8.
-    let text = std::str::from_utf8(body).map_err(|_| "invalid number".to_string())?;
-    if int {
-        if dot || exp {
-            return invalid();
-        }
-        return text.parse::<i64>().map(FieldValue::Integer).map_err(|_| {
-            format!("unable to parse integer {text}: strconv.ParseInt: parsing \"{text}\": value out of range")
-        });
-    }
-    match text.parse::<f64>() {
-        Ok(f) if f.is_finite() => Ok(FieldValue::Float(f)),
-        _ => Err("invalid float".into()),
-    }
-}
-
-fn timestamp(token: &[u8], precision: Precision) -> Result<i64, String> {
-    let digits = token.strip_prefix(b"-").unwrap_or(token);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err("bad timestamp".into());
-    }
-    let text = std::str::from_utf8(token).map_err(|_| "bad timestamp".to_string())?;
-    let n: i64 = text
-        .parse()
-        .map_err(|_| format!("strconv.ParseInt: parsing \"{text}\": value out of range"))?;
-    let out_of_range = || format!("time outside range {MIN_NANO} - {MAX_NANO}");
     let ns = n
         .checked_mul(precision.multiplier())
-        .ok_or_else(out_of_range)?;
-    if !(MIN_NANO..=MAX_NANO).contains(&ns) {
-        return Err(out_of_range());
+        .filter(|ns| (MIN_NANO_TIME..=MAX_NANO_TIME).contains(ns))
+        .ok_or_else(|| {
+            FieldError::Owned(format!(
+                "time outside range {MIN_NANO_TIME} - {MAX_NANO_TIME}"
+            ))
+        })?;
+    // Only spaces may follow a timestamp.
+    if buf[i..].iter().any(|&c| c != b' ') {
+        return Err("point is invalid".into());
     }
-    Ok(ns)
+    Ok(Some(ns))
+}
+
+/// Bytes to text as Go's JSON encoder shows them: each byte that is not part of valid
+/// UTF-8 becomes U+FFFD.
+pub(crate) fn go_lossy(mut b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (good, bad) = b.split_at(e.valid_up_to());
+                // Checked valid just above.
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                out.push('\u{FFFD}');
+                b = &bad[1..];
+            }
+        }
+    }
 }

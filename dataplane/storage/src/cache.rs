@@ -35,6 +35,8 @@ type SeriesMap = std::collections::HashMap<Box<[u8]>, SeriesData, ahash::RandomS
 #[derive(Debug, Default)]
 pub struct Cache {
     series: SeriesMap,
+    /// Series that entered this cache since the last [`Cache::take_new_series`].
+    new_series: Vec<Box<[u8]>>,
     bytes: usize,
     points: u64,
 }
@@ -68,11 +70,18 @@ impl Cache {
             Some(s) => s,
             None => {
                 self.bytes += p.series_key.len() + 64;
+                self.new_series.push(p.series_key.into());
                 self.series.entry(p.series_key.into()).or_default()
             }
         };
-        for (name, value) in &p.fields {
-            let col = match series.fields.iter_mut().position(|(n, _)| &**n == *name) {
+        for (i, (name, value)) in p.fields.iter().enumerate() {
+            // Points of a series usually carry their fields in the same order: try the same
+            // position first, then search.
+            let at = match series.fields.get(i) {
+                Some((n, _)) if **n == **name => Some(i),
+                _ => series.fields.iter().position(|(n, _)| &**n == *name),
+            };
+            let col = match at {
                 Some(i) => &mut series.fields[i].1,
                 None => {
                     self.bytes += name.len() + 64;
@@ -106,6 +115,11 @@ impl Cache {
         let mut conflicts = Vec::new();
         for_each_point(batch, |p| self.insert(p, &mut conflicts))?;
         Ok(conflicts)
+    }
+
+    /// Series first seen by this cache since the last call.
+    pub fn take_new_series(&mut self) -> Vec<Box<[u8]>> {
+        std::mem::take(&mut self.new_series)
     }
 
     pub fn get(&self, series_key: &[u8]) -> Option<&SeriesData> {

@@ -10,6 +10,7 @@
 //! - [`tsm`] — immutable compressed columnar files with an rkyv index read in place.
 //! - [`compact`] — merging files.
 //! - [`partition`] — WAL + cache + files of one partition: write, flush, read.
+//! - [`index`] — the series index (measurement → tag → value → series, roaring postings).
 //! - [`export`] — line protocol out of a partition (`influxd export`).
 
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod cache;
 pub mod column;
 pub mod compact;
 pub mod export;
+pub mod index;
 pub mod partition;
 pub mod tsm;
 pub mod wal;

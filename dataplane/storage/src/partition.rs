@@ -18,6 +18,7 @@ use std::rc::Rc;
 use crate::batch::{for_each_point, BatchError, FieldType};
 use crate::cache::{Cache, SeriesData};
 use crate::column::Column;
+use crate::index::{SeriesIndex, TagPredicate};
 use crate::tsm::{field_type_of, TsmError, TsmReader, TsmWriter};
 use crate::wal::{Wal, WalError};
 
@@ -63,6 +64,13 @@ impl From<BatchError> for PartitionError {
     }
 }
 
+/// One series and its columns, as [`Partition::scan`] returns them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesColumns {
+    pub series_key: Vec<u8>,
+    pub fields: Vec<(Vec<u8>, Column)>,
+}
+
 /// A cache taken for flushing: series sorted by key.
 type Snapshot = Vec<(Box<[u8]>, SeriesData)>;
 
@@ -86,6 +94,7 @@ pub struct Partition {
     flushing: Cell<bool>,
     compacting: Cell<bool>,
     last_write: Cell<Option<std::time::Instant>>,
+    index: RefCell<SeriesIndex>,
 }
 
 fn file_name(generation: u64, level: u32) -> String {
@@ -153,7 +162,17 @@ impl Partition {
                 "replayed WAL"
             );
         }
+        let mut index = SeriesIndex::new();
+        for f in &files {
+            for s in f.reader.index().series.iter() {
+                index.insert(&s.key);
+            }
+        }
+        for key in cache.take_new_series() {
+            index.insert(&key);
+        }
         Ok(Rc::new(Partition {
+            index: RefCell::new(index),
             data_dir: data_dir.to_path_buf(),
             cfg,
             wal,
@@ -327,6 +346,56 @@ impl Partition {
         }
         self.compacting.set(false);
         Ok(())
+    }
+
+    /// The series index (measurements, tag keys and values, postings).
+    pub fn index(&self) -> std::cell::Ref<'_, SeriesIndex> {
+        self.index.borrow()
+    }
+
+    /// The series of `measurement` matching `pred`, each with the requested fields (all
+    /// fields when `fields` is `None`) within `[min, max]`, merged across files, snapshot
+    /// and cache; series in key order, fields by name. Series without values in the range
+    /// are left out.
+    pub async fn scan(
+        &self,
+        measurement: &[u8],
+        pred: &TagPredicate,
+        fields: Option<&[Vec<u8>]>,
+        min: i64,
+        max: i64,
+    ) -> Result<Vec<SeriesColumns>, PartitionError> {
+        let mut keys: Vec<Vec<u8>> = {
+            let index = self.index.borrow();
+            index
+                .select(measurement, pred)
+                .iter()
+                .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
+                .collect()
+        };
+        keys.sort();
+        let mut out = Vec::new();
+        for key in keys {
+            let names: Vec<Vec<u8>> = match fields {
+                Some(f) => f.to_vec(),
+                None => self.fields_of(&key).into_iter().map(|(n, _)| n).collect(),
+            };
+            let mut cols = Vec::new();
+            for name in names {
+                if let Some(c) = self.read_field(&key, &name, min, max).await? {
+                    if !c.is_empty() {
+                        cols.push((name, c));
+                    }
+                }
+            }
+            if !cols.is_empty() {
+                out.push(SeriesColumns {
+                    series_key: key,
+                    fields: cols,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Every series key in the partition, sorted.

@@ -105,6 +105,26 @@ fn survives_flush_compaction_and_reopen() {
             .unwrap()
             .unwrap();
         assert_eq!(col.values, Values::Integer(vec![40, -1, 60]));
+        // The series index and scan see files and WAL alike.
+        assert_eq!(p.index().len(), 20);
+        assert_eq!(p.index().tag_values(b"cpu", b"host").len(), 20);
+        let pred = crate::index::TagPredicate::Eq(b"host".to_vec(), b"h003".to_vec());
+        let got = p
+            .scan(b"cpu", &pred, Some(&[b"uptime".to_vec()]), 0, 30)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].series_key, b"cpu,host=h003");
+        assert_eq!(
+            got[0].fields[0].1.values,
+            Values::Integer(vec![0, 10, 20, 30])
+        );
+        let all = p
+            .scan(b"cpu", &crate::index::TagPredicate::All, None, 0, 0)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 20);
+        assert_eq!(all[0].fields.len(), 5);
         p.compact_full().await.unwrap();
         assert_eq!(p.stats().0, 1, "one file after a full compaction");
         let col = p
