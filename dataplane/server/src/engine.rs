@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
-use crate::fields::{FieldKey, FieldsError, ShardFields};
+use crate::fields::{FieldKey, FieldsError, RegisterError, ShardFields};
 use crate::router;
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -52,7 +52,7 @@ pub enum CoreMsg {
     RegisterFields {
         shard: ShardRef,
         fields: Vec<(FieldKey, FieldType)>,
-        reply: flume::Sender<Result<(u32, Vec<FieldType>), String>>,
+        reply: flume::Sender<Result<(u32, Vec<FieldType>), RegisterError>>,
     },
 }
 
@@ -251,7 +251,13 @@ impl Engine {
         self: &Rc<Self>,
         shard: &ShardRef,
         fields: Vec<(FieldKey, FieldType)>,
-    ) -> Result<(u32, Vec<FieldType>), String> {
+    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
+        let gone = |core: usize| {
+            RegisterError::Failed(FieldsError {
+                path: String::new(),
+                reason: EngineError::CoreGone(core).to_string(),
+            })
+        };
         let partitions = self.known_partitions.borrow().get(&shard.id).copied();
         let mut out: Vec<Option<FieldType>> = fields
             .iter()
@@ -278,11 +284,8 @@ impl Engine {
                     reply,
                 })
                 .await
-                .map_err(|_| EngineError::CoreGone(home).to_string())?;
-            answer
-                .recv_async()
-                .await
-                .map_err(|_| EngineError::CoreGone(home).to_string())??
+                .map_err(|_| gone(home))?;
+            answer.recv_async().await.map_err(|_| gone(home))??
         };
         self.known_partitions
             .borrow_mut()
@@ -325,12 +328,18 @@ impl Engine {
         &self,
         shard: &ShardRef,
         fields: &[(FieldKey, FieldType)],
-    ) -> Result<(u32, Vec<FieldType>), String> {
+    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
             Some(p) => *p,
-            None => crate::manifest::load_or_create(&dir, self.cfg.partitions_per_shard)
-                .map_err(|e| e.to_string())?,
+            None => crate::manifest::load_or_create(&dir, self.cfg.partitions_per_shard).map_err(
+                |e| {
+                    RegisterError::Failed(FieldsError {
+                        path: e.path,
+                        reason: e.reason,
+                    })
+                },
+            )?,
         };
         self.known_partitions
             .borrow_mut()
@@ -338,11 +347,9 @@ impl Engine {
         let mut regs = self.registries.borrow_mut();
         let registry = match regs.entry(shard.id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(ShardFields::load(&dir).map_err(|e| e.to_string())?)
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(ShardFields::load(&dir)?),
         };
-        let types = registry.register(fields).map_err(|e| e.to_string())?;
+        let types = registry.register(fields)?;
         Ok((partitions, types))
     }
 

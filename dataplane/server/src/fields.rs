@@ -24,6 +24,17 @@ pub struct FieldsError {
     pub reason: String,
 }
 
+/// Why a registration failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RegisterError {
+    /// One request brought a field new to the shard with two types; influxd refuses the
+    /// whole write then (`{"error":"field type conflict"}`, 400).
+    #[error("field type conflict")]
+    Conflict,
+    #[error(transparent)]
+    Failed(#[from] FieldsError),
+}
+
 /// The authoritative registry of one shard (on its home core).
 pub struct ShardFields {
     path: PathBuf,
@@ -89,18 +100,25 @@ impl ShardFields {
 
     /// Registers the fields not known yet and returns, for each requested field, the type
     /// the shard holds (which may differ from the one requested: a conflict).
+    ///
+    /// The new fields are recorded even when the request then fails with
+    /// [`RegisterError::Conflict`], as influxd records them.
     pub fn register(
         &mut self,
         fields: &[(FieldKey, FieldType)],
-    ) -> Result<Vec<FieldType>, FieldsError> {
+    ) -> Result<Vec<FieldType>, RegisterError> {
         let mut out = Vec::with_capacity(fields.len());
         let mut record = Vec::new();
-        let mut added = Vec::new();
+        let mut added: Vec<(FieldKey, FieldType)> = Vec::new();
+        let mut conflict = false;
         for (key, t) in fields {
             match self.types.get(key) {
                 Some(existing) => out.push(*existing),
                 None => {
                     if let Some((_, first)) = added.iter().find(|(k, _)| k == key) {
+                        if first != t {
+                            conflict = true;
+                        }
                         out.push(*first);
                         continue;
                     }
@@ -129,6 +147,9 @@ impl ShardFields {
             for (k, t) in added {
                 self.types.insert(k, t);
             }
+        }
+        if conflict {
+            return Err(RegisterError::Conflict);
         }
         Ok(out)
     }

@@ -18,7 +18,7 @@ use tessera_meta_types::{Command, Reply, ShardGroup};
 use tessera_storage::batch::{measurement_of, BatchBuilder, FieldType, Value};
 
 use crate::engine::ShardRef;
-use crate::fields::FieldKey;
+use crate::fields::{FieldKey, RegisterError};
 use crate::handlers::{error_json, Ctx};
 use crate::http::{Request, Response};
 use crate::meta_sync::ExecuteError;
@@ -238,11 +238,12 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
                 }
             }
         }
-        let (partitions, _) = ctx
-            .engine
-            .field_types(&shard, request)
-            .await
-            .map_err(|e| (500, e))?;
+        let (partitions, _) = match ctx.engine.field_types(&shard, request).await {
+            Ok(r) => r,
+            // A new field with two types in this request: influxd writes none of it.
+            Err(e @ RegisterError::Conflict) => return Err((400, e.to_string())),
+            Err(e) => return Err((500, e.to_string())),
+        };
         for d in deferred.iter().filter(|d| d.shard == shard_id) {
             let m = measurement_of(&d.key);
             let conflict = d.fields.iter().find_map(|(name, v)| {
