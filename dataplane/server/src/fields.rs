@@ -172,17 +172,15 @@ mod tests {
     fn first_type_wins_and_persists() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = ShardFields::load(dir.path()).unwrap();
-        let got = r
-            .register(&[
+        // A new field with two types in one request fails it, but stays registered.
+        assert!(matches!(
+            r.register(&[
                 (key("cpu", "v"), FieldType::Float),
                 (key("cpu", "v"), FieldType::Integer),
                 (key("cpu", "s"), FieldType::String),
-            ])
-            .unwrap();
-        assert_eq!(
-            got,
-            vec![FieldType::Float, FieldType::Float, FieldType::String]
-        );
+            ]),
+            Err(RegisterError::Conflict)
+        ));
         let mut r = ShardFields::load(dir.path()).unwrap();
         assert_eq!(
             r.register(&[(key("cpu", "v"), FieldType::Boolean)])
