@@ -254,3 +254,69 @@ fn dropped_databases_and_expired_groups_leave_the_disk() {
     });
     assert!(deleted.is_some(), "the expired shard group was not deleted");
 }
+
+#[test]
+fn corrupt_files_are_reported_and_refused() {
+    let mut c = Cluster::start(1, 1, "", "");
+    assert_eq!(query(&c.datas[0], "CREATE DATABASE db").0, 200);
+    let (status, body) = write(
+        &c.datas[0],
+        "db=db",
+        "m,t=a v=1 1\nm,t=b v=2 2\nm,t=c v=3 3",
+    );
+    assert_eq!(status, 204, "{body}");
+    // SIGTERM flushes caches into data files.
+    let pid = c.datas[0].proc_.pid();
+    // SAFETY: signalling the node this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    assert!(
+        wait_for(Duration::from_secs(20), || (!c.datas[0].proc_.is_running())
+            .then_some(()))
+        .is_some(),
+        "influxd did not stop on SIGTERM"
+    );
+    let tsm: Vec<std::path::PathBuf> = walk(&c.datas[0].dir.join("data"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tsm"))
+        .collect();
+    assert!(!tsm.is_empty(), "no data files after a clean stop");
+    let victim = &tsm[0];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let n = bytes.len();
+    bytes[n - 12] ^= 0xff; // inside the footer's index checksum
+    std::fs::write(victim, bytes).unwrap();
+
+    c.datas[0].start();
+    let log = c.datas[0].proc_.log_text();
+    assert!(
+        log.contains(&victim.display().to_string()),
+        "the corrupt file is not named in the log:\n{log}"
+    );
+    let out = Command::new(bin("influxd"))
+        .args(["export", "-config"])
+        .arg(&c.datas[0].proc_.config)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "export served data from a corrupt file"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&victim.display().to_string()));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
