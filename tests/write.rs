@@ -320,3 +320,33 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn body_limits_and_chunked_bodies() {
+    let mut c = Cluster::configure(1, 1, &tessera_tests::license::valid(8, 4), "", "");
+    c.datas[0].set("http", "max-body-size", "1000");
+    c.start_all();
+    let d = &c.datas[0];
+    assert_eq!(query(d, "CREATE DATABASE db").0, 200);
+    // Over the limit: influxd 1.6.7's answer (recorded with max-body-size = 1000).
+    let (status, body) = write(d, "db=db", &"cpu v=1\n".repeat(300));
+    assert_eq!(
+        (status, body.as_str()),
+        (413, "{\"error\":\"Request Entity Too Large\"}")
+    );
+    // A chunked body (no Content-Length) is read and written.
+    let url = format!("http://{}/write?db=db", d.http);
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(b"cpu v=1 1\n".to_vec()), Ok(b"cpu v=2 2\n".to_vec())];
+    let body = reqwest::blocking::Body::new(std::io::Cursor::new(
+        chunks.into_iter().flatten().flatten().collect::<Vec<u8>>(),
+    ));
+    let resp = reqwest::blocking::Client::new()
+        .post(&url)
+        .header("Transfer-Encoding", "chunked")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert_eq!(export(d, "db").len(), 2);
+}

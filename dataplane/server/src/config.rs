@@ -83,6 +83,8 @@ pub struct DataConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpConfig {
     pub bind_address: BindAddress,
+    /// Largest request body in bytes; 0 is no limit (as influxd).
+    pub max_body_size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +150,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
         "4h",
     ),
     ("http", "bind-address", Kind::Str, ":8086"),
+    ("http", "max-body-size", Kind::Int, "25000000"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
     ("retention", "enabled", Kind::Bool, "true"),
     ("retention", "check-interval", Kind::Duration, "30m"),
@@ -477,6 +480,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         },
         http: HttpConfig {
             bind_address: address("http", "bind-address")?,
+            max_body_size: non_negative("http", "max-body-size")?,
         },
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
@@ -540,8 +544,9 @@ impl Config {
         );
         let _ = writeln!(
             out,
-            "\n[http]\n  bind-address = {}",
-            q(&self.http.bind_address.to_string())
+            "\n[http]\n  bind-address = {}\n  max-body-size = {}",
+            q(&self.http.bind_address.to_string()),
+            self.http.max_body_size
         );
         let _ = writeln!(
             out,

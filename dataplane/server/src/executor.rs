@@ -52,6 +52,7 @@ pub struct CoreSetup {
     pub cluster_bind: SocketAddr,
     pub commands: flume::Sender<MetaCommand>,
     pub engine: EngineConfig,
+    pub max_body: usize,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
 }
@@ -150,6 +151,7 @@ async fn core_main(
     let state = Rc::new(CoreState::new(core, Arc::clone(&setup.facts)));
     let commands = Rc::new(setup.commands);
     let ctx = Rc::new(Ctx {
+        max_body: setup.max_body,
         state: Rc::clone(&state),
         engine: Rc::clone(&engine),
         commands: Rc::clone(&commands),
@@ -195,7 +197,7 @@ async fn accept_http(listener: TcpListener, ctx: Rc<Ctx>) {
 
 async fn serve_http(mut stream: TcpStream, ctx: Rc<Ctx>) {
     let _ = stream.set_nodelay(true);
-    let result = http::serve_connection(&mut stream, |req| {
+    let result = http::serve_connection(&mut stream, ctx.max_body, |req| {
         let ctx = Rc::clone(&ctx);
         async move { handlers::handle(req, &ctx).await }
     })

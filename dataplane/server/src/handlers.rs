@@ -14,6 +14,8 @@ use crate::state::CoreState;
 
 /// What a request handler on one core can reach.
 pub struct Ctx {
+    /// `[http] max-body-size` (0 in the config: no limit).
+    pub max_body: usize,
     pub state: Rc<CoreState>,
     pub engine: Rc<Engine>,
     pub commands: Rc<flume::Sender<MetaCommand>>,

@@ -7,8 +7,12 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Largest request head (request line and headers) accepted.
 pub const MAX_HEAD: usize = 64 * 1024;
-/// Largest body accepted: influxd's `[http] max-body-size` default (25 MB).
+/// influxd's `[http] max-body-size` default (25 MB); the server takes its limit from the
+/// config, this is the default and the cap used when the config says 0 (no limit) for
+/// a gzip body's expansion.
 pub const MAX_BODY: usize = 25_000_000;
+/// What a request head may announce at all; the configured limit is checked after.
+const HARD_MAX_BODY: u64 = 1 << 34;
 /// Most headers in one request.
 const MAX_HEADERS: usize = 64;
 /// How much the read buffer grows by.
@@ -20,8 +24,10 @@ pub enum HttpError {
     Malformed(String),
     #[error("request head exceeds {MAX_HEAD} bytes")]
     HeadTooLarge,
-    #[error("request body of {0} bytes exceeds {MAX_BODY}")]
+    #[error("request body of {0} bytes exceeds the limit")]
     BodyTooLarge(u64),
+    #[error("malformed chunked body: {0}")]
+    BadChunk(&'static str),
     #[error("invalid Content-Length")]
     BadContentLength,
     #[error("Transfer-Encoding {0:?} is not supported")]
@@ -38,7 +44,14 @@ impl HttpError {
         let (status, text) = match self {
             HttpError::Malformed(_) | HttpError::BadContentLength => (400, "Bad Request"),
             HttpError::HeadTooLarge => (431, "Request Header Fields Too Large"),
-            HttpError::BodyTooLarge(_) => (413, "Request Entity Too Large"),
+            // influxd answers an oversized body in its JSON error shape.
+            HttpError::BodyTooLarge(_) => {
+                return Some(Response::json(
+                    413,
+                    br#"{"error":"Request Entity Too Large"}"#.to_vec(),
+                ))
+            }
+            HttpError::BadChunk(_) => (400, "Bad Request"),
             HttpError::UnsupportedEncoding(_) => (501, "Not Implemented"),
             HttpError::Truncated | HttpError::Io(_) => return None,
         };
@@ -57,6 +70,8 @@ pub struct Head {
     /// Header names lower-cased.
     pub headers: Vec<(String, Vec<u8>)>,
     pub content_length: usize,
+    /// `Transfer-Encoding: chunked`: the body's length is known only once read.
+    pub chunked: bool,
     pub keep_alive: bool,
     pub expect_continue: bool,
     /// Bytes of the head, including the blank line.
@@ -155,6 +170,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
         query: query.to_string(),
         headers: Vec::with_capacity(req.headers.len()),
         content_length: 0,
+        chunked: false,
         // HTTP/1.1 keeps the connection by default, HTTP/1.0 closes it.
         keep_alive: version >= 1,
         expect_continue: false,
@@ -176,6 +192,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
                 }
                 seen_length = Some(n);
             }
+            "transfer-encoding" if value.eq_ignore_ascii_case(b"chunked") => head.chunked = true,
             "transfer-encoding" if !value.eq_ignore_ascii_case(b"identity") => {
                 return Err(HttpError::UnsupportedEncoding(
                     String::from_utf8_lossy(value).into_owned(),
@@ -194,7 +211,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
         head.headers.push((name, value.to_vec()));
     }
     if let Some(n) = seen_length {
-        if n > MAX_BODY as u64 {
+        if n > HARD_MAX_BODY {
             return Err(HttpError::BodyTooLarge(n));
         }
         head.content_length = n as usize;
@@ -311,7 +328,11 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Serves requests on one connection until the peer closes, asks to close, or errs.
-pub async fn serve_connection<S, H, F>(stream: &mut S, mut handler: H) -> Result<(), HttpError>
+pub async fn serve_connection<S, H, F>(
+    stream: &mut S,
+    max_body: usize,
+    mut handler: H,
+) -> Result<(), HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: FnMut(Request) -> F,
@@ -335,6 +356,26 @@ where
                 };
             }
         };
+        if head.chunked {
+            let body = match read_chunked(stream, &mut buf, head.len, max_body).await {
+                Ok(b) => b,
+                Err(e) => return reject(stream, e).await,
+            };
+            let keep_alive = head.keep_alive;
+            let head_only = head.method == "HEAD";
+            let response = handler(Request { head, body }).await;
+            out.clear();
+            response.encode(head_only, keep_alive, &mut out);
+            stream.write_all(&out).await?;
+            stream.flush().await?;
+            if !keep_alive {
+                return Ok(());
+            }
+            continue;
+        }
+        if head.content_length > max_body {
+            return reject(stream, HttpError::BodyTooLarge(head.content_length as u64)).await;
+        }
         let total = head.len + head.content_length;
         if buf.len() < total && head.expect_continue {
             stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
@@ -370,6 +411,76 @@ where
         stream.flush().await?;
         if !keep_alive {
             return Ok(());
+        }
+    }
+}
+
+/// Reads a chunked body that starts at `buf[start..]`, leaving in `buf` whatever follows it.
+async fn read_chunked<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    start: usize,
+    max_body: usize,
+) -> Result<Bytes, HttpError> {
+    let mut pos = start;
+    let mut body = Vec::new();
+    loop {
+        // The chunk-size line.
+        let line_end = loop {
+            if let Some(i) = buf[pos..].windows(2).position(|w| w == b"\r\n") {
+                break pos + i;
+            }
+            if buf.len() - pos > 1024 {
+                return Err(HttpError::BadChunk("chunk size line too long"));
+            }
+            if read_more(stream, buf).await? == 0 {
+                return Err(HttpError::Truncated);
+            }
+        };
+        let line = &buf[pos..line_end];
+        let size_text = line.split(|b| *b == b';').next().unwrap_or(b"");
+        let size = std::str::from_utf8(size_text)
+            .ok()
+            .and_then(|t| usize::from_str_radix(t.trim(), 16).ok())
+            .ok_or(HttpError::BadChunk("bad chunk size"))?;
+        pos = line_end + 2;
+        if size == 0 {
+            // Trailers, up to an empty line.
+            loop {
+                if let Some(i) = buf[pos..].windows(2).position(|w| w == b"\r\n") {
+                    let empty = i == 0;
+                    pos += i + 2;
+                    if empty {
+                        buf.drain(..pos);
+                        return Ok(Bytes::from(body));
+                    }
+                    continue;
+                }
+                if buf.len() - pos > 8192 {
+                    return Err(HttpError::BadChunk("trailers too long"));
+                }
+                if read_more(stream, buf).await? == 0 {
+                    return Err(HttpError::Truncated);
+                }
+            }
+        }
+        if body.len() + size > max_body {
+            return Err(HttpError::BodyTooLarge((body.len() + size) as u64));
+        }
+        while buf.len() < pos + size + 2 {
+            if read_more(stream, buf).await? == 0 {
+                return Err(HttpError::Truncated);
+            }
+        }
+        body.extend_from_slice(&buf[pos..pos + size]);
+        if &buf[pos + size..pos + size + 2] != b"\r\n" {
+            return Err(HttpError::BadChunk("chunk not followed by CRLF"));
+        }
+        pos += size + 2;
+        // Keep the buffer from growing with consumed chunks.
+        if pos > (1 << 20) {
+            buf.drain(..pos);
+            pos = 0;
         }
     }
 }

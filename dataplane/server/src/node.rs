@@ -101,6 +101,10 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             full_compaction_cold: config.data.compact_full_write_cold_duration,
         },
         mesh,
+        max_body: match config.http.max_body_size {
+            0 => usize::MAX,
+            n => n as usize,
+        },
     };
     let (handles, started) = executor::start(setup, receivers, inboxes);
     if started.is_ok() {

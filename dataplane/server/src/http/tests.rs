@@ -55,11 +55,11 @@ fn garbage_and_oversize_are_refused() {
         Err(HttpError::BadContentLength)
     ));
     assert!(matches!(
-        parse_head(b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n"),
+        parse_head(b"POST / HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n"),
         Err(HttpError::BodyTooLarge(_))
     ));
     assert!(matches!(
-        parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        parse_head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
         Err(HttpError::UnsupportedEncoding(_))
     ));
     let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
@@ -85,7 +85,7 @@ fn serves_pipelined_and_split_requests() {
         b"lo",
         b"HEAD /c HTTP/1.1\r\nConnection: close\r\n\r\n",
     ]);
-    block_on(serve_connection(&mut conn, echo)).unwrap();
+    block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap();
     let out = conn.written_text();
     assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 3, "{out}");
     assert!(out.contains("/a 0"), "{out}");
@@ -97,7 +97,7 @@ fn serves_pipelined_and_split_requests() {
 #[test]
 fn garbage_gets_400_and_close() {
     let mut conn = Duplex::new(&[b"\x16\x03\x01\x02\x00garbage\r\n\r\n"]);
-    let err = block_on(serve_connection(&mut conn, echo)).unwrap_err();
+    let err = block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap_err();
     assert!(matches!(err, HttpError::Malformed(_)));
     let out = conn.written_text();
     assert!(out.starts_with("HTTP/1.1 400 Bad Request"), "{out}");
@@ -107,20 +107,20 @@ fn garbage_gets_400_and_close() {
 #[test]
 fn oversized_body_gets_413() {
     let mut conn = Duplex::new(&[b"POST /write HTTP/1.1\r\nContent-Length: 30000000\r\n\r\n"]);
-    assert!(block_on(serve_connection(&mut conn, echo)).is_err());
+    assert!(block_on(serve_connection(&mut conn, MAX_BODY, echo)).is_err());
     assert!(conn.written_text().starts_with("HTTP/1.1 413"));
 }
 
 #[test]
 fn truncated_requests_end_quietly() {
     let mut conn = Duplex::new(&[b"POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"]);
-    let err = block_on(serve_connection(&mut conn, echo)).unwrap_err();
+    let err = block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap_err();
     assert!(matches!(err, HttpError::Truncated));
     assert!(conn.written.is_empty());
     let mut conn = Duplex::new(&[b"GET /a HT"]);
-    assert!(block_on(serve_connection(&mut conn, echo)).is_err());
+    assert!(block_on(serve_connection(&mut conn, MAX_BODY, echo)).is_err());
     let mut conn = Duplex::new(&[]);
-    block_on(serve_connection(&mut conn, echo)).unwrap();
+    block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap();
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn expect_continue_is_answered() {
         b"POST /w HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n",
         b"ok",
     ]);
-    block_on(serve_connection(&mut conn, echo)).unwrap();
+    block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap();
     assert!(conn
         .written_text()
         .starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"));
@@ -142,4 +142,31 @@ fn no_content_has_no_length_or_body() {
         .body(b"x".to_vec())
         .encode(false, true, &mut out);
     assert_eq!(out, b"HTTP/1.1 204 No Content\r\n\r\n");
+}
+
+#[test]
+fn chunked_bodies_are_assembled() {
+    let mut conn = Duplex::new(&[
+        b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        b"6;ext=1\r\n world\r\n0\r\n\r\nGET /n HTTP/1.1\r\n\r\n",
+    ]);
+    block_on(serve_connection(&mut conn, MAX_BODY, echo)).unwrap();
+    let out = String::from_utf8_lossy(&conn.written).to_string();
+    assert!(out.contains("/c 11"), "{out}");
+    assert!(out.contains("/n 0"), "{out}");
+}
+
+#[test]
+fn bodies_over_the_limit_get_influxdb_json_413() {
+    let mut conn = Duplex::new(&[b"POST /w HTTP/1.1\r\nContent-Length: 100\r\n\r\n"]);
+    assert!(block_on(serve_connection(&mut conn, 10, echo)).is_err());
+    let out = String::from_utf8_lossy(&conn.written).to_string();
+    assert!(out.starts_with("HTTP/1.1 413"), "{out}");
+    assert!(
+        out.contains(r#"{"error":"Request Entity Too Large"}"#),
+        "{out}"
+    );
+    let mut conn = Duplex::new(&[b"POST /w HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nff\r\n"]);
+    assert!(block_on(serve_connection(&mut conn, 10, echo)).is_err());
+    assert!(String::from_utf8_lossy(&conn.written).starts_with("HTTP/1.1 413"));
 }
