@@ -41,3 +41,19 @@ pub async fn probe_device(dir: &std::path::Path) -> std::io::Result<()> {
     let _ = file.close().await;
     Ok(())
 }
+
+/// Runs `f` on a fresh glommio executor (with the disk probed), for tests.
+#[cfg(test)]
+pub(crate) fn run_test<F: std::future::Future<Output = ()> + 'static>(
+    f: impl FnOnce() -> F + Send + 'static,
+) {
+    glommio::LocalExecutorBuilder::default()
+        .io_memory(512 << 10)
+        .spawn(move || async move {
+            probe_device(&std::env::temp_dir()).await.expect("probe");
+            f().await
+        })
+        .expect("executor")
+        .join()
+        .expect("join");
+}

@@ -2,19 +2,7 @@ use super::*;
 use crate::batch::{BatchBuilder, Value};
 use crate::column::Values;
 
-fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static) {
-    glommio::LocalExecutorBuilder::default()
-        .io_memory(512 << 10)
-        .spawn(move || async move {
-            crate::probe_device(&std::env::temp_dir())
-                .await
-                .expect("probe");
-            f().await
-        })
-        .expect("executor")
-        .join()
-        .expect("join");
-}
+use crate::run_test as run;
 
 fn batch(series: usize, t: i64) -> Vec<u8> {
     let mut b = BatchBuilder::new();

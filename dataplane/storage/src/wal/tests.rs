@@ -1,18 +1,6 @@
 use super::*;
 
-fn run<F: Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static) {
-    glommio::LocalExecutorBuilder::default()
-        .io_memory(512 << 10)
-        .spawn(move || async move {
-            crate::probe_device(&std::env::temp_dir())
-                .await
-                .expect("probe");
-            f().await
-        })
-        .expect("executor")
-        .join()
-        .expect("join");
-}
+use crate::run_test as run;
 
 #[test]
 fn append_replay_round_trip() {
