@@ -1,0 +1,1 @@
+//! InfluxQL functions (work in progress).

@@ -1,0 +1,1 @@
+//! InfluxQL parser (work in progress).
