@@ -1,1 +1,5 @@
-//! InfluxQL parser (work in progress).
+//! InfluxQL 1.x parser and AST: pure, no runtime.
+
+mod ast;
+
+pub use ast::*;
