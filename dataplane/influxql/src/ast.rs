@@ -389,3 +389,79 @@ pub enum Expr {
     BoundParameter(String),
     Nil,
 }
+
+impl BinaryOp {
+    /// The operator as written (`+`, `AND`, `=~`…).
+    pub fn symbol(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
+            And => "AND",
+            Or => "OR",
+            Eq => "=",
+            Neq => "!=",
+            EqRegex => "=~",
+            NeqRegex => "!~",
+            Lt => "<",
+            Lte => "<=",
+            Gt => ">",
+            Gte => ">=",
+        }
+    }
+
+    /// Binding strength, as influxd's `Token.Precedence()`: `OR` 1, `AND` 2,
+    /// comparisons 3, `+ - | ^` 4, `* / % &` 5.
+    pub fn precedence(self) -> u8 {
+        use BinaryOp::*;
+        match self {
+            Or => 1,
+            And => 2,
+            Eq | Neq | EqRegex | NeqRegex | Lt | Lte | Gt | Gte => 3,
+            Add | Sub | BitOr | BitXor => 4,
+            Mul | Div | Mod | BitAnd => 5,
+        }
+    }
+
+    /// `=`, `!=`, `=~`, `!~`, `<`, `<=`, `>`, `>=`.
+    pub fn is_comparison(self) -> bool {
+        self.precedence() == 3
+    }
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every expression inside it, parents first,
+    /// left to right.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.walk(f)),
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.walk(f);
+                rhs.walk(f);
+            }
+            Expr::Paren(e) => e.walk(f),
+            _ => {}
+        }
+    }
+
+    /// Like [`Expr::walk`], with mutable access (to rewrite in place).
+    pub fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        f(self);
+        match self {
+            Expr::Call { args, .. } => args.iter_mut().for_each(|a| a.walk_mut(f)),
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.walk_mut(f);
+                rhs.walk_mut(f);
+            }
+            Expr::Paren(e) => e.walk_mut(f),
+            _ => {}
+        }
+    }
+}

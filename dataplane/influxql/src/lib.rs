@@ -1,5 +1,43 @@
-//! InfluxQL 1.x parser and AST: pure, no runtime.
+//! InfluxQL 1.x, as influxd 1.6.7 speaks it: lexer, parser, AST and `Display`, pure Rust
+//! with no runtime.
+//!
+//! [`parse_query`] turns text into a [`Query`]; every statement of InfluxQL 1.x is
+//! covered. The parser follows influxd's own call for call, so a bad query gets the same
+//! error text, line and char as from influxd (`found EOF, expected FROM at line 1, char
+//! 9`); `tests/corpus/errors.json` holds influxd's answers to a few hundred bad queries,
+//! recorded by `tests/gen_corpus.py`. `Display` prints a tree as influxd's `String()`
+//! does, which `SHOW CONTINUOUS QUERIES` and `SHOW QUERIES` show to users.
+//! [`validate_select`] repeats the checks influxd makes before running a `SELECT`, with
+//! its messages; [`column_names`] names result columns as influxd does.
+//!
+//! # Layout
+//! - `ast` — the tree: [`Statement`], [`SelectStatement`], [`Expr`]…; `Expr::walk`.
+//! - `lexer` — influxd's scanner: a rune reader and a token buffer, both rings of three.
+//! - `parser/` — `mod` (entry points, bound parameters, token helpers), `expr`,
+//!   `select` (also the clauses other statements share), `show`, `admin` (the rest).
+//! - `display`, `display_stmt` — `Display` for expressions and statements; quoting.
+//! - `regex` — Go `regexp/syntax`'s checks and error texts for `/regex/` literals.
+//! - `time` — durations, time strings, time zone names (`zones.txt`).
+//! - `validate`, `functions` — influxd's `SELECT` checks and column naming.
+//! - `error` — [`ParseError`].
+//!
+//! Outside `src/`: `tests/corpus/*.json` with `tests/corpus.rs` (replays influxd's
+//! answers), `tests/mutations.rs` (mutated queries never panic), `fuzz/`
+//! (`cargo +nightly fuzz run parse`).
 
 mod ast;
+mod display;
+mod display_stmt;
+mod error;
+mod lexer;
+mod parser;
+mod regex;
+mod time;
 
 pub use ast::*;
+pub use display::{format_rfc3339_nano, ident_needs_quotes, quote_ident, quote_string};
+pub use error::ParseError;
+pub use parser::{
+    parse_expr, parse_query, parse_query_with_params, parse_statement, ParamValue, Params,
+};
+pub use time::{format_duration, parse_duration, parse_time_string, DurationError};
