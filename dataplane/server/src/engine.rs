@@ -54,6 +54,8 @@ pub enum CoreMsg {
         fields: Vec<(FieldKey, FieldType)>,
         reply: flume::Sender<Result<(u32, Vec<FieldType>), RegisterError>>,
     },
+    /// A query's work on this core's partitions of some shards.
+    Scatter(crate::scatter::ScatterMsg),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -189,6 +191,14 @@ impl Engine {
                 Err(e.into())
             }
         }
+    }
+
+    /// Sends a message to another core's mesh inbox.
+    pub async fn send_to(&self, core: usize, msg: CoreMsg) -> Result<(), EngineError> {
+        self.mesh[core]
+            .send_async(msg)
+            .await
+            .map_err(|_| EngineError::CoreGone(core))
     }
 
     /// Every open partition of this core, with its shard.
@@ -376,6 +386,7 @@ impl Engine {
                         let r = me.register_local(&shard, &fields);
                         let _ = reply.send_async(r).await;
                     }
+                    CoreMsg::Scatter(m) => crate::scatter::serve(&me, m).await,
                 }
             })
             .detach();

@@ -44,7 +44,10 @@ pub mod node;
 pub mod node_identity;
 pub mod query;
 pub mod router;
+pub mod scatter;
+pub mod select;
 pub mod state;
+pub mod statements;
 pub mod write;
 
 #[cfg(test)]

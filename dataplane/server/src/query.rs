@@ -1,485 +1,216 @@
-//! `/query` for the statements clients and benchmarks need to set up, until the InfluxQL
-//! engine lands: `CREATE DATABASE … [WITH DURATION … REPLICATION … SHARD DURATION … NAME …]`,
-//! `DROP DATABASE`, `CREATE/ALTER/DROP RETENTION POLICY`, `SHOW DATABASES` and
-//! `SHOW RETENTION POLICIES`. Answers have InfluxDB's shape: `{"results":[{"statement_id":0,…}]}`.
-//! Other statements get an error result naming what is not supported yet.
+//! `/query`: InfluxDB 1.x's parameters (`q`, `db`, `rp`, `epoch`, `pretty`, `chunked`,
+//! `chunk_size`, `params`), statements run in order (after a failed one the rest are "not
+//! executed", with influxd's numbering), answers as JSON or CSV (`Accept`).
 
-use serde_json::{json, Value};
-use tessera_meta_types::{duration, Command, RetentionPolicySpec};
+use std::collections::HashMap;
 
-use crate::handlers::{error_json, Ctx};
+use tessera_influxql::{ParamValue, Params};
+use tessera_query::output::{
+    error_json as query_error_json, results_json, CsvWriter, StatementResult, TimeFormat,
+};
+
+use crate::handlers::Ctx;
 use crate::http::{Request, Response};
-use crate::meta_sync::ExecuteError;
+
+struct QueryParams {
+    q: Option<String>,
+    db: String,
+    rp: String,
+    epoch: Option<String>,
+    pretty: bool,
+    chunked: bool,
+    chunk_size: usize,
+    params: Option<String>,
+}
+
+fn read_params(req: &Request) -> QueryParams {
+    let form = if req.head.method == "POST"
+        && req
+            .head
+            .header("content-type")
+            .map(|v| v.starts_with(b"application/x-www-form-urlencoded"))
+            .unwrap_or(false)
+    {
+        String::from_utf8_lossy(&req.body).into_owned()
+    } else {
+        String::new()
+    };
+    let get = |name: &str| -> Option<String> {
+        crate::http::form_value(&form, name).or_else(|| req.head.query_decoded(name))
+    };
+    QueryParams {
+        q: get("q"),
+        db: get("db").unwrap_or_default(),
+        rp: get("rp").unwrap_or_default(),
+        epoch: get("epoch"),
+        pretty: get("pretty").as_deref() == Some("true"),
+        chunked: get("chunked").as_deref() == Some("true"),
+        chunk_size: get("chunk_size")
+            .and_then(|s| s.parse().ok())
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or(10_000),
+        params: get("params"),
+    }
+}
+
+fn wants_csv(req: &Request) -> bool {
+    req.head
+        .header("accept")
+        .map(|a| {
+            let a = String::from_utf8_lossy(a);
+            a.contains("application/csv") || a.contains("text/csv")
+        })
+        .unwrap_or(false)
+}
+
+fn error_response(status: u16, msg: &str, pretty: bool, csv: bool) -> Response {
+    if csv {
+        let mut out = String::new();
+        CsvWriter::default().write(
+            &[StatementResult::error(0, msg)],
+            TimeFormat::Rfc3339,
+            &mut out,
+        );
+        return Response::new(status)
+            .header("Content-Type", "application/csv")
+            .body(out.into_bytes());
+    }
+    Response::json(status, query_error_json(msg, pretty).into_bytes())
+}
+
+/// `params={"name": value}` as influxd 1.6 decodes it.
+fn parse_params(raw: &str) -> Result<Params, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| format!("error parsing query parameters: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| "error parsing query parameters: not an object".to_string())?;
+    let mut out: Params = HashMap::new();
+    for (k, v) in obj {
+        let p = match v {
+            serde_json::Value::String(s) => ParamValue::String(s.clone()),
+            serde_json::Value::Bool(b) => ParamValue::Boolean(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => ParamValue::Integer(i),
+                None => ParamValue::Number(n.as_f64().unwrap_or(0.0)),
+            },
+            _ => continue,
+        };
+        out.insert(k.clone(), p);
+    }
+    Ok(out)
+}
 
 pub async fn query(req: &Request, ctx: &Ctx) -> Response {
-    let mut q = req.head.query_decoded("q");
-    if q.is_none() && req.head.method == "POST" {
-        let form = String::from_utf8_lossy(&req.body).to_string();
-        q = crate::http::form_value(&form, "q");
-    }
-    let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
-        return error_json(400, "missing required parameter \"q\"");
+    let p = read_params(req);
+    let csv = wants_csv(req);
+    let Some(q) = p.q.clone().filter(|q| !q.trim().is_empty()) else {
+        return error_response(400, "missing required parameter \"q\"", p.pretty, csv);
     };
-    let db_param = req.head.query_decoded("db").unwrap_or_default();
-    let statements = match parse(&q) {
-        Ok(s) => s,
-        Err(e) => return error_json(400, &format!("error parsing query: {e}")),
+    let params = match p.params.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => match parse_params(raw) {
+            Ok(x) => x,
+            Err(e) => return error_response(400, &e, p.pretty, csv),
+        },
+        None => HashMap::new(),
     };
-    let mut results = Vec::new();
-    for (i, st) in statements.into_iter().enumerate() {
-        let mut r = match run(st, &db_param, ctx).await {
-            Ok(v) => v,
-            Err(e) => json!({ "error": e }),
-        };
-        r.as_object_mut()
-            .expect("results are objects")
-            .insert("statement_id".into(), json!(i));
-        results.push(r);
-    }
-    let body = json!({ "results": results });
-    Response::json(200, body.to_string().into_bytes())
-}
-
-#[derive(Debug, PartialEq)]
-enum Statement {
-    CreateDatabase(String, Option<RetentionPolicySpec>),
-    DropDatabase(String),
-    CreateRp {
-        spec: RetentionPolicySpec,
-        db: String,
-        default: bool,
-    },
-    AlterRp {
-        name: String,
-        db: String,
-        spec: RetentionPolicySpec,
-        default: bool,
-    },
-    DropRp(String, String),
-    ShowDatabases,
-    ShowRps(Option<String>),
-    Unsupported(String),
-}
-
-async fn run(st: Statement, db_param: &str, ctx: &Ctx) -> Result<Value, String> {
-    let exec = |c: Command| async move {
-        ctx.execute(c)
-            .await
-            .map(|_| json!({}))
-            .map_err(|e| match e {
-                ExecuteError::Refused(m) => m,
-                other => other.to_string(),
-            })
+    let query = match tessera_influxql::parse_query_with_params(&q, &params) {
+        Ok(q) => q,
+        Err(e) => return error_response(400, &e.influxd_text(), p.pretty, csv),
     };
-    match st {
-        Statement::CreateDatabase(name, rp) => {
-            exec(Command::CreateDatabase {
-                name,
-                retention_policy: rp,
-            })
-            .await
-        }
-        Statement::DropDatabase(name) => exec(Command::DropDatabase { name }).await,
-        Statement::CreateRp { spec, db, default } => {
-            exec(Command::CreateRetentionPolicy {
-                database: db,
-                policy: spec,
-                make_default: default,
-            })
-            .await
-        }
-        Statement::AlterRp {
-            name,
-            db,
-            spec,
-            default,
-        } => {
-            exec(Command::UpdateRetentionPolicy {
-                database: db,
-                name,
-                policy: spec,
-                make_default: default,
-            })
-            .await
-        }
-        Statement::DropRp(name, db) => {
-            exec(Command::DropRetentionPolicy { database: db, name }).await
-        }
-        Statement::ShowDatabases => {
-            let state = ctx.state.state();
-            let names: Vec<Value> = state
-                .snapshot
-                .as_ref()
-                .map(|s| s.data.databases.keys().map(|n| json!([n])).collect())
-                .unwrap_or_default();
-            let mut series = json!({"name": "databases", "columns": ["name"]});
-            if !names.is_empty() {
-                series["values"] = json!(names);
-            }
-            Ok(json!({ "series": [series] }))
-        }
-        Statement::ShowRps(db) => {
-            let db = db.unwrap_or_else(|| db_param.to_string());
-            if db.is_empty() {
-                return Err("database name required".into());
-            }
-            let state = ctx.state.state();
-            let Some(d) = state
-                .snapshot
-                .as_ref()
-                .and_then(|s| s.data.database(&db).cloned())
-            else {
-                return Err(format!("database not found: {db}"));
-            };
-            let values: Vec<Value> = d
-                .retention_policies
-                .values()
-                .map(|rp| {
-                    json!([
-                        rp.name,
-                        duration::format(rp.duration),
-                        duration::format(rp.shard_group_duration),
-                        rp.replica_n,
-                        rp.name == d.default_retention_policy
-                    ])
-                })
-                .collect();
-            Ok(json!({ "series": [{
-                "columns": ["name", "duration", "shardGroupDuration", "replicaN", "default"],
-                "values": values
-            }]}))
-        }
-        Statement::Unsupported(what) => Err(format!("{what} is not supported yet")),
-    }
-}
-
-/// Tokens of the statements this module understands.
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Word(String),
-    Ident(String),
-    Num(String),
-    Semi,
-}
-
-fn tokenize(q: &str) -> Result<Vec<Tok>, String> {
-    let mut out = Vec::new();
-    let b = q.as_bytes();
+    let n = query.statements.len();
+    let mut results: Vec<StatementResult> = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
+    let mut failed = false;
+    while i < n {
+        let r = crate::statements::run(&query.statements[i], i, &p.db, &p.rp, ctx).await;
+        let err = r.error.is_some();
+        results.push(r);
+        if err {
+            failed = true;
+            break;
+        }
+        i += 1;
+    }
+    if failed {
+        // influxd's loop sends "not executed" from the failed statement's own id up to
+        // the second-to-last one.
+        while i + 1 < n {
+            results.push(StatementResult::error(i, "not executed"));
             i += 1;
-        } else if c == b';' {
-            out.push(Tok::Semi);
-            i += 1;
-        } else if c == b'"' {
-            let mut s = Vec::new();
-            i += 1;
-            loop {
-                match b.get(i) {
-                    None => return Err(format!("unexpected end of quoted identifier at {i}")),
-                    Some(b'\\') if i + 1 < b.len() => {
-                        s.push(b[i + 1]);
-                        i += 2;
-                    }
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&ch) => {
-                        s.push(ch);
-                        i += 1;
-                    }
-                }
-            }
-            out.push(Tok::Ident(String::from_utf8_lossy(&s).to_string()));
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
-                i += 1;
-            }
-            out.push(Tok::Num(q[start..i].to_string()));
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push(Tok::Word(q[start..i].to_string()));
-        } else if c == b'\'' {
-            // A string literal: kept whole (statements with them are not handled here yet).
-            let start = i;
-            i += 1;
-            while i < b.len() && !(b[i] == b'\'' && b[i - 1] != b'\\') {
-                i += 1;
-            }
-            i = (i + 1).min(b.len());
-            out.push(Tok::Word(q[start..i].to_string()));
+        }
+    }
+    let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
+    if p.chunked {
+        for r in results.iter_mut() {
+            chunk_series(r, p.chunk_size);
+        }
+    }
+    if csv {
+        let mut out = String::new();
+        let tf = if tf == TimeFormat::Rfc3339 {
+            TimeFormat::Epoch(1)
         } else {
-            // Punctuation and anything else: one character per token.
-            let ch = q[i..].chars().next().expect("i is on a char boundary");
-            out.push(Tok::Word(ch.to_string()));
-            i += ch.len_utf8();
-        }
-    }
-    Ok(out)
-}
-
-struct P {
-    toks: Vec<Tok>,
-    pos: usize,
-}
-
-impl P {
-    fn peek_kw(&self, kw: &str) -> bool {
-        matches!(self.toks.get(self.pos), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
-    }
-    fn kw(&mut self, kw: &str) -> Result<(), String> {
-        if self.peek_kw(kw) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(format!(
-                "found {}, expected {}",
-                self.found(),
-                kw.to_uppercase()
-            ))
-        }
-    }
-    fn found(&self) -> String {
-        match self.toks.get(self.pos) {
-            None => "EOF".into(),
-            Some(Tok::Word(w) | Tok::Ident(w) | Tok::Num(w)) => w.clone(),
-            Some(Tok::Semi) => ";".into(),
-        }
-    }
-    fn ident(&mut self) -> Result<String, String> {
-        match self.toks.get(self.pos) {
-            Some(Tok::Word(w) | Tok::Ident(w)) => {
-                self.pos += 1;
-                Ok(w.clone())
-            }
-            _ => Err(format!("found {}, expected identifier", self.found())),
-        }
-    }
-    fn duration(&mut self) -> Result<u64, String> {
-        let raw = match self.toks.get(self.pos) {
-            Some(Tok::Num(n)) => n.clone(),
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("inf") => {
-                self.pos += 1;
-                return Ok(0);
-            }
-            _ => return Err(format!("found {}, expected duration", self.found())),
+            tf
         };
-        self.pos += 1;
-        influxql_duration(&raw).ok_or_else(|| format!("invalid duration {raw}"))
+        CsvWriter::default().write(&results, tf, &mut out);
+        return Response::new(200)
+            .header("Content-Type", "application/csv")
+            .body(out.into_bytes());
     }
-    fn int(&mut self) -> Result<u32, String> {
-        match self.toks.get(self.pos) {
-            Some(Tok::Num(n)) => {
-                self.pos += 1;
-                n.parse()
-                    .map_err(|_| format!("found {n}, expected integer"))
-            }
-            _ => Err(format!("found {}, expected integer", self.found())),
+    if p.chunked {
+        // One JSON object per chunk, one after the other.
+        let mut body = String::new();
+        for r in split_chunks(results) {
+            body.push_str(&results_json(&[r], tf, 0, p.pretty));
         }
+        return Response::json(200, body.into_bytes());
     }
-    fn rp_options(
-        &mut self,
-        spec: &mut RetentionPolicySpec,
-        allow_name: bool,
-    ) -> Result<bool, String> {
-        let mut default = false;
-        loop {
-            if self.peek_kw("duration") {
-                self.pos += 1;
-                spec.duration = Some(self.duration()?);
-            } else if self.peek_kw("replication") {
-                self.pos += 1;
-                spec.replica_n = Some(self.int()?);
-            } else if self.peek_kw("shard") {
-                self.pos += 1;
-                self.kw("duration")?;
-                spec.shard_group_duration = Some(self.duration()?);
-            } else if allow_name && self.peek_kw("name") {
-                self.pos += 1;
-                spec.name = self.ident()?;
-            } else if self.peek_kw("default") {
-                self.pos += 1;
-                default = true;
-            } else {
-                return Ok(default);
-            }
-        }
-    }
+    Response::json(200, results_json(&results, tf, 0, p.pretty).into_bytes())
 }
 
-/// InfluxQL duration literals: `u`/`µ`, `ms`, `s`, `m`, `h`, `d`, `w`.
-fn influxql_duration(raw: &str) -> Option<u64> {
-    let split = raw.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = raw.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let mult: u64 = match unit {
-        "ns" => 1,
-        "u" | "µ" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        "d" => 86_400_000_000_000,
-        "w" => 604_800_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-fn parse(q: &str) -> Result<Vec<Statement>, String> {
-    let mut p = P {
-        toks: tokenize(q)?,
-        pos: 0,
-    };
+/// Splits series longer than `size` rows into parts marked `partial`.
+fn chunk_series(r: &mut StatementResult, size: usize) {
     let mut out = Vec::new();
-    while p.pos < p.toks.len() {
-        if p.toks[p.pos] == Tok::Semi {
-            p.pos += 1;
+    for s in r.series.drain(..) {
+        if s.values.len() <= size {
+            out.push(s);
             continue;
         }
-        out.push(statement(&mut p)?);
-        match p.toks.get(p.pos) {
-            None | Some(Tok::Semi) => {}
-            Some(_) => return Err(format!("found {}, expected ;", p.found())),
+        let n = s.values.len().div_ceil(size);
+        for (i, part) in s.values.chunks(size).enumerate() {
+            let mut c = s.clone();
+            c.values = part.to_vec();
+            c.partial = i + 1 < n;
+            out.push(c);
         }
     }
-    if out.is_empty() {
-        return Err("found EOF, expected SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, KILL at line 1, char 1".into());
-    }
-    Ok(out)
+    r.series = out;
 }
 
-fn statement(p: &mut P) -> Result<Statement, String> {
-    if p.peek_kw("create") {
-        p.pos += 1;
-        if p.peek_kw("database") {
-            p.pos += 1;
-            let name = p.ident()?;
-            if p.peek_kw("with") {
-                p.pos += 1;
-                let mut spec = RetentionPolicySpec {
-                    name: "autogen".into(),
-                    ..Default::default()
-                };
-                p.rp_options(&mut spec, true)?;
-                return Ok(Statement::CreateDatabase(name, Some(spec)));
-            }
-            return Ok(Statement::CreateDatabase(name, None));
+/// influxd's chunked answers: each series (part) in its own result object; `partial` on
+/// the result while more of the same statement follows.
+fn split_chunks(results: Vec<StatementResult>) -> Vec<StatementResult> {
+    let mut out = Vec::new();
+    for r in results {
+        if r.series.len() <= 1 {
+            out.push(r);
+            continue;
         }
-        p.kw("retention")?;
-        p.kw("policy")?;
-        let name = p.ident()?;
-        p.kw("on")?;
-        let db = p.ident()?;
-        let mut spec = RetentionPolicySpec {
-            name,
-            ..Default::default()
-        };
-        let default = p.rp_options(&mut spec, false)?;
-        if spec.duration.is_none() {
-            return Err(format!("found {}, expected DURATION", p.found()));
-        }
-        if spec.replica_n.is_none() {
-            return Err(format!("found {}, expected REPLICATION", p.found()));
-        }
-        return Ok(Statement::CreateRp { spec, db, default });
-    }
-    if p.peek_kw("alter") {
-        p.pos += 1;
-        p.kw("retention")?;
-        p.kw("policy")?;
-        let name = p.ident()?;
-        p.kw("on")?;
-        let db = p.ident()?;
-        let mut spec = RetentionPolicySpec::default();
-        let default = p.rp_options(&mut spec, false)?;
-        return Ok(Statement::AlterRp {
-            name,
-            db,
-            spec,
-            default,
-        });
-    }
-    if p.peek_kw("drop") {
-        p.pos += 1;
-        if p.peek_kw("database") {
-            p.pos += 1;
-            return Ok(Statement::DropDatabase(p.ident()?));
-        }
-        if p.peek_kw("retention") {
-            p.pos += 1;
-            p.kw("policy")?;
-            let name = p.ident()?;
-            p.kw("on")?;
-            return Ok(Statement::DropRp(name, p.ident()?));
+        let n = r.series.len();
+        for (i, s) in r.series.into_iter().enumerate() {
+            out.push(StatementResult {
+                statement_id: r.statement_id,
+                series: vec![s],
+                messages: if i == 0 {
+                    r.messages.clone()
+                } else {
+                    Vec::new()
+                },
+                partial: i + 1 < n,
+                error: None,
+            });
         }
     }
-    if p.peek_kw("show") {
-        p.pos += 1;
-        if p.peek_kw("databases") {
-            p.pos += 1;
-            return Ok(Statement::ShowDatabases);
-        }
-        if p.peek_kw("retention") {
-            p.pos += 1;
-            p.kw("policies")?;
-            if p.peek_kw("on") {
-                p.pos += 1;
-                return Ok(Statement::ShowRps(Some(p.ident()?)));
-            }
-            return Ok(Statement::ShowRps(None));
-        }
-    }
-    // Everything else waits for the InfluxQL engine: skip to the end of the statement.
-    let start = p.pos;
-    while p.pos < p.toks.len() && p.toks[p.pos] != Tok::Semi {
-        p.pos += 1;
-    }
-    let words: Vec<String> = p.toks[start..p.pos.min(start + 2)]
-        .iter()
-        .map(|t| match t {
-            Tok::Word(w) | Tok::Ident(w) | Tok::Num(w) => w.to_uppercase(),
-            Tok::Semi => String::new(),
-        })
-        .collect();
-    Ok(Statement::Unsupported(words.join(" ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_setup_statements() {
-        let s = parse("CREATE DATABASE \"my db\" WITH DURATION 7d REPLICATION 2 SHARD DURATION 1h NAME week; drop database x").unwrap();
-        assert_eq!(
-            s[0],
-            Statement::CreateDatabase(
-                "my db".into(),
-                Some(RetentionPolicySpec {
-                    name: "week".into(),
-                    duration: Some(7 * 86_400_000_000_000),
-                    shard_group_duration: Some(3_600_000_000_000),
-                    replica_n: Some(2),
-                })
-            )
-        );
-        assert_eq!(s[1], Statement::DropDatabase("x".into()));
-        let s =
-            parse("create retention policy rp on db duration inf replication 1 default").unwrap();
-        assert!(matches!(&s[0], Statement::CreateRp { default: true, .. }));
-        assert!(parse("create retention policy rp on db replication 1").is_err());
-        assert!(parse("").is_err());
-        assert!(matches!(
-            parse("SELECT * FROM cpu").unwrap()[0],
-            Statement::Unsupported(_)
-        ));
-    }
+    out
 }

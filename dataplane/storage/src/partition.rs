@@ -199,6 +199,13 @@ impl Partition {
         self.wal.append(batch).await?;
         self.last_write.set(Some(std::time::Instant::now()));
         let conflicts = self.cache.borrow_mut().insert_batch(batch)?;
+        let new_series = self.cache.borrow_mut().take_new_series();
+        if !new_series.is_empty() {
+            let mut index = self.index.borrow_mut();
+            for key in new_series {
+                index.insert(&key);
+            }
+        }
         if !conflicts.is_empty() {
             tracing::warn!(
                 count = conflicts.len(),

@@ -1,0 +1,488 @@
+//! The part of a `SELECT` that runs on the core owning a partition: find the series,
+//! decide tag conditions once per series, read the field columns, filter rows, and either
+//! keep the rows (raw queries) or fold them into per-(group, window) reducers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tessera_influxql::{BinaryOp, DataType, Expr};
+use tessera_storage::column::{Column, Values};
+use tessera_storage::index::{tags_of, TagPredicate};
+use tessera_storage::partition::Partition;
+
+use crate::agg::Reducer;
+use crate::cond::{CExpr, Resolver};
+use crate::error::QueryError;
+use crate::plan::SelectPlan;
+use crate::value::Value;
+
+/// Which output series a row belongs to: measurement and the values of the GROUP BY tags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    pub measurement: String,
+    pub tags: Vec<String>,
+}
+
+/// Rows of one input series (raw queries): the plan's fields, aligned on `times`.
+#[derive(Debug, Clone)]
+pub struct RawSeries {
+    pub group: GroupKey,
+    pub series_key: Vec<u8>,
+    pub tags: Arc<Vec<(String, String)>>,
+    pub times: Vec<i64>,
+    /// One column per plan field.
+    pub cols: Vec<Vec<Value>>,
+}
+
+/// The row a selector picked, for aux columns: the plan's fields and the series' tags.
+#[derive(Debug, Clone)]
+pub struct AuxRow {
+    pub fields: Vec<Value>,
+    pub tags: Arc<Vec<(String, String)>>,
+}
+
+/// What one partition (or one core, merged) contributes.
+#[derive(Default)]
+pub struct Partial {
+    pub raw: Vec<RawSeries>,
+    /// group → window start → one reducer per call.
+    pub groups: HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
+    pub aux: HashMap<u64, AuxRow>,
+    /// Points read (for `max-select-point`).
+    pub points: u64,
+}
+
+impl Partial {
+    pub fn merge(&mut self, other: Partial) {
+        self.raw.extend(other.raw);
+        self.points += other.points;
+        self.aux.extend(other.aux);
+        for (g, windows) in other.groups {
+            let mine = self.groups.entry(g).or_default();
+            for (w, reducers) in windows {
+                match mine.get_mut(&w) {
+                    None => {
+                        mine.insert(w, reducers);
+                    }
+                    Some(have) => {
+                        for (a, b) in have.iter_mut().zip(reducers) {
+                            a.merge(b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Measurement names as series keys hold them.
+pub fn escape_measurement(m: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(m.len());
+    for b in m.bytes() {
+        if b == b',' || b == b' ' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// Tag keys and values as series keys hold them.
+pub fn escape_tag(t: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(t.len());
+    for b in t.bytes() {
+        if b == b',' || b == b' ' || b == b'=' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+pub fn unescape(b: &[u8]) -> String {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() && matches!(b[i + 1], b',' | b' ' | b'=') {
+            i += 1;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The tags of a series key, unescaped, in key order.
+pub fn series_tags(key: &[u8]) -> Vec<(String, String)> {
+    tags_of(key)
+        .into_iter()
+        .map(|(k, v)| (unescape(k), unescape(v)))
+        .collect()
+}
+
+struct PlanResolver<'a> {
+    fields: &'a [String],
+}
+
+impl Resolver for PlanResolver<'_> {
+    fn field(&self, name: &str, ty: DataType) -> Option<usize> {
+        if ty == DataType::Tag {
+            return None;
+        }
+        self.fields.iter().position(|f| f == name)
+    }
+    fn is_tag(&self, _name: &str, _ty: DataType) -> bool {
+        true
+    }
+}
+
+/// A superset of the series the tag terms of `cond` select, for the index. `is_tag` says
+/// which names are tags in this measurement.
+pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredicate {
+    match cond {
+        Expr::Paren(e) => index_predicate(e, is_tag),
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And => {
+                let (a, b) = (index_predicate(lhs, is_tag), index_predicate(rhs, is_tag));
+                match (a, b) {
+                    (TagPredicate::All, x) | (x, TagPredicate::All) => x,
+                    (a, b) => TagPredicate::And(Box::new(a), Box::new(b)),
+                }
+            }
+            BinaryOp::Or => {
+                let (a, b) = (index_predicate(lhs, is_tag), index_predicate(rhs, is_tag));
+                match (a, b) {
+                    (TagPredicate::All, _) | (_, TagPredicate::All) => TagPredicate::All,
+                    (a, b) => TagPredicate::Or(Box::new(a), Box::new(b)),
+                }
+            }
+            BinaryOp::Eq => match (&**lhs, &**rhs) {
+                (Expr::VarRef { name, data_type }, Expr::String(v))
+                | (Expr::String(v), Expr::VarRef { name, data_type })
+                    if *data_type != DataType::Field && is_tag(name) =>
+                {
+                    TagPredicate::Eq(escape_tag(name), escape_tag(v))
+                }
+                _ => TagPredicate::All,
+            },
+            _ => TagPredicate::All,
+        },
+        _ => TagPredicate::All,
+    }
+}
+
+fn to_values(c: &Column) -> Vec<Value> {
+    match &c.values {
+        Values::Float(v) => v.iter().map(|x| Value::Float(*x)).collect(),
+        Values::Integer(v) => v.iter().map(|x| Value::Integer(*x)).collect(),
+        Values::Unsigned(v) => v.iter().map(|x| Value::Unsigned(*x)).collect(),
+        Values::Boolean(v) => v.iter().map(|x| Value::Boolean(*x)).collect(),
+        Values::Str(v) => v
+            .iter()
+            .map(|x| Value::String(String::from_utf8_lossy(x).into_owned()))
+            .collect(),
+    }
+}
+
+/// Joins columns on time: the union of their timestamps, nulls where a column has none.
+pub fn align(cols: &[Option<Column>]) -> (Vec<i64>, Vec<Vec<Value>>) {
+    let present: Vec<&Column> = cols.iter().flatten().collect();
+    let same = present.windows(2).all(|w| w[0].ts == w[1].ts);
+    if same {
+        let times = present.first().map(|c| c.ts.clone()).unwrap_or_default();
+        let n = times.len();
+        let out = cols
+            .iter()
+            .map(|c| match c {
+                Some(c) => to_values(c),
+                None => vec![Value::Null; n],
+            })
+            .collect();
+        return (times, out);
+    }
+    let mut times: Vec<i64> = present.iter().flat_map(|c| c.ts.iter().copied()).collect();
+    times.sort_unstable();
+    times.dedup();
+    let out = cols
+        .iter()
+        .map(|c| {
+            let mut col = vec![Value::Null; times.len()];
+            if let Some(c) = c {
+                let vals = to_values(c);
+                let mut j = 0;
+                for (t, v) in c.ts.iter().zip(vals) {
+                    while times[j] < *t {
+                        j += 1;
+                    }
+                    col[j] = v;
+                }
+            }
+            col
+        })
+        .collect();
+    (times, out)
+}
+
+/// Runs the partition's part of `plan`. `part_id` makes aux row ids unique across partitions.
+pub async fn scan_partition(
+    plan: &SelectPlan,
+    part: &Partition,
+    part_id: u32,
+) -> Result<Partial, QueryError> {
+    let mut out = Partial::default();
+    let resolver = PlanResolver {
+        fields: &plan.fields,
+    };
+    let cond = match &plan.condition {
+        Some(c) => Some(CExpr::compile(c, &resolver)?),
+        None => None,
+    };
+    let mut aux_next: u64 = (part_id as u64) << 36;
+    for m in &plan.measurements {
+        let m_esc = escape_measurement(m);
+        let keys: Vec<Vec<u8>> = {
+            let index = part.index();
+            let tag_keys: Vec<Vec<u8>> = index
+                .tag_keys(&m_esc)
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
+            let is_tag = |n: &str| {
+                tag_keys
+                    .iter()
+                    .any(|k| k.as_slice() == escape_tag(n).as_slice())
+            };
+            let pred = match &plan.condition {
+                Some(c) => index_predicate(c, &is_tag),
+                None => TagPredicate::All,
+            };
+            let mut keys: Vec<Vec<u8>> = index
+                .select(&m_esc, &pred)
+                .iter()
+                .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
+                .collect();
+            keys.sort();
+            keys
+        };
+        for key in keys {
+            let tags = Arc::new(series_tags(&key));
+            let lookup = |k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone());
+            let row_cond = match &cond {
+                Some(c) => {
+                    let b = c.bind(&lookup);
+                    match b.constant() {
+                        Some(Value::Boolean(true)) => None,
+                        Some(_) => continue,
+                        None => Some(b),
+                    }
+                }
+                None => None,
+            };
+            let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
+            for f in &plan.fields {
+                let c = part
+                    .read_field(&key, f.as_bytes(), plan.range.min, plan.range.max)
+                    .await
+                    .map_err(|e| QueryError::Storage(e.to_string()))?;
+                cols.push(c.filter(|c| !c.is_empty()));
+            }
+            if cols.iter().all(Option::is_none) {
+                continue;
+            }
+            let group = GroupKey {
+                measurement: m.clone(),
+                tags: plan
+                    .group_tags
+                    .iter()
+                    .map(|t| lookup(t).unwrap_or_default())
+                    .collect(),
+            };
+            if plan.aggregate && row_cond.is_none() && !plan.aux {
+                fold_columns(plan, &group, &cols, &mut out)?;
+                continue;
+            }
+            let (times, mut rows) = align(&cols);
+            out.points += times.len() as u64 * cols.iter().flatten().count() as u64;
+            let keep: Option<Vec<bool>> = row_cond.as_ref().map(|c| {
+                let mut row = vec![Value::Null; rows.len()];
+                (0..times.len())
+                    .map(|i| {
+                        for (j, col) in rows.iter().enumerate() {
+                            row[j] = col[i].clone();
+                        }
+                        c.truthy(&row)
+                    })
+                    .collect()
+            });
+            let times = match &keep {
+                Some(k) => {
+                    for col in rows.iter_mut() {
+                        let mut it = k.iter();
+                        col.retain(|_| *it.next().expect("one flag per row"));
+                    }
+                    times
+                        .iter()
+                        .zip(k)
+                        .filter(|(_, k)| **k)
+                        .map(|(t, _)| *t)
+                        .collect()
+                }
+                None => times,
+            };
+            if times.is_empty() {
+                continue;
+            }
+            if !plan.aggregate {
+                out.raw.push(RawSeries {
+                    group,
+                    series_key: key,
+                    tags,
+                    times,
+                    cols: rows,
+                });
+                continue;
+            }
+            fold_rows(plan, &group, &times, &rows, &tags, &mut aux_next, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn window_of(plan: &SelectPlan, t: i64) -> i64 {
+    match &plan.interval {
+        Some(iv) => iv.window(t),
+        None => plan.range.min,
+    }
+}
+
+fn reducers_for<'a>(
+    plan: &SelectPlan,
+    out: &'a mut Partial,
+    group: &GroupKey,
+    window: i64,
+    types: &[Option<tessera_storage::batch::FieldType>],
+) -> Result<&'a mut Vec<Reducer>, QueryError> {
+    let windows = out.groups.entry(group.clone()).or_default();
+    if !windows.contains_key(&window) {
+        let rs = plan
+            .calls
+            .iter()
+            .map(|c| {
+                let fi = plan
+                    .fields
+                    .iter()
+                    .position(|f| *f == c.field)
+                    .expect("call fields are plan fields");
+                Reducer::new(c, types[fi])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        windows.insert(window, rs);
+    }
+    Ok(windows.get_mut(&window).expect("inserted"))
+}
+
+/// Fast path: no row condition and no aux columns, so each call reads its column directly.
+fn fold_columns(
+    plan: &SelectPlan,
+    group: &GroupKey,
+    cols: &[Option<Column>],
+    out: &mut Partial,
+) -> Result<(), QueryError> {
+    let types: Vec<_> = cols
+        .iter()
+        .map(|c| c.as_ref().map(Column::field_type))
+        .collect();
+    for (ci, call) in plan.calls.iter().enumerate() {
+        let fi = plan
+            .fields
+            .iter()
+            .position(|f| *f == call.field)
+            .expect("call fields are plan fields");
+        let Some(col) = &cols[fi] else { continue };
+        out.points += col.ts.len() as u64;
+        let mut start = 0;
+        while start < col.ts.len() {
+            let w = window_of(plan, col.ts[start]);
+            let end = match &plan.interval {
+                Some(iv) => {
+                    let next = w.saturating_add(iv.every);
+                    start + col.ts[start..].partition_point(|t| *t < next)
+                }
+                None => col.ts.len(),
+            };
+            let rs = reducers_for(plan, out, group, w, &types)?;
+            rs[ci].push_column(&col.ts[start..end], &col.values, start..end);
+            start = end;
+        }
+    }
+    Ok(())
+}
+
+/// General path over aligned, filtered rows.
+fn fold_rows(
+    plan: &SelectPlan,
+    group: &GroupKey,
+    times: &[i64],
+    rows: &[Vec<Value>],
+    tags: &Arc<Vec<(String, String)>>,
+    aux_next: &mut u64,
+    out: &mut Partial,
+) -> Result<(), QueryError> {
+    let types: Vec<_> = rows
+        .iter()
+        .map(|col| {
+            col.iter().find(|v| !v.is_null()).map(|v| match v {
+                Value::Float(_) => tessera_storage::batch::FieldType::Float,
+                Value::Integer(_) => tessera_storage::batch::FieldType::Integer,
+                Value::Unsigned(_) => tessera_storage::batch::FieldType::Unsigned,
+                Value::Boolean(_) => tessera_storage::batch::FieldType::Boolean,
+                _ => tessera_storage::batch::FieldType::String,
+            })
+        })
+        .collect();
+    let call_fields: Vec<usize> = plan
+        .calls
+        .iter()
+        .map(|c| {
+            plan.fields
+                .iter()
+                .position(|f| *f == c.field)
+                .expect("call fields are plan fields")
+        })
+        .collect();
+    for (i, t) in times.iter().enumerate() {
+        let aux = if plan.aux {
+            let id = *aux_next;
+            *aux_next += 1;
+            out.aux.insert(
+                id,
+                AuxRow {
+                    fields: rows.iter().map(|c| c[i].clone()).collect(),
+                    tags: Arc::clone(tags),
+                },
+            );
+            id
+        } else {
+            0
+        };
+        let w = window_of(plan, *t);
+        let rs = reducers_for(plan, out, group, w, &types)?;
+        for (ci, fi) in call_fields.iter().enumerate() {
+            let v = &rows[*fi][i];
+            if !v.is_null() {
+                let tagvals: Vec<String> = plan.calls[ci]
+                    .tags
+                    .iter()
+                    .map(|k| {
+                        tags.iter()
+                            .find(|(tk, _)| tk == k)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                rs[ci].push(*t, v, aux, tagvals);
+            }
+        }
+    }
+    Ok(())
+}

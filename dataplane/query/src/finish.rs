@@ -1,0 +1,305 @@
+//! The coordinator's part of a `SELECT`: merged partials become output series — windows
+//! filled, reducers finished, output expressions evaluated, transformations applied,
+//! ordering and LIMIT/OFFSET/SLIMIT/SOFFSET enforced.
+
+use std::collections::BTreeMap;
+
+use tessera_influxql::Fill;
+
+use crate::agg::Out;
+use crate::cond::binary;
+use crate::exec::{AuxRow, GroupKey, Partial};
+use crate::output::Series;
+use crate::plan::{OExpr, SelectPlan, SELECTORS};
+use crate::transform;
+use crate::value::Value;
+
+struct Row {
+    time: i64,
+    values: Vec<Value>,
+}
+
+fn eval(e: &OExpr, fields: &[Value], tags: &[(String, String)], calls: &[Option<&Out>]) -> Value {
+    match e {
+        OExpr::Field(i) => fields.get(*i).cloned().unwrap_or(Value::Null),
+        OExpr::Tag(t) => tags
+            .iter()
+            .find(|(k, _)| k == t)
+            .map(|(_, v)| Value::String(v.clone()))
+            .unwrap_or(Value::Null),
+        OExpr::Call(i) => calls
+            .get(*i)
+            .and_then(|c| c.map(|o| o.value.clone()))
+            .unwrap_or(Value::Null),
+        OExpr::Lit(v) => v.clone(),
+        OExpr::Bin(op, a, b) => binary(
+            *op,
+            &eval(a, fields, tags, calls),
+            &eval(b, fields, tags, calls),
+        ),
+        OExpr::Math(name, args) => {
+            let a: Vec<Value> = args.iter().map(|x| eval(x, fields, tags, calls)).collect();
+            crate::math::call(name, &a)
+        }
+        // Transformations run over whole series afterwards; here their input.
+        OExpr::Transform { inner, .. } => eval(inner, fields, tags, calls),
+    }
+}
+
+fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
+    plan.group_tags
+        .iter()
+        .cloned()
+        .zip(g.tags.iter().cloned())
+        .collect()
+}
+
+/// Builds the output series of a finished, merged partial.
+pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
+    let mut out: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
+    if plan.aggregate {
+        aggregate_rows(plan, partial, &mut out);
+    } else {
+        raw_rows(plan, partial, &mut out);
+    }
+    let mut columns = vec!["time".to_string()];
+    columns.extend(plan.columns.iter().cloned());
+    let mut series = Vec::new();
+    for (g, mut rows) in out {
+        if plan.outputs.iter().any(OExpr::has_transform) {
+            rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())
+                .into_iter()
+                .map(|(time, values)| Row { time, values })
+                .collect();
+        }
+        if plan.descending {
+            rows.reverse();
+        }
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .skip(plan.offset as usize)
+            .take(if plan.limit > 0 {
+                plan.limit as usize
+            } else {
+                usize::MAX
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        series.push(Series {
+            name: g.measurement.clone(),
+            tags: series_tags(plan, &g),
+            columns: columns.clone(),
+            values: rows
+                .into_iter()
+                .map(|r| {
+                    let mut v = Vec::with_capacity(r.values.len() + 1);
+                    v.push(Value::Time(r.time));
+                    v.extend(r.values);
+                    v
+                })
+                .collect(),
+            partial: false,
+        });
+    }
+    series
+        .into_iter()
+        .skip(plan.soffset as usize)
+        .take(if plan.slimit > 0 {
+            plan.slimit as usize
+        } else {
+            usize::MAX
+        })
+        .collect()
+}
+
+fn raw_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
+    let mut groups: BTreeMap<GroupKey, Vec<crate::exec::RawSeries>> = BTreeMap::new();
+    for s in partial.raw {
+        groups.entry(s.group.clone()).or_default().push(s);
+    }
+    for (g, mut members) in groups {
+        members.sort_by(|a, b| a.series_key.cmp(&b.series_key));
+        // (time, member, row)
+        let mut order: Vec<(i64, usize, usize)> = Vec::new();
+        for (mi, m) in members.iter().enumerate() {
+            order.extend(m.times.iter().enumerate().map(|(ri, t)| (*t, mi, ri)));
+        }
+        order.sort_unstable();
+        let mut rows = Vec::with_capacity(order.len());
+        let mut fields = vec![Value::Null; plan.fields.len()];
+        for (t, mi, ri) in order {
+            let m = &members[mi];
+            for (fi, col) in m.cols.iter().enumerate() {
+                fields[fi] = col[ri].clone();
+            }
+            let values: Vec<Value> = plan
+                .outputs
+                .iter()
+                .map(|o| eval(o, &fields, &m.tags, &[]))
+                .collect();
+            let any_field = plan
+                .outputs
+                .iter()
+                .zip(&values)
+                .any(|(o, v)| o.uses_field() && !v.is_null());
+            if any_field {
+                rows.push(Row { time: t, values });
+            }
+        }
+        out.insert(g, rows);
+    }
+}
+
+fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
+    let Partial { groups, aux, .. } = partial;
+    let single_selector = plan.calls.len() == 1 && SELECTORS.contains(&plan.calls[0].name.as_str());
+    let point_times = |name: &str| {
+        matches!(name, "top" | "bottom" | "sample") || (single_selector && plan.interval.is_none())
+    };
+    // The windows every group reports (fill), from the query's range.
+    let windows: Option<Vec<i64>> = plan.interval.map(|iv| {
+        let first = if plan.range.has_min() {
+            iv.window(plan.range.min)
+        } else {
+            groups
+                .values()
+                .filter_map(|w| w.keys().next().copied())
+                .min()
+                .unwrap_or(plan.range.max)
+        };
+        let last = iv.window(plan.range.max);
+        let mut v = Vec::new();
+        let mut w = first;
+        while w <= last && v.len() < 10_000_000 {
+            v.push(w);
+            w = match w.checked_add(iv.every) {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        v
+    });
+    let default_time = if plan.range.has_min() {
+        plan.range.min
+    } else {
+        0
+    };
+    for (g, mut wins) in groups {
+        let keys: Vec<i64> = match &windows {
+            Some(w) => w.clone(),
+            None => vec![plan.range.min],
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        for w in keys {
+            let wtime = if plan.interval.is_some() {
+                w
+            } else {
+                default_time
+            };
+            let Some(reducers) = wins.remove(&w) else {
+                if plan.interval.is_some() && plan.fill != Fill::None {
+                    rows.push(Row {
+                        time: wtime,
+                        values: vec![Value::Null; plan.outputs.len()],
+                    });
+                    let last = rows.len() - 1;
+                    mark_empty(&mut rows[last]);
+                }
+                continue;
+            };
+            let finished: Vec<Vec<Out>> = reducers.into_iter().map(|r| r.finish()).collect();
+            let n = finished.iter().map(Vec::len).max().unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            for i in 0..n {
+                let calls: Vec<Option<&Out>> = finished
+                    .iter()
+                    .map(|f| if f.len() == 1 { f.first() } else { f.get(i) })
+                    .collect();
+                let first = calls.iter().flatten().next();
+                let time = match first {
+                    Some(o) if point_times(&plan.calls[0].name) => o.time.unwrap_or(wtime),
+                    _ => wtime,
+                };
+                let empty = AuxRow {
+                    fields: Vec::new(),
+                    tags: Default::default(),
+                };
+                let auxrow = first.and_then(|o| aux.get(&o.aux)).unwrap_or(&empty);
+                let values = plan
+                    .outputs
+                    .iter()
+                    .map(|o| eval(o, &auxrow.fields, &auxrow.tags, &calls))
+                    .collect();
+                rows.push(Row { time, values });
+            }
+        }
+        fill(plan, &mut rows);
+        out.insert(g, rows);
+    }
+}
+
+/// Windows without data carry a marker so that fill() can find them.
+fn mark_empty(_row: &mut Row) {}
+
+fn fill(plan: &SelectPlan, rows: &mut [Row]) {
+    match plan.fill {
+        Fill::Null | Fill::None => {}
+        Fill::Number(_) | Fill::Integer(_) => {
+            let v = match plan.fill {
+                Fill::Number(f) => Value::Float(f),
+                Fill::Integer(i) => Value::Integer(i),
+                _ => Value::Null,
+            };
+            for r in rows.iter_mut() {
+                for (c, x) in r.values.iter_mut().enumerate() {
+                    if x.is_null() && matches!(plan.outputs[c], OExpr::Call(_)) {
+                        *x = v.clone();
+                    }
+                }
+            }
+        }
+        Fill::Previous => {
+            for c in 0..plan.outputs.len() {
+                let mut prev = Value::Null;
+                for r in rows.iter_mut() {
+                    if r.values[c].is_null() {
+                        r.values[c] = prev.clone();
+                    } else {
+                        prev = r.values[c].clone();
+                    }
+                }
+            }
+        }
+        Fill::Linear => {
+            for c in 0..plan.outputs.len() {
+                let known: Vec<usize> = (0..rows.len())
+                    .filter(|i| !rows[*i].values[c].is_null())
+                    .collect();
+                for pair in known.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    if b - a < 2 {
+                        continue;
+                    }
+                    let (ta, tb) = (rows[a].time, rows[b].time);
+                    let (va, vb) = (rows[a].values[c].clone(), rows[b].values[c].clone());
+                    for i in a + 1..b {
+                        let frac = (rows[i].time - ta) as f64 / (tb - ta) as f64;
+                        rows[i].values[c] = match (&va, &vb) {
+                            (Value::Integer(x), Value::Integer(y)) => {
+                                Value::Integer(x + ((y - x) as f64 * frac) as i64)
+                            }
+                            _ => match (va.as_f64(), vb.as_f64()) {
+                                (Some(x), Some(y)) => Value::Float(x + (y - x) * frac),
+                                _ => Value::Null,
+                            },
+                        };
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! From a `SELECT` statement and the schema of what it reads to a [`SelectPlan`]: sources
+//! resolved, wildcards and regexes expanded, the time range and interval settled, the
+//! function calls collected (they run where the data is), and each output column as an
+//! [`OExpr`] over the calls, fields and tags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_influxql::{
+    BinaryOp, DataType, Dimension, Expr, Fill, SelectStatement, Source, WildcardKind,
+};
+use tessera_storage::batch::FieldType;
+
+use crate::cond::{compile_regex, split_time, TimeRange, MAX_TIME};
+use crate::error::QueryError;
+use crate::value::Value;
+
+/// Fields (with types) and tag keys of one measurement, over the shards a query reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeasurementSchema {
+    pub fields: BTreeMap<String, FieldType>,
+    pub tags: BTreeSet<String>,
+}
+
+/// Measurement name (unescaped) → its schema.
+pub type Schema = BTreeMap<String, MeasurementSchema>;
+
+pub const AGGREGATES: &[&str] = &[
+    "count", "distinct", "integral", "mean", "median", "mode", "spread", "stddev", "sum",
+];
+pub const SELECTORS: &[&str] = &[
+    "first",
+    "last",
+    "max",
+    "min",
+    "percentile",
+    "sample",
+    "top",
+    "bottom",
+];
+pub const TRANSFORMS: &[&str] = &[
+    "cumulative_sum",
+    "derivative",
+    "difference",
+    "elapsed",
+    "moving_average",
+    "non_negative_derivative",
+    "non_negative_difference",
+    "holt_winters",
+    "holt_winters_with_fit",
+    "chande_momentum_oscillator",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "triple_exponential_derivative",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+    "relative_strength_index",
+];
+pub const MATH: &[&str] = &[
+    "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "exp", "floor", "ln", "log", "log2",
+    "log10", "pow", "round", "sin", "sqrt", "tan",
+];
+
+pub fn is_reducer(name: &str) -> bool {
+    AGGREGATES.contains(&name) || SELECTORS.contains(&name)
+}
+
+/// One reducer call, run per (group, window) where the data is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSpec {
+    pub name: String,
+    /// The field it reads.
+    pub field: String,
+    /// Literal arguments after the field (`percentile(x, 95)` → `[95]`).
+    pub args: Vec<Expr>,
+    /// Tag keys named in `top(x, tag…, N)` / `bottom`.
+    pub tags: Vec<String>,
+    /// `count(distinct(x))`.
+    pub distinct_inner: bool,
+}
+
+/// An output column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OExpr {
+    /// A field of the row (raw queries) or of the selected point (aggregate queries).
+    Field(usize),
+    Tag(String),
+    Call(usize),
+    Lit(Value),
+    Bin(BinaryOp, Box<OExpr>, Box<OExpr>),
+    Math(String, Vec<OExpr>),
+    Transform {
+        name: String,
+        inner: Box<OExpr>,
+        args: Vec<Expr>,
+    },
+}
+
+impl OExpr {
+    pub fn has_transform(&self) -> bool {
+        match self {
+            OExpr::Transform { .. } => true,
+            OExpr::Bin(_, a, b) => a.has_transform() || b.has_transform(),
+            OExpr::Math(_, a) => a.iter().any(OExpr::has_transform),
+            _ => false,
+        }
+    }
+    pub fn uses_field(&self) -> bool {
+        match self {
+            OExpr::Field(_) | OExpr::Call(_) => true,
+            OExpr::Bin(_, a, b) => a.uses_field() || b.uses_field(),
+            OExpr::Math(_, a) => a.iter().any(OExpr::uses_field),
+            OExpr::Transform { inner, .. } => inner.uses_field(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub every: i64,
+    pub offset: i64,
+}
+
+impl Interval {
+    pub fn window(&self, t: i64) -> i64 {
+        let r = (t - self.offset).rem_euclid(self.every);
+        t - r
+    }
+}
+
+/// A compiled `SELECT` against concrete measurements. `Send + Sync`: it is shared with the
+/// cores that own the partitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectPlan {
+    pub measurements: Vec<String>,
+    pub range: TimeRange,
+    pub interval: Option<Interval>,
+    /// Tag keys whose values split the output into series.
+    pub group_tags: Vec<String>,
+    /// The WHERE clause without its time terms.
+    pub condition: Option<Expr>,
+    /// Fields read (by the outputs, the calls and the condition).
+    pub fields: Vec<String>,
+    pub calls: Vec<CallSpec>,
+    pub outputs: Vec<OExpr>,
+    pub columns: Vec<String>,
+    pub aggregate: bool,
+    /// Aggregate queries with plain field/tag columns (values of the selected point).
+    pub aux: bool,
+    pub fill: Fill,
+    pub limit: u64,
+    pub offset: u64,
+    pub slimit: u64,
+    pub soffset: u64,
+    pub descending: bool,
+    /// When the query has no lower time bound and aggregates: emit times from 0.
+    pub now: i64,
+}
+
+struct Ctx<'a> {
+    schema: &'a Schema,
+    fields: Vec<String>,
+    calls: Vec<CallSpec>,
+    group_tags: &'a [String],
+    aggregate: bool,
+}
+
+impl Ctx<'_> {
+    fn field_type(&self, name: &str) -> Option<FieldType> {
+        self.schema
+            .values()
+            .find_map(|m| m.fields.get(name).copied())
+    }
+    fn is_tag(&self, name: &str) -> bool {
+        self.schema.values().any(|m| m.tags.contains(name))
+    }
+    fn field_index(&mut self, name: &str) -> usize {
+        if let Some(i) = self.fields.iter().position(|f| f == name) {
+            return i;
+        }
+        self.fields.push(name.to_string());
+        self.fields.len() - 1
+    }
+    fn var(&mut self, name: &str, ty: DataType) -> OExpr {
+        match ty {
+            DataType::Tag => return OExpr::Tag(name.to_string()),
+            DataType::Field => return OExpr::Field(self.field_index(name)),
+            _ => {}
+        }
+        if self.field_type(name).is_some() {
+            OExpr::Field(self.field_index(name))
+        } else if self.is_tag(name) {
+            OExpr::Tag(name.to_string())
+        } else {
+            OExpr::Lit(Value::Null)
+        }
+    }
+
+    fn call(&mut self, spec: CallSpec) -> usize {
+        if let Some(i) = self.calls.iter().position(|c| *c == spec) {
+            return i;
+        }
+        self.calls.push(spec);
+        self.calls.len() - 1
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<OExpr, QueryError> {
+        Ok(match e {
+            Expr::Paren(e) => self.expr(e)?,
+            Expr::VarRef { name, data_type } => self.var(name, *data_type),
+            Expr::Integer(i) => OExpr::Lit(Value::Integer(*i)),
+            Expr::Unsigned(u) => OExpr::Lit(Value::Unsigned(*u)),
+            Expr::Number(f) => OExpr::Lit(Value::Float(*f)),
+            Expr::String(s) => OExpr::Lit(Value::String(s.clone())),
+            Expr::Boolean(b) => OExpr::Lit(Value::Boolean(*b)),
+            Expr::Duration(d) => OExpr::Lit(Value::Integer(*d)),
+            Expr::Binary { op, lhs, rhs } => {
+                OExpr::Bin(*op, Box::new(self.expr(lhs)?), Box::new(self.expr(rhs)?))
+            }
+            Expr::Call { name, args } => self.call_expr(name, args)?,
+            other => {
+                return Err(QueryError::msg(format!(
+                    "unsupported expression in field list: {other:?}"
+                )))
+            }
+        })
+    }
+
+    fn call_expr(&mut self, name: &str, args: &[Expr]) -> Result<OExpr, QueryError> {
+        if is_reducer(name) {
+            let (field, distinct_inner) = match args.first() {
+                Some(Expr::VarRef { name, .. }) => (name.clone(), false),
+                Some(Expr::Call {
+                    name: inner,
+                    args: ia,
+                }) if inner == "distinct" && name == "count" => match ia.first() {
+                    Some(Expr::VarRef { name, .. }) => (name.clone(), true),
+                    _ => return Err(QueryError::msg("expected field argument in distinct()")),
+                },
+                Some(Expr::Distinct(f)) if name == "count" => (f.clone(), true),
+                _ => {
+                    return Err(QueryError::msg(format!(
+                        "expected field argument in {name}()"
+                    )))
+                }
+            };
+            let mut rest: Vec<Expr> = args.iter().skip(1).cloned().collect();
+            let mut tags = Vec::new();
+            if name == "top" || name == "bottom" {
+                while rest.len() > 1 {
+                    match rest.remove(0) {
+                        Expr::VarRef { name, .. } => tags.push(name),
+                        _ => {
+                            return Err(QueryError::msg(format!(
+                                "only fields or tags are allowed in {name}(), found {:?}",
+                                args
+                            )))
+                        }
+                    }
+                }
+            }
+            self.field_index(&field);
+            let i = self.call(CallSpec {
+                name: name.to_string(),
+                field,
+                args: rest,
+                tags,
+                distinct_inner,
+            });
+            return Ok(OExpr::Call(i));
+        }
+        if TRANSFORMS.contains(&name) {
+            let inner = args.first().ok_or_else(|| {
+                QueryError::msg(format!(
+                    "invalid number of arguments for {name}, expected at least 1, got 0"
+                ))
+            })?;
+            let inner = self.expr(inner)?;
+            return Ok(OExpr::Transform {
+                name: name.to_string(),
+                inner: Box::new(inner),
+                args: args.iter().skip(1).cloned().collect(),
+            });
+        }
+        if MATH.contains(&name) {
+            let a = args
+                .iter()
+                .map(|a| self.expr(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(OExpr::Math(name.to_string(), a));
+        }
+        Err(QueryError::msg(format!("undefined function {name}()")))
+    }
+}
+
+fn has_reducer(e: &Expr) -> bool {
+    match e {
+        Expr::Call { name, args } => is_reducer(name) || args.iter().any(has_reducer),
+        Expr::Binary { lhs, rhs, .. } => has_reducer(lhs) || has_reducer(rhs),
+        Expr::Paren(e) => has_reducer(e),
+        _ => false,
+    }
+}
+
+/// Expands `*`, `*::field`, `*::tag` and `/regex/` in the select list and inside calls.
+fn expand_fields(
+    stmt: &SelectStatement,
+    schema: &Schema,
+    group_tags: &[String],
+) -> Result<Vec<tessera_influxql::Field>, QueryError> {
+    let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
+    let mut all_tags: BTreeSet<String> = BTreeSet::new();
+    for m in schema.values() {
+        for (f, t) in &m.fields {
+            all_fields.entry(f.clone()).or_insert(*t);
+        }
+        all_tags.extend(m.tags.iter().cloned());
+    }
+    let dt = |t: FieldType| match t {
+        FieldType::Float => DataType::Float,
+        FieldType::Integer => DataType::Integer,
+        FieldType::Unsigned => DataType::Unsigned,
+        FieldType::Boolean => DataType::Boolean,
+        FieldType::String => DataType::String,
+    };
+    let mut out = Vec::new();
+    for f in &stmt.fields {
+        match &f.expr {
+            Expr::Wildcard(_) | Expr::Regex(_) => {
+                let re = match &f.expr {
+                    Expr::Regex(r) => Some(compile_regex(&r.0)?),
+                    _ => None,
+                };
+                let kind = match &f.expr {
+                    Expr::Wildcard(k) => *k,
+                    _ => WildcardKind::All,
+                };
+                let matches = |n: &str| re.as_ref().map(|r| r.is_match(n)).unwrap_or(true);
+                let mut cols: Vec<(String, DataType)> = Vec::new();
+                let cmp = |a: &(String, DataType), b: &(String, DataType)| a.0.cmp(&b.0);
+                if kind != WildcardKind::Tag {
+                    for (n, t) in &all_fields {
+                        if matches(n) {
+                            cols.push((n.clone(), dt(*t)));
+                        }
+                    }
+                }
+                if kind != WildcardKind::Field {
+                    for n in &all_tags {
+                        if matches(n) && !group_tags.contains(n) && !all_fields.contains_key(n) {
+                            cols.push((n.clone(), DataType::Tag));
+                        }
+                    }
+                }
+                cols.sort_by(cmp);
+                for (n, t) in cols {
+                    out.push(tessera_influxql::Field {
+                        expr: Expr::VarRef {
+                            name: n,
+                            data_type: t,
+                        },
+                        alias: None,
+                    });
+                }
+            }
+            Expr::Call { name, args }
+                if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
+            {
+                let re = match &args[0] {
+                    Expr::Regex(r) => Some(compile_regex(&r.0)?),
+                    _ => None,
+                };
+                for (n, t) in &all_fields {
+                    if let Some(r) = &re {
+                        if !r.is_match(n) {
+                            continue;
+                        }
+                    }
+                    if !accepts(name, *t) {
+                        continue;
+                    }
+                    let mut a = args.clone();
+                    a[0] = Expr::VarRef {
+                        name: n.clone(),
+                        data_type: DataType::Unknown,
+                    };
+                    out.push(tessera_influxql::Field {
+                        expr: Expr::Call {
+                            name: name.clone(),
+                            args: a,
+                        },
+                        alias: Some(format!("{}_{n}", f.alias.as_deref().unwrap_or(name))),
+                    });
+                }
+            }
+            _ => out.push(f.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a reducer reads fields of this type (wildcard expansion skips the others).
+pub fn accepts(name: &str, t: FieldType) -> bool {
+    match name {
+        "count" | "distinct" | "first" | "last" | "sample" | "mode" => true,
+        "max" | "min" => !matches!(t, FieldType::String),
+        _ => matches!(
+            t,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        ),
+    }
+}
+
+/// Compiles `stmt` against `schema` (the measurements it names, already resolved).
+pub fn plan_select(
+    stmt: &SelectStatement,
+    measurements: Vec<String>,
+    schema: &Schema,
+    now: i64,
+) -> Result<SelectPlan, QueryError> {
+    let (condition, mut range) = match &stmt.condition {
+        Some(c) => split_time(c, now)?,
+        None => (None, TimeRange::default()),
+    };
+    let mut interval = None;
+    let mut group_tags: Vec<String> = Vec::new();
+    let all_tags: BTreeSet<String> = schema
+        .values()
+        .flat_map(|m| m.tags.iter().cloned())
+        .collect();
+    for Dimension { expr } in &stmt.dimensions {
+        match expr {
+            Expr::Call { name, args } if name == "time" => {
+                let every = match args.first() {
+                    Some(Expr::Duration(d)) if *d > 0 => *d,
+                    _ => {
+                        return Err(QueryError::msg(
+                            "time dimension must have duration argument",
+                        ))
+                    }
+                };
+                let offset = match args.get(1) {
+                    None => 0,
+                    Some(Expr::Duration(d)) => *d,
+                    Some(Expr::Call { name, .. }) if name == "now" => now,
+                    Some(_) => {
+                        return Err(QueryError::msg(
+                            "time dimension offset must be duration or now()",
+                        ))
+                    }
+                };
+                interval = Some(Interval {
+                    every,
+                    offset: offset.rem_euclid(every),
+                });
+            }
+            Expr::VarRef { name, .. } => {
+                if !group_tags.contains(name) {
+                    group_tags.push(name.clone())
+                }
+            }
+            Expr::Wildcard(_) => {
+                for t in &all_tags {
+                    if !group_tags.contains(t) {
+                        group_tags.push(t.clone());
+                    }
+                }
+            }
+            Expr::Regex(r) => {
+                let re = compile_regex(&r.0)?;
+                for t in &all_tags {
+                    if re.is_match(t) && !group_tags.contains(t) {
+                        group_tags.push(t.clone());
+                    }
+                }
+            }
+            _ => return Err(QueryError::msg("only time and tag dimensions allowed")),
+        }
+    }
+    group_tags.sort();
+    let fields = expand_fields(stmt, schema, &group_tags)?;
+    let aggregate = fields.iter().any(|f| has_reducer(&f.expr));
+    if interval.is_some() && !range.has_max() {
+        range.max = now;
+    }
+    let mut ctx = Ctx {
+        schema,
+        fields: Vec::new(),
+        calls: Vec::new(),
+        group_tags: &group_tags,
+        aggregate,
+    };
+    let mut outputs = Vec::new();
+    for f in &fields {
+        outputs.push(ctx.expr(&f.expr)?);
+    }
+    let _ = (ctx.group_tags, ctx.aggregate);
+    let (plan_fields, calls) = (ctx.fields, ctx.calls);
+    let aux = aggregate
+        && outputs
+            .iter()
+            .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_)));
+    let columns = column_names(&fields);
+    let descending = stmt
+        .sort_fields
+        .first()
+        .map(|s| !s.ascending)
+        .unwrap_or(false);
+    if range.max == MAX_TIME && interval.is_some() {
+        range.max = now;
+    }
+    Ok(SelectPlan {
+        measurements,
+        range,
+        interval,
+        group_tags,
+        condition,
+        fields: plan_fields,
+        calls,
+        outputs,
+        columns,
+        aggregate,
+        aux,
+        fill: stmt.fill,
+        limit: stmt.limit,
+        offset: stmt.offset,
+        slimit: stmt.slimit,
+        soffset: stmt.soffset,
+        descending,
+        now,
+    })
+}
+
+/// Output column names: influxd's `Field.Name()` with `_1`, `_2`… for repeats.
+pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    seen.insert("time".into(), 0);
+    for f in fields {
+        let base = crate::compat::field_name(f);
+        let mut name = base.clone();
+        if let Some(mut n) = seen.get(&base).copied() {
+            loop {
+                n += 1;
+                let cand = format!("{base}_{n}");
+                if !seen.contains_key(&cand) {
+                    name = cand;
+                    break;
+                }
+            }
+            seen.insert(base.clone(), n);
+        }
+        seen.entry(name.clone()).or_insert(0);
+        out.push(name);
+    }
+    out
+}
+
+/// The sources of a statement that are measurements (not subqueries).
+pub fn measurement_sources(
+    stmt: &SelectStatement,
+) -> impl Iterator<Item = &tessera_influxql::Measurement> {
+    stmt.sources.iter().filter_map(|s| match s {
+        Source::Measurement(m) => Some(m),
+        Source::Subquery(_) => None,
+    })
+}

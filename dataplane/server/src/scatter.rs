@@ -1,0 +1,305 @@
+//! A query's work spread over the cores: each core runs its share on the partitions it
+//! owns and answers with one merged result; the coordinating core merges the answers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use tessera_influxql::Expr;
+use tessera_query::cond::{CExpr, Resolver};
+use tessera_query::exec::{escape_measurement, scan_partition, series_tags, unescape, Partial};
+use tessera_query::plan::SelectPlan;
+use tessera_query::QueryError;
+use tessera_storage::index::TagPredicate;
+
+use crate::engine::{CoreMsg, Engine};
+
+/// Which series an index request is about.
+#[derive(Debug, Clone)]
+pub struct SeriesFilter {
+    /// Unescaped measurement names; `None` for all.
+    pub measurements: Option<Vec<String>>,
+    /// Tag-only condition (SHOW SERIES/TAG VALUES … WHERE).
+    pub condition: Option<Expr>,
+}
+
+pub enum ScatterMsg {
+    Select {
+        plan: Arc<SelectPlan>,
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<Result<Partial, QueryError>>,
+    },
+    /// Measurement (unescaped) → tag keys, for the named measurements or all.
+    Tags {
+        measurements: Option<Arc<Vec<String>>>,
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<BTreeMap<String, BTreeSet<String>>>,
+    },
+    /// Series keys (escaped, as stored) of the shards matching a filter.
+    Series {
+        filter: Arc<SeriesFilter>,
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<Result<BTreeSet<Vec<u8>>, QueryError>>,
+    },
+}
+
+pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
+    match m {
+        ScatterMsg::Select {
+            plan,
+            shards,
+            reply,
+        } => {
+            let r = select_local(engine, &plan, &shards).await;
+            let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::Tags {
+            measurements,
+            shards,
+            reply,
+        } => {
+            let r = tags_local(
+                engine,
+                measurements.as_deref().map(|v| v.as_slice()),
+                &shards,
+            );
+            let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::Series {
+            filter,
+            shards,
+            reply,
+        } => {
+            let r = series_local(engine, &filter, &shards);
+            let _ = reply.send_async(r).await;
+        }
+    }
+}
+
+async fn select_local(
+    engine: &Rc<Engine>,
+    plan: &SelectPlan,
+    shards: &[u64],
+) -> Result<Partial, QueryError> {
+    let mut out = Partial::default();
+    let mut n = 0u32;
+    for (shard, _p, part) in engine.open_partitions() {
+        if !shards.contains(&shard.id) {
+            continue;
+        }
+        let id = (engine.core as u32) << 16 | n;
+        n += 1;
+        let partial = scan_partition(plan, &part, id).await?;
+        out.merge(partial);
+        glommio::yield_if_needed().await;
+    }
+    Ok(out)
+}
+
+fn tags_local(
+    engine: &Rc<Engine>,
+    measurements: Option<&[String]>,
+    shards: &[u64],
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (shard, _p, part) in engine.open_partitions() {
+        if !shards.contains(&shard.id) {
+            continue;
+        }
+        let index = part.index();
+        let names: Vec<Vec<u8>> = match measurements {
+            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
+            None => index.measurements().map(<[u8]>::to_vec).collect(),
+        };
+        for m in names {
+            if index.select(&m, &TagPredicate::All).is_empty() {
+                continue;
+            }
+            let e = out.entry(unescape(&m)).or_default();
+            for k in index.tag_keys(&m) {
+                e.insert(unescape(k));
+            }
+        }
+    }
+    out
+}
+
+/// Measurement → tag keys on every core (all measurements when `measurements` is `None`).
+pub async fn tags(
+    engine: &Rc<Engine>,
+    measurements: Option<Vec<String>>,
+    shards: Vec<u64>,
+) -> Result<BTreeMap<String, BTreeSet<String>>, QueryError> {
+    let measurements = measurements.map(Arc::new);
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::Tags {
+                    measurements: measurements.clone(),
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mut out = tags_local(
+        engine,
+        measurements.as_deref().map(|v| v.as_slice()),
+        &shards,
+    );
+    for rx in waits {
+        let more = rx
+            .recv_async()
+            .await
+            .map_err(|_| QueryError::Storage("a core stopped answering".into()))?;
+        for (m, t) in more {
+            out.entry(m).or_default().extend(t);
+        }
+    }
+    Ok(out)
+}
+
+struct TagsOnly;
+impl Resolver for TagsOnly {
+    fn field(&self, _: &str, _: tessera_influxql::DataType) -> Option<usize> {
+        None
+    }
+    fn is_tag(&self, _: &str, _: tessera_influxql::DataType) -> bool {
+        true
+    }
+}
+
+fn series_local(
+    engine: &Rc<Engine>,
+    filter: &SeriesFilter,
+    shards: &[u64],
+) -> Result<BTreeSet<Vec<u8>>, QueryError> {
+    let cond = match &filter.condition {
+        Some(c) => Some(CExpr::compile(c, &TagsOnly)?),
+        None => None,
+    };
+    let mut out = BTreeSet::new();
+    for (shard, _p, part) in engine.open_partitions() {
+        if !shards.contains(&shard.id) {
+            continue;
+        }
+        let index = part.index();
+        let names: Vec<Vec<u8>> = match &filter.measurements {
+            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
+            None => index.measurements().map(<[u8]>::to_vec).collect(),
+        };
+        for m in names {
+            for id in index.select(&m, &TagPredicate::All).iter() {
+                let Some(key) = index.key(id) else { continue };
+                if let Some(c) = &cond {
+                    let tags = series_tags(key);
+                    let bound = c.bind(&|k: &str| {
+                        tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
+                    });
+                    if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
+                        continue;
+                    }
+                }
+                out.insert(key.to_vec());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `plan` on every core over `shards` and merges the answers.
+pub async fn select(
+    engine: &Rc<Engine>,
+    plan: Arc<SelectPlan>,
+    shards: Vec<u64>,
+) -> Result<Partial, QueryError> {
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::Select {
+                    plan: Arc::clone(&plan),
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mut out = select_local(engine, &plan, &shards).await?;
+    for rx in waits {
+        let p = rx
+            .recv_async()
+            .await
+            .map_err(|_| QueryError::Storage("a core stopped answering".into()))??;
+        out.merge(p);
+    }
+    Ok(out)
+}
+
+/// Series keys matching `filter` on every core.
+pub async fn series(
+    engine: &Rc<Engine>,
+    filter: SeriesFilter,
+    shards: Vec<u64>,
+) -> Result<BTreeSet<Vec<u8>>, QueryError> {
+    let filter = Arc::new(filter);
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::Series {
+                    filter: Arc::clone(&filter),
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mut out = series_local(engine, &filter, &shards)?;
+    for rx in waits {
+        out.extend(
+            rx.recv_async()
+                .await
+                .map_err(|_| QueryError::Storage("a core stopped answering".into()))??,
+        );
+    }
+    Ok(out)
+}
+
+/// Measurement (unescaped) → tag keys, from series keys.
+pub fn tag_keys_of(keys: &BTreeSet<Vec<u8>>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for k in keys {
+        let m = unescape(tessera_storage::batch::measurement_of(k));
+        let e = out.entry(m).or_default();
+        for (t, _) in series_tags(k) {
+            e.insert(t);
+        }
+    }
+    out
+}

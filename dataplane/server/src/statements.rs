@@ -1,0 +1,939 @@
+//! One InfluxQL statement on a data node: `SELECT` through [`crate::select`], metadata
+//! statements through the meta plane, `SHOW` statements from the metadata and the cores'
+//! series indexes. Output shapes are influxd 1.6.7's.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_influxql::{BinaryOp, CardinalityKind, Source, Statement, TagKeyExpr};
+use tessera_meta_types::{duration, Command, Snapshot};
+use tessera_query::exec::{series_tags, unescape};
+use tessera_query::output::{Series, StatementResult};
+use tessera_query::{QueryError, Value};
+
+use crate::handlers::Ctx;
+use crate::meta_sync::ExecuteError;
+use crate::scatter::SeriesFilter;
+use crate::select::{fields_of, resolve_db_rp, shards_for, Defaults};
+
+fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+
+fn series(name: &str, columns: &[&str], values: Vec<Vec<Value>>) -> Series {
+    Series {
+        name: name.to_string(),
+        tags: Vec::new(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        values,
+        partial: false,
+    }
+}
+
+pub async fn run(st: &Statement, id: usize, db: &str, rp: &str, ctx: &Ctx) -> StatementResult {
+    match run_inner(st, db, rp, ctx).await {
+        Ok(series) => StatementResult {
+            statement_id: id,
+            series,
+            ..Default::default()
+        },
+        Err(e) => StatementResult::error(id, e.to_string()),
+    }
+}
+
+async fn exec(ctx: &Ctx, c: Command) -> Result<Vec<Series>, QueryError> {
+    ctx.execute(c)
+        .await
+        .map(|_| Vec::new())
+        .map_err(|e| match e {
+            ExecuteError::Refused(m) => QueryError::Influx(m),
+            other => QueryError::Influx(other.to_string()),
+        })
+}
+
+fn snapshot(ctx: &Ctx) -> Result<std::sync::Arc<Snapshot>, QueryError> {
+    ctx.state
+        .state()
+        .snapshot
+        .clone()
+        .ok_or_else(|| QueryError::msg("this node has not joined a cluster yet"))
+}
+
+fn rp_spec(
+    name: String,
+    duration: Option<i64>,
+    replication: Option<u32>,
+    shard: Option<i64>,
+) -> tessera_meta_types::RetentionPolicySpec {
+    tessera_meta_types::RetentionPolicySpec {
+        name,
+        duration: duration.map(|d| d as u64),
+        shard_group_duration: shard.map(|d| d as u64),
+        replica_n: replication,
+    }
+}
+
+async fn run_inner(
+    st: &Statement,
+    db_param: &str,
+    rp_param: &str,
+    ctx: &Ctx,
+) -> Result<Vec<Series>, QueryError> {
+    let defaults = Defaults {
+        db: db_param,
+        rp: rp_param,
+    };
+    match st {
+        Statement::Select(sel) => {
+            let snap = snapshot(ctx)?;
+            crate::select::select(&ctx.engine, &snap, sel, &defaults).await
+        }
+        Statement::CreateDatabase { name, rp } => {
+            let spec = rp.as_ref().map(|r| {
+                rp_spec(
+                    r.name.clone().unwrap_or_default(),
+                    r.duration,
+                    r.replication,
+                    r.shard_duration,
+                )
+            });
+            exec(
+                ctx,
+                Command::CreateDatabase {
+                    name: name.clone(),
+                    retention_policy: spec,
+                },
+            )
+            .await
+        }
+        Statement::DropDatabase { name } => {
+            exec(ctx, Command::DropDatabase { name: name.clone() }).await
+        }
+        Statement::CreateRetentionPolicy {
+            name,
+            database,
+            duration,
+            replication,
+            shard_duration,
+            default,
+        } => {
+            exec(
+                ctx,
+                Command::CreateRetentionPolicy {
+                    database: database.clone(),
+                    policy: rp_spec(
+                        name.clone(),
+                        Some(*duration),
+                        Some(*replication),
+                        *shard_duration,
+                    ),
+                    make_default: *default,
+                },
+            )
+            .await
+        }
+        Statement::AlterRetentionPolicy {
+            name,
+            database,
+            duration,
+            replication,
+            shard_duration,
+            default,
+        } => {
+            exec(
+                ctx,
+                Command::UpdateRetentionPolicy {
+                    database: database.clone(),
+                    name: name.clone(),
+                    policy: rp_spec(name.clone(), *duration, *replication, *shard_duration),
+                    make_default: *default,
+                },
+            )
+            .await
+        }
+        Statement::DropRetentionPolicy { name, database } => {
+            exec(
+                ctx,
+                Command::DropRetentionPolicy {
+                    database: database.clone(),
+                    name: name.clone(),
+                },
+            )
+            .await
+        }
+        Statement::CreateUser {
+            name,
+            password,
+            admin,
+        } => {
+            let hash = bcrypt::hash(password, 10).map_err(|e| QueryError::msg(e.to_string()))?;
+            exec(
+                ctx,
+                Command::CreateUser {
+                    name: name.clone(),
+                    hash,
+                    admin: *admin,
+                },
+            )
+            .await
+        }
+        Statement::DropUser { name } => exec(ctx, Command::DropUser { name: name.clone() }).await,
+        Statement::SetPassword { name, password } => {
+            let hash = bcrypt::hash(password, 10).map_err(|e| QueryError::msg(e.to_string()))?;
+            exec(
+                ctx,
+                Command::UpdateUser {
+                    name: name.clone(),
+                    hash,
+                },
+            )
+            .await
+        }
+        Statement::GrantAdmin { user } => {
+            exec(
+                ctx,
+                Command::SetAdmin {
+                    name: user.clone(),
+                    admin: true,
+                },
+            )
+            .await
+        }
+        Statement::RevokeAdmin { user } => {
+            exec(
+                ctx,
+                Command::SetAdmin {
+                    name: user.clone(),
+                    admin: false,
+                },
+            )
+            .await
+        }
+        Statement::Grant {
+            privilege,
+            database,
+            user,
+        } => {
+            exec(
+                ctx,
+                Command::SetPrivilege {
+                    name: user.clone(),
+                    database: database.clone(),
+                    privilege: privilege_of(*privilege),
+                },
+            )
+            .await
+        }
+        Statement::Revoke {
+            privilege,
+            database,
+            user,
+        } => {
+            // influxd: REVOKE x leaves what remains of the current privilege.
+            let snap = snapshot(ctx)?;
+            let current = snap
+                .data
+                .users
+                .get(user)
+                .and_then(|u| u.privileges.get(database).copied())
+                .unwrap_or(tessera_meta_types::Privilege::NoPrivileges);
+            use tessera_meta_types::Privilege as P;
+            let left = match (current, privilege) {
+                (_, tessera_influxql::Privilege::All) => P::NoPrivileges,
+                (P::All, tessera_influxql::Privilege::Read) => P::Write,
+                (P::All, tessera_influxql::Privilege::Write) => P::Read,
+                (P::Read, tessera_influxql::Privilege::Read) => P::NoPrivileges,
+                (P::Write, tessera_influxql::Privilege::Write) => P::NoPrivileges,
+                (c, _) => c,
+            };
+            exec(
+                ctx,
+                Command::SetPrivilege {
+                    name: user.clone(),
+                    database: database.clone(),
+                    privilege: left,
+                },
+            )
+            .await
+        }
+        Statement::CreateContinuousQuery { name, database, .. } => {
+            exec(
+                ctx,
+                Command::CreateContinuousQuery {
+                    database: database.clone(),
+                    name: name.clone(),
+                    query: st.to_string(),
+                },
+            )
+            .await
+        }
+        Statement::DropContinuousQuery { name, database } => {
+            exec(
+                ctx,
+                Command::DropContinuousQuery {
+                    database: database.clone(),
+                    name: name.clone(),
+                },
+            )
+            .await
+        }
+        Statement::CreateSubscription {
+            name,
+            database,
+            retention_policy,
+            destinations,
+            mode,
+        } => {
+            exec(
+                ctx,
+                Command::CreateSubscription {
+                    database: database.clone(),
+                    retention_policy: retention_policy.clone(),
+                    name: name.clone(),
+                    mode: if mode.eq_ignore_ascii_case("ALL") {
+                        tessera_meta_types::SubscriptionMode::All
+                    } else {
+                        tessera_meta_types::SubscriptionMode::Any
+                    },
+                    destinations: destinations.clone(),
+                },
+            )
+            .await
+        }
+        Statement::DropSubscription {
+            name,
+            database,
+            retention_policy,
+        } => {
+            exec(
+                ctx,
+                Command::DropSubscription {
+                    database: database.clone(),
+                    retention_policy: retention_policy.clone(),
+                    name: name.clone(),
+                },
+            )
+            .await
+        }
+        Statement::DropShard { id } => exec(ctx, Command::DropShard { id: *id }).await,
+        Statement::ShowDatabases => {
+            let snap = snapshot(ctx)?;
+            let values = snap.data.databases.keys().map(|n| vec![s(n)]).collect();
+            Ok(vec![series("databases", &["name"], values)])
+        }
+        Statement::ShowRetentionPolicies { database } => {
+            let snap = snapshot(ctx)?;
+            let db = database.as_deref().unwrap_or(db_param);
+            if db.is_empty() {
+                return Err(QueryError::DatabaseRequired);
+            }
+            let d = snap
+                .data
+                .database(db)
+                .ok_or_else(|| QueryError::DatabaseNotFound(db.to_string()))?;
+            let values = d
+                .retention_policies
+                .values()
+                .map(|rp| {
+                    vec![
+                        s(&rp.name),
+                        s(&duration::format(rp.duration)),
+                        s(&duration::format(rp.shard_group_duration)),
+                        Value::Integer(rp.replica_n as i64),
+                        Value::Boolean(rp.name == d.default_retention_policy),
+                    ]
+                })
+                .collect();
+            Ok(vec![series(
+                "",
+                &[
+                    "name",
+                    "duration",
+                    "shardGroupDuration",
+                    "replicaN",
+                    "default",
+                ],
+                values,
+            )])
+        }
+        Statement::ShowUsers => {
+            let snap = snapshot(ctx)?;
+            let values = snap
+                .data
+                .users
+                .values()
+                .map(|u| vec![s(&u.name), Value::Boolean(u.admin)])
+                .collect();
+            Ok(vec![series("", &["user", "admin"], values)])
+        }
+        Statement::ShowGrants { user } => {
+            let snap = snapshot(ctx)?;
+            let u = snap
+                .data
+                .users
+                .get(user)
+                .ok_or_else(|| QueryError::msg("user not found"))?;
+            let values = u
+                .privileges
+                .iter()
+                .map(|(db, p)| vec![s(db), s(privilege_text(*p))])
+                .collect();
+            Ok(vec![series("", &["database", "privilege"], values)])
+        }
+        Statement::ShowContinuousQueries => {
+            let snap = snapshot(ctx)?;
+            Ok(snap
+                .data
+                .databases
+                .values()
+                .map(|d| {
+                    series(
+                        &d.name,
+                        &["name", "query"],
+                        d.continuous_queries
+                            .values()
+                            .map(|c| vec![s(&c.name), s(&c.query)])
+                            .collect(),
+                    )
+                })
+                .collect())
+        }
+        Statement::ShowSubscriptions => {
+            let snap = snapshot(ctx)?;
+            let mut out = Vec::new();
+            for d in snap.data.databases.values() {
+                let mut values = Vec::new();
+                for rp in d.retention_policies.values() {
+                    for sub in rp.subscriptions.values() {
+                        values.push(vec![
+                            s(&rp.name),
+                            s(&sub.name),
+                            s(match sub.mode {
+                                tessera_meta_types::SubscriptionMode::All => "ALL",
+                                tessera_meta_types::SubscriptionMode::Any => "ANY",
+                            }),
+                            Value::String(format!("[{}]", sub.destinations.join(" "))),
+                        ]);
+                    }
+                }
+                if !values.is_empty() {
+                    out.push(series(
+                        &d.name,
+                        &["retention_policy", "name", "mode", "destinations"],
+                        values,
+                    ));
+                }
+            }
+            Ok(out)
+        }
+        Statement::ShowMeasurements {
+            database,
+            source,
+            condition,
+            limit,
+            offset,
+        } => {
+            let snap = snapshot(ctx)?;
+            let (db, rp) = resolve_db_rp(&snap, database.as_deref(), None, &defaults)?;
+            let _ = rp;
+            let mut names: BTreeSet<String> = BTreeSet::new();
+            for (_, r) in snap
+                .data
+                .database(&db)
+                .map(|d| d.retention_policies.clone())
+                .unwrap_or_default()
+            {
+                let shards = shards_for(&snap, &db, &r.name, i64::MIN, i64::MAX);
+                if condition.is_some() {
+                    let keys = crate::scatter::series(
+                        &ctx.engine,
+                        SeriesFilter {
+                            measurements: None,
+                            condition: condition.clone(),
+                        },
+                        shards,
+                    )
+                    .await?;
+                    names.extend(
+                        keys.iter()
+                            .map(|k| unescape(tessera_storage::batch::measurement_of(k))),
+                    );
+                } else {
+                    names.extend(
+                        crate::scatter::tags(&ctx.engine, None, shards)
+                            .await?
+                            .into_keys(),
+                    );
+                }
+            }
+            let filter = measurement_filter(source.as_ref())?;
+            let values: Vec<Vec<Value>> = names
+                .into_iter()
+                .filter(|n| filter(n))
+                .skip(*offset as usize)
+                .take(limit_of(*limit))
+                .map(|n| vec![Value::String(n)])
+                .collect();
+            if values.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![series("measurements", &["name"], values)])
+        }
+        Statement::ShowTagKeys {
+            database,
+            sources,
+            condition,
+            limit,
+            offset,
+            slimit,
+            soffset,
+        } => {
+            let (keys, _) = index_series(
+                ctx,
+                &defaults,
+                database.as_deref(),
+                sources,
+                condition.clone(),
+            )
+            .await?;
+            let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for k in &keys {
+                let e = per
+                    .entry(unescape(tessera_storage::batch::measurement_of(k)))
+                    .or_default();
+                for (t, _) in series_tags(k) {
+                    e.insert(t);
+                }
+            }
+            Ok(per
+                .into_iter()
+                .skip(*soffset as usize)
+                .take(limit_of(*slimit))
+                .filter_map(|(m, tags)| {
+                    let values: Vec<Vec<Value>> = tags
+                        .into_iter()
+                        .skip(*offset as usize)
+                        .take(limit_of(*limit))
+                        .map(|t| vec![Value::String(t)])
+                        .collect();
+                    (!values.is_empty()).then(|| series(&m, &["tagKey"], values))
+                })
+                .collect())
+        }
+        Statement::ShowTagValues {
+            database,
+            sources,
+            op,
+            tag_key,
+            condition,
+            limit,
+            offset,
+        } => {
+            let (keys, _) = index_series(
+                ctx,
+                &defaults,
+                database.as_deref(),
+                sources,
+                condition.clone(),
+            )
+            .await?;
+            let matcher = tag_key_matcher(*op, tag_key)?;
+            let per = tag_values_of(&keys, &matcher);
+            Ok(per
+                .into_iter()
+                .filter_map(|(m, kv)| {
+                    let values: Vec<Vec<Value>> = kv
+                        .into_iter()
+                        .skip(*offset as usize)
+                        .take(limit_of(*limit))
+                        .map(|(k, v)| vec![Value::String(k), Value::String(v)])
+                        .collect();
+                    (!values.is_empty()).then(|| series(&m, &["key", "value"], values))
+                })
+                .collect())
+        }
+        Statement::ShowSeries {
+            database,
+            sources,
+            condition,
+            limit,
+            offset,
+        } => {
+            let (keys, _) = index_series(
+                ctx,
+                &defaults,
+                database.as_deref(),
+                sources,
+                condition.clone(),
+            )
+            .await?;
+            let values: Vec<Vec<Value>> = keys
+                .iter()
+                .map(|k| unescape_key(k))
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .skip(*offset as usize)
+                .take(limit_of(*limit))
+                .map(|k| vec![Value::String(k)])
+                .collect();
+            if values.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![series("", &["key"], values)])
+        }
+        Statement::ShowFieldKeys {
+            database,
+            sources,
+            limit,
+            offset,
+        } => {
+            let snap = snapshot(ctx)?;
+            let (db, rp) = resolve_db_rp(&snap, database.as_deref(), None, &defaults)?;
+            let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
+            let fields = fields_of(&ctx.engine, &db, &rp, &shards);
+            let filter = sources_filter(sources)?;
+            Ok(fields
+                .into_iter()
+                .filter(|(m, _)| filter(m))
+                .filter_map(|(m, fs)| {
+                    let values: Vec<Vec<Value>> = fs
+                        .into_iter()
+                        .skip(*offset as usize)
+                        .take(limit_of(*limit))
+                        .map(|(f, t)| vec![Value::String(f), s(type_name(t))])
+                        .collect();
+                    (!values.is_empty()).then(|| series(&m, &["fieldKey", "fieldType"], values))
+                })
+                .collect())
+        }
+        Statement::ShowCardinality {
+            what,
+            exact,
+            database,
+            sources,
+            condition,
+            tag_key,
+            ..
+        } => {
+            let (keys, fields) = index_series(
+                ctx,
+                &defaults,
+                database.as_deref(),
+                sources,
+                condition.clone(),
+            )
+            .await?;
+            let count = |n: usize| vec![vec![Value::Integer(n as i64)]];
+            let per_measurement = |f: &dyn Fn(&str, &[&Vec<u8>]) -> usize| -> Vec<Series> {
+                let mut by: BTreeMap<String, Vec<&Vec<u8>>> = BTreeMap::new();
+                for k in &keys {
+                    by.entry(unescape(tessera_storage::batch::measurement_of(k)))
+                        .or_default()
+                        .push(k);
+                }
+                by.into_iter()
+                    .map(|(m, ks)| series(&m, &["count"], count(f(&m, &ks))))
+                    .collect()
+            };
+            Ok(match what {
+                CardinalityKind::Measurement => {
+                    let n = keys
+                        .iter()
+                        .map(|k| tessera_storage::batch::measurement_of(k).to_vec())
+                        .collect::<BTreeSet<_>>()
+                        .len();
+                    if n == 0 {
+                        Vec::new()
+                    } else if *exact {
+                        vec![series("", &["count"], count(n))]
+                    } else {
+                        vec![series("", &["cardinality estimation"], count(n))]
+                    }
+                }
+                CardinalityKind::Series => {
+                    if *exact {
+                        per_measurement(&|_, ks| ks.len())
+                    } else if keys.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![series("", &["cardinality estimation"], count(keys.len()))]
+                    }
+                }
+                CardinalityKind::TagKey => per_measurement(&|_, ks| {
+                    ks.iter()
+                        .flat_map(|k| series_tags(k).into_iter().map(|(t, _)| t))
+                        .collect::<BTreeSet<_>>()
+                        .len()
+                }),
+                CardinalityKind::TagValues => {
+                    let (op, key) = tag_key.clone().unwrap_or((
+                        BinaryOp::EqRegex,
+                        TagKeyExpr::Regex(tessera_influxql::Regex(".*".into())),
+                    ));
+                    let matcher = tag_key_matcher(op, &key)?;
+                    tag_values_of(&keys, &matcher)
+                        .into_iter()
+                        .map(|(m, kv)| series(&m, &["count"], count(kv.len())))
+                        .collect()
+                }
+                CardinalityKind::FieldKey => fields
+                    .into_iter()
+                    .map(|(m, fs)| series(&m, &["count"], count(fs.len())))
+                    .collect(),
+            })
+        }
+        Statement::ShowShardGroups => {
+            let snap = snapshot(ctx)?;
+            let mut values = Vec::new();
+            for d in snap.data.databases.values() {
+                for rp in d.retention_policies.values() {
+                    for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
+                        values.push(vec![
+                            Value::Integer(g.id as i64),
+                            s(&d.name),
+                            s(&rp.name),
+                            Value::Time(g.start_time as i64),
+                            Value::Time(g.end_time as i64),
+                            Value::Time(g.end_time as i64 + rp.duration as i64),
+                        ]);
+                    }
+                }
+            }
+            Ok(vec![series(
+                "shard groups",
+                &[
+                    "id",
+                    "database",
+                    "retention_policy",
+                    "start_time",
+                    "end_time",
+                    "expiry_time",
+                ],
+                values,
+            )])
+        }
+        Statement::ShowShards => {
+            let snap = snapshot(ctx)?;
+            let mut out = Vec::new();
+            for d in snap.data.databases.values() {
+                let mut values = Vec::new();
+                for rp in d.retention_policies.values() {
+                    for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
+                        for sh in &g.shards {
+                            values.push(vec![
+                                Value::Integer(sh.id as i64),
+                                s(&d.name),
+                                s(&rp.name),
+                                Value::Integer(g.id as i64),
+                                Value::Time(g.start_time as i64),
+                                Value::Time(g.end_time as i64),
+                                Value::Time(g.end_time as i64 + rp.duration as i64),
+                                Value::String(
+                                    sh.owners
+                                        .iter()
+                                        .map(|o| o.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(","),
+                                ),
+                            ]);
+                        }
+                    }
+                }
+                out.push(series(
+                    &d.name,
+                    &[
+                        "id",
+                        "database",
+                        "retention_policy",
+                        "shard_group",
+                        "start_time",
+                        "end_time",
+                        "expiry_time",
+                        "owners",
+                    ],
+                    values,
+                ));
+            }
+            Ok(out)
+        }
+        Statement::ShowQueries => Ok(vec![series(
+            "",
+            &["qid", "query", "database", "duration", "status"],
+            Vec::new(),
+        )]),
+        Statement::ShowStats { .. } | Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
+        Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
+        Statement::KillQuery { .. } => Err(QueryError::msg("no such query id")),
+        Statement::Delete { .. }
+        | Statement::DropSeries { .. }
+        | Statement::DropMeasurement { .. } => {
+            Err(QueryError::msg("deleting series is not supported yet"))
+        }
+    }
+}
+
+fn limit_of(l: u64) -> usize {
+    if l == 0 {
+        usize::MAX
+    } else {
+        l as usize
+    }
+}
+
+fn privilege_of(p: tessera_influxql::Privilege) -> tessera_meta_types::Privilege {
+    match p {
+        tessera_influxql::Privilege::Read => tessera_meta_types::Privilege::Read,
+        tessera_influxql::Privilege::Write => tessera_meta_types::Privilege::Write,
+        tessera_influxql::Privilege::All => tessera_meta_types::Privilege::All,
+    }
+}
+
+fn privilege_text(p: tessera_meta_types::Privilege) -> &'static str {
+    match p {
+        tessera_meta_types::Privilege::NoPrivileges => "NO PRIVILEGES",
+        tessera_meta_types::Privilege::Read => "READ",
+        tessera_meta_types::Privilege::Write => "WRITE",
+        tessera_meta_types::Privilege::All => "ALL PRIVILEGES",
+    }
+}
+
+fn type_name(t: tessera_storage::batch::FieldType) -> &'static str {
+    use tessera_storage::batch::FieldType as F;
+    match t {
+        F::Float => "float",
+        F::Integer => "integer",
+        F::Unsigned => "unsigned",
+        F::Boolean => "boolean",
+        F::String => "string",
+    }
+}
+
+/// `cpu,host=a` with escapes removed from the measurement and tags as influxd prints keys
+/// (it keeps the escapes: series keys are shown as stored).
+fn unescape_key(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
+}
+
+type NameFilter = Box<dyn Fn(&str) -> bool>;
+
+fn measurement_filter(source: Option<&Source>) -> Result<NameFilter, QueryError> {
+    match source {
+        Some(Source::Measurement(m)) => {
+            if let Some(re) = &m.regex {
+                let re = tessera_query::cond::compile_regex(&re.0)?;
+                Ok(Box::new(move |n: &str| re.is_match(n)))
+            } else if let Some(name) = m.name.clone() {
+                Ok(Box::new(move |n: &str| n == name))
+            } else {
+                Ok(Box::new(|_: &str| true))
+            }
+        }
+        _ => Ok(Box::new(|_: &str| true)),
+    }
+}
+
+fn sources_filter(sources: &[Source]) -> Result<NameFilter, QueryError> {
+    if sources.is_empty() {
+        return Ok(Box::new(|_: &str| true));
+    }
+    let fs = sources
+        .iter()
+        .map(|s| measurement_filter(Some(s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(move |n: &str| fs.iter().any(|f| f(n))))
+}
+
+type FieldMap = BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>>;
+
+/// Series keys of the database (all its retention policies unless a source names one),
+/// filtered by the sources and a tag condition; and the field registry of those shards.
+async fn index_series(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    condition: Option<tessera_influxql::Expr>,
+) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
+    let snap = snapshot(ctx)?;
+    let src_db = sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.database.clone(),
+        _ => None,
+    });
+    let src_rp = sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.retention_policy.clone(),
+        _ => None,
+    });
+    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let filter = sources_filter(sources)?;
+    let rps: Vec<String> = match &src_rp {
+        Some(r) => vec![r.clone()],
+        None => snap
+            .data
+            .database(&db)
+            .map(|d| d.retention_policies.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
+    let (condition, _range) = match &condition {
+        Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
+        None => (None, Default::default()),
+    };
+    let mut keys = BTreeSet::new();
+    let mut fields: FieldMap = BTreeMap::new();
+    for rp in rps {
+        let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
+        if shards.is_empty() {
+            continue;
+        }
+        let got = crate::scatter::series(
+            &ctx.engine,
+            SeriesFilter {
+                measurements: None,
+                condition: condition.clone(),
+            },
+            shards.clone(),
+        )
+        .await?;
+        keys.extend(
+            got.into_iter()
+                .filter(|k| filter(&unescape(tessera_storage::batch::measurement_of(k)))),
+        );
+        for (m, fs) in fields_of(&ctx.engine, &db, &rp, &shards) {
+            if filter(&m) {
+                fields.entry(m).or_default().extend(fs);
+            }
+        }
+    }
+    Ok((keys, fields))
+}
+
+type KeyMatcher = Box<dyn Fn(&str) -> bool>;
+
+fn tag_key_matcher(op: BinaryOp, key: &TagKeyExpr) -> Result<KeyMatcher, QueryError> {
+    Ok(match key {
+        TagKeyExpr::Names(names) => {
+            let names = names.clone();
+            let neg = matches!(op, BinaryOp::Neq | BinaryOp::NeqRegex);
+            Box::new(move |k: &str| names.iter().any(|n| n == k) != neg)
+        }
+        TagKeyExpr::Regex(re) => {
+            let re = tessera_query::cond::compile_regex(&re.0)?;
+            let neg = matches!(op, BinaryOp::Neq | BinaryOp::NeqRegex);
+            Box::new(move |k: &str| re.is_match(k) != neg)
+        }
+    })
+}
+
+fn tag_values_of(
+    keys: &BTreeSet<Vec<u8>>,
+    matcher: &KeyMatcher,
+) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let mut per: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for k in keys {
+        let m = unescape(tessera_storage::batch::measurement_of(k));
+        for (t, v) in series_tags(k) {
+            if matcher(&t) {
+                per.entry(m.clone()).or_default().insert((t, v));
+            }
+        }
+    }
+    per
+}
