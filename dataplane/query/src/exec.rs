@@ -266,18 +266,9 @@ pub async fn scan_partition(
         };
         for key in keys {
             let tags = Arc::new(series_tags(&key));
-            let lookup = |k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone());
-            let row_cond = match &cond {
-                Some(c) => {
-                    let b = c.bind(&lookup);
-                    match b.constant() {
-                        Some(Value::Boolean(true)) => None,
-                        Some(_) => continue,
-                        None => Some(b),
-                    }
-                }
-                None => None,
-            };
+            if skip_series(&cond, &tags) {
+                continue;
+            }
             let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
             for f in &plan.fields {
                 let c = part
@@ -286,66 +277,156 @@ pub async fn scan_partition(
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
             }
-            if cols.iter().all(Option::is_none) {
-                continue;
-            }
-            let group = GroupKey {
-                measurement: m.clone(),
-                tags: plan
-                    .group_tags
-                    .iter()
-                    .map(|t| lookup(t).unwrap_or_default())
-                    .collect(),
-            };
-            if plan.aggregate && row_cond.is_none() && !plan.aux {
-                fold_columns(plan, &group, &cols, &mut out)?;
-                continue;
-            }
-            let (times, mut rows) = align(&cols);
-            out.points += times.len() as u64 * cols.iter().flatten().count() as u64;
-            let keep: Option<Vec<bool>> = row_cond.as_ref().map(|c| {
-                let mut row = vec![Value::Null; rows.len()];
-                (0..times.len())
-                    .map(|i| {
-                        for (j, col) in rows.iter().enumerate() {
-                            row[j] = col[i].clone();
-                        }
-                        c.truthy(&row)
-                    })
-                    .collect()
-            });
-            let times = match &keep {
-                Some(k) => {
-                    for col in rows.iter_mut() {
-                        let mut it = k.iter();
-                        col.retain(|_| *it.next().expect("one flag per row"));
-                    }
-                    times
-                        .iter()
-                        .zip(k)
-                        .filter(|(_, k)| **k)
-                        .map(|(t, _)| *t)
-                        .collect()
-                }
-                None => times,
-            };
-            if times.is_empty() {
-                continue;
-            }
-            if !plan.aggregate {
-                out.raw.push(RawSeries {
-                    group,
-                    series_key: key,
-                    tags,
-                    times,
-                    cols: rows,
-                });
-                continue;
-            }
-            fold_rows(plan, &group, &times, &rows, &tags, &mut aux_next, &mut out)?;
+            process_series(plan, &cond, m, key, tags, cols, &mut aux_next, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// One input series that is not in storage (a subquery's output series).
+pub struct Frame {
+    pub measurement: String,
+    pub tags: Vec<(String, String)>,
+    /// Field name → column.
+    pub columns: Vec<(String, Column)>,
+}
+
+/// Runs `plan` over in-memory series (the outer query of a subquery).
+pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, QueryError> {
+    let mut out = Partial::default();
+    let resolver = PlanResolver {
+        fields: &plan.fields,
+    };
+    let cond = match &plan.condition {
+        Some(c) => Some(CExpr::compile(c, &resolver)?),
+        None => None,
+    };
+    let mut aux_next: u64 = 1 << 60;
+    for (i, f) in frames.into_iter().enumerate() {
+        if !plan.measurements.contains(&f.measurement) {
+            continue;
+        }
+        let tags = Arc::new(f.tags);
+        if skip_series(&cond, &tags) {
+            continue;
+        }
+        let cols: Vec<Option<Column>> = plan
+            .fields
+            .iter()
+            .map(|name| {
+                f.columns.iter().find(|(n, _)| n == name).map(|(_, c)| {
+                    let mut c = c.clone();
+                    c.retain_range(plan.range.min, plan.range.max);
+                    c
+                })
+            })
+            .map(|c| c.filter(|c| !c.is_empty()))
+            .collect();
+        let key = format!("{}\0{i:08}", f.measurement).into_bytes();
+        process_series(
+            plan,
+            &cond,
+            &f.measurement,
+            key,
+            tags,
+            cols,
+            &mut aux_next,
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Whether the tag terms of the condition rule the series out.
+fn skip_series(cond: &Option<CExpr>, tags: &[(String, String)]) -> bool {
+    match cond {
+        Some(c) => {
+            let b = c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+            matches!(b.constant(), Some(v) if *v != Value::Boolean(true))
+        }
+        None => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process_series(
+    plan: &SelectPlan,
+    cond: &Option<CExpr>,
+    m: &str,
+    key: Vec<u8>,
+    tags: Arc<Vec<(String, String)>>,
+    cols: Vec<Option<Column>>,
+    aux_next: &mut u64,
+    out: &mut Partial,
+) -> Result<(), QueryError> {
+    let lookup = |k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone());
+    let row_cond = match cond {
+        Some(c) => {
+            let b = c.bind(&lookup);
+            match b.constant() {
+                Some(Value::Boolean(true)) => None,
+                Some(_) => return Ok(()),
+                None => Some(b),
+            }
+        }
+        None => None,
+    };
+    if cols.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let group = GroupKey {
+        measurement: m.to_string(),
+        tags: plan
+            .group_tags
+            .iter()
+            .map(|t| lookup(t).unwrap_or_default())
+            .collect(),
+    };
+    if plan.aggregate && row_cond.is_none() && !plan.aux {
+        return fold_columns(plan, &group, &cols, out);
+    }
+    let (times, mut rows) = align(&cols);
+    out.points += times.len() as u64 * cols.iter().flatten().count() as u64;
+    let keep: Option<Vec<bool>> = row_cond.as_ref().map(|c| {
+        let mut row = vec![Value::Null; rows.len()];
+        (0..times.len())
+            .map(|i| {
+                for (j, col) in rows.iter().enumerate() {
+                    row[j] = col[i].clone();
+                }
+                c.truthy(&row)
+            })
+            .collect()
+    });
+    let times: Vec<i64> = match &keep {
+        Some(k) => {
+            for col in rows.iter_mut() {
+                let mut it = k.iter();
+                col.retain(|_| *it.next().expect("one flag per row"));
+            }
+            times
+                .iter()
+                .zip(k)
+                .filter(|(_, k)| **k)
+                .map(|(t, _)| *t)
+                .collect()
+        }
+        None => times,
+    };
+    if times.is_empty() {
+        return Ok(());
+    }
+    if !plan.aggregate {
+        out.raw.push(RawSeries {
+            group,
+            series_key: key,
+            tags,
+            times,
+            cols: rows,
+        });
+        return Ok(());
+    }
+    fold_rows(plan, &group, &times, &rows, &tags, aux_next, out)
 }
 
 fn window_of(plan: &SelectPlan, t: i64) -> i64 {

@@ -102,6 +102,24 @@ pub async fn select(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Result<Vec<Series>, QueryError> {
+    select_boxed(engine, snap, stmt, defaults).await
+}
+
+fn select_boxed<'a>(
+    engine: &'a Rc<Engine>,
+    snap: &'a Snapshot,
+    stmt: &'a SelectStatement,
+    defaults: &'a Defaults<'a>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
+    Box::pin(select_inner(engine, snap, stmt, defaults))
+}
+
+async fn select_inner(
+    engine: &Rc<Engine>,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+) -> Result<Vec<Series>, QueryError> {
     let now = now_ns();
     let (_, range) = match &stmt.condition {
         Some(c) => split_time(c, now)?,
@@ -110,6 +128,13 @@ pub async fn select(
     // Sources grouped by (db, rp), each group planned and run on its own.
     let mut by_rp: BTreeMap<(String, String), Vec<&tessera_influxql::Measurement>> =
         BTreeMap::new();
+    if stmt
+        .sources
+        .iter()
+        .any(|s| matches!(s, Source::Subquery(_)))
+    {
+        return select_subqueries(engine, snap, stmt, defaults, now).await;
+    }
     for s in &stmt.sources {
         match s {
             Source::Measurement(m) => {
@@ -172,6 +197,159 @@ pub async fn select(
         all.extend(tessera_query::finish::finish(&plan, partial));
     }
     Ok(all)
+}
+
+/// The outer query of `SELECT … FROM (SELECT …)`: inner answers become the outer
+/// query's input series (their columns its fields, their tags its tags).
+fn select_subqueries<'a>(
+    engine: &'a Rc<Engine>,
+    snap: &'a Snapshot,
+    stmt: &'a SelectStatement,
+    defaults: &'a Defaults<'a>,
+    now: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
+    Box::pin(async move {
+        use tessera_storage::batch::FieldType;
+        use tessera_storage::column::{Column, Values};
+        let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
+        let mut frames = Vec::new();
+        let mut schema: Schema = BTreeMap::new();
+        for src in &stmt.sources {
+            let Source::Subquery(inner) = src else {
+                return Err(QueryError::msg("cannot mix subqueries with measurements"));
+            };
+            let mut inner = (**inner).clone();
+            let inner_has_time = inner
+                .condition
+                .as_ref()
+                .map(tessera_query::cond::mentions_time)
+                .unwrap_or(false);
+            if !inner_has_time {
+                for t in &outer_time {
+                    inner.condition = Some(match inner.condition.take() {
+                        Some(c) => tessera_influxql::Expr::Binary {
+                            op: tessera_influxql::BinaryOp::And,
+                            lhs: Box::new(c),
+                            rhs: Box::new(t.clone()),
+                        },
+                        None => t.clone(),
+                    });
+                }
+            }
+            let series = select_boxed(engine, snap, &inner, defaults).await?;
+            for s in series {
+                let entry = schema.entry(s.name.clone()).or_default();
+                for (k, _) in &s.tags {
+                    entry.tags.insert(k.clone());
+                }
+                let mut columns = Vec::new();
+                for (ci, name) in s.columns.iter().enumerate().skip(1) {
+                    let mut rows: Vec<(i64, &tessera_query::Value)> = s
+                        .values
+                        .iter()
+                        .filter_map(|r| match (&r[0], &r[ci]) {
+                            (_, tessera_query::Value::Null) => None,
+                            (tessera_query::Value::Time(t), v) => Some((*t, v)),
+                            _ => None,
+                        })
+                        .collect();
+                    rows.sort_by_key(|r| r.0);
+                    rows.dedup_by_key(|r| r.0);
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    use tessera_query::Value as V;
+                    let all_int = rows.iter().all(|r| matches!(r.1, V::Integer(_)));
+                    let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
+                    let (t, vals) = match rows[0].1 {
+                        V::String(_) => (
+                            FieldType::String,
+                            Values::Str(
+                                rows.iter()
+                                    .map(|r| match r.1 {
+                                        V::String(x) => x.as_bytes().into(),
+                                        _ => Box::default(),
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                        V::Boolean(_) => (
+                            FieldType::Boolean,
+                            Values::Boolean(
+                                rows.iter()
+                                    .map(|r| matches!(r.1, V::Boolean(true)))
+                                    .collect(),
+                            ),
+                        ),
+                        V::Unsigned(_) => (
+                            FieldType::Unsigned,
+                            Values::Unsigned(
+                                rows.iter()
+                                    .map(|r| match r.1 {
+                                        V::Unsigned(x) => *x,
+                                        _ => 0,
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                        _ if all_int => (
+                            FieldType::Integer,
+                            Values::Integer(
+                                rows.iter()
+                                    .map(|r| match r.1 {
+                                        V::Integer(x) => *x,
+                                        _ => 0,
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                        _ => (
+                            FieldType::Float,
+                            Values::Float(
+                                rows.iter().map(|r| r.1.as_f64().unwrap_or(0.0)).collect(),
+                            ),
+                        ),
+                    };
+                    entry.fields.entry(name.clone()).or_insert(t);
+                    columns.push((name.clone(), Column::from_sorted(ts, vals)));
+                }
+                frames.push(tessera_query::exec::Frame {
+                    measurement: s.name.clone(),
+                    tags: s.tags.clone(),
+                    columns,
+                });
+            }
+        }
+        let names: Vec<String> = schema.keys().cloned().collect();
+        let plan = plan_select(stmt, names, &schema, now)?;
+        let partial = tessera_query::exec::scan_frames(&plan, frames)?;
+        Ok(tessera_query::finish::finish(&plan, partial))
+    })
+}
+
+/// The `time` comparisons at the top level of a condition (ANDed terms).
+fn time_terms(cond: Option<&tessera_influxql::Expr>) -> Vec<tessera_influxql::Expr> {
+    use tessera_influxql::{BinaryOp, Expr};
+    let mut out = Vec::new();
+    fn walk(e: &Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::Paren(x) => walk(x, out),
+            Expr::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+            } => {
+                walk(lhs, out);
+                walk(rhs, out);
+            }
+            Expr::Binary { .. } if tessera_query::cond::mentions_time(e) => out.push(e.clone()),
+            _ => {}
+        }
+    }
+    if let Some(c) = cond {
+        walk(c, &mut out);
+    }
+    out
 }
 
 async fn tessera_query_tags(
