@@ -228,6 +228,7 @@ pub async fn scan_partition(
     plan: &SelectPlan,
     part: &Partition,
     part_id: u32,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Partial, QueryError> {
     let mut out = Partial::default();
     let resolver = PlanResolver {
@@ -265,6 +266,9 @@ pub async fn scan_partition(
             keys
         };
         for key in keys {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(QueryError::Killed);
+            }
             let tags = Arc::new(series_tags(&key));
             if skip_series(&cond, &tags) {
                 continue;

@@ -43,6 +43,7 @@ pub mod meta_sync;
 pub mod node;
 pub mod node_identity;
 pub mod query;
+pub mod registry;
 pub mod router;
 pub mod scatter;
 pub mod select;

@@ -118,12 +118,21 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         Ok(q) => q,
         Err(e) => return error_response(400, &e.influxd_text(), p.pretty, csv),
     };
+    let registration = crate::registry::register(&q, &p.db);
     let n = query.statements.len();
     let mut results: Vec<StatementResult> = Vec::new();
     let mut i = 0;
     let mut failed = false;
     while i < n {
-        let r = crate::statements::run(&query.statements[i], i, &p.db, &p.rp, ctx).await;
+        let r = crate::statements::run(
+            &query.statements[i],
+            i,
+            &p.db,
+            &p.rp,
+            &registration.cancel,
+            ctx,
+        )
+        .await;
         let err = r.error.is_some();
         results.push(r);
         if err {
@@ -140,6 +149,7 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
             i += 1;
         }
     }
+    drop(registration);
     let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
     if p.chunked {
         for r in results.iter_mut() {

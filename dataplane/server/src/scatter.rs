@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use tessera_influxql::Expr;
@@ -27,6 +28,7 @@ pub enum ScatterMsg {
     Select {
         plan: Arc<SelectPlan>,
         shards: Arc<Vec<u64>>,
+        cancel: Arc<AtomicBool>,
         reply: flume::Sender<Result<Partial, QueryError>>,
     },
     /// Measurement (unescaped) → tag keys, for the named measurements or all.
@@ -34,6 +36,15 @@ pub enum ScatterMsg {
         measurements: Option<Arc<Vec<String>>>,
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<BTreeMap<String, BTreeSet<String>>>,
+    },
+    /// The queries running on a core.
+    ListQueries {
+        reply: flume::Sender<Vec<crate::registry::QueryInfo>>,
+    },
+    /// Stops a query if it runs on the core; answers whether it did.
+    Kill {
+        qid: u64,
+        reply: flume::Sender<bool>,
     },
     /// Series keys (escaped, as stored) of the shards matching a filter.
     Series {
@@ -48,10 +59,17 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
         ScatterMsg::Select {
             plan,
             shards,
+            cancel,
             reply,
         } => {
-            let r = select_local(engine, &plan, &shards).await;
+            let r = select_local(engine, &plan, &shards, &cancel).await;
             let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::ListQueries { reply } => {
+            let _ = reply.send_async(crate::registry::list()).await;
+        }
+        ScatterMsg::Kill { qid, reply } => {
+            let _ = reply.send_async(crate::registry::kill(qid)).await;
         }
         ScatterMsg::Tags {
             measurements,
@@ -80,6 +98,7 @@ async fn select_local(
     engine: &Rc<Engine>,
     plan: &SelectPlan,
     shards: &[u64],
+    cancel: &AtomicBool,
 ) -> Result<Partial, QueryError> {
     let mut out = Partial::default();
     let mut n = 0u32;
@@ -89,7 +108,7 @@ async fn select_local(
         }
         let id = (engine.core as u32) << 16 | n;
         n += 1;
-        let partial = scan_partition(plan, &part, id).await?;
+        let partial = scan_partition(plan, &part, id, cancel).await?;
         out.merge(partial);
         glommio::yield_if_needed().await;
     }
@@ -221,6 +240,7 @@ pub async fn select(
     engine: &Rc<Engine>,
     plan: Arc<SelectPlan>,
     shards: Vec<u64>,
+    cancel: Arc<AtomicBool>,
 ) -> Result<Partial, QueryError> {
     let shards = Arc::new(shards);
     let mut waits = Vec::new();
@@ -235,6 +255,7 @@ pub async fn select(
                 CoreMsg::Scatter(ScatterMsg::Select {
                     plan: Arc::clone(&plan),
                     shards: Arc::clone(&shards),
+                    cancel: Arc::clone(&cancel),
                     reply,
                 }),
             )
@@ -242,7 +263,7 @@ pub async fn select(
             .map_err(|e| QueryError::Storage(e.to_string()))?;
         waits.push(rx);
     }
-    let mut out = select_local(engine, &plan, &shards).await?;
+    let mut out = select_local(engine, &plan, &shards, &cancel).await?;
     for rx in waits {
         let p = rx
             .recv_async()
@@ -302,4 +323,48 @@ pub fn tag_keys_of(keys: &BTreeSet<Vec<u8>>) -> BTreeMap<String, BTreeSet<String
         }
     }
     out
+}
+
+/// Every running query of the node (all cores).
+pub async fn list_queries(engine: &Rc<Engine>) -> Vec<crate::registry::QueryInfo> {
+    let mut out = crate::registry::list();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        if engine
+            .send_to(core, CoreMsg::Scatter(ScatterMsg::ListQueries { reply }))
+            .await
+            .is_ok()
+        {
+            if let Ok(more) = rx.recv_async().await {
+                out.extend(more);
+            }
+        }
+    }
+    out.sort_by_key(|q| q.qid);
+    out
+}
+
+/// Kills a query on whichever core runs it; whether one did.
+pub async fn kill_query(engine: &Rc<Engine>, qid: u64) -> bool {
+    if crate::registry::kill(qid) {
+        return true;
+    }
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        if engine
+            .send_to(core, CoreMsg::Scatter(ScatterMsg::Kill { qid, reply }))
+            .await
+            .is_ok()
+            && rx.recv_async().await == Ok(true)
+        {
+            return true;
+        }
+    }
+    false
 }

@@ -20,6 +20,8 @@ use crate::fields::ShardFields;
 pub struct Defaults<'a> {
     pub db: &'a str,
     pub rp: &'a str,
+    /// Set by `KILL QUERY`.
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub fn now_ns() -> i64 {
@@ -193,7 +195,13 @@ async fn select_inner(
             );
         }
         let plan = Arc::new(plan_select(stmt, names, &schema, now)?);
-        let partial = crate::scatter::select(engine, Arc::clone(&plan), shards).await?;
+        let partial = crate::scatter::select(
+            engine,
+            Arc::clone(&plan),
+            shards,
+            Arc::clone(&defaults.cancel),
+        )
+        .await?;
         all.extend(tessera_query::finish::finish(&plan, partial));
     }
     Ok(all)

@@ -29,8 +29,15 @@ fn series(name: &str, columns: &[&str], values: Vec<Vec<Value>>) -> Series {
     }
 }
 
-pub async fn run(st: &Statement, id: usize, db: &str, rp: &str, ctx: &Ctx) -> StatementResult {
-    match run_inner(st, db, rp, ctx).await {
+pub async fn run(
+    st: &Statement,
+    id: usize,
+    db: &str,
+    rp: &str,
+    cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ctx: &Ctx,
+) -> StatementResult {
+    match run_inner(st, db, rp, cancel, ctx).await {
         Ok(series) => StatementResult {
             statement_id: id,
             series,
@@ -76,11 +83,13 @@ async fn run_inner(
     st: &Statement,
     db_param: &str,
     rp_param: &str,
+    cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     ctx: &Ctx,
 ) -> Result<Vec<Series>, QueryError> {
     let defaults = Defaults {
         db: db_param,
         rp: rp_param,
+        cancel: std::sync::Arc::clone(cancel),
     };
     match st {
         Statement::Select(sel) => {
@@ -755,14 +764,40 @@ async fn run_inner(
             }
             Ok(out)
         }
-        Statement::ShowQueries => Ok(vec![series(
-            "",
-            &["qid", "query", "database", "duration", "status"],
-            Vec::new(),
-        )]),
+        Statement::ShowQueries => {
+            let values = crate::scatter::list_queries(&ctx.engine)
+                .await
+                .into_iter()
+                .map(|q| {
+                    vec![
+                        Value::Integer(q.qid as i64),
+                        Value::String(q.query),
+                        Value::String(q.database),
+                        Value::String(q.duration),
+                        s("running"),
+                    ]
+                })
+                .collect();
+            Ok(vec![series(
+                "",
+                &["qid", "query", "database", "duration", "status"],
+                values,
+            )])
+        }
         Statement::ShowStats { .. } | Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
         Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
-        Statement::KillQuery { .. } => Err(QueryError::msg("no such query id")),
+        Statement::KillQuery { id, host } => {
+            if host.is_some() {
+                return Err(QueryError::msg(
+                    "killing queries on other hosts needs the cluster query service",
+                ));
+            }
+            if crate::scatter::kill_query(&ctx.engine, *id).await {
+                Ok(Vec::new())
+            } else {
+                Err(QueryError::msg("no such query id"))
+            }
+        }
         Statement::Delete { .. }
         | Statement::DropSeries { .. }
         | Statement::DropMeasurement { .. } => {
