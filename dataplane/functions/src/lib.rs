@@ -1,4 +1,51 @@
-//! InfluxQL 1.x functions, placeholder while the crate is written.
+//! InfluxQL 1.x functions with the results of InfluxDB 1.6.7.
+//!
+//! Pure computation, no runtime: the query engine scans storage, splits
+//! points into groups and windows, and calls into this crate.
+//!
+//! - [`reducer()`] builds a [`Reducer`] for an aggregate or selector
+//!   (count, distinct, count(distinct), integral, mean, median, mode,
+//!   spread, stddev, sum, first, last, max, min, percentile, sample, top,
+//!   bottom). Push columns, [`Reducer::merge`] per-core partials,
+//!   [`Reducer::finish`] into rows. [`IntegralStream`] is the integral for
+//!   GROUP BY time, where windows are not independent.
+//! - [`transform()`] builds a [`Transform`] that runs over a group's ordered
+//!   rows: derivative, non_negative_derivative, difference,
+//!   non_negative_difference, moving_average, cumulative_sum, elapsed,
+//!   holt_winters, holt_winters_with_fit and the technical-analysis
+//!   functions.
+//! - [`math`] holds the per-value functions (abs … tan) and [`binary`] the
+//!   operators `+ - * / % & | ^`.
+//!
+//! `SEMANTICS.md` beside this crate lists what influxd does and what the
+//! caller must do (output times, fill, nulls, ties).
+//!
+//! # Layout
+//! - `value` — [`Value`], [`ValueType`], [`Point`], [`Arg`].
+//! - `error` — [`FunctionError`].
+//! - `window` — [`Window`], GROUP BY time bucketing.
+//! - `reducer/` — [`Reducer`]: `simple` (count/sum/mean/spread), `selector`
+//!   (first/last/min/max), `distinct`, `slice` (median/mode/stddev/percentile),
+//!   `topbottom`, `sample`, `integral`, `column` (typed columns).
+//! - `transform/` — [`Transform`]: `diff` (derivative, difference, elapsed),
+//!   `moving` (moving_average, cumulative_sum), `ta` and `gota` (technical
+//!   analysis), `holtwinters` and `neldermead`.
+//! - `math` — scalar math functions; `binary` — binary operators.
+//! - `gosort`, `gomath` — ports of Go's `sort.Sort`/`container/heap` and
+//!   `math.Pow` where influxd's exact answer depends on them.
+
+pub mod binary;
 mod error;
+mod gomath;
 mod gosort;
+pub mod math;
+mod reducer;
+mod transform;
 mod value;
+mod window;
+
+pub use error::FunctionError;
+pub use reducer::{reducer, Column, IntegralStream, Reducer, TimeRule};
+pub use transform::{transform, Transform, TransformContext};
+pub use value::{Arg, Point, Value, ValueType};
+pub use window::Window;

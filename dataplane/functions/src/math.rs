@@ -1,0 +1,121 @@
+//! Per-value math functions (`SELECT abs(x), log(x, 2) …`), with influxd
+//! 1.6.7's types: abs, ceil, floor and round keep integers as integers,
+//! everything else returns a float. NaN results (asin(2)) are returned as
+//! NaN and written as null by the caller; ±Inf (ln(0)) makes influxd fail
+//! the whole response, which the caller must reproduce if it cares.
+
+use crate::error::FunctionError;
+use crate::gomath;
+use crate::value::{Value, ValueType};
+
+/// The math functions of InfluxQL 1.6.
+pub const FUNCTIONS: [&str; 18] = [
+    "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "exp", "floor", "ln", "log", "log2", "log10",
+    "pow", "round", "sin", "sqrt", "tan",
+];
+
+/// How many arguments a math function takes (all arguments are values:
+/// fields, literals or other expressions).
+pub fn arity(name: &str) -> Option<usize> {
+    match name {
+        "atan2" | "log" | "pow" => Some(2),
+        n if FUNCTIONS.contains(&n) => Some(1),
+        _ => None,
+    }
+}
+
+/// The result type of `name` over arguments of type `args[0]`.
+pub fn output_type(name: &str, arg: ValueType) -> ValueType {
+    match name {
+        "abs" | "ceil" | "floor" | "round" => arg,
+        _ => ValueType::Float,
+    }
+}
+
+/// Checks the argument types of a call before running it.
+pub fn check(name: &str, args: &[ValueType]) -> Result<(), FunctionError> {
+    let n = arity(name).ok_or_else(|| FunctionError::UnknownFunction(name.to_string()))?;
+    if args.len() != n {
+        return Err(FunctionError::ArgumentCount {
+            function: name.to_string(),
+            expected: n.to_string(),
+            got: args.len(),
+        });
+    }
+    for (i, t) in args.iter().enumerate() {
+        if !matches!(t, ValueType::Float | ValueType::Integer | ValueType::Unsigned) {
+            return Err(FunctionError::InvalidArgument(format!(
+                "invalid argument type for {} argument in {name}(): {t}",
+                if i == 0 { "first" } else { "second" }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Go's `math.Log2`: exact for powers of two.
+fn log2(x: f64) -> f64 {
+    let (frac, exp) = gomath::frexp(x);
+    if frac == 0.5 {
+        return (exp - 1) as f64;
+    }
+    frac.ln() * std::f64::consts::LOG2_E + exp as f64
+}
+
+/// Applies `name` to `args`. A null argument gives null; a non-numeric
+/// argument gives an error.
+pub fn apply(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let types: Vec<ValueType> = args.iter().filter_map(Value::value_type).collect();
+    check(name, &types)?;
+    let x = args[0].as_f64().unwrap_or(f64::NAN);
+    let y = args.get(1).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let f = match name {
+        "abs" => match args[0] {
+            Value::Integer(v) => return Ok(Value::Integer(v.wrapping_abs())),
+            Value::Unsigned(v) => return Ok(Value::Unsigned(v)),
+            _ => x.abs(),
+        },
+        "ceil" | "floor" | "round" => match args[0] {
+            Value::Integer(_) | Value::Unsigned(_) => return Ok(args[0].clone()),
+            _ => match name {
+                "ceil" => x.ceil(),
+                "floor" => x.floor(),
+                _ => x.round(),
+            },
+        },
+        "acos" => x.acos(),
+        "asin" => x.asin(),
+        "atan" => x.atan(),
+        "atan2" => x.atan2(y),
+        "cos" => x.cos(),
+        "exp" => x.exp(),
+        "ln" => x.ln(),
+        "log" => x.ln() / y.ln(),
+        "log2" => log2(x),
+        "log10" => x.ln() * std::f64::consts::LOG10_E,
+        "pow" => gomath::pow(x, y),
+        "sin" => x.sin(),
+        "sqrt" => x.sqrt(),
+        "tan" => x.tan(),
+        _ => return Err(FunctionError::UnknownFunction(name.to_string())),
+    };
+    Ok(Value::Float(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types() {
+        assert_eq!(apply("abs", &[Value::Integer(-3)]), Ok(Value::Integer(3)));
+        assert_eq!(apply("ceil", &[Value::Integer(-3)]), Ok(Value::Integer(-3)));
+        assert_eq!(apply("round", &[Value::Float(2.5)]), Ok(Value::Float(3.0)));
+        assert_eq!(apply("log2", &[Value::Integer(8)]), Ok(Value::Float(3.0)));
+        assert_eq!(apply("sqrt", &[Value::Null]), Ok(Value::Null));
+        assert!(apply("sqrt", &[Value::String("x".into())]).is_err());
+    }
+}

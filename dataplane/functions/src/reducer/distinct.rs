@@ -1,0 +1,123 @@
+//! distinct() and count(distinct()): one entry per value with the time it
+//! was first seen; influxd emits the values in that order.
+
+use std::collections::HashMap;
+
+use super::column::{Column, Scalar};
+use crate::value::{Point, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    F(u64),
+    I(i64),
+    U(u64),
+    S(String),
+    B(bool),
+}
+
+fn float_key(v: f64) -> Key {
+    // Go map keys compare floats with ==, so 0 and -0 are one key.
+    Key::F(if v == 0.0 { 0 } else { v.to_bits() })
+}
+
+impl Key {
+    fn of(s: &Scalar) -> Key {
+        match s {
+            Scalar::F(v) => float_key(*v),
+            Scalar::I(v) => Key::I(*v),
+            Scalar::U(v) => Key::U(*v),
+            Scalar::S(v) => Key::S(v.clone()),
+            Scalar::B(v) => Key::B(*v),
+        }
+    }
+}
+
+/// The distinct values seen so far, each with its first time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Distinct {
+    seen: HashMap<Key, (i64, Scalar)>,
+}
+
+impl Distinct {
+    fn offer(&mut self, key: Key, time: i64, value: impl FnOnce() -> Scalar) {
+        match self.seen.get_mut(&key) {
+            Some(e) => {
+                if time < e.0 {
+                    e.0 = time;
+                }
+            }
+            None => {
+                self.seen.insert(key, (time, value()));
+            }
+        }
+    }
+
+    pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>) {
+        match c {
+            Column::Float(v) => {
+                for (&t, &x) in times.iter().zip(v) {
+                    self.offer(float_key(x), t, || Scalar::F(x));
+                }
+            }
+            Column::Integer(v) => {
+                for (&t, &x) in times.iter().zip(v) {
+                    self.offer(Key::I(x), t, || Scalar::I(x));
+                }
+            }
+            Column::Unsigned(v) => {
+                for (&t, &x) in times.iter().zip(v) {
+                    self.offer(Key::U(x), t, || Scalar::U(x));
+                }
+            }
+            Column::String(v) => {
+                for (&t, x) in times.iter().zip(v) {
+                    self.offer(Key::S(x.clone()), t, || Scalar::S(x.clone()));
+                }
+            }
+            Column::Boolean(v) => {
+                for (&t, &x) in times.iter().zip(v) {
+                    self.offer(Key::B(x), t, || Scalar::B(x));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn push(&mut self, time: i64, s: Scalar) {
+        let k = Key::of(&s);
+        self.offer(k, time, || s);
+    }
+
+    pub(crate) fn merge(&mut self, other: Distinct) {
+        for (k, (t, s)) in other.seen {
+            self.offer(k, t, || s);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// The values ordered by first time, then value; all stamped `time`.
+    pub(crate) fn finish(self, time: i64) -> Vec<Point> {
+        let mut v: Vec<(i64, Scalar)> = self.seen.into_values().collect();
+        v.sort_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                if a.1.lt(&b.1) {
+                    std::cmp::Ordering::Less
+                } else if b.1.lt(&a.1) {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+        });
+        v.into_iter()
+            .map(|(_, s)| Point::new(time, s.into_value()))
+            .collect()
+    }
+}
+
+/// count(distinct()) result.
+pub(crate) fn count_value(d: &Distinct) -> Value {
+    Value::Integer(d.len() as i64)
+}

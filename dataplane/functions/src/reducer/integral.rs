@@ -1,0 +1,111 @@
+//! integral(): the trapezium rule over time-ordered points, with influxd
+//! 1.6.7's handling of GROUP BY time windows (`FloatIntegralReducer`,
+//! `IntegerIntegralReducer`): at a window's end the value is interpolated
+//! between the last point inside and the first point after it, and the
+//! next window starts from that interpolated point.
+//!
+//! influxd's integer variant differs from the float one: after
+//! interpolating at a window end it keeps the old value of the previous
+//! point and uses the *interpolated* value (not the new point's) for the
+//! first trapezium of the next window. Both are reproduced.
+
+use crate::value::{Point, Value};
+use crate::window::Window;
+
+/// `linearFloat`: the value at `t` on the line through two points.
+pub(crate) fn linear(t: i64, t0: i64, t1: i64, v0: f64, v1: f64) -> f64 {
+    let m = (v1 - v0) / (t1 - t0) as f64;
+    let x = (t - t0) as f64;
+    m * x + v0
+}
+
+/// A streaming integral over one group's points in time order, emitting
+/// one `(window start, area)` point per window that had points.
+#[derive(Debug, Clone)]
+pub struct IntegralStream {
+    unit: f64,
+    window: Option<Window>,
+    integer_input: bool,
+    sum: f64,
+    prev: Option<(i64, f64)>,
+    start: i64,
+    end: i64,
+    out: Vec<Point>,
+}
+
+impl IntegralStream {
+    /// `unit`: the integral's unit in ns (default 1s); `window`: the GROUP BY
+    /// time interval, none without one; `query_start`: the WHERE lower bound
+    /// (`None` when there is none) — influxd's integer variant uses it as the
+    /// window start without GROUP BY time; `integer_input`: the field is an
+    /// integer or unsigned field.
+    pub fn new(unit: i64, window: Option<Window>, query_start: Option<i64>, integer_input: bool) -> Self {
+        IntegralStream {
+            unit: unit as f64,
+            window,
+            integer_input,
+            sum: 0.0,
+            prev: None,
+            start: if integer_input { query_start.unwrap_or(0) } else { 0 },
+            end: i64::MAX,
+            out: Vec::new(),
+        }
+    }
+
+    fn set_window(&mut self, t: i64) {
+        if let Some(w) = self.window {
+            self.start = w.start(t);
+            self.end = w.end(t);
+        }
+    }
+
+    /// Adds one point; points must come in ascending time order.
+    pub fn push(&mut self, time: i64, value: f64) {
+        let Some((pt, pv)) = self.prev else {
+            self.prev = Some((time, value));
+            self.set_window(time);
+            return;
+        };
+        if pt == time {
+            self.prev = Some((time, value));
+            return;
+        }
+        let mut prev = (pt, pv);
+        let mut left = value;
+        if self.window.is_some() && time >= self.end {
+            if pt != self.end {
+                let v = linear(self.end, pt, time, pv, value);
+                let elapsed = (self.end - pt) as f64 / self.unit;
+                self.sum += 0.5 * (v + pv) * elapsed;
+                if self.integer_input {
+                    prev = (self.end, pv);
+                    left = v;
+                } else {
+                    prev = (self.end, v);
+                }
+            }
+            self.out.push(Point::new(self.start, Value::Float(self.sum)));
+            self.set_window(time);
+            self.sum = 0.0;
+        }
+        let elapsed = (time - prev.0) as f64 / self.unit;
+        self.sum += 0.5 * (left + prev.1) * elapsed;
+        self.prev = Some((time, value));
+    }
+
+    /// Takes the windows completed so far.
+    pub fn drain(&mut self) -> Vec<Point> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Flushes the last window. influxd drops it when the last point sits
+    /// exactly on the window start (no area).
+    pub fn finish(mut self) -> Vec<Point> {
+        if let Some((pt, _)) = self.prev {
+            if pt != self.start {
+                self.out.push(Point::new(self.start, Value::Float(self.sum)));
+            }
+        }
+        self.out
+    }
+}

@@ -1,0 +1,598 @@
+//! Aggregates and selectors: one [`Reducer`] per (group, window, core),
+//! fed whole columns, merged across cores, finished into output rows.
+
+mod column;
+mod distinct;
+mod integral;
+mod sample;
+mod selector;
+mod simple;
+mod slice;
+mod topbottom;
+
+pub use column::Column;
+pub use integral::IntegralStream;
+
+use column::{Kept, Scalar};
+use distinct::Distinct;
+use sample::Sample;
+use selector::{Pick, Selector};
+use simple::{Acc, Mean, Spread};
+use topbottom::TopBottom;
+
+use crate::error::FunctionError;
+use crate::value::{Arg, Point, Value, ValueType};
+
+/// Which time an output row of a reducer carries in influxd's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeRule {
+    /// Aggregates (count, mean, distinct, …): the window start; without
+    /// GROUP BY time the query's lower time bound, or 0 when it has none.
+    /// [`Reducer::finish`] already stamps this time.
+    WindowStart,
+    /// first, last, min, max, percentile: the selected point's time when
+    /// the call is the only function call of the SELECT (other plain fields
+    /// and tags may be selected too, and the call may sit inside a math
+    /// expression such as `max(x) * 2`) and there is no GROUP BY time;
+    /// otherwise the caller must replace it with the window start.
+    /// [`Reducer::finish`] returns the point's time.
+    Selector,
+    /// top, bottom, sample: always the selected points' own times.
+    PointTime,
+}
+
+/// The function a reducer computes, with its parsed arguments.
+#[derive(Debug, Clone, PartialEq)]
+enum Func {
+    Count,
+    CountDistinct,
+    Distinct,
+    Integral { unit: i64 },
+    Mean,
+    Median,
+    Mode,
+    Spread,
+    Stddev,
+    Sum,
+    Select(Pick),
+    Percentile(f64),
+    Sample(usize),
+    Top { n: usize, tags: Vec<String> },
+    Bottom { n: usize, tags: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Count(i64),
+    Sum(Acc),
+    Mean(Mean),
+    Spread(Spread),
+    Select(Selector),
+    Distinct(Distinct),
+    Kept(Kept),
+    TopBottom(TopBottom),
+    Sample(Sample),
+}
+
+/// A running aggregate or selector for one (group, window).
+///
+/// Create it with [`reducer`], feed it columns with the `push_*` methods
+/// (each batch ascending in time, typically one series' slice of the
+/// window), fold per-core partials together with [`Reducer::merge`] and
+/// turn it into rows with [`Reducer::finish`].
+#[derive(Debug, Clone)]
+pub struct Reducer {
+    name: &'static str,
+    func: Func,
+    input: ValueType,
+    state: State,
+}
+
+const NAMES: [&str; 19] = [
+    "count", "count_distinct", "distinct", "integral", "mean", "median", "mode", "spread", "stddev",
+    "sum", "first", "last", "max", "min", "percentile", "sample", "top", "bottom", "count(distinct)",
+];
+
+fn static_name(name: &str) -> Option<&'static str> {
+    NAMES.iter().find(|n| **n == name).copied()
+}
+
+fn want_args(name: &str, args: &[Arg], range: std::ops::RangeInclusive<usize>) -> Result<(), FunctionError> {
+    if range.contains(&args.len()) {
+        return Ok(());
+    }
+    let expected = if range.start() == range.end() {
+        (range.start() + 1).to_string()
+    } else {
+        format!("{}-{}", range.start() + 1, range.end() + 1)
+    };
+    Err(FunctionError::ArgumentCount {
+        function: name.to_string(),
+        expected,
+        got: args.len() + 1,
+    })
+}
+
+fn positive_int(name: &str, a: &Arg, what: &str) -> Result<usize, FunctionError> {
+    match a {
+        Arg::Integer(n) if *n > 0 => Ok(*n as usize),
+        Arg::Integer(n) => Err(FunctionError::InvalidArgument(format!(
+            "{what} ({n}) in {name} function must be at least 1"
+        ))),
+        other => Err(FunctionError::InvalidArgument(format!(
+            "expected integer argument as last argument in {name}(), got {}",
+            other.kind()
+        ))),
+    }
+}
+
+/// Creates the reducer for `name(field, args…)` over a field of type `input`.
+///
+/// `name` is one of count, distinct, count_distinct (for
+/// `count(distinct(x))`), integral, mean, median, mode, spread, stddev, sum,
+/// first, last, max, min, percentile, sample, top, bottom. `args` are the
+/// literal arguments after the field. Types are checked as influxd does:
+/// strings and booleans only go to count, distinct, mode, first, last and
+/// sample (booleans also to min and max).
+pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, FunctionError> {
+    let sname = static_name(name).ok_or_else(|| FunctionError::UnknownFunction(name.to_string()))?;
+    let func = match sname {
+        "count" | "distinct" | "count_distinct" | "count(distinct)" | "mean" | "median" | "mode"
+        | "spread" | "stddev" | "sum" | "first" | "last" | "max" | "min" => {
+            want_args(name, args, 0..=0)?;
+            match sname {
+                "count" => Func::Count,
+                "distinct" => Func::Distinct,
+                "mean" => Func::Mean,
+                "median" => Func::Median,
+                "mode" => Func::Mode,
+                "spread" => Func::Spread,
+                "stddev" => Func::Stddev,
+                "sum" => Func::Sum,
+                "first" => Func::Select(Pick::First),
+                "last" => Func::Select(Pick::Last),
+                "max" => Func::Select(Pick::Max),
+                "min" => Func::Select(Pick::Min),
+                _ => Func::CountDistinct,
+            }
+        }
+        "integral" => {
+            want_args(name, args, 0..=1)?;
+            let unit = match args.first() {
+                None => 1_000_000_000,
+                Some(Arg::Duration(d)) if *d > 0 => *d,
+                Some(other) => {
+                    return Err(FunctionError::InvalidArgument(format!(
+                        "second argument to integral must be a duration, got {}",
+                        other.kind()
+                    )))
+                }
+            };
+            Func::Integral { unit }
+        }
+        "percentile" => {
+            want_args(name, args, 1..=1)?;
+            match args[0] {
+                Arg::Integer(n) => Func::Percentile(n as f64),
+                Arg::Float(f) => Func::Percentile(f),
+                ref other => {
+                    return Err(FunctionError::InvalidArgument(format!(
+                        "expected float argument in percentile(), got {}",
+                        other.kind()
+                    )))
+                }
+            }
+        }
+        "sample" => {
+            want_args(name, args, 1..=1)?;
+            match args[0] {
+                Arg::Integer(n) if n > 0 => Func::Sample(n as usize),
+                Arg::Integer(n) => {
+                    return Err(FunctionError::InvalidArgument(format!(
+                        "sample window must be greater than 1, got {n}"
+                    )))
+                }
+                ref other => {
+                    return Err(FunctionError::InvalidArgument(format!(
+                        "expected integer argument in sample(), got {}",
+                        other.kind()
+                    )))
+                }
+            }
+        }
+        _ => {
+            // top / bottom: (field, [tag, …,] N)
+            if args.is_empty() {
+                return Err(FunctionError::InvalidArgument(format!(
+                    "invalid number of arguments for {name}, expected at least 2, got 1"
+                )));
+            }
+            let n = positive_int(name, &args[args.len() - 1], "limit")?;
+            let mut tags = Vec::new();
+            for a in &args[..args.len() - 1] {
+                match a {
+                    Arg::Ident(t) => tags.push(t.clone()),
+                    other => {
+                        return Err(FunctionError::InvalidArgument(format!(
+                            "only fields or tags are allowed in {name}(), found {}",
+                            other.kind()
+                        )))
+                    }
+                }
+            }
+            if sname == "top" {
+                Func::Top { n, tags }
+            } else {
+                Func::Bottom { n, tags }
+            }
+        }
+    };
+    check_type(sname, &func, input)?;
+    let state = initial_state(&func, input);
+    Ok(Reducer {
+        name: sname,
+        func,
+        input,
+        state,
+    })
+}
+
+fn check_type(name: &str, func: &Func, input: ValueType) -> Result<(), FunctionError> {
+    let numeric = matches!(input, ValueType::Float | ValueType::Integer | ValueType::Unsigned);
+    let ok = match func {
+        Func::Count | Func::CountDistinct | Func::Distinct | Func::Mode | Func::Sample(_) => true,
+        Func::Select(Pick::First | Pick::Last) => true,
+        Func::Select(Pick::Min | Pick::Max) => numeric || input == ValueType::Boolean,
+        _ => numeric,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(FunctionError::UnsupportedType {
+            function: name.to_string(),
+            input,
+        })
+    }
+}
+
+fn initial_state(func: &Func, input: ValueType) -> State {
+    let acc = || match input {
+        ValueType::Integer => Acc::I(0),
+        ValueType::Unsigned => Acc::U(0),
+        _ => Acc::F(0.0),
+    };
+    match func {
+        Func::Count => State::Count(0),
+        Func::Sum => State::Sum(acc()),
+        Func::Mean => State::Mean(Mean::new(acc())),
+        Func::Spread => State::Spread(match input {
+            ValueType::Integer => Spread::I { min: i64::MAX, max: i64::MIN, n: 0 },
+            ValueType::Unsigned => Spread::U { min: u64::MAX, max: 0, n: 0 },
+            _ => Spread::F { min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 },
+        }),
+        Func::Select(p) => State::Select(Selector::new(*p)),
+        Func::Distinct | Func::CountDistinct => State::Distinct(Distinct::default()),
+        Func::Top { n, tags } => State::TopBottom(TopBottom::new(true, *n, !tags.is_empty())),
+        Func::Bottom { n, tags } => State::TopBottom(TopBottom::new(false, *n, !tags.is_empty())),
+        Func::Sample(n) => State::Sample(Sample::new(*n, input, 0x5eed_0f_5a3b1e ^ *n as u64)),
+        Func::Integral { .. } | Func::Median | Func::Mode | Func::Stddev | Func::Percentile(_) => {
+            State::Kept(Kept::new(input))
+        }
+    }
+}
+
+impl Reducer {
+    /// The function name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The input type the reducer was created for.
+    pub fn input_type(&self) -> ValueType {
+        self.input
+    }
+
+    /// The type of the values [`Reducer::finish`] returns.
+    pub fn output_type(&self) -> ValueType {
+        match self.func {
+            Func::Count | Func::CountDistinct => ValueType::Integer,
+            Func::Mean | Func::Median | Func::Stddev | Func::Integral { .. } => ValueType::Float,
+            _ => self.input,
+        }
+    }
+
+    /// Which time the rows of this function carry; see [`TimeRule`].
+    pub fn time_rule(&self) -> TimeRule {
+        match self.func {
+            Func::Select(_) | Func::Percentile(_) => TimeRule::Selector,
+            Func::Top { .. } | Func::Bottom { .. } | Func::Sample(_) => TimeRule::PointTime,
+            _ => TimeRule::WindowStart,
+        }
+    }
+
+    /// The tag keys of `top(x, tag…, N)` / `bottom(…)`; empty otherwise.
+    pub fn tag_keys(&self) -> &[String] {
+        match &self.func {
+            Func::Top { tags, .. } | Func::Bottom { tags, .. } => tags,
+            _ => &[],
+        }
+    }
+
+    /// For `top(x, tag…, N)` / `bottom(…)`: the values of [`Reducer::tag_keys`]
+    /// of the series whose points are pushed next (joined in any fixed way).
+    /// influxd first keeps the max (min) point per distinct key, then ranks
+    /// those. A no-op for other functions.
+    pub fn set_tag_key(&mut self, key: &str) {
+        if let State::TopBottom(t) = &mut self.state {
+            t.set_tag_key(key);
+        }
+    }
+
+    fn mismatch(&self, pushed: ValueType) -> FunctionError {
+        FunctionError::TypeMismatch {
+            function: self.name.to_string(),
+            expected: self.input,
+            pushed,
+        }
+    }
+
+    /// Pushes one column; `times[i]` and `values[i]` form a point whose aux
+    /// is `aux_base + i`. A float reducer also takes integer and unsigned
+    /// columns (influxd casts them when a field's type differs across shards).
+    pub fn push_column(&mut self, times: &[i64], col: Column<'_>, aux_base: u64) -> Result<(), FunctionError> {
+        debug_assert_eq!(times.len(), col.len());
+        let ct = col.value_type();
+        if ct != self.input {
+            if self.input == ValueType::Float && matches!(ct, ValueType::Integer | ValueType::Unsigned) {
+                let cast: Vec<f64> = match col {
+                    Column::Integer(v) => v.iter().map(|&x| x as f64).collect(),
+                    Column::Unsigned(v) => v.iter().map(|&x| x as f64).collect(),
+                    _ => Vec::new(),
+                };
+                return self.push_column(times, Column::Float(&cast), aux_base);
+            }
+            return Err(self.mismatch(ct));
+        }
+        if times.is_empty() {
+            return Ok(());
+        }
+        let ok = match &mut self.state {
+            State::Count(n) => {
+                *n += times.len() as i64;
+                true
+            }
+            State::Sum(acc) => acc.add_column(col),
+            State::Mean(m) => {
+                m.count += times.len() as u64;
+                m.sum.add_column(col)
+            }
+            State::Spread(s) => s.push_column(col),
+            State::Select(s) => {
+                s.push_column(times, col, aux_base);
+                true
+            }
+            State::Distinct(d) => {
+                d.push_column(times, col);
+                true
+            }
+            State::Kept(k) => k.extend(times, col, aux_base),
+            State::TopBottom(t) => {
+                t.push_column(times, col, aux_base);
+                true
+            }
+            State::Sample(s) => {
+                let mut k = Kept::new(self.input);
+                k.extend(times, col, aux_base);
+                s.absorb(k);
+                true
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.mismatch(ct))
+        }
+    }
+
+    /// Pushes a float column (count, sum, mean, min, max, first, last and
+    /// spread run tight loops over it).
+    pub fn push_floats(&mut self, times: &[i64], values: &[f64], aux_base: u64) -> Result<(), FunctionError> {
+        self.push_column(times, Column::Float(values), aux_base)
+    }
+
+    /// Pushes an integer column.
+    pub fn push_integers(&mut self, times: &[i64], values: &[i64], aux_base: u64) -> Result<(), FunctionError> {
+        self.push_column(times, Column::Integer(values), aux_base)
+    }
+
+    /// Pushes an unsigned column.
+    pub fn push_unsigneds(&mut self, times: &[i64], values: &[u64], aux_base: u64) -> Result<(), FunctionError> {
+        self.push_column(times, Column::Unsigned(values), aux_base)
+    }
+
+    /// Pushes a boolean column.
+    pub fn push_booleans(&mut self, times: &[i64], values: &[bool], aux_base: u64) -> Result<(), FunctionError> {
+        self.push_column(times, Column::Boolean(values), aux_base)
+    }
+
+    /// Pushes a string column.
+    pub fn push_strings(&mut self, times: &[i64], values: &[String], aux_base: u64) -> Result<(), FunctionError> {
+        self.push_column(times, Column::String(values), aux_base)
+    }
+
+    /// Pushes one point; `Null` is ignored.
+    pub fn push(&mut self, time: i64, value: &Value, aux: u64) -> Result<(), FunctionError> {
+        let Some(vt) = value.value_type() else {
+            return Ok(());
+        };
+        let s = match (self.input, value) {
+            (ValueType::Float, Value::Integer(v)) => Scalar::F(*v as f64),
+            (ValueType::Float, Value::Unsigned(v)) => Scalar::F(*v as f64),
+            _ if vt == self.input => match Scalar::from_value(value) {
+                Some(s) => s,
+                None => return Ok(()),
+            },
+            _ => return Err(self.mismatch(vt)),
+        };
+        let ok = match &mut self.state {
+            State::Select(sel) => {
+                sel.push(time, s, aux);
+                true
+            }
+            State::Distinct(d) => {
+                d.push(time, s);
+                true
+            }
+            State::Kept(k) => k.push(time, s, aux),
+            State::TopBottom(t) => {
+                t.push(time, s, aux);
+                true
+            }
+            State::Sample(smp) => {
+                let mut k = Kept::new(self.input);
+                k.push(time, s, aux);
+                smp.absorb(k);
+                true
+            }
+            _ => {
+                let t = [time];
+                return match s {
+                    Scalar::F(v) => self.push_column(&t, Column::Float(&[v]), aux),
+                    Scalar::I(v) => self.push_column(&t, Column::Integer(&[v]), aux),
+                    Scalar::U(v) => self.push_column(&t, Column::Unsigned(&[v]), aux),
+                    Scalar::S(v) => self.push_column(&t, Column::String(&[v]), aux),
+                    Scalar::B(v) => self.push_column(&t, Column::Boolean(&[v]), aux),
+                };
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.mismatch(vt))
+        }
+    }
+
+    /// Folds `other` (the same function over the same type, e.g. another
+    /// core's share of the same group and window) into `self`. Exact for
+    /// count, sum, mean, min, max, first, last, spread and distinct; the
+    /// point-keeping functions append `other`'s points after `self`'s, which
+    /// is the order influxd's merge iterator would feed them in when `other`
+    /// holds later series.
+    pub fn merge(&mut self, other: Reducer) -> Result<(), FunctionError> {
+        if self.func != other.func || self.input != other.input {
+            return Err(FunctionError::MergeMismatch {
+                this: format!("{}({})", self.name, self.input),
+                other: format!("{}({})", other.name, other.input),
+            });
+        }
+        let ok = match (&mut self.state, other.state) {
+            (State::Count(a), State::Count(b)) => {
+                *a += b;
+                true
+            }
+            (State::Sum(a), State::Sum(b)) => a.add(b),
+            (State::Mean(a), State::Mean(b)) => {
+                a.merge(b);
+                true
+            }
+            (State::Spread(a), State::Spread(b)) => a.merge(b),
+            (State::Select(a), State::Select(b)) => {
+                a.merge(b);
+                true
+            }
+            (State::Distinct(a), State::Distinct(b)) => {
+                a.merge(b);
+                true
+            }
+            (State::Kept(a), State::Kept(b)) => a.append(b),
+            (State::TopBottom(a), State::TopBottom(b)) => {
+                a.merge(b);
+                true
+            }
+            (State::Sample(a), State::Sample(b)) => {
+                a.merge(b);
+                true
+            }
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(FunctionError::MergeMismatch {
+                this: self.name.to_string(),
+                other: other.name.to_string(),
+            })
+        }
+    }
+
+    /// The output rows. Aggregates carry `window_start` (the window start
+    /// with GROUP BY time, else the query's lower bound or 0); selectors and
+    /// top/bottom/sample carry their points' times (see [`TimeRule`]).
+    /// A reducer that saw no point returns no row (the engine's fill()
+    /// decides what an empty window shows: count shows 0 under fill(null)).
+    /// NaN (stddev of one point) must be written as null; ±Inf cannot be
+    /// written at all (influxd fails the whole response).
+    pub fn finish(self, window_start: i64) -> Vec<Point> {
+        let at = |v: Value| vec![Point::new(window_start, v)];
+        match self.state {
+            State::Count(n) => {
+                if n == 0 {
+                    Vec::new()
+                } else {
+                    at(Value::Integer(n))
+                }
+            }
+            State::Sum(acc) => at(acc.value()),
+            State::Mean(m) => m.finish().map(|v| at(Value::Float(v))).unwrap_or_default(),
+            State::Spread(s) => s.finish().map(at).unwrap_or_default(),
+            State::Select(s) => s.finish(),
+            State::Distinct(d) => {
+                if self.func == Func::CountDistinct {
+                    if d.len() == 0 {
+                        Vec::new()
+                    } else {
+                        at(distinct::count_value(&d))
+                    }
+                } else {
+                    d.finish(window_start)
+                }
+            }
+            State::TopBottom(t) => t.finish(),
+            State::Sample(s) => s.finish(),
+            State::Kept(k) => finish_kept(&self.func, k, window_start),
+        }
+    }
+}
+
+fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
+    if k.len() == 0 {
+        return Vec::new();
+    }
+    let at = |v: Option<Value>| v.map(|v| vec![Point::new(window_start, v)]).unwrap_or_default();
+    match func {
+        Func::Median => at(slice::median(&k)),
+        Func::Mode => at(slice::mode(&k)),
+        Func::Stddev => at(slice::stddev(&k)),
+        Func::Percentile(p) => slice::percentile(&k, *p).into_iter().collect(),
+        Func::Integral { unit } => {
+            let integer = !matches!(k.values, column::Values::F(_));
+            let mut order: Vec<usize> = (0..k.len()).collect();
+            order.sort_by_key(|&i| k.times[i]);
+            let mut s = IntegralStream::new(*unit, None, Some(window_start), integer);
+            for i in order {
+                let v = match &k.values {
+                    column::Values::F(v) => v[i],
+                    column::Values::I(v) => v[i] as f64,
+                    column::Values::U(v) => v[i] as f64,
+                    _ => continue,
+                };
+                s.push(k.times[i], v);
+            }
+            s.finish()
+                .into_iter()
+                .map(|p| Point::new(window_start, p.value))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,143 @@
+//! first(), last(), min(), max(): keep one point, ties resolved as influxd
+//! 1.6.7's `*Reduce` functions do (query/call_iterator.go).
+
+use super::column::{Column, Scalar};
+use crate::value::Point;
+
+/// Which point a selector keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pick {
+    /// Smallest value; equal values: earliest time.
+    Min,
+    /// Largest value; equal values: earliest time.
+    Max,
+    /// Earliest time; equal times: largest value (bool: false).
+    First,
+    /// Latest time; equal times: largest value (bool: true).
+    Last,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Best {
+    pub(crate) time: i64,
+    pub(crate) aux: u64,
+    pub(crate) value: Scalar,
+}
+
+/// A running selector.
+#[derive(Debug, Clone)]
+pub(crate) struct Selector {
+    pub(crate) pick: Pick,
+    pub(crate) best: Option<Best>,
+}
+
+/// Does `(ct, cv)` replace `(pt, pv)` under `pick`? Go's exact conditions.
+#[inline]
+fn better<T: PartialOrd>(pick: Pick, ct: i64, cv: &T, pt: i64, pv: &T) -> bool {
+    match pick {
+        Pick::Min => cv < pv || (cv == pv && ct < pt),
+        Pick::Max => cv > pv || (cv == pv && ct < pt),
+        Pick::First => ct < pt || (ct == pt && cv > pv),
+        Pick::Last => ct > pt || (ct == pt && cv > pv),
+    }
+}
+
+#[inline]
+fn better_bool(pick: Pick, ct: i64, cv: bool, pt: i64, pv: bool) -> bool {
+    match pick {
+        Pick::Min => (cv != pv && !cv) || (cv == pv && ct < pt),
+        Pick::Max => (cv != pv && cv) || (cv == pv && ct < pt),
+        Pick::First => ct < pt || (ct == pt && !cv && pv),
+        Pick::Last => ct > pt || (ct == pt && cv && !pv),
+    }
+}
+
+/// Index of the winning point of one batch, in push order.
+#[inline]
+fn best_index<T: PartialOrd>(pick: Pick, times: &[i64], values: &[T]) -> usize {
+    let mut bi = 0;
+    for i in 1..values.len() {
+        if better(pick, times[i], &values[i], times[bi], &values[bi]) {
+            bi = i;
+        }
+    }
+    bi
+}
+
+impl Selector {
+    pub(crate) fn new(pick: Pick) -> Self {
+        Selector { pick, best: None }
+    }
+
+    fn offer(&mut self, time: i64, value: Scalar, aux: u64) {
+        let replace = match &self.best {
+            None => true,
+            Some(b) => match (&value, &b.value) {
+                (Scalar::F(c), Scalar::F(p)) => better(self.pick, time, c, b.time, p),
+                (Scalar::I(c), Scalar::I(p)) => better(self.pick, time, c, b.time, p),
+                (Scalar::U(c), Scalar::U(p)) => better(self.pick, time, c, b.time, p),
+                (Scalar::S(c), Scalar::S(p)) => better(self.pick, time, c, b.time, p),
+                (Scalar::B(c), Scalar::B(p)) => better_bool(self.pick, time, *c, b.time, *p),
+                _ => false,
+            },
+        };
+        if replace {
+            self.best = Some(Best { time, aux, value });
+        }
+    }
+
+    pub(crate) fn push_column(&mut self, times: &[i64], col: Column<'_>, aux_base: u64) {
+        if times.is_empty() {
+            return;
+        }
+        let (i, s) = match col {
+            Column::Float(v) => {
+                let i = best_index(self.pick, times, v);
+                (i, Scalar::F(v[i]))
+            }
+            Column::Integer(v) => {
+                let i = best_index(self.pick, times, v);
+                (i, Scalar::I(v[i]))
+            }
+            Column::Unsigned(v) => {
+                let i = best_index(self.pick, times, v);
+                (i, Scalar::U(v[i]))
+            }
+            Column::String(v) => {
+                let i = best_index(self.pick, times, v);
+                (i, Scalar::S(v[i].clone()))
+            }
+            Column::Boolean(v) => {
+                let mut bi = 0;
+                for i in 1..v.len() {
+                    if better_bool(self.pick, times[i], v[i], times[bi], v[bi]) {
+                        bi = i;
+                    }
+                }
+                (bi, Scalar::B(v[bi]))
+            }
+        };
+        self.offer(times[i], s, aux_base.wrapping_add(i as u64));
+    }
+
+    pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64) {
+        self.offer(time, value, aux);
+    }
+
+    pub(crate) fn merge(&mut self, other: Selector) {
+        if let Some(b) = other.best {
+            self.offer(b.time, b.value, b.aux);
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<Point> {
+        match self.best {
+            None => Vec::new(),
+            Some(b) => vec![Point {
+                time: b.time,
+                value: b.value.into_value(),
+                aux: b.aux,
+            }],
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! count(), sum(), mean(), spread(): constant-size state, exact merges.
+
+use super::column::Column;
+use crate::value::Value;
+
+/// A sum in the input's own arithmetic (Go wraps integers on overflow).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Acc {
+    F(f64),
+    I(i64),
+    U(u64),
+}
+
+impl Acc {
+    pub(crate) fn add_column(&mut self, c: Column<'_>) -> bool {
+        match (self, c) {
+            // Sequential, like Go: the float result must match influxd to the bit.
+            (Acc::F(s), Column::Float(v)) => *s = v.iter().fold(*s, |a, &x| a + x),
+            (Acc::F(s), Column::Integer(v)) => *s = v.iter().fold(*s, |a, &x| a + x as f64),
+            (Acc::F(s), Column::Unsigned(v)) => *s = v.iter().fold(*s, |a, &x| a + x as f64),
+            (Acc::I(s), Column::Integer(v)) => *s = s.wrapping_add(wrapping_sum_i64(v)),
+            (Acc::U(s), Column::Unsigned(v)) => {
+                *s = v.iter().fold(*s, |a, &x| a.wrapping_add(x));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub(crate) fn add(&mut self, other: Acc) -> bool {
+        match (self, other) {
+            (Acc::F(s), Acc::F(o)) => *s += o,
+            (Acc::I(s), Acc::I(o)) => *s = s.wrapping_add(o),
+            (Acc::U(s), Acc::U(o)) => *s = s.wrapping_add(o),
+            _ => return false,
+        }
+        true
+    }
+
+    pub(crate) fn value(self) -> Value {
+        match self {
+            Acc::F(v) => Value::Float(v),
+            Acc::I(v) => Value::Integer(v),
+            Acc::U(v) => Value::Unsigned(v),
+        }
+    }
+
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Acc::F(v) => v,
+            Acc::I(v) => v as f64,
+            Acc::U(v) => v as f64,
+        }
+    }
+}
+
+/// Wrapping sum in eight lanes: integer addition is associative, so the
+/// lanes give the same answer as Go's loop and let the compiler vectorise.
+fn wrapping_sum_i64(v: &[i64]) -> i64 {
+    let mut lanes = [0i64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = l.wrapping_add(x);
+        }
+    }
+    let mut s = lanes.iter().fold(0i64, |a, &x| a.wrapping_add(x));
+    for &x in rest {
+        s = s.wrapping_add(x);
+    }
+    s
+}
+
+/// mean(): a sum and a count, plus the partial means merged in.
+///
+/// influxd computes a mean per shard (and per slice of series), then the
+/// final reducer adds `partial_mean * partial_count` for each partial
+/// (FloatMeanReducer with `Aggregated`). For a single partial that is
+/// `((sum / n) * n) / n`, which is not always `sum / n` to the bit, so the
+/// same arithmetic is kept here.
+#[derive(Debug, Clone)]
+pub(crate) struct Mean {
+    pub(crate) sum: Acc,
+    pub(crate) count: u64,
+    /// Sum of `partial_mean * partial_count` of merged partials.
+    merged_sum: f64,
+    merged_count: u64,
+}
+
+impl Mean {
+    pub(crate) fn new(sum: Acc) -> Self {
+        Mean {
+            sum,
+            count: 0,
+            merged_sum: 0.0,
+            merged_count: 0,
+        }
+    }
+
+    fn partial(&self) -> Option<(f64, u64)> {
+        (self.count > 0).then(|| (self.sum.as_f64() / self.count as f64, self.count))
+    }
+
+    fn absorb(&mut self, mean: f64, count: u64) {
+        if count >= 2 {
+            self.merged_sum += mean * count as f64;
+        } else {
+            self.merged_sum += mean;
+        }
+        self.merged_count += count;
+    }
+
+    pub(crate) fn merge(&mut self, other: Mean) {
+        if let Some((m, n)) = other.partial() {
+            self.absorb(m, n);
+        }
+        self.merged_sum += other.merged_sum;
+        self.merged_count += other.merged_count;
+    }
+
+    pub(crate) fn finish(mut self) -> Option<f64> {
+        if let Some((m, n)) = self.partial() {
+            self.absorb(m, n);
+        }
+        (self.merged_count > 0).then(|| self.merged_sum / self.merged_count as f64)
+    }
+}
+
+/// spread(): max - min in the input type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Spread {
+    F { min: f64, max: f64, n: u64 },
+    I { min: i64, max: i64, n: u64 },
+    U { min: u64, max: u64, n: u64 },
+}
+
+impl Spread {
+    pub(crate) fn push_column(&mut self, c: Column<'_>) -> bool {
+        match (self, c) {
+            (Spread::F { min, max, n }, Column::Float(v)) => {
+                // Go: math.Min / math.Max (NaN never reaches a reducer).
+                *min = v.iter().fold(*min, |a, &x| if x < a { x } else { a });
+                *max = v.iter().fold(*max, |a, &x| if x > a { x } else { a });
+                *n += v.len() as u64;
+            }
+            (Spread::F { min, max, n }, Column::Integer(v)) => {
+                for &x in v {
+                    *min = min.min(x as f64);
+                    *max = max.max(x as f64);
+                }
+                *n += v.len() as u64;
+            }
+            (Spread::I { min, max, n }, Column::Integer(v)) => {
+                *min = v.iter().fold(*min, |a, &x| a.min(x));
+                *max = v.iter().fold(*max, |a, &x| a.max(x));
+                *n += v.len() as u64;
+            }
+            (Spread::U { min, max, n }, Column::Unsigned(v)) => {
+                *min = v.iter().fold(*min, |a, &x| a.min(x));
+                *max = v.iter().fold(*max, |a, &x| a.max(x));
+                *n += v.len() as u64;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub(crate) fn merge(&mut self, other: Spread) -> bool {
+        match (self, other) {
+            (Spread::F { min, max, n }, Spread::F { min: a, max: b, n: c }) => {
+                *min = min.min(a);
+                *max = max.max(b);
+                *n += c;
+            }
+            (Spread::I { min, max, n }, Spread::I { min: a, max: b, n: c }) => {
+                *min = (*min).min(a);
+                *max = (*max).max(b);
+                *n += c;
+            }
+            (Spread::U { min, max, n }, Spread::U { min: a, max: b, n: c }) => {
+                *min = (*min).min(a);
+                *max = (*max).max(b);
+                *n += c;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub(crate) fn finish(self) -> Option<Value> {
+        match self {
+            Spread::F { min, max, n } => (n > 0).then(|| Value::Float(max - min)),
+            Spread::I { min, max, n } => (n > 0).then(|| Value::Integer(max.wrapping_sub(min))),
+            Spread::U { min, max, n } => (n > 0).then(|| Value::Unsigned(max.wrapping_sub(min))),
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! A miniature InfluxQL executor for the corpus: filters points, groups
+//! and windows them, drives the crate's reducers and transforms the way the
+//! query engine must, and applies fill().
+
+use serde_json::Value as Json;
+use tessera_functions::{
+    binary, math, reducer, transform, Arg, IntegralStream, Point, Reducer, TimeRule, TransformContext, Value,
+    ValueType, Window,
+};
+
+pub(crate) struct Series {
+    pub(crate) host: String,
+    /// (time, one value per field)
+    pub(crate) points: Vec<(i64, Vec<Value>)>,
+}
+
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) func: String,
+    pub(crate) args: Vec<Json>,
+    pub(crate) start: Option<i64>,
+    pub(crate) end: Option<i64>,
+    pub(crate) interval: Option<i64>,
+    pub(crate) offset: i64,
+    pub(crate) fill: String,
+    pub(crate) by_host: bool,
+    pub(crate) inner: Option<(String, Vec<Json>)>,
+    pub(crate) expr: Option<String>,
+    pub(crate) types: Vec<ValueType>,
+    pub(crate) series: Vec<Series>,
+}
+
+/// One output series: host tag (empty without GROUP BY host), rows of
+/// (time, value, extra tag column), output type.
+pub(crate) struct Output {
+    pub(crate) host: String,
+    pub(crate) rows: Vec<(i64, Value, Option<String>)>,
+    pub(crate) typ: Option<ValueType>,
+}
+
+pub(crate) const MATH: [&str; 17] = [
+    "abs", "acos", "asin", "atan", "ceil", "cos", "exp", "floor", "ln", "log2", "log10", "round", "sin", "sqrt",
+    "tan", "log", "pow",
+];
+pub(crate) const TRANSFORMS: [&str; 17] = [
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "moving_average",
+    "cumulative_sum",
+    "elapsed",
+    "holt_winters",
+    "holt_winters_with_fit",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "relative_strength_index",
+    "triple_exponential_derivative",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+    "chande_momentum_oscillator",
+];
+
+pub(crate) fn value_type(s: &str) -> ValueType {
+    match s {
+        "float" => ValueType::Float,
+        "integer" => ValueType::Integer,
+        "string" => ValueType::String,
+        _ => ValueType::Boolean,
+    }
+}
+
+pub(crate) fn to_value(j: &Json, t: ValueType) -> Value {
+    match t {
+        ValueType::Float => Value::Float(j.as_f64().expect("float")),
+        ValueType::Integer => Value::Integer(j.as_i64().expect("integer")),
+        ValueType::String => Value::String(j.as_str().expect("string").to_string()),
+        _ => Value::Boolean(j.as_bool().expect("bool")),
+    }
+}
+
+pub(crate) fn parse_args(args: &[Json]) -> Vec<Arg> {
+    args.iter()
+        .map(|a| match a {
+            Json::Number(n) if n.is_i64() => Arg::Integer(n.as_i64().expect("i64")),
+            Json::Number(n) => Arg::Float(n.as_f64().expect("f64")),
+            Json::String(s) if ["simple", "exponential", "none"].contains(&s.as_str()) => Arg::String(s.clone()),
+            Json::String(s) => match parse_duration(s) {
+                Some(d) => Arg::Duration(d),
+                None => Arg::Ident(s.clone()),
+            },
+            other => panic!("argument {other}"),
+        })
+        .collect()
+}
+
+fn parse_duration(s: &str) -> Option<i64> {
+    let units = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)];
+    for (u, ns) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            if let Ok(n) = n.parse::<i64>() {
+                return Some(n * ns);
+            }
+        }
+    }
+    None
+}
+
+impl Case {
+    fn in_range(&self, t: i64) -> bool {
+        self.start.map_or(true, |s| t >= s) && self.end.map_or(true, |e| t < e)
+    }
+
+    /// The groups: (host key, series indexes).
+    fn groups(&self) -> Vec<(String, Vec<usize>)> {
+        if !self.by_host {
+            return vec![(String::new(), (0..self.series.len()).collect())];
+        }
+        let mut hosts: Vec<String> = self.series.iter().map(|s| s.host.clone()).collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+            .into_iter()
+            .map(|h| {
+                let idx = (0..self.series.len()).filter(|&i| self.series[i].host == h).collect();
+                (h, idx)
+            })
+            .collect()
+    }
+
+    /// Points of a group merged by time (stable: series order for ties),
+    /// with aux = series << 32 | index.
+    fn merged(&self, series: &[usize], field: usize) -> Vec<Point> {
+        let mut pts: Vec<Point> = Vec::new();
+        for &s in series {
+            for (i, (t, vals)) in self.series[s].points.iter().enumerate() {
+                if self.in_range(*t) {
+                    pts.push(Point {
+                        time: *t,
+                        value: vals[field].clone(),
+                        aux: ((s as u64) << 32) | i as u64,
+                    });
+                }
+            }
+        }
+        pts.sort_by_key(|p| p.time);
+        pts
+    }
+
+    pub(crate) fn host_of(&self, aux: u64) -> String {
+        self.series[(aux >> 32) as usize].host.clone()
+    }
+
+    pub(crate) fn point_of(&self, aux: u64) -> Option<&(i64, Vec<Value>)> {
+        self.series.get((aux >> 32) as usize)?.points.get((aux & 0xffff_ffff) as usize)
+    }
+
+    pub(crate) fn run(&self) -> Result<Vec<Output>, String> {
+        if self.expr.is_some() || MATH.contains(&self.func.as_str()) {
+            return self.run_math();
+        }
+        if TRANSFORMS.contains(&self.func.as_str()) {
+            return self.run_transform();
+        }
+        let mut out = Vec::new();
+        for (host, idx) in self.groups() {
+            let (rows, typ) = self.aggregate(&self.func, &self.args, &idx)?;
+            if !rows.is_empty() {
+                out.push(Output { host, rows, typ });
+            }
+        }
+        Ok(out)
+    }
+
+    fn windows(&self) -> Option<(Window, Vec<i64>)> {
+        let iv = self.interval?;
+        let w = Window::new(iv, self.offset);
+        let (s, e) = (self.start.expect("GROUP BY time needs a start"), self.end.expect("and an end"));
+        let mut starts = Vec::new();
+        let mut t = w.start(s);
+        while t < e {
+            starts.push(t);
+            t += iv;
+        }
+        Some((w, starts))
+    }
+
+    /// Rows of `func(field)` for one group, filled; null rows kept.
+    #[allow(clippy::type_complexity)]
+    fn aggregate(
+        &self,
+        func: &str,
+        args: &[Json],
+        idx: &[usize],
+    ) -> Result<(Vec<(i64, Value, Option<String>)>, Option<ValueType>), String> {
+        let input = self.types[0];
+        let name = if func == "count_distinct" { "count_distinct" } else { func };
+        let proto = reducer(name, &parse_args(args), input).map_err(|e| e.to_string())?;
+        let typ = Some(proto.output_type());
+        let rule = proto.time_rule();
+        let tagged = !proto.tag_keys().is_empty();
+        let pts = self.merged(idx, 0);
+        if pts.is_empty() {
+            return Ok((Vec::new(), typ));
+        }
+        let Some((w, starts)) = self.windows() else {
+            let ws = self.start.unwrap_or(0);
+            let rows = self.reduce_window(&proto, idx, ws, None, rule, tagged)?;
+            return Ok((rows, typ));
+        };
+        // integral with GROUP BY time streams across windows.
+        let integral = if name == "integral" {
+            let unit = match parse_args(args).first() {
+                Some(Arg::Duration(d)) => *d,
+                _ => 1_000_000_000,
+            };
+            let mut s = IntegralStream::new(unit, Some(w), self.start, input != ValueType::Float);
+            for p in &pts {
+                s.push(p.time, p.value.as_f64().expect("numeric"));
+            }
+            Some(s.finish())
+        } else {
+            None
+        };
+        let mut per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)> = Vec::new();
+        for &ws in &starts {
+            let rows = match &integral {
+                Some(all) => all
+                    .iter()
+                    .filter(|p| p.time == ws)
+                    .map(|p| (ws, p.value.clone(), None))
+                    .collect(),
+                None => self.reduce_window(&proto, idx, ws, Some(ws + w.interval), rule, tagged)?,
+            };
+            per_window.push((ws, rows));
+        }
+        Ok((self.fill(per_window, name, typ.expect("type")), typ))
+    }
+
+    fn reduce_window(
+        &self,
+        proto: &Reducer,
+        idx: &[usize],
+        ws: i64,
+        we: Option<i64>,
+        rule: TimeRule,
+        tagged: bool,
+    ) -> Result<Vec<(i64, Value, Option<String>)>, String> {
+        let mut acc: Option<Reducer> = None;
+        for &s in idx {
+            let mut times = Vec::new();
+            let mut vals = Vec::new();
+            let mut first = None;
+            for (i, (t, v)) in self.series[s].points.iter().enumerate() {
+                if self.in_range(*t) && *t >= ws && we.map_or(true, |e| *t < e) {
+                    first.get_or_insert(i);
+                    times.push(*t);
+                    vals.push(v[0].clone());
+                }
+            }
+            let Some(first) = first else { continue };
+            let mut r = proto.clone();
+            if tagged {
+                r.set_tag_key(&self.series[s].host);
+            }
+            let aux = ((s as u64) << 32) | first as u64;
+            let res = match proto.input_type() {
+                ValueType::Float => r.push_floats(&times, &floats(&vals), aux),
+                ValueType::Integer => r.push_integers(&times, &ints(&vals), aux),
+                ValueType::String => r.push_strings(&times, &strings(&vals), aux),
+                ValueType::Boolean => r.push_booleans(&times, &bools(&vals), aux),
+                ValueType::Unsigned => unreachable!(),
+            };
+            res.map_err(|e| e.to_string())?;
+            match &mut acc {
+                None => acc = Some(r),
+                Some(a) => a.merge(r).map_err(|e| e.to_string())?,
+            }
+        }
+        let Some(r) = acc else { return Ok(Vec::new()) };
+        let grouped = we.is_some();
+        Ok(r.finish(ws)
+            .into_iter()
+            .map(|p| {
+                let t = match rule {
+                    TimeRule::Selector if grouped => ws,
+                    _ => p.time,
+                };
+                let tag = tagged.then(|| self.host_of(p.aux));
+                (t, p.value, tag)
+            })
+            .collect())
+    }
+
+    fn fill(
+        &self,
+        per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)>,
+        name: &str,
+        typ: ValueType,
+    ) -> Vec<(i64, Value, Option<String>)> {
+        let mut out = Vec::new();
+        let known: Vec<(i64, Value)> = per_window
+            .iter()
+            .filter(|(_, r)| r.len() == 1)
+            .map(|(ws, r)| (*ws, r[0].1.clone()))
+            .collect();
+        let mut prev: Option<Value> = None;
+        for (ws, rows) in per_window {
+            if !rows.is_empty() {
+                prev = rows.last().map(|r| r.1.clone());
+                out.extend(rows);
+                continue;
+            }
+            let v = match self.fill.as_str() {
+                "none" => continue,
+                "null" if name == "count" || name == "count_distinct" => Value::Integer(0),
+                "null" => Value::Null,
+                "previous" => prev.clone().unwrap_or(Value::Null),
+                "linear" => {
+                    let before = known.iter().rev().find(|(t, _)| *t < ws);
+                    let after = known.iter().find(|(t, _)| *t > ws);
+                    match (before, after) {
+                        (Some((t0, v0)), Some((t1, v1))) => linear(ws, *t0, *t1, v0, v1, self.interval.unwrap_or(1)),
+                        _ => Value::Null,
+                    }
+                }
+                n => {
+                    let f: f64 = n.parse().expect("fill number");
+                    match typ {
+                        ValueType::Integer => Value::Integer(f as i64),
+                        _ => Value::Float(f),
+                    }
+                }
+            };
+            out.push((ws, v, None));
+        }
+        out
+    }
+
+    fn run_transform(&self) -> Result<Vec<Output>, String> {
+        let ctx = TransformContext {
+            interval: self.inner.as_ref().and(self.interval),
+            ascending: true,
+        };
+        let mut out = Vec::new();
+        for (host, idx) in self.groups() {
+            let (rows, input) = match &self.inner {
+                Some((f, a)) => {
+                    let (rows, t) = self.aggregate(f, a, &idx)?;
+                    let rows: Vec<Point> = rows.into_iter().map(|(t, v, _)| Point::new(t, v)).collect();
+                    (rows, t.expect("type"))
+                }
+                None => (self.merged(&idx, 0), self.types[0]),
+            };
+            let tr = transform(&self.func, &parse_args(&self.args), input, ctx).map_err(|e| e.to_string())?;
+            let typ = Some(tr.output_type());
+            let rows: Vec<_> = tr.apply(&rows).into_iter().map(|p| (p.time, p.value, None)).collect();
+            if !rows.is_empty() {
+                out.push(Output { host, rows, typ });
+            }
+        }
+        Ok(out)
+    }
+
+    fn run_math(&self) -> Result<Vec<Output>, String> {
+        let mut rows = Vec::new();
+        let mut typ = None;
+        for s in &self.series {
+            for (t, vals) in &s.points {
+                if !self.in_range(*t) {
+                    continue;
+                }
+                let (v, ty) = self.eval(vals)?;
+                typ = Some(ty);
+                rows.push((*t, v, None));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        Ok(vec![Output {
+            host: String::new(),
+            rows,
+            typ,
+        }])
+    }
+
+    fn eval(&self, vals: &[Value]) -> Result<(Value, ValueType), String> {
+        let lit = |s: &str| -> Value {
+            if s == "a" {
+                vals[0].clone()
+            } else if s == "b" {
+                vals[1].clone()
+            } else if s.contains('.') {
+                Value::Float(s.parse().expect("float literal"))
+            } else {
+                Value::Integer(s.parse().expect("integer literal"))
+            }
+        };
+        let ty = |v: &Value| v.value_type().unwrap_or(ValueType::Float);
+        match (self.func.as_str(), &self.expr) {
+            ("binary" | "binary_lit", Some(e)) => {
+                let parts: Vec<&str> = e.split(' ').collect();
+                let (l, r) = (lit(parts[0]), lit(parts[2]));
+                let op = binary::Op::parse(parts[1]).expect("operator");
+                let out = binary::output_type(ty(&l), op, ty(&r)).map_err(|e| e.to_string())?;
+                Ok((binary::apply(&l, op, &r).map_err(|e| e.to_string())?, out))
+            }
+            (f, _) => {
+                let name = match f {
+                    "pow_fields" => "pow",
+                    "log_fields" => "log",
+                    n => n,
+                };
+                let mut args = vec![vals[0].clone()];
+                if self.expr.is_some() {
+                    args.push(vals[1].clone());
+                } else if let Some(a) = self.args.first() {
+                    args.push(if a.is_i64() {
+                        Value::Integer(a.as_i64().expect("int"))
+                    } else {
+                        Value::Float(a.as_f64().expect("float"))
+                    });
+                }
+                let out = math::output_type(name, ty(&args[0]));
+                Ok((math::apply(name, &args).map_err(|e| e.to_string())?, out))
+            }
+        }
+    }
+}
+
+/// fill(linear): influxd interpolates on times divided by the interval.
+fn linear(t: i64, t0: i64, t1: i64, v0: &Value, v1: &Value, iv: i64) -> Value {
+    let (x, x0, x1) = (t / iv, t0 / iv, t1 / iv);
+    match (v0, v1) {
+        (Value::Integer(a), Value::Integer(b)) => {
+            let m = (b - a) as f64 / (x1 - x0) as f64;
+            Value::Integer((m * (x - x0) as f64 + *a as f64) as i64)
+        }
+        (a, b) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => Value::Float((b - a) / (x1 - x0) as f64 * (x - x0) as f64 + a),
+            _ => Value::Null,
+        },
+    }
+}
+
+fn floats(v: &[Value]) -> Vec<f64> {
+    v.iter().map(|x| x.as_f64().expect("float")).collect()
+}
+fn ints(v: &[Value]) -> Vec<i64> {
+    v.iter()
+        .map(|x| match x {
+            Value::Integer(i) => *i,
+            _ => panic!("integer"),
+        })
+        .collect()
+}
+fn strings(v: &[Value]) -> Vec<String> {
+    v.iter()
+        .map(|x| match x {
+            Value::String(s) => s.clone(),
+            _ => panic!("string"),
+        })
+        .collect()
+}
+fn bools(v: &[Value]) -> Vec<bool> {
+    v.iter()
+        .map(|x| match x {
+            Value::Boolean(b) => *b,
+            _ => panic!("bool"),
+        })
+        .collect()
+}
