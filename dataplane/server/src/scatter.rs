@@ -37,6 +37,14 @@ pub enum ScatterMsg {
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<BTreeMap<String, BTreeSet<String>>>,
     },
+    /// Deletes the points of the matching series within `[min, max]`.
+    Delete {
+        filter: Arc<SeriesFilter>,
+        min: i64,
+        max: i64,
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<Result<(), QueryError>>,
+    },
     /// The queries running on a core.
     ListQueries {
         reply: flume::Sender<Vec<crate::registry::QueryInfo>>,
@@ -63,6 +71,16 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
             reply,
         } => {
             let r = select_local(engine, &plan, &shards, &cancel).await;
+            let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::Delete {
+            filter,
+            min,
+            max,
+            shards,
+            reply,
+        } => {
+            let r = delete_local(engine, &filter, min, max, &shards).await;
             let _ = reply.send_async(r).await;
         }
         ScatterMsg::ListQueries { reply } => {
@@ -197,6 +215,97 @@ impl Resolver for TagsOnly {
     }
 }
 
+fn matching_keys(
+    part: &tessera_storage::partition::Partition,
+    filter: &SeriesFilter,
+    cond: Option<&CExpr>,
+) -> Vec<Vec<u8>> {
+    let index = part.index();
+    let names: Vec<Vec<u8>> = match &filter.measurements {
+        Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
+        None => index.measurements().map(<[u8]>::to_vec).collect(),
+    };
+    let mut out = Vec::new();
+    for m in names {
+        for id in index.select(&m, &TagPredicate::All).iter() {
+            let Some(key) = index.key(id) else { continue };
+            if let Some(c) = cond {
+                let tags = series_tags(key);
+                let bound =
+                    c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+                if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
+                    continue;
+                }
+            }
+            out.push(key.to_vec());
+        }
+    }
+    out
+}
+
+async fn delete_local(
+    engine: &Rc<Engine>,
+    filter: &SeriesFilter,
+    min: i64,
+    max: i64,
+    shards: &[u64],
+) -> Result<(), QueryError> {
+    let cond = match &filter.condition {
+        Some(c) => Some(CExpr::compile(c, &TagsOnly)?),
+        None => None,
+    };
+    for (shard, _p, part) in engine.open_partitions() {
+        if !shards.contains(&shard.id) {
+            continue;
+        }
+        let keys = matching_keys(&part, filter, cond.as_ref());
+        part.delete_series(&keys, min, max)
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Deletes on every core.
+pub async fn delete(
+    engine: &Rc<Engine>,
+    filter: SeriesFilter,
+    min: i64,
+    max: i64,
+    shards: Vec<u64>,
+) -> Result<(), QueryError> {
+    let filter = Arc::new(filter);
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::Delete {
+                    filter: Arc::clone(&filter),
+                    min,
+                    max,
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mine = delete_local(engine, &filter, min, max, &shards).await;
+    for rx in waits {
+        rx.recv_async()
+            .await
+            .map_err(|_| QueryError::Storage("a core stopped answering".into()))??;
+    }
+    mine
+}
+
 fn series_local(
     engine: &Rc<Engine>,
     filter: &SeriesFilter,
@@ -211,26 +320,7 @@ fn series_local(
         if !shards.contains(&shard.id) {
             continue;
         }
-        let index = part.index();
-        let names: Vec<Vec<u8>> = match &filter.measurements {
-            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
-            None => index.measurements().map(<[u8]>::to_vec).collect(),
-        };
-        for m in names {
-            for id in index.select(&m, &TagPredicate::All).iter() {
-                let Some(key) = index.key(id) else { continue };
-                if let Some(c) = &cond {
-                    let tags = series_tags(key);
-                    let bound = c.bind(&|k: &str| {
-                        tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
-                    });
-                    if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
-                        continue;
-                    }
-                }
-                out.insert(key.to_vec());
-            }
-        }
+        out.extend(matching_keys(&part, filter, cond.as_ref()));
     }
     Ok(out)
 }

@@ -798,12 +798,81 @@ async fn run_inner(
                 Err(QueryError::msg("no such query id"))
             }
         }
-        Statement::Delete { .. }
-        | Statement::DropSeries { .. }
-        | Statement::DropMeasurement { .. } => {
-            Err(QueryError::msg("deleting series is not supported yet"))
+        Statement::Delete { sources, condition } => {
+            delete(ctx, &defaults, sources, condition.as_ref(), true).await
+        }
+        Statement::DropSeries { sources, condition } => {
+            if condition
+                .as_ref()
+                .is_some_and(tessera_query::cond::mentions_time)
+            {
+                return Err(QueryError::msg(
+                    "DROP SERIES doesn't support time in WHERE clause",
+                ));
+            }
+            delete(ctx, &defaults, sources, condition.as_ref(), false).await
+        }
+        Statement::DropMeasurement { name } => {
+            let src = vec![Source::Measurement(tessera_influxql::Measurement {
+                name: Some(name.clone()),
+                ..Default::default()
+            })];
+            delete(ctx, &defaults, &src, None, false).await
         }
     }
+}
+
+/// DELETE / DROP SERIES / DROP MEASUREMENT over every retention policy of the database.
+async fn delete(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    sources: &[Source],
+    condition: Option<&tessera_influxql::Expr>,
+    allow_time: bool,
+) -> Result<Vec<Series>, QueryError> {
+    let snap = snapshot(ctx)?;
+    let src_db = sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.database.clone(),
+        _ => None,
+    });
+    let db = src_db.as_deref().unwrap_or(defaults.db);
+    if db.is_empty() {
+        return Err(QueryError::DatabaseRequired);
+    }
+    let d = snap
+        .data
+        .database(db)
+        .ok_or_else(|| QueryError::DatabaseNotFound(db.to_string()))?;
+    let (rest, range) = match condition {
+        Some(c) if allow_time => tessera_query::cond::split_time(c, crate::select::now_ns())?,
+        Some(c) => (Some(c.clone()), Default::default()),
+        None => (None, Default::default()),
+    };
+    let filter = sources_filter(sources)?;
+    for rp in d.retention_policies.keys() {
+        let shards = shards_for(&snap, db, rp, range.min, range.max);
+        if shards.is_empty() {
+            continue;
+        }
+        let measurements = if sources.is_empty() {
+            None
+        } else {
+            let all = crate::scatter::tags(&ctx.engine, None, shards.clone()).await?;
+            Some(all.into_keys().filter(|m| filter(m)).collect())
+        };
+        crate::scatter::delete(
+            &ctx.engine,
+            SeriesFilter {
+                measurements,
+                condition: rest.clone(),
+            },
+            range.min,
+            range.max,
+            shards,
+        )
+        .await?;
+    }
+    Ok(Vec::new())
 }
 
 fn limit_of(l: u64) -> usize {

@@ -234,6 +234,21 @@ impl Column {
         *self = out;
     }
 
+    /// Drops the values with `min <= t <= max`.
+    pub fn remove_range(&mut self, min: i64, max: i64) {
+        let lo = self.ts.partition_point(|&t| t < min);
+        let hi = self.ts.partition_point(|&t| t <= max);
+        if lo >= hi {
+            return;
+        }
+        let mut out = Column::new(self.field_type());
+        out.ts.extend_from_slice(&self.ts[..lo]);
+        out.values.extend_from(&self.values, 0..lo);
+        out.ts.extend_from_slice(&self.ts[hi..]);
+        out.values.extend_from(&self.values, hi..self.ts.len());
+        *self = out;
+    }
+
     pub fn heap_bytes(&self) -> usize {
         self.ts.capacity() * 8 + self.values.heap_bytes()
     }

@@ -101,6 +101,39 @@ impl SeriesIndex {
         id
     }
 
+    /// Forgets a series (its data was deleted). Its id is not reused.
+    pub fn remove(&mut self, key: &[u8]) {
+        let Some(id) = self.ids.remove(key) else {
+            return;
+        };
+        let m = measurement_of(key).to_vec();
+        let mut empty = false;
+        if let Some(mi) = self.measurements.get_mut(&m) {
+            mi.series.remove(id);
+            for (k, v) in tags_of(key) {
+                if let Some(vs) = mi.tags.get_mut(k) {
+                    if let Some(b) = vs.get_mut(v) {
+                        b.remove(id);
+                        if b.is_empty() {
+                            vs.remove(v);
+                        }
+                    }
+                    if vs.is_empty() {
+                        mi.tags.remove(k);
+                    }
+                }
+            }
+            empty = mi.series.is_empty();
+        }
+        if empty {
+            self.measurements.remove(&m);
+        }
+    }
+
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.ids.contains_key(key)
+    }
+
     pub fn key(&self, id: u32) -> Option<&[u8]> {
         self.keys.get(id as usize).map(|k| &**k)
     }

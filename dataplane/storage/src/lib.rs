@@ -20,6 +20,7 @@ pub mod compact;
 pub mod export;
 pub mod index;
 pub mod partition;
+pub mod tombstone;
 pub mod tsm;
 pub mod wal;
 

@@ -56,6 +56,8 @@ pub enum PartitionError {
     CacheFull { used: usize, max: usize },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    #[error(transparent)]
+    Tombstone(#[from] crate::tombstone::TombstoneError),
 }
 
 impl From<BatchError> for PartitionError {
@@ -95,6 +97,7 @@ pub struct Partition {
     compacting: Cell<bool>,
     last_write: Cell<Option<std::time::Instant>>,
     index: RefCell<SeriesIndex>,
+    tombstones: RefCell<crate::tombstone::Tombstones>,
 }
 
 fn file_name(generation: u64, level: u32) -> String {
@@ -162,10 +165,13 @@ impl Partition {
                 "replayed WAL"
             );
         }
+        let tombstones = crate::tombstone::Tombstones::load(data_dir)?;
         let mut index = SeriesIndex::new();
         for f in &files {
             for s in f.reader.index().series.iter() {
-                index.insert(&s.key);
+                if !tombstones.covers_all(&s.key, f.generation) {
+                    index.insert(&s.key);
+                }
             }
         }
         for key in cache.take_new_series() {
@@ -173,6 +179,7 @@ impl Partition {
         }
         Ok(Rc::new(Partition {
             index: RefCell::new(index),
+            tombstones: RefCell::new(tombstones),
             data_dir: data_dir.to_path_buf(),
             cfg,
             wal,
@@ -470,7 +477,8 @@ impl Partition {
             Some(_) => {}
         };
         for f in &files {
-            if let Some(col) = f.reader.read_field(key, field, min, max).await? {
+            if let Some(mut col) = f.reader.read_field(key, field, min, max).await? {
+                self.tombstones.borrow().apply(key, f.generation, &mut col);
                 merge(col);
             }
         }
@@ -495,6 +503,45 @@ impl Partition {
             merge(c);
         }
         Ok(out)
+    }
+
+    /// Deletes the points of `keys` within `[min, max]`: the cache is flushed first (so
+    /// the WAL no longer holds them), then tombstones are recorded durably. Series left
+    /// without data leave the index.
+    pub async fn delete_series(
+        self: &Rc<Self>,
+        keys: &[Vec<u8>],
+        min: i64,
+        max: i64,
+    ) -> Result<(), PartitionError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        while self.flushing.get() {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        self.flush().await?;
+        let upto = self.next_generation.get();
+        let entries: Vec<(Vec<u8>, crate::tombstone::Tombstone)> = keys
+            .iter()
+            .map(|k| (k.clone(), crate::tombstone::Tombstone { min, max, upto }))
+            .collect();
+        self.tombstones.borrow_mut().append(&entries)?;
+        for k in keys {
+            let mut alive = false;
+            for (f, _) in self.fields_of(k) {
+                if let Some(c) = self.read_field(k, &f, i64::MIN, i64::MAX).await? {
+                    if !c.is_empty() {
+                        alive = true;
+                        break;
+                    }
+                }
+            }
+            if !alive {
+                self.index.borrow_mut().remove(k);
+            }
+        }
+        Ok(())
     }
 
     /// How long since the last write, if there was one since open.

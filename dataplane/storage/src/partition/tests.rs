@@ -165,3 +165,78 @@ fn corrupt_file_refuses_to_open() {
         assert!(err.contains(&file.display().to_string()), "{err}");
     });
 }
+
+#[test]
+fn deletes_survive_compaction_and_reopen_and_leave_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    let (d2, w2) = (data.clone(), wal.clone());
+    let uptimes = |c: Option<Column>| -> Vec<i64> { c.map(|c| c.ts).unwrap_or_default() };
+    run(move || async move {
+        let p = Partition::open(&d2, &w2, small()).await.unwrap();
+        for t in 0..20 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        p.flush().await.unwrap();
+        for t in 20..30 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        // A range of one series (data in a file and in the cache), all of another.
+        p.delete_series(&[b"cpu,host=h000".to_vec()], 50, 249)
+            .await
+            .unwrap();
+        p.delete_series(&[b"cpu,host=h001".to_vec()], i64::MIN, i64::MAX)
+            .await
+            .unwrap();
+        let h0 = uptimes(
+            p.read_field(b"cpu,host=h000", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        let want: Vec<i64> = (0..30)
+            .map(|t| t * 10)
+            .filter(|t| !(50..=249).contains(t))
+            .collect();
+        assert_eq!(h0, want);
+        assert!(!p.index().contains(b"cpu,host=h001"));
+        assert!(p.index().contains(b"cpu,host=h000"));
+        // Written after the delete: kept.
+        p.write(&batch(3, 1000)).await.unwrap();
+        // The index learns series as they are written, not only at open.
+        assert!(p.index().contains(b"cpu,host=h001"));
+        p.compact_full().await.unwrap();
+        let h1 = uptimes(
+            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h1, vec![1000]);
+    });
+    run(move || async move {
+        let p = Partition::open(&data, &wal, small()).await.unwrap();
+        let h0 = uptimes(
+            p.read_field(b"cpu,host=h000", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        let mut want: Vec<i64> = (0..30)
+            .map(|t| t * 10)
+            .filter(|t| !(50..=249).contains(t))
+            .collect();
+        want.push(1000);
+        assert_eq!(h0, want);
+        let h1 = uptimes(
+            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h1, vec![1000]);
+        assert!(p.index().contains(b"cpu,host=h001"));
+        let h2 = uptimes(
+            p.read_field(b"cpu,host=h002", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h2.len(), 31);
+    });
+}
