@@ -11,9 +11,10 @@
 //! What a case's `compare` checks (the status always; the content type family — json, csv
 //! or other — unless `status`):
 //! - `exact` (default): the body structurally. Numbers that are both integers must be
-//!   equal; otherwise they are equal within 1e-9 relative (or 1e-12 absolute). Rows of one
-//!   series that share a time are compared as a multiset: influxd's merge leaves their
-//!   order to heap internals. Text bodies (CSV, errors) must be identical.
+//!   equal; otherwise they are equal within 1e-9 relative (or 1e-12 absolute). In a series
+//!   whose first column is `time`, rows sharing a time are compared as a multiset:
+//!   influxd's merge leaves their order to heap internals. Text bodies (CSV, errors) must
+//!   be identical.
 //! - `unordered`: as exact, but every `series` list and every `values` list is a multiset
 //!   (text bodies: the multiset of lines).
 //! - `columns`: only the shape — names, tags, columns, errors, row counts.
@@ -24,7 +25,10 @@
 //! - `TESSERA_QUERY_CASES=select_raw,where` runs only those files;
 //! - `TESSERA_QUERY_CASE_FILTER=derivative` runs only cases whose name contains it (cases
 //!   that set up state for later ones may then be skipped: mind ddl and into);
-//! - `TESSERA_QUERY_FULL=1` prints whole answers instead of truncating them.
+//! - `TESSERA_QUERY_FULL=1` prints whole answers instead of truncating them;
+//! - `TESSERA_QUERY_AGAINST=http://127.0.0.1:8086` replays against a server you started
+//!   (empty: the dataset is loaded into it) instead of a fresh Tessera cluster. Pointed at
+//!   a throwaway influxd 1.6.7 every case must pass: that checks the runner and the corpus.
 //!
 //! Re-record with `python3 tests/record_query.py` (see its header).
 
@@ -235,21 +239,13 @@ fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
     diff <= REL_TOLERANCE * x.abs().max(y.abs()) || diff <= ABS_TOLERANCE
 }
 
-/// Structural equality; `Err` names the first differing path.
+/// Structural equality; `Err` names the first differing path. `unordered` makes every
+/// `series` and `values` list a multiset.
 fn same(expected: &Value, got: &Value, unordered: bool, path: &str) -> Result<(), String> {
     match (expected, got) {
         (Value::Number(a), Value::Number(b)) if numbers_equal(a, b) => Ok(()),
         (Value::Array(a), Value::Array(b)) => {
-            if a.len() != b.len() {
-                return Err(format!("{path}: {} items, got {}", a.len(), b.len()));
-            }
-            let last = path.rsplit('.').next().unwrap_or("");
-            if unordered && (last == "series" || last == "values") {
-                return same_multiset(a, b, unordered, path);
-            }
-            if last == "values" {
-                return same_rows(a, b, path);
-            }
+            same_len(a, b, path)?;
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 same(x, y, unordered, &format!("{path}[{i}]"))?;
             }
@@ -260,21 +256,26 @@ fn same(expected: &Value, got: &Value, unordered: bool, path: &str) -> Result<()
             if ka != kb {
                 return Err(format!("{path}: keys {ka:?}, got {kb:?}"));
             }
+            // Rows may share a time only in series whose first column is the time.
+            let timed = a
+                .get("columns")
+                .and_then(|c| c.get(0))
+                .is_some_and(|c| c == "time");
             for (k, x) in a {
-                same(x, &b[k], unordered, &format!("{path}.{k}"))?;
+                let (y, p) = (&b[k], format!("{path}.{k}"));
+                match (k.as_str(), x, y) {
+                    ("series" | "values", Value::Array(xa), Value::Array(ya)) if unordered => {
+                        same_len(xa, ya, &p)?;
+                        same_multiset(xa, ya, unordered, &p)?;
+                    }
+                    ("values", Value::Array(xa), Value::Array(ya)) if timed => {
+                        same_len(xa, ya, &p)?;
+                        same_rows(xa, ya, &p)?;
+                    }
+                    _ => same(x, y, unordered, &p)?,
+                }
             }
             Ok(())
-        }
-        (Value::String(a), Value::String(b)) if unordered && a != b => {
-            let mut la: Vec<&str> = a.lines().collect();
-            let mut lb: Vec<&str> = b.lines().collect();
-            la.sort_unstable();
-            lb.sort_unstable();
-            if la == lb {
-                Ok(())
-            } else {
-                Err(format!("{path}: the lines differ"))
-            }
         }
         _ if expected == got => Ok(()),
         _ => Err(format!(
@@ -282,6 +283,27 @@ fn same(expected: &Value, got: &Value, unordered: bool, path: &str) -> Result<()
             clip(&expected.to_string(), 80),
             clip(&got.to_string(), 80)
         )),
+    }
+}
+
+fn same_len(a: &[Value], b: &[Value], path: &str) -> Result<(), String> {
+    if a.len() == b.len() {
+        Ok(())
+    } else {
+        Err(format!("{path}: {} items, got {}", a.len(), b.len()))
+    }
+}
+
+/// Text answers (CSV) compared as multisets of lines.
+fn same_lines(expected: &str, got: &str) -> Result<(), String> {
+    let mut a: Vec<&str> = expected.lines().collect();
+    let mut b: Vec<&str> = got.lines().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    if a == b {
+        Ok(())
+    } else {
+        Err("body: the lines differ".to_string())
     }
 }
 
@@ -342,7 +364,10 @@ fn compare(case: &Case, got: &Answer) -> Result<(), String> {
     }
     match case.compare.as_str() {
         "exact" | "text" => same(&case.body, &got.body, false, "body"),
-        "unordered" => same(&case.body, &got.body, true, "body"),
+        "unordered" => match (&case.body, &got.body) {
+            (Value::String(a), Value::String(b)) => same_lines(a, b),
+            (a, b) => same(a, b, true, "body"),
+        },
         "columns" => same(&shape(&case.body), &shape(&got.body), false, "body"),
         other => Err(format!("unknown compare mode {other:?}")),
     }
@@ -451,8 +476,16 @@ fn selected_files() -> Vec<&'static str> {
 fn query_answers_match_influxd() {
     let files = selected_files();
     let filter = std::env::var("TESSERA_QUERY_CASE_FILTER").unwrap_or_default();
-    let mut cluster = Cluster::start(1, 1, "", "");
-    let base = format!("http://{}", cluster.datas[0].http);
+    let against = std::env::var("TESSERA_QUERY_AGAINST").ok();
+    let mut cluster = match against {
+        Some(_) => None,
+        None => Some(Cluster::start(1, 1, "", "")),
+    };
+    let base = match (&against, &cluster) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(c)) => format!("http://{}", c.datas[0].http),
+        (None, None) => unreachable!("a cluster is started when no server is given"),
+    };
     load_dataset(&base);
 
     let mut mismatches: Vec<String> = Vec::new();
@@ -503,7 +536,10 @@ fn query_answers_match_influxd() {
                 case.content_type,
                 clip(&case.body.to_string(), SHOWN_CHARS),
             ));
-            if !cluster.datas[0].proc_.is_running() {
+            let node_died = cluster
+                .as_mut()
+                .is_some_and(|c| !c.datas[0].proc_.is_running());
+            if node_died {
                 mismatches.push(format!(
                     "✗ the data node exited during {file}/{}: the remaining cases were not run \
                      (its log is printed below)",

@@ -245,6 +245,9 @@ def record(base, names):
         path, cases = read_cases(name)
         seen = set()
         for case in cases:
+            for key in ("params", "headers"):
+                if any(not isinstance(v, str) for v in case.get(key, {}).values()):
+                    sys.exit(f"{name}/{case['name']}: {key} values must be strings")
             if case["name"] in seen:
                 sys.exit(f"{name}: duplicate case name {case['name']!r}")
             seen.add(case["name"])
@@ -336,6 +339,8 @@ def main():
     if unknown:
         sys.exit(f"case files missing from FILES: {unknown}")
     names = [n for n in FILES if n in (names or FILES) and n in present]
+    # SIGTERM unwinds like Ctrl-C, so the throwaway influxd is stopped and removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Only the named files are replayed: every file must stand on its own (the runner's
     # TESSERA_QUERY_CASES filter relies on that too).
     server = Influxd(binary)
