@@ -224,7 +224,7 @@ impl Column {
     /// Keeps only values with `min <= t <= max`.
     pub fn retain_range(&mut self, min: i64, max: i64) {
         let lo = self.ts.partition_point(|&t| t < min);
-        let hi = self.ts.partition_point(|&t| t <= max);
+        let hi = self.ts.partition_point(|&t| t <= max).max(lo);
         if lo == 0 && hi == self.ts.len() {
             return;
         }

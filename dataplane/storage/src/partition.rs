@@ -469,6 +469,9 @@ impl Partition {
         min: i64,
         max: i64,
     ) -> Result<Option<Column>, PartitionError> {
+        if min > max {
+            return Ok(None);
+        }
         let files: Vec<Rc<DataFile>> = self.files.borrow().clone();
         let mut out: Option<Column> = None;
         let mut merge = |col: Column| match &mut out {
