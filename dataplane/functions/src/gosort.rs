@@ -1,23 +1,23 @@
-//! The unstable sort of Go 1.10's `sort.Sort` (quicksort with a ninther
-//! pivot, heapsort fallback, gap-6 shell pass and insertion sort under 13
-//! elements), and `container/heap`'s sift operations.
+//! The unstable sort of Go 1.19's `sort.Sort` (pattern-defeating
+//! quicksort: insertion sort up to 12 elements, median-of-three or Tukey
+//! ninther pivots, pattern breaking with a length-seeded xorshift, heapsort
+//! fallback), and `container/heap`'s sift operations.
 //!
-//! influxd 1.6.7 sorts points with `sort.Sort` before picking the median,
-//! mode or a percentile and keeps top()/bottom() candidates in a
-//! `container/heap`. Which of several equal values ends up where decides
-//! mode()'s tie-breaking and the output order of equal points, so the exact
+//! The reference influxd 1.6.7 binary was built with Go 1.19. It sorts
+//! points with `sort.Sort` before picking the median, mode or a percentile
+//! and keeps top()/bottom() candidates in a `container/heap`. Which of
+//! several equal values ends up where decides mode()'s tie-breaking,
+//! percentile()'s time and the output order of equal points, so the exact
 //! sequence of swaps matters, not just the sorted result.
 
-/// Sorts `v` exactly as Go 1.10's `sort.Sort` would with `less`.
+/// Sorts `v` exactly as Go 1.19's `sort.Sort` would with `less`.
 pub(crate) fn sort_by<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], mut less: F) {
     let n = v.len();
-    let mut depth = 0;
-    let mut i = n;
-    while i > 0 {
-        depth += 1;
-        i >>= 1;
+    if n <= 1 {
+        return;
     }
-    quick_sort(v, 0, n, depth * 2, &mut less);
+    let limit = (usize::BITS - n.leading_zeros()) as usize;
+    pdqsort(v, 0, n, limit, &mut less);
 }
 
 fn insertion_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) {
@@ -30,13 +30,7 @@ fn insertion_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, 
     }
 }
 
-fn sift_down<T, F: FnMut(&T, &T) -> bool>(
-    v: &mut [T],
-    lo: usize,
-    hi: usize,
-    first: usize,
-    less: &mut F,
-) {
+fn sift_down<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], lo: usize, hi: usize, first: usize, less: &mut F) {
     let mut root = lo;
     loop {
         let mut child = 2 * root + 1;
@@ -57,142 +51,225 @@ fn sift_down<T, F: FnMut(&T, &T) -> bool>(
 fn heap_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) {
     let first = a;
     let hi = b - a;
-    let mut i = (hi as isize - 1) / 2;
-    while i >= 0 {
-        sift_down(v, i as usize, hi, first, less);
-        i -= 1;
+    for i in (0..hi.div_ceil(2)).rev() {
+        sift_down(v, i, hi, first, less);
     }
-    let mut i = hi as isize - 1;
-    while i >= 0 {
-        v.swap(first, first + i as usize);
-        sift_down(v, 0, i as usize, first, less);
-        i -= 1;
+    for i in (0..hi).rev() {
+        v.swap(first, first + i);
+        sift_down(v, 0, i, first, less);
     }
 }
 
-/// Moves the median of v[m0], v[m1], v[m2] into v[m1].
-fn median_of_three<T, F: FnMut(&T, &T) -> bool>(
-    v: &mut [T],
-    m1: usize,
-    m0: usize,
-    m2: usize,
-    less: &mut F,
-) {
-    if less(&v[m1], &v[m0]) {
-        v.swap(m1, m0);
-    }
-    if less(&v[m2], &v[m1]) {
-        v.swap(m2, m1);
-        if less(&v[m1], &v[m0]) {
-            v.swap(m1, m0);
-        }
-    }
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hint {
+    Unknown,
+    Increasing,
+    Decreasing,
 }
 
-fn do_pivot<T, F: FnMut(&T, &T) -> bool>(
-    v: &mut [T],
-    lo: usize,
-    hi: usize,
-    less: &mut F,
-) -> (usize, usize) {
-    let m = (lo + hi) / 2;
-    if hi - lo > 40 {
-        let s = (hi - lo) / 8;
-        median_of_three(v, lo, lo + s, lo + 2 * s, less);
-        median_of_three(v, m, m - s, m + s, less);
-        median_of_three(v, hi - 1, hi - 1 - s, hi - 1 - 2 * s, less);
-    }
-    median_of_three(v, lo, m, hi - 1, less);
-
-    let pivot = lo;
-    let (mut a, mut c) = (lo + 1, hi - 1);
-    while a < c && less(&v[a], &v[pivot]) {
-        a += 1;
-    }
-    let mut b = a;
+fn pdqsort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], mut a: usize, mut b: usize, mut limit: usize, less: &mut F) {
+    const MAX_INSERTION: usize = 12;
+    let mut was_balanced = true;
+    let mut was_partitioned = true;
     loop {
-        while b < c && !less(&v[pivot], &v[b]) {
-            b += 1;
+        let length = b - a;
+        if length <= MAX_INSERTION {
+            insertion_sort(v, a, b, less);
+            return;
         }
-        while b < c && less(&v[pivot], &v[c - 1]) {
-            c -= 1;
-        }
-        if b >= c {
-            break;
-        }
-        v.swap(b, c - 1);
-        b += 1;
-        c -= 1;
-    }
-    let mut protect = hi - c < 5;
-    if !protect && hi - c < (hi - lo) / 4 {
-        let mut dups = 0;
-        if !less(&v[pivot], &v[hi - 1]) {
-            v.swap(c, hi - 1);
-            c += 1;
-            dups += 1;
-        }
-        if !less(&v[b - 1], &v[pivot]) {
-            b -= 1;
-            dups += 1;
-        }
-        if !less(&v[m], &v[pivot]) {
-            v.swap(m, b - 1);
-            b -= 1;
-            dups += 1;
-        }
-        protect = dups > 1;
-    }
-    if protect {
-        loop {
-            while a < b && !less(&v[b - 1], &v[pivot]) {
-                b -= 1;
-            }
-            while a < b && less(&v[a], &v[pivot]) {
-                a += 1;
-            }
-            if a >= b {
-                break;
-            }
-            v.swap(a, b - 1);
-            a += 1;
-            b -= 1;
-        }
-    }
-    v.swap(pivot, b - 1);
-    (b - 1, c)
-}
-
-fn quick_sort<T, F: FnMut(&T, &T) -> bool>(
-    v: &mut [T],
-    mut a: usize,
-    mut b: usize,
-    mut max_depth: usize,
-    less: &mut F,
-) {
-    while b - a > 12 {
-        if max_depth == 0 {
+        if limit == 0 {
             heap_sort(v, a, b, less);
             return;
         }
-        max_depth -= 1;
-        let (mlo, mhi) = do_pivot(v, a, b, less);
-        if mlo - a < b - mhi {
-            quick_sort(v, a, mlo, max_depth, less);
-            a = mhi;
+        if !was_balanced {
+            break_patterns(v, a, b);
+            limit -= 1;
+        }
+        let (mut pivot, mut hint) = choose_pivot(v, a, b, less);
+        if hint == Hint::Decreasing {
+            reverse_range(v, a, b);
+            pivot = (b - 1) - (pivot - a);
+            hint = Hint::Increasing;
+        }
+        if was_balanced && was_partitioned && hint == Hint::Increasing && partial_insertion_sort(v, a, b, less) {
+            return;
+        }
+        if a > 0 && !less(&v[a - 1], &v[pivot]) {
+            a = partition_equal(v, a, b, pivot, less);
+            continue;
+        }
+        let (mid, already) = partition(v, a, b, pivot, less);
+        was_partitioned = already;
+        let (left, right) = (mid - a, b - mid);
+        let threshold = length / 8;
+        if left < right {
+            was_balanced = left >= threshold;
+            pdqsort(v, a, mid, limit, less);
+            a = mid + 1;
         } else {
-            quick_sort(v, mhi, b, max_depth, less);
-            b = mlo;
+            was_balanced = right >= threshold;
+            pdqsort(v, mid + 1, b, limit, less);
+            b = mid;
         }
     }
-    if b - a > 1 {
-        for i in a + 6..b {
-            if less(&v[i], &v[i - 6]) {
-                v.swap(i, i - 6);
+}
+
+fn partition<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, pivot: usize, less: &mut F) -> (usize, bool) {
+    v.swap(a, pivot);
+    let (mut i, mut j) = (a as isize + 1, b as isize - 1);
+    let at = |x: isize| x as usize;
+    while i <= j && less(&v[at(i)], &v[a]) {
+        i += 1;
+    }
+    while i <= j && !less(&v[at(j)], &v[a]) {
+        j -= 1;
+    }
+    if i > j {
+        v.swap(at(j), a);
+        return (at(j), true);
+    }
+    v.swap(at(i), at(j));
+    i += 1;
+    j -= 1;
+    loop {
+        while i <= j && less(&v[at(i)], &v[a]) {
+            i += 1;
+        }
+        while i <= j && !less(&v[at(j)], &v[a]) {
+            j -= 1;
+        }
+        if i > j {
+            break;
+        }
+        v.swap(at(i), at(j));
+        i += 1;
+        j -= 1;
+    }
+    v.swap(at(j), a);
+    (at(j), false)
+}
+
+fn partition_equal<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, pivot: usize, less: &mut F) -> usize {
+    v.swap(a, pivot);
+    let (mut i, mut j) = (a as isize + 1, b as isize - 1);
+    let at = |x: isize| x as usize;
+    loop {
+        while i <= j && !less(&v[a], &v[at(i)]) {
+            i += 1;
+        }
+        while i <= j && less(&v[a], &v[at(j)]) {
+            j -= 1;
+        }
+        if i > j {
+            break;
+        }
+        v.swap(at(i), at(j));
+        i += 1;
+        j -= 1;
+    }
+    at(i)
+}
+
+fn partial_insertion_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) -> bool {
+    const MAX_STEPS: usize = 5;
+    const SHORTEST_SHIFTING: usize = 50;
+    let mut i = a + 1;
+    for _ in 0..MAX_STEPS {
+        while i < b && !less(&v[i], &v[i - 1]) {
+            i += 1;
+        }
+        if i == b {
+            return true;
+        }
+        if b - a < SHORTEST_SHIFTING {
+            return false;
+        }
+        v.swap(i, i - 1);
+        if i - a >= 2 {
+            let mut j = i - 1;
+            while j >= 1 {
+                if !less(&v[j], &v[j - 1]) {
+                    break;
+                }
+                v.swap(j, j - 1);
+                j -= 1;
             }
         }
-        insertion_sort(v, a, b, less);
+        if b - i >= 2 {
+            let mut j = i + 1;
+            while j < b {
+                if !less(&v[j], &v[j - 1]) {
+                    break;
+                }
+                v.swap(j, j - 1);
+                j += 1;
+            }
+        }
     }
+    false
+}
+
+fn break_patterns<T>(v: &mut [T], a: usize, b: usize) {
+    let length = b - a;
+    if length >= 8 {
+        // Go 1.19's xorshift, seeded with the length.
+        let mut r = length as u64;
+        let modulus = 1usize << (usize::BITS - length.leading_zeros());
+        let mid = a + (length / 4) * 2;
+        for idx in mid - 1..=mid + 1 {
+            r ^= r << 13;
+            r ^= r >> 17;
+            r ^= r << 5;
+            let mut other = (r as usize) & (modulus - 1);
+            if other >= length {
+                other -= length;
+            }
+            v.swap(idx, a + other);
+        }
+    }
+}
+
+fn choose_pivot<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) -> (usize, Hint) {
+    const SHORTEST_NINTHER: usize = 50;
+    const MAX_SWAPS: usize = 4 * 3;
+    let l = b - a;
+    let mut swaps = 0;
+    let mut i = a + l / 4;
+    let mut j = a + l / 4 * 2;
+    let mut k = a + l / 4 * 3;
+    if l >= 8 {
+        if l >= SHORTEST_NINTHER {
+            i = median(v, i - 1, i, i + 1, &mut swaps, less);
+            j = median(v, j - 1, j, j + 1, &mut swaps, less);
+            k = median(v, k - 1, k, k + 1, &mut swaps, less);
+        }
+        j = median(v, i, j, k, &mut swaps, less);
+    }
+    match swaps {
+        0 => (j, Hint::Increasing),
+        MAX_SWAPS => (j, Hint::Decreasing),
+        _ => (j, Hint::Unknown),
+    }
+}
+
+fn order2<T, F: FnMut(&T, &T) -> bool>(v: &[T], a: usize, b: usize, swaps: &mut usize, less: &mut F) -> (usize, usize) {
+    if less(&v[b], &v[a]) {
+        *swaps += 1;
+        return (b, a);
+    }
+    (a, b)
+}
+
+fn median<T, F: FnMut(&T, &T) -> bool>(v: &[T], a: usize, b: usize, c: usize, swaps: &mut usize, less: &mut F) -> usize {
+    let (a, b) = order2(v, a, b, swaps, less);
+    let (b, c) = order2(v, b, c, swaps, less);
+    let (_, b) = order2(v, a, b, swaps, less);
+    let _ = c;
+    b
+}
+
+fn reverse_range<T>(v: &mut [T], a: usize, b: usize) {
+    v[a..b].reverse();
 }
 
 /// `container/heap.Push`: append then sift up.
@@ -264,11 +341,10 @@ mod tests {
     }
 
     #[test]
-    fn gap_six_pass_is_not_stable() {
-        // Go: the shell pass swaps index 6 with index 0, so the two 5s trade places.
+    fn short_slices_sort_stably() {
+        // Up to 12 elements Go 1.19 runs a plain insertion sort.
         let mut v = vec![(5, 'a'), (5, 'b'), (6, 'c'), (6, 'd'), (6, 'e'), (6, 'f'), (3, 'g')];
         sort_by(&mut v, |a, b| a.0 < b.0);
-        assert_eq!(v[1], (5, 'b'));
-        assert_eq!(v[2], (5, 'a'));
+        assert_eq!(v, vec![(3, 'g'), (5, 'a'), (5, 'b'), (6, 'c'), (6, 'd'), (6, 'e'), (6, 'f')]);
     }
 }

@@ -1,6 +1,7 @@
 //! Per-value math functions (`SELECT abs(x), log(x, 2) …`), with influxd
-//! 1.6.7's types: abs, ceil, floor and round keep integers as integers,
-//! everything else returns a float. NaN results (asin(2)) are returned as
+//! 1.6.7's types: abs, ceil, floor and round keep integers as integers (and
+//! leave them unchanged: abs(-3) is -3 in 1.6.7), everything else returns a
+//! float. NaN results (asin(2)) are returned as
 //! NaN and written as null by the caller; ±Inf (ln(0)) makes influxd fail
 //! the whole response, which the caller must reproduce if it cares.
 
@@ -73,9 +74,9 @@ pub fn apply(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
     let x = args[0].as_f64().unwrap_or(f64::NAN);
     let y = args.get(1).and_then(Value::as_f64).unwrap_or(f64::NAN);
     let f = match name {
+        // influxd 1.6.7 returns integers from abs() unchanged: abs(-3) is -3.
         "abs" => match args[0] {
-            Value::Integer(v) => return Ok(Value::Integer(v.wrapping_abs())),
-            Value::Unsigned(v) => return Ok(Value::Unsigned(v)),
+            Value::Integer(_) | Value::Unsigned(_) => return Ok(args[0].clone()),
             _ => x.abs(),
         },
         "ceil" | "floor" | "round" => match args[0] {
@@ -111,7 +112,7 @@ mod tests {
 
     #[test]
     fn types() {
-        assert_eq!(apply("abs", &[Value::Integer(-3)]), Ok(Value::Integer(3)));
+        assert_eq!(apply("abs", &[Value::Integer(-3)]), Ok(Value::Integer(-3)));
         assert_eq!(apply("ceil", &[Value::Integer(-3)]), Ok(Value::Integer(-3)));
         assert_eq!(apply("round", &[Value::Float(2.5)]), Ok(Value::Float(3.0)));
         assert_eq!(apply("log2", &[Value::Integer(8)]), Ok(Value::Float(3.0)));

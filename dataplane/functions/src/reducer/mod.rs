@@ -310,6 +310,25 @@ impl Reducer {
         }
     }
 
+    /// True for top, bottom, sample and distinct, which emit any number of
+    /// rows per window: influxd never fills their empty windows, whatever
+    /// the fill() clause says.
+    pub fn is_multi_row(&self) -> bool {
+        matches!(
+            self.func,
+            Func::Top { .. } | Func::Bottom { .. } | Func::Sample(_) | Func::Distinct
+        )
+    }
+
+    /// What `fill(null)` shows for an empty window: 0 for count and
+    /// count(distinct), null for everything else.
+    pub fn null_fill(&self) -> Value {
+        match self.func {
+            Func::Count | Func::CountDistinct => Value::Integer(0),
+            _ => Value::Null,
+        }
+    }
+
     /// The tag keys of `top(x, tag…, N)` / `bottom(…)`; empty otherwise.
     pub fn tag_keys(&self) -> &[String] {
         match &self.func {
@@ -588,10 +607,9 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
                 };
                 s.push(k.times[i], v);
             }
+            // The float variant stamps 0 (its window start is never set
+            // without GROUP BY time), the integer one the query start.
             s.finish()
-                .into_iter()
-                .map(|p| Point::new(window_start, p.value))
-                .collect()
         }
         _ => Vec::new(),
     }

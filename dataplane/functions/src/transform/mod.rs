@@ -153,6 +153,8 @@ fn ta(name: &str, kind: TaKind, args: &[Arg]) -> Result<Ta, FunctionError> {
         )));
     }
     let warm = match args.get(2) {
+        // chande_momentum_oscillator defaults to 'none' (the unsmoothed CMO).
+        None if kind == TaKind::Cmo => None,
         None => Some(Warmup::Exponential),
         Some(Arg::String(s)) => match s.as_str() {
             "exponential" => Some(Warmup::Exponential),
@@ -291,6 +293,21 @@ impl Transform {
             Kind::Difference(_) | Kind::CumulativeSum(_) => self.input,
             Kind::Elapsed(_) => ValueType::Integer,
             _ => ValueType::Float,
+        }
+    }
+
+    /// How many GROUP BY intervals before the query's start the inner
+    /// aggregate must begin so that the first window gets a value: influxd
+    /// widens the range by 1 for derivative, non_negative_derivative,
+    /// difference, non_negative_difference and elapsed, by N-1 for
+    /// moving_average(N), and by 0 for the rest. The caller computes the
+    /// inner aggregate (with its fill) from `start - k * interval` and drops
+    /// output rows before `start`.
+    pub fn extra_intervals(&self) -> i64 {
+        match &self.kind {
+            Kind::Derivative(_) | Kind::Difference(_) | Kind::Elapsed(_) => 1,
+            Kind::MovingAverage(m) => m.window() as i64 - 1,
+            _ => 0,
         }
     }
 

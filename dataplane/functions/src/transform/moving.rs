@@ -30,6 +30,10 @@ impl MovingAverage {
         }
     }
 
+    pub(crate) fn window(&self) -> usize {
+        self.n
+    }
+
     pub(crate) fn push(&mut self, time: i64, v: Num) -> Option<Point> {
         if self.buf.is_empty() {
             self.sum = match v {

@@ -28,6 +28,8 @@ pub(crate) struct Case {
     pub(crate) expr: Option<String>,
     pub(crate) types: Vec<ValueType>,
     pub(crate) series: Vec<Series>,
+    /// Intervals the inner aggregate of a transformation starts early.
+    pub(crate) extra: std::cell::Cell<i64>,
 }
 
 /// One output series: host tag (empty without GROUP BY host), rows of
@@ -109,7 +111,8 @@ fn parse_duration(s: &str) -> Option<i64> {
 
 impl Case {
     fn in_range(&self, t: i64) -> bool {
-        self.start.map_or(true, |s| t >= s) && self.end.map_or(true, |e| t < e)
+        let extra = self.extra.get() * self.interval.unwrap_or(0);
+        self.start.map_or(true, |s| t >= s - extra) && self.end.map_or(true, |e| t < e)
     }
 
     /// The groups: (host key, series indexes).
@@ -176,7 +179,8 @@ impl Case {
     fn windows(&self) -> Option<(Window, Vec<i64>)> {
         let iv = self.interval?;
         let w = Window::new(iv, self.offset);
-        let (s, e) = (self.start.expect("GROUP BY time needs a start"), self.end.expect("and an end"));
+        let s = self.start.expect("GROUP BY time needs a start") - self.extra.get() * iv;
+        let e = self.end.expect("and an end");
         let mut starts = Vec::new();
         let mut t = w.start(s);
         while t < e {
@@ -235,7 +239,15 @@ impl Case {
             };
             per_window.push((ws, rows));
         }
-        Ok((self.fill(per_window, name, typ.expect("type")), typ))
+        // A group whose windows all came out empty (percentile rank out of
+        // range everywhere) has no series at all: fill never sees it.
+        if per_window.iter().all(|(_, r)| r.is_empty()) {
+            return Ok((Vec::new(), typ));
+        }
+        if proto.is_multi_row() {
+            return Ok((per_window.into_iter().flat_map(|(_, r)| r).collect(), typ));
+        }
+        Ok((self.fill(per_window, &proto, typ.expect("type")), typ))
     }
 
     fn reduce_window(
@@ -296,7 +308,7 @@ impl Case {
     fn fill(
         &self,
         per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)>,
-        name: &str,
+        proto: &Reducer,
         typ: ValueType,
     ) -> Vec<(i64, Value, Option<String>)> {
         let mut out = Vec::new();
@@ -314,8 +326,7 @@ impl Case {
             }
             let v = match self.fill.as_str() {
                 "none" => continue,
-                "null" if name == "count" || name == "count_distinct" => Value::Integer(0),
-                "null" => Value::Null,
+                "null" => proto.null_fill(),
                 "previous" => prev.clone().unwrap_or(Value::Null),
                 "linear" => {
                     let before = known.iter().rev().find(|(t, _)| *t < ws);
@@ -343,6 +354,13 @@ impl Case {
             interval: self.inner.as_ref().and(self.interval),
             ascending: true,
         };
+        if self.inner.is_some() {
+            // The transformation's argument check decides how far back the
+            // inner aggregate starts; its input type does not matter here.
+            let probe = transform(&self.func, &parse_args(&self.args), ValueType::Float, ctx)
+                .map_err(|e| e.to_string())?;
+            self.extra.set(probe.extra_intervals());
+        }
         let mut out = Vec::new();
         for (host, idx) in self.groups() {
             let (rows, input) = match &self.inner {
@@ -355,7 +373,13 @@ impl Case {
             };
             let tr = transform(&self.func, &parse_args(&self.args), input, ctx).map_err(|e| e.to_string())?;
             let typ = Some(tr.output_type());
-            let rows: Vec<_> = tr.apply(&rows).into_iter().map(|p| (p.time, p.value, None)).collect();
+            let start = self.start.unwrap_or(i64::MIN);
+            let rows: Vec<_> = tr
+                .apply(&rows)
+                .into_iter()
+                .filter(|p| p.time >= start)
+                .map(|p| (p.time, p.value, None))
+                .collect();
             if !rows.is_empty() {
                 out.push(Output { host, rows, typ });
             }
