@@ -57,7 +57,7 @@ impl Parser<'_> {
                 Ok(Statement::DropRetentionPolicy { name, database })
             }
             Tok::Series => {
-                let (sources, condition) = self.parse_delete_like(true)?;
+                let (sources, condition) = self.parse_delete_like()?;
                 Ok(Statement::DropSeries { sources, condition })
             }
             Tok::Shard => Ok(Statement::DropShard {
@@ -101,12 +101,12 @@ impl Parser<'_> {
     }
 
     pub(crate) fn parse_delete_statement(&mut self) -> PResult<Statement> {
-        let (sources, condition) = self.parse_delete_like(false)?;
+        let (sources, condition) = self.parse_delete_like()?;
         Ok(Statement::Delete { sources, condition })
     }
 
     /// `[FROM sources] [WHERE cond]`, at least one of them.
-    fn parse_delete_like(&mut self, drop_series: bool) -> PResult<(Vec<Source>, Option<Expr>)> {
+    fn parse_delete_like(&mut self) -> PResult<(Vec<Source>, Option<Expr>)> {
         let t = self.scan_ignore_ws();
         let mut sources = Vec::new();
         let mut has_from = false;
@@ -119,7 +119,7 @@ impl Parser<'_> {
                     if m.database.is_some() {
                         err = Some("database not supported");
                     }
-                    if drop_series && m.retention_policy.is_some() {
+                    if m.retention_policy.is_some() {
                         err = Some("retention policy not supported");
                     }
                 }

@@ -335,12 +335,7 @@ impl Parser<'_> {
     }
 
     fn parse_show_field_keys(&mut self) -> PResult<Statement> {
-        // influxd drops an error from the database name here and carries on.
-        let database = if self.accept(Tok::On) {
-            self.parse_ident().ok()
-        } else {
-            None
-        };
+        let database = self.parse_on_database()?;
         let sources = self.parse_optional_from()?;
         self.parse_order_by()?;
         let limit = self.parse_optional_token_and_int(Tok::Limit)?;
