@@ -228,6 +228,7 @@ impl Case {
             None
         };
         let mut per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)> = Vec::new();
+        let mut stopped = false;
         for &ws in &starts {
             let rows = match &integral {
                 Some(all) => all
@@ -237,7 +238,14 @@ impl Case {
                     .collect(),
                 None => self.reduce_window(&proto, idx, ws, Some(ws + w.interval), rule, tagged)?,
             };
-            per_window.push((ws, rows));
+            // influxd's reduce iterator ends at the first window whose
+            // reducer saw points but emitted nothing (percentile rank out of
+            // range): the group's later windows only get fill values.
+            let had_points = pts.iter().any(|p| p.time >= ws && p.time < ws + w.interval);
+            if integral.is_none() && had_points && rows.is_empty() {
+                stopped = true;
+            }
+            per_window.push((ws, if stopped { Vec::new() } else { rows }));
         }
         // A group whose windows all came out empty (percentile rank out of
         // range everywhere) has no series at all: fill never sees it.
