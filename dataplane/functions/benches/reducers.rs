@@ -23,7 +23,9 @@ fn bench(c: &mut Criterion) {
     let (times, floats, ints) = columns();
     let mut g = c.benchmark_group("reducer");
     g.throughput(Throughput::Elements(N as u64));
-    for name in ["count", "sum", "mean", "min", "max", "first", "last", "spread"] {
+    for name in [
+        "count", "sum", "mean", "min", "max", "first", "last", "spread",
+    ] {
         g.bench_with_input(BenchmarkId::new("float", name), &name, |b, name| {
             b.iter(|| {
                 let mut r = reducer(name, &[], ValueType::Float).expect("known function");

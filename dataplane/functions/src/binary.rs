@@ -74,11 +74,13 @@ pub fn output_type(lhs: ValueType, op: Op, rhs: ValueType) -> Result<ValueType, 
             Op::BitAnd | Op::BitOr | Op::BitXor => return Err(err()),
             _ => Float,
         },
-        (Integer, Integer) | (Integer, Unsigned) | (Unsigned, Integer) | (Unsigned, Unsigned) => match op {
-            Op::Div => Float,
-            _ if lhs == Unsigned && rhs == Unsigned => Unsigned,
-            _ => Integer,
-        },
+        (Integer, Integer) | (Integer, Unsigned) | (Unsigned, Integer) | (Unsigned, Unsigned) => {
+            match op {
+                Op::Div => Float,
+                _ if lhs == Unsigned && rhs == Unsigned => Unsigned,
+                _ => Integer,
+            }
+        }
         _ => return Err(err()),
     })
 }
@@ -115,7 +117,10 @@ pub fn apply(lhs: &Value, op: Op, rhs: &Value) -> Result<Value, FunctionError> {
         (Value::Integer(a), Value::Unsigned(b)) => int_op(*a, op, *b as i64),
         (Value::Unsigned(a), Value::Integer(b)) => int_op(*a as i64, op, *b),
         _ if out == ValueType::Float => {
-            let (a, b) = (lhs.as_f64().unwrap_or(f64::NAN), rhs.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                lhs.as_f64().unwrap_or(f64::NAN),
+                rhs.as_f64().unwrap_or(f64::NAN),
+            );
             Value::Float(match op {
                 Op::Add => a + b,
                 Op::Sub => a - b,

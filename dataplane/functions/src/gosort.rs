@@ -30,7 +30,13 @@ fn insertion_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, 
     }
 }
 
-fn sift_down<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], lo: usize, hi: usize, first: usize, less: &mut F) {
+fn sift_down<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    lo: usize,
+    hi: usize,
+    first: usize,
+    less: &mut F,
+) {
     let mut root = lo;
     loop {
         let mut child = 2 * root + 1;
@@ -67,7 +73,13 @@ enum Hint {
     Decreasing,
 }
 
-fn pdqsort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], mut a: usize, mut b: usize, mut limit: usize, less: &mut F) {
+fn pdqsort<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    mut a: usize,
+    mut b: usize,
+    mut limit: usize,
+    less: &mut F,
+) {
     const MAX_INSERTION: usize = 12;
     let mut was_balanced = true;
     let mut was_partitioned = true;
@@ -91,7 +103,11 @@ fn pdqsort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], mut a: usize, mut b: usize,
             pivot = (b - 1) - (pivot - a);
             hint = Hint::Increasing;
         }
-        if was_balanced && was_partitioned && hint == Hint::Increasing && partial_insertion_sort(v, a, b, less) {
+        if was_balanced
+            && was_partitioned
+            && hint == Hint::Increasing
+            && partial_insertion_sort(v, a, b, less)
+        {
             return;
         }
         if a > 0 && !less(&v[a - 1], &v[pivot]) {
@@ -114,7 +130,13 @@ fn pdqsort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], mut a: usize, mut b: usize,
     }
 }
 
-fn partition<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, pivot: usize, less: &mut F) -> (usize, bool) {
+fn partition<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    a: usize,
+    b: usize,
+    pivot: usize,
+    less: &mut F,
+) -> (usize, bool) {
     v.swap(a, pivot);
     let (mut i, mut j) = (a as isize + 1, b as isize - 1);
     let at = |x: isize| x as usize;
@@ -149,7 +171,13 @@ fn partition<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, pivot
     (at(j), false)
 }
 
-fn partition_equal<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, pivot: usize, less: &mut F) -> usize {
+fn partition_equal<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    a: usize,
+    b: usize,
+    pivot: usize,
+    less: &mut F,
+) -> usize {
     v.swap(a, pivot);
     let (mut i, mut j) = (a as isize + 1, b as isize - 1);
     let at = |x: isize| x as usize;
@@ -170,7 +198,12 @@ fn partition_equal<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize,
     at(i)
 }
 
-fn partial_insertion_sort<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) -> bool {
+fn partial_insertion_sort<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    a: usize,
+    b: usize,
+    less: &mut F,
+) -> bool {
     const MAX_STEPS: usize = 5;
     const SHORTEST_SHIFTING: usize = 50;
     let mut i = a + 1;
@@ -229,7 +262,12 @@ fn break_patterns<T>(v: &mut [T], a: usize, b: usize) {
     }
 }
 
-fn choose_pivot<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, less: &mut F) -> (usize, Hint) {
+fn choose_pivot<T, F: FnMut(&T, &T) -> bool>(
+    v: &mut [T],
+    a: usize,
+    b: usize,
+    less: &mut F,
+) -> (usize, Hint) {
     const SHORTEST_NINTHER: usize = 50;
     const MAX_SWAPS: usize = 4 * 3;
     let l = b - a;
@@ -252,7 +290,13 @@ fn choose_pivot<T, F: FnMut(&T, &T) -> bool>(v: &mut [T], a: usize, b: usize, le
     }
 }
 
-fn order2<T, F: FnMut(&T, &T) -> bool>(v: &[T], a: usize, b: usize, swaps: &mut usize, less: &mut F) -> (usize, usize) {
+fn order2<T, F: FnMut(&T, &T) -> bool>(
+    v: &[T],
+    a: usize,
+    b: usize,
+    swaps: &mut usize,
+    less: &mut F,
+) -> (usize, usize) {
     if less(&v[b], &v[a]) {
         *swaps += 1;
         return (b, a);
@@ -260,7 +304,14 @@ fn order2<T, F: FnMut(&T, &T) -> bool>(v: &[T], a: usize, b: usize, swaps: &mut 
     (a, b)
 }
 
-fn median<T, F: FnMut(&T, &T) -> bool>(v: &[T], a: usize, b: usize, c: usize, swaps: &mut usize, less: &mut F) -> usize {
+fn median<T, F: FnMut(&T, &T) -> bool>(
+    v: &[T],
+    a: usize,
+    b: usize,
+    c: usize,
+    swaps: &mut usize,
+    less: &mut F,
+) -> usize {
     let (a, b) = order2(v, a, b, swaps, less);
     let (b, c) = order2(v, b, c, swaps, less);
     let (_, b) = order2(v, a, b, swaps, less);
@@ -329,7 +380,9 @@ mod tests {
         for n in [0usize, 1, 2, 5, 12, 13, 40, 41, 100, 1000] {
             let mut v: Vec<i64> = (0..n)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((seed >> 33) % 17) as i64
                 })
                 .collect();
@@ -343,8 +396,27 @@ mod tests {
     #[test]
     fn short_slices_sort_stably() {
         // Up to 12 elements Go 1.19 runs a plain insertion sort.
-        let mut v = vec![(5, 'a'), (5, 'b'), (6, 'c'), (6, 'd'), (6, 'e'), (6, 'f'), (3, 'g')];
+        let mut v = vec![
+            (5, 'a'),
+            (5, 'b'),
+            (6, 'c'),
+            (6, 'd'),
+            (6, 'e'),
+            (6, 'f'),
+            (3, 'g'),
+        ];
         sort_by(&mut v, |a, b| a.0 < b.0);
-        assert_eq!(v, vec![(3, 'g'), (5, 'a'), (5, 'b'), (6, 'c'), (6, 'd'), (6, 'e'), (6, 'f')]);
+        assert_eq!(
+            v,
+            vec![
+                (3, 'g'),
+                (5, 'a'),
+                (5, 'b'),
+                (6, 'c'),
+                (6, 'd'),
+                (6, 'e'),
+                (6, 'f')
+            ]
+        );
     }
 }

@@ -11,8 +11,8 @@ use crate::value::{Value, ValueType};
 
 /// The math functions of InfluxQL 1.6.
 pub const FUNCTIONS: [&str; 18] = [
-    "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "exp", "floor", "ln", "log", "log2", "log10",
-    "pow", "round", "sin", "sqrt", "tan",
+    "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "exp", "floor", "ln", "log", "log2",
+    "log10", "pow", "round", "sin", "sqrt", "tan",
 ];
 
 /// How many arguments a math function takes (all arguments are values:
@@ -44,7 +44,10 @@ pub fn check(name: &str, args: &[ValueType]) -> Result<(), FunctionError> {
         });
     }
     for (i, t) in args.iter().enumerate() {
-        if !matches!(t, ValueType::Float | ValueType::Integer | ValueType::Unsigned) {
+        if !matches!(
+            t,
+            ValueType::Float | ValueType::Integer | ValueType::Unsigned
+        ) {
             return Err(FunctionError::InvalidArgument(format!(
                 "invalid argument type for {} argument in {name}(): {t}",
                 if i == 0 { "first" } else { "second" }

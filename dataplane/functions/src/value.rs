@@ -93,7 +93,11 @@ pub struct Point {
 impl Point {
     /// A point with `aux` 0.
     pub fn new(time: i64, value: Value) -> Self {
-        Point { time, value, aux: 0 }
+        Point {
+            time,
+            value,
+            aux: 0,
+        }
     }
 }
 

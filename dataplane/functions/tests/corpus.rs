@@ -8,12 +8,22 @@ use engine::{to_value, value_type, Case, Series};
 use serde_json::Value as Json;
 use tessera_functions::Value;
 
-const FILES: [&str; 5] = ["aggregates", "transforms", "technical", "holt_winters", "math"];
+const FILES: [&str; 5] = [
+    "aggregates",
+    "transforms",
+    "technical",
+    "holt_winters",
+    "math",
+];
 
 fn load(file: &str) -> Vec<Json> {
     let path = format!("{}/tests/corpus/{file}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("corpus file");
-    serde_json::from_str::<Json>(&text).expect("corpus json").as_array().expect("array").clone()
+    serde_json::from_str::<Json>(&text)
+        .expect("corpus json")
+        .as_array()
+        .expect("array")
+        .clone()
 }
 
 fn case_of(j: &Json) -> Case {
@@ -35,14 +45,17 @@ fn case_of(j: &Json) -> Case {
                 .iter()
                 .map(|p| {
                     let vals = p[1].as_array().expect("values");
-                    let vals = vals.iter().zip(&types).map(|(v, t)| to_value(v, *t)).collect();
+                    let vals = vals
+                        .iter()
+                        .zip(&types)
+                        .map(|(v, t)| to_value(v, *t))
+                        .collect();
                     (p[0].as_i64().expect("time"), vals)
                 })
                 .collect(),
         })
         .collect();
     Case {
-        name: j["name"].as_str().expect("name").to_string(),
         func: j["fn"].as_str().expect("fn").to_string(),
         args: j["args"].as_array().expect("args").clone(),
         start: j["start"].as_i64(),
@@ -98,12 +111,15 @@ fn check(j: &Json) -> Option<String> {
     if let Some(err) = exp.get("error").and_then(|e| e.as_str()) {
         if err.starts_with("unencodable") {
             // influxd cannot write ±Inf: some row must be infinite.
-            let inf = got.as_ref().map_or(false, |o| {
-                o.iter().flat_map(|s| &s.rows).any(|r| matches!(r.1, Value::Float(f) if f.is_infinite()))
-            });
+            let inf = matches!(&got, Ok(o) if o
+                .iter()
+                .flat_map(|s| &s.rows)
+                .any(|r| matches!(r.1, Value::Float(f) if f.is_infinite())));
             return (!inf).then(|| "influxd failed on ±Inf, we produced no infinity".to_string());
         }
-        return got.is_ok().then(|| format!("influxd refused ({err}), we did not"));
+        return got
+            .is_ok()
+            .then(|| format!("influxd refused ({err}), we did not"));
     }
     let mut got = match got {
         Ok(g) => g,
@@ -114,7 +130,10 @@ fn check(j: &Json) -> Option<String> {
     let mut by_host: std::collections::BTreeMap<String, Vec<Json>> = Default::default();
     for s in exp["series"].as_array().expect("series") {
         let host = s["tags"]["host"].as_str().unwrap_or("").to_string();
-        by_host.entry(host).or_default().extend(s["values"].as_array().expect("values").iter().cloned());
+        by_host
+            .entry(host)
+            .or_default()
+            .extend(s["values"].as_array().expect("values").iter().cloned());
     }
     let joined: Vec<Json> = by_host
         .into_iter()
@@ -129,7 +148,11 @@ fn check(j: &Json) -> Option<String> {
         return Some(format!("{} series expected, got {}", want.len(), got.len()));
     }
     let sample = case.func == "sample";
-    let tol = if case.func.starts_with("holt_winters") { 1e-6 } else { 1e-9 };
+    let tol = if case.func.starts_with("holt_winters") {
+        1e-6
+    } else {
+        1e-9
+    };
     for (w, g) in want.iter().zip(&got) {
         let rows = w["values"].as_array().expect("values");
         if rows.len() != g.rows.len() {
@@ -147,7 +170,10 @@ fn check(j: &Json) -> Option<String> {
             }
             let t = r[0].as_i64().expect("time");
             if t != o.0 || !same(&r[1], &o.1, tol) {
-                return Some(format!("row {i}: expected [{t}, {}], got [{}, {:?}]", r[1], o.0, o.1));
+                return Some(format!(
+                    "row {i}: expected [{t}, {}], got [{}, {:?}]",
+                    r[1], o.0, o.1
+                ));
             }
             if let Some(tag) = r.get(2) {
                 if tag.as_str() != o.2.as_deref() {
@@ -178,13 +204,23 @@ fn corpus() {
             }
             total += 1;
             if let Some(why) = check(&j) {
-                failed.push(format!("{f}/{name}: {why}\n    {}", j["query"].as_str().unwrap_or("")));
+                failed.push(format!(
+                    "{f}/{name}: {why}\n    {}",
+                    j["query"].as_str().unwrap_or("")
+                ));
             }
         }
     }
     for f in &failed {
         eprintln!("{f}");
     }
-    eprintln!("corpus: {} of {total} cases match influxd 1.6.7", total - failed.len());
-    assert!(failed.is_empty(), "{} corpus cases differ from influxd", failed.len());
+    eprintln!(
+        "corpus: {} of {total} cases match influxd 1.6.7",
+        total - failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} corpus cases differ from influxd",
+        failed.len()
+    );
 }

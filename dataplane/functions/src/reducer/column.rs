@@ -113,16 +113,6 @@ impl Values {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Values::F(v) => v.len(),
-            Values::I(v) => v.len(),
-            Values::U(v) => v.len(),
-            Values::S(v) => v.len(),
-            Values::B(v) => v.len(),
-        }
-    }
-
     /// Appends a column; false when the types differ.
     pub(crate) fn extend(&mut self, c: Column<'_>) -> bool {
         match (self, c) {

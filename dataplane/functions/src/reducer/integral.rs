@@ -39,14 +39,23 @@ impl IntegralStream {
     /// (`None` when there is none) — influxd's integer variant uses it as the
     /// window start without GROUP BY time; `integer_input`: the field is an
     /// integer or unsigned field.
-    pub fn new(unit: i64, window: Option<Window>, query_start: Option<i64>, integer_input: bool) -> Self {
+    pub fn new(
+        unit: i64,
+        window: Option<Window>,
+        query_start: Option<i64>,
+        integer_input: bool,
+    ) -> Self {
         IntegralStream {
             unit: unit as f64,
             window,
             integer_input,
             sum: 0.0,
             prev: None,
-            start: if integer_input { query_start.unwrap_or(0) } else { 0 },
+            start: if integer_input {
+                query_start.unwrap_or(0)
+            } else {
+                0
+            },
             end: i64::MAX,
             out: Vec::new(),
         }
@@ -84,7 +93,8 @@ impl IntegralStream {
                     prev = (self.end, v);
                 }
             }
-            self.out.push(Point::new(self.start, Value::Float(self.sum)));
+            self.out
+                .push(Point::new(self.start, Value::Float(self.sum)));
             self.set_window(time);
             self.sum = 0.0;
         }
@@ -103,7 +113,8 @@ impl IntegralStream {
     pub fn finish(mut self) -> Vec<Point> {
         if let Some((pt, _)) = self.prev {
             if pt != self.start {
-                self.out.push(Point::new(self.start, Value::Float(self.sum)));
+                self.out
+                    .push(Point::new(self.start, Value::Float(self.sum)));
             }
         }
         self.out

@@ -89,15 +89,36 @@ pub struct Reducer {
 }
 
 const NAMES: [&str; 19] = [
-    "count", "count_distinct", "distinct", "integral", "mean", "median", "mode", "spread", "stddev",
-    "sum", "first", "last", "max", "min", "percentile", "sample", "top", "bottom", "count(distinct)",
+    "count",
+    "count_distinct",
+    "distinct",
+    "integral",
+    "mean",
+    "median",
+    "mode",
+    "spread",
+    "stddev",
+    "sum",
+    "first",
+    "last",
+    "max",
+    "min",
+    "percentile",
+    "sample",
+    "top",
+    "bottom",
+    "count(distinct)",
 ];
 
 fn static_name(name: &str) -> Option<&'static str> {
     NAMES.iter().find(|n| **n == name).copied()
 }
 
-fn want_args(name: &str, args: &[Arg], range: std::ops::RangeInclusive<usize>) -> Result<(), FunctionError> {
+fn want_args(
+    name: &str,
+    args: &[Arg],
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(), FunctionError> {
     if range.contains(&args.len()) {
         return Ok(());
     }
@@ -135,10 +156,11 @@ fn positive_int(name: &str, a: &Arg, what: &str) -> Result<usize, FunctionError>
 /// strings and booleans only go to count, distinct, mode, first, last and
 /// sample (booleans also to min and max).
 pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, FunctionError> {
-    let sname = static_name(name).ok_or_else(|| FunctionError::UnknownFunction(name.to_string()))?;
+    let sname =
+        static_name(name).ok_or_else(|| FunctionError::UnknownFunction(name.to_string()))?;
     let func = match sname {
-        "count" | "distinct" | "count_distinct" | "count(distinct)" | "mean" | "median" | "mode"
-        | "spread" | "stddev" | "sum" | "first" | "last" | "max" | "min" => {
+        "count" | "distinct" | "count_distinct" | "count(distinct)" | "mean" | "median"
+        | "mode" | "spread" | "stddev" | "sum" | "first" | "last" | "max" | "min" => {
             want_args(name, args, 0..=0)?;
             match sname {
                 "count" => Func::Count,
@@ -238,7 +260,10 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
 }
 
 fn check_type(name: &str, func: &Func, input: ValueType) -> Result<(), FunctionError> {
-    let numeric = matches!(input, ValueType::Float | ValueType::Integer | ValueType::Unsigned);
+    let numeric = matches!(
+        input,
+        ValueType::Float | ValueType::Integer | ValueType::Unsigned
+    );
     let ok = match func {
         Func::Count | Func::CountDistinct | Func::Distinct | Func::Mode | Func::Sample(_) => true,
         Func::Select(Pick::First | Pick::Last) => true,
@@ -266,15 +291,27 @@ fn initial_state(func: &Func, input: ValueType) -> State {
         Func::Sum => State::Sum(acc()),
         Func::Mean => State::Mean(Mean::new(acc())),
         Func::Spread => State::Spread(match input {
-            ValueType::Integer => Spread::I { min: i64::MAX, max: i64::MIN, n: 0 },
-            ValueType::Unsigned => Spread::U { min: u64::MAX, max: 0, n: 0 },
-            _ => Spread::F { min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 },
+            ValueType::Integer => Spread::I {
+                min: i64::MAX,
+                max: i64::MIN,
+                n: 0,
+            },
+            ValueType::Unsigned => Spread::U {
+                min: u64::MAX,
+                max: 0,
+                n: 0,
+            },
+            _ => Spread::F {
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                n: 0,
+            },
         }),
         Func::Select(p) => State::Select(Selector::new(*p)),
         Func::Distinct | Func::CountDistinct => State::Distinct(Distinct::default()),
         Func::Top { n, tags } => State::TopBottom(TopBottom::new(true, *n, !tags.is_empty())),
         Func::Bottom { n, tags } => State::TopBottom(TopBottom::new(false, *n, !tags.is_empty())),
-        Func::Sample(n) => State::Sample(Sample::new(*n, input, 0x5eed_0f_5a3b1e ^ *n as u64)),
+        Func::Sample(n) => State::Sample(Sample::new(*n, input, 0x5eed_0f5a_3b1e ^ *n as u64)),
         Func::Integral { .. } | Func::Median | Func::Mode | Func::Stddev | Func::Percentile(_) => {
             State::Kept(Kept::new(input))
         }
@@ -358,11 +395,18 @@ impl Reducer {
     /// Pushes one column; `times[i]` and `values[i]` form a point whose aux
     /// is `aux_base + i`. A float reducer also takes integer and unsigned
     /// columns (influxd casts them when a field's type differs across shards).
-    pub fn push_column(&mut self, times: &[i64], col: Column<'_>, aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_column(
+        &mut self,
+        times: &[i64],
+        col: Column<'_>,
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         debug_assert_eq!(times.len(), col.len());
         let ct = col.value_type();
         if ct != self.input {
-            if self.input == ValueType::Float && matches!(ct, ValueType::Integer | ValueType::Unsigned) {
+            if self.input == ValueType::Float
+                && matches!(ct, ValueType::Integer | ValueType::Unsigned)
+            {
                 let cast: Vec<f64> = match col {
                     Column::Integer(v) => v.iter().map(|&x| x as f64).collect(),
                     Column::Unsigned(v) => v.iter().map(|&x| x as f64).collect(),
@@ -415,27 +459,52 @@ impl Reducer {
 
     /// Pushes a float column (count, sum, mean, min, max, first, last and
     /// spread run tight loops over it).
-    pub fn push_floats(&mut self, times: &[i64], values: &[f64], aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_floats(
+        &mut self,
+        times: &[i64],
+        values: &[f64],
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         self.push_column(times, Column::Float(values), aux_base)
     }
 
     /// Pushes an integer column.
-    pub fn push_integers(&mut self, times: &[i64], values: &[i64], aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_integers(
+        &mut self,
+        times: &[i64],
+        values: &[i64],
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         self.push_column(times, Column::Integer(values), aux_base)
     }
 
     /// Pushes an unsigned column.
-    pub fn push_unsigneds(&mut self, times: &[i64], values: &[u64], aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_unsigneds(
+        &mut self,
+        times: &[i64],
+        values: &[u64],
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         self.push_column(times, Column::Unsigned(values), aux_base)
     }
 
     /// Pushes a boolean column.
-    pub fn push_booleans(&mut self, times: &[i64], values: &[bool], aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_booleans(
+        &mut self,
+        times: &[i64],
+        values: &[bool],
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         self.push_column(times, Column::Boolean(values), aux_base)
     }
 
     /// Pushes a string column.
-    pub fn push_strings(&mut self, times: &[i64], values: &[String], aux_base: u64) -> Result<(), FunctionError> {
+    pub fn push_strings(
+        &mut self,
+        times: &[i64],
+        values: &[String],
+        aux_base: u64,
+    ) -> Result<(), FunctionError> {
         self.push_column(times, Column::String(values), aux_base)
     }
 
@@ -587,7 +656,10 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
     if k.len() == 0 {
         return Vec::new();
     }
-    let at = |v: Option<Value>| v.map(|v| vec![Point::new(window_start, v)]).unwrap_or_default();
+    let at = |v: Option<Value>| {
+        v.map(|v| vec![Point::new(window_start, v)])
+            .unwrap_or_default()
+    };
     match func {
         Func::Median => at(slice::median(&k)),
         Func::Mode => at(slice::mode(&k)),

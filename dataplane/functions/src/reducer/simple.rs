@@ -168,17 +168,38 @@ impl Spread {
 
     pub(crate) fn merge(&mut self, other: Spread) -> bool {
         match (self, other) {
-            (Spread::F { min, max, n }, Spread::F { min: a, max: b, n: c }) => {
+            (
+                Spread::F { min, max, n },
+                Spread::F {
+                    min: a,
+                    max: b,
+                    n: c,
+                },
+            ) => {
                 *min = min.min(a);
                 *max = max.max(b);
                 *n += c;
             }
-            (Spread::I { min, max, n }, Spread::I { min: a, max: b, n: c }) => {
+            (
+                Spread::I { min, max, n },
+                Spread::I {
+                    min: a,
+                    max: b,
+                    n: c,
+                },
+            ) => {
                 *min = (*min).min(a);
                 *max = (*max).max(b);
                 *n += c;
             }
-            (Spread::U { min, max, n }, Spread::U { min: a, max: b, n: c }) => {
+            (
+                Spread::U { min, max, n },
+                Spread::U {
+                    min: a,
+                    max: b,
+                    n: c,
+                },
+            ) => {
                 *min = (*min).min(a);
                 *max = (*max).max(b);
                 *n += c;
@@ -190,9 +211,9 @@ impl Spread {
 
     pub(crate) fn finish(self) -> Option<Value> {
         match self {
-            Spread::F { min, max, n } => (n > 0).then(|| Value::Float(max - min)),
-            Spread::I { min, max, n } => (n > 0).then(|| Value::Integer(max.wrapping_sub(min))),
-            Spread::U { min, max, n } => (n > 0).then(|| Value::Unsigned(max.wrapping_sub(min))),
+            Spread::F { min, max, n } => (n > 0).then_some(Value::Float(max - min)),
+            Spread::I { min, max, n } => (n > 0).then_some(Value::Integer(max.wrapping_sub(min))),
+            Spread::U { min, max, n } => (n > 0).then_some(Value::Unsigned(max.wrapping_sub(min))),
         }
     }
 }

@@ -35,7 +35,7 @@ pub(crate) fn median(k: &Kept) -> Option<Value> {
     }
     let idx = order_by_value(k);
     let (lo, hi, mid) = (idx[n / 2 - 1], idx[n / 2], idx[n / 2]);
-    let even = n % 2 == 0;
+    let even = n & 1 == 0;
     Some(Value::Float(match &k.values {
         Values::F(v) if even => v[lo] + (v[hi] - v[lo]) / 2.0,
         Values::F(v) => v[mid],

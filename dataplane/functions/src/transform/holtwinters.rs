@@ -90,14 +90,20 @@ impl HoltWinters {
             let first = self.points[0].0;
             for (i, &v) in forecast.iter().enumerate() {
                 if !v.is_nan() {
-                    out.push(Point::new(first + self.interval * i as i64, Value::Float(v)));
+                    out.push(Point::new(
+                        first + self.interval * i as i64,
+                        Value::Float(v),
+                    ));
                 }
             }
         } else {
             let last = self.points[l - 1].0;
             for (i, &v) in forecast[fit.y.len()..].iter().enumerate() {
                 if !v.is_nan() {
-                    out.push(Point::new(last + self.interval * (i as i64 + 1), Value::Float(v)));
+                    out.push(Point::new(
+                        last + self.interval * (i as i64 + 1),
+                        Value::Float(v),
+                    ));
                 }
             }
         }
@@ -194,12 +200,7 @@ impl Fit {
     /// [0, 1] and overwrites the seasonal part of `params`, like influxd.
     fn forecast(&self, h: usize, params: &mut [f64]) -> Vec<f64> {
         for p in params.iter_mut().take(4) {
-            if *p > 1.0 {
-                *p = 1.0;
-            }
-            if *p < 0.0 {
-                *p = 0.0;
-            }
+            *p = p.clamp(0.0, 1.0);
         }
         let (alpha, beta, gamma, phi) = (params[0], params[1], params[2], params[3]);
         let mut y_t = self.y[0];

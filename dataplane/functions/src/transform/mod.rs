@@ -199,10 +199,15 @@ pub fn transform(
         .find(|n| **n == name)
         .copied()
         .ok_or_else(|| FunctionError::UnknownFunction(name.to_string()))?;
-    let numeric = matches!(input, ValueType::Float | ValueType::Integer | ValueType::Unsigned);
+    let numeric = matches!(
+        input,
+        ValueType::Float | ValueType::Integer | ValueType::Unsigned
+    );
     let type_ok = match sname {
         "elapsed" => true,
-        "holt_winters" | "holt_winters_with_fit" => matches!(input, ValueType::Float | ValueType::Integer),
+        "holt_winters" | "holt_winters_with_fit" => {
+            matches!(input, ValueType::Float | ValueType::Integer)
+        }
         _ => numeric,
     };
     if !type_ok {
@@ -264,12 +269,20 @@ pub fn transform(
                 )));
             }
             let interval = ctx.interval.ok_or_else(|| {
-                FunctionError::InvalidArgument(format!("{sname} aggregate requires a GROUP BY interval"))
+                FunctionError::InvalidArgument(format!(
+                    "{sname} aggregate requires a GROUP BY interval"
+                ))
             })?;
-            Kind::HoltWinters(HoltWinters::new(h, m, sname == "holt_winters_with_fit", interval))
+            Kind::HoltWinters(HoltWinters::new(
+                h,
+                m,
+                sname == "holt_winters_with_fit",
+                interval,
+            ))
         }
         _ => {
-            let k = ta_kind(sname).ok_or_else(|| FunctionError::UnknownFunction(sname.to_string()))?;
+            let k =
+                ta_kind(sname).ok_or_else(|| FunctionError::UnknownFunction(sname.to_string()))?;
             Kind::Ta(Box::new(ta(sname, k, args)?))
         }
     };
@@ -351,4 +364,3 @@ impl Transform {
         out
     }
 }
-

@@ -12,6 +12,8 @@ const BETA: f64 = 0.5;
 const GAMMA: f64 = 2.0;
 
 /// Minimises `f` from `start`; returns (minimum, parameters).
+// Index loops on purpose: they mirror the original step for step.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn optimize<F: FnMut(&mut [f64]) -> f64>(
     mut f: F,
     start: &[f64],
@@ -32,7 +34,11 @@ pub(crate) fn optimize<F: FnMut(&mut [f64]) -> f64>(
     v[0].copy_from_slice(start);
     for i in 1..=n {
         for j in 0..n {
-            v[i][j] = if i - 1 == j { pn + start[j] } else { qn + start[j] };
+            v[i][j] = if i - 1 == j {
+                pn + start[j]
+            } else {
+                qn + start[j]
+            };
         }
     }
     for j in 0..=n {

@@ -88,7 +88,11 @@ impl Ta {
     /// `hold`: -1 means the algorithm's warm-up count.
     pub(crate) fn new(kind: TaKind, period: usize, hold: i64, warm: Option<Warmup>) -> Ta {
         let alg = Alg::new(kind, period, warm);
-        let hold = if hold == -1 { alg.warm_count() as u64 } else { hold as u64 };
+        let hold = if hold == -1 {
+            alg.warm_count() as u64
+        } else {
+            hold as u64
+        };
         Ta {
             alg,
             hold,

@@ -4,9 +4,12 @@
 
 use serde_json::Value as Json;
 use tessera_functions::{
-    binary, math, reducer, transform, Arg, IntegralStream, Point, Reducer, TimeRule, TransformContext, Value,
-    ValueType, Window,
+    binary, math, reducer, transform, Arg, IntegralStream, Point, Reducer, TimeRule,
+    TransformContext, Value, ValueType, Window,
 };
+
+/// An output row: time, value, and the tag column of top(x, tag, N).
+pub(crate) type Row = (i64, Value, Option<String>);
 
 pub(crate) struct Series {
     pub(crate) host: String,
@@ -15,7 +18,6 @@ pub(crate) struct Series {
 }
 
 pub(crate) struct Case {
-    pub(crate) name: String,
     pub(crate) func: String,
     pub(crate) args: Vec<Json>,
     pub(crate) start: Option<i64>,
@@ -36,13 +38,13 @@ pub(crate) struct Case {
 /// (time, value, extra tag column), output type.
 pub(crate) struct Output {
     pub(crate) host: String,
-    pub(crate) rows: Vec<(i64, Value, Option<String>)>,
+    pub(crate) rows: Vec<Row>,
     pub(crate) typ: Option<ValueType>,
 }
 
 pub(crate) const MATH: [&str; 17] = [
-    "abs", "acos", "asin", "atan", "ceil", "cos", "exp", "floor", "ln", "log2", "log10", "round", "sin", "sqrt",
-    "tan", "log", "pow",
+    "abs", "acos", "asin", "atan", "ceil", "cos", "exp", "floor", "ln", "log2", "log10", "round",
+    "sin", "sqrt", "tan", "log", "pow",
 ];
 pub(crate) const TRANSFORMS: [&str; 17] = [
     "derivative",
@@ -87,7 +89,9 @@ pub(crate) fn parse_args(args: &[Json]) -> Vec<Arg> {
         .map(|a| match a {
             Json::Number(n) if n.is_i64() => Arg::Integer(n.as_i64().expect("i64")),
             Json::Number(n) => Arg::Float(n.as_f64().expect("f64")),
-            Json::String(s) if ["simple", "exponential", "none"].contains(&s.as_str()) => Arg::String(s.clone()),
+            Json::String(s) if ["simple", "exponential", "none"].contains(&s.as_str()) => {
+                Arg::String(s.clone())
+            }
             Json::String(s) => match parse_duration(s) {
                 Some(d) => Arg::Duration(d),
                 None => Arg::Ident(s.clone()),
@@ -98,7 +102,12 @@ pub(crate) fn parse_args(args: &[Json]) -> Vec<Arg> {
 }
 
 fn parse_duration(s: &str) -> Option<i64> {
-    let units = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)];
+    let units = [
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+    ];
     for (u, ns) in units {
         if let Some(n) = s.strip_suffix(u) {
             if let Ok(n) = n.parse::<i64>() {
@@ -112,7 +121,8 @@ fn parse_duration(s: &str) -> Option<i64> {
 impl Case {
     fn in_range(&self, t: i64) -> bool {
         let extra = self.extra.get() * self.interval.unwrap_or(0);
-        self.start.map_or(true, |s| t >= s - extra) && self.end.map_or(true, |e| t < e)
+        self.start.map(|s| t >= s - extra).unwrap_or(true)
+            && self.end.map(|e| t < e).unwrap_or(true)
     }
 
     /// The groups: (host key, series indexes).
@@ -126,7 +136,9 @@ impl Case {
         hosts
             .into_iter()
             .map(|h| {
-                let idx = (0..self.series.len()).filter(|&i| self.series[i].host == h).collect();
+                let idx = (0..self.series.len())
+                    .filter(|&i| self.series[i].host == h)
+                    .collect();
                 (h, idx)
             })
             .collect()
@@ -156,7 +168,10 @@ impl Case {
     }
 
     pub(crate) fn point_of(&self, aux: u64) -> Option<&(i64, Vec<Value>)> {
-        self.series.get((aux >> 32) as usize)?.points.get((aux & 0xffff_ffff) as usize)
+        self.series
+            .get((aux >> 32) as usize)?
+            .points
+            .get((aux & 0xffff_ffff) as usize)
     }
 
     pub(crate) fn run(&self) -> Result<Vec<Output>, String> {
@@ -197,9 +212,13 @@ impl Case {
         func: &str,
         args: &[Json],
         idx: &[usize],
-    ) -> Result<(Vec<(i64, Value, Option<String>)>, Option<ValueType>), String> {
+    ) -> Result<(Vec<Row>, Option<ValueType>), String> {
         let input = self.types[0];
-        let name = if func == "count_distinct" { "count_distinct" } else { func };
+        let name = if func == "count_distinct" {
+            "count_distinct"
+        } else {
+            func
+        };
         let proto = reducer(name, &parse_args(args), input).map_err(|e| e.to_string())?;
         let typ = Some(proto.output_type());
         let rule = proto.time_rule();
@@ -227,7 +246,7 @@ impl Case {
         } else {
             None
         };
-        let mut per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)> = Vec::new();
+        let mut per_window: Vec<(i64, Vec<Row>)> = Vec::new();
         let mut stopped = false;
         for &ws in &starts {
             let rows = match &integral {
@@ -255,7 +274,8 @@ impl Case {
         if proto.is_multi_row() {
             return Ok((per_window.into_iter().flat_map(|(_, r)| r).collect(), typ));
         }
-        Ok((self.fill(per_window, &proto, typ.expect("type")), typ))
+        let filled = self.fill(per_window, &proto, proto.output_type());
+        Ok((filled, typ))
     }
 
     fn reduce_window(
@@ -266,14 +286,14 @@ impl Case {
         we: Option<i64>,
         rule: TimeRule,
         tagged: bool,
-    ) -> Result<Vec<(i64, Value, Option<String>)>, String> {
+    ) -> Result<Vec<Row>, String> {
         let mut acc: Option<Reducer> = None;
         for &s in idx {
             let mut times = Vec::new();
             let mut vals = Vec::new();
             let mut first = None;
             for (i, (t, v)) in self.series[s].points.iter().enumerate() {
-                if self.in_range(*t) && *t >= ws && we.map_or(true, |e| *t < e) {
+                if self.in_range(*t) && *t >= ws && we.map(|e| *t < e).unwrap_or(true) {
                     first.get_or_insert(i);
                     times.push(*t);
                     vals.push(v[0].clone());
@@ -300,7 +320,17 @@ impl Case {
         }
         let Some(r) = acc else { return Ok(Vec::new()) };
         let grouped = we.is_some();
-        Ok(r.finish(ws)
+        let rows = r.finish(ws);
+        if rule != TimeRule::WindowStart {
+            // A selected row's aux must lead back to the input point.
+            for p in &rows {
+                match self.point_of(p.aux) {
+                    Some((t, v)) if *t == p.time && v[0] == p.value => {}
+                    other => return Err(format!("aux {:#x} of {p:?} points at {other:?}", p.aux)),
+                }
+            }
+        }
+        Ok(rows
             .into_iter()
             .map(|p| {
                 let t = match rule {
@@ -313,12 +343,7 @@ impl Case {
             .collect())
     }
 
-    fn fill(
-        &self,
-        per_window: Vec<(i64, Vec<(i64, Value, Option<String>)>)>,
-        proto: &Reducer,
-        typ: ValueType,
-    ) -> Vec<(i64, Value, Option<String>)> {
+    fn fill(&self, per_window: Vec<(i64, Vec<Row>)>, proto: &Reducer, typ: ValueType) -> Vec<Row> {
         let mut out = Vec::new();
         let known: Vec<(i64, Value)> = per_window
             .iter()
@@ -340,7 +365,9 @@ impl Case {
                     let before = known.iter().rev().find(|(t, _)| *t < ws);
                     let after = known.iter().find(|(t, _)| *t > ws);
                     match (before, after) {
-                        (Some((t0, v0)), Some((t1, v1))) => linear(ws, *t0, *t1, v0, v1, self.interval.unwrap_or(1)),
+                        (Some((t0, v0)), Some((t1, v1))) => {
+                            linear(ws, *t0, *t1, v0, v1, self.interval.unwrap_or(1))
+                        }
                         _ => Value::Null,
                     }
                 }
@@ -374,12 +401,14 @@ impl Case {
             let (rows, input) = match &self.inner {
                 Some((f, a)) => {
                     let (rows, t) = self.aggregate(f, a, &idx)?;
-                    let rows: Vec<Point> = rows.into_iter().map(|(t, v, _)| Point::new(t, v)).collect();
+                    let rows: Vec<Point> =
+                        rows.into_iter().map(|(t, v, _)| Point::new(t, v)).collect();
                     (rows, t.expect("type"))
                 }
                 None => (self.merged(&idx, 0), self.types[0]),
             };
-            let tr = transform(&self.func, &parse_args(&self.args), input, ctx).map_err(|e| e.to_string())?;
+            let tr = transform(&self.func, &parse_args(&self.args), input, ctx)
+                .map_err(|e| e.to_string())?;
             let typ = Some(tr.output_type());
             let start = self.start.unwrap_or(i64::MIN);
             let rows: Vec<_> = tr
