@@ -13,10 +13,11 @@
 //! - `exact` (default): the body structurally. Numbers that are both integers must be
 //!   equal; otherwise they are equal within 1e-9 relative (or 1e-12 absolute). In a series
 //!   whose first column is `time`, rows sharing a time are compared as a multiset:
-//!   influxd's merge leaves their order to heap internals. Text bodies (CSV, errors) must
-//!   be identical.
+//!   influxd's merge leaves their order to heap internals. CSV answers are parsed and
+//!   compared the same way (cells, numbers with the tolerance, rows of one series sharing
+//!   a time in any order); other text bodies must be identical.
 //! - `unordered`: as exact, but every `series` list and every `values` list is a multiset
-//!   (text bodies: the multiset of lines).
+//!   (CSV: the rows of each block).
 //! - `columns`: only the shape — names, tags, columns, errors, row counts.
 //! - `text`: the raw body text, byte for byte.
 //! - `status`: only the status.
@@ -299,17 +300,103 @@ fn same_len(a: &[Value], b: &[Value], path: &str) -> Result<(), String> {
     }
 }
 
-/// Text answers (CSV) compared as multisets of lines.
-fn same_lines(expected: &str, got: &str) -> Result<(), String> {
-    let mut a: Vec<&str> = expected.lines().collect();
-    let mut b: Vec<&str> = got.lines().collect();
-    a.sort_unstable();
-    b.sort_unstable();
-    if a == b {
-        Ok(())
-    } else {
-        Err("body: the lines differ".to_string())
+/// A CSV answer as JSON, so that it is compared like a JSON one: one `{columns, values}`
+/// per block (statements are separated by a blank line), numbers as numbers. When the
+/// block starts `name,tags,time` the row's first cell becomes `[name, tags, time]`, so
+/// rows of one series sharing a time may come in any order, as in JSON answers.
+fn csv_value(text: &str) -> Value {
+    let mut blocks = Vec::new();
+    for block in csv_blocks(text) {
+        let Some((header, rows)) = block.split_first() else {
+            continue;
+        };
+        let timed = header.len() >= 3 && header[..3] == ["name", "tags", "time"];
+        let (columns, rows): (Vec<Value>, Vec<Value>) = if timed {
+            let columns = std::iter::once(Value::from("time"))
+                .chain(header[3..].iter().map(|c| Value::from(c.as_str())))
+                .collect();
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    let key: Vec<Value> = r.iter().take(3).map(|c| csv_cell(c)).collect();
+                    let rest = r.iter().skip(3).map(|c| csv_cell(c));
+                    Value::Array(std::iter::once(Value::Array(key)).chain(rest).collect())
+                })
+                .collect();
+            (columns, rows)
+        } else {
+            let columns = header.iter().map(|c| Value::from(c.as_str())).collect();
+            let rows = rows
+                .iter()
+                .map(|r| Value::Array(r.iter().map(|c| csv_cell(c)).collect()))
+                .collect();
+            (columns, rows)
+        };
+        blocks.push(serde_json::json!({ "columns": columns, "values": rows }));
     }
+    Value::Array(blocks)
+}
+
+fn csv_cell(cell: &str) -> Value {
+    let numeric = !cell.is_empty()
+        && cell
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    if numeric {
+        if let Ok(i) = cell.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Some(n) = cell
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            return Value::Number(n);
+        }
+    }
+    Value::from(cell)
+}
+
+/// Records of a CSV text (RFC 4180 quoting), grouped into blocks at blank lines.
+fn csv_blocks(text: &str) -> Vec<Vec<Vec<String>>> {
+    let (mut blocks, mut block, mut record) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut field, mut quoted, mut started) = (String::new(), false, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' if quoted => quoted = false,
+            '"' if field.is_empty() => (quoted, started) = (true, true),
+            ',' if !quoted => {
+                record.push(std::mem::take(&mut field));
+                started = true;
+            }
+            '\n' if !quoted => {
+                if started || !field.is_empty() {
+                    record.push(std::mem::take(&mut field));
+                    block.push(std::mem::take(&mut record));
+                } else if !block.is_empty() {
+                    blocks.push(std::mem::take(&mut block));
+                }
+                started = false;
+            }
+            _ => {
+                field.push(c);
+                started = true;
+            }
+        }
+    }
+    if started || !field.is_empty() {
+        record.push(field);
+        block.push(record);
+    }
+    if !block.is_empty() {
+        blocks.push(block);
+    }
+    blocks
 }
 
 /// Rows in order, except that rows sharing a time (their first column) may come in any
@@ -367,12 +454,17 @@ fn compare(case: &Case, got: &Answer) -> Result<(), String> {
             case.content_type, got.content_type
         ));
     }
+    let csv = fe == "csv" && case.body.is_string() && got.body.is_string();
     match case.compare.as_str() {
-        "exact" | "text" => same(&case.body, &got.body, false, "body"),
-        "unordered" => match (&case.body, &got.body) {
-            (Value::String(a), Value::String(b)) => same_lines(a, b),
-            (a, b) => same(a, b, true, "body"),
-        },
+        "text" => same(&case.body, &got.body, false, "body"),
+        "exact" | "unordered" if csv => same(
+            &csv_value(case.body.as_str().unwrap_or("")),
+            &csv_value(got.body.as_str().unwrap_or("")),
+            case.compare == "unordered",
+            "csv",
+        ),
+        "exact" => same(&case.body, &got.body, false, "body"),
+        "unordered" => same(&case.body, &got.body, true, "body"),
         "columns" => same(&shape(&case.body), &shape(&got.body), false, "body"),
         other => Err(format!("unknown compare mode {other:?}")),
     }
@@ -576,4 +668,23 @@ fn query_answers_match_influxd() {
     if filter.is_empty() && files.len() == FILES.len() {
         assert!(run >= 500, "only {run} cases: is cases/query complete?");
     }
+}
+
+#[test]
+fn csv_answers_parse_into_blocks_and_cells() {
+    let text = "name,tags,time,s,n\nprecise,,1,\"say \"\"hi\"\", ok\",2.50\n\n\
+                name,tags,time,count\nb,\"k=a\\,b\",0,8\n";
+    let v = csv_value(text);
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"columns": ["time", "s", "n"], "values": [[["precise", "", 1], "say \"hi\", ok", 2.5]]},
+            {"columns": ["time", "count"], "values": [[["b", "k=a\\,b", 0], 8]]}
+        ])
+    );
+    assert_eq!(
+        csv_value("error\n\"boom\"\n"),
+        serde_json::json!([{"columns": ["error"], "values": [["boom"]]}])
+    );
+    assert_eq!(csv_value(""), serde_json::json!([]));
 }
