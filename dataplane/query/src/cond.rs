@@ -155,9 +155,36 @@ pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), Qu
             }
             Ok((None, r))
         }
-        e if mentions_time(e) => Err(QueryError::msg(
-            "invalid condition: time conditions must be combined with AND",
-        )),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => {
+            // influxd's TimeRange.Union: a bound from either side, the wider when both.
+            let (l, lr) = split_time(lhs, now)?;
+            let (r, rr) = split_time(rhs, now)?;
+            let min = match (lr.has_min(), rr.has_min()) {
+                (true, true) => lr.min.min(rr.min),
+                (true, false) => lr.min,
+                (false, true) => rr.min,
+                _ => MIN_TIME,
+            };
+            let max = match (lr.has_max(), rr.has_max()) {
+                (true, true) => lr.max.max(rr.max),
+                (true, false) => lr.max,
+                (false, true) => rr.max,
+                _ => MAX_TIME,
+            };
+            let rest = match (l, r) {
+                (Some(a), Some(b)) => Some(Expr::Binary {
+                    op: BinaryOp::Or,
+                    lhs: Box::new(a),
+                    rhs: Box::new(b),
+                }),
+                (a, b) => a.or(b),
+            };
+            Ok((rest, TimeRange { min, max }))
+        }
         e => Ok((Some(e.clone()), TimeRange::default())),
     }
 }
@@ -325,7 +352,12 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> Value {
                 Value::Null
             }
         }
-        (V::String(x), V::String(y)) if is_cmp => cmp(x.cmp(y)),
+        // Strings only compare for (in)equality in InfluxQL.
+        (V::String(x), V::String(y)) if is_cmp => match op {
+            BinaryOp::Eq => V::Boolean(x == y),
+            BinaryOp::Neq => V::Boolean(x != y),
+            _ => V::Boolean(false),
+        },
         (V::Boolean(x), V::Boolean(y)) => match op {
             BinaryOp::Eq => V::Boolean(x == y),
             BinaryOp::Neq => V::Boolean(x != y),
@@ -343,13 +375,8 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> Value {
                 BinaryOp::Add => V::Integer(x.wrapping_add(*y)),
                 BinaryOp::Sub => V::Integer(x.wrapping_sub(*y)),
                 BinaryOp::Mul => V::Integer(x.wrapping_mul(*y)),
-                BinaryOp::Div => {
-                    if *y == 0 {
-                        V::Integer(0)
-                    } else {
-                        V::Integer(x.wrapping_div(*y))
-                    }
-                }
+                // Integer division yields a float in InfluxQL.
+                BinaryOp::Div => V::Float(if *y == 0 { 0.0 } else { *x as f64 / *y as f64 }),
                 BinaryOp::Mod => {
                     if *y == 0 {
                         V::Integer(0)

@@ -122,6 +122,7 @@ pub fn series_tags(key: &[u8]) -> Vec<(String, String)> {
 
 struct PlanResolver<'a> {
     fields: &'a [String],
+    tags: &'a std::collections::BTreeSet<String>,
 }
 
 impl Resolver for PlanResolver<'_> {
@@ -129,7 +130,13 @@ impl Resolver for PlanResolver<'_> {
         if ty == DataType::Tag {
             return None;
         }
-        self.fields.iter().position(|f| f == name)
+        let i = self.fields.iter().position(|f| f == name)?;
+        if ty != DataType::Field && self.tags.contains(name) {
+            // A tag of the measurement that is also a field elsewhere: InfluxDB prefers
+            // the field only where the measurement has it; conditions name tags here.
+            return None;
+        }
+        Some(i)
     }
     fn is_tag(&self, _name: &str, _ty: DataType) -> bool {
         true
@@ -233,12 +240,13 @@ pub async fn scan_partition(
     let mut out = Partial::default();
     let resolver = PlanResolver {
         fields: &plan.fields,
+        tags: &plan.tag_names,
     };
     let cond = match &plan.condition {
         Some(c) => Some(CExpr::compile(c, &resolver)?),
         None => None,
     };
-    let mut aux_next: u64 = (part_id as u64) << 36;
+    let mut aux_next: u64 = ((plan.id_base as u64) << 56) | ((part_id as u64) << 32);
     for m in &plan.measurements {
         let m_esc = escape_measurement(m);
         let keys: Vec<Vec<u8>> = {
@@ -270,7 +278,7 @@ pub async fn scan_partition(
                 return Err(QueryError::Killed);
             }
             let tags = Arc::new(series_tags(&key));
-            if skip_series(&cond, &tags) {
+            if skip_series(&cond, m, &tags) {
                 continue;
             }
             let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
@@ -300,6 +308,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
     let mut out = Partial::default();
     let resolver = PlanResolver {
         fields: &plan.fields,
+        tags: &plan.tag_names,
     };
     let cond = match &plan.condition {
         Some(c) => Some(CExpr::compile(c, &resolver)?),
@@ -311,7 +320,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             continue;
         }
         let tags = Arc::new(f.tags);
-        if skip_series(&cond, &tags) {
+        if skip_series(&cond, &f.measurement, &tags) {
             continue;
         }
         let cols: Vec<Option<Column>> = plan
@@ -342,10 +351,15 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
 }
 
 /// Whether the tag terms of the condition rule the series out.
-fn skip_series(cond: &Option<CExpr>, tags: &[(String, String)]) -> bool {
+fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool {
     match cond {
         Some(c) => {
-            let b = c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+            let b = c.bind(&|k: &str| {
+                if k == "_name" {
+                    return Some(m.to_string());
+                }
+                tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
+            });
             matches!(b.constant(), Some(v) if *v != Value::Boolean(true))
         }
         None => false,
@@ -363,7 +377,12 @@ fn process_series(
     aux_next: &mut u64,
     out: &mut Partial,
 ) -> Result<(), QueryError> {
-    let lookup = |k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone());
+    let lookup = |k: &str| {
+        if k == "_name" {
+            return Some(m.to_string());
+        }
+        tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
+    };
     let row_cond = match cond {
         Some(c) => {
             let b = c.bind(&lookup);

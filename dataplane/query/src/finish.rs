@@ -43,6 +43,26 @@ fn eval(e: &OExpr, fields: &[Value], tags: &[(String, String)], calls: &[Option<
         }
         // Transformations run over whole series afterwards; here their input.
         OExpr::Transform { inner, .. } => eval(inner, fields, tags, calls),
+        OExpr::Cast(inner, ty) => cast(eval(inner, fields, tags, calls), *ty),
+    }
+}
+
+/// `x::type`: InfluxDB converts between numbers; other mismatches read as null.
+fn cast(v: Value, ty: tessera_influxql::DataType) -> Value {
+    use tessera_influxql::DataType as T;
+    match (v, ty) {
+        (Value::Float(f), T::Integer) => Value::Integer(f as i64),
+        (Value::Float(f), T::Unsigned) => Value::Unsigned(f as u64),
+        (Value::Integer(i), T::Float) => Value::Float(i as f64),
+        (Value::Integer(i), T::Unsigned) => Value::Unsigned(i as u64),
+        (Value::Unsigned(u), T::Float) => Value::Float(u as f64),
+        (Value::Unsigned(u), T::Integer) => Value::Integer(u as i64),
+        (v @ Value::Float(_), T::Float)
+        | (v @ Value::Integer(_), T::Integer)
+        | (v @ Value::Unsigned(_), T::Unsigned)
+        | (v @ Value::String(_), T::String)
+        | (v @ Value::Boolean(_), T::Boolean) => v,
+        _ => Value::Null,
     }
 }
 
@@ -66,11 +86,14 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
     columns.extend(plan.columns.iter().cloned());
     let mut series = Vec::new();
     for (g, mut rows) in out {
-        if plan.outputs.iter().any(OExpr::has_transform) {
+        if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
             rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())
                 .into_iter()
                 .map(|(time, values)| Row { time, values })
                 .collect();
+            if let Some(min) = plan.output_min {
+                rows.retain(|r| r.time >= min);
+            }
         }
         if plan.descending {
             rows.reverse();
@@ -103,6 +126,9 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
             partial: false,
         });
     }
+    if plan.descending {
+        series.reverse();
+    }
     series
         .into_iter()
         .skip(plan.soffset as usize)
@@ -129,22 +155,55 @@ fn raw_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Ve
         order.sort_unstable();
         let mut rows = Vec::with_capacity(order.len());
         let mut fields = vec![Value::Null; plan.fields.len()];
+        let mut refs: Vec<usize> = Vec::new();
+        for o in &plan.outputs {
+            o.field_refs(&mut refs);
+        }
+        let transforms = plan.outputs.iter().any(OExpr::has_transform);
+        if transforms {
+            // Raw transformations run per input series, then the series merge by time.
+            let mut merged: Vec<(i64, usize, Vec<Value>)> = Vec::new();
+            for (mi, m) in members.iter().enumerate() {
+                let mut series_rows = Vec::with_capacity(m.times.len());
+                for (ri, t) in m.times.iter().enumerate() {
+                    for (fi, col) in m.cols.iter().enumerate() {
+                        fields[fi] = col[ri].clone();
+                    }
+                    if refs.iter().any(|i| !fields[*i].is_null()) {
+                        let values: Vec<Value> = plan
+                            .outputs
+                            .iter()
+                            .map(|o| eval(o, &fields, &m.tags, &[]))
+                            .collect();
+                        series_rows.push((*t, values));
+                    }
+                }
+                for (t, v) in transform::apply(plan, series_rows) {
+                    merged.push((t, mi, v));
+                }
+            }
+            merged.sort_by_key(|(t, mi, _)| (*t, *mi));
+            out.insert(
+                g,
+                merged
+                    .into_iter()
+                    .map(|(time, _, values)| Row { time, values })
+                    .collect(),
+            );
+            continue;
+        }
         for (t, mi, ri) in order {
             let m = &members[mi];
             for (fi, col) in m.cols.iter().enumerate() {
                 fields[fi] = col[ri].clone();
             }
-            let values: Vec<Value> = plan
-                .outputs
-                .iter()
-                .map(|o| eval(o, &fields, &m.tags, &[]))
-                .collect();
-            let any_field = plan
-                .outputs
-                .iter()
-                .zip(&values)
-                .any(|(o, v)| o.uses_field() && !v.is_null());
+            let any_field = refs.iter().any(|i| !fields[*i].is_null());
             if any_field {
+                let values: Vec<Value> = plan
+                    .outputs
+                    .iter()
+                    .map(|o| eval(o, &fields, &m.tags, &[]))
+                    .collect();
                 rows.push(Row { time: t, values });
             }
         }
@@ -186,7 +245,15 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
     } else {
         0
     };
+    let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
     for (g, mut wins) in groups {
+        // Calls that have data somewhere in the group: their empty windows count 0.
+        let mut seen = vec![false; plan.calls.len()];
+        for rs in wins.values() {
+            for (ci, r) in rs.iter().enumerate() {
+                seen[ci] |= !r.is_empty();
+            }
+        }
         let keys: Vec<i64> = match &windows {
             Some(w) => w.clone(),
             None => vec![plan.range.min],
@@ -200,16 +267,49 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
             };
             let Some(reducers) = wins.remove(&w) else {
                 if plan.interval.is_some() && plan.fill != Fill::None {
+                    let zero = Out {
+                        time: None,
+                        value: Value::Integer(0),
+                        aux: 0,
+                    };
+                    let calls: Vec<Option<&Out>> = (0..plan.calls.len())
+                        .map(|ci| (seen[ci] && is_count[ci]).then_some(&zero))
+                        .collect();
+                    let values = plan
+                        .outputs
+                        .iter()
+                        .map(|o| match o {
+                            OExpr::Call(_)
+                            | OExpr::Bin(..)
+                            | OExpr::Math(..)
+                            | OExpr::Transform { .. } => eval(o, &[], &[], &calls),
+                            _ => Value::Null,
+                        })
+                        .collect();
                     rows.push(Row {
                         time: wtime,
-                        values: vec![Value::Null; plan.outputs.len()],
+                        values,
                     });
-                    let last = rows.len() - 1;
-                    mark_empty(&mut rows[last]);
                 }
                 continue;
             };
-            let finished: Vec<Vec<Out>> = reducers.into_iter().map(|r| r.finish()).collect();
+            let finished: Vec<Vec<Out>> = reducers
+                .into_iter()
+                .enumerate()
+                .map(|(ci, r)| {
+                    if r.is_empty() {
+                        if seen[ci] && is_count[ci] {
+                            return vec![Out {
+                                time: None,
+                                value: Value::Integer(0),
+                                aux: 0,
+                            }];
+                        }
+                        return Vec::new();
+                    }
+                    r.finish()
+                })
+                .collect();
             let n = finished.iter().map(Vec::len).max().unwrap_or(0);
             if n == 0 {
                 continue;
@@ -242,9 +342,6 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
     }
 }
 
-/// Windows without data carry a marker so that fill() can find them.
-fn mark_empty(_row: &mut Row) {}
-
 fn fill(plan: &SelectPlan, rows: &mut [Row]) {
     match plan.fill {
         Fill::Null | Fill::None => {}
@@ -254,10 +351,26 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                 Fill::Integer(i) => Value::Integer(i),
                 _ => Value::Null,
             };
-            for r in rows.iter_mut() {
-                for (c, x) in r.values.iter_mut().enumerate() {
-                    if x.is_null() && matches!(plan.outputs[c], OExpr::Call(_)) {
-                        *x = v.clone();
+            for c in 0..plan.outputs.len() {
+                if !matches!(
+                    plan.outputs[c],
+                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..)
+                ) {
+                    continue;
+                }
+                // The fill value takes the column's type.
+                let typed = match rows.iter().map(|r| &r.values[c]).find(|x| !x.is_null()) {
+                    Some(Value::Integer(_)) => match &v {
+                        Value::Float(f) => Value::Integer(*f as i64),
+                        o => o.clone(),
+                    },
+                    Some(Value::String(_)) => Value::String(String::new()),
+                    Some(Value::Boolean(_)) => Value::Boolean(false),
+                    _ => v.clone(),
+                };
+                for r in rows.iter_mut() {
+                    if r.values[c].is_null() {
+                        r.values[c] = typed.clone();
                     }
                 }
             }

@@ -46,15 +46,16 @@ pub enum TimeFormat {
 
 impl TimeFormat {
     /// From the `epoch` parameter as influxd reads it (unknown units print RFC3339).
+    /// influxd: `u`, `ms`, `s`, `m`, `h` scale; any other non-empty value means ns.
     pub fn from_epoch_param(p: Option<&str>) -> TimeFormat {
         match p {
-            Some("ns") | Some("n") => TimeFormat::Epoch(1),
-            Some("u") | Some("µ") | Some("us") => TimeFormat::Epoch(1_000),
+            None | Some("") => TimeFormat::Rfc3339,
+            Some("u") => TimeFormat::Epoch(1_000),
             Some("ms") => TimeFormat::Epoch(1_000_000),
             Some("s") => TimeFormat::Epoch(1_000_000_000),
             Some("m") => TimeFormat::Epoch(60_000_000_000),
             Some("h") => TimeFormat::Epoch(3_600_000_000_000),
-            _ => TimeFormat::Rfc3339,
+            Some(_) => TimeFormat::Epoch(1),
         }
     }
 }
@@ -353,9 +354,8 @@ pub struct CsvWriter {
 impl CsvWriter {
     pub fn write(&mut self, results: &[StatementResult], tf: TimeFormat, out: &mut String) {
         for r in results {
-            if let Some(e) = &r.error {
-                csv_row(&["error".to_string()], out);
-                csv_row(std::slice::from_ref(e), out);
+            // influxd's CSV writer leaves statement errors out.
+            if r.error.is_some() {
                 continue;
             }
             if self.statement_id != Some(r.statement_id) {
@@ -375,10 +375,15 @@ impl CsvWriter {
                     csv_row(&header, out);
                     self.columns = Some(header);
                 }
+                let esc = |t: &str| {
+                    t.replace(',', "\\,")
+                        .replace('=', "\\=")
+                        .replace(' ', "\\ ")
+                };
                 let tags = s
                     .tags
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| format!("{}={}", esc(k), esc(v)))
                     .collect::<Vec<_>>()
                     .join(",");
                 for row in &s.values {

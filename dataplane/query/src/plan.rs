@@ -89,6 +89,8 @@ pub enum OExpr {
     Lit(Value),
     Bin(BinaryOp, Box<OExpr>, Box<OExpr>),
     Math(String, Vec<OExpr>),
+    /// `field::integer` and friends: the value converted, or null when it cannot be.
+    Cast(Box<OExpr>, DataType),
     Transform {
         name: String,
         inner: Box<OExpr>,
@@ -102,7 +104,22 @@ impl OExpr {
             OExpr::Transform { .. } => true,
             OExpr::Bin(_, a, b) => a.has_transform() || b.has_transform(),
             OExpr::Math(_, a) => a.iter().any(OExpr::has_transform),
+            OExpr::Cast(a, _) => a.has_transform(),
             _ => false,
+        }
+    }
+
+    /// Indexes of the plan fields this output reads.
+    pub fn field_refs(&self, out: &mut Vec<usize>) {
+        match self {
+            OExpr::Field(i) => out.push(*i),
+            OExpr::Bin(_, a, b) => {
+                a.field_refs(out);
+                b.field_refs(out);
+            }
+            OExpr::Math(_, a) => a.iter().for_each(|x| x.field_refs(out)),
+            OExpr::Cast(a, _) | OExpr::Transform { inner: a, .. } => a.field_refs(out),
+            _ => {}
         }
     }
     pub fn uses_field(&self) -> bool {
@@ -110,6 +127,7 @@ impl OExpr {
             OExpr::Field(_) | OExpr::Call(_) => true,
             OExpr::Bin(_, a, b) => a.uses_field() || b.uses_field(),
             OExpr::Math(_, a) => a.iter().any(OExpr::uses_field),
+            OExpr::Cast(a, _) => a.uses_field(),
             OExpr::Transform { inner, .. } => inner.uses_field(),
             _ => false,
         }
@@ -148,6 +166,8 @@ pub struct SelectPlan {
     pub aggregate: bool,
     /// Aggregate queries with plain field/tag columns (values of the selected point).
     pub aux: bool,
+    /// Tag keys of the measurements read (a name that is a tag and not a field is a tag).
+    pub tag_names: BTreeSet<String>,
     pub fill: Fill,
     pub limit: u64,
     pub offset: u64,
@@ -156,6 +176,11 @@ pub struct SelectPlan {
     pub descending: bool,
     /// When the query has no lower time bound and aggregates: emit times from 0.
     pub now: i64,
+    /// High bits of aux row ids, distinct per source group of one statement.
+    pub id_base: u32,
+    /// Rows before this are read only as input of transformations (influxd reads one
+    /// interval more so that the first window has a predecessor).
+    pub output_min: Option<i64>,
 }
 
 struct Ctx<'a> {
@@ -186,6 +211,17 @@ impl Ctx<'_> {
         match ty {
             DataType::Tag => return OExpr::Tag(name.to_string()),
             DataType::Field => return OExpr::Field(self.field_index(name)),
+            DataType::Float
+            | DataType::Integer
+            | DataType::Unsigned
+            | DataType::String
+            | DataType::Boolean => {
+                if self.field_type(name).is_some() {
+                    let f = OExpr::Field(self.field_index(name));
+                    return OExpr::Cast(Box::new(f), ty);
+                }
+                return OExpr::Lit(Value::Null);
+            }
             _ => {}
         }
         if self.field_type(name).is_some() {
@@ -219,6 +255,18 @@ impl Ctx<'_> {
                 OExpr::Bin(*op, Box::new(self.expr(lhs)?), Box::new(self.expr(rhs)?))
             }
             Expr::Call { name, args } => self.call_expr(name, args)?,
+            Expr::Distinct(f) => self.call_expr(
+                "distinct",
+                &[Expr::VarRef {
+                    name: f.clone(),
+                    data_type: DataType::Unknown,
+                }],
+            )?,
+            Expr::Wildcard(_) => {
+                return Err(QueryError::msg(
+                    "unable to use wildcard in a binary expression",
+                ))
+            }
             other => {
                 return Err(QueryError::msg(format!(
                     "unsupported expression in field list: {other:?}"
@@ -299,6 +347,7 @@ fn has_reducer(e: &Expr) -> bool {
         Expr::Call { name, args } => is_reducer(name) || args.iter().any(has_reducer),
         Expr::Binary { lhs, rhs, .. } => has_reducer(lhs) || has_reducer(rhs),
         Expr::Paren(e) => has_reducer(e),
+        Expr::Distinct(_) => true,
         _ => false,
     }
 }
@@ -479,7 +528,10 @@ pub fn plan_select(
         }
     }
     group_tags.sort();
-    let fields = expand_fields(stmt, schema, &group_tags)?;
+    let fields: Vec<tessera_influxql::Field> = expand_fields(stmt, schema, &group_tags)?
+        .into_iter()
+        .filter(|f| !matches!(&f.expr, Expr::VarRef { name, .. } if name == "time"))
+        .collect();
     let aggregate = fields.iter().any(|f| has_reducer(&f.expr));
     if interval.is_some() && !range.has_max() {
         range.max = now;
@@ -492,16 +544,75 @@ pub fn plan_select(
         aggregate,
     };
     let mut outputs = Vec::new();
+    let mut tag_columns: Vec<(usize, String)> = Vec::new();
     for f in &fields {
-        outputs.push(ctx.expr(&f.expr)?);
+        let o = ctx.expr(&f.expr)?;
+        if let OExpr::Call(i) = &o {
+            let c = &ctx.calls[*i];
+            if matches!(c.name.as_str(), "top" | "bottom") {
+                for t in c.tags.clone() {
+                    tag_columns.push((outputs.len() + 1 + tag_columns.len(), t));
+                }
+            }
+        }
+        outputs.push(o);
+        for (_, t) in tag_columns.drain(..) {
+            outputs.push(OExpr::Tag(t));
+        }
+    }
+    // Fields the condition reads.
+    let mut tag_names: BTreeSet<String> = BTreeSet::new();
+    for m in schema.values() {
+        tag_names.extend(m.tags.iter().cloned());
+    }
+    if let Some(c) = &condition {
+        let mut refs: Vec<(String, DataType)> = Vec::new();
+        c.walk(&mut |e| {
+            if let Expr::VarRef { name, data_type } = e {
+                refs.push((name.clone(), *data_type));
+            }
+        });
+        for (name, ty) in refs {
+            if ty != DataType::Tag && ctx.field_type(&name).is_some() {
+                ctx.field_index(&name);
+            }
+        }
     }
     let _ = (ctx.group_tags, ctx.aggregate);
     let (plan_fields, calls) = (ctx.fields, ctx.calls);
     let aux = aggregate
-        && outputs
+        && (outputs
             .iter()
-            .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_)));
+            .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_) | OExpr::Cast(..)))
+            || calls.iter().any(|c| !c.tags.is_empty()));
     let columns = column_names(&fields);
+    // Transformations over GROUP BY time windows look one (or N-1) intervals back.
+    let mut output_min = None;
+    if let (Some(iv), true) = (interval, range.has_min()) {
+        let mut back = 0i64;
+        for o in &outputs {
+            if let OExpr::Transform { name, args, .. } = o {
+                let n = match name.as_str() {
+                    "derivative"
+                    | "non_negative_derivative"
+                    | "difference"
+                    | "non_negative_difference"
+                    | "elapsed" => 1,
+                    "moving_average" => match args.first() {
+                        Some(Expr::Integer(n)) => (*n - 1).max(0),
+                        _ => 0,
+                    },
+                    _ => 0,
+                };
+                back = back.max(n);
+            }
+        }
+        if back > 0 {
+            let first = iv.window(range.min);
+            output_min = Some(first);
+            range.min = first.saturating_sub(back.saturating_mul(iv.every));
+        }
+    }
     let descending = stmt
         .sort_fields
         .first()
@@ -522,6 +633,7 @@ pub fn plan_select(
         columns,
         aggregate,
         aux,
+        tag_names,
         fill: stmt.fill,
         limit: stmt.limit,
         offset: stmt.offset,
@@ -529,32 +641,59 @@ pub fn plan_select(
         soffset: stmt.soffset,
         descending,
         now,
+        id_base: 0,
+        output_min,
     })
 }
 
-/// Output column names: influxd's `Field.Name()` with `_1`, `_2`… for repeats.
+/// Output column names: influxd's `ColumnNames` — aliases claimed first, then generated
+/// names with `_1`, `_2`… for repeats; `top`/`bottom` tag arguments add columns.
 pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    seen.insert("time".into(), 0);
+    let mut cols: Vec<tessera_influxql::Field> = Vec::new();
     for f in fields {
-        let base = crate::compat::field_name(f);
-        let mut name = base.clone();
-        if let Some(mut n) = seen.get(&base).copied() {
-            loop {
-                n += 1;
-                let cand = format!("{base}_{n}");
-                if !seen.contains_key(&cand) {
-                    name = cand;
-                    break;
+        cols.push(f.clone());
+        if let Expr::Call { name, args } = &f.expr {
+            if name == "top" || name == "bottom" {
+                for a in args.iter().skip(1).take(args.len().saturating_sub(2)) {
+                    if let Expr::VarRef { .. } = a {
+                        cols.push(tessera_influxql::Field {
+                            expr: a.clone(),
+                            alias: None,
+                        });
+                    }
                 }
             }
-            seen.insert(base.clone(), n);
         }
-        seen.entry(name.clone()).or_insert(0);
-        out.push(name);
     }
-    out
+    let mut out: Vec<Option<String>> = vec![None; cols.len()];
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, c) in cols.iter().enumerate() {
+        if let Some(a) = &c.alias {
+            out[i] = Some(a.clone());
+            names.insert(a.clone(), 1);
+        }
+    }
+    for (i, c) in cols.iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        let mut name = crate::compat::field_name(c);
+        if let Some(&count) = names.get(&name) {
+            let mut count = count;
+            loop {
+                let resolved = format!("{name}_{count}");
+                if !names.contains_key(&resolved) {
+                    names.insert(name.clone(), count + 1);
+                    name = resolved;
+                    break;
+                }
+                count += 1;
+            }
+        }
+        *names.entry(name.clone()).or_insert(0) += 1;
+        out[i] = Some(name);
+    }
+    out.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// The sources of a statement that are measurements (not subqueries).

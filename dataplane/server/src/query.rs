@@ -143,9 +143,15 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
     }
     if failed {
         // influxd's loop sends "not executed" from the failed statement's own id up to
-        // the second-to-last one.
+        // the second-to-last one; a result with the id of the one before replaces its
+        // error.
         while i + 1 < n {
-            results.push(StatementResult::error(i, "not executed"));
+            match results.last_mut() {
+                Some(last) if last.statement_id == i => {
+                    last.error = Some("not executed".into());
+                }
+                _ => results.push(StatementResult::error(i, "not executed")),
+            }
             i += 1;
         }
     }

@@ -10,7 +10,7 @@ use tessera_influxql::{SelectStatement, Source};
 use tessera_meta_types::Snapshot;
 use tessera_query::cond::split_time;
 use tessera_query::output::Series;
-use tessera_query::plan::{plan_select, MeasurementSchema, Schema};
+use tessera_query::plan::{plan_select, Schema};
 use tessera_query::QueryError;
 
 use crate::engine::Engine;
@@ -153,7 +153,10 @@ async fn select_inner(
             }
         }
     }
-    let mut all = Vec::new();
+    // Every (db, rp) group is read with one plan: same-named measurements of several
+    // sources merge into one output series, as in influxd.
+    let mut groups: Vec<(Vec<u64>, Vec<String>)> = Vec::new();
+    let mut schema: Schema = BTreeMap::new();
     for ((db, rp), ms) in by_rp {
         let max = if range.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
             now
@@ -184,26 +187,35 @@ async fn select_inner(
         }
         names.sort();
         let fields = fields_of(engine, &db, &rp, &shards);
-        let mut schema: Schema = BTreeMap::new();
         for n in &names {
-            schema.insert(
-                n.clone(),
-                MeasurementSchema {
-                    fields: fields.get(n).cloned().unwrap_or_default(),
-                    tags: tags.get(n).cloned().unwrap_or_default(),
-                },
-            );
+            let e = schema.entry(n.clone()).or_default();
+            if let Some(f) = fields.get(n) {
+                for (k, t) in f {
+                    e.fields.entry(k.clone()).or_insert(*t);
+                }
+            }
+            if let Some(t) = tags.get(n) {
+                e.tags.extend(t.iter().cloned());
+            }
         }
-        let plan = Arc::new(plan_select(stmt, names, &schema, now)?);
-        let partial = crate::scatter::select(
-            engine,
-            Arc::clone(&plan),
-            shards,
-            Arc::clone(&defaults.cancel),
-        )
-        .await?;
-        all.extend(tessera_query::finish::finish(&plan, partial));
+        groups.push((shards, names));
     }
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all_names: Vec<String> = schema.keys().cloned().collect();
+    let plan = plan_select(stmt, all_names, &schema, now)?;
+    let mut total = tessera_query::exec::Partial::default();
+    for (gi, (shards, names)) in groups.into_iter().enumerate() {
+        let mut p = plan.clone();
+        p.measurements = names;
+        p.id_base = gi as u32;
+        let partial =
+            crate::scatter::select(engine, Arc::new(p), shards, Arc::clone(&defaults.cancel))
+                .await?;
+        total.merge(partial);
+    }
+    let all = tessera_query::finish::finish(&plan, total);
     Ok(all)
 }
 
