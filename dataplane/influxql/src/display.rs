@@ -82,10 +82,18 @@ pub(crate) fn go_format_g(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits and decimal exponent from Rust's `{:e}`.
     let e = format!("{:e}", v.abs());
@@ -113,7 +121,11 @@ pub(crate) fn go_format_g(v: f64) -> String {
     } else if dp >= nd {
         format!("{sign}{}{}", digits, "0".repeat((dp - nd) as usize))
     } else {
-        format!("{sign}{}.{}", &digits[..dp as usize], &digits[dp as usize..])
+        format!(
+            "{sign}{}.{}",
+            &digits[..dp as usize],
+            &digits[dp as usize..]
+        )
     }
 }
 
@@ -398,4 +410,3 @@ impl Display for Statement {
         crate::display_stmt::fmt_statement(self, f)
     }
 }
-

@@ -124,7 +124,11 @@ pub(crate) fn fmt_statement(s: &Statement, f: &mut Formatter<'_>) -> fmt::Result
             quote_ident(database)
         ),
         CreateUser { name, admin, .. } => {
-            write!(f, "CREATE USER {} WITH PASSWORD [REDACTED]", quote_ident(name))?;
+            write!(
+                f,
+                "CREATE USER {} WITH PASSWORD [REDACTED]",
+                quote_ident(name)
+            )?;
             if *admin {
                 f.write_str(" WITH ALL PRIVILEGES")?;
             }

@@ -259,7 +259,9 @@ pub(crate) struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     pub(crate) fn new(src: &'a str) -> Self {
-        Scanner { r: Reader::new(src) }
+        Scanner {
+            r: Reader::new(src),
+        }
     }
 
     /// The next rune without consuming it (Go's `Parser.peekRune`: an EOF is consumed).

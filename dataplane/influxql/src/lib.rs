@@ -18,7 +18,8 @@
 //! - `display`, `display_stmt` — `Display` for expressions and statements; quoting.
 //! - `regex` — Go `regexp/syntax`'s checks and error texts for `/regex/` literals.
 //! - `time` — durations, time strings, time zone names (`zones.txt`).
-//! - `validate`, `functions` — influxd's `SELECT` checks and column naming.
+//! - `validate` — influxd's checks before it runs a `SELECT`.
+//! - `names` — result column names (`mean`, `mean_1`…).
 //! - `error` — [`ParseError`].
 //!
 //! Outside `src/`: `tests/corpus/*.json` with `tests/corpus.rs` (replays influxd's
@@ -30,14 +31,18 @@ mod display;
 mod display_stmt;
 mod error;
 mod lexer;
+mod names;
 mod parser;
 mod regex;
 mod time;
+mod validate;
 
 pub use ast::*;
 pub use display::{format_rfc3339_nano, ident_needs_quotes, quote_ident, quote_string};
 pub use error::ParseError;
+pub use names::{column_names, field_name};
 pub use parser::{
     parse_expr, parse_query, parse_query_with_params, parse_statement, ParamValue, Params,
 };
 pub use time::{format_duration, parse_duration, parse_time_string, DurationError};
+pub use validate::validate_select;

@@ -155,7 +155,7 @@ impl<'a> Checker<'a> {
                             t = &t[1..];
                         }
                         Some((min, max, after)) => {
-                            if min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max) {
+                            if !(0..=1000).contains(&min) || max > 1000 || (max >= 0 && min > max) {
                                 return fail("invalid repeat count", upto(before, after));
                             }
                             t = self.repeat(before, after, last_repeat)?;
@@ -186,7 +186,10 @@ impl<'a> Checker<'a> {
             return fail("invalid nested repetition operator", upto(last, after));
         }
         if !self.operand {
-            return fail("missing argument to repetition operator", upto(before, after));
+            return fail(
+                "missing argument to repetition operator",
+                upto(before, after),
+            );
         }
         Ok(after)
     }
@@ -357,7 +360,11 @@ fn escape_value(s: &str) -> Result<(u32, &str), Fail> {
         return fail("trailing backslash at end of expression", "");
     };
     let mut t = skip_char(t);
-    let octal = |t: &str| t.as_bytes().first().is_some_and(|b| (b'0'..=b'7').contains(b));
+    let octal = |t: &str| {
+        t.as_bytes()
+            .first()
+            .is_some_and(|b| (b'0'..=b'7').contains(b))
+    };
     match c {
         '1'..='7' if !octal(t) => {}
         '0'..='7' => {
@@ -377,8 +384,7 @@ fn escape_value(s: &str) -> Result<(u32, &str), Fail> {
             if c1 == '{' {
                 let mut n = 0;
                 let mut r: u32 = 0;
-                loop {
-                    let Some(c2) = first_char(t) else { break };
+                while let Some(c2) = first_char(t) {
                     t = skip_char(t);
                     if c2 == '}' {
                         if n > 0 {
@@ -426,16 +432,50 @@ mod tests {
     fn go_texts() {
         assert_eq!(err("("), "error parsing regexp: missing closing ): `(`");
         assert_eq!(err("["), "error parsing regexp: missing closing ]: `[`");
-        assert_eq!(err("a**"), "error parsing regexp: invalid nested repetition operator: `**`");
-        assert_eq!(err("x{2,1}"), "error parsing regexp: invalid repeat count: `{2,1}`");
+        assert_eq!(
+            err("a**"),
+            "error parsing regexp: invalid nested repetition operator: `**`"
+        );
+        assert_eq!(
+            err("x{2,1}"),
+            "error parsing regexp: invalid repeat count: `{2,1}`"
+        );
         assert_eq!(err(")"), "error parsing regexp: unexpected ): `)`");
-        assert_eq!(err("[z-a]"), "error parsing regexp: invalid character class range: `z-a`");
-        assert_eq!(err("(?P<>a)"), "error parsing regexp: invalid named capture: `(?P<>`");
-        assert_eq!(err("(?z)"), "error parsing regexp: invalid or unsupported Perl syntax: `(?z`");
-        assert_eq!(err("*"), "error parsing regexp: missing argument to repetition operator: `*`");
-        assert_eq!(err("\\8"), "error parsing regexp: invalid escape sequence: `\\8`");
-        assert_eq!(err("a\\"), "error parsing regexp: trailing backslash at end of expression: ``");
-        for ok in ["^cpu$", "a{,5}", "(?i)x", "[[:alpha:]]", "\\p{Greek}", "a*?", "x{2}", "\\.", "^*"] {
+        assert_eq!(
+            err("[z-a]"),
+            "error parsing regexp: invalid character class range: `z-a`"
+        );
+        assert_eq!(
+            err("(?P<>a)"),
+            "error parsing regexp: invalid named capture: `(?P<>`"
+        );
+        assert_eq!(
+            err("(?z)"),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?z`"
+        );
+        assert_eq!(
+            err("*"),
+            "error parsing regexp: missing argument to repetition operator: `*`"
+        );
+        assert_eq!(
+            err("\\8"),
+            "error parsing regexp: invalid escape sequence: `\\8`"
+        );
+        assert_eq!(
+            err("a\\"),
+            "error parsing regexp: trailing backslash at end of expression: ``"
+        );
+        for ok in [
+            "^cpu$",
+            "a{,5}",
+            "(?i)x",
+            "[[:alpha:]]",
+            "\\p{Greek}",
+            "a*?",
+            "x{2}",
+            "\\.",
+            "^*",
+        ] {
             assert_eq!(check_regex(ok), Ok(()), "{ok}");
         }
     }

@@ -84,7 +84,15 @@ pub fn format_duration(ns: i64) -> String {
     if ns == 0 {
         return "0s".to_string();
     }
-    for (unit, name) in [(W, "w"), (D, "d"), (H, "h"), (M, "m"), (S, "s"), (MS, "ms"), (US, "u")] {
+    for (unit, name) in [
+        (W, "w"),
+        (D, "d"),
+        (H, "h"),
+        (M, "m"),
+        (S, "s"),
+        (MS, "ms"),
+        (US, "u"),
+    ] {
         if ns % unit == 0 {
             return format!("{}{}", ns / unit, name);
         }
@@ -282,7 +290,10 @@ mod tests {
     fn time_strings() {
         assert_eq!(parse_time_string("1970-01-01"), Some(0));
         assert_eq!(parse_time_string("1970-01-01T00:00:01Z"), Some(S));
-        assert_eq!(parse_time_string("1970-01-01 00:00:01.5"), Some(S + 500 * MS));
+        assert_eq!(
+            parse_time_string("1970-01-01 00:00:01.5"),
+            Some(S + 500 * MS)
+        );
         assert_eq!(
             parse_time_string("2000-01-01T01:00:00+01:00"),
             parse_time_string("2000-01-01T00:00:00Z")

@@ -11,7 +11,9 @@ use serde_json::Value;
 use tessera_influxql::*;
 
 fn corpus(name: &str) -> (PathBuf, Vec<Value>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(name);
     let text = std::fs::read_to_string(&path).expect("corpus file");
     let v: Value = serde_json::from_str(&text).expect("corpus json");
     (path, v.as_array().expect("array").clone())
@@ -58,7 +60,8 @@ fn lossy(q: &Query) -> bool {
 fn normalized(q: &Query) -> Query {
     fn fill(m: &mut Measurement) {
         m.database.get_or_insert_with(|| "db".to_string());
-        m.retention_policy.get_or_insert_with(|| "autogen".to_string());
+        m.retention_policy
+            .get_or_insert_with(|| "autogen".to_string());
     }
     fn sel(s: &mut SelectStatement) {
         if let Some(t) = &mut s.target {
@@ -132,5 +135,64 @@ fn valid_queries_parse_print_and_round_trip() {
         let text = serde_json::to_string_pretty(&cases).expect("json");
         std::fs::write(&path, text + "\n").expect("write");
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn select_checks_and_column_names_match_influxd() {
+    let (_, cases) = corpus("validate.json");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for c in &cases {
+        let q = s(c, "query").unwrap();
+        if c.get("parse_error").is_some() {
+            continue;
+        }
+        let stmt = match parse_statement(q) {
+            Ok(Statement::Select(s)) => s,
+            other => {
+                failures.push(format!("{q:?}: {other:?}"));
+                continue;
+            }
+        };
+        // Wildcards, regex fields and typed errors need the schema: the engine's part.
+        let needs_schema = q.contains('*') || q.contains('/') || q.contains("type error");
+        let got = validate_select(&stmt);
+        if let Some(want) = s(c, "error") {
+            if want.starts_with("type error") {
+                continue;
+            }
+            checked += 1;
+            if got != Err(want.to_string()) {
+                failures.push(format!("{q:?}\n  ours:    {got:?}\n  influxd: {want}"));
+            }
+        } else {
+            checked += 1;
+            if let Err(e) = got {
+                failures.push(format!("{q:?}\n  ours:    {e}\n  influxd: accepted"));
+            }
+            if let Some(cols) = c.get("columns").and_then(Value::as_array) {
+                if needs_schema {
+                    continue;
+                }
+                let want: Vec<&str> = cols.iter().filter_map(Value::as_str).collect();
+                let ours = column_names(&stmt);
+                if ours != want {
+                    failures.push(format!("{q:?}\n  ours:    {ours:?}\n  influxd: {want:?}"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} checked");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

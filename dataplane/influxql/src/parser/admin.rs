@@ -29,7 +29,13 @@ impl Parser<'_> {
             Tok::Subscription => self.parse_create_subscription(),
             _ => Err(ParseError::expected(
                 t.text(),
-                &["CONTINUOUS", "DATABASE", "USER", "RETENTION", "SUBSCRIPTION"],
+                &[
+                    "CONTINUOUS",
+                    "DATABASE",
+                    "USER",
+                    "RETENTION",
+                    "SUBSCRIPTION",
+                ],
                 t.pos,
             )),
         }
@@ -257,9 +263,7 @@ impl Parser<'_> {
             }
             match t.tok {
                 Tok::Duration => duration = Some(self.parse_duration_arg()?),
-                Tok::Replication => {
-                    replication = Some(self.parse_int(1, MAX_REPLICATION)? as u32)
-                }
+                Tok::Replication => replication = Some(self.parse_int(1, MAX_REPLICATION)? as u32),
                 Tok::Shard => {
                     self.unscan_shard_check()?;
                     shard_duration = Some(self.parse_duration_arg()?);

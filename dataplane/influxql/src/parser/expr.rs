@@ -35,7 +35,10 @@ pub(crate) fn binary_op(tok: Tok) -> Option<BinaryOp> {
 /// Inserts `op rhs` the way Go's `ParseExpr` does: descend the right spine while the
 /// binary node there binds less tightly than `op`, then take that slot as the LHS.
 fn insert(slot: &mut Expr, op: BinaryOp, rhs: Expr) {
-    if let Expr::Binary { op: rop, rhs: rr, .. } = slot {
+    if let Expr::Binary {
+        op: rop, rhs: rr, ..
+    } = slot
+    {
         if rop.precedence() < op.precedence() {
             insert(rr, op, rhs);
             return;
@@ -105,7 +108,11 @@ impl Parser<'_> {
                         }
                         Ok(Expr::Distinct(t1.lit))
                     }
-                    _ => Err(ParseError::expected(t0.text(), &["(", "identifier"], t0.pos)),
+                    _ => Err(ParseError::expected(
+                        t0.text(),
+                        &["(", "identifier"],
+                        t0.pos,
+                    )),
                 }
             }
             Tok::Str => Ok(Expr::String(t.lit)),
@@ -273,7 +280,9 @@ impl Parser<'_> {
                     _ => {
                         return Err(ParseError::expected(
                             t.text(),
-                            &["float", "integer", "unsigned", "string", "boolean", "field", "tag"],
+                            &[
+                                "float", "integer", "unsigned", "string", "boolean", "field", "tag",
+                            ],
                             t.pos,
                         ))
                     }

@@ -264,7 +264,10 @@ impl<'a> Parser<'a> {
             idents.push(self.parse_ident()?);
         }
         if idents.len() > 3 {
-            let msg = format!("too many segments in {}", crate::display::quote_segments(&idents));
+            let msg = format!(
+                "too many segments in {}",
+                crate::display::quote_segments(&idents)
+            );
             // Go builds this ParseError without a position: it prints line 1, char 1.
             return Err(ParseError {
                 message: msg,
@@ -318,7 +321,10 @@ impl<'a> Parser<'a> {
         }
         t.lit.parse::<u64>().map_err(|_| {
             ParseError::at(
-                format!("strconv.ParseUint: parsing {}: value out of range", go_quote(&t.lit)),
+                format!(
+                    "strconv.ParseUint: parsing {}: value out of range",
+                    go_quote(&t.lit)
+                ),
                 t.pos,
             )
         })

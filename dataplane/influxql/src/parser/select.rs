@@ -335,7 +335,9 @@ impl Parser<'_> {
             return Err(ParseError::plain("expected string argument in tz()"));
         };
         if !is_known_zone(name) {
-            return Err(ParseError::plain(format!("unable to find time zone {name}")));
+            return Err(ParseError::plain(format!(
+                "unable to find time zone {name}"
+            )));
         }
         Ok(Some(name.clone()))
     }
