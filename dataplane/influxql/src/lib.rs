@@ -12,13 +12,16 @@
 //!
 //! # Layout
 //! - `ast` — the tree: [`Statement`], [`SelectStatement`], [`Expr`]…; `Expr::walk`.
+//! - `token` — tokens, keywords, character classes.
 //! - `lexer` — influxd's scanner: a rune reader and a token buffer, both rings of three.
 //! - `parser/` — `mod` (entry points, bound parameters, token helpers), `expr`,
-//!   `select` (also the clauses other statements share), `show`, `admin` (the rest).
+//!   `select` (also the clauses other statements share), `show`, `continuous`
+//!   (continuous queries, subscriptions), `admin` (the rest).
 //! - `display`, `display_stmt` — `Display` for expressions and statements; quoting.
 //! - `regex` — Go `regexp/syntax`'s checks and error texts for `/regex/` literals.
 //! - `time` — durations, time strings, time zone names (`zones.txt`).
-//! - `validate` — influxd's checks before it runs a `SELECT`.
+//! - `validate`, `calls` — influxd's checks before it runs a `SELECT`, per statement
+//!   and per function.
 //! - `names` — result column names (`mean`, `mean_1`…).
 //! - `error` — [`ParseError`].
 //!
@@ -27,6 +30,7 @@
 //! (`cargo +nightly fuzz run parse`).
 
 mod ast;
+mod calls;
 mod display;
 mod display_stmt;
 mod error;
@@ -35,6 +39,7 @@ mod names;
 mod parser;
 mod regex;
 mod time;
+mod token;
 mod validate;
 
 pub use ast::*;

@@ -3,6 +3,7 @@
 //! clients see depend on it.
 
 mod admin;
+mod continuous;
 mod expr;
 mod select;
 mod show;
