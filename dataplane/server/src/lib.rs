@@ -36,6 +36,7 @@ pub mod fields;
 pub mod handlers;
 pub mod housekeeping;
 pub mod http;
+pub mod into;
 pub mod lease;
 pub mod listener;
 pub mod manifest;

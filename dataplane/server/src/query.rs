@@ -133,6 +133,16 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
             ctx,
         )
         .await;
+        let mut r = r;
+        if req.head.method == "GET" && needs_post(&query.statements[i]) {
+            r.messages.push((
+                "warning".into(),
+                format!(
+                    "deprecated use of '{}' in a read only context, please use a POST request instead",
+                    query.statements[i]
+                ),
+            ));
+        }
         let err = r.error.is_some();
         results.push(r);
         if err {
@@ -183,6 +193,35 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         return Response::json(200, body.into_bytes());
     }
     Response::json(200, results_json(&results, tf, 0, p.pretty).into_bytes())
+}
+
+/// Statements influxd answers over GET with a deprecation warning (they change data).
+fn needs_post(st: &tessera_influxql::Statement) -> bool {
+    use tessera_influxql::Statement as S;
+    match st {
+        S::Select(s) => s.target.is_some(),
+        S::Delete { .. }
+        | S::KillQuery { .. }
+        | S::Explain { .. }
+        | S::ShowDatabases
+        | S::ShowRetentionPolicies { .. }
+        | S::ShowMeasurements { .. }
+        | S::ShowSeries { .. }
+        | S::ShowTagKeys { .. }
+        | S::ShowTagValues { .. }
+        | S::ShowFieldKeys { .. }
+        | S::ShowCardinality { .. }
+        | S::ShowUsers
+        | S::ShowGrants { .. }
+        | S::ShowContinuousQueries
+        | S::ShowSubscriptions
+        | S::ShowQueries
+        | S::ShowShards
+        | S::ShowShardGroups
+        | S::ShowStats { .. }
+        | S::ShowDiagnostics { .. } => false,
+        _ => true,
+    }
 }
 
 /// Splits series longer than `size` rows into parts marked `partial`.

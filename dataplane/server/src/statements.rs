@@ -92,6 +92,10 @@ async fn run_inner(
         cancel: std::sync::Arc::clone(cancel),
     };
     match st {
+        Statement::Select(sel) if sel.target.is_some() => {
+            let snap = snapshot(ctx)?;
+            crate::into::select_into(ctx, &snap, sel, &defaults).await
+        }
         Statement::Select(sel) => {
             let snap = snapshot(ctx)?;
             crate::select::select(&ctx.engine, &snap, sel, &defaults).await

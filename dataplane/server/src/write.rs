@@ -47,22 +47,15 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
     if db.is_empty() {
         return Err((400, "database is required".into()));
     }
-    let state = ctx.state.state();
-    let Some(snapshot) = state.snapshot.clone() else {
-        return Err((503, "data node has not joined a cluster yet".into()));
-    };
-    let Some(database) = snapshot.data.database(&db) else {
-        return Err((404, format!("database not found: \"{db}\"")));
-    };
-    let rp_name = head
-        .query_decoded("rp")
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| database.default_retention_policy.clone());
-    let Some(rp) = database.retention_policies.get(&rp_name) else {
-        return Err((500, format!("retention policy not found: {rp_name}")));
-    };
     if let Some(c) = head.query_decoded("consistency") {
         if !c.is_empty() && !matches!(c.as_str(), "any" | "one" | "quorum" | "all") {
+            // Checked after the database, as influxd does.
+            let state = ctx.state.state();
+            if let Some(snapshot) = state.snapshot.as_ref() {
+                if snapshot.data.database(&db).is_none() {
+                    return Err((404, format!("database not found: \"{db}\"")));
+                }
+            }
             return Err((400, "invalid consistency level".into()));
         }
     }
@@ -70,10 +63,36 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         None => Precision::Nanosecond,
         Some(p) => Precision::parse(&p).unwrap_or(Precision::Nanosecond),
     };
+    let rp = head.query_decoded("rp").filter(|r| !r.is_empty());
+    write_lines(ctx, &db, rp.as_deref(), precision, || decode_body(req)).await
+}
+
+/// Writes line protocol to `db` (and `rp`, else the default): what `/write` and
+/// `SELECT … INTO` share. `Ok(Some(text))` is a partial write (influxd's 400 text).
+pub async fn write_lines(
+    ctx: &Ctx,
+    db: &str,
+    rp: Option<&str>,
+    precision: Precision,
+    body: impl FnOnce() -> Result<Bytes, Failure>,
+) -> Result<Option<String>, Failure> {
+    let state = ctx.state.state();
+    let Some(snapshot) = state.snapshot.clone() else {
+        return Err((503, "data node has not joined a cluster yet".into()));
+    };
+    let Some(database) = snapshot.data.database(db) else {
+        return Err((404, format!("database not found: \"{db}\"")));
+    };
+    let rp_name = rp
+        .map(str::to_string)
+        .unwrap_or_else(|| database.default_retention_policy.clone());
+    let Some(rp) = database.retention_policies.get(&rp_name) else {
+        return Err((500, format!("retention policy not found: {rp_name}")));
+    };
     let Some(node_id) = state.node_id else {
         return Err((503, "data node has not joined a cluster yet".into()));
     };
-    let body = decode_body(req)?;
+    let body = body()?;
     if body.is_empty() {
         return Ok(None);
     }
@@ -219,7 +238,7 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
     shards.dedup();
     for shard_id in shards {
         let shard = ShardRef {
-            database: Arc::from(db.as_str()),
+            database: Arc::from(db),
             retention_policy: Arc::from(rp_name.as_str()),
             id: shard_id,
         };

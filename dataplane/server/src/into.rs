@@ -1,0 +1,148 @@
+//! `SELECT … INTO`: the answer of the query written back as points (GROUP BY tags stay
+//! tags, every other column becomes a field) through the same path as `/write`; the
+//! answer is influxd's `result` series with the number of points written.
+
+use bytes::Bytes;
+use tessera_influxql::SelectStatement;
+use tessera_lineproto::Precision;
+use tessera_meta_types::Snapshot;
+use tessera_query::output::Series;
+use tessera_query::{QueryError, Value};
+
+use crate::handlers::Ctx;
+use crate::select::Defaults;
+
+fn escape(s: &str, specials: &[char], out: &mut String) {
+    for c in s.chars() {
+        if specials.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+fn field_value(v: &Value, out: &mut String) -> bool {
+    use std::fmt::Write;
+    match v {
+        Value::Float(f) if f.is_finite() => {
+            let _ = write!(out, "{f:?}");
+        }
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}i");
+        }
+        Value::Unsigned(u) => {
+            let _ = write!(out, "{u}u");
+        }
+        Value::Boolean(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Value::String(s) => {
+            out.push('"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Line protocol for the series, into `measurement` (`None`: each series' own name).
+fn to_lines(series: &[Series], measurement: Option<&str>) -> (String, usize) {
+    let mut out = String::new();
+    let mut points = 0;
+    for s in series {
+        let mut key = String::new();
+        escape(measurement.unwrap_or(&s.name), &[',', ' '], &mut key);
+        for (k, v) in &s.tags {
+            if v.is_empty() {
+                continue;
+            }
+            key.push(',');
+            escape(k, &[',', '=', ' '], &mut key);
+            key.push('=');
+            escape(v, &[',', '=', ' '], &mut key);
+        }
+        for row in &s.values {
+            let Some(Value::Time(t)) = row.first() else {
+                continue;
+            };
+            let mut line = key.clone();
+            let mut any = false;
+            for (c, v) in s.columns.iter().zip(row.iter()).skip(1) {
+                let mut f = String::new();
+                escape(c, &[',', '=', ' '], &mut f);
+                f.push('=');
+                if field_value(v, &mut f) {
+                    line.push(if any { ',' } else { ' ' });
+                    line.push_str(&f);
+                    any = true;
+                }
+            }
+            if any {
+                line.push(' ');
+                line.push_str(&t.to_string());
+                line.push('\n');
+                out.push_str(&line);
+                points += 1;
+            }
+        }
+    }
+    (out, points)
+}
+
+pub async fn select_into(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+) -> Result<Vec<Series>, QueryError> {
+    let target = stmt.target.clone().expect("INTO has a target");
+    let db = target
+        .database
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| defaults.db.to_string());
+    if db.is_empty() {
+        return Err(QueryError::DatabaseRequired);
+    }
+    let d = snap
+        .data
+        .database(&db)
+        .ok_or_else(|| QueryError::DatabaseNotFound(db.clone()))?;
+    let rp = target
+        .retention_policy
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| d.default_retention_policy.clone());
+    if !d.retention_policies.contains_key(&rp) {
+        return Err(QueryError::RetentionPolicyNotFound(rp));
+    }
+    let mut read = stmt.clone();
+    read.target = None;
+    let series = crate::select::select(&ctx.engine, snap, &read, defaults).await?;
+    let (lines, points) = to_lines(&series, target.name.as_deref());
+    if points > 0 {
+        let body = Bytes::from(lines);
+        match crate::write::write_lines(ctx, &db, Some(&rp), Precision::Nanosecond, move || {
+            Ok(body)
+        })
+        .await
+        {
+            Ok(None) => {}
+            Ok(Some(partial)) => return Err(QueryError::Influx(partial)),
+            Err((_, msg)) => return Err(QueryError::Influx(msg)),
+        }
+    }
+    Ok(vec![Series {
+        name: "result".into(),
+        tags: Vec::new(),
+        columns: vec!["time".into(), "written".into()],
+        values: vec![vec![Value::Time(0), Value::Integer(points as i64)]],
+        partial: false,
+    }])
+}
