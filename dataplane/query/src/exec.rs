@@ -454,7 +454,7 @@ fn process_series(
 
 fn window_of(plan: &SelectPlan, t: i64) -> i64 {
     match &plan.interval {
-        Some(iv) => iv.window(t),
+        Some(_) => plan.window(t).0,
         None => plan.range.min,
     }
 }
@@ -508,8 +508,8 @@ fn fold_columns(
         while start < col.ts.len() {
             let w = window_of(plan, col.ts[start]);
             let end = match &plan.interval {
-                Some(iv) => {
-                    let next = w.saturating_add(iv.every);
+                Some(_) => {
+                    let next = plan.window(col.ts[start]).1;
                     start + col.ts[start..].partition_point(|t| *t < next)
                 }
                 None => col.ts.len(),

@@ -218,9 +218,9 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
         matches!(name, "top" | "bottom" | "sample") || (single_selector && plan.interval.is_none())
     };
     // The windows every group reports (fill), from the query's range.
-    let windows: Option<Vec<i64>> = plan.interval.map(|iv| {
+    let windows: Option<Vec<i64>> = plan.interval.map(|_| {
         let first = if plan.range.has_min() {
-            iv.window(plan.range.min)
+            plan.window(plan.range.min).0
         } else {
             groups
                 .values()
@@ -228,15 +228,16 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 .min()
                 .unwrap_or(plan.range.max)
         };
-        let last = iv.window(plan.range.max);
+        let last = plan.window(plan.range.max).0;
         let mut v = Vec::new();
         let mut w = first;
         while w <= last && v.len() < 10_000_000 {
             v.push(w);
-            w = match w.checked_add(iv.every) {
-                Some(n) => n,
-                None => break,
-            };
+            let next = plan.window(w).1;
+            if next <= w {
+                break;
+            }
+            w = plan.window(next).0.max(next);
         }
         v
     });

@@ -27,6 +27,7 @@ pub mod output;
 pub mod plan;
 pub mod timefmt;
 pub mod transform;
+pub mod tz;
 pub mod value;
 
 pub use error::QueryError;

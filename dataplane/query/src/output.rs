@@ -24,6 +24,8 @@ pub struct StatementResult {
     pub messages: Vec<(String, String)>,
     pub partial: bool,
     pub error: Option<String>,
+    /// `tz()` of the statement: times print at its offsets.
+    pub tz: Option<std::sync::Arc<crate::tz::Tz>>,
 }
 
 impl StatementResult {
@@ -117,7 +119,7 @@ pub fn go_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
-fn value_json(v: &Value, tf: TimeFormat, offset_s: i32) -> J {
+fn value_json(v: &Value, tf: TimeFormat, tz: Option<&crate::tz::Tz>) -> J {
     let mut s = String::new();
     match v {
         Value::Null => s.push_str("null"),
@@ -129,7 +131,7 @@ fn value_json(v: &Value, tf: TimeFormat, offset_s: i32) -> J {
         Value::Time(t) => match tf {
             TimeFormat::Epoch(unit) => s = (t / unit).to_string(),
             TimeFormat::Rfc3339 => {
-                rfc3339_nano(*t, offset_s, &mut s);
+                rfc3339_nano(*t, tz.map(|z| z.offset_at(*t)).unwrap_or(0), &mut s);
                 return J::Str(s);
             }
         },
@@ -137,7 +139,7 @@ fn value_json(v: &Value, tf: TimeFormat, offset_s: i32) -> J {
     J::Raw(s)
 }
 
-fn series_json(s: &Series, tf: TimeFormat, offset_s: i32) -> J {
+fn series_json(s: &Series, tf: TimeFormat, tz: Option<&crate::tz::Tz>) -> J {
     let mut o = Vec::new();
     if !s.name.is_empty() {
         o.push(("name", J::Str(s.name.clone())));
@@ -165,7 +167,7 @@ fn series_json(s: &Series, tf: TimeFormat, offset_s: i32) -> J {
             J::Arr(
                 s.values
                     .iter()
-                    .map(|row| J::Arr(row.iter().map(|v| value_json(v, tf, offset_s)).collect()))
+                    .map(|row| J::Arr(row.iter().map(|v| value_json(v, tf, tz)).collect()))
                     .collect(),
             ),
         ));
@@ -176,17 +178,13 @@ fn series_json(s: &Series, tf: TimeFormat, offset_s: i32) -> J {
     J::Obj(o)
 }
 
-fn result_json(r: &StatementResult, tf: TimeFormat, offset_s: i32) -> J {
+fn result_json(r: &StatementResult, tf: TimeFormat) -> J {
+    let tz = r.tz.as_deref();
     let mut o = vec![("statement_id", J::Raw(r.statement_id.to_string()))];
     if !r.series.is_empty() {
         o.push((
             "series",
-            J::Arr(
-                r.series
-                    .iter()
-                    .map(|s| series_json(s, tf, offset_s))
-                    .collect(),
-            ),
+            J::Arr(r.series.iter().map(|s| series_json(s, tf, tz)).collect()),
         ));
     }
     if !r.messages.is_empty() {
@@ -289,20 +287,10 @@ fn write_obj(fields: &[(&str, &J)], indent: Option<usize>, out: &mut String) {
 }
 
 /// `{"results":[…]}` as influxd writes it (a trailing newline after the object).
-pub fn results_json(
-    results: &[StatementResult],
-    tf: TimeFormat,
-    offset_s: i32,
-    pretty: bool,
-) -> String {
+pub fn results_json(results: &[StatementResult], tf: TimeFormat, pretty: bool) -> String {
     let j = J::Obj(vec![(
         "results",
-        J::Arr(
-            results
-                .iter()
-                .map(|r| result_json(r, tf, offset_s))
-                .collect(),
-        ),
+        J::Arr(results.iter().map(|r| result_json(r, tf)).collect()),
     )]);
     let mut out = String::new();
     write(&j, pretty.then_some(0), &mut out);
@@ -450,10 +438,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            results_json(&[r.clone()], TimeFormat::Rfc3339, 0, false),
+            results_json(&[r.clone()], TimeFormat::Rfc3339, false),
             "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"a\\u003cb\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\",1]]}]}]}\n"
         );
-        let pretty = results_json(&[r], TimeFormat::Epoch(1), 0, true);
+        let pretty = results_json(&[r], TimeFormat::Epoch(1), true);
         assert!(pretty
             .starts_with("{\n    \"results\": [\n        {\n            \"statement_id\": 0,"));
     }

@@ -140,10 +140,13 @@ pub struct Interval {
     pub offset: i64,
 }
 
-impl Interval {
-    pub fn window(&self, t: i64) -> i64 {
-        let r = (t - self.offset).rem_euclid(self.every);
-        t - r
+impl SelectPlan {
+    /// The GROUP BY time window `[start, end)` holding `t`.
+    pub fn window(&self, t: i64) -> (i64, i64) {
+        match &self.interval {
+            Some(iv) => crate::tz::window(t, iv.every, iv.offset, self.tz.as_deref()),
+            None => (self.range.min, self.range.max),
+        }
     }
 }
 
@@ -178,6 +181,8 @@ pub struct SelectPlan {
     pub now: i64,
     /// High bits of aux row ids, distinct per source group of one statement.
     pub id_base: u32,
+    /// `tz()`: windows align to local time and times print at its offsets.
+    pub tz: Option<std::sync::Arc<crate::tz::Tz>>,
     /// Rows before this are read only as input of transformations (influxd reads one
     /// interval more so that the first window has a predecessor).
     pub output_min: Option<i64>,
@@ -472,6 +477,13 @@ pub fn plan_select(
         Some(c) => split_time(c, now)?,
         None => (None, TimeRange::default()),
     };
+    let tz = match &stmt.location {
+        Some(name) => Some(
+            crate::tz::Tz::load(name)
+                .ok_or_else(|| QueryError::msg(format!("unable to find time zone {name}")))?,
+        ),
+        None => None,
+    };
     let mut interval = None;
     let mut group_tags: Vec<String> = Vec::new();
     let all_tags: BTreeSet<String> = schema
@@ -608,7 +620,7 @@ pub fn plan_select(
             }
         }
         if back > 0 {
-            let first = iv.window(range.min);
+            let first = crate::tz::window(range.min, iv.every, iv.offset, tz.as_deref()).0;
             output_min = Some(first);
             range.min = first.saturating_sub(back.saturating_mul(iv.every));
         }
@@ -643,6 +655,7 @@ pub fn plan_select(
         now,
         id_base: 0,
         output_min,
+        tz,
     })
 }
 

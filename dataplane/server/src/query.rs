@@ -118,6 +118,21 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         Ok(q) => q,
         Err(e) => return error_response(400, &e.influxd_text(), p.pretty, csv),
     };
+    // influxd resolves tz() while parsing.
+    for st in &query.statements {
+        if let tessera_influxql::Statement::Select(s) = st {
+            if let Some(name) = &s.location {
+                if tessera_query::tz::Tz::load(name).is_none() {
+                    return error_response(
+                        400,
+                        &format!("error parsing query: unable to find time zone {name}"),
+                        p.pretty,
+                        csv,
+                    );
+                }
+            }
+        }
+    }
     let registration = crate::registry::register(&q, &p.db);
     let n = query.statements.len();
     let mut results: Vec<StatementResult> = Vec::new();
@@ -188,11 +203,11 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         // One JSON object per chunk, one after the other.
         let mut body = String::new();
         for r in split_chunks(results) {
-            body.push_str(&results_json(&[r], tf, 0, p.pretty));
+            body.push_str(&results_json(&[r], tf, p.pretty));
         }
         return Response::json(200, body.into_bytes());
     }
-    Response::json(200, results_json(&results, tf, 0, p.pretty).into_bytes())
+    Response::json(200, results_json(&results, tf, p.pretty).into_bytes())
 }
 
 /// Statements influxd answers over GET with a deprecation warning (they change data).
@@ -264,6 +279,7 @@ fn split_chunks(results: Vec<StatementResult>) -> Vec<StatementResult> {
                 },
                 partial: i + 1 < n,
                 error: None,
+                tz: r.tz.clone(),
             });
         }
     }

@@ -37,10 +37,15 @@ pub async fn run(
     cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     ctx: &Ctx,
 ) -> StatementResult {
+    let tz = match st {
+        Statement::Select(s) => s.location.as_deref().and_then(tessera_query::tz::Tz::load),
+        _ => None,
+    };
     match run_inner(st, db, rp, cancel, ctx).await {
         Ok(series) => StatementResult {
             statement_id: id,
             series,
+            tz,
             ..Default::default()
         },
         Err(e) => StatementResult::error(id, e.to_string()),

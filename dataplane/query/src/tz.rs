@@ -1,0 +1,147 @@
+//! Time zones for `tz()`: the system's TZif files (`/usr/share/zoneinfo`, as Go reads
+//! them), offsets at an instant, and InfluxDB's zone-aware GROUP BY time windows.
+
+use std::sync::Arc;
+
+/// A zone: transition instants (UTC seconds) and the offset (seconds east) from each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tz {
+    pub name: String,
+    transitions: Vec<(i64, i32)>,
+    /// The offset before the first transition.
+    initial: i32,
+}
+
+fn be32(b: &[u8], at: usize) -> Option<i64> {
+    Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?) as i64)
+}
+
+fn be64(b: &[u8], at: usize) -> Option<i64> {
+    Some(i64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn parse_tzif(name: &str, b: &[u8]) -> Option<Tz> {
+    if b.get(0..4)? != b"TZif" {
+        return None;
+    }
+    let counts = |at: usize| -> Option<[usize; 6]> {
+        let mut c = [0usize; 6];
+        for (i, v) in c.iter_mut().enumerate() {
+            *v = be32(b, at + 20 + 4 * i)? as u32 as usize;
+        }
+        Some(c)
+    };
+    let [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(0)?;
+    let v1_len = timecnt * 5 + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
+    // Version 2+ files repeat the data with 64-bit times after the v1 block.
+    let (base, wide) = if b[4] >= b'2' {
+        (44 + v1_len, true)
+    } else {
+        (0, false)
+    };
+    let [_, _, _, timecnt, typecnt, _] = counts(base)?;
+    let data = base + 44;
+    let tsize = if wide { 8 } else { 4 };
+    let idx_at = data + timecnt * tsize;
+    let types_at = idx_at + timecnt;
+    let mut offsets = Vec::with_capacity(typecnt);
+    for i in 0..typecnt {
+        offsets.push(be32(b, types_at + 6 * i)? as i32);
+    }
+    let mut transitions = Vec::with_capacity(timecnt);
+    for i in 0..timecnt {
+        let t = if wide {
+            be64(b, data + 8 * i)?
+        } else {
+            be32(b, data + 4 * i)?
+        };
+        let ty = *b.get(idx_at + i)? as usize;
+        transitions.push((t, *offsets.get(ty)?));
+    }
+    let initial = offsets.first().copied().unwrap_or(0);
+    Some(Tz {
+        name: name.to_string(),
+        transitions,
+        initial,
+    })
+}
+
+impl Tz {
+    /// Loads a zone by IANA name; `None` if there is no such zone.
+    pub fn load(name: &str) -> Option<Arc<Tz>> {
+        if name.is_empty() || name.contains("..") || name.starts_with('/') {
+            return None;
+        }
+        if name == "UTC" || name == "Etc/UTC" {
+            return Some(Arc::new(Tz {
+                name: name.into(),
+                transitions: Vec::new(),
+                initial: 0,
+            }));
+        }
+        let dir = std::env::var("ZONEINFO").unwrap_or_else(|_| "/usr/share/zoneinfo".into());
+        let bytes = std::fs::read(std::path::Path::new(&dir).join(name)).ok()?;
+        parse_tzif(name, &bytes).map(Arc::new)
+    }
+
+    /// Seconds east of UTC in effect at `ns` (UTC nanoseconds).
+    pub fn offset_at(&self, ns: i64) -> i32 {
+        let s = ns.div_euclid(1_000_000_000);
+        let i = self.transitions.partition_point(|(t, _)| *t <= s);
+        if i == 0 {
+            self.initial
+        } else {
+            self.transitions[i - 1].1
+        }
+    }
+
+    fn zone_ns(&self, ns: i64) -> i64 {
+        self.offset_at(ns) as i64 * 1_000_000_000
+    }
+}
+
+/// The GROUP BY time window holding `t`: `[start, end)`, with influxd's handling of zone
+/// offsets (windows aligned to local time; a DST change moves the window's edge).
+pub fn window(t: i64, every: i64, offset: i64, tz: Option<&Tz>) -> (i64, i64) {
+    let t = t - offset;
+    let zone = tz.map(|z| z.zone_ns(t)).unwrap_or(0);
+    let dt = (t.wrapping_add(zone)).rem_euclid(every);
+    let mut start = t - dt;
+    if let Some(z) = tz {
+        let o = zone - z.zone_ns(start);
+        if o != 0 && o.abs() < every {
+            start += o;
+        }
+    }
+    start += offset;
+    let mut end = t.saturating_add(every - dt).saturating_add(offset);
+    if let Some(z) = tz {
+        let end_zone = z.zone_ns(end);
+        if zone != end_zone {
+            end += zone - end_zone;
+        }
+    }
+    (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_york_offsets_and_days() {
+        let Some(ny) = Tz::load("America/New_York") else {
+            return; // no zoneinfo on this machine
+        };
+        // 2023-01-01T00:00:00Z is 19:00 the day before in New York (EST, -5h).
+        let t = 1_672_531_200_000_000_000;
+        assert_eq!(ny.offset_at(t), -5 * 3600);
+        // Summer: EDT, -4h.
+        assert_eq!(ny.offset_at(1_688_169_600_000_000_000), -4 * 3600);
+        let day = 86_400_000_000_000;
+        let (s, e) = window(t, day, 0, Some(&ny));
+        assert_eq!(s, t - 19 * 3_600_000_000_000);
+        assert_eq!(e, s + day);
+        assert!(Tz::load("Mars/Olympus").is_none());
+    }
+}
