@@ -17,7 +17,6 @@
 //! - [`value`], [`error`].
 
 pub mod agg;
-pub mod compat;
 pub mod cond;
 pub mod error;
 pub mod exec;

@@ -690,7 +690,7 @@ pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
         if out[i].is_some() {
             continue;
         }
-        let mut name = crate::compat::field_name(c);
+        let mut name = tessera_influxql::field_name(c);
         if let Some(&count) = names.get(&name) {
             let mut count = count;
             loop {

@@ -80,8 +80,16 @@ fn error_response(status: u16, msg: &str, pretty: bool, csv: bool) -> Response {
 
 /// `params={"name": value}` as influxd 1.6 decodes it.
 fn parse_params(raw: &str) -> Result<Params, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| format!("error parsing query parameters: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+        // Go's decoder words it differently; the common cases.
+        let text = if e.is_eof() {
+            "unexpected EOF".to_string()
+        } else {
+            let c = raw.trim_start().chars().next().unwrap_or(' ');
+            format!("invalid character '{c}' looking for beginning of value")
+        };
+        format!("error parsing query parameters: {text}")
+    })?;
     let obj = v
         .as_object()
         .ok_or_else(|| "error parsing query parameters: not an object".to_string())?;
@@ -94,7 +102,25 @@ fn parse_params(raw: &str) -> Result<Params, String> {
                 Some(i) => ParamValue::Integer(i),
                 None => ParamValue::Number(n.as_f64().unwrap_or(0.0)),
             },
-            _ => continue,
+            serde_json::Value::Null => {
+                ParamValue::Error("unable to bind parameter with type <nil>".into())
+            }
+            serde_json::Value::Array(_) => {
+                ParamValue::Error("unable to bind parameter with type []interface {}".into())
+            }
+            // {"identifier": "x"}, {"regex": "..."}, {"duration": "1h"}.
+            serde_json::Value::Object(o) => match o.iter().next() {
+                Some((kind, serde_json::Value::String(v))) if o.len() == 1 => match kind.as_str() {
+                    "identifier" => ParamValue::Identifier(v.clone()),
+                    "regex" => ParamValue::Regex(v.clone()),
+                    "duration" => ParamValue::Duration(v.clone()),
+                    other => ParamValue::Error(format!("unknown bind object type: {other}")),
+                },
+                Some((kind, _)) => ParamValue::Error(format!("unknown bind object type: {kind}")),
+                None => ParamValue::Error(
+                    "unable to bind parameter with type map[string]interface {}".into(),
+                ),
+            },
         };
         out.insert(k.clone(), p);
     }
@@ -114,7 +140,8 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         },
         None => HashMap::new(),
     };
-    let query = match tessera_influxql::parse_query_with_params(&q, &params) {
+    // influxd trims the query before parsing (positions in errors depend on it).
+    let query = match tessera_influxql::parse_query_with_params(q.trim(), &params) {
         Ok(q) => q,
         Err(e) => return error_response(400, &e.influxd_text(), p.pretty, csv),
     };

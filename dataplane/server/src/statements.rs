@@ -98,10 +98,12 @@ async fn run_inner(
     };
     match st {
         Statement::Select(sel) if sel.target.is_some() => {
+            tessera_influxql::validate_select(sel).map_err(QueryError::Influx)?;
             let snap = snapshot(ctx)?;
             crate::into::select_into(ctx, &snap, sel, &defaults).await
         }
         Statement::Select(sel) => {
+            tessera_influxql::validate_select(sel).map_err(QueryError::Influx)?;
             let snap = snapshot(ctx)?;
             crate::select::select(&ctx.engine, &snap, sel, &defaults).await
         }
