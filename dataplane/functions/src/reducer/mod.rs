@@ -393,7 +393,9 @@ impl Reducer {
     }
 
     /// Pushes one column; `times[i]` and `values[i]` form a point whose aux
-    /// is `aux_base + i`. A float reducer also takes integer and unsigned
+    /// is `aux_base + i`. Times must not decrease within a batch (one
+    /// series' slice of the window is ascending): first/last then look at
+    /// the batch's ends only and min/max run packed scans. A float reducer also takes integer and unsigned
     /// columns (influxd casts them when a field's type differs across shards).
     pub fn push_column(
         &mut self,
@@ -402,6 +404,10 @@ impl Reducer {
         aux_base: u64,
     ) -> Result<(), FunctionError> {
         debug_assert_eq!(times.len(), col.len());
+        debug_assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "batch times must not decrease"
+        );
         let ct = col.value_type();
         if ct != self.input {
             if self.input == ValueType::Float

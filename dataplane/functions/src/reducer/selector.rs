@@ -64,6 +64,88 @@ fn best_index<T: PartialOrd>(pick: Pick, times: &[i64], values: &[T]) -> usize {
     bi
 }
 
+/// first/last over a batch with non-decreasing times: only the points at
+/// the first (last) timestamp compete, so this is O(1) for a series.
+#[inline]
+fn edge_index<T: PartialOrd>(pick: Pick, times: &[i64], values: &[T]) -> usize {
+    debug_assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "batch times must not decrease"
+    );
+    let n = times.len();
+    if pick == Pick::First {
+        let mut bi = 0;
+        let mut i = 1;
+        while i < n && times[i] == times[0] {
+            if better(pick, times[i], &values[i], times[bi], &values[bi]) {
+                bi = i;
+            }
+            i += 1;
+        }
+        bi
+    } else {
+        let mut bi = n - 1;
+        let mut i = n - 1;
+        while i > 0 && times[i - 1] == times[n - 1] {
+            i -= 1;
+            if better(pick, times[i], &values[i], times[bi], &values[bi]) {
+                bi = i;
+            }
+        }
+        bi
+    }
+}
+
+/// Lane width of the min/max scans: eight independent accumulators let
+/// the compiler use packed min/max instructions.
+pub(crate) const LANES: usize = 8;
+
+/// min/max of a float batch, then the earliest point holding it (times are
+/// non-decreasing, so the first position is the earliest time).
+fn extreme_f64(pick: Pick, values: &[f64]) -> usize {
+    let init = if pick == Pick::Min {
+        f64::INFINITY
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mut lanes = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = if pick == Pick::Min {
+                if x < *l {
+                    x
+                } else {
+                    *l
+                }
+            } else if x > *l {
+                x
+            } else {
+                *l
+            };
+        }
+    }
+    let mut m = init;
+    for &x in lanes.iter().chain(rest) {
+        if (pick == Pick::Min && x < m) || (pick == Pick::Max && x > m) {
+            m = x;
+        }
+    }
+    // All NaN (never written by line protocol): fall back to Go's scan.
+    values.iter().position(|&x| x == m).unwrap_or(0)
+}
+
+fn extreme_i64(pick: Pick, values: &[i64]) -> usize {
+    let m = if pick == Pick::Min {
+        values.iter().copied().min()
+    } else {
+        values.iter().copied().max()
+    };
+    m.and_then(|m| values.iter().position(|&x| x == m))
+        .unwrap_or(0)
+}
+
 impl Selector {
     pub(crate) fn new(pick: Pick) -> Self {
         Selector { pick, best: None }
@@ -90,13 +172,23 @@ impl Selector {
         if times.is_empty() {
             return;
         }
+        // Batches are non-decreasing in time (Reducer::push_column's contract).
+        let ascending = true;
         let (i, s) = match col {
             Column::Float(v) => {
-                let i = best_index(self.pick, times, v);
+                let i = match self.pick {
+                    Pick::First | Pick::Last if ascending => edge_index(self.pick, times, v),
+                    Pick::Min | Pick::Max if ascending => extreme_f64(self.pick, v),
+                    _ => best_index(self.pick, times, v),
+                };
                 (i, Scalar::F(v[i]))
             }
             Column::Integer(v) => {
-                let i = best_index(self.pick, times, v);
+                let i = match self.pick {
+                    Pick::First | Pick::Last if ascending => edge_index(self.pick, times, v),
+                    Pick::Min | Pick::Max if ascending => extreme_i64(self.pick, v),
+                    _ => best_index(self.pick, times, v),
+                };
                 (i, Scalar::I(v[i]))
             }
             Column::Unsigned(v) => {

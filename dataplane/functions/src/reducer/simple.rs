@@ -140,8 +140,9 @@ impl Spread {
         match (self, c) {
             (Spread::F { min, max, n }, Column::Float(v)) => {
                 // Go: math.Min / math.Max (NaN never reaches a reducer).
-                *min = v.iter().fold(*min, |a, &x| if x < a { x } else { a });
-                *max = v.iter().fold(*max, |a, &x| if x > a { x } else { a });
+                let (lo, hi) = min_max_f64(v);
+                *min = min.min(lo);
+                *max = max.max(hi);
                 *n += v.len() as u64;
             }
             (Spread::F { min, max, n }, Column::Integer(v)) => {
@@ -152,8 +153,8 @@ impl Spread {
                 *n += v.len() as u64;
             }
             (Spread::I { min, max, n }, Column::Integer(v)) => {
-                *min = v.iter().fold(*min, |a, &x| a.min(x));
-                *max = v.iter().fold(*max, |a, &x| a.max(x));
+                *min = (*min).min(v.iter().copied().min().unwrap_or(i64::MAX));
+                *max = (*max).max(v.iter().copied().max().unwrap_or(i64::MIN));
                 *n += v.len() as u64;
             }
             (Spread::U { min, max, n }, Column::Unsigned(v)) => {
@@ -216,4 +217,28 @@ impl Spread {
             Spread::U { min, max, n } => (n > 0).then_some(Value::Unsigned(max.wrapping_sub(min))),
         }
     }
+}
+
+/// Minimum and maximum of a float column in independent lanes, so the
+/// compiler can use packed min/max instructions.
+fn min_max_f64(v: &[f64]) -> (f64, f64) {
+    use super::selector::LANES;
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..LANES {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+        }
+    }
+    let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &x in lo.iter().chain(rest) {
+        a = a.min(x);
+    }
+    for &x in hi.iter().chain(rest) {
+        b = b.max(x);
+    }
+    (a, b)
 }
