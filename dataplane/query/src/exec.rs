@@ -515,7 +515,7 @@ fn fold_columns(
                 None => col.ts.len(),
             };
             let rs = reducers_for(plan, out, group, w, &types)?;
-            rs[ci].push_column(&col.ts[start..end], &col.values, start..end);
+            rs[ci].push_column(&col.ts[start..end], &col.values, start..end, 0)?;
             start = end;
         }
     }
@@ -584,7 +584,7 @@ fn fold_rows(
                             .unwrap_or_default()
                     })
                     .collect();
-                rs[ci].push(*t, v, aux, tagvals);
+                rs[ci].push(*t, v, aux, &tagvals.join("\u{0}"))?;
             }
         }
     }

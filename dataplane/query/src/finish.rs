@@ -39,7 +39,10 @@ fn eval(e: &OExpr, fields: &[Value], tags: &[(String, String)], calls: &[Option<
         ),
         OExpr::Math(name, args) => {
             let a: Vec<Value> = args.iter().map(|x| eval(x, fields, tags, calls)).collect();
-            crate::math::call(name, &a)
+            let a: Vec<tessera_functions::Value> = a.iter().map(crate::agg::to_fvalue).collect();
+            tessera_functions::math::apply(name, &a)
+                .map(crate::agg::from_fvalue)
+                .unwrap_or(Value::Null)
         }
         // Transformations run over whole series afterwards; here their input.
         OExpr::Transform { inner, .. } => eval(inner, fields, tags, calls),
@@ -75,28 +78,28 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
 }
 
 /// Builds the output series of a finished, merged partial.
-pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
+pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
     let mut out: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
     if plan.aggregate {
         aggregate_rows(plan, partial, &mut out);
     } else {
-        raw_rows(plan, partial, &mut out);
+        raw_rows(plan, partial, &mut out)?;
     }
     let mut columns = vec!["time".to_string()];
     columns.extend(plan.columns.iter().cloned());
     let mut series = Vec::new();
     for (g, mut rows) in out {
+        if plan.descending {
+            rows.reverse();
+        }
         if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
-            rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())
+            rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())?
                 .into_iter()
                 .map(|(time, values)| Row { time, values })
                 .collect();
             if let Some(min) = plan.output_min {
                 rows.retain(|r| r.time >= min);
             }
-        }
-        if plan.descending {
-            rows.reverse();
         }
         let rows: Vec<Row> = rows
             .into_iter()
@@ -129,7 +132,7 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
     if plan.descending {
         series.reverse();
     }
-    series
+    Ok(series
         .into_iter()
         .skip(plan.soffset as usize)
         .take(if plan.slimit > 0 {
@@ -137,10 +140,14 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Vec<Series> {
         } else {
             usize::MAX
         })
-        .collect()
+        .collect())
 }
 
-fn raw_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
+fn raw_rows(
+    plan: &SelectPlan,
+    partial: Partial,
+    out: &mut BTreeMap<GroupKey, Vec<Row>>,
+) -> Result<(), crate::QueryError> {
     let mut groups: BTreeMap<GroupKey, Vec<crate::exec::RawSeries>> = BTreeMap::new();
     for s in partial.raw {
         groups.entry(s.group.clone()).or_default().push(s);
@@ -178,11 +185,19 @@ fn raw_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Ve
                         series_rows.push((*t, values));
                     }
                 }
-                for (t, v) in transform::apply(plan, series_rows) {
+                let mut series_rows = series_rows;
+                if plan.descending {
+                    series_rows.reverse();
+                }
+                for (t, v) in transform::apply(plan, series_rows)? {
                     merged.push((t, mi, v));
                 }
             }
             merged.sort_by_key(|(t, mi, _)| (*t, *mi));
+            if plan.descending {
+                // Reversed again below with the other rows.
+                merged.reverse();
+            }
             out.insert(
                 g,
                 merged
@@ -209,6 +224,7 @@ fn raw_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Ve
         }
         out.insert(g, rows);
     }
+    Ok(())
 }
 
 fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
@@ -308,7 +324,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                         }
                         return Vec::new();
                     }
-                    r.finish()
+                    r.finish(wtime)
                 })
                 .collect();
             let n = finished.iter().map(Vec::len).max().unwrap_or(0);

@@ -9,10 +9,10 @@
 //! - [`plan`] — statement → [`plan::SelectPlan`] (wildcards, calls, time range, interval).
 //! - [`cond`] — WHERE clauses: time range, compiled conditions bound per series.
 //! - [`exec`] — per-partition scan: series selection, row filtering, folding into reducers.
-//! - [`agg`] — reducers as the engine drives them.
+//! - [`agg`] — reducers as the engine drives them (functions from `tessera-functions`).
 //! - [`finish`] — merged partials → output series (fill, transforms, limits).
-//! - [`transform`] — derivative, difference, moving_average, …
-//! - [`math`] — scalar math functions.
+//! - [`transform`] — derivative, difference, moving_average, holt_winters, …
+//! - [`tz`] — zones for `tz()` and zone-aware windows.
 //! - [`output`] — JSON/CSV answers; [`timefmt`] — RFC3339 timestamps.
 //! - [`value`], [`error`].
 
@@ -21,7 +21,6 @@ pub mod cond;
 pub mod error;
 pub mod exec;
 pub mod finish;
-pub mod math;
 pub mod output;
 pub mod plan;
 pub mod timefmt;

@@ -215,7 +215,7 @@ async fn select_inner(
                 .await?;
         total.merge(partial);
     }
-    let all = tessera_query::finish::finish(&plan, total);
+    let all = tessera_query::finish::finish(&plan, total)?;
     Ok(all)
 }
 
@@ -343,7 +343,7 @@ fn select_subqueries<'a>(
         let names: Vec<String> = schema.keys().cloned().collect();
         let plan = plan_select(stmt, names, &schema, now)?;
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
-        Ok(tessera_query::finish::finish(&plan, partial))
+        tessera_query::finish::finish(&plan, partial)
     })
 }
 
