@@ -104,6 +104,13 @@ def datasets():
     d["float_season"] = ("float", one("float", ts(range(0, 240, 10)), [round(x, 3) for x in hw]))
     d["integer_season"] = ("integer", one("integer", ts(range(0, 240, 10)), [int(round(x)) for x in hw]))
     d["float_trend"] = ("float", one("float", ts(range(0, 200, 10)), [round(1.0 + 0.7 * i + (i % 2) * 0.4, 2) for i in range(20)]))
+    # Two series at the same timestamps: first()/last() prefer the larger
+    # value (false/true for booleans) whatever the order the series come in.
+    tsame = ts(range(0, 60, 10))
+    d["float_same"] = ("float", two_hosts([1.5, 2.0, -3.0, 4.0, 0.5, 6.0], [2.5, -2.0, 3.0, 4.0, 7.5, 1.0], tsame, tsame))
+    d["integer_same"] = ("integer", two_hosts([1, 2, -3, 4, 0, 6], [2, -2, 3, 4, 7, 1], tsame, tsame))
+    d["boolean_same"] = ("boolean", two_hosts([True, False, True, False, True, False], [False, True, True, False, False, True], tsame, tsame))
+    d["string_same"] = ("string", two_hosts(["b", "a", "c", "x", "m", "q"], ["a", "b", "c", "y", "l", "r"], tsame, tsame))
     return d
 
 
@@ -200,6 +207,14 @@ def aggregate_cases():
         for fn in ["mean", "count", "sum", "max"]:
             out.append(case(f"{fn}_fill_{fill}_integer_irreg", "integer_irreg", fn, [], "all",
                             start=0, end=120 * S, interval=7 * S, fill=fill))
+    # Equal timestamps across series.
+    for ds in ["float_same", "integer_same", "boolean_same", "string_same"]:
+        fns = ["first", "last", "count", "distinct", "count_distinct"]
+        if ds in ("float_same", "integer_same"):
+            fns += ["sum", "mean", "spread", "median", "stddev", "integral"]
+        for fn in fns:
+            out.append(case(f"{fn}_{ds}_all", ds, fn, [], "all"))
+            out.append(case(f"{fn}_{ds}_gbt", ds, fn, [], "all", start=0, end=60 * S, interval=20 * S))
     # Empty result: the time range has no points.
     for fn in ["count", "mean", "max", "sum", "distinct"]:
         out.append(case(f"{fn}_empty_range", "float", fn, [], "all", start=1000 * S, end=2000 * S, interval=100 * S))
