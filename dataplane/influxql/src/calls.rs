@@ -181,6 +181,19 @@ pub(crate) fn compile_call(name: &str, args: &[Expr], c: &mut Compiled, allow: b
             }
             compile_expr(&args[0], c, allow)
         }
+        // The technical-analysis family (influxd 1.6): the period, then optional hold
+        // period and warmup type, checked by the function itself.
+        "chande_momentum_oscillator"
+        | "exponential_moving_average"
+        | "double_exponential_moving_average"
+        | "triple_exponential_moving_average"
+        | "triple_exponential_derivative"
+        | "kaufmans_efficiency_ratio"
+        | "kaufmans_adaptive_moving_average"
+        | "relative_strength_index" => {
+            arity_range(name, args, 2, 4)?;
+            compile_transform(name, &args[0], c, allow)
+        }
         _ => compile_function(name, args, c, allow),
     }
 }

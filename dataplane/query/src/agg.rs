@@ -90,8 +90,16 @@ pub struct Reducer {
     inner: Option<tessera_functions::Reducer>,
 }
 
-fn err(e: tessera_functions::FunctionError) -> QueryError {
-    QueryError::Influx(e.to_string())
+/// influxd names the iterator type in type errors (`*query.stringInterruptIterator`).
+pub fn err(e: tessera_functions::FunctionError) -> QueryError {
+    match e {
+        tessera_functions::FunctionError::UnsupportedType { function, input } => {
+            QueryError::Influx(format!(
+                "unsupported {function} iterator type: *query.{input}InterruptIterator"
+            ))
+        }
+        e => QueryError::Influx(e.to_string()),
+    }
 }
 
 impl Reducer {

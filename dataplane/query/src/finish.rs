@@ -290,7 +290,9 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                         aux: 0,
                     };
                     let calls: Vec<Option<&Out>> = (0..plan.calls.len())
-                        .map(|ci| (seen[ci] && is_count[ci]).then_some(&zero))
+                        .map(|ci| {
+                            (seen[ci] && is_count[ci] && plan.fill == Fill::Null).then_some(&zero)
+                        })
                         .collect();
                     let values = plan
                         .outputs
@@ -315,7 +317,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 .enumerate()
                 .map(|(ci, r)| {
                     if r.is_empty() {
-                        if seen[ci] && is_count[ci] {
+                        if seen[ci] && is_count[ci] && plan.fill == Fill::Null {
                             return vec![Out {
                                 time: None,
                                 value: Value::Integer(0),

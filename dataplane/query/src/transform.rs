@@ -44,7 +44,7 @@ pub fn apply(
             continue;
         };
         let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
-            .map_err(|e| QueryError::Influx(e.to_string()))?;
+            .map_err(crate::agg::err)?;
         for p in tf.apply(&pts) {
             if !results.contains_key(&p.time) {
                 order.push(p.time);
