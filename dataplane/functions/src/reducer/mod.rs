@@ -10,6 +10,9 @@ mod simple;
 mod slice;
 mod topbottom;
 
+#[cfg(test)]
+mod tests;
+
 pub use column::Column;
 pub use integral::IntegralStream;
 
@@ -37,7 +40,10 @@ pub enum TimeRule {
     /// otherwise the caller must replace it with the window start.
     /// [`Reducer::finish`] returns the point's time.
     Selector,
-    /// top, bottom, sample: always the selected points' own times.
+    /// top, bottom, sample, integral: always the time [`Reducer::finish`]
+    /// returned (the selected points' own times; for integral without GROUP
+    /// BY time 0 on a float field and the query's lower bound on an integer
+    /// field, as influxd 1.6.7 stamps them).
     PointTime,
 }
 
@@ -342,7 +348,9 @@ impl Reducer {
     pub fn time_rule(&self) -> TimeRule {
         match self.func {
             Func::Select(_) | Func::Percentile(_) => TimeRule::Selector,
-            Func::Top { .. } | Func::Bottom { .. } | Func::Sample(_) => TimeRule::PointTime,
+            Func::Top { .. } | Func::Bottom { .. } | Func::Sample(_) | Func::Integral { .. } => {
+                TimeRule::PointTime
+            }
             _ => TimeRule::WindowStart,
         }
     }

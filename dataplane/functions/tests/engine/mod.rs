@@ -321,7 +321,7 @@ impl Case {
         let Some(r) = acc else { return Ok(Vec::new()) };
         let grouped = we.is_some();
         let rows = r.finish(ws);
-        if rule != TimeRule::WindowStart {
+        if rule != TimeRule::WindowStart && proto.name() != "integral" {
             // A selected row's aux must lead back to the input point.
             for p in &rows {
                 match self.point_of(p.aux) {
