@@ -18,12 +18,13 @@ pub enum FunctionError {
         /// The input type that was refused.
         input: ValueType,
     },
-    /// Wrong number of arguments.
+    /// Wrong number of arguments; `expected` reads "1" or
+    /// "at least 2 but no more than 3" as in influxd.
     #[error("invalid number of arguments for {function}, expected {expected}, got {got}")]
     ArgumentCount {
         /// Function name.
         function: String,
-        /// What the function takes, e.g. "1" or "2-4".
+        /// What the function takes.
         expected: String,
         /// How many were given.
         got: usize,

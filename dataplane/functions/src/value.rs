@@ -119,6 +119,28 @@ pub enum Arg {
 }
 
 impl Arg {
+    /// influxd's name for the literal's AST type, as its messages print it.
+    pub(crate) fn go_type(&self) -> &'static str {
+        match self {
+            Arg::Integer(_) => "*influxql.IntegerLiteral",
+            Arg::Float(_) => "*influxql.NumberLiteral",
+            Arg::Duration(_) => "*influxql.DurationLiteral",
+            Arg::Ident(_) => "*influxql.VarRef",
+            Arg::String(_) => "*influxql.StringLiteral",
+        }
+    }
+
+    /// The literal as influxd prints it in messages (`found 1.500`).
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Arg::Integer(n) => n.to_string(),
+            Arg::Float(f) => format!("{f:.3}"),
+            Arg::Duration(d) => format!("{d}ns"),
+            Arg::Ident(s) => s.clone(),
+            Arg::String(s) => format!("'{s}'"),
+        }
+    }
+
     /// Short description used in error messages.
     pub(crate) fn kind(&self) -> &'static str {
         match self {

@@ -131,7 +131,11 @@ fn want_args(
     let expected = if range.start() == range.end() {
         (range.start() + 1).to_string()
     } else {
-        format!("{}-{}", range.start() + 1, range.end() + 1)
+        format!(
+            "at least {} but no more than {}",
+            range.start() + 1,
+            range.end() + 1
+        )
     };
     Err(FunctionError::ArgumentCount {
         function: name.to_string(),
@@ -147,8 +151,8 @@ fn positive_int(name: &str, a: &Arg, what: &str) -> Result<usize, FunctionError>
             "{what} ({n}) in {name} function must be at least 1"
         ))),
         other => Err(FunctionError::InvalidArgument(format!(
-            "expected integer argument as last argument in {name}(), got {}",
-            other.kind()
+            "expected integer as last argument in {name}(), found {}",
+            other.text()
         ))),
     }
 }
@@ -189,10 +193,15 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
             let unit = match args.first() {
                 None => 1_000_000_000,
                 Some(Arg::Duration(d)) if *d > 0 => *d,
+                Some(Arg::Duration(_)) => {
+                    return Err(FunctionError::InvalidArgument(
+                        "duration argument must be positive, got 0s".to_string(),
+                    ))
+                }
                 Some(other) => {
                     return Err(FunctionError::InvalidArgument(format!(
                         "second argument to integral must be a duration, got {}",
-                        other.kind()
+                        other.go_type()
                     )))
                 }
             };
@@ -203,11 +212,10 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
             match args[0] {
                 Arg::Integer(n) => Func::Percentile(n as f64),
                 Arg::Float(f) => Func::Percentile(f),
-                ref other => {
-                    return Err(FunctionError::InvalidArgument(format!(
-                        "expected float argument in percentile(), got {}",
-                        other.kind()
-                    )))
+                _ => {
+                    return Err(FunctionError::InvalidArgument(
+                        "expected float argument in percentile()".to_string(),
+                    ))
                 }
             }
         }

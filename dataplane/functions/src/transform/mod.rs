@@ -87,7 +87,7 @@ fn arity(name: &str, args: &[Arg], min: usize, max: usize) -> Result<(), Functio
             expected: if min == max {
                 (min + 1).to_string()
             } else {
-                format!("{}-{}", min + 1, max + 1)
+                format!("at least {} but no more than {}", min + 1, max + 1)
             },
             got: args.len() + 1,
         });
@@ -99,12 +99,12 @@ fn duration(name: &str, a: Option<&Arg>, default: i64) -> Result<i64, FunctionEr
     match a {
         None => Ok(default),
         Some(Arg::Duration(d)) if *d > 0 => Ok(*d),
-        Some(Arg::Duration(d)) => Err(FunctionError::InvalidArgument(format!(
-            "duration argument must be positive, got {d}ns"
-        ))),
+        Some(Arg::Duration(_)) => Err(FunctionError::InvalidArgument(
+            "duration argument must be positive, got 0s".to_string(),
+        )),
         Some(other) => Err(FunctionError::InvalidArgument(format!(
             "second argument to {name} must be a duration, got {}",
-            other.kind()
+            other.go_type()
         ))),
     }
 }
