@@ -94,6 +94,11 @@ pub struct Reducer {
 pub fn err(e: tessera_functions::FunctionError) -> QueryError {
     match e {
         tessera_functions::FunctionError::UnsupportedType { function, input } => {
+            // influxd's iterator names for these two have a space.
+            let function = match function.as_str() {
+                "cumulative_sum" | "moving_average" => function.replace('_', " "),
+                _ => function,
+            };
             QueryError::Influx(format!(
                 "unsupported {function} iterator type: *query.{input}InterruptIterator"
             ))

@@ -110,7 +110,7 @@ async fn run_inner(
         Statement::CreateDatabase { name, rp } => {
             let spec = rp.as_ref().map(|r| {
                 rp_spec(
-                    r.name.clone().unwrap_or_default(),
+                    r.name.clone().unwrap_or_else(|| "autogen".to_string()),
                     r.duration,
                     r.replication,
                     r.shard_duration,
@@ -171,6 +171,14 @@ async fn run_inner(
             .await
         }
         Statement::DropRetentionPolicy { name, database } => {
+            let snap = snapshot(ctx)?;
+            if snap
+                .data
+                .database(database)
+                .is_none_or(|d| !d.retention_policies.contains_key(name))
+            {
+                return Ok(Vec::new());
+            }
             exec(
                 ctx,
                 Command::DropRetentionPolicy {
@@ -185,6 +193,13 @@ async fn run_inner(
             password,
             admin,
         } => {
+            // influxd: creating a user again with the same password and role is fine.
+            if let Some(u) = snapshot(ctx)?.data.users.get(name) {
+                if u.admin == *admin && bcrypt::verify(password, &u.hash).unwrap_or(false) {
+                    return Ok(Vec::new());
+                }
+                return Err(QueryError::msg("user already exists"));
+            }
             let hash = bcrypt::hash(password, 10).map_err(|e| QueryError::msg(e.to_string()))?;
             exec(
                 ctx,
@@ -287,6 +302,15 @@ async fn run_inner(
             .await
         }
         Statement::DropContinuousQuery { name, database } => {
+            // influxd answers success for a query or database that is not there.
+            let snap = snapshot(ctx)?;
+            if snap
+                .data
+                .database(database)
+                .is_none_or(|d| !d.continuous_queries.contains_key(name))
+            {
+                return Ok(Vec::new());
+            }
             exec(
                 ctx,
                 Command::DropContinuousQuery {
@@ -334,7 +358,13 @@ async fn run_inner(
             )
             .await
         }
-        Statement::DropShard { id } => exec(ctx, Command::DropShard { id: *id }).await,
+        Statement::DropShard { id } => {
+            let snap = snapshot(ctx)?;
+            if !snap.data.shards().iter().any(|s| s.id == *id) {
+                return Ok(Vec::new());
+            }
+            exec(ctx, Command::DropShard { id: *id }).await
+        }
         Statement::ShowDatabases => {
             let snap = snapshot(ctx)?;
             let values = snap.data.databases.keys().map(|n| vec![s(n)]).collect();
@@ -806,7 +836,7 @@ async fn run_inner(
             if crate::scatter::kill_query(&ctx.engine, *id).await {
                 Ok(Vec::new())
             } else {
-                Err(QueryError::msg("no such query id"))
+                Err(QueryError::msg(format!("no such query id: {id}")))
             }
         }
         Statement::Delete { sources, condition } => {
@@ -847,9 +877,6 @@ async fn delete(
         _ => None,
     });
     let db = src_db.as_deref().unwrap_or(defaults.db);
-    if db.is_empty() {
-        return Err(QueryError::DatabaseRequired);
-    }
     let d = snap
         .data
         .database(db)

@@ -17,9 +17,9 @@ pub const DEFAULT_RETENTION_POLICY: &str = "autogen";
 /// The shard-group duration InfluxDB picks for a retention-policy duration
 /// (`meta.normalisedShardDuration` / `shardGroupDuration` in influxd 1.x).
 pub fn default_shard_group_duration(duration: u64) -> u64 {
-    if duration == 0 || duration > 180 * DAY {
+    if duration == 0 || duration >= 180 * DAY {
         WEEK
-    } else if duration > 2 * DAY {
+    } else if duration >= 2 * DAY {
         DAY
     } else {
         HOUR
@@ -444,7 +444,8 @@ impl ClusterState {
             {
                 return Ok(Reply::Ok);
             }
-            return Err(MetaError::RetentionPolicyConflict);
+            // influxd 1.6: CREATE RETENTION POLICY over a different one of that name.
+            return Err(MetaError::RetentionPolicyExists);
         }
         if make_default || db.default_retention_policy.is_empty() {
             db.default_retention_policy = rp.name.clone();
