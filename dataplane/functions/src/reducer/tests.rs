@@ -1,6 +1,7 @@
 //! Merges, time rules and the quirks the corpus cannot isolate.
 
 use super::*;
+use crate::value::Arg;
 use crate::window::Window;
 
 fn floats(name: &str, args: &[Arg], times: &[i64], vals: &[f64]) -> Reducer {
