@@ -585,7 +585,10 @@ fn query_answers_match_influxd() {
     };
     load_dataset(&base);
 
+    let known = known_differences();
     let mut mismatches: Vec<String> = Vec::new();
+    let mut known_seen: Vec<String> = Vec::new();
+    let mut known_fixed: Vec<String> = Vec::new();
     let mut tally: Vec<(&str, usize, usize)> = Vec::new();
     'files: for file in &files {
         let path = cases_dir().join(format!("{file}.jsonl"));
@@ -601,9 +604,17 @@ fn query_answers_match_influxd() {
                 let why = compare(&case, &got);
                 (got, why)
             });
+            let id = format!("{file}/{}", case.name);
             let (got, why) = match verdict {
                 Ok((_, Ok(()))) => {
                     passed += 1;
+                    if known.contains_key(&id) {
+                        known_fixed.push(id);
+                    }
+                    continue;
+                }
+                Ok((_, Err(why))) if known.contains_key(&id) => {
+                    known_seen.push(format!("  {id}: {} ({why})", known[&id]));
                     continue;
                 }
                 Ok((got, Err(why))) => (
@@ -652,6 +663,15 @@ fn query_answers_match_influxd() {
     for m in &mismatches {
         eprintln!("{m}");
     }
+    if !known_seen.is_empty() {
+        eprintln!(
+            "---- {} known differences (cases/query/known_differences.txt) ----",
+            known_seen.len()
+        );
+        for k in &known_seen {
+            eprintln!("{}", clip(k, 300));
+        }
+    }
     let (mut passed, mut run) = (0, 0);
     eprintln!("---- /query cases passing, per file ----");
     for (file, p, r) in &tally {
@@ -664,6 +684,10 @@ fn query_answers_match_influxd() {
         mismatches.is_empty(),
         "{} of {run} /query answers differ from influxd 1.6.7 (listed above)",
         mismatches.len()
+    );
+    assert!(
+        known_fixed.is_empty(),
+        "these cases now match influxd: remove them from cases/query/known_differences.txt: {known_fixed:?}"
     );
     if filter.is_empty() && files.len() == FILES.len() {
         assert!(run >= 500, "only {run} cases: is cases/query complete?");
@@ -687,4 +711,20 @@ fn csv_answers_parse_into_blocks_and_cells() {
         serde_json::json!([{"columns": ["error"], "values": [["boom"]]}])
     );
     assert_eq!(csv_value(""), serde_json::json!([]));
+}
+
+/// `cases/query/known_differences.txt`: `file/case  reason` per line — answers Tessera
+/// does not match yet, each with why. They are reported, not failed; a listed case that
+/// starts matching fails the run so that the list only shrinks.
+fn known_differences() -> std::collections::BTreeMap<String, String> {
+    let path = cases_dir().join("known_differences.txt");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once(char::is_whitespace) {
+            Some((id, why)) => (id.to_string(), why.trim().to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
 }

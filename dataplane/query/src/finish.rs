@@ -277,8 +277,11 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
         };
         let mut rows: Vec<Row> = Vec::new();
         for w in keys {
+            // integral() without GROUP BY time reports epoch 0 whatever the range.
             let wtime = if plan.interval.is_some() {
                 w
+            } else if plan.calls.iter().any(|c| c.name == "integral") {
+                0
             } else {
                 default_time
             };
