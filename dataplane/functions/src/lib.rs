@@ -24,7 +24,8 @@
 //! - `value` — [`Value`], [`ValueType`], [`Point`], [`Arg`].
 //! - `error` — [`FunctionError`].
 //! - `window` — [`Window`], GROUP BY time bucketing.
-//! - `reducer/` — [`Reducer`]: `simple` (count/sum/mean/spread), `selector`
+//! - `reducer/` — [`Reducer`]: `build` (names, arguments, type rules),
+//!   `simple` (count/sum/mean/spread), `selector`
 //!   (first/last/min/max), `distinct`, `slice` (median/mode/stddev/percentile),
 //!   `topbottom`, `sample`, `integral`, `column` (typed columns).
 //! - `transform/` — [`Transform`]: `diff` (derivative, difference, elapsed),

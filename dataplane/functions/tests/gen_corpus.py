@@ -111,6 +111,13 @@ def datasets():
     d["integer_same"] = ("integer", two_hosts([1, 2, -3, 4, 0, 6], [2, -2, 3, 4, 7, 1], tsame, tsame))
     d["boolean_same"] = ("boolean", two_hosts([True, False, True, False, True, False], [False, True, True, False, False, True], tsame, tsame))
     d["string_same"] = ("string", two_hosts(["b", "a", "c", "x", "m", "q"], ["a", "b", "c", "y", "l", "r"], tsame, tsame))
+    # Long inputs with many duplicates: Go 1.19's pdqsort breaks patterns
+    # here (its xorshift constants decide which equal point percentile() picks).
+    d["integer_saw"] = ("integer", one("integer", ts(range(200)), [i % 17 for i in range(200)]))
+    for seed, n in [(5, 200), (8, 100)]:
+        r = random.Random(seed)
+        r.choice([60, 100, 200, 400]), r.choice(["organ", "saw", "few", "rand"])
+        d[f"integer_few{seed}"] = ("integer", one("integer", ts(range(n)), [r.randint(0, 3) for _ in range(n)]))
     return d
 
 
@@ -207,6 +214,11 @@ def aggregate_cases():
         for fn in ["mean", "count", "sum", "max"]:
             out.append(case(f"{fn}_fill_{fill}_integer_irreg", "integer_irreg", fn, [], "all",
                             start=0, end=120 * S, interval=7 * S, fill=fill))
+    for ds in ["integer_saw", "integer_few5", "integer_few8"]:
+        for p in [10, 25, 50, 75, 90]:
+            out.append(case(f"percentile_{p}_{ds}_all", ds, "percentile", [p], "all"))
+        for fn in ["mode", "median", "top", "bottom"]:
+            out.append(case(f"{fn}_{ds}_all", ds, fn, [7] if fn in ("top", "bottom") else [], "all"))
     # Equal timestamps across series.
     for ds in ["float_same", "integer_same", "boolean_same", "string_same"]:
         fns = ["first", "last", "count", "distinct", "count_distinct"]
