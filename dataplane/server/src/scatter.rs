@@ -120,7 +120,11 @@ async fn select_local(
 ) -> Result<Partial, QueryError> {
     let mut out = Partial::default();
     let mut n = 0u32;
-    for (shard, _p, part) in engine.open_partitions() {
+    // In shard and partition order, so that ties between series resolve the same way
+    // every time.
+    let mut parts = engine.open_partitions();
+    parts.sort_by_key(|(s, p, _)| (s.id, *p));
+    for (shard, _p, part) in parts {
         if !shards.contains(&shard.id) {
             continue;
         }
@@ -353,12 +357,20 @@ pub async fn select(
             .map_err(|e| QueryError::Storage(e.to_string()))?;
         waits.push(rx);
     }
-    let mut out = select_local(engine, &plan, &shards, &cancel).await?;
-    for rx in waits {
+    // Merged in core order whichever core coordinates, so answers are deterministic.
+    let mine = select_local(engine, &plan, &shards, &cancel).await?;
+    let mut parts: Vec<Option<Partial>> = (0..engine.cores).map(|_| None).collect();
+    parts[engine.core] = Some(mine);
+    let others = (0..engine.cores).filter(|c| *c != engine.core);
+    for (core, rx) in others.zip(waits) {
         let p = rx
             .recv_async()
             .await
             .map_err(|_| QueryError::Storage("a core stopped answering".into()))??;
+        parts[core] = Some(p);
+    }
+    let mut out = Partial::default();
+    for p in parts.into_iter().flatten() {
         out.merge(p);
     }
     Ok(out)
