@@ -330,6 +330,22 @@ pub(crate) fn heap_push<T, F: FnMut(&T, &T) -> bool>(h: &mut Vec<T>, x: T, less:
     heap_up(h, n - 1, less);
 }
 
+/// `container/heap.Init`.
+pub(crate) fn heap_init<T, F: FnMut(&T, &T) -> bool>(h: &mut [T], less: &mut F) {
+    let n = h.len();
+    for i in (0..n / 2).rev() {
+        heap_down(h, i, n, less);
+    }
+}
+
+/// `container/heap.Pop`: swap the root to the end, sift down, remove it.
+pub(crate) fn heap_pop<T, F: FnMut(&T, &T) -> bool>(h: &mut Vec<T>, less: &mut F) -> T {
+    let n = h.len() - 1;
+    h.swap(0, n);
+    heap_down(h, 0, n, less);
+    h.pop().expect("heap_pop on an empty heap")
+}
+
 /// `container/heap.Fix(h, i)`.
 pub(crate) fn heap_fix<T, F: FnMut(&T, &T) -> bool>(h: &mut [T], i: usize, less: &mut F) {
     let n = h.len();

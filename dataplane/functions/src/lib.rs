@@ -32,6 +32,7 @@
 //!   `moving` (moving_average, cumulative_sum), `ta` and `gota` (technical
 //!   analysis), `holtwinters` and `neldermead`.
 //! - `math` — scalar math functions; `binary` — binary operators.
+//! - `merge` — [`merge_order`], influxd's time-ordered merge of a group's series.
 //! - `gosort`, `gomath` — ports of Go's `sort.Sort`/`container/heap` and
 //!   `math.Pow` where influxd's exact answer depends on them.
 
@@ -40,12 +41,14 @@ mod error;
 mod gomath;
 mod gosort;
 pub mod math;
+mod merge;
 mod reducer;
 mod transform;
 mod value;
 mod window;
 
 pub use error::FunctionError;
+pub use merge::merge_order;
 pub use reducer::{reducer, Column, IntegralStream, Reducer, TimeRule};
 pub use transform::{transform, Transform, TransformContext};
 pub use value::{Arg, Point, Value, ValueType};

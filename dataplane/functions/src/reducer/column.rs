@@ -128,6 +128,16 @@ impl Values {
         true
     }
 
+    pub(crate) fn value_type(&self) -> ValueType {
+        match self {
+            Values::F(_) => ValueType::Float,
+            Values::I(_) => ValueType::Integer,
+            Values::U(_) => ValueType::Unsigned,
+            Values::S(_) => ValueType::String,
+            Values::B(_) => ValueType::Boolean,
+        }
+    }
+
     pub(crate) fn push_scalar(&mut self, s: Scalar) -> bool {
         match (self, s) {
             (Values::F(v), Scalar::F(x)) => v.push(x),
@@ -165,12 +175,14 @@ impl Values {
     }
 }
 
-/// The points kept by slice reducers: time, aux and value columns.
+/// The points kept by slice reducers: time, aux and value columns, plus
+/// where each pushed run (one series' batch) starts.
 #[derive(Debug, Clone)]
 pub(crate) struct Kept {
     pub(crate) times: Vec<i64>,
     pub(crate) aux: Vec<u64>,
     pub(crate) values: Values,
+    runs: Vec<usize>,
 }
 
 impl Kept {
@@ -179,6 +191,7 @@ impl Kept {
             times: Vec::new(),
             aux: Vec::new(),
             values: Values::new(t),
+            runs: Vec::new(),
         }
     }
 
@@ -186,15 +199,22 @@ impl Kept {
         if !self.values.extend(c) {
             return false;
         }
+        if !times.is_empty() {
+            self.runs.push(self.times.len());
+        }
         self.times.extend_from_slice(times);
         self.aux
             .extend((0..times.len() as u64).map(|i| aux_base.wrapping_add(i)));
         true
     }
 
+    /// Adds one point; it continues the last run unless it goes back in time.
     pub(crate) fn push(&mut self, time: i64, s: Scalar, aux: u64) -> bool {
         if !self.values.push_scalar(s) {
             return false;
+        }
+        if !matches!(self.times.last(), Some(&t) if time >= t) {
+            self.runs.push(self.times.len());
         }
         self.times.push(time);
         self.aux.push(aux);
@@ -205,6 +225,8 @@ impl Kept {
         if !self.values.append(other.values) {
             return false;
         }
+        let base = self.times.len();
+        self.runs.extend(other.runs.iter().map(|r| r + base));
         self.times.extend(other.times);
         self.aux.extend(other.aux);
         true
@@ -212,5 +234,28 @@ impl Kept {
 
     pub(crate) fn len(&self) -> usize {
         self.times.len()
+    }
+
+    /// The points in the order influxd's time-ordered merge of the runs
+    /// (series) would feed them (see [`crate::merge::merge_order`]).
+    pub(crate) fn merged(self) -> Kept {
+        if self.runs.len() <= 1 {
+            return self;
+        }
+        let bounds: Vec<usize> = self
+            .runs
+            .iter()
+            .copied()
+            .chain([self.times.len()])
+            .collect();
+        let slices: Vec<&[i64]> = bounds.windows(2).map(|w| &self.times[w[0]..w[1]]).collect();
+        let order = crate::merge::merge_order(&slices);
+        let mut out = Kept::new(self.values.value_type());
+        for (run, i) in order {
+            let j = bounds[run] + i;
+            out.push(self.times[j], self.values.scalar(j), self.aux[j]);
+        }
+        out.runs = vec![0];
+        out
     }
 }

@@ -423,6 +423,10 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
     if k.len() == 0 {
         return Vec::new();
     }
+    // influxd feeds these functions from a time-ordered heap merge of the
+    // group's series; the order matters for Go's unstable sort, for the
+    // floating-point sums and for which of two equal-time points integral keeps.
+    let k = k.merged();
     let at = |v: Option<Value>| {
         v.map(|v| vec![Point::new(window_start, v)])
             .unwrap_or_default()
@@ -434,10 +438,8 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
         Func::Percentile(p) => slice::percentile(&k, *p).into_iter().collect(),
         Func::Integral { unit } => {
             let integer = !matches!(k.values, column::Values::F(_));
-            let mut order: Vec<usize> = (0..k.len()).collect();
-            order.sort_by_key(|&i| k.times[i]);
             let mut s = IntegralStream::new(*unit, None, Some(window_start), integer);
-            for i in order {
+            for i in 0..k.len() {
                 let v = match &k.values {
                     column::Values::F(v) => v[i],
                     column::Values::I(v) => v[i] as f64,

@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 use tessera_functions::{
-    binary, math, reducer, transform, Arg, IntegralStream, Point, Reducer, TimeRule,
+    binary, math, merge_order, reducer, transform, Arg, IntegralStream, Point, Reducer, TimeRule,
     TransformContext, Value, ValueType, Window,
 };
 
@@ -144,23 +144,39 @@ impl Case {
             .collect()
     }
 
-    /// Points of a group merged by time (stable: series order for ties),
-    /// with aux = series << 32 | index.
+    /// Points of a group merged by time the way influxd merges series
+    /// (`merge_order`), with aux = series << 32 | index.
     fn merged(&self, series: &[usize], field: usize) -> Vec<Point> {
-        let mut pts: Vec<Point> = Vec::new();
-        for &s in series {
-            for (i, (t, vals)) in self.series[s].points.iter().enumerate() {
-                if self.in_range(*t) {
-                    pts.push(Point {
-                        time: *t,
-                        value: vals[field].clone(),
-                        aux: ((s as u64) << 32) | i as u64,
-                    });
+        let runs: Vec<Vec<(usize, i64)>> = series
+            .iter()
+            .map(|&s| {
+                self.series[s]
+                    .points
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (t, _))| self.in_range(*t))
+                    .map(|(i, (t, _))| (i, *t))
+                    .collect()
+            })
+            .collect();
+        let times: Vec<Vec<i64>> = runs
+            .iter()
+            .map(|r| r.iter().map(|p| p.1).collect())
+            .collect();
+        let slices: Vec<&[i64]> = times.iter().map(|t| t.as_slice()).collect();
+        merge_order(&slices)
+            .into_iter()
+            .map(|(run, k)| {
+                let s = series[run];
+                let i = runs[run][k].0;
+                let (t, vals) = &self.series[s].points[i];
+                Point {
+                    time: *t,
+                    value: vals[field].clone(),
+                    aux: ((s as u64) << 32) | i as u64,
                 }
-            }
-        }
-        pts.sort_by_key(|p| p.time);
-        pts
+            })
+            .collect()
     }
 
     pub(crate) fn host_of(&self, aux: u64) -> String {
