@@ -63,7 +63,7 @@ fn log2(x: f64) -> f64 {
     if frac == 0.5 {
         return (exp - 1) as f64;
     }
-    frac.ln() * std::f64::consts::LOG2_E + exp as f64
+    gomath::log(frac) * std::f64::consts::LOG2_E + exp as f64
 }
 
 /// Applies `name` to `args`. A null argument gives null; a non-numeric
@@ -90,20 +90,20 @@ pub fn apply(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
                 _ => x.round(),
             },
         },
-        "acos" => x.acos(),
-        "asin" => x.asin(),
-        "atan" => x.atan(),
-        "atan2" => x.atan2(y),
-        "cos" => x.cos(),
-        "exp" => x.exp(),
-        "ln" => x.ln(),
-        "log" => x.ln() / y.ln(),
+        "acos" => gomath::acos(x),
+        "asin" => gomath::asin(x),
+        "atan" => gomath::atan(x),
+        "atan2" => gomath::atan2(x, y),
+        "cos" => gomath::cos(x),
+        "exp" => gomath::exp(x),
+        "ln" => gomath::log(x),
+        "log" => gomath::log(x) / gomath::log(y),
         "log2" => log2(x),
-        "log10" => x.ln() * std::f64::consts::LOG10_E,
+        "log10" => gomath::log(x) * std::f64::consts::LOG10_E,
         "pow" => gomath::pow(x, y),
-        "sin" => x.sin(),
+        "sin" => gomath::sin(x),
         "sqrt" => x.sqrt(),
-        "tan" => x.tan(),
+        "tan" => gomath::tan(x),
         _ => return Err(FunctionError::UnknownFunction(name.to_string())),
     };
     Ok(Value::Float(f))
