@@ -1,12 +1,16 @@
 //! Runs every case of `tests/corpus/*.json` (recorded from influxd 1.6.7 by
 //! `gen_corpus.py`) through the crate and compares rows, times, values and
-//! output types. Floats match to 1e-9 relative (1e-6 for holt_winters).
+//! output types. Floats must be bit-identical, except the few cases in
+//! `NEAR` (1e-9 relative).
 
 mod engine;
 
 use engine::{to_value, value_type, Case, Series};
 use serde_json::Value as Json;
 use tessera_functions::Value;
+
+/// Cases allowed to differ in the last bits (see SEMANTICS.md).
+const NEAR: [&str; 3] = ["math_cos_integer", "math_sin_integer", "math_tan_integer"];
 
 const FILES: [&str; 5] = [
     "aggregates",
@@ -126,6 +130,7 @@ fn type_name(t: tessera_functions::ValueType) -> &'static str {
 /// None when the case passes, else why it does not.
 fn check(j: &Json) -> Option<String> {
     let case = case_of(j);
+    let name = j["name"].as_str().unwrap_or("").to_string();
     let exp = &j["expected"];
     let got = case.run();
     if let Some(err) = exp.get("error").and_then(|e| e.as_str()) {
@@ -168,10 +173,12 @@ fn check(j: &Json) -> Option<String> {
         return Some(format!("{} series expected, got {}", want.len(), got.len()));
     }
     let sample = case.func == "sample";
-    let tol = if case.func.starts_with("holt_winters") {
-        1e-6
-    } else {
+    // Bit-identical, except where the crate documents a difference: Go's
+    // Payne–Hanek reduction for trigonometry beyond 2^29 is not ported.
+    let tol = if NEAR.contains(&name.as_str()) {
         1e-9
+    } else {
+        0.0
     };
     for (w, g) in want.iter().zip(&got) {
         let rows = w["values"].as_array().expect("values");
