@@ -608,7 +608,7 @@ fn query_answers_match_influxd() {
             let (got, why) = match verdict {
                 Ok((_, Ok(()))) => {
                     passed += 1;
-                    if known.contains_key(&id) {
+                    if known.get(&id).is_some_and(|why| !why.starts_with('~')) {
                         known_fixed.push(id);
                     }
                     continue;
@@ -715,7 +715,8 @@ fn csv_answers_parse_into_blocks_and_cells() {
 
 /// `cases/query/known_differences.txt`: `file/case  reason` per line — answers Tessera
 /// does not match yet, each with why. They are reported, not failed; a listed case that
-/// starts matching fails the run so that the list only shrinks.
+/// starts matching fails the run so that the list only shrinks — except reasons starting
+/// with `~`, which mark answers that depend on tie-breaking order and match only sometimes.
 fn known_differences() -> std::collections::BTreeMap<String, String> {
     let path = cases_dir().join("known_differences.txt");
     let text = std::fs::read_to_string(path).unwrap_or_default();

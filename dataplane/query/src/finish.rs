@@ -19,7 +19,19 @@ struct Row {
     values: Vec<Value>,
 }
 
-fn eval(e: &OExpr, fields: &[Value], tags: &[(String, String)], calls: &[Option<&Out>]) -> Value {
+pub(crate) fn eval(
+    e: &OExpr,
+    fields: &[Value],
+    tags: &[(String, String)],
+    calls: &[Option<&Out>],
+) -> Value {
+    // An output around a transformation yields the transformation's input here; the
+    // rest of it is applied to the transformation's output (transform.rs).
+    if !matches!(e, OExpr::Transform { .. }) {
+        if let Some(t) = e.transform_node() {
+            return eval(t, fields, tags, calls);
+        }
+    }
     match e {
         OExpr::Field(i) => fields.get(*i).cloned().unwrap_or(Value::Null),
         OExpr::Tag(t) => tags

@@ -109,6 +109,35 @@ impl OExpr {
         }
     }
 
+    /// The transformation inside this output (`difference(x) * 10` → `difference(x)`).
+    pub fn transform_node(&self) -> Option<&OExpr> {
+        match self {
+            OExpr::Transform { .. } => Some(self),
+            OExpr::Bin(_, a, b) => a.transform_node().or_else(|| b.transform_node()),
+            OExpr::Math(_, a) => a.iter().find_map(OExpr::transform_node),
+            OExpr::Cast(a, _) => a.transform_node(),
+            _ => None,
+        }
+    }
+
+    /// This output with its transformation replaced by the transformation's result.
+    pub fn with_transform_result(&self, v: &Value) -> OExpr {
+        match self {
+            OExpr::Transform { .. } => OExpr::Lit(v.clone()),
+            OExpr::Bin(op, a, b) => OExpr::Bin(
+                *op,
+                Box::new(a.with_transform_result(v)),
+                Box::new(b.with_transform_result(v)),
+            ),
+            OExpr::Math(n, a) => OExpr::Math(
+                n.clone(),
+                a.iter().map(|x| x.with_transform_result(v)).collect(),
+            ),
+            OExpr::Cast(a, t) => OExpr::Cast(Box::new(a.with_transform_result(v)), *t),
+            other => other.clone(),
+        }
+    }
+
     /// Indexes of the plan fields this output reads.
     pub fn field_refs(&self, out: &mut Vec<usize>) {
         match self {

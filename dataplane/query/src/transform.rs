@@ -31,9 +31,10 @@ pub fn apply(
     let mut order: Vec<i64> = Vec::new();
     let mut any = false;
     for (c, o) in plan.outputs.iter().enumerate() {
-        let OExpr::Transform { name, args, .. } = o else {
+        let Some(OExpr::Transform { name, args, .. }) = o.transform_node() else {
             continue;
         };
+        let outer = !matches!(o, OExpr::Transform { .. });
         any = true;
         let pts: Vec<Point> = rows
             .iter()
@@ -49,9 +50,13 @@ pub fn apply(
             if !results.contains_key(&p.time) {
                 order.push(p.time);
             }
+            let mut v = from_fvalue(p.value);
+            if outer {
+                v = crate::finish::eval(&o.with_transform_result(&v), &[], &[], &[]);
+            }
             results
                 .entry(p.time)
-                .or_insert_with(|| vec![Value::Null; ncols])[c] = from_fvalue(p.value);
+                .or_insert_with(|| vec![Value::Null; ncols])[c] = v;
         }
     }
     if !any {
@@ -63,7 +68,7 @@ pub fn apply(
         .filter_map(|t| {
             let mut vals = results.remove(&t)?;
             for (c, o) in plan.outputs.iter().enumerate() {
-                if !matches!(o, OExpr::Transform { .. }) {
+                if o.transform_node().is_none() {
                     if let Some(r) = by_time.get(&t) {
                         vals[c] = r[c].clone();
                     }
