@@ -1,0 +1,101 @@
+//! Query management on a real node: a long query is listed by `SHOW QUERIES` (with its
+//! text and database) while it runs, `KILL QUERY <qid>` stops it mid-scan with influxd's
+//! error, and the node keeps answering afterwards.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tessera_tests::Cluster;
+
+fn query(node: &str, db: &str, q: &str) -> Value {
+    reqwest::blocking::Client::new()
+        .post(format!("http://{node}/query"))
+        .form(&[("db", db), ("q", q)])
+        .timeout(Duration::from_secs(300))
+        .send()
+        .expect("query")
+        .json()
+        .expect("json")
+}
+
+#[test]
+fn show_queries_lists_and_kill_query_stops_a_long_query() {
+    let c = Cluster::start(1, 1, "", "");
+    let node = c.datas[0].http.clone();
+    query(&node, "", "CREATE DATABASE k");
+    // Many series make a scan long enough to be seen and killed between series.
+    let client = reqwest::blocking::Client::new();
+    for chunk in 0..12 {
+        let body: String = (0..5000)
+            .map(|i| format!("m,s=s{chunk}_{i} v={i} 1672531200000000000\n"))
+            .collect();
+        let r = client
+            .post(format!("http://{node}/write?db=k"))
+            .body(body)
+            .send()
+            .expect("write");
+        assert_eq!(r.status().as_u16(), 204);
+    }
+    let long = "SELECT v FROM m WHERE v > 0 AND (s =~ /s1.*/ OR s =~ /s.*_1/ OR s !~ /x/)";
+    let n2 = node.clone();
+    let runner = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut last = Value::Null;
+        // Run it until one run is killed (a fast machine may finish a run first).
+        while started.elapsed() < Duration::from_secs(120) {
+            last = query(&n2, "k", long);
+            if last["results"][0]["error"].is_string() {
+                break;
+            }
+        }
+        last
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut killed = None;
+    while Instant::now() < deadline && !runner.is_finished() {
+        let shown = query(&node, "k", "SHOW QUERIES");
+        let cols = &shown["results"][0]["series"][0]["columns"];
+        assert_eq!(
+            cols,
+            &serde_json::json!(["qid", "query", "database", "duration", "status"]),
+            "{shown}"
+        );
+        let rows = shown["results"][0]["series"][0]["values"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // SHOW QUERIES lists itself too.
+        assert!(
+            rows.iter().any(|r| r[1] == "SHOW QUERIES"),
+            "SHOW QUERIES is not listed: {shown}"
+        );
+        if let Some(row) = rows.iter().find(|r| r[1] == long) {
+            assert_eq!(row[2], "k");
+            assert_eq!(row[4], "running");
+            let qid = row[0].as_i64().expect("qid");
+            let k = query(&node, "k", &format!("KILL QUERY {qid}"));
+            if k["results"][0]["error"].is_null() {
+                killed = Some(qid);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let answer = runner.join().expect("runner");
+    let qid = killed.expect("the long query was never seen running and killed");
+    assert_eq!(
+        answer["results"][0]["error"], "query interrupted",
+        "killed query {qid} answered {answer}"
+    );
+    // A killed id is gone; the node still answers.
+    let again = query(&node, "k", &format!("KILL QUERY {qid}"));
+    assert_eq!(
+        again["results"][0]["error"],
+        format!("no such query id: {qid}")
+    );
+    let count = query(&node, "k", "SELECT count(v) FROM m");
+    assert_eq!(
+        count["results"][0]["series"][0]["values"][0][1], 60_000,
+        "{count}"
+    );
+}
