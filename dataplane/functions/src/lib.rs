@@ -33,13 +33,14 @@
 //!   analysis), `holtwinters` and `neldermead`.
 //! - `math` — scalar math functions; `binary` — binary operators.
 //! - `merge` — [`merge_order`], influxd's time-ordered merge of a group's series.
-//! - `gosort`, `gomath` — ports of Go's `sort.Sort`/`container/heap` and
-//!   `math.Pow` where influxd's exact answer depends on them.
+//! - `gosort`, `gomath`, `gotrig` — ports of Go's `sort.Sort`/`container/heap`
+//!   and `math` (Pow, Log, Exp, trigonometry): influxd's exact answers depend on them.
 
 pub mod binary;
 mod error;
 mod gomath;
 mod gosort;
+mod gotrig;
 pub mod math;
 mod merge;
 mod reducer;

@@ -6,8 +6,8 @@
 //! the whole response, which the caller must reproduce if it cares.
 
 use crate::error::FunctionError;
-use crate::gomath;
 use crate::value::{Value, ValueType};
+use crate::{gomath, gotrig};
 
 /// The math functions of InfluxQL 1.6.
 pub const FUNCTIONS: [&str; 18] = [
@@ -90,20 +90,20 @@ pub fn apply(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
                 _ => x.round(),
             },
         },
-        "acos" => gomath::acos(x),
-        "asin" => gomath::asin(x),
-        "atan" => gomath::atan(x),
-        "atan2" => gomath::atan2(x, y),
-        "cos" => gomath::cos(x),
+        "acos" => gotrig::acos(x),
+        "asin" => gotrig::asin(x),
+        "atan" => gotrig::atan(x),
+        "atan2" => gotrig::atan2(x, y),
+        "cos" => gotrig::cos(x),
         "exp" => gomath::exp(x),
         "ln" => gomath::log(x),
         "log" => gomath::log(x) / gomath::log(y),
         "log2" => log2(x),
         "log10" => gomath::log(x) * std::f64::consts::LOG10_E,
         "pow" => gomath::pow(x, y),
-        "sin" => gomath::sin(x),
+        "sin" => gotrig::sin(x),
         "sqrt" => x.sqrt(),
-        "tan" => gomath::tan(x),
+        "tan" => gotrig::tan(x),
         _ => return Err(FunctionError::UnknownFunction(name.to_string())),
     };
     Ok(Value::Float(f))
