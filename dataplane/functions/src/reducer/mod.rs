@@ -118,6 +118,14 @@ impl Reducer {
         )
     }
 
+    /// True for percentile(), the one reducer that can see points and still
+    /// return no row (rank outside the window). influxd's reduce iterator
+    /// then ends: that window and all later windows of the group get only
+    /// fill values (no series at all if it was the group's first window).
+    pub fn empty_result_ends_group(&self) -> bool {
+        matches!(self.func, Func::Percentile(_))
+    }
+
     /// What `fill(null)` shows for an empty window: 0 for count and
     /// count(distinct), null for everything else.
     pub fn null_fill(&self) -> Value {

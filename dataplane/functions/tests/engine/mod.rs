@@ -279,7 +279,7 @@ impl Case {
             // reducer saw points but emitted nothing (percentile rank out of
             // range): the group's later windows only get fill values.
             let had_points = pts.iter().any(|p| p.time >= ws && p.time < ws + w.interval);
-            if integral.is_none() && had_points && rows.is_empty() {
+            if proto.empty_result_ends_group() && had_points && rows.is_empty() {
                 stopped = true;
             }
             per_window.push((ws, if stopped { Vec::new() } else { rows }));
