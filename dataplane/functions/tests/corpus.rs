@@ -12,6 +12,11 @@ use tessera_functions::Value;
 /// Cases allowed to differ in the last bits (see SEMANTICS.md).
 const NEAR: [&str; 3] = ["math_cos_integer", "math_sin_integer", "math_tan_integer"];
 
+/// Cases where the crate knowingly answers differently (see SEMANTICS.md,
+/// "Not reproduced"): last() without GROUP BY time over series tied in time
+/// and value returns the later series in influxd (it reads backwards).
+const KNOWN: [&str; 2] = ["last_host_float_dup_all", "last_host_integer_dup_all"];
+
 const FILES: [&str; 5] = [
     "aggregates",
     "transforms",
@@ -77,6 +82,7 @@ fn case_of(j: &Json) -> Case {
         expr: j.get("expr").and_then(|e| e.as_str()).map(str::to_string),
         types,
         series,
+        with_host: j["with_host"].as_bool().unwrap_or(false),
         extra: std::cell::Cell::new(0),
     }
 }
@@ -209,7 +215,8 @@ fn check(j: &Json) -> Option<String> {
             }
         }
         if let (Some(types), Some(t)) = (exp.get("types").and_then(|t| t.as_object()), g.typ) {
-            if let Some(want_t) = types.values().next().and_then(|v| v.as_str()) {
+            let column = exp["series"][0]["columns"][1].as_str().unwrap_or("");
+            if let Some(want_t) = types.get(column).and_then(|v| v.as_str()) {
                 if want_t != type_name(t) {
                     return Some(format!("type {want_t} expected, got {}", type_name(t)));
                 }
@@ -222,7 +229,7 @@ fn check(j: &Json) -> Option<String> {
 #[test]
 fn corpus() {
     let only = std::env::var("CASE").ok();
-    let (mut total, mut failed) = (0, Vec::new());
+    let (mut total, mut failed, mut known) = (0, Vec::new(), 0);
     for f in FILES {
         for j in load(f) {
             let name = j["name"].as_str().expect("name").to_string();
@@ -231,7 +238,16 @@ fn corpus() {
             }
             total += 1;
             CURRENT.with(|c| *c.borrow_mut() = name.clone());
-            if let Some(why) = check(&j) {
+            let result = check(&j);
+            if KNOWN.contains(&name.as_str()) {
+                assert!(
+                    result.is_some(),
+                    "{name} now matches influxd: drop it from KNOWN"
+                );
+                known += 1;
+                continue;
+            }
+            if let Some(why) = result {
                 failed.push(format!(
                     "{f}/{name}: {why}\n    {}",
                     j["query"].as_str().unwrap_or("")
@@ -243,8 +259,8 @@ fn corpus() {
         eprintln!("{f}");
     }
     eprintln!(
-        "corpus: {} of {total} cases match influxd 1.6.7",
-        total - failed.len()
+        "corpus: {} of {total} cases match influxd 1.6.7 ({known} known differences)",
+        total - failed.len() - known
     );
     if let Ok(v) = INEXACT.lock() {
         eprintln!(

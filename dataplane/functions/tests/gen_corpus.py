@@ -111,6 +111,11 @@ def datasets():
     d["integer_same"] = ("integer", two_hosts([1, 2, -3, 4, 0, 6], [2, -2, 3, 4, 7, 1], tsame, tsame))
     d["boolean_same"] = ("boolean", two_hosts([True, False, True, False, True, False], [False, True, True, False, False, True], tsame, tsame))
     d["string_same"] = ("string", two_hosts(["b", "a", "c", "x", "m", "q"], ["a", "b", "c", "y", "l", "r"], tsame, tsame))
+    # Identical series: every point ties in time and value with the other host's.
+    dup = [3.0, 7.5, 7.5, -1.0, 7.5, 2.0, -1.0, 0.5]
+    tdup = ts(range(0, 80, 10))
+    d["float_dup"] = ("float", two_hosts(dup, dup, tdup, tdup))
+    d["integer_dup"] = ("integer", two_hosts([int(x) for x in dup], [int(x) for x in dup], tdup, tdup))
     # Long inputs with many duplicates: Go 1.19's pdqsort breaks patterns
     # here (its xorshift constants decide which equal point percentile() picks).
     d["integer_saw"] = ("integer", one("integer", ts(range(200)), [i % 17 for i in range(200)]))
@@ -154,6 +159,8 @@ def case(name, ds, fn, args=(), mode="all", **kw):
         c["expr"] = kw["expr"]
     if "fields" in kw:
         c["fields"] = kw["fields"]
+    if kw.get("with_host"):
+        c["with_host"] = True
     return c
 
 
@@ -227,6 +234,17 @@ def aggregate_cases():
         for fn in fns:
             out.append(case(f"{fn}_{ds}_all", ds, fn, [], "all"))
             out.append(case(f"{fn}_{ds}_gbt", ds, fn, [], "all", start=0, end=60 * S, interval=20 * S))
+    # Which series wins a full tie (the host column comes from the aux).
+    for ds in ["float_dup", "integer_dup", "float_same", "float_2h"]:
+        for fn, args in [("max", []), ("min", []), ("first", []), ("last", []), ("percentile", [50]),
+                         ("percentile", [90]), ("top", [2]), ("top", [3]), ("bottom", [2]), ("bottom", [4])]:
+            out.append(case(f"{fn}{'_' + str(args[0]) if args else ''}_host_{ds}_all", ds, fn, args, "all",
+                            with_host=True))
+            out.append(case(f"{fn}{'_' + str(args[0]) if args else ''}_host_{ds}_gbt", ds, fn, args, "all",
+                            start=0, end=80 * S, interval=40 * S, with_host=True))
+        for n in [1, 2]:
+            out.append(case(f"top_tag{n}_{ds}_all", ds, "top", ["host", n], "all"))
+            out.append(case(f"bottom_tag{n}_{ds}_all", ds, "bottom", ["host", n], "all"))
     # Empty result: the time range has no points.
     for fn in ["count", "mean", "max", "sum", "distinct"]:
         out.append(case(f"{fn}_empty_range", "float", fn, [], "all", start=1000 * S, end=2000 * S, interval=100 * S))
@@ -396,6 +414,8 @@ def query_for(c, meas):
         sel = call_text(c["fn"], c["args"], call_text(c["inner"]["fn"], c["inner"]["args"]))
     else:
         sel = call_text(c["fn"], c["args"])
+    if c.get("with_host"):
+        sel += ", host"
     conds = []
     if c["start"] is not None:
         conds.append(f"time >= {c['start']}")

@@ -259,8 +259,12 @@ pub(super) fn initial_state(func: &Func, input: ValueType) -> State {
         }),
         Func::Select(p) => State::Select(Selector::new(*p)),
         Func::Distinct | Func::CountDistinct => State::Distinct(Distinct::default()),
-        Func::Top { n, tags } => State::TopBottom(TopBottom::new(true, *n, !tags.is_empty())),
-        Func::Bottom { n, tags } => State::TopBottom(TopBottom::new(false, *n, !tags.is_empty())),
+        Func::Top { n, tags } => {
+            State::TopBottom(TopBottom::new(true, *n, !tags.is_empty(), input))
+        }
+        Func::Bottom { n, tags } => {
+            State::TopBottom(TopBottom::new(false, *n, !tags.is_empty(), input))
+        }
         Func::Sample(n) => State::Sample(Sample::new(*n, input, 0x5eed_0f5a_3b1e ^ *n as u64)),
         Func::Integral { .. } | Func::Median | Func::Mode | Func::Stddev | Func::Percentile(_) => {
             State::Kept(Kept::new(input))

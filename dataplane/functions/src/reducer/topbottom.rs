@@ -2,10 +2,14 @@
 //! `FloatTopReducer` (container/heap, same comparison), and the
 //! `top(x, tag, …, N)` form, which first keeps the max (min) point per
 //! distinct tag-value combination and then ranks those.
+//!
+//! The points are kept and replayed at finish in influxd's merge order of
+//! the series (`merge_order`): with equal values at equal times in several
+//! series, the heap's history decides which series' point is returned.
 
 use std::collections::BTreeMap;
 
-use super::column::{Column, Scalar};
+use super::column::{Column, Kept, Scalar};
 use super::selector::{Pick, Selector};
 use crate::gosort;
 use crate::value::Point;
@@ -37,16 +41,19 @@ pub(crate) struct TopBottom {
     /// With tag arguments: best point per tag-value key, fed to the heap at finish.
     by_tag: Option<BTreeMap<String, Selector>>,
     current_key: String,
+    /// Without tag arguments: every pushed point, replayed at finish.
+    kept: Option<Kept>,
 }
 
 impl TopBottom {
-    pub(crate) fn new(top: bool, n: usize, tagged: bool) -> Self {
+    pub(crate) fn new(top: bool, n: usize, tagged: bool, input: crate::value::ValueType) -> Self {
         TopBottom {
             top,
             n,
             heap: Vec::with_capacity(n.min(1024)),
             by_tag: tagged.then(BTreeMap::new),
             current_key: String::new(),
+            kept: (!tagged).then(|| Kept::new(input)),
         }
     }
 
@@ -86,6 +93,10 @@ impl TopBottom {
             sel.push_column(times, c, aux_base);
             return;
         }
+        if let Some(k) = &mut self.kept {
+            k.extend(times, c, aux_base);
+            return;
+        }
         for i in 0..times.len() {
             let value = match c {
                 Column::Float(v) => Scalar::F(v[i]),
@@ -107,10 +118,18 @@ impl TopBottom {
             sel.push(time, value, aux);
             return;
         }
+        if let Some(k) = &mut self.kept {
+            k.push(time, value, aux);
+            return;
+        }
         self.aggregate(Cand { time, aux, value });
     }
 
     pub(crate) fn merge(&mut self, other: TopBottom) {
+        if let (Some(mine), Some(theirs)) = (&mut self.kept, other.kept) {
+            mine.append(theirs);
+            return;
+        }
         match (&mut self.by_tag, other.by_tag) {
             (Some(mine), Some(theirs)) => {
                 for (k, sel) in theirs {
@@ -135,6 +154,16 @@ impl TopBottom {
 
     /// The kept points ordered by time; equal times in rank order.
     pub(crate) fn finish(mut self) -> Vec<Point> {
+        if let Some(k) = self.kept.take() {
+            let k = k.merged();
+            for i in 0..k.len() {
+                self.aggregate(Cand {
+                    time: k.times[i],
+                    aux: k.aux[i],
+                    value: k.values.scalar(i),
+                });
+            }
+        }
         if let Some(m) = self.by_tag.take() {
             // influxd feeds the per-tag winners ordered by time, then tag key.
             let mut winners: Vec<(String, Point)> = m

@@ -32,6 +32,8 @@ pub(crate) struct Case {
     pub(crate) expr: Option<String>,
     pub(crate) types: Vec<ValueType>,
     pub(crate) series: Vec<Series>,
+    /// `SELECT f(v), host`: the host of the selected point is a column.
+    pub(crate) with_host: bool,
     /// Intervals the inner aggregate of a transformation starts early.
     pub(crate) extra: std::cell::Cell<i64>,
 }
@@ -355,7 +357,7 @@ impl Case {
                     TimeRule::Selector if grouped => ws,
                     _ => p.time,
                 };
-                let tag = tagged.then(|| self.host_of(p.aux));
+                let tag = (tagged || self.with_host).then(|| self.host_of(p.aux));
                 (t, p.value, tag)
             })
             .collect())
