@@ -74,6 +74,8 @@ pub struct DataConfig {
     pub cache_max_memory_size: u64,
     /// A partition's cache is written to a file once it holds this much.
     pub cache_snapshot_memory_size: u64,
+    /// Data files kept in memory for queries, for the whole node (split across cores).
+    pub file_cache_max_memory_size: u64,
     /// A partition's cache that received no writes for this long is written to a file.
     pub cache_snapshot_write_cold_duration: Duration,
     /// A partition that received no writes for this long is compacted into one file.
@@ -136,6 +138,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "max-cores", Kind::Int, "0"),
     ("data", "partitions-per-shard", Kind::Int, "0"),
     ("data", "cache-max-memory-size", Kind::Size, "1g"),
+    ("data", "file-cache-max-memory-size", Kind::Size, "1g"),
     ("data", "cache-snapshot-memory-size", Kind::Size, "25m"),
     (
         "data",
@@ -475,6 +478,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             partitions_per_shard,
             cache_max_memory_size: non_negative("data", "cache-max-memory-size")?,
             cache_snapshot_memory_size: non_negative("data", "cache-snapshot-memory-size")?,
+            file_cache_max_memory_size: non_negative("data", "file-cache-max-memory-size")?,
             cache_snapshot_write_cold_duration: dur("data", "cache-snapshot-write-cold-duration")?,
             compact_full_write_cold_duration: dur("data", "compact-full-write-cold-duration")?,
         },
@@ -532,6 +536,7 @@ impl Config {
             out,
             "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}\n  partitions-per-shard = {}\n  \
              cache-max-memory-size = {}\n  cache-snapshot-memory-size = {}\n  \
+             file-cache-max-memory-size = {}\n  \
              cache-snapshot-write-cold-duration = {}\n  compact-full-write-cold-duration = {}",
             p(&self.data.dir),
             p(&self.data.wal_dir),
@@ -539,6 +544,7 @@ impl Config {
             self.data.partitions_per_shard,
             self.data.cache_max_memory_size,
             self.data.cache_snapshot_memory_size,
+            self.data.file_cache_max_memory_size,
             d(self.data.cache_snapshot_write_cold_duration),
             d(self.data.compact_full_write_cold_duration)
         );

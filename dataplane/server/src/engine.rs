@@ -84,6 +84,8 @@ pub struct EngineConfig {
     pub snapshot_cold: std::time::Duration,
     /// `[data] compact-full-write-cold-duration`.
     pub full_compaction_cold: std::time::Duration,
+    /// `[data] file-cache-max-memory-size` for the node.
+    pub file_cache_bytes: u64,
 }
 
 enum Slot {

@@ -117,6 +117,9 @@ async fn core_main(
             tracing::warn!(core, dir = %dir.display(), error = %e, "cannot probe the data disk");
         }
     }
+    tessera_storage::tsm::set_file_cache_limit(
+        setup.engine.file_cache_bytes / setup.cpus.len().max(1) as u64,
+    );
     let engine = Engine::new(
         core,
         setup.cpus.len(),

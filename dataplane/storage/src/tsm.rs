@@ -272,12 +272,60 @@ impl TsmWriter {
     }
 }
 
-/// An open data file: its validated index (kept in memory, accessed in place) and the file.
+/// Per core: bytes of data files held in memory by [`TsmReader`]s, and the budget.
+/// Queries read many small blocks; O_DIRECT reads bypass the page cache, so without this
+/// every query would wait on the disk once per block.
+mod file_cache {
+    use std::cell::Cell;
+
+    thread_local! {
+        static USED: Cell<u64> = const { Cell::new(0) };
+        static LIMIT: Cell<u64> = const { Cell::new(256 << 20) };
+    }
+
+    /// Sets this core's budget (`[data] file-cache-max-memory-size` divided by cores).
+    pub fn set_limit(bytes: u64) {
+        LIMIT.with(|l| l.set(bytes));
+    }
+
+    pub(super) fn try_charge(bytes: u64) -> bool {
+        let ok = USED.with(|u| u.get() + bytes <= LIMIT.with(Cell::get));
+        if ok {
+            USED.with(|u| u.set(u.get() + bytes));
+        }
+        ok
+    }
+
+    pub(super) fn release(bytes: u64) {
+        USED.with(|u| u.set(u.get().saturating_sub(bytes)));
+    }
+
+    pub fn used() -> u64 {
+        USED.with(Cell::get)
+    }
+}
+
+pub use file_cache::{set_limit as set_file_cache_limit, used as file_cache_used};
+
+/// An open data file: its validated index (kept in memory, accessed in place) and the file;
+/// the whole file is also kept in memory once read, while the core's budget allows.
 pub struct TsmReader {
     path: PathBuf,
     file: Rc<DmaFile>,
     index: AlignedVec,
     size: u64,
+    /// The file's bytes, once loaded (`None`: not yet, or over budget).
+    data: std::cell::RefCell<Option<Rc<Vec<u8>>>>,
+    /// Whether loading was tried (and failed or was refused): read blocks one by one.
+    uncached: std::cell::Cell<bool>,
+}
+
+impl Drop for TsmReader {
+    fn drop(&mut self) {
+        if self.data.get_mut().is_some() {
+            file_cache::release(self.size);
+        }
+    }
 }
 
 impl TsmReader {
@@ -329,6 +377,8 @@ impl TsmReader {
             file: Rc::new(file),
             index,
             size,
+            data: std::cell::RefCell::new(None),
+            uncached: std::cell::Cell::new(false),
         })
     }
 
@@ -370,19 +420,55 @@ impl TsmReader {
                 format!("block at {offset} runs past the end"),
             ));
         }
-        let bytes = self
-            .file
-            .read_at(offset, len)
-            .await
-            .map_err(|e| io(&self.path, e))?;
-        if crc32c::crc32c(&bytes) != block.crc.to_native() {
+        let cached = self.cached().await;
+        let read;
+        let bytes: &[u8] = match &cached {
+            Some(d) => &d[offset as usize..offset as usize + len],
+            None => {
+                read = self
+                    .file
+                    .read_at(offset, len)
+                    .await
+                    .map_err(|e| io(&self.path, e))?;
+                &read
+            }
+        };
+        if crc32c::crc32c(bytes) != block.crc.to_native() {
             return Err(corrupt(
                 &self.path,
                 format!("block at byte {offset}: checksum mismatch"),
             ));
         }
-        decode_block(field_type, &bytes)
+        decode_block(field_type, bytes)
             .map_err(|e| corrupt(&self.path, format!("block at byte {offset}: {e}")))
+    }
+
+    /// The whole file in memory, loading it on first use if the core's budget allows.
+    async fn cached(&self) -> Option<Rc<Vec<u8>>> {
+        if let Some(d) = self.data.borrow().as_ref() {
+            return Some(Rc::clone(d));
+        }
+        if self.uncached.get() || !file_cache::try_charge(self.size) {
+            self.uncached.set(true);
+            return None;
+        }
+        match self.file.read_at(0, self.size as usize).await {
+            Ok(buf) if buf.len() as u64 == self.size => {
+                let d = Rc::new(buf.to_vec());
+                if self.data.borrow().is_some() {
+                    // Another read loaded it meanwhile.
+                    file_cache::release(self.size);
+                    return self.data.borrow().clone();
+                }
+                *self.data.borrow_mut() = Some(Rc::clone(&d));
+                Some(d)
+            }
+            _ => {
+                file_cache::release(self.size);
+                self.uncached.set(true);
+                None
+            }
+        }
     }
 
     /// Every value of one field of one series within `[min, max]`, merged across blocks.
@@ -414,7 +500,9 @@ impl TsmReader {
     }
 
     pub async fn close(self) {
-        if let Ok(f) = Rc::try_unwrap(self.file) {
+        let file = Rc::clone(&self.file);
+        drop(self);
+        if let Ok(f) = Rc::try_unwrap(file) {
             let _ = f.close().await;
         }
     }
