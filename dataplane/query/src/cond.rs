@@ -65,9 +65,9 @@ pub fn mentions_time(e: &Expr) -> bool {
 pub fn eval_time(e: &Expr, now: i64) -> Result<i64, QueryError> {
     match e {
         Expr::String(s) => tessera_influxql::parse_time_string(s).ok_or_else(|| {
-            QueryError::msg(format!(
-                "invalid operation: time and *influxql.StringLiteral are not compatible"
-            ))
+            QueryError::msg(
+                "invalid operation: time and *influxql.StringLiteral are not compatible",
+            )
         }),
         Expr::Integer(i) => Ok(*i),
         Expr::Unsigned(u) => Ok(*u as i64),

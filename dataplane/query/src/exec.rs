@@ -467,22 +467,24 @@ fn reducers_for<'a>(
     types: &[Option<tessera_storage::batch::FieldType>],
 ) -> Result<&'a mut Vec<Reducer>, QueryError> {
     let windows = out.groups.entry(group.clone()).or_default();
-    if !windows.contains_key(&window) {
-        let rs = plan
-            .calls
-            .iter()
-            .map(|c| {
-                let fi = plan
-                    .fields
-                    .iter()
-                    .position(|f| *f == c.field)
-                    .expect("call fields are plan fields");
-                Reducer::new(c, types[fi])
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        windows.insert(window, rs);
+    match windows.entry(window) {
+        std::collections::btree_map::Entry::Occupied(e) => Ok(e.into_mut()),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            let rs = plan
+                .calls
+                .iter()
+                .map(|c| {
+                    let fi = plan
+                        .fields
+                        .iter()
+                        .position(|f| *f == c.field)
+                        .expect("call fields are plan fields");
+                    Reducer::new(c, types[fi])
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(e.insert(rs))
+        }
     }
-    Ok(windows.get_mut(&window).expect("inserted"))
 }
 
 /// Fast path: no row condition and no aux columns, so each call reads its column directly.

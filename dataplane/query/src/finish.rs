@@ -183,7 +183,7 @@ fn raw_rows(
             // Raw transformations run per input series, then the series merge by time.
             let mut merged: Vec<(i64, usize, Vec<Value>)> = Vec::new();
             for (mi, m) in members.iter().enumerate() {
-                let mut series_rows = Vec::with_capacity(m.times.len());
+                let mut series_rows: Vec<(i64, Vec<Value>)> = Vec::with_capacity(m.times.len());
                 for (ri, t) in m.times.iter().enumerate() {
                     for (fi, col) in m.cols.iter().enumerate() {
                         fields[fi] = col[ri].clone();
@@ -197,7 +197,6 @@ fn raw_rows(
                         series_rows.push((*t, values));
                     }
                 }
-                let mut series_rows = series_rows;
                 if plan.descending {
                     series_rows.reverse();
                 }
@@ -433,9 +432,9 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                     }
                     let (ta, tb) = (rows[a].time, rows[b].time);
                     let (va, vb) = (rows[a].values[c].clone(), rows[b].values[c].clone());
-                    for i in a + 1..b {
-                        let frac = (rows[i].time - ta) as f64 / (tb - ta) as f64;
-                        rows[i].values[c] = match (&va, &vb) {
+                    for row in rows.iter_mut().take(b).skip(a + 1) {
+                        let frac = (row.time - ta) as f64 / (tb - ta) as f64;
+                        row.values[c] = match (&va, &vb) {
                             (Value::Integer(x), Value::Integer(y)) => {
                                 Value::Integer(x + ((y - x) as f64 * frac) as i64)
                             }

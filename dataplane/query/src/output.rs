@@ -308,10 +308,7 @@ pub fn error_json(message: &str, pretty: bool) -> String {
 }
 
 fn csv_field(s: &str, out: &mut String) {
-    let needs = s.is_empty() && false
-        || s.contains([',', '"', '\r', '\n'])
-        || s.starts_with(' ')
-        || s.starts_with('\t');
+    let needs = s.contains([',', '"', '\r', '\n']) || s.starts_with(' ') || s.starts_with('\t');
     if needs {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
@@ -438,7 +435,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            results_json(&[r.clone()], TimeFormat::Rfc3339, false),
+            results_json(std::slice::from_ref(&r), TimeFormat::Rfc3339, false),
             "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"a\\u003cb\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\",1]]}]}]}\n"
         );
         let pretty = results_json(&[r], TimeFormat::Epoch(1), true);

@@ -64,9 +64,7 @@ pub fn shards_for(snap: &Snapshot, db: &str, rp: &str, min: i64, max: i64) -> Ve
     r.shard_groups
         .iter()
         .filter(|g| !g.is_deleted())
-        .filter(|g| {
-            (g.start_time as i64) <= max && (g.truncated_at.unwrap_or(g.end_time) as i64) > min
-        })
+        .filter(|g| g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min)
         .flat_map(|g| g.shards.iter().map(|s| s.id))
         .collect()
 }

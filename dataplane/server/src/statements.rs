@@ -741,9 +741,9 @@ async fn run_inner(
                             Value::Integer(g.id as i64),
                             s(&d.name),
                             s(&rp.name),
-                            Value::Time(g.start_time as i64),
-                            Value::Time(g.end_time as i64),
-                            Value::Time(g.end_time as i64 + rp.duration as i64),
+                            Value::Time(g.start_time),
+                            Value::Time(g.end_time),
+                            Value::Time(g.end_time + rp.duration as i64),
                         ]);
                     }
                 }
@@ -774,9 +774,9 @@ async fn run_inner(
                                 s(&d.name),
                                 s(&rp.name),
                                 Value::Integer(g.id as i64),
-                                Value::Time(g.start_time as i64),
-                                Value::Time(g.end_time as i64),
-                                Value::Time(g.end_time as i64 + rp.duration as i64),
+                                Value::Time(g.start_time),
+                                Value::Time(g.end_time),
+                                Value::Time(g.end_time + rp.duration as i64),
                                 Value::String(
                                     sh.owners
                                         .iter()

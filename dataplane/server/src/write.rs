@@ -164,7 +164,7 @@ pub async fn write_lines(
         } else if let Some(i) = groups.iter().position(|g| g.contains(ts)) {
             i
         } else {
-            groups.push(create_group(ctx, &db, &rp_name, ts).await?);
+            groups.push(create_group(ctx, db, &rp_name, ts).await?);
             groups.len() - 1
         };
         last_group = gi;
@@ -209,7 +209,7 @@ pub async fn write_lines(
                     if let Some(c) = conflict {
                         drops.add(|| c);
                     } else {
-                        out.add(shard.id, &db, &rp_name, partitions, &key_buf, ts, fields)
+                        out.add(shard.id, db, &rp_name, partitions, &key_buf, ts, fields)
                             .map_err(|e| (400, e))?;
                     }
                     continue;
@@ -280,7 +280,7 @@ pub async fn write_lines(
                     (v.as_value(), None),
                 )
             });
-            out.add(shard_id, &db, &rp_name, partitions, &d.key, d.ts, fields)
+            out.add(shard.id, db, &rp_name, partitions, &d.key, d.ts, fields)
                 .map_err(|e| (400, e))?;
         }
     }
