@@ -146,9 +146,48 @@ impl Resolver for PlanResolver<'_> {
 /// A superset of the series the tag terms of `cond` select, for the index. `is_tag` says
 /// which names are tags in this measurement.
 pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredicate {
+    index_predicate_with(cond, is_tag, &|_| None)
+}
+
+/// [`index_predicate`] that also narrows `tag =~ /re/` with the tag's values in this
+/// measurement (`values(tag)`: the escaped values, `None` when unknown).
+pub fn index_predicate_with(
+    cond: &Expr,
+    is_tag: &dyn Fn(&str) -> bool,
+    values: &dyn Fn(&str) -> Option<Vec<Vec<u8>>>,
+) -> TagPredicate {
+    let index_predicate = |e: &Expr, t: &dyn Fn(&str) -> bool| index_predicate_with(e, t, values);
     match cond {
         Expr::Paren(e) => index_predicate(e, is_tag),
         Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::EqRegex => match (&**lhs, &**rhs) {
+                (Expr::VarRef { name, data_type }, Expr::Regex(re))
+                    if *data_type != DataType::Field && is_tag(name) =>
+                {
+                    let Ok(re) = regex::Regex::new(&re.0) else {
+                        return TagPredicate::All;
+                    };
+                    // A pattern that matches "" also matches series without the tag.
+                    if re.is_match("") {
+                        return TagPredicate::All;
+                    }
+                    let Some(vals) = values(name) else {
+                        return TagPredicate::All;
+                    };
+                    let key = escape_tag(name);
+                    let mut out: Option<TagPredicate> = None;
+                    for v in vals.iter().filter(|v| re.is_match(&unescape(v))) {
+                        let eq = TagPredicate::Eq(key.clone(), v.clone());
+                        out = Some(match out {
+                            None => eq,
+                            Some(o) => TagPredicate::Or(Box::new(o), Box::new(eq)),
+                        });
+                    }
+                    // No value matches: a value no series has.
+                    out.unwrap_or_else(|| TagPredicate::Eq(key, b"\0".to_vec()))
+                }
+                _ => TagPredicate::All,
+            },
             BinaryOp::And => {
                 let (a, b) = (index_predicate(lhs, is_tag), index_predicate(rhs, is_tag));
                 match (a, b) {
@@ -262,7 +301,15 @@ pub async fn scan_partition(
                     .any(|k| k.as_slice() == escape_tag(n).as_slice())
             };
             let pred = match &plan.condition {
-                Some(c) => index_predicate(c, &is_tag),
+                Some(c) => index_predicate_with(c, &is_tag, &|t: &str| {
+                    Some(
+                        index
+                            .tag_values(&m_esc, &escape_tag(t))
+                            .into_iter()
+                            .map(<[u8]>::to_vec)
+                            .collect(),
+                    )
+                }),
                 None => TagPredicate::All,
             };
             let mut keys: Vec<Vec<u8>> = index

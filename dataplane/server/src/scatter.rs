@@ -45,6 +45,13 @@ pub enum ScatterMsg {
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<Result<(), QueryError>>,
     },
+    /// (measurement, tag key, tag value) of the keys matching, straight from the indexes.
+    TagValues {
+        measurements: Option<Arc<Vec<String>>>,
+        keys: Arc<KeyMatch>,
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<Result<BTreeSet<(String, String, String)>, QueryError>>,
+    },
     /// The queries running on a core.
     ListQueries {
         reply: flume::Sender<Vec<crate::registry::QueryInfo>>,
@@ -81,6 +88,20 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
             reply,
         } => {
             let r = delete_local(engine, &filter, min, max, &shards).await;
+            let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::TagValues {
+            measurements,
+            keys,
+            shards,
+            reply,
+        } => {
+            let r = tag_values_local(
+                engine,
+                measurements.as_deref().map(|v| v.as_slice()),
+                &keys,
+                &shards,
+            );
             let _ = reply.send_async(r).await;
         }
         ScatterMsg::ListQueries { reply } => {
@@ -209,6 +230,109 @@ pub async fn tags(
     Ok(out)
 }
 
+/// Which tag keys `SHOW TAG VALUES … WITH KEY …` asks for.
+#[derive(Debug, Clone)]
+pub struct KeyMatch {
+    pub op: tessera_influxql::BinaryOp,
+    pub key: tessera_influxql::TagKeyExpr,
+}
+
+impl KeyMatch {
+    fn matcher(&self) -> Result<Box<dyn Fn(&str) -> bool>, QueryError> {
+        use tessera_influxql::{BinaryOp, TagKeyExpr};
+        let neg = matches!(self.op, BinaryOp::Neq | BinaryOp::NeqRegex);
+        Ok(match &self.key {
+            TagKeyExpr::Names(names) => {
+                let names = names.clone();
+                Box::new(move |k: &str| names.iter().any(|n| n == k) != neg)
+            }
+            TagKeyExpr::Regex(re) => {
+                let re = tessera_query::cond::compile_regex(&re.0)?;
+                Box::new(move |k: &str| re.is_match(k) != neg)
+            }
+        })
+    }
+}
+
+fn tag_values_local(
+    engine: &Rc<Engine>,
+    measurements: Option<&[String]>,
+    keys: &KeyMatch,
+    shards: &[u64],
+) -> Result<BTreeSet<(String, String, String)>, QueryError> {
+    let matches = keys.matcher()?;
+    let mut out = BTreeSet::new();
+    for (shard, _p, part) in engine.open_partitions() {
+        if !shards.contains(&shard.id) {
+            continue;
+        }
+        let index = part.index();
+        let names: Vec<Vec<u8>> = match measurements {
+            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
+            None => index.measurements().map(<[u8]>::to_vec).collect(),
+        };
+        for m in names {
+            let mu = unescape(&m);
+            for k in index.tag_keys(&m) {
+                let ku = unescape(k);
+                if !matches(&ku) {
+                    continue;
+                }
+                for v in index.tag_values(&m, k) {
+                    out.insert((mu.clone(), ku.clone(), unescape(v)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Tag values on every core.
+pub async fn tag_values(
+    engine: &Rc<Engine>,
+    measurements: Option<Vec<String>>,
+    keys: KeyMatch,
+    shards: Vec<u64>,
+) -> Result<BTreeSet<(String, String, String)>, QueryError> {
+    let measurements = measurements.map(Arc::new);
+    let keys = Arc::new(keys);
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::TagValues {
+                    measurements: measurements.clone(),
+                    keys: Arc::clone(&keys),
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mut out = tag_values_local(
+        engine,
+        measurements.as_deref().map(|v| v.as_slice()),
+        &keys,
+        &shards,
+    )?;
+    for rx in waits {
+        out.extend(
+            rx.recv_async()
+                .await
+                .map_err(|_| QueryError::Storage("a core stopped answering".into()))??,
+        );
+    }
+    Ok(out)
+}
+
 struct TagsOnly;
 impl Resolver for TagsOnly {
     fn field(&self, _: &str, _: tessera_influxql::DataType) -> Option<usize> {
@@ -231,7 +355,27 @@ fn matching_keys(
     };
     let mut out = Vec::new();
     for m in names {
-        for id in index.select(&m, &TagPredicate::All).iter() {
+        let pred = match &filter.condition {
+            Some(c) => {
+                let keys: Vec<Vec<u8>> =
+                    index.tag_keys(&m).into_iter().map(<[u8]>::to_vec).collect();
+                let is_tag = |n: &str| {
+                    let e = tessera_query::exec::escape_tag(n);
+                    keys.iter().any(|k| *k == e)
+                };
+                tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str| {
+                    Some(
+                        index
+                            .tag_values(&m, &tessera_query::exec::escape_tag(t))
+                            .into_iter()
+                            .map(<[u8]>::to_vec)
+                            .collect(),
+                    )
+                })
+            }
+            None => TagPredicate::All,
+        };
+        for id in index.select(&m, &pred).iter() {
             let Some(key) = index.key(id) else { continue };
             if let Some(c) = cond {
                 let tags = series_tags(key);

@@ -537,15 +537,28 @@ async fn run_inner(
             slimit,
             soffset,
         } => {
-            let (keys, _) = index_series(
-                ctx,
-                &defaults,
-                database.as_deref(),
-                sources,
-                condition.clone(),
-            )
-            .await?;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            let keys = if condition.is_none() {
+                // Straight from the indexes, without listing series.
+                let (names, shards) =
+                    index_scope(ctx, &defaults, database.as_deref(), sources).await?;
+                for (m, tags) in crate::scatter::tags(&ctx.engine, names, shards).await? {
+                    if !tags.is_empty() {
+                        per.insert(m, tags);
+                    }
+                }
+                BTreeSet::new()
+            } else {
+                index_series(
+                    ctx,
+                    &defaults,
+                    database.as_deref(),
+                    sources,
+                    condition.clone(),
+                )
+                .await?
+                .0
+            };
             for k in &keys {
                 let e = per
                     .entry(unescape(tessera_storage::batch::measurement_of(k)))
@@ -578,16 +591,30 @@ async fn run_inner(
             limit,
             offset,
         } => {
-            let (keys, _) = index_series(
-                ctx,
-                &defaults,
-                database.as_deref(),
-                sources,
-                condition.clone(),
-            )
-            .await?;
-            let matcher = tag_key_matcher(*op, tag_key)?;
-            let per = tag_values_of(&keys, &matcher);
+            let per = if condition.is_none() {
+                let (names, shards) =
+                    index_scope(ctx, &defaults, database.as_deref(), sources).await?;
+                let mut per: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+                let km = crate::scatter::KeyMatch {
+                    op: *op,
+                    key: tag_key.clone(),
+                };
+                for (m, k, v) in crate::scatter::tag_values(&ctx.engine, names, km, shards).await? {
+                    per.entry(m).or_default().insert((k, v));
+                }
+                per
+            } else {
+                let (keys, _) = index_series(
+                    ctx,
+                    &defaults,
+                    database.as_deref(),
+                    sources,
+                    condition.clone(),
+                )
+                .await?;
+                let matcher = tag_key_matcher(*op, tag_key)?;
+                tag_values_of(&keys, &matcher)
+            };
             Ok(per
                 .into_iter()
                 .filter_map(|(m, kv)| {
@@ -1045,6 +1072,53 @@ async fn index_series(
         }
     }
     Ok((keys, fields))
+}
+
+/// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
+async fn index_scope(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+) -> Result<(Option<Vec<String>>, Vec<u64>), QueryError> {
+    let snap = snapshot(ctx)?;
+    let src_db = sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.database.clone(),
+        _ => None,
+    });
+    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let mut shards = Vec::new();
+    for rp in snap
+        .data
+        .database(&db)
+        .map(|d| d.retention_policies.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        shards.extend(shards_for(&snap, &db, &rp, i64::MIN, i64::MAX));
+    }
+    if sources.is_empty() {
+        return Ok((None, shards));
+    }
+    let names: Vec<String> = if sources
+        .iter()
+        .all(|s| matches!(s, Source::Measurement(m) if m.regex.is_none() && m.name.is_some()))
+    {
+        sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Measurement(m) => m.name.clone(),
+                _ => None,
+            })
+            .collect()
+    } else {
+        let filter = sources_filter(sources)?;
+        crate::scatter::tags(&ctx.engine, None, shards.clone())
+            .await?
+            .into_keys()
+            .filter(|m| filter(m))
+            .collect()
+    };
+    Ok((Some(names), shards))
 }
 
 type KeyMatcher = Box<dyn Fn(&str) -> bool>;
