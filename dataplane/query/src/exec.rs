@@ -123,6 +123,7 @@ pub fn series_tags(key: &[u8]) -> Vec<(String, String)> {
 struct PlanResolver<'a> {
     fields: &'a [String],
     tags: &'a std::collections::BTreeSet<String>,
+    schema_fields: &'a std::collections::BTreeSet<String>,
 }
 
 impl Resolver for PlanResolver<'_> {
@@ -131,6 +132,9 @@ impl Resolver for PlanResolver<'_> {
             return None;
         }
         let i = self.fields.iter().position(|f| f == name)?;
+        if ty != DataType::Field && !self.schema_fields.contains(name) {
+            return None;
+        }
         if ty != DataType::Field && self.tags.contains(name) {
             // A tag of the measurement that is also a field elsewhere: InfluxDB prefers
             // the field only where the measurement has it; conditions name tags here.
@@ -280,6 +284,7 @@ pub async fn scan_partition(
     let resolver = PlanResolver {
         fields: &plan.fields,
         tags: &plan.tag_names,
+        schema_fields: &plan.field_names,
     };
     let cond = match &plan.condition {
         Some(c) => Some(CExpr::compile(c, &resolver)?),
@@ -356,6 +361,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
     let resolver = PlanResolver {
         fields: &plan.fields,
         tags: &plan.tag_names,
+        schema_fields: &plan.field_names,
     };
     let cond = match &plan.condition {
         Some(c) => Some(CExpr::compile(c, &resolver)?),

@@ -19,6 +19,9 @@ use crate::value::Value;
 pub struct MeasurementSchema {
     pub fields: BTreeMap<String, FieldType>,
     pub tags: BTreeSet<String>,
+    /// Tag keys were not gathered (the statement needs no expansion): any name that is
+    /// not a field is taken for a tag.
+    pub tags_unknown: bool,
 }
 
 /// Measurement name (unescaped) → its schema.
@@ -200,6 +203,8 @@ pub struct SelectPlan {
     pub aux: bool,
     /// Tag keys of the measurements read (a name that is a tag and not a field is a tag).
     pub tag_names: BTreeSet<String>,
+    /// Field keys of the measurements read.
+    pub field_names: BTreeSet<String>,
     pub fill: Fill,
     pub limit: u64,
     pub offset: u64,
@@ -232,7 +237,9 @@ impl Ctx<'_> {
             .find_map(|m| m.fields.get(name).copied())
     }
     fn is_tag(&self, name: &str) -> bool {
-        self.schema.values().any(|m| m.tags.contains(name))
+        self.schema
+            .values()
+            .any(|m| m.tags_unknown || m.tags.contains(name))
     }
     fn field_index(&mut self, name: &str) -> usize {
         if let Some(i) = self.fields.iter().position(|f| f == name) {
@@ -495,6 +502,23 @@ pub fn accepts(name: &str, t: FieldType) -> bool {
     }
 }
 
+/// Whether planning `stmt` needs the measurements' tag keys (wildcards and regexes in the
+/// select list or GROUP BY); otherwise they need not be gathered from the cores.
+pub fn needs_tag_keys(stmt: &SelectStatement) -> bool {
+    let mut need = false;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            if matches!(e, Expr::Wildcard(_) | Expr::Regex(_)) {
+                need = true;
+            }
+        });
+    }
+    need || stmt
+        .dimensions
+        .iter()
+        .any(|d| matches!(d.expr, Expr::Wildcard(_) | Expr::Regex(_)))
+}
+
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -675,6 +699,10 @@ pub fn plan_select(
         aggregate,
         aux,
         tag_names,
+        field_names: schema
+            .values()
+            .flat_map(|m| m.fields.keys().cloned())
+            .collect(),
         fill: stmt.fill,
         limit: stmt.limit,
         offset: stmt.offset,

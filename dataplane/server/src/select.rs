@@ -79,20 +79,50 @@ pub fn fields_of(
     let mut out: BTreeMap<String, BTreeMap<String, _>> = BTreeMap::new();
     for id in shards {
         let dir = engine.cfg.data_dir.join(db).join(rp).join(id.to_string());
-        if !dir.join("fields.log").exists() {
-            continue;
-        }
-        let Ok(reg) = ShardFields::load(&dir) else {
+        let Some(reg) = registry(&dir) else {
             continue;
         };
-        for ((m, f), t) in reg.all() {
-            out.entry(tessera_query::exec::unescape(m))
-                .or_default()
-                .entry(String::from_utf8_lossy(f).into_owned())
-                .or_insert(*t);
+        for (m, fs) in reg.iter() {
+            let e = out.entry(m.clone()).or_default();
+            for (f, t) in fs {
+                e.entry(f.clone()).or_insert(*t);
+            }
         }
     }
     out
+}
+
+type Registry = BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>>;
+
+thread_local! {
+    /// Field registries read by this core's queries, with the file length they were read
+    /// at: the registry only grows, so a longer file means it must be read again.
+    static REGISTRIES: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, (u64, Rc<Registry>)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn registry(dir: &std::path::Path) -> Option<Rc<Registry>> {
+    let path = dir.join("fields.log");
+    let len = std::fs::metadata(&path).ok()?.len();
+    if let Some(r) = REGISTRIES.with(|c| {
+        c.borrow()
+            .get(&path)
+            .filter(|(l, _)| *l == len)
+            .map(|(_, r)| Rc::clone(r))
+    }) {
+        return Some(r);
+    }
+    let reg = ShardFields::load(dir).ok()?;
+    let mut out: Registry = BTreeMap::new();
+    for ((m, f), t) in reg.all() {
+        out.entry(tessera_query::exec::unescape(m))
+            .or_default()
+            .entry(String::from_utf8_lossy(f).into_owned())
+            .or_insert(*t);
+    }
+    let out = Rc::new(out);
+    REGISTRIES.with(|c| c.borrow_mut().insert(path, (len, Rc::clone(&out))));
+    Some(out)
 }
 
 /// Runs a `SELECT` and returns its series.
@@ -166,7 +196,12 @@ async fn select_inner(
             continue;
         }
         let has_regex = ms.iter().any(|m| m.regex.is_some());
-        let tags = tessera_query_tags(engine, &ms, has_regex, &shards).await?;
+        let need_tags = has_regex || tessera_query::plan::needs_tag_keys(stmt);
+        let tags = if need_tags {
+            tessera_query_tags(engine, &ms, has_regex, &shards).await?
+        } else {
+            BTreeMap::new()
+        };
         let mut names: Vec<String> = Vec::new();
         for m in &ms {
             if let Some(n) = &m.name {
@@ -195,6 +230,7 @@ async fn select_inner(
             if let Some(t) = tags.get(n) {
                 e.tags.extend(t.iter().cloned());
             }
+            e.tags_unknown |= !need_tags;
         }
         groups.push((shards, names));
     }
