@@ -373,7 +373,13 @@ impl CsvWriter {
                     .join(",");
                 for row in &s.values {
                     let mut cells = vec![s.name.clone(), tags.clone()];
-                    for v in row {
+                    for (ci, v) in row.iter().enumerate() {
+                        // influxd's CSV writer leaves a Go `int` cell (SHOW RETENTION
+                        // POLICIES' replicaN) holding the header's text.
+                        if s.columns.get(ci).is_some_and(|c| c == "replicaN") {
+                            cells.push("replicaN".into());
+                            continue;
+                        }
                         cells.push(match v {
                             Value::Null => String::new(),
                             Value::Float(f) => {

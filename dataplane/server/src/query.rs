@@ -65,14 +65,11 @@ fn wants_csv(req: &Request) -> bool {
 
 fn error_response(status: u16, msg: &str, pretty: bool, csv: bool) -> Response {
     if csv {
-        let mut out = String::new();
-        CsvWriter::default().write(
-            &[StatementResult::error(0, msg)],
-            TimeFormat::Rfc3339,
-            &mut out,
-        );
+        let mut out = String::from("error\n\"");
+        out.push_str(&msg.replace('"', "\"\""));
+        out.push_str("\"\n");
         return Response::new(status)
-            .header("Content-Type", "application/csv")
+            .header("Content-Type", "text/csv")
             .body(out.into_bytes());
     }
     Response::json(status, query_error_json(msg, pretty).into_bytes())
@@ -162,6 +159,10 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
     }
     let registration = crate::registry::register(&q, &p.db);
     let n = query.statements.len();
+    if n == 0 {
+        // `q=";"`: influxd answers an empty object.
+        return Response::json(200, b"{}\n".to_vec());
+    }
     let mut results: Vec<StatementResult> = Vec::new();
     let mut i = 0;
     let mut failed = false;
@@ -209,9 +210,23 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
     }
     drop(registration);
     let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
-    if p.chunked {
-        for r in results.iter_mut() {
+    // SELECT answers are cut into chunks (influxd's default size when not chunked, whose
+    // parts stay in one answer marked partial); SHOW answers are never cut.
+    for r in results.iter_mut() {
+        let is_select = matches!(
+            query.statements.get(r.statement_id),
+            Some(tessera_influxql::Statement::Select(_))
+        );
+        if !is_select {
+            continue;
+        }
+        if p.chunked {
             chunk_series(r, p.chunk_size);
+        } else {
+            // influxd merges its 10000-row chunks back but keeps the flag.
+            for s in r.series.iter_mut() {
+                s.partial |= s.values.len() > 10_000;
+            }
         }
     }
     if csv {
@@ -223,13 +238,13 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         };
         CsvWriter::default().write(&results, tf, &mut out);
         return Response::new(200)
-            .header("Content-Type", "application/csv")
+            .header("Content-Type", "text/csv")
             .body(out.into_bytes());
     }
     if p.chunked {
         // One JSON object per chunk, one after the other.
         let mut body = String::new();
-        for r in split_chunks(results) {
+        for r in split_chunks(results, &query.statements) {
             body.push_str(&results_json(&[r], tf, p.pretty));
         }
         return Response::json(200, body.into_bytes());
@@ -287,10 +302,17 @@ fn chunk_series(r: &mut StatementResult, size: usize) {
 
 /// influxd's chunked answers: each series (part) in its own result object; `partial` on
 /// the result while more of the same statement follows.
-fn split_chunks(results: Vec<StatementResult>) -> Vec<StatementResult> {
+fn split_chunks(
+    results: Vec<StatementResult>,
+    statements: &[tessera_influxql::Statement],
+) -> Vec<StatementResult> {
     let mut out = Vec::new();
     for r in results {
-        if r.series.len() <= 1 {
+        let is_select = matches!(
+            statements.get(r.statement_id),
+            Some(tessera_influxql::Statement::Select(_))
+        );
+        if r.series.len() <= 1 || !is_select {
             out.push(r);
             continue;
         }
