@@ -548,6 +548,8 @@ pub fn plan_select(
             Expr::Call { name, args } if name == "time" => {
                 let every = match args.first() {
                     Some(Expr::Duration(d)) if *d > 0 => *d,
+                    // influxd ignores GROUP BY time(0s) and negative intervals.
+                    Some(Expr::Duration(_)) => continue,
                     _ => {
                         return Err(QueryError::msg(
                             "time dimension must have duration argument",

@@ -69,10 +69,10 @@ fn parse_tzif(name: &str, b: &[u8]) -> Option<Tz> {
 impl Tz {
     /// Loads a zone by IANA name; `None` if there is no such zone.
     pub fn load(name: &str) -> Option<Arc<Tz>> {
-        if name.is_empty() || name.contains("..") || name.starts_with('/') {
+        if name.contains("..") || name.starts_with('/') {
             return None;
         }
-        if name == "UTC" || name == "Etc/UTC" {
+        if name.is_empty() || name == "UTC" || name == "Etc/UTC" {
             return Some(Arc::new(Tz {
                 name: name.into(),
                 transitions: Vec::new(),
@@ -143,5 +143,7 @@ mod tests {
         assert_eq!(s, t - 19 * 3_600_000_000_000);
         assert_eq!(e, s + day);
         assert!(Tz::load("Mars/Olympus").is_none());
+        // tz('') is UTC, as in influxd.
+        assert_eq!(Tz::load("").map(|z| z.offset_at(0)), Some(0));
     }
 }

@@ -107,6 +107,9 @@ async fn run_inner(
             let snap = snapshot(ctx)?;
             crate::select::select(&ctx.engine, &snap, sel, &defaults).await
         }
+        Statement::CreateDatabase { name, .. } if name.is_empty() => {
+            Err(QueryError::msg("invalid name"))
+        }
         Statement::CreateDatabase { name, rp } => {
             let spec = rp.as_ref().map(|r| {
                 rp_spec(
@@ -482,9 +485,21 @@ async fn run_inner(
             limit,
             offset,
         } => {
+            if condition
+                .as_ref()
+                .is_some_and(tessera_query::cond::mentions_time)
+            {
+                return Err(QueryError::msg(
+                    "SHOW MEASUREMENTS doesn't support time in WHERE clause",
+                ));
+            }
             let snap = snapshot(ctx)?;
-            let (db, rp) = resolve_db_rp(&snap, database.as_deref(), None, &defaults)?;
-            let _ = rp;
+            // An unknown database lists nothing (no error), as influxd.
+            let (db, _) = match resolve_db_rp(&snap, database.as_deref(), None, &defaults) {
+                Ok(x) => x,
+                Err(QueryError::DatabaseNotFound(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
             let mut names: BTreeSet<String> = BTreeSet::new();
             for (_, r) in snap
                 .data
@@ -664,7 +679,20 @@ async fn run_inner(
             offset,
         } => {
             let snap = snapshot(ctx)?;
-            let (db, rp) = resolve_db_rp(&snap, database.as_deref(), None, &defaults)?;
+            let src_rp = sources.iter().find_map(|s| match s {
+                Source::Measurement(m) => m.retention_policy.clone(),
+                _ => None,
+            });
+            let src_db = sources.iter().find_map(|s| match s {
+                Source::Measurement(m) => m.database.clone(),
+                _ => None,
+            });
+            let (db, rp) = resolve_db_rp(
+                &snap,
+                database.as_deref().or(src_db.as_deref()),
+                src_rp.as_deref(),
+                &defaults,
+            )?;
             let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
             let fields = fields_of(&ctx.engine, &db, &rp, &shards);
             let filter = sources_filter(sources)?;
@@ -1033,14 +1061,13 @@ async fn index_series(
     });
     let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
     let filter = sources_filter(sources)?;
-    let rps: Vec<String> = match &src_rp {
-        Some(r) => vec![r.clone()],
-        None => snap
-            .data
-            .database(&db)
-            .map(|d| d.retention_policies.keys().cloned().collect())
-            .unwrap_or_default(),
-    };
+    // influxd's index statements read every retention policy, whatever the source names.
+    let _ = src_rp;
+    let rps: Vec<String> = snap
+        .data
+        .database(&db)
+        .map(|d| d.retention_policies.keys().cloned().collect())
+        .unwrap_or_default();
     let (condition, _range) = match &condition {
         Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
         None => (None, Default::default()),
