@@ -502,6 +502,99 @@ pub fn accepts(name: &str, t: FieldType) -> bool {
     }
 }
 
+fn arith(op: BinaryOp) -> Option<tessera_functions::binary::Op> {
+    use tessera_functions::binary::Op;
+    Some(match op {
+        BinaryOp::Add => Op::Add,
+        BinaryOp::Sub => Op::Sub,
+        BinaryOp::Mul => Op::Mul,
+        BinaryOp::Div => Op::Div,
+        BinaryOp::Mod => Op::Mod,
+        BinaryOp::BitAnd => Op::BitAnd,
+        BinaryOp::BitOr => Op::BitOr,
+        BinaryOp::BitXor => Op::BitXor,
+        _ => return None,
+    })
+}
+
+/// influxd's type check of math in the select list: `type error: <expr with types>:
+/// incompatible types: <l> and <r>`. `None`: fine (or not decidable here).
+fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
+    use tessera_functions::ValueType as V;
+    fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
+        match e {
+            Expr::Paren(x) => ty(x, schema),
+            Expr::Integer(_) => Some("integer"),
+            Expr::Unsigned(_) => Some("unsigned"),
+            Expr::Number(_) => Some("float"),
+            Expr::String(_) => Some("string"),
+            Expr::Boolean(_) => Some("boolean"),
+            Expr::VarRef { name, data_type } => {
+                if let Some(t) = schema.values().find_map(|m| m.fields.get(name)) {
+                    return Some(match t {
+                        FieldType::Float => "float",
+                        FieldType::Integer => "integer",
+                        FieldType::Unsigned => "unsigned",
+                        FieldType::String => "string",
+                        FieldType::Boolean => "boolean",
+                    });
+                }
+                (*data_type == DataType::Tag || schema.values().any(|m| m.tags.contains(name)))
+                    .then_some("tag")
+            }
+            _ => None,
+        }
+    }
+    let vt = |t: &str| match t {
+        "float" => Some(V::Float),
+        "integer" => Some(V::Integer),
+        "unsigned" => Some(V::Unsigned),
+        "boolean" => Some(V::Boolean),
+        "string" => Some(V::String),
+        _ => None,
+    };
+    match e {
+        Expr::Paren(x) => type_error(x, schema),
+        Expr::Binary { op, lhs, rhs } => {
+            if let Some(err) = type_error(lhs, schema).or_else(|| type_error(rhs, schema)) {
+                return Some(err);
+            }
+            let aop = arith(*op)?;
+            let (l, r) = (ty(lhs, schema)?, ty(rhs, schema)?);
+            let ok = match (vt(l), vt(r)) {
+                (Some(a), Some(b)) => tessera_functions::binary::output_type(a, aop, b).is_ok(),
+                _ => false,
+            };
+            if ok {
+                return None;
+            }
+            let mut typed = e.clone();
+            typed.walk_mut(&mut |x| {
+                let t = match x {
+                    Expr::VarRef { .. } => ty(x, schema),
+                    _ => None,
+                };
+                if let Expr::VarRef { data_type, .. } = x {
+                    if let Some(t) = t {
+                        *data_type = match t {
+                            "float" => DataType::Float,
+                            "integer" => DataType::Integer,
+                            "unsigned" => DataType::Unsigned,
+                            "string" => DataType::String,
+                            "boolean" => DataType::Boolean,
+                            _ => DataType::Tag,
+                        };
+                    }
+                }
+            });
+            Some(format!(
+                "type error: {typed}: incompatible types: {l} and {r}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Whether planning `stmt` needs the measurements' tag keys (wildcards and regexes in the
 /// select list or GROUP BY); otherwise they need not be gathered from the cores.
 pub fn needs_tag_keys(stmt: &SelectStatement) -> bool {
@@ -600,6 +693,13 @@ pub fn plan_select(
         .filter(|f| !matches!(&f.expr, Expr::VarRef { name, .. } if name == "time"))
         .collect();
     let aggregate = fields.iter().any(|f| has_reducer(&f.expr));
+    if !aggregate {
+        for f in &fields {
+            if let Some(e) = type_error(&f.expr, schema) {
+                return Err(QueryError::Influx(e));
+            }
+        }
+    }
     if interval.is_some() && !range.has_max() {
         range.max = now;
     }
