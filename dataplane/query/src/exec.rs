@@ -325,7 +325,12 @@ pub async fn scan_partition(
             keys.sort();
             keys
         };
-        for key in keys {
+        for (n, key) in keys.into_iter().enumerate() {
+            if n % 64 == 63 {
+                // Long scans let the core's other work (requests, mesh messages such as
+                // SHOW QUERIES and KILL QUERY) run in between.
+                glommio::executor().yield_now().await;
+            }
             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(QueryError::Killed);
             }

@@ -50,7 +50,7 @@ pub enum ScatterMsg {
         measurements: Option<Arc<Vec<String>>>,
         keys: Arc<KeyMatch>,
         shards: Arc<Vec<u64>>,
-        reply: flume::Sender<Result<BTreeSet<(String, String, String)>, QueryError>>,
+        reply: flume::Sender<Result<TagValueSet, QueryError>>,
     },
     /// The queries running on a core.
     ListQueries {
@@ -230,6 +230,11 @@ pub async fn tags(
     Ok(out)
 }
 
+/// (measurement, tag key, tag value) triples.
+pub type TagValueSet = BTreeSet<(String, String, String)>;
+
+type KeyFilter = Box<dyn Fn(&str) -> bool>;
+
 /// Which tag keys `SHOW TAG VALUES … WITH KEY …` asks for.
 #[derive(Debug, Clone)]
 pub struct KeyMatch {
@@ -238,7 +243,7 @@ pub struct KeyMatch {
 }
 
 impl KeyMatch {
-    fn matcher(&self) -> Result<Box<dyn Fn(&str) -> bool>, QueryError> {
+    fn matcher(&self) -> Result<KeyFilter, QueryError> {
         use tessera_influxql::{BinaryOp, TagKeyExpr};
         let neg = matches!(self.op, BinaryOp::Neq | BinaryOp::NeqRegex);
         Ok(match &self.key {
@@ -361,7 +366,7 @@ fn matching_keys(
                     index.tag_keys(&m).into_iter().map(<[u8]>::to_vec).collect();
                 let is_tag = |n: &str| {
                     let e = tessera_query::exec::escape_tag(n);
-                    keys.iter().any(|k| *k == e)
+                    keys.contains(&e)
                 };
                 tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str| {
                     Some(

@@ -249,7 +249,15 @@ async fn select_inner(
                 .await?;
         total.merge(partial);
     }
+    let killed = || defaults.cancel.load(std::sync::atomic::Ordering::Relaxed);
+    if killed() {
+        return Err(QueryError::Killed);
+    }
     let all = tessera_query::finish::finish(&plan, total)?;
+    // A KILL that came while the answer was being put together still stops it.
+    if killed() {
+        return Err(QueryError::Killed);
+    }
     Ok(all)
 }
 
