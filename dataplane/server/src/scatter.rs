@@ -52,6 +52,11 @@ pub enum ScatterMsg {
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<Result<TagValueSet, QueryError>>,
     },
+    /// How many series the core's partitions of the shards index.
+    SeriesCount {
+        shards: Arc<Vec<u64>>,
+        reply: flume::Sender<Vec<u64>>,
+    },
     /// The queries running on a core.
     ListQueries {
         reply: flume::Sender<Vec<crate::registry::QueryInfo>>,
@@ -103,6 +108,9 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
                 &shards,
             );
             let _ = reply.send_async(r).await;
+        }
+        ScatterMsg::SeriesCount { shards, reply } => {
+            let _ = reply.send_async(series_count_local(engine, &shards)).await;
         }
         ScatterMsg::ListQueries { reply } => {
             let _ = reply.send_async(crate::registry::list()).await;
@@ -618,4 +626,57 @@ pub async fn kill_query(engine: &Rc<Engine>, qid: u64) -> bool {
         }
     }
     false
+}
+
+/// 64-bit hashes of the series the core's partitions of the shards index (a sketch:
+/// cheap to ship, and a series in several shards counts once).
+fn series_count_local(engine: &Rc<Engine>, shards: &[u64]) -> Vec<u64> {
+    let mut out = Vec::new();
+    for (s, _, p) in engine.open_partitions() {
+        if !shards.contains(&s.id) {
+            continue;
+        }
+        let index = p.index();
+        let names: Vec<Vec<u8>> = index.measurements().map(<[u8]>::to_vec).collect();
+        for m in names {
+            for id in index.select(&m, &TagPredicate::All).iter() {
+                if let Some(k) = index.key(id) {
+                    out.push(crate::router::fnv64a(k));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Distinct series indexed on every core, by their hashes.
+pub async fn series_count(engine: &Rc<Engine>, shards: Vec<u64>) -> Result<u64, QueryError> {
+    let shards = Arc::new(shards);
+    let mut waits = Vec::new();
+    for core in 0..engine.cores {
+        if core == engine.core {
+            continue;
+        }
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(
+                core,
+                CoreMsg::Scatter(ScatterMsg::SeriesCount {
+                    shards: Arc::clone(&shards),
+                    reply,
+                }),
+            )
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push(rx);
+    }
+    let mut all: ahash::AHashSet<u64> = series_count_local(engine, &shards).into_iter().collect();
+    for rx in waits {
+        all.extend(
+            rx.recv_async()
+                .await
+                .map_err(|_| QueryError::Storage("a core stopped answering".into()))?,
+        );
+    }
+    Ok(all.len() as u64)
 }
