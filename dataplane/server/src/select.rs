@@ -271,8 +271,6 @@ fn select_subqueries<'a>(
     now: i64,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
     Box::pin(async move {
-        use tessera_storage::batch::FieldType;
-        use tessera_storage::column::{Column, Values};
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
@@ -304,82 +302,30 @@ fn select_subqueries<'a>(
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
                 }
-                let mut columns = Vec::new();
-                for (ci, name) in s.columns.iter().enumerate().skip(1) {
-                    let mut rows: Vec<(i64, &tessera_query::Value)> = s
-                        .values
-                        .iter()
-                        .filter_map(|r| match (&r[0], &r[ci]) {
-                            (_, tessera_query::Value::Null) => None,
-                            (tessera_query::Value::Time(t), v) => Some((*t, v)),
-                            _ => None,
-                        })
-                        .collect();
-                    rows.sort_by_key(|r| r.0);
-                    rows.dedup_by_key(|r| r.0);
-                    if rows.is_empty() {
+                // Rows of one inner series may share a time (several series merged, or
+                // GROUP BY with selectors): the k-th row at a time goes to sub-frame k,
+                // so every frame has unique times and no row is lost.
+                let mut seen: std::collections::HashMap<i64, usize> = Default::default();
+                let mut parts: Vec<Vec<&Vec<tessera_query::Value>>> = Vec::new();
+                for r in &s.values {
+                    let Some(tessera_query::Value::Time(t)) = r.first() else {
                         continue;
-                    }
-                    use tessera_query::Value as V;
-                    let all_int = rows.iter().all(|r| matches!(r.1, V::Integer(_)));
-                    let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                    let (t, vals) = match rows[0].1 {
-                        V::String(_) => (
-                            FieldType::String,
-                            Values::Str(
-                                rows.iter()
-                                    .map(|r| match r.1 {
-                                        V::String(x) => x.as_bytes().into(),
-                                        _ => Box::default(),
-                                    })
-                                    .collect(),
-                            ),
-                        ),
-                        V::Boolean(_) => (
-                            FieldType::Boolean,
-                            Values::Boolean(
-                                rows.iter()
-                                    .map(|r| matches!(r.1, V::Boolean(true)))
-                                    .collect(),
-                            ),
-                        ),
-                        V::Unsigned(_) => (
-                            FieldType::Unsigned,
-                            Values::Unsigned(
-                                rows.iter()
-                                    .map(|r| match r.1 {
-                                        V::Unsigned(x) => *x,
-                                        _ => 0,
-                                    })
-                                    .collect(),
-                            ),
-                        ),
-                        _ if all_int => (
-                            FieldType::Integer,
-                            Values::Integer(
-                                rows.iter()
-                                    .map(|r| match r.1 {
-                                        V::Integer(x) => *x,
-                                        _ => 0,
-                                    })
-                                    .collect(),
-                            ),
-                        ),
-                        _ => (
-                            FieldType::Float,
-                            Values::Float(
-                                rows.iter().map(|r| r.1.as_f64().unwrap_or(0.0)).collect(),
-                            ),
-                        ),
                     };
-                    entry.fields.entry(name.clone()).or_insert(t);
-                    columns.push((name.clone(), Column::from_sorted(ts, vals)));
+                    let k = seen.entry(*t).or_insert(0);
+                    if parts.len() <= *k {
+                        parts.push(Vec::new());
+                    }
+                    parts[*k].push(r);
+                    *k += 1;
                 }
-                frames.push(tessera_query::exec::Frame {
-                    measurement: s.name.clone(),
-                    tags: s.tags.clone(),
-                    columns,
-                });
+                for part in parts {
+                    let columns = frame_columns(&s.columns, &part, &mut entry.fields);
+                    frames.push(tessera_query::exec::Frame {
+                        measurement: s.name.clone(),
+                        tags: s.tags.clone(),
+                        columns,
+                    });
+                }
             }
         }
         let names: Vec<String> = schema.keys().cloned().collect();
@@ -387,6 +333,84 @@ fn select_subqueries<'a>(
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
     })
+}
+
+/// The columns of one sub-frame of an inner answer: each non-time column's non-null
+/// values, typed by the first value (integers mixed with floats become floats).
+fn frame_columns(
+    names: &[String],
+    rows: &[&Vec<tessera_query::Value>],
+    fields: &mut BTreeMap<String, tessera_storage::batch::FieldType>,
+) -> Vec<(String, tessera_storage::column::Column)> {
+    use tessera_query::Value as V;
+    use tessera_storage::batch::FieldType;
+    use tessera_storage::column::{Column, Values};
+    let mut columns = Vec::new();
+    for (ci, name) in names.iter().enumerate().skip(1) {
+        let mut col: Vec<(i64, &V)> = rows
+            .iter()
+            .filter_map(|r| match (&r[0], r.get(ci)) {
+                (V::Time(t), Some(v)) if !v.is_null() => Some((*t, v)),
+                _ => None,
+            })
+            .collect();
+        col.sort_by_key(|r| r.0);
+        if col.is_empty() {
+            continue;
+        }
+        let all_int = col.iter().all(|r| matches!(r.1, V::Integer(_)));
+        let ts: Vec<i64> = col.iter().map(|r| r.0).collect();
+        let (t, vals) = match col[0].1 {
+            V::String(_) => (
+                FieldType::String,
+                Values::Str(
+                    col.iter()
+                        .map(|r| match r.1 {
+                            V::String(x) => x.as_bytes().into(),
+                            _ => Box::default(),
+                        })
+                        .collect(),
+                ),
+            ),
+            V::Boolean(_) => (
+                FieldType::Boolean,
+                Values::Boolean(
+                    col.iter()
+                        .map(|r| matches!(r.1, V::Boolean(true)))
+                        .collect(),
+                ),
+            ),
+            V::Unsigned(_) => (
+                FieldType::Unsigned,
+                Values::Unsigned(
+                    col.iter()
+                        .map(|r| match r.1 {
+                            V::Unsigned(x) => *x,
+                            _ => 0,
+                        })
+                        .collect(),
+                ),
+            ),
+            _ if all_int => (
+                FieldType::Integer,
+                Values::Integer(
+                    col.iter()
+                        .map(|r| match r.1 {
+                            V::Integer(x) => *x,
+                            _ => 0,
+                        })
+                        .collect(),
+                ),
+            ),
+            _ => (
+                FieldType::Float,
+                Values::Float(col.iter().map(|r| r.1.as_f64().unwrap_or(0.0)).collect()),
+            ),
+        };
+        fields.entry(name.clone()).or_insert(t);
+        columns.push((name.clone(), Column::from_sorted(ts, vals)));
+    }
+    columns
 }
 
 /// The `time` comparisons at the top level of a condition (ANDed terms).
