@@ -275,10 +275,21 @@ fn select_subqueries<'a>(
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
         for src in &stmt.sources {
-            let Source::Subquery(inner) = src else {
-                return Err(QueryError::msg("cannot mix subqueries with measurements"));
+            // A measurement next to subqueries is read as `SELECT * FROM m GROUP BY *`.
+            let mut inner = match src {
+                Source::Subquery(inner) => (**inner).clone(),
+                Source::Measurement(m) => SelectStatement {
+                    fields: vec![tessera_influxql::Field {
+                        expr: tessera_influxql::Expr::Wildcard(tessera_influxql::WildcardKind::All),
+                        alias: None,
+                    }],
+                    sources: vec![Source::Measurement(m.clone())],
+                    dimensions: vec![tessera_influxql::Dimension {
+                        expr: tessera_influxql::Expr::Wildcard(tessera_influxql::WildcardKind::All),
+                    }],
+                    ..Default::default()
+                },
             };
-            let mut inner = (**inner).clone();
             let inner_has_time = inner
                 .condition
                 .as_ref()
