@@ -582,10 +582,10 @@ async fn run_inner(
                     e.insert(t);
                 }
             }
+            // influxd 1.6 parses SLIMIT/SOFFSET here but does not apply them.
+            let _ = (slimit, soffset);
             Ok(per
                 .into_iter()
-                .skip(*soffset as usize)
-                .take(limit_of(*slimit))
                 .filter_map(|(m, tags)| {
                     let values: Vec<Vec<Value>> = tags
                         .into_iter()
@@ -737,12 +737,14 @@ async fn run_inner(
                     vec![vec![Value::Integer(n as i64)]],
                 )]);
             }
-            let (keys, fields) = index_series(
+            let (keys, fields) = index_series_in(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
                 condition.clone(),
+                // influxd: only the estimated measurement count reads every RP.
+                *exact || *what != CardinalityKind::Measurement,
             )
             .await?;
             let count = |n: usize| vec![vec![Value::Integer(n as i64)]];
@@ -1068,6 +1070,19 @@ async fn index_series(
     sources: &[Source],
     condition: Option<tessera_influxql::Expr>,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
+    index_series_in(ctx, defaults, database, sources, condition, false).await
+}
+
+/// [`index_series`]; `default_rp_only`: the CARDINALITY statements, which influxd runs
+/// over the database's default retention policy only.
+async fn index_series_in(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    condition: Option<tessera_influxql::Expr>,
+    default_rp_only: bool,
+) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
     let snap = snapshot(ctx)?;
     let src_db = sources.iter().find_map(|s| match s {
         Source::Measurement(m) => m.database.clone(),
@@ -1081,11 +1096,11 @@ async fn index_series(
     let filter = sources_filter(sources)?;
     // influxd's index statements read every retention policy, whatever the source names.
     let _ = src_rp;
-    let rps: Vec<String> = snap
-        .data
-        .database(&db)
-        .map(|d| d.retention_policies.keys().cloned().collect())
-        .unwrap_or_default();
+    let rps: Vec<String> = match snap.data.database(&db) {
+        Some(d) if default_rp_only => vec![d.default_retention_policy.clone()],
+        Some(d) => d.retention_policies.keys().cloned().collect(),
+        None => Vec::new(),
+    };
     let (condition, _range) = match &condition {
         Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
         None => (None, Default::default()),
