@@ -85,7 +85,32 @@ pub fn eval_time(e: &Expr, now: i64) -> Result<i64, QueryError> {
                 l.saturating_sub(r)
             })
         }
-        _ => Err(QueryError::msg("invalid time comparison")),
+        other => Err(QueryError::msg(format!(
+            "invalid operation: time and *influxql.{} are not compatible",
+            go_type(other)
+        ))),
+    }
+}
+
+/// The Go type name influxd prints for an expression in type errors.
+fn go_type(e: &Expr) -> &'static str {
+    match e {
+        Expr::VarRef { .. } => "VarRef",
+        Expr::Call { .. } => "Call",
+        Expr::Binary { .. } => "BinaryExpr",
+        Expr::Paren(_) => "ParenExpr",
+        Expr::Integer(_) => "IntegerLiteral",
+        Expr::Unsigned(_) => "UnsignedLiteral",
+        Expr::Number(_) => "NumberLiteral",
+        Expr::String(_) => "StringLiteral",
+        Expr::Boolean(_) => "BooleanLiteral",
+        Expr::Duration(_) => "DurationLiteral",
+        Expr::Time(_) => "TimeLiteral",
+        Expr::Regex(_) => "RegexLiteral",
+        Expr::Wildcard(_) => "Wildcard",
+        Expr::Distinct(_) => "Distinct",
+        Expr::BoundParameter(_) => "BoundParameter",
+        Expr::Nil => "NilLiteral",
     }
 }
 
@@ -133,6 +158,8 @@ pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), Qu
                     | BinaryOp::Gt
                     | BinaryOp::Gte
                     | BinaryOp::Neq
+                    | BinaryOp::EqRegex
+                    | BinaryOp::NeqRegex
             ) && (is_time_ref(lhs) || is_time_ref(rhs)) =>
         {
             let (op, other) = if is_time_ref(lhs) {

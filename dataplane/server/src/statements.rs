@@ -1101,14 +1101,15 @@ async fn index_series_in(
         Some(d) => d.retention_policies.keys().cloned().collect(),
         None => Vec::new(),
     };
-    let (condition, _range) = match &condition {
+    let (condition, range) = match &condition {
         Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
-        None => (None, Default::default()),
+        None => (None, tessera_query::cond::TimeRange::default()),
     };
     let mut keys = BTreeSet::new();
     let mut fields: FieldMap = BTreeMap::new();
     for rp in rps {
-        let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
+        // A time condition picks the shard groups that overlap it, as in influxd.
+        let shards = shards_for(&snap, &db, &rp, range.min, range.max);
         if shards.is_empty() {
             continue;
         }
