@@ -100,8 +100,13 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
     let mut columns = vec!["time".to_string()];
     columns.extend(plan.columns.iter().cloned());
     let mut series = Vec::new();
+    // influxd answers top()/bottom() in time order whatever ORDER BY says.
+    let point_selector = plan
+        .calls
+        .iter()
+        .any(|c| matches!(c.name.as_str(), "top" | "bottom"));
     for (g, mut rows) in out {
-        if plan.descending {
+        if plan.descending && !point_selector {
             rows.reverse();
         }
         if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
