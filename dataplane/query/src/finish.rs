@@ -185,31 +185,31 @@ fn raw_rows(
         }
         let transforms = plan.outputs.iter().any(OExpr::has_transform);
         if transforms {
-            // Raw transformations run per input series, then the series merge by time.
-            let mut merged: Vec<(i64, usize, Vec<Value>)> = Vec::new();
-            for (mi, m) in members.iter().enumerate() {
-                let mut series_rows: Vec<(i64, Vec<Value>)> = Vec::with_capacity(m.times.len());
-                for (ri, t) in m.times.iter().enumerate() {
-                    for (fi, col) in m.cols.iter().enumerate() {
-                        fields[fi] = col[ri].clone();
-                    }
-                    if refs.iter().any(|i| !fields[*i].is_null()) {
-                        let values: Vec<Value> = plan
-                            .outputs
-                            .iter()
-                            .map(|o| eval(o, &fields, &m.tags, &[]))
-                            .collect();
-                        series_rows.push((*t, values));
-                    }
+            // Raw transformations see the group's series merged into one stream, in
+            // influxd's merge order (which decides the order of points at equal times).
+            let runs: Vec<&[i64]> = members.iter().map(|m| m.times.as_slice()).collect();
+            let mut stream: Vec<(i64, Vec<Value>)> = Vec::new();
+            for (mi, ri) in tessera_functions::merge_order(&runs) {
+                let m = &members[mi];
+                for (fi, col) in m.cols.iter().enumerate() {
+                    fields[fi] = col[ri].clone();
                 }
-                if plan.descending {
-                    series_rows.reverse();
-                }
-                for (t, v) in transform::apply(plan, series_rows)? {
-                    merged.push((t, mi, v));
+                if refs.iter().any(|i| !fields[*i].is_null()) {
+                    let values: Vec<Value> = plan
+                        .outputs
+                        .iter()
+                        .map(|o| eval(o, &fields, &m.tags, &[]))
+                        .collect();
+                    stream.push((m.times[ri], values));
                 }
             }
-            merged.sort_by_key(|(t, mi, _)| (*t, *mi));
+            if plan.descending {
+                stream.reverse();
+            }
+            let mut merged: Vec<(i64, usize, Vec<Value>)> = transform::apply(plan, stream)?
+                .into_iter()
+                .map(|(t, v)| (t, 0, v))
+                .collect();
             if plan.descending {
                 // Reversed again below with the other rows.
                 merged.reverse();
