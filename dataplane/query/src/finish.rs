@@ -278,6 +278,10 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
     } else {
         0
     };
+    // top/bottom/sample/distinct are never filled by influxd.
+    let multi_row = plan.calls.iter().any(|c| {
+        !c.distinct_inner && matches!(c.name.as_str(), "top" | "bottom" | "sample" | "distinct")
+    });
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
     for (g, mut wins) in groups {
         // Calls that have data somewhere in the group: their empty windows count 0.
@@ -302,7 +306,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 default_time
             };
             let Some(reducers) = wins.remove(&w) else {
-                if plan.interval.is_some() && plan.fill != Fill::None {
+                if plan.interval.is_some() && plan.fill != Fill::None && !multi_row {
                     let zero = Out {
                         time: None,
                         value: Value::Integer(0),
