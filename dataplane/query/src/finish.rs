@@ -379,7 +379,14 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 rows.push(Row { time, values });
             }
         }
-        fill(plan, &mut rows);
+        // fill(previous) follows the output order (ORDER BY time DESC fills from later).
+        if plan.descending {
+            rows.reverse();
+            fill(plan, &mut rows);
+            rows.reverse();
+        } else {
+            fill(plan, &mut rows);
+        }
         out.insert(g, rows);
     }
 }
