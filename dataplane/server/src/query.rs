@@ -177,7 +177,7 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
         )
         .await;
         let mut r = r;
-        if req.head.method == "GET" && needs_post(&query.statements[i]) {
+        if req.head.method == "GET" && needs_post(&query.statements[i]) && r.error.is_none() {
             r.messages.push((
                 "warning".into(),
                 format!(

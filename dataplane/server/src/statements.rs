@@ -38,7 +38,10 @@ pub async fn run(
     ctx: &Ctx,
 ) -> StatementResult {
     let tz = match st {
-        Statement::Select(s) => s.location.as_deref().and_then(tessera_query::tz::Tz::load),
+        // SELECT INTO answers its `result` series in UTC.
+        Statement::Select(s) if s.target.is_none() => {
+            s.location.as_deref().and_then(tessera_query::tz::Tz::load)
+        }
         _ => None,
     };
     match run_inner(st, db, rp, cancel, ctx).await {
