@@ -78,13 +78,13 @@ impl Finding {
 pub(crate) fn table(findings: &[Finding]) -> String {
     let name_w = findings
         .iter()
-        .map(|f| f.name.len())
+        .map(|f| f.name.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
     let value_w = findings
         .iter()
-        .map(|f| f.value.len())
+        .map(|f| f.value.chars().count())
         .max()
         .unwrap_or(5)
         .clamp(5, 60);

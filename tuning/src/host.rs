@@ -121,7 +121,7 @@ fn memlock(cpus: usize) -> Finding {
     };
     let needed = MEMLOCK_PER_CORE * cpus as u64;
     let value = format!(
-        "soft {}, hard {}; {cpus} core(s) need {} KiB ({} KiB each)",
+        "soft {}, hard {}; need {} KiB ({cpus} × {} KiB)",
         show(lim.rlim_cur),
         show(lim.rlim_max),
         needed / 1024,
