@@ -106,3 +106,57 @@ fn show_queries_lists_and_kill_query_stops_a_long_query() {
         "{count}"
     );
 }
+
+/// `[cluster] max-select-point`, `max-select-series` and `max-select-buckets` refuse a
+/// SELECT that would read or make more, with influxd's texts; smaller ones still run.
+#[test]
+fn select_limits_refuse_big_queries() {
+    let mut c = Cluster::configure(1, 1, &tessera_tests::license::valid(8, 4), "", "");
+    c.datas[0].set("cluster", "max-select-point", "10");
+    c.datas[0].set("cluster", "max-select-series", "3");
+    c.datas[0].set("cluster", "max-select-buckets", "5");
+    c.start_all();
+    let node = c.datas[0].http.clone();
+    query(&node, "", "CREATE DATABASE lim");
+    let body: String = (0..4)
+        .flat_map(|s| {
+            (0..4).map(move |t| {
+                format!(
+                    "m,s={s} v={t} {}\n",
+                    1_672_531_200_000_000_000i64 + t * 1_000_000_000
+                )
+            })
+        })
+        .collect();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("http://{node}/write?db=lim"))
+        .body(body)
+        .send()
+        .expect("write");
+    assert_eq!(r.status().as_u16(), 204);
+    let err = |q: &str| query(&node, "lim", q)["results"][0]["error"].clone();
+    // 4 series: over the series limit.
+    assert_eq!(
+        err("SELECT v FROM m"),
+        "max-select-series limit exceeded: (4/3)"
+    );
+    // 3 series × 4 points = 12 points: over the point limit (influxd's spelling).
+    assert_eq!(
+        err("SELECT v FROM m WHERE s != '3'"),
+        "max-select-point limit exceeed: (12/10)"
+    );
+    // 60 one-second windows: over the bucket limit.
+    assert_eq!(
+        err("SELECT count(v) FROM m WHERE time >= '2023-01-01T00:00:00Z' AND time < '2023-01-01T00:01:00Z' GROUP BY time(1s)"),
+        "max-select-buckets limit exceeded: (60/5)"
+    );
+    // Within every limit.
+    let ok = query(&node, "lim", "SELECT v FROM m WHERE s = '1'");
+    assert_eq!(
+        ok["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(4),
+        "{ok}"
+    );
+}

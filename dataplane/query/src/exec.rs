@@ -50,12 +50,15 @@ pub struct Partial {
     pub aux: HashMap<u64, AuxRow>,
     /// Points read (for `max-select-point`).
     pub points: u64,
+    /// Series read (for `max-select-series`).
+    pub series: u64,
 }
 
 impl Partial {
     pub fn merge(&mut self, other: Partial) {
         self.raw.extend(other.raw);
         self.points += other.points;
+        self.series += other.series;
         self.aux.extend(other.aux);
         for (g, windows) in other.groups {
             let mine = self.groups.entry(g).or_default();
@@ -455,6 +458,7 @@ fn process_series(
     if cols.iter().all(Option::is_none) {
         return Ok(());
     }
+    out.series += 1;
     let group = GroupKey {
         measurement: m.to_string(),
         tags: plan

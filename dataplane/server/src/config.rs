@@ -92,6 +92,12 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterConfig {
     pub dial_timeout: Duration,
+    /// `max-select-point`: points a SELECT may read (0: no limit).
+    pub max_select_point: u64,
+    /// `max-select-series`: series a SELECT may read (0: no limit).
+    pub max_select_series: u64,
+    /// `max-select-buckets`: GROUP BY time windows a SELECT may make (0: no limit).
+    pub max_select_buckets: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +161,9 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("http", "bind-address", Kind::Str, ":8086"),
     ("http", "max-body-size", Kind::Int, "25000000"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
+    ("cluster", "max-select-point", Kind::Int, "0"),
+    ("cluster", "max-select-series", Kind::Int, "0"),
+    ("cluster", "max-select-buckets", Kind::Int, "0"),
     ("retention", "enabled", Kind::Bool, "true"),
     ("retention", "check-interval", Kind::Duration, "30m"),
     ("shard-precreation", "enabled", Kind::Bool, "true"),
@@ -488,6 +497,9 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         },
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
+            max_select_point: non_negative("cluster", "max-select-point")?,
+            max_select_series: non_negative("cluster", "max-select-series")?,
+            max_select_buckets: non_negative("cluster", "max-select-buckets")?,
         },
         housekeeping: crate::housekeeping::HousekeepingConfig {
             retention_enabled: matches!(get("retention", "enabled").value, Value::Bool(true)),
@@ -556,8 +568,12 @@ impl Config {
         );
         let _ = writeln!(
             out,
-            "\n[cluster]\n  dial-timeout = {}",
-            d(self.cluster.dial_timeout)
+            "\n[cluster]\n  dial-timeout = {}\n  max-select-point = {}\n  \
+             max-select-series = {}\n  max-select-buckets = {}",
+            d(self.cluster.dial_timeout),
+            self.cluster.max_select_point,
+            self.cluster.max_select_series,
+            self.cluster.max_select_buckets
         );
         let h = &self.housekeeping;
         let _ = writeln!(

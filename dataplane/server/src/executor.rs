@@ -53,6 +53,8 @@ pub struct CoreSetup {
     pub commands: flume::Sender<MetaCommand>,
     pub engine: EngineConfig,
     pub max_body: usize,
+    /// `[cluster] max-select-*`.
+    pub limits: crate::select::SelectLimits,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
 }
@@ -155,6 +157,7 @@ async fn core_main(
     let commands = Rc::new(setup.commands);
     let ctx = Rc::new(Ctx {
         max_body: setup.max_body,
+        limits: setup.limits,
         state: Rc::clone(&state),
         engine: Rc::clone(&engine),
         commands: Rc::clone(&commands),

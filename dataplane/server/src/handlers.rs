@@ -16,6 +16,8 @@ use crate::state::CoreState;
 pub struct Ctx {
     /// `[http] max-body-size` (0 in the config: no limit).
     pub max_body: usize,
+    /// `[cluster] max-select-*`.
+    pub limits: crate::select::SelectLimits,
     pub state: Rc<CoreState>,
     pub engine: Rc<Engine>,
     pub commands: Rc<flume::Sender<MetaCommand>>,

@@ -102,6 +102,11 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             file_cache_bytes: config.data.file_cache_max_memory_size,
         },
         mesh,
+        limits: crate::select::SelectLimits {
+            points: config.cluster.max_select_point,
+            series: config.cluster.max_select_series,
+            buckets: config.cluster.max_select_buckets,
+        },
         max_body: match config.http.max_body_size {
             0 => usize::MAX,
             n => n as usize,

@@ -16,10 +16,19 @@ use tessera_query::QueryError;
 use crate::engine::Engine;
 use crate::fields::ShardFields;
 
+/// `[cluster] max-select-point`, `max-select-series`, `max-select-buckets` (0: no limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SelectLimits {
+    pub points: u64,
+    pub series: u64,
+    pub buckets: u64,
+}
+
 /// Where unqualified names point: the `db` and `rp` parameters.
 pub struct Defaults<'a> {
     pub db: &'a str,
     pub rp: &'a str,
+    pub limits: SelectLimits,
     /// Set by `KILL QUERY`.
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -239,6 +248,15 @@ async fn select_inner(
     }
     let all_names: Vec<String> = schema.keys().cloned().collect();
     let plan = plan_select(stmt, all_names, &schema, now)?;
+    let limits = defaults.limits;
+    if let (Some(iv), true, true) = (plan.interval, limits.buckets > 0, plan.range.has_min()) {
+        let first = plan.window(plan.range.min).0;
+        let last = plan.window(plan.range.max).0;
+        let n = ((last - first) / iv.every + 1) as u64;
+        if n > limits.buckets {
+            return Err(QueryError::MaxSelectBuckets(n, limits.buckets));
+        }
+    }
     let mut total = tessera_query::exec::Partial::default();
     for (gi, (shards, names)) in groups.into_iter().enumerate() {
         let mut p = plan.clone();
@@ -252,6 +270,13 @@ async fn select_inner(
     let killed = || defaults.cancel.load(std::sync::atomic::Ordering::Relaxed);
     if killed() {
         return Err(QueryError::Killed);
+    }
+    // influxd checks the series when it plans the iterators, the points as it reads.
+    if limits.series > 0 && total.series > limits.series {
+        return Err(QueryError::MaxSelectSeries(total.series, limits.series));
+    }
+    if limits.points > 0 && total.points > limits.points {
+        return Err(QueryError::MaxSelectPoint(total.points, limits.points));
     }
     let all = tessera_query::finish::finish(&plan, total)?;
     // A KILL that came while the answer was being put together still stops it.

@@ -97,6 +97,7 @@ async fn run_inner(
     let defaults = Defaults {
         db: db_param,
         rp: rp_param,
+        limits: ctx.limits,
         cancel: std::sync::Arc::clone(cancel),
     };
     match st {
