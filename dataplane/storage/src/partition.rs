@@ -94,6 +94,12 @@ pub struct Partition {
     files: RefCell<Vec<Rc<DataFile>>>,
     next_generation: Cell<u64>,
     flushing: Cell<bool>,
+    /// Writes whose WAL record is (being) written but not yet in the cache. A flush must
+    /// not rotate the WAL past them: their record would be deleted with the segments the
+    /// new file covers while their points are not in it.
+    unapplied: Cell<usize>,
+    /// A flush is waiting for `unapplied` to drain: new writes wait meanwhile.
+    rotating: Cell<bool>,
     compacting: Cell<bool>,
     last_write: Cell<Option<std::time::Instant>>,
     index: RefCell<SeriesIndex>,
@@ -190,6 +196,8 @@ impl Partition {
             flushing: Cell::new(false),
             compacting: Cell::new(false),
             last_write: Cell::new(None),
+            unapplied: Cell::new(0),
+            rotating: Cell::new(false),
         }))
     }
 
@@ -203,9 +211,22 @@ impl Partition {
                 max: self.cfg.cache_max_bytes,
             });
         }
+        while self.rotating.get() {
+            glommio::timer::sleep(std::time::Duration::from_micros(100)).await;
+        }
+        self.unapplied.set(self.unapplied.get() + 1);
+        struct Applied<'a>(&'a Cell<usize>);
+        impl Drop for Applied<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        let applied = Applied(&self.unapplied);
         self.wal.append(batch).await?;
         self.last_write.set(Some(std::time::Instant::now()));
-        let conflicts = self.cache.borrow_mut().insert_batch(batch)?;
+        let inserted = self.cache.borrow_mut().insert_batch(batch);
+        drop(applied);
+        let conflicts = inserted?;
         let new_series = self.cache.borrow_mut().take_new_series();
         if !new_series.is_empty() {
             let mut index = self.index.borrow_mut();
@@ -255,7 +276,14 @@ impl Partition {
         if self.cache.borrow().is_empty() {
             return Ok(());
         }
+        // Every write acknowledged from the segments rotated out must be in the cache
+        // taken below: let the in-flight ones land first, holding new ones back.
+        self.rotating.set(true);
+        while self.unapplied.get() > 0 {
+            glommio::timer::sleep(std::time::Duration::from_micros(100)).await;
+        }
         let covered = self.wal.rotate();
+        self.rotating.set(false);
         let data = Rc::new(self.cache.borrow_mut().take_sorted());
         *self.snapshot.borrow_mut() = Some(Rc::clone(&data));
         let generation = self.next_generation.get();

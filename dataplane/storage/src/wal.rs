@@ -334,10 +334,17 @@ impl Wal {
         let mut st = self.state.borrow_mut();
         st.bytes_written += data.len() as u64;
         st.syncs += 1;
-        let seg = st.segment.as_mut().expect("segment still open");
-        seg.size = start + logical as u64;
-        let keep_from = (logical / align) * align;
-        seg.tail = block[keep_from..logical].to_vec();
+        // The segment may have been rotated out while this write was in flight; then the
+        // next append opens a new one and there is no tail to keep.
+        if let Some(seg) = st
+            .segment
+            .as_mut()
+            .filter(|seg| Rc::ptr_eq(&seg.file, &file))
+        {
+            seg.size = start + logical as u64;
+            let keep_from = (logical / align) * align;
+            seg.tail = block[keep_from..logical].to_vec();
+        }
         Ok(())
     }
 
