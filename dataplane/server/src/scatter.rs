@@ -74,6 +74,31 @@ pub enum ScatterMsg {
     },
 }
 
+/// Sends the message `make` builds around a reply channel to every core but this one;
+/// the channels the answers come on, in core order.
+async fn ask_others<T>(
+    engine: &Rc<Engine>,
+    make: impl Fn(flume::Sender<T>) -> CoreMsg,
+) -> Result<Vec<(usize, flume::Receiver<T>)>, QueryError> {
+    let mut waits = Vec::new();
+    for core in (0..engine.cores).filter(|c| *c != engine.core) {
+        let (reply, rx) = flume::bounded(1);
+        engine
+            .send_to(core, make(reply))
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        waits.push((core, rx));
+    }
+    Ok(waits)
+}
+
+/// One core's answer.
+async fn answer<T>(rx: flume::Receiver<T>) -> Result<T, QueryError> {
+    rx.recv_async()
+        .await
+        .map_err(|_| QueryError::Storage("a core stopped answering".into()))
+}
+
 pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
     match m {
         ScatterMsg::Select {
@@ -202,36 +227,21 @@ pub async fn tags(
 ) -> Result<BTreeMap<String, BTreeSet<String>>, QueryError> {
     let measurements = measurements.map(Arc::new);
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::Tags {
-                    measurements: measurements.clone(),
-                    shards: Arc::clone(&shards),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::Tags {
+            measurements: measurements.clone(),
+            shards: Arc::clone(&shards),
+            reply,
+        })
+    })
+    .await?;
     let mut out = tags_local(
         engine,
         measurements.as_deref().map(|v| v.as_slice()),
         &shards,
     );
-    for rx in waits {
-        let more = rx
-            .recv_async()
-            .await
-            .map_err(|_| QueryError::Storage("a core stopped answering".into()))?;
-        for (m, t) in more {
+    for (_, rx) in waits {
+        for (m, t) in answer(rx).await? {
             out.entry(m).or_default().extend(t);
         }
     }
@@ -310,38 +320,23 @@ pub async fn tag_values(
     let measurements = measurements.map(Arc::new);
     let keys = Arc::new(keys);
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::TagValues {
-                    measurements: measurements.clone(),
-                    keys: Arc::clone(&keys),
-                    shards: Arc::clone(&shards),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::TagValues {
+            measurements: measurements.clone(),
+            keys: Arc::clone(&keys),
+            shards: Arc::clone(&shards),
+            reply,
+        })
+    })
+    .await?;
     let mut out = tag_values_local(
         engine,
         measurements.as_deref().map(|v| v.as_slice()),
         &keys,
         &shards,
     )?;
-    for rx in waits {
-        out.extend(
-            rx.recv_async()
-                .await
-                .map_err(|_| QueryError::Storage("a core stopped answering".into()))??,
-        );
+    for (_, rx) in waits {
+        out.extend(answer(rx).await??);
     }
     Ok(out)
 }
@@ -437,32 +432,19 @@ pub async fn delete(
 ) -> Result<(), QueryError> {
     let filter = Arc::new(filter);
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::Delete {
-                    filter: Arc::clone(&filter),
-                    min,
-                    max,
-                    shards: Arc::clone(&shards),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::Delete {
+            filter: Arc::clone(&filter),
+            min,
+            max,
+            shards: Arc::clone(&shards),
+            reply,
+        })
+    })
+    .await?;
     let mine = delete_local(engine, &filter, min, max, &shards).await;
-    for rx in waits {
-        rx.recv_async()
-            .await
-            .map_err(|_| QueryError::Storage("a core stopped answering".into()))??;
+    for (_, rx) in waits {
+        answer(rx).await??;
     }
     mine
 }
@@ -494,37 +476,21 @@ pub async fn select(
     cancel: Arc<AtomicBool>,
 ) -> Result<Partial, QueryError> {
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::Select {
-                    plan: Arc::clone(&plan),
-                    shards: Arc::clone(&shards),
-                    cancel: Arc::clone(&cancel),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::Select {
+            plan: Arc::clone(&plan),
+            shards: Arc::clone(&shards),
+            cancel: Arc::clone(&cancel),
+            reply,
+        })
+    })
+    .await?;
     // Merged in core order whichever core coordinates, so answers are deterministic.
     let mine = select_local(engine, &plan, &shards, &cancel).await?;
     let mut parts: Vec<Option<Partial>> = (0..engine.cores).map(|_| None).collect();
     parts[engine.core] = Some(mine);
-    let others = (0..engine.cores).filter(|c| *c != engine.core);
-    for (core, rx) in others.zip(waits) {
-        let p = rx
-            .recv_async()
-            .await
-            .map_err(|_| QueryError::Storage("a core stopped answering".into()))??;
-        parts[core] = Some(p);
+    for (core, rx) in waits {
+        parts[core] = Some(answer(rx).await??);
     }
     let mut out = Partial::default();
     for p in parts.into_iter().flatten() {
@@ -541,32 +507,17 @@ pub async fn series(
 ) -> Result<BTreeSet<Vec<u8>>, QueryError> {
     let filter = Arc::new(filter);
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::Series {
-                    filter: Arc::clone(&filter),
-                    shards: Arc::clone(&shards),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::Series {
+            filter: Arc::clone(&filter),
+            shards: Arc::clone(&shards),
+            reply,
+        })
+    })
+    .await?;
     let mut out = series_local(engine, &filter, &shards)?;
-    for rx in waits {
-        out.extend(
-            rx.recv_async()
-                .await
-                .map_err(|_| QueryError::Storage("a core stopped answering".into()))??,
-        );
+    for (_, rx) in waits {
+        out.extend(answer(rx).await??);
     }
     Ok(out)
 }
@@ -587,19 +538,15 @@ pub fn tag_keys_of(keys: &BTreeSet<Vec<u8>>) -> BTreeMap<String, BTreeSet<String
 /// Every running query of the node (all cores).
 pub async fn list_queries(engine: &Rc<Engine>) -> Vec<crate::registry::QueryInfo> {
     let mut out = crate::registry::list();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        if engine
-            .send_to(core, CoreMsg::Scatter(ScatterMsg::ListQueries { reply }))
-            .await
-            .is_ok()
-        {
-            if let Ok(more) = rx.recv_async().await {
-                out.extend(more);
-            }
+    // A core that is gone has no queries to list.
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::ListQueries { reply })
+    })
+    .await
+    .unwrap_or_default();
+    for (_, rx) in waits {
+        if let Ok(more) = answer(rx).await {
+            out.extend(more);
         }
     }
     out.sort_by_key(|q| q.qid);
@@ -652,31 +599,16 @@ fn series_count_local(engine: &Rc<Engine>, shards: &[u64]) -> Vec<u64> {
 /// Distinct series indexed on every core, by their hashes.
 pub async fn series_count(engine: &Rc<Engine>, shards: Vec<u64>) -> Result<u64, QueryError> {
     let shards = Arc::new(shards);
-    let mut waits = Vec::new();
-    for core in 0..engine.cores {
-        if core == engine.core {
-            continue;
-        }
-        let (reply, rx) = flume::bounded(1);
-        engine
-            .send_to(
-                core,
-                CoreMsg::Scatter(ScatterMsg::SeriesCount {
-                    shards: Arc::clone(&shards),
-                    reply,
-                }),
-            )
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        waits.push(rx);
-    }
+    let waits = ask_others(engine, |reply| {
+        CoreMsg::Scatter(ScatterMsg::SeriesCount {
+            shards: Arc::clone(&shards),
+            reply,
+        })
+    })
+    .await?;
     let mut all: ahash::AHashSet<u64> = series_count_local(engine, &shards).into_iter().collect();
-    for rx in waits {
-        all.extend(
-            rx.recv_async()
-                .await
-                .map_err(|_| QueryError::Storage("a core stopped answering".into()))?,
-        );
+    for (_, rx) in waits {
+        all.extend(answer(rx).await?);
     }
     Ok(all.len() as u64)
 }
