@@ -5,9 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tessera_influxql::{
-    BinaryOp, DataType, Dimension, Expr, Fill, SelectStatement, Source, WildcardKind,
-};
+use tessera_influxql::{BinaryOp, DataType, Dimension, Expr, Fill, SelectStatement, WildcardKind};
 use tessera_storage::batch::FieldType;
 
 use crate::cond::{compile_regex, split_time, TimeRange, MAX_TIME};
@@ -866,14 +864,4 @@ pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
         out[i] = Some(name);
     }
     out.into_iter().map(Option::unwrap_or_default).collect()
-}
-
-/// The sources of a statement that are measurements (not subqueries).
-pub fn measurement_sources(
-    stmt: &SelectStatement,
-) -> impl Iterator<Item = &tessera_influxql::Measurement> {
-    stmt.sources.iter().filter_map(|s| match s {
-        Source::Measurement(m) => Some(m),
-        Source::Subquery(_) => None,
-    })
 }

@@ -522,19 +522,6 @@ pub async fn series(
     Ok(out)
 }
 
-/// Measurement (unescaped) → tag keys, from series keys.
-pub fn tag_keys_of(keys: &BTreeSet<Vec<u8>>) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for k in keys {
-        let m = unescape(tessera_storage::batch::measurement_of(k));
-        let e = out.entry(m).or_default();
-        for (t, _) in series_tags(k) {
-            e.insert(t);
-        }
-    }
-    out
-}
-
 /// Every running query of the node (all cores).
 pub async fn list_queries(engine: &Rc<Engine>) -> Vec<crate::registry::QueryInfo> {
     let mut out = crate::registry::list();

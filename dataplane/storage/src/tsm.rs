@@ -299,13 +299,9 @@ mod file_cache {
     pub(super) fn release(bytes: u64) {
         USED.with(|u| u.set(u.get().saturating_sub(bytes)));
     }
-
-    pub fn used() -> u64 {
-        USED.with(Cell::get)
-    }
 }
 
-pub use file_cache::{set_limit as set_file_cache_limit, used as file_cache_used};
+pub use file_cache::set_limit as set_file_cache_limit;
 
 /// An open data file: its validated index (kept in memory, accessed in place) and the file;
 /// the whole file is also kept in memory once read, while the core's budget allows.
