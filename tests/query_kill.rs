@@ -59,7 +59,9 @@ fn show_queries_lists_and_kill_query_stops_a_long_query() {
         let cols = &shown["results"][0]["series"][0]["columns"];
         assert_eq!(
             cols,
-            &serde_json::json!(["qid", "query", "database", "duration", "status"]),
+            &serde_json::json!([
+                "qid", "node_id", "tcp_host", "query", "database", "duration", "status"
+            ]),
             "{shown}"
         );
         let rows = shown["results"][0]["series"][0]["values"]
@@ -68,12 +70,13 @@ fn show_queries_lists_and_kill_query_stops_a_long_query() {
             .unwrap_or_default();
         // SHOW QUERIES lists itself too.
         assert!(
-            rows.iter().any(|r| r[1] == "SHOW QUERIES"),
+            rows.iter().any(|r| r[3] == "SHOW QUERIES"),
             "SHOW QUERIES is not listed: {shown}"
         );
-        if let Some(row) = rows.iter().find(|r| r[1] == long) {
-            assert_eq!(row[2], "k");
-            assert_eq!(row[4], "running");
+        if let Some(row) = rows.iter().find(|r| r[3] == long) {
+            assert_eq!(row[4], "k");
+            assert_eq!(row[6], "running");
+            assert!(row[1].as_i64().is_some_and(|n| n > 0), "node_id: {row:?}");
             let qid = row[0].as_i64().expect("qid");
             let k = query(&node, "k", &format!("KILL QUERY {qid}"));
             if k["results"][0]["error"].is_null() {

@@ -283,6 +283,7 @@ impl DataNode {
                 "hostname = \"127.0.0.1\"\nbind-address = \"{tcp}\"\n[meta]\n  dir = \"{d}/meta\"\n\
                  [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n[http]\n  bind-address = \"{http}\"\n\
                  [retention]\n  check-interval = \"1s\"\n\
+                 [hinted-handoff]\n  dir = \"{d}/hh\"\n\
                  [enterprise]\n  license-path = \"{}\"\n{extra}\n",
                 license_path.display(),
                 d = dir.display(),
@@ -323,6 +324,13 @@ impl DataNode {
             format!("{cfg}\n{header}{line}")
         };
         fs::write(&self.proc_.config, cfg).expect("write config");
+    }
+
+    /// The node id the meta plane gave this node (from `node.json`), once it joined.
+    pub fn node_id(&self) -> Option<u64> {
+        let bytes = fs::read(self.dir.join("meta").join("node.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        v["id"].as_u64()
     }
 
     pub fn vars(&self) -> serde_json::Value {

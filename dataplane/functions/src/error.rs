@@ -60,4 +60,9 @@ pub enum FunctionError {
         /// Right operand type.
         rhs: ValueType,
     },
+    /// Bytes given to [`crate::Reducer::decode`] (or a [`crate::wire::Reader`])
+    /// are truncated, corrupt or from another format version; says what was
+    /// being read and at which byte.
+    #[error("malformed encoding: {0}")]
+    Decode(String),
 }

@@ -7,8 +7,9 @@
 //!   (count, distinct, count(distinct), integral, mean, median, mode,
 //!   spread, stddev, sum, first, last, max, min, percentile, sample, top,
 //!   bottom). Push columns, [`Reducer::merge`] per-core partials,
-//!   [`Reducer::finish`] into rows. [`IntegralStream`] is the integral for
-//!   GROUP BY time, where windows are not independent.
+//!   [`Reducer::finish`] into rows; [`Reducer::encode`] and
+//!   [`Reducer::decode`] ship a partial to another node. [`IntegralStream`]
+//!   is the integral for GROUP BY time, where windows are not independent.
 //! - [`transform()`] builds a [`Transform`] that runs over a group's ordered
 //!   rows: derivative, non_negative_derivative, difference,
 //!   non_negative_difference, moving_average, cumulative_sum, elapsed,
@@ -27,11 +28,15 @@
 //! - `reducer/` — [`Reducer`]: `build` (names, arguments, type rules),
 //!   `simple` (count/sum/mean/spread), `selector`
 //!   (first/last/min/max), `distinct`, `slice` (median/mode/stddev/percentile),
-//!   `topbottom`, `sample`, `integral`, `column` (typed columns).
+//!   `topbottom`, `sample`, `integral`, `column` (typed columns), `codec`
+//!   (the wire encoding of a reducer).
 //! - `transform/` — [`Transform`]: `diff` (derivative, difference, elapsed),
 //!   `moving` (moving_average, cumulative_sum), `ta` and `gota` (technical
 //!   analysis), `holtwinters` and `neldermead`.
 //! - `math` — scalar math functions; `binary` — binary operators.
+//! - `wire` — the binary encoding [`Reducer::encode`] / [`Reducer::decode`]
+//!   use to ship partial reducers between nodes; its primitives and
+//!   [`wire::put_value`] / [`wire::Reader::value`] serve values and points.
 //! - `merge` — [`merge_order`], influxd's time-ordered merge of a group's series.
 //! - `gosort`, `gomath`, `gotrig` — ports of Go's `sort.Sort`/`container/heap`
 //!   and `math` (Pow, Log, Exp, trigonometry): influxd's exact answers depend on them.
@@ -47,6 +52,7 @@ mod reducer;
 mod transform;
 mod value;
 mod window;
+pub mod wire;
 
 pub use error::FunctionError;
 pub use merge::merge_order;

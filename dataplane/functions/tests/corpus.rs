@@ -84,16 +84,17 @@ fn case_of(j: &Json) -> Case {
         series,
         with_host: j["with_host"].as_bool().unwrap_or(false),
         extra: std::cell::Cell::new(0),
+        parts: std::cell::Cell::new(1),
     }
 }
 
 thread_local! {
     /// The case being checked, for the inexact report.
     static CURRENT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// Float values that matched only within the tolerance, not to the bit
+    /// (per thread: the corpus tests run in parallel).
+    static INEXACT: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
-
-/// Float values that matched only within the tolerance, not to the bit.
-static INEXACT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn same(exp: &Json, got: &Value, tol: f64) -> bool {
     match (exp, got) {
@@ -108,12 +109,8 @@ fn same(exp: &Json, got: &Value, tol: f64) -> bool {
             }
             let close = (e - f).abs() <= tol * e.abs().max(f.abs());
             if close {
-                if let Ok(mut v) = INEXACT.lock() {
-                    v.push(format!(
-                        "{} {e} vs {f}",
-                        CURRENT.with(|c| c.borrow().clone())
-                    ));
-                }
+                let case = CURRENT.with(|c| c.borrow().clone());
+                INEXACT.with(|v| v.borrow_mut().push(format!("{case} {e} vs {f}")));
             }
             close
         }
@@ -133,9 +130,11 @@ fn type_name(t: tessera_functions::ValueType) -> &'static str {
     }
 }
 
-/// None when the case passes, else why it does not.
-fn check(j: &Json) -> Option<String> {
+/// None when the case passes, else why it does not. `parts` above 1:
+/// reduce in that many shipped partials (`engine/ship.rs`).
+fn check(j: &Json, parts: usize) -> Option<String> {
     let case = case_of(j);
+    case.parts.set(parts);
     let name = j["name"].as_str().unwrap_or("").to_string();
     let exp = &j["expected"];
     let got = case.run();
@@ -228,6 +227,18 @@ fn check(j: &Json) -> Option<String> {
 
 #[test]
 fn corpus() {
+    run_corpus(1);
+}
+
+/// The corpus again with every window reduced in two, then three, partials
+/// shipped through the wire encoding and merged: same answers.
+#[test]
+fn corpus_shipped_partials() {
+    run_corpus(2);
+    run_corpus(3);
+}
+
+fn run_corpus(parts: usize) {
     let only = std::env::var("CASE").ok();
     let (mut total, mut failed, mut known) = (0, Vec::new(), 0);
     for f in FILES {
@@ -238,7 +249,7 @@ fn corpus() {
             }
             total += 1;
             CURRENT.with(|c| *c.borrow_mut() = name.clone());
-            let result = check(&j);
+            let result = check(&j, parts);
             if KNOWN.contains(&name.as_str()) {
                 assert!(
                     result.is_some(),
@@ -258,24 +269,28 @@ fn corpus() {
     for f in &failed {
         eprintln!("{f}");
     }
+    let how = if parts > 1 {
+        format!(" ({parts} shipped partials)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "corpus: {} of {total} cases match influxd 1.6.7 ({known} known differences)",
+        "corpus{how}: {} of {total} cases match influxd 1.6.7 ({known} known differences)",
         total - failed.len() - known
     );
-    if let Ok(v) = INEXACT.lock() {
-        eprintln!(
-            "corpus: {} float values within tolerance but not bit-identical",
-            v.len()
-        );
-        if std::env::var("SHOW_INEXACT").is_ok() {
-            for x in v.iter() {
-                eprintln!("  {x}");
-            }
+    let inexact = INEXACT.with(|v| std::mem::take(&mut *v.borrow_mut()));
+    eprintln!(
+        "corpus{how}: {} float values within tolerance but not bit-identical",
+        inexact.len()
+    );
+    if std::env::var("SHOW_INEXACT").is_ok() {
+        for x in &inexact {
+            eprintln!("  {x}");
         }
     }
     assert!(
         failed.is_empty(),
-        "{} corpus cases differ from influxd",
+        "{} corpus cases differ from influxd{how}",
         failed.len()
     );
 }

@@ -178,6 +178,20 @@ impl Reducer {
         r.push_column(times, col, aux_base).map_err(err)
     }
 
+    /// The function name, its literal arguments and its running state (for [`crate::wire`]).
+    pub fn parts(&self) -> (&str, &[Arg], Option<&tessera_functions::Reducer>) {
+        (&self.name, &self.args, self.inner.as_ref())
+    }
+
+    /// A reducer from its [`Reducer::parts`].
+    pub fn from_parts(
+        name: String,
+        args: Vec<Arg>,
+        inner: Option<tessera_functions::Reducer>,
+    ) -> Reducer {
+        Reducer { name, args, inner }
+    }
+
     pub fn merge(&mut self, other: Reducer) {
         match (&mut self.inner, other.inner) {
             (_, None) => {}

@@ -14,6 +14,7 @@
 //! - [`transform`] — derivative, difference, moving_average, holt_winters, …
 //! - [`tz`] — zones for `tz()` and zone-aware windows.
 //! - [`output`] — JSON/CSV answers; [`timefmt`] — RFC3339 timestamps.
+//! - [`wire`] — a partial result as bytes, for another data node to merge.
 //! - [`value`], [`error`].
 
 pub mod agg;
@@ -27,6 +28,7 @@ pub mod timefmt;
 pub mod transform;
 pub mod tz;
 pub mod value;
+pub mod wire;
 
 pub use error::QueryError;
 pub use value::Value;

@@ -213,6 +213,9 @@ pub struct SelectPlan {
     pub now: i64,
     /// High bits of aux row ids, distinct per source group of one statement.
     pub id_base: u32,
+    /// Which data node runs this copy of the plan (0: the coordinator; remote owners get
+    /// 1, 2, …): part of aux row ids, so that rows from several nodes never collide.
+    pub node_slot: u32,
     /// `tz()`: windows align to local time and times print at its offsets.
     pub tz: Option<std::sync::Arc<crate::tz::Tz>>,
     /// Rows before this are read only as input of transformations (influxd reads one
@@ -811,6 +814,7 @@ pub fn plan_select(
         descending,
         now,
         id_base: 0,
+        node_slot: 0,
         output_min,
         tz,
     })

@@ -50,6 +50,7 @@ pub struct Config {
     pub data: DataConfig,
     pub http: HttpConfig,
     pub cluster: ClusterConfig,
+    pub hinted_handoff: HintedHandoffConfig,
     pub housekeeping: crate::housekeeping::HousekeepingConfig,
     pub continuous_queries: ContinuousQueriesConfig,
     pub enterprise: EnterpriseConfig,
@@ -92,12 +93,37 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterConfig {
     pub dial_timeout: Duration,
+    /// How long a write waits for a remote owner of a shard.
+    pub shard_writer_timeout: Duration,
+    /// How long a query waits for a remote owner before trying another (0: no limit).
+    pub shard_reader_timeout: Duration,
+    /// Idle connections kept per remote data node and core.
+    pub pool_max_idle_streams: u64,
+    /// An idle pooled connection older than this is closed rather than reused.
+    pub pool_max_idle_time: Duration,
     /// `max-select-point`: points a SELECT may read (0: no limit).
     pub max_select_point: u64,
     /// `max-select-series`: series a SELECT may read (0: no limit).
     pub max_select_series: u64,
     /// `max-select-buckets`: GROUP BY time windows a SELECT may make (0: no limit).
     pub max_select_buckets: u64,
+}
+
+/// `[hinted-handoff]`: writes for owners that did not answer wait here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HintedHandoffConfig {
+    pub enabled: bool,
+    pub dir: PathBuf,
+    /// Bytes one destination's queue may hold; a full queue refuses writes.
+    pub max_size: u64,
+    /// Older entries are dropped.
+    pub max_age: Duration,
+    pub retry_concurrency: u64,
+    /// Bytes per second a drain sends (0: no limit).
+    pub retry_rate_limit: u64,
+    pub retry_interval: Duration,
+    pub retry_max_interval: Duration,
+    pub purge_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,9 +187,27 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("http", "bind-address", Kind::Str, ":8086"),
     ("http", "max-body-size", Kind::Int, "25000000"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
+    ("cluster", "shard-writer-timeout", Kind::Duration, "5s"),
+    ("cluster", "shard-reader-timeout", Kind::Duration, "5s"),
+    ("cluster", "pool-max-idle-streams", Kind::Int, "100"),
+    ("cluster", "pool-max-idle-time", Kind::Duration, "60s"),
     ("cluster", "max-select-point", Kind::Int, "0"),
     ("cluster", "max-select-series", Kind::Int, "0"),
     ("cluster", "max-select-buckets", Kind::Int, "0"),
+    ("hinted-handoff", "enabled", Kind::Bool, "true"),
+    ("hinted-handoff", "dir", Kind::Str, "/var/lib/influxdb/hh"),
+    ("hinted-handoff", "max-size", Kind::Size, "10737418240"),
+    ("hinted-handoff", "max-age", Kind::Duration, "168h"),
+    ("hinted-handoff", "retry-concurrency", Kind::Int, "20"),
+    ("hinted-handoff", "retry-rate-limit", Kind::Int, "0"),
+    ("hinted-handoff", "retry-interval", Kind::Duration, "1s"),
+    (
+        "hinted-handoff",
+        "retry-max-interval",
+        Kind::Duration,
+        "10s",
+    ),
+    ("hinted-handoff", "purge-interval", Kind::Duration, "1m"),
     ("retention", "enabled", Kind::Bool, "true"),
     ("retention", "check-interval", Kind::Duration, "30m"),
     ("shard-precreation", "enabled", Kind::Bool, "true"),
@@ -497,9 +541,24 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         },
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
+            shard_writer_timeout: dur("cluster", "shard-writer-timeout")?,
+            shard_reader_timeout: dur("cluster", "shard-reader-timeout")?,
+            pool_max_idle_streams: non_negative("cluster", "pool-max-idle-streams")?,
+            pool_max_idle_time: dur("cluster", "pool-max-idle-time")?,
             max_select_point: non_negative("cluster", "max-select-point")?,
             max_select_series: non_negative("cluster", "max-select-series")?,
             max_select_buckets: non_negative("cluster", "max-select-buckets")?,
+        },
+        hinted_handoff: HintedHandoffConfig {
+            enabled: matches!(get("hinted-handoff", "enabled").value, Value::Bool(true)),
+            dir: dir("hinted-handoff", "dir")?,
+            max_size: non_negative("hinted-handoff", "max-size")?,
+            max_age: dur("hinted-handoff", "max-age")?,
+            retry_concurrency: non_negative("hinted-handoff", "retry-concurrency")?,
+            retry_rate_limit: non_negative("hinted-handoff", "retry-rate-limit")?,
+            retry_interval: dur("hinted-handoff", "retry-interval")?,
+            retry_max_interval: dur("hinted-handoff", "retry-max-interval")?,
+            purge_interval: dur("hinted-handoff", "purge-interval")?,
         },
         housekeeping: crate::housekeeping::HousekeepingConfig {
             retention_enabled: matches!(get("retention", "enabled").value, Value::Bool(true)),
@@ -568,12 +627,34 @@ impl Config {
         );
         let _ = writeln!(
             out,
-            "\n[cluster]\n  dial-timeout = {}\n  max-select-point = {}\n  \
+            "\n[cluster]\n  dial-timeout = {}\n  shard-writer-timeout = {}\n  \
+             shard-reader-timeout = {}\n  pool-max-idle-streams = {}\n  \
+             pool-max-idle-time = {}\n  max-select-point = {}\n  \
              max-select-series = {}\n  max-select-buckets = {}",
             d(self.cluster.dial_timeout),
+            d(self.cluster.shard_writer_timeout),
+            d(self.cluster.shard_reader_timeout),
+            self.cluster.pool_max_idle_streams,
+            d(self.cluster.pool_max_idle_time),
             self.cluster.max_select_point,
             self.cluster.max_select_series,
             self.cluster.max_select_buckets
+        );
+        let hh = &self.hinted_handoff;
+        let _ = writeln!(
+            out,
+            "\n[hinted-handoff]\n  enabled = {}\n  dir = {}\n  max-size = {}\n  max-age = {}\n  \
+             retry-concurrency = {}\n  retry-rate-limit = {}\n  retry-interval = {}\n  \
+             retry-max-interval = {}\n  purge-interval = {}",
+            hh.enabled,
+            p(&hh.dir),
+            hh.max_size,
+            d(hh.max_age),
+            hh.retry_concurrency,
+            hh.retry_rate_limit,
+            d(hh.retry_interval),
+            d(hh.retry_max_interval),
+            d(hh.purge_interval)
         );
         let h = &self.housekeeping;
         let _ = writeln!(

@@ -22,6 +22,8 @@ pub enum ControlError {
     Frame(#[from] FrameError),
     #[error("connection closed in the middle of a frame")]
     Truncated,
+    #[error("data service: {0}")]
+    Data(#[from] crate::rpc::RpcError),
     #[error("connection error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -32,20 +34,31 @@ pub struct ControlContext<'a> {
     pub commands: &'a flume::Sender<MetaCommand>,
 }
 
-/// Serves one cluster-port connection until it closes.
+/// What a cluster-port connection turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Served {
+    /// A control connection, served until it closed.
+    Control,
+    /// The data service ([`crate::rpc`]): its service byte is read, the caller serves it.
+    Data,
+}
+
+/// Reads the service byte of a cluster-port connection and serves the control service
+/// until the connection closes; for the data service it returns [`Served::Data`].
 pub async fn serve_connection<S>(
     stream: &mut S,
     ctx: &ControlContext<'_>,
-) -> Result<(), ControlError>
+) -> Result<Served, ControlError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut service = [0u8; 1];
     if !read_full(stream, &mut service).await? {
-        return Ok(());
+        return Ok(Served::Control);
     }
     match service[0] {
-        SERVICE_CONTROL => serve_control(stream, ctx).await,
+        SERVICE_CONTROL => serve_control(stream, ctx).await.map(|_| Served::Control),
+        crate::rpc::SERVICE_DATA => Ok(Served::Data),
         other => Err(ControlError::UnknownService(other)),
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
-use crate::control::{self, ControlContext};
+use crate::control::{self, ControlContext, ControlError, Served};
 use crate::cores::IO_MEMORY_PER_CORE;
 use crate::engine::{CoreMsg, Engine, EngineConfig};
 use crate::handlers::Ctx;
@@ -55,6 +55,8 @@ pub struct CoreSetup {
     pub max_body: usize,
     /// `[cluster] max-select-*`.
     pub limits: crate::select::SelectLimits,
+    pub rpc: crate::rpc::ClientConfig,
+    pub cluster: crate::cluster::ClusterSettings,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
 }
@@ -161,13 +163,11 @@ async fn core_main(
         state: Rc::clone(&state),
         engine: Rc::clone(&engine),
         commands: Rc::clone(&commands),
+        rpc: Rc::new(crate::rpc::RpcClient::new(setup.rpc)),
+        cluster: setup.cluster,
     });
-    let http_task = glommio::spawn_local(accept_http(http_listener, ctx));
-    let cluster_task = glommio::spawn_local(accept_cluster(
-        cluster_listener,
-        Rc::clone(&state),
-        commands,
-    ));
+    let http_task = glommio::spawn_local(accept_http(http_listener, Rc::clone(&ctx)));
+    let cluster_task = glommio::spawn_local(accept_cluster(cluster_listener, ctx));
     tracing::debug!(core, "core serving");
     while let Ok(event) = events.recv_async().await {
         if !apply_pending(&state, event, &events) {
@@ -214,22 +214,28 @@ async fn serve_http(mut stream: TcpStream, ctx: Rc<Ctx>) {
     }
 }
 
-async fn accept_cluster(
-    listener: TcpListener,
-    state: Rc<CoreState>,
-    commands: Rc<flume::Sender<MetaCommand>>,
-) {
+async fn accept_cluster(listener: TcpListener, ctx: Rc<Ctx>) {
     loop {
         match listener.accept().await {
             Ok(mut stream) => {
-                let state = Rc::clone(&state);
-                let commands = Rc::clone(&commands);
+                let ctx = Rc::clone(&ctx);
                 glommio::spawn_local(async move {
-                    let ctx = ControlContext {
-                        core: &state,
-                        commands: &commands,
+                    let _ = stream.set_nodelay(true);
+                    let control = ControlContext {
+                        core: &ctx.state,
+                        commands: &ctx.commands,
                     };
-                    if let Err(e) = control::serve_connection(&mut stream, &ctx).await {
+                    let served = match control::serve_connection(&mut stream, &control).await {
+                        Ok(Served::Data) => crate::rpc::serve(&mut stream, |req| {
+                            let ctx = Rc::clone(&ctx);
+                            async move { crate::cluster::answer(req, &ctx).await }
+                        })
+                        .await
+                        .map_err(ControlError::from),
+                        Ok(Served::Control) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = served {
                         tracing::warn!(
                             peer = ?stream.peer_addr().ok(),
                             error = %e,

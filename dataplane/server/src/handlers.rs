@@ -21,6 +21,9 @@ pub struct Ctx {
     pub state: Rc<CoreState>,
     pub engine: Rc<Engine>,
     pub commands: Rc<flume::Sender<MetaCommand>>,
+    /// Connections to the other data nodes.
+    pub rpc: Rc<crate::rpc::RpcClient>,
+    pub cluster: crate::cluster::ClusterSettings,
 }
 
 impl Ctx {

@@ -124,13 +124,18 @@ pub async fn select_into(
     }
     let mut read = stmt.clone();
     read.target = None;
-    let series = crate::select::select(&ctx.engine, snap, &read, defaults).await?;
+    let series = crate::select::select(ctx, snap, &read, defaults).await?;
     let (lines, points) = to_lines(&series, target.name.as_deref());
     if points > 0 {
         let body = Bytes::from(lines);
-        match crate::write::write_lines(ctx, &db, Some(&rp), Precision::Nanosecond, move || {
-            Ok(body)
-        })
+        match crate::write::write_lines(
+            ctx,
+            &db,
+            Some(&rp),
+            Precision::Nanosecond,
+            crate::cluster::Consistency::One,
+            move || Ok(body),
+        )
         .await
         {
             Ok(None) => {}

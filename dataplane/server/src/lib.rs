@@ -14,6 +14,9 @@
 //! - [`http`] — the HTTP/1.1 server (parsing, keep-alive, limits).
 //! - [`handlers`] — HTTP endpoints (`/ping`, `/debug/vars`).
 //! - [`control`] — the cluster port's control service (`NodeInfo`, `Join`, `Leave`).
+//! - [`rpc`] — the cluster port's data service: frames, messages, pooled client.
+//! - [`cluster`] — answers to other data nodes, consistency levels, cluster-wide query
+//!   management; [`cluster_query`] — queries over shards of other nodes.
 //! - [`meta_sync`] — the control thread: metadata long-poll, leases, signals.
 //! - [`lease`] — whether this node holds a lease.
 //! - [`node_identity`] — `node.json`, this node's cluster membership.
@@ -26,6 +29,8 @@
 
 pub mod address;
 pub mod cli;
+pub mod cluster;
+pub mod cluster_query;
 pub mod config;
 pub mod control;
 pub mod cores;
@@ -34,6 +39,7 @@ pub mod executor;
 pub mod export;
 pub mod fields;
 pub mod handlers;
+pub mod handoff;
 pub mod housekeeping;
 pub mod http;
 pub mod into;
@@ -46,6 +52,7 @@ pub mod node_identity;
 pub mod query;
 pub mod registry;
 pub mod router;
+pub mod rpc;
 pub mod scatter;
 pub mod select;
 pub mod state;

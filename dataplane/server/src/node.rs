@@ -107,6 +107,15 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             series: config.cluster.max_select_series,
             buckets: config.cluster.max_select_buckets,
         },
+        rpc: crate::rpc::ClientConfig {
+            dial_timeout: config.cluster.dial_timeout,
+            pool_max_idle_streams: config.cluster.pool_max_idle_streams as usize,
+            pool_max_idle_time: config.cluster.pool_max_idle_time,
+        },
+        cluster: crate::cluster::ClusterSettings {
+            shard_writer_timeout: config.cluster.shard_writer_timeout,
+            shard_reader_timeout: config.cluster.shard_reader_timeout,
+        },
         max_body: match config.http.max_body_size {
             0 => usize::MAX,
             n => n as usize,

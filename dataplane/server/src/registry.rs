@@ -29,6 +29,7 @@ pub struct QueryInfo {
     pub database: String,
     /// Go's `time.Duration` text, truncated as influxd does (`53µs`, `12ms`, `3s`).
     pub duration: String,
+    pub elapsed: std::time::Duration,
 }
 
 /// Registered while alive; unregisters on drop.
@@ -69,6 +70,7 @@ pub fn list() -> Vec<QueryInfo> {
                 query: e.query.clone(),
                 database: e.database.clone(),
                 duration: go_duration(e.started.elapsed()),
+                elapsed: e.started.elapsed(),
             })
             .collect()
     })

@@ -182,7 +182,13 @@ async fn select_local(
         if !shards.contains(&shard.id) {
             continue;
         }
-        let id = (engine.core as u32) << 16 | n;
+        // Aux row ids: node slot (8 bits), core (4), partition of this core (12).
+        if plan.aux && (n >= 1 << 12 || engine.core >= 1 << 4 || plan.node_slot >= 1 << 8) {
+            return Err(QueryError::msg(
+                "query reads too many partitions on one core to keep its selected rows apart",
+            ));
+        }
+        let id = (plan.node_slot & 0xff) << 16 | ((engine.core as u32) & 0xf) << 12 | (n & 0xfff);
         n += 1;
         let partial = scan_partition(plan, &part, id, cancel).await?;
         out.merge(partial);

@@ -13,8 +13,10 @@ use tessera_query::output::Series;
 use tessera_query::plan::{plan_select, Schema};
 use tessera_query::QueryError;
 
+use crate::cluster_query;
 use crate::engine::Engine;
 use crate::fields::ShardFields;
+use crate::handlers::Ctx;
 
 /// `[cluster] max-select-point`, `max-select-series`, `max-select-buckets` (0: no limit).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -134,27 +136,37 @@ fn registry(dir: &std::path::Path) -> Option<Rc<Registry>> {
     Some(out)
 }
 
+/// One (database, retention policy) of a statement's sources: where its shards are read
+/// and which measurements.
+struct Group {
+    db: String,
+    rp: String,
+    owners: std::collections::HashMap<u64, Vec<tessera_meta_types::NodeId>>,
+    placement: cluster_query::Placement,
+    names: Vec<String>,
+}
+
 /// Runs a `SELECT` and returns its series.
 pub async fn select(
-    engine: &Rc<Engine>,
+    ctx: &Ctx,
     snap: &Snapshot,
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Result<Vec<Series>, QueryError> {
-    select_boxed(engine, snap, stmt, defaults).await
+    select_boxed(ctx, snap, stmt, defaults).await
 }
 
 fn select_boxed<'a>(
-    engine: &'a Rc<Engine>,
+    ctx: &'a Ctx,
     snap: &'a Snapshot,
     stmt: &'a SelectStatement,
     defaults: &'a Defaults<'a>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
-    Box::pin(select_inner(engine, snap, stmt, defaults))
+    Box::pin(select_inner(ctx, snap, stmt, defaults))
 }
 
 async fn select_inner(
-    engine: &Rc<Engine>,
+    ctx: &Ctx,
     snap: &Snapshot,
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
@@ -172,7 +184,7 @@ async fn select_inner(
         .iter()
         .any(|s| matches!(s, Source::Subquery(_)))
     {
-        return select_subqueries(engine, snap, stmt, defaults, now).await;
+        return select_subqueries(ctx, snap, stmt, defaults, now).await;
     }
     for s in &stmt.sources {
         match s {
@@ -191,8 +203,10 @@ async fn select_inner(
         }
     }
     // Every (db, rp) group is read with one plan: same-named measurements of several
-    // sources merge into one output series, as in influxd.
-    let mut groups: Vec<(Vec<u64>, Vec<String>)> = Vec::new();
+    // sources merge into one output series, as in influxd. Each shard is read by one of
+    // its owners: this node when it owns it, another data node otherwise.
+    let me = ctx.state.state().node_id.unwrap_or(0);
+    let mut groups: Vec<Group> = Vec::new();
     let mut schema: Schema = BTreeMap::new();
     for ((db, rp), ms) in by_rp {
         let max = if range.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
@@ -204,13 +218,13 @@ async fn select_inner(
         if shards.is_empty() {
             continue;
         }
+        let owners = cluster_query::owners(snap, &db, &rp);
+        let placement = cluster_query::place(me, &owners, &shards, &Default::default(), None)?;
         let has_regex = ms.iter().any(|m| m.regex.is_some());
         let need_tags = has_regex || tessera_query::plan::needs_tag_keys(stmt);
-        let tags = if need_tags {
-            tessera_query_tags(engine, &ms, has_regex, &shards).await?
-        } else {
-            BTreeMap::new()
-        };
+        let tag_names = (!has_regex).then(|| ms.iter().filter_map(|m| m.name.clone()).collect());
+        let (fields, tags) =
+            cluster_query::schema(ctx, &db, &rp, &placement, &owners, tag_names, need_tags).await?;
         let mut names: Vec<String> = Vec::new();
         for m in &ms {
             if let Some(n) = &m.name {
@@ -228,7 +242,6 @@ async fn select_inner(
             }
         }
         names.sort();
-        let fields = fields_of(engine, &db, &rp, &shards);
         for n in &names {
             let e = schema.entry(n.clone()).or_default();
             if let Some(f) = fields.get(n) {
@@ -241,13 +254,19 @@ async fn select_inner(
             }
             e.tags_unknown |= !need_tags;
         }
-        groups.push((shards, names));
+        groups.push(Group {
+            db,
+            rp,
+            owners,
+            placement,
+            names,
+        });
     }
     if groups.is_empty() {
         return Ok(Vec::new());
     }
     let all_names: Vec<String> = schema.keys().cloned().collect();
-    let plan = plan_select(stmt, all_names, &schema, now)?;
+    let plan = plan_select(stmt, all_names.clone(), &schema, now)?;
     let limits = defaults.limits;
     if let (Some(iv), true, true) = (plan.interval, limits.buckets > 0, plan.range.has_min()) {
         let first = plan.window(plan.range.min).0;
@@ -257,15 +276,41 @@ async fn select_inner(
             return Err(QueryError::MaxSelectBuckets(n, limits.buckets));
         }
     }
+    let statement = stmt.to_string();
     let mut total = tessera_query::exec::Partial::default();
-    for (gi, (shards, names)) in groups.into_iter().enumerate() {
+    for (gi, g) in groups.into_iter().enumerate() {
         let mut p = plan.clone();
-        p.measurements = names;
+        p.measurements = g.names;
         p.id_base = gi as u32;
-        let partial =
-            crate::scatter::select(engine, Arc::new(p), shards, Arc::clone(&defaults.cancel))
-                .await?;
-        total.merge(partial);
+        let remote = cluster_query::select_remote(
+            ctx,
+            snap,
+            &g.db,
+            &g.rp,
+            &g.owners,
+            g.placement.remote,
+            &statement,
+            &p,
+            &all_names,
+            &schema,
+        );
+        let local = async {
+            if g.placement.local.is_empty() {
+                return Ok(tessera_query::exec::Partial::default());
+            }
+            crate::scatter::select(
+                &ctx.engine,
+                Arc::new(p.clone()),
+                g.placement.local,
+                Arc::clone(&defaults.cancel),
+            )
+            .await
+        };
+        let (local, remote) = futures_lite::future::zip(local, remote).await;
+        total.merge(local?);
+        for r in remote? {
+            total.merge(r);
+        }
     }
     let killed = || defaults.cancel.load(std::sync::atomic::Ordering::Relaxed);
     if killed() {
@@ -289,7 +334,7 @@ async fn select_inner(
 /// The outer query of `SELECT … FROM (SELECT …)`: inner answers become the outer
 /// query's input series (their columns its fields, their tags its tags).
 fn select_subqueries<'a>(
-    engine: &'a Rc<Engine>,
+    ctx: &'a Ctx,
     snap: &'a Snapshot,
     stmt: &'a SelectStatement,
     defaults: &'a Defaults<'a>,
@@ -332,7 +377,7 @@ fn select_subqueries<'a>(
                     });
                 }
             }
-            let series = select_boxed(engine, snap, &inner, defaults).await?;
+            let series = select_boxed(ctx, snap, &inner, defaults).await?;
             for s in series {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
@@ -472,18 +517,4 @@ fn time_terms(cond: Option<&tessera_influxql::Expr>) -> Vec<tessera_influxql::Ex
         walk(c, &mut out);
     }
     out
-}
-
-async fn tessera_query_tags(
-    engine: &Rc<Engine>,
-    ms: &[&tessera_influxql::Measurement],
-    all: bool,
-    shards: &[u64],
-) -> Result<BTreeMap<String, std::collections::BTreeSet<String>>, QueryError> {
-    let names = if all {
-        None
-    } else {
-        Some(ms.iter().filter_map(|m| m.name.clone()).collect())
-    };
-    crate::scatter::tags(engine, names, shards.to_vec()).await
 }

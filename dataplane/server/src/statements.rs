@@ -109,7 +109,7 @@ async fn run_inner(
         Statement::Select(sel) => {
             tessera_influxql::validate_select(sel).map_err(QueryError::Influx)?;
             let snap = snapshot(ctx)?;
-            crate::select::select(&ctx.engine, &snap, sel, &defaults).await
+            crate::select::select(ctx, &snap, sel, &defaults).await
         }
         Statement::CreateDatabase { name, .. } if name.is_empty() => {
             Err(QueryError::msg("invalid name"))
@@ -885,32 +885,41 @@ async fn run_inner(
             Ok(out)
         }
         Statement::ShowQueries => {
-            let values = crate::scatter::list_queries(&ctx.engine)
-                .await
+            // Enterprise's columns: every data node's queries, with the node that runs it.
+            let mut rows = crate::cluster::cluster_queries(ctx).await;
+            rows.sort_by_key(|q| (q.node_id, q.row.qid));
+            let values = rows
                 .into_iter()
                 .map(|q| {
                     vec![
-                        Value::Integer(q.qid as i64),
-                        Value::String(q.query),
-                        Value::String(q.database),
-                        Value::String(q.duration),
-                        s("running"),
+                        Value::Integer(q.row.qid as i64),
+                        Value::Integer(q.node_id as i64),
+                        Value::String(q.tcp_host),
+                        Value::String(q.row.query),
+                        Value::String(q.row.database),
+                        Value::String(crate::registry::go_duration(
+                            std::time::Duration::from_nanos(q.row.duration_ns.max(0) as u64),
+                        )),
+                        Value::String(q.row.status),
                     ]
                 })
                 .collect();
             Ok(vec![series(
                 "",
-                &["qid", "query", "database", "duration", "status"],
+                &[
+                    "qid", "node_id", "tcp_host", "query", "database", "duration", "status",
+                ],
                 values,
             )])
         }
         Statement::ShowStats { .. } | Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
         Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
         Statement::KillQuery { id, host } => {
-            if host.is_some() {
-                return Err(QueryError::msg(
-                    "killing queries on other hosts needs the cluster query service",
-                ));
+            if let Some(host) = host {
+                return crate::cluster::kill_on(ctx, *id, host)
+                    .await
+                    .map(|_| Vec::new())
+                    .map_err(QueryError::msg);
             }
             if crate::scatter::kill_query(&ctx.engine, *id).await {
                 Ok(Vec::new())

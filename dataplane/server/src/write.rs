@@ -17,6 +17,7 @@ use tessera_lineproto::{FieldValue, Precision};
 use tessera_meta_types::{Command, Reply, ShardGroup};
 use tessera_storage::batch::{measurement_of, BatchBuilder, FieldType, Value};
 
+use crate::cluster::Consistency;
 use crate::engine::ShardRef;
 use crate::fields::{FieldKey, RegisterError};
 use crate::handlers::{error_json, Ctx};
@@ -47,8 +48,11 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
     if db.is_empty() {
         return Err((400, "database is required".into()));
     }
+    let mut consistency = Consistency::One;
     if let Some(c) = head.query_decoded("consistency") {
-        if !c.is_empty() && !matches!(c.as_str(), "any" | "one" | "quorum" | "all") {
+        if let Some(level) = Consistency::parse(&c) {
+            consistency = level;
+        } else if !c.is_empty() {
             // Checked after the database, as influxd does.
             let state = ctx.state.state();
             if let Some(snapshot) = state.snapshot.as_ref() {
@@ -64,7 +68,10 @@ async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure
         Some(p) => Precision::parse(&p).unwrap_or(Precision::Nanosecond),
     };
     let rp = head.query_decoded("rp").filter(|r| !r.is_empty());
-    write_lines(ctx, &db, rp.as_deref(), precision, || decode_body(req)).await
+    write_lines(ctx, &db, rp.as_deref(), precision, consistency, || {
+        decode_body(req)
+    })
+    .await
 }
 
 /// Writes line protocol to `db` (and `rp`, else the default): what `/write` and
@@ -74,6 +81,7 @@ pub async fn write_lines(
     db: &str,
     rp: Option<&str>,
     precision: Precision,
+    consistency: Consistency,
     body: impl FnOnce() -> Result<Bytes, Failure>,
 ) -> Result<Option<String>, Failure> {
     let state = ctx.state.state();
@@ -122,6 +130,10 @@ pub async fn write_lines(
     let mut key_buf = Vec::with_capacity(256);
     let mut parsed = 0usize;
     let mut last_group = 0usize;
+    // Points of shards with owners on other nodes, one batch per shard, and the owners of
+    // every shard this write touches.
+    let mut remote: ahash::AHashMap<u64, BatchBuilder> = Default::default();
+    let mut owners_of: ahash::AHashMap<u64, Vec<u64>> = Default::default();
     let default_ts = precision_truncate(now, precision);
     for line in tessera_lineproto::parse(&body, precision) {
         let line = match line {
@@ -173,20 +185,29 @@ pub async fn write_lines(
             return Err((500, format!("shard group {} has no shards", group.id)));
         }
         let shard = &group.shards[router::shard_index(&key_buf, group.shards.len())];
-        if !shard.owners.contains(&node_id) {
-            return Err((
-                500,
-                format!(
-                    "shard {} is owned by node(s) {:?}; writes to remote shards are not supported yet",
-                    shard.id, shard.owners
-                ),
-            ));
-        }
         let fields = line
             .fields
             .iter()
             .filter(|(k, _)| k.raw() != b"time" || &*k.unescaped() != b"time")
             .map(|(k, v)| (k.unescaped(), convert(v)));
+        if !owners_of.contains_key(&shard.id) {
+            owners_of.insert(shard.id, shard.owners.clone());
+        }
+        if shard.owners.iter().any(|o| *o != node_id) {
+            // The other owners get the point over the cluster port; each checks types.
+            let b = remote.entry(shard.id).or_default();
+            b.point(&key_buf, ts).map_err(|e| (400, e.to_string()))?;
+            for (name, (v, owned)) in fields.clone() {
+                let v = match &owned {
+                    Some(o) => Value::Str(o),
+                    None => v,
+                };
+                b.field(&name, v).map_err(|e| (400, e.to_string()))?;
+            }
+        }
+        if !shard.owners.contains(&node_id) {
+            continue;
+        }
         let known = ctx.engine.known_partitions(shard.id);
         match known {
             Some(partitions) if !deferred_shards.contains(&shard.id) => {
@@ -285,28 +306,40 @@ pub async fn write_lines(
         }
     }
 
-    // Hand every batch to its partition's core and wait until all are durable.
+    // Hand every local batch to its partition's core, every remote shard's batch to its
+    // other owners, and wait until enough of them are durable.
     let mut writes = Vec::new();
-    for ((_, part), (shard, b)) in out.batches {
+    for ((shard_id, part), (shard, b)) in out.batches {
         if b.is_empty() {
             continue;
         }
         let engine = Rc::clone(&ctx.engine);
         let batch = Bytes::from(b.finish());
-        writes.push(glommio::spawn_local(async move {
-            engine.write(&shard, part, batch).await
-        }));
+        writes.push((
+            shard_id,
+            glommio::spawn_local(async move { engine.write(&shard, part, batch).await }),
+        ));
     }
-    let mut failure = None;
-    for w in writes {
+    let remote_writes =
+        crate::cluster::send_shard_writes(ctx, db, &rp_name, remote, &owners_of, node_id);
+    let mut local_failed: ahash::AHashMap<u64, String> = Default::default();
+    for (shard_id, w) in writes {
         if let Err(e) = w.await {
-            failure.get_or_insert(e);
+            tracing::error!(shard = shard_id, error = %e, "write failed");
+            local_failed.entry(shard_id).or_insert(e);
         }
     }
-    if let Some(e) = failure {
-        tracing::error!(error = %e, "write failed");
-        return Err((500, e));
-    }
+    let remote_results = remote_writes.await;
+    crate::cluster::settle(
+        ctx,
+        consistency,
+        node_id,
+        &owners_of,
+        local_failed,
+        remote_results,
+        &mut |reason, count| drops.add_many(reason, count),
+    )
+    .await?;
 
     if !parse_errors.is_empty() {
         return Ok(Some(format!(
@@ -328,6 +361,131 @@ pub async fn write_lines(
     Ok(None)
 }
 
+/// Writes a batch of points that a coordinating node routed to `shard` (a local shard of
+/// this node): field types are registered and checked as for `/write`, points whose type
+/// conflicts are dropped and counted, the rest made durable. Returns the drops.
+pub async fn apply_shard(
+    ctx: &Ctx,
+    database: &str,
+    retention_policy: &str,
+    shard_id: u64,
+    batch: &[u8],
+) -> Result<(u64, Option<String>), Failure> {
+    let state = ctx.state.state();
+    let Some(node_id) = state.node_id else {
+        return Err((503, "data node has not joined a cluster yet".into()));
+    };
+    if let Some(snapshot) = state.snapshot.as_ref() {
+        let rp = snapshot
+            .data
+            .database(database)
+            .and_then(|d| d.retention_policies.get(retention_policy));
+        let Some(rp) = rp else {
+            return Err((404, format!("database not found: \"{database}\"")));
+        };
+        // A shard this node's metadata does not know yet is accepted (the coordinator may
+        // be ahead); one it knows to be deleted or owned by others is refused.
+        for g in &rp.shard_groups {
+            if let Some(s) = g.shards.iter().find(|s| s.id == shard_id) {
+                if g.is_deleted() {
+                    return Err((404, format!("shard {shard_id} is deleted")));
+                }
+                if !s.owners.contains(&node_id) {
+                    return Err((
+                        409,
+                        format!("shard {shard_id} is not owned by node {node_id}"),
+                    ));
+                }
+            }
+        }
+    }
+    let shard = ShardRef {
+        database: Arc::from(database),
+        retention_policy: Arc::from(retention_policy),
+        id: shard_id,
+    };
+    // The fields of the batch this core does not know yet, registered in one round trip.
+    let mut request: Vec<(FieldKey, FieldType)> = Vec::new();
+    let mut bad = None;
+    let decoded = tessera_storage::batch::for_each_point(batch, |p| {
+        let m = measurement_of(p.series_key);
+        for (name, v) in &p.fields {
+            if ctx.engine.known_field(shard_id, m, name).is_none()
+                && !request
+                    .iter()
+                    .any(|((rm, rf), _)| **rm == *m && **rf == **name)
+            {
+                request.push(((m.into(), (*name).into()), v.field_type()));
+            }
+        }
+        if p.fields.is_empty() && bad.is_none() {
+            bad = Some("point without fields".to_string());
+        }
+    });
+    if let Err(e) = decoded {
+        return Err((400, format!("bad shard batch: {e}")));
+    }
+    if let Some(b) = bad {
+        return Err((400, b));
+    }
+    let partitions = match ctx.engine.known_partitions(shard_id) {
+        Some(p) if request.is_empty() => p,
+        _ => match ctx.engine.field_types(&shard, request).await {
+            Ok((p, _)) => p,
+            Err(e @ RegisterError::Conflict) => return Err((400, e.to_string())),
+            Err(e) => return Err((500, e.to_string())),
+        },
+    };
+    let mut drops = Drops::default();
+    let mut parts: ahash::AHashMap<u32, BatchBuilder> = Default::default();
+    let mut failure = None;
+    tessera_storage::batch::for_each_point(batch, |p| {
+        let m = measurement_of(p.series_key);
+        let conflict = p.fields.iter().find_map(|(name, v)| {
+            let held = ctx.engine.known_field(shard_id, m, name)?;
+            (held != v.field_type()).then(|| conflict_text(name, m, v.field_type(), held))
+        });
+        if let Some(c) = conflict {
+            drops.add(|| c);
+            return;
+        }
+        let b = parts
+            .entry(router::partition_of(p.series_key, partitions))
+            .or_default();
+        let r = b
+            .point(p.series_key, p.timestamp)
+            .and_then(|_| p.fields.iter().try_for_each(|(name, v)| b.field(name, *v)));
+        if let Err(e) = r {
+            failure.get_or_insert(e.to_string());
+        }
+    })
+    .map_err(|e| (400, format!("bad shard batch: {e}")))?;
+    if let Some(f) = failure {
+        return Err((400, f));
+    }
+    let writes: Vec<_> = parts
+        .into_iter()
+        .filter(|(_, b)| !b.is_empty())
+        .map(|(part, b)| {
+            let engine = Rc::clone(&ctx.engine);
+            let shard = shard.clone();
+            let batch = Bytes::from(b.finish());
+            glommio::spawn_local(async move { engine.write(&shard, part, batch).await })
+        })
+        .collect();
+    let mut failure = None;
+    for w in writes {
+        if let Err(e) = w.await {
+            failure.get_or_insert(e);
+        }
+    }
+    if let Some(e) = failure {
+        tracing::error!(shard = shard_id, error = %e, "shard write failed");
+        return Err((500, e));
+    }
+    Ok((drops.count as u64, drops.reason))
+}
+
 /// Points refused by the shard: how many, and the first reason.
 #[derive(Default)]
 struct Drops {
@@ -340,6 +498,13 @@ impl Drops {
         self.count += 1;
         if self.reason.is_none() {
             self.reason = Some(reason());
+        }
+    }
+
+    fn add_many(&mut self, reason: String, count: usize) {
+        self.count += count;
+        if self.reason.is_none() {
+            self.reason = Some(reason);
         }
     }
 }

@@ -30,7 +30,9 @@ pub(super) enum Func {
     Bottom { n: usize, tags: Vec<String> },
 }
 
-const NAMES: [&str; 19] = [
+/// Every function name; the wire encoding stores an index into this list,
+/// so only append to it.
+pub(super) const NAMES: [&str; 19] = [
     "count",
     "count_distinct",
     "distinct",

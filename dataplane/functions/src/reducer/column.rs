@@ -1,6 +1,8 @@
 //! Typed columns: what the engine pushes and what slice reducers keep.
 
+use crate::error::FunctionError;
 use crate::value::{Value, ValueType};
+use crate::wire::{self, Reader};
 
 /// A borrowed column of one type, as the storage scan produces it.
 #[derive(Debug, Clone, Copy)]
@@ -257,5 +259,117 @@ impl Kept {
         }
         out.runs = vec![0];
         out
+    }
+}
+
+// Wire encoding (see `crate::wire`). Scalars and values carry no type tag:
+// a reducer's values always have its input type, which the header gives.
+
+impl Scalar {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        match self {
+            Scalar::F(v) => wire::put_f64(out, *v),
+            Scalar::I(v) => wire::put_ivarint(out, *v),
+            Scalar::U(v) => wire::put_uvarint(out, *v),
+            Scalar::S(v) => wire::put_str(out, v),
+            Scalar::B(v) => wire::put_bool(out, *v),
+        }
+    }
+
+    pub(crate) fn load(r: &mut Reader<'_>, t: ValueType) -> Result<Scalar, FunctionError> {
+        Ok(match t {
+            ValueType::Float => Scalar::F(r.f64("float")?),
+            ValueType::Integer => Scalar::I(r.ivarint("integer")?),
+            ValueType::Unsigned => Scalar::U(r.uvarint("unsigned")?),
+            ValueType::String => Scalar::S(r.str("string")?.to_string()),
+            ValueType::Boolean => Scalar::B(r.bool("boolean")?),
+        })
+    }
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::F(v) => v.len(),
+            Values::I(v) => v.len(),
+            Values::U(v) => v.len(),
+            Values::S(v) => v.len(),
+            Values::B(v) => v.len(),
+        }
+    }
+}
+
+impl Kept {
+    /// Point count, then the time column (deltas), the aux column (deltas),
+    /// the values, and the run starts (deltas).
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        wire::put_uvarint(out, self.len() as u64);
+        let mut prev = 0i64;
+        for &t in &self.times {
+            wire::put_ivarint(out, t.wrapping_sub(prev));
+            prev = t;
+        }
+        let mut prev = 0u64;
+        for &a in &self.aux {
+            wire::put_ivarint(out, a.wrapping_sub(prev) as i64);
+            prev = a;
+        }
+        match &self.values {
+            Values::F(v) => v.iter().for_each(|&x| wire::put_f64(out, x)),
+            Values::I(v) => v.iter().for_each(|&x| wire::put_ivarint(out, x)),
+            Values::U(v) => v.iter().for_each(|&x| wire::put_uvarint(out, x)),
+            Values::S(v) => v.iter().for_each(|x| wire::put_str(out, x)),
+            Values::B(v) => v.iter().for_each(|&x| wire::put_bool(out, x)),
+        }
+        wire::put_uvarint(out, self.runs.len() as u64);
+        let mut prev = 0usize;
+        for &r in &self.runs {
+            wire::put_uvarint(out, (r - prev) as u64);
+            prev = r;
+        }
+    }
+
+    /// Reads what [`Kept::save`] wrote, values of type `t`, and checks the
+    /// run starts (0 first, strictly increasing, inside the points): the
+    /// merge at finish indexes by them.
+    pub(crate) fn load(r: &mut Reader<'_>, t: ValueType) -> Result<Kept, FunctionError> {
+        // Each point takes at least a byte of time, aux and value.
+        let n = r.count(3, "point count")?;
+        let mut k = Kept::new(t);
+        k.times.reserve_exact(n);
+        let mut prev = 0i64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(r.ivarint("time")?);
+            k.times.push(prev);
+        }
+        k.aux.reserve_exact(n);
+        let mut prev = 0u64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(r.ivarint("aux")? as u64);
+            k.aux.push(prev);
+        }
+        for _ in 0..n {
+            let s = Scalar::load(r, t)?;
+            if !k.values.push_scalar(s) {
+                return Err(r.error("value", "type differs from the reducer's input"));
+            }
+        }
+        debug_assert_eq!(k.values.len(), n);
+        let runs = r.count(1, "run count")?;
+        if (runs == 0) != (n == 0) || runs > n {
+            return Err(r.error("run count", "inconsistent with the point count"));
+        }
+        k.runs.reserve_exact(runs);
+        let mut at = 0usize;
+        for i in 0..runs {
+            let d = r.uvarint("run start")?;
+            let next = usize::try_from(d).ok().and_then(|d| at.checked_add(d));
+            match next {
+                Some(s) if (i == 0 && s == 0) || (i > 0 && s > at && s < n) => at = s,
+                _ => return Err(r.error("run start", "not increasing inside the points")),
+            }
+            k.runs.push(at);
+        }
+        Ok(k)
     }
 }

@@ -1,12 +1,15 @@
 //! distinct() and count(distinct()): one entry per value with the time it
 //! was first seen; influxd emits the values in that order.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::column::{Column, Scalar};
-use crate::value::{Point, Value};
+use crate::error::FunctionError;
+use crate::value::{Point, Value, ValueType};
+use crate::wire::{self, Reader};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Key {
     F(u64),
     I(i64),
@@ -100,24 +103,66 @@ impl Distinct {
     /// The values ordered by first time, then value; all stamped `time`.
     pub(crate) fn finish(self, time: i64) -> Vec<Point> {
         let mut v: Vec<(i64, Scalar)> = self.seen.into_values().collect();
-        v.sort_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                if a.1.lt(&b.1) {
-                    std::cmp::Ordering::Less
-                } else if b.1.lt(&a.1) {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            })
-        });
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| value_order(&a.1, &b.1)));
         v.into_iter()
             .map(|(_, s)| Point::new(time, s.into_value()))
             .collect()
     }
 }
 
+/// Go's `<` as a total order. Only NaN (which line protocol cannot write)
+/// is unordered by `<`: it goes after the numbers, NaNs by their bits, so
+/// the output does not depend on the hash map's order (nor on where a
+/// shipped partial was decoded) and the sort sees a consistent order.
+fn value_order(a: &Scalar, b: &Scalar) -> Ordering {
+    if let (Scalar::F(x), Scalar::F(y)) = (a, b) {
+        if x.is_nan() || y.is_nan() {
+            return (x.is_nan(), x.to_bits()).cmp(&(y.is_nan(), y.to_bits()));
+        }
+    }
+    if a.lt(b) {
+        Ordering::Less
+    } else if b.lt(a) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
 /// count(distinct()) result.
 pub(crate) fn count_value(d: &Distinct) -> Value {
     Value::Integer(d.len() as i64)
+}
+
+// Wire encoding (see `crate::wire`): the entries sorted by key, so the
+// bytes do not depend on the hash map's order and re-encode identically.
+
+impl Distinct {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        let mut e: Vec<(&Key, &(i64, Scalar))> = self.seen.iter().collect();
+        e.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        wire::put_uvarint(out, e.len() as u64);
+        for (_, (t, s)) in e {
+            wire::put_ivarint(out, *t);
+            s.save(out);
+        }
+    }
+
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
+        // Each entry takes at least a byte of time and one of value.
+        let n = r.count(2, "distinct count")?;
+        self.seen = HashMap::with_capacity(n);
+        let mut last: Option<Key> = None;
+        for _ in 0..n {
+            let time = r.ivarint("distinct time")?;
+            let s = Scalar::load(r, t)?;
+            let k = Key::of(&s);
+            if last.as_ref().is_some_and(|l| *l >= k) {
+                return Err(r.error("distinct value", "not in ascending key order"));
+            }
+            last = Some(k.clone());
+            self.seen.insert(k, (time, s));
+        }
+        Ok(())
+    }
 }

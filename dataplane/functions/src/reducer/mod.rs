@@ -2,6 +2,7 @@
 //! fed whole columns, merged across cores, finished into output rows.
 
 mod build;
+mod codec;
 mod column;
 mod distinct;
 mod integral;
@@ -196,12 +197,12 @@ impl Reducer {
         }
         let ok = match &mut self.state {
             State::Count(n) => {
-                *n += times.len() as i64;
+                *n = n.saturating_add(times.len() as i64);
                 true
             }
             State::Sum(acc) => acc.add_column(col),
             State::Mean(m) => {
-                m.count += times.len() as u64;
+                m.count = m.count.saturating_add(times.len() as u64);
                 m.sum.add_column(col)
             }
             State::Spread(s) => s.push_column(col),
@@ -350,7 +351,7 @@ impl Reducer {
         }
         let ok = match (&mut self.state, other.state) {
             (State::Count(a), State::Count(b)) => {
-                *a += b;
+                *a = a.saturating_add(b);
                 true
             }
             (State::Sum(a), State::Sum(b)) => a.add(b),

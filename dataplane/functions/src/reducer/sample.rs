@@ -3,7 +3,9 @@
 //! by time) can be reproduced, not which points.
 
 use super::column::Kept;
+use crate::error::FunctionError;
 use crate::value::{Point, ValueType};
+use crate::wire::{self, Reader};
 
 /// SplitMix64: small, fast, good enough to pick reservoir slots.
 #[derive(Debug, Clone)]
@@ -49,7 +51,7 @@ impl Sample {
     /// Adds the points of `batch` (a Kept with one or more points).
     pub(crate) fn absorb(&mut self, batch: Kept) {
         for i in 0..batch.len() {
-            self.count += 1;
+            self.count = self.count.saturating_add(1);
             let s = batch.values.scalar(i);
             if self.kept.len() < self.size {
                 self.kept.push(batch.times[i], s, batch.aux[i]);
@@ -80,7 +82,7 @@ impl Sample {
         }
         let wa = self.count as f64 / self.kept.len() as f64;
         let wb = other.count as f64 / other.kept.len() as f64;
-        let total = self.count + other.count;
+        let total = self.count.saturating_add(other.count);
         let mut pool = std::mem::replace(&mut self.kept, Kept::new(ValueType::Float));
         let na = pool.len();
         if !pool.append(other.kept) {
@@ -136,5 +138,30 @@ fn replace_value(k: &mut Kept, at: usize, one: Kept) {
         (Values::S(v), Values::S(mut o)) => v[at] = o.swap_remove(0),
         (Values::B(v), Values::B(o)) => v[at] = o[0],
         _ => {}
+    }
+}
+
+// Wire encoding (see `crate::wire`): the count of points seen, the
+// generator's state and the reservoir, so a shipped partial merges to the
+// same bits as one that never left the node. The size comes from the function.
+
+impl Sample {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        wire::put_uvarint(out, self.count);
+        wire::put_uvarint(out, self.rng.0);
+        self.kept.save(out);
+    }
+
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
+        self.count = r.uvarint("sample count")?;
+        self.rng = Rng(r.uvarint("sample generator")?);
+        self.kept = Kept::load(r, t)?;
+        // absorb() and merge() keep min(count, size) points and index the
+        // reservoir by slots below the size.
+        let full = usize::try_from(self.count).map_or(self.size, |c| c.min(self.size));
+        if self.kept.len() != full {
+            return Err(r.error("sample reservoir", "size disagrees with the count"));
+        }
+        Ok(())
     }
 }

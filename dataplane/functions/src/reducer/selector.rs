@@ -2,7 +2,9 @@
 //! 1.6.7's `*Reduce` functions do (query/call_iterator.go).
 
 use super::column::{Column, Scalar};
-use crate::value::Point;
+use crate::error::FunctionError;
+use crate::value::{Point, ValueType};
+use crate::wire::{self, Reader};
 
 /// Which point a selector keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,5 +233,35 @@ impl Selector {
                 aux: b.aux,
             }],
         }
+    }
+}
+
+// Wire encoding (see `crate::wire`); the pick comes from the function.
+
+impl Selector {
+    /// 0 when empty, else 1, time, aux and value.
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        match &self.best {
+            None => wire::put_bool(out, false),
+            Some(b) => {
+                wire::put_bool(out, true);
+                wire::put_ivarint(out, b.time);
+                wire::put_uvarint(out, b.aux);
+                b.value.save(out);
+            }
+        }
+    }
+
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
+        self.best = if r.bool("selector presence")? {
+            Some(Best {
+                time: r.ivarint("selected time")?,
+                aux: r.uvarint("selected aux")?,
+                value: Scalar::load(r, t)?,
+            })
+        } else {
+            None
+        };
+        Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! count(), sum(), mean(), spread(): constant-size state, exact merges.
 
 use super::column::Column;
+use crate::error::FunctionError;
 use crate::value::Value;
+use crate::wire::{self, Reader};
 
 /// A sum in the input's own arithmetic (Go wraps integers on overflow).
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +110,7 @@ impl Mean {
         } else {
             self.merged_sum += mean;
         }
-        self.merged_count += count;
+        self.merged_count = self.merged_count.saturating_add(count);
     }
 
     pub(crate) fn merge(&mut self, other: Mean) {
@@ -116,7 +118,7 @@ impl Mean {
             self.absorb(m, n);
         }
         self.merged_sum += other.merged_sum;
-        self.merged_count += other.merged_count;
+        self.merged_count = self.merged_count.saturating_add(other.merged_count);
     }
 
     pub(crate) fn finish(mut self) -> Option<f64> {
@@ -143,24 +145,24 @@ impl Spread {
                 let (lo, hi) = min_max_f64(v);
                 *min = min.min(lo);
                 *max = max.max(hi);
-                *n += v.len() as u64;
+                *n = n.saturating_add(v.len() as u64);
             }
             (Spread::F { min, max, n }, Column::Integer(v)) => {
                 for &x in v {
                     *min = min.min(x as f64);
                     *max = max.max(x as f64);
                 }
-                *n += v.len() as u64;
+                *n = n.saturating_add(v.len() as u64);
             }
             (Spread::I { min, max, n }, Column::Integer(v)) => {
                 *min = (*min).min(v.iter().copied().min().unwrap_or(i64::MAX));
                 *max = (*max).max(v.iter().copied().max().unwrap_or(i64::MIN));
-                *n += v.len() as u64;
+                *n = n.saturating_add(v.len() as u64);
             }
             (Spread::U { min, max, n }, Column::Unsigned(v)) => {
                 *min = v.iter().fold(*min, |a, &x| a.min(x));
                 *max = v.iter().fold(*max, |a, &x| a.max(x));
-                *n += v.len() as u64;
+                *n = n.saturating_add(v.len() as u64);
             }
             _ => return false,
         }
@@ -179,7 +181,7 @@ impl Spread {
             ) => {
                 *min = min.min(a);
                 *max = max.max(b);
-                *n += c;
+                *n = n.saturating_add(c);
             }
             (
                 Spread::I { min, max, n },
@@ -191,7 +193,7 @@ impl Spread {
             ) => {
                 *min = (*min).min(a);
                 *max = (*max).max(b);
-                *n += c;
+                *n = n.saturating_add(c);
             }
             (
                 Spread::U { min, max, n },
@@ -203,7 +205,7 @@ impl Spread {
             ) => {
                 *min = (*min).min(a);
                 *max = (*max).max(b);
-                *n += c;
+                *n = n.saturating_add(c);
             }
             _ => return false,
         }
@@ -241,4 +243,88 @@ fn min_max_f64(v: &[f64]) -> (f64, f64) {
         b = b.max(x);
     }
     (a, b)
+}
+
+// Wire encoding (see `crate::wire`). The variant comes from the reducer's
+// input type (`build::initial_state`), so only the numbers are written.
+
+impl Acc {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        match *self {
+            Acc::F(v) => wire::put_f64(out, v),
+            Acc::I(v) => wire::put_ivarint(out, v),
+            Acc::U(v) => wire::put_uvarint(out, v),
+        }
+    }
+
+    /// Reads the sum into the variant `self` already has.
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>) -> Result<(), FunctionError> {
+        match self {
+            Acc::F(v) => *v = r.f64("float sum")?,
+            Acc::I(v) => *v = r.ivarint("integer sum")?,
+            Acc::U(v) => *v = r.uvarint("unsigned sum")?,
+        }
+        Ok(())
+    }
+}
+
+impl Mean {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        self.sum.save(out);
+        wire::put_uvarint(out, self.count);
+        wire::put_f64(out, self.merged_sum);
+        wire::put_uvarint(out, self.merged_count);
+    }
+
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>) -> Result<(), FunctionError> {
+        self.sum.load(r)?;
+        self.count = r.uvarint("mean count")?;
+        self.merged_sum = r.f64("mean merged sum")?;
+        self.merged_count = r.uvarint("mean merged count")?;
+        Ok(())
+    }
+}
+
+impl Spread {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        match *self {
+            Spread::F { min, max, n } => {
+                wire::put_f64(out, min);
+                wire::put_f64(out, max);
+                wire::put_uvarint(out, n);
+            }
+            Spread::I { min, max, n } => {
+                wire::put_ivarint(out, min);
+                wire::put_ivarint(out, max);
+                wire::put_uvarint(out, n);
+            }
+            Spread::U { min, max, n } => {
+                wire::put_uvarint(out, min);
+                wire::put_uvarint(out, max);
+                wire::put_uvarint(out, n);
+            }
+        }
+    }
+
+    /// Reads min, max and count into the variant `self` already has.
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>) -> Result<(), FunctionError> {
+        match self {
+            Spread::F { min, max, n } => {
+                *min = r.f64("spread min")?;
+                *max = r.f64("spread max")?;
+                *n = r.uvarint("spread count")?;
+            }
+            Spread::I { min, max, n } => {
+                *min = r.ivarint("spread min")?;
+                *max = r.ivarint("spread max")?;
+                *n = r.uvarint("spread count")?;
+            }
+            Spread::U { min, max, n } => {
+                *min = r.uvarint("spread min")?;
+                *max = r.uvarint("spread max")?;
+                *n = r.uvarint("spread count")?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -119,7 +119,8 @@ pub(crate) fn stddev(k: &Kept) -> Option<Value> {
 /// values, with its own time and aux; none when the rank is out of range.
 pub(crate) fn percentile(k: &Kept, p: f64) -> Option<Point> {
     let n = k.len();
-    let i = (n as f64 * p / 100.0 + 0.5).floor() as i64 - 1;
+    // Saturating: percentile(-Inf) must not overflow.
+    let i = ((n as f64 * p / 100.0 + 0.5).floor() as i64).saturating_sub(1);
     if i < 0 || i >= n as i64 {
         return None;
     }

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 
 use super::column::{Column, Kept, Scalar};
 use super::selector::{Pick, Selector};
+use crate::error::FunctionError;
 use crate::gosort;
-use crate::value::Point;
+use crate::value::{Point, ValueType};
+use crate::wire::{self, Reader};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Cand {
@@ -194,5 +196,67 @@ impl TopBottom {
             .collect();
         out.sort_by_key(|p| p.time);
         out
+    }
+}
+
+// Wire encoding (see `crate::wire`). top/bottom, N and whether tags are
+// used come from the function; the state is the heap (empty unless a
+// merge mixed forms), the current tag key, then either the per-tag
+// selectors (keys ascending) or the kept points.
+
+impl TopBottom {
+    pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        wire::put_uvarint(out, self.heap.len() as u64);
+        for c in &self.heap {
+            wire::put_ivarint(out, c.time);
+            wire::put_uvarint(out, c.aux);
+            c.value.save(out);
+        }
+        wire::put_str(out, &self.current_key);
+        if let Some(m) = &self.by_tag {
+            wire::put_uvarint(out, m.len() as u64);
+            for (k, sel) in m {
+                wire::put_str(out, k);
+                sel.save(out);
+            }
+        }
+        if let Some(k) = &self.kept {
+            k.save(out);
+        }
+    }
+
+    pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
+        // A candidate takes at least a byte of time, aux and value.
+        let n = r.count(3, "heap size")?;
+        if n > self.n {
+            return Err(r.error("heap size", "larger than N"));
+        }
+        self.heap = Vec::with_capacity(n);
+        for _ in 0..n {
+            self.heap.push(Cand {
+                time: r.ivarint("candidate time")?,
+                aux: r.uvarint("candidate aux")?,
+                value: Scalar::load(r, t)?,
+            });
+        }
+        self.current_key = r.str("tag key")?.to_string();
+        if let Some(m) = &mut self.by_tag {
+            let pick = if self.top { Pick::Max } else { Pick::Min };
+            // A tag entry takes at least a key length and a presence byte.
+            let n = r.count(2, "tag count")?;
+            for _ in 0..n {
+                let key = r.str("tag key")?.to_string();
+                if m.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                    return Err(r.error("tag key", "not in ascending order"));
+                }
+                let mut sel = Selector::new(pick);
+                sel.load(r, t)?;
+                m.insert(key, sel);
+            }
+        }
+        if let Some(k) = &mut self.kept {
+            *k = Kept::load(r, t)?;
+        }
+        Ok(())
     }
 }

@@ -9,6 +9,7 @@ use tessera_functions::{
 };
 
 mod fill;
+mod ship;
 
 /// An output row: time, value, and the tag column of top(x, tag, N).
 pub(crate) type Row = (i64, Value, Option<String>);
@@ -36,6 +37,9 @@ pub(crate) struct Case {
     pub(crate) with_host: bool,
     /// Intervals the inner aggregate of a transformation starts early.
     pub(crate) extra: std::cell::Cell<i64>,
+    /// When above 1: reduce each window's series in this many partials,
+    /// ship each through `Reducer::encode`/`decode`, merge (see `ship`).
+    pub(crate) parts: std::cell::Cell<usize>,
 }
 
 /// One output series: host tag (empty without GROUP BY host), rows of
@@ -307,7 +311,7 @@ impl Case {
         rule: TimeRule,
         tagged: bool,
     ) -> Result<Vec<Row>, String> {
-        let mut acc: Option<Reducer> = None;
+        let mut batches = Vec::new();
         for &s in idx {
             let mut times = Vec::new();
             let mut vals = Vec::new();
@@ -320,24 +324,26 @@ impl Case {
                 }
             }
             let Some(first) = first else { continue };
-            let mut r = proto.clone();
-            if tagged {
-                r.set_tag_key(&self.series[s].host);
-            }
-            let aux = ((s as u64) << 32) | first as u64;
-            let res = match proto.input_type() {
-                ValueType::Float => r.push_floats(&times, &floats(&vals), aux),
-                ValueType::Integer => r.push_integers(&times, &ints(&vals), aux),
-                ValueType::String => r.push_strings(&times, &strings(&vals), aux),
-                ValueType::Boolean => r.push_booleans(&times, &bools(&vals), aux),
-                ValueType::Unsigned => unreachable!(),
-            };
-            res.map_err(|e| e.to_string())?;
-            match &mut acc {
-                None => acc = Some(r),
-                Some(a) => a.merge(r).map_err(|e| e.to_string())?,
-            }
+            batches.push(ship::Batch {
+                series: s,
+                times,
+                vals,
+                aux: ((s as u64) << 32) | first as u64,
+            });
         }
+        let acc = if self.parts.get() > 1 {
+            self.shipped(proto, tagged, &batches, self.parts.get())?
+        } else {
+            let mut acc: Option<Reducer> = None;
+            for b in &batches {
+                let r = self.reduce_batch(proto, tagged, b, 0..b.times.len())?;
+                match &mut acc {
+                    None => acc = Some(r),
+                    Some(a) => a.merge(r).map_err(|e| e.to_string())?,
+                }
+            }
+            acc
+        };
         let Some(r) = acc else { return Ok(Vec::new()) };
         let grouped = we.is_some();
         let rows = r.finish(ws);
@@ -468,10 +474,10 @@ impl Case {
     }
 }
 
-fn floats(v: &[Value]) -> Vec<f64> {
+pub(crate) fn floats(v: &[Value]) -> Vec<f64> {
     v.iter().map(|x| x.as_f64().expect("float")).collect()
 }
-fn ints(v: &[Value]) -> Vec<i64> {
+pub(crate) fn ints(v: &[Value]) -> Vec<i64> {
     v.iter()
         .map(|x| match x {
             Value::Integer(i) => *i,
@@ -479,7 +485,7 @@ fn ints(v: &[Value]) -> Vec<i64> {
         })
         .collect()
 }
-fn strings(v: &[Value]) -> Vec<String> {
+pub(crate) fn strings(v: &[Value]) -> Vec<String> {
     v.iter()
         .map(|x| match x {
             Value::String(s) => s.clone(),
@@ -487,7 +493,7 @@ fn strings(v: &[Value]) -> Vec<String> {
         })
         .collect()
 }
-fn bools(v: &[Value]) -> Vec<bool> {
+pub(crate) fn bools(v: &[Value]) -> Vec<bool> {
     v.iter()
         .map(|x| match x {
             Value::Boolean(b) => *b,

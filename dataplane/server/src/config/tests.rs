@@ -91,7 +91,7 @@ fn env_var_names() {
 #[test]
 fn unknown_keys_are_warnings() {
     let file =
-        "reporting-disabled = true\n[data]\n  cache-max = 1\n[hinted-handoff]\n  dir = \"x\"\n";
+        "reporting-disabled = true\n[data]\n  cache-max = 1\n[anti-entropy]\n  enabled = true\n";
     let loaded = load_from(Some(file), "f.toml", &no_env).unwrap();
     assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
     assert!(loaded.warnings.iter().any(|w| w.contains("cache-max")));

@@ -21,7 +21,7 @@ fn core() -> CoreState {
 fn run(
     input: &[&[u8]],
     commands: &flume::Sender<MetaCommand>,
-) -> (Result<(), ControlError>, Vec<u8>) {
+) -> (Result<Served, ControlError>, Vec<u8>) {
     let core = core();
     core.set_state(Arc::new(NodeState {
         node_id: Some(7),

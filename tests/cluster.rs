@@ -1,0 +1,331 @@
+//! The cluster data path on real processes: writes replicated to every owner of a shard
+//! per `consistency`, queries answered the same from every data node (remote shards read
+//! over the cluster port, aggregates reduced where the data is), a killed or stopped
+//! owner skipped for its replica, cluster-wide `SHOW QUERIES`, and garbage on the cluster
+//! port shrugged off.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+use tessera_tests::{wait_for, Cluster};
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+fn query(node: &str, db: &str, q: &str) -> Value {
+    client()
+        .post(format!("http://{node}/query"))
+        .form(&[("db", db), ("q", q)])
+        .send()
+        .expect("query")
+        .json()
+        .expect("json")
+}
+
+fn write(node: &str, db: &str, consistency: &str, body: &str) -> (u16, String) {
+    let r = client()
+        .post(format!(
+            "http://{node}/write?db={db}&consistency={consistency}"
+        ))
+        .body(body.to_string())
+        .send()
+        .expect("write");
+    (r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+/// The first value of the answer; `None` also when the node does not answer at all.
+fn count(node: &str, db: &str, q: &str) -> Option<i64> {
+    let v: Value = client()
+        .post(format!("http://{node}/query"))
+        .form(&[("db", db), ("q", q)])
+        .send()
+        .ok()?
+        .json()
+        .ok()?;
+    v["results"][0]["series"][0]["values"][0][1].as_i64()
+}
+
+/// 100 series × 10 points at 2023-01-01.
+fn points(tag: &str) -> String {
+    let base = 1_672_531_200_000_000_000i64;
+    let mut out = String::new();
+    for s in 0..100 {
+        for p in 0..10 {
+            out.push_str(&format!(
+                "cpu,host=h{s},batch={tag} v={}.5,n={p}i {}\n",
+                s * 10 + p,
+                base + p * 1_000_000_000
+            ));
+        }
+    }
+    out
+}
+
+/// `(shard id, owners)` of every shard of `db`, as a data node shows them.
+fn shards(node: &str, db: &str) -> Vec<(i64, Vec<u64>)> {
+    let v = query(node, "", "SHOW SHARDS");
+    let mut out = Vec::new();
+    for s in v["results"][0]["series"].as_array().into_iter().flatten() {
+        if s["name"] != db {
+            continue;
+        }
+        for row in s["values"].as_array().into_iter().flatten() {
+            let owners = row[7]
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|o| o.parse().ok())
+                .collect();
+            out.push((row[0].as_i64().unwrap_or(0), owners));
+        }
+    }
+    out
+}
+
+/// One meta node and `datas` one-core data nodes with `[cluster]` settings.
+fn cluster(datas: usize, settings: &[(&str, &str)]) -> Cluster {
+    let mut c = Cluster::configure(1, datas, &tessera_tests::license::valid(8, 4), "", "");
+    for d in &c.datas {
+        d.set("data", "max-cores", "1");
+        for (k, v) in settings {
+            d.set("cluster", k, &format!("\"{v}\""));
+        }
+    }
+    c.start_all();
+    c
+}
+
+#[test]
+fn replicated_writes_and_queries_from_every_node_with_failover() {
+    let mut c = cluster(
+        3,
+        &[
+            ("shard-writer-timeout", "2s"),
+            ("shard-reader-timeout", "2s"),
+        ],
+    );
+    let nodes: Vec<String> = c.datas.iter().map(|d| d.http.clone()).collect();
+    let ids: Vec<u64> = c
+        .datas
+        .iter()
+        .map(|d| d.node_id().expect("joined"))
+        .collect();
+    let r = query(
+        &nodes[0],
+        "",
+        "CREATE DATABASE rep WITH DURATION INF REPLICATION 2",
+    );
+    assert!(r["results"][0]["error"].is_null(), "{r}");
+    // The database reaches every node's metadata.
+    for n in &nodes {
+        wait_for(Duration::from_secs(10), || {
+            let v = query(n, "", "SHOW DATABASES");
+            v.to_string().contains("\"rep\"").then_some(())
+        })
+        .expect("database on every node");
+    }
+
+    // consistency=all: both owners hold the points before the answer.
+    let (status, body) = write(&nodes[0], "rep", "all", &points("a"));
+    assert_eq!(status, 204, "{body}");
+    let sh = shards(&nodes[0], "rep");
+    assert_eq!(
+        sh.len(),
+        1,
+        "3 data nodes / RF 2 = 1 shard per group: {sh:?}"
+    );
+    let owners = sh[0].1.clone();
+    assert_eq!(owners.len(), 2, "{sh:?}");
+
+    // Every node answers the same, whether it owns the shard or not.
+    for n in &nodes {
+        assert_eq!(
+            count(n, "rep", "SELECT count(v) FROM cpu"),
+            Some(1000),
+            "{n}"
+        );
+        let v = query(n, "rep", "SELECT sum(n), max(v) FROM cpu GROUP BY host");
+        let series = v["results"][0]["series"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(series.len(), 100, "{n}: {v}");
+        let h7 = series
+            .iter()
+            .find(|s| s["tags"]["host"] == "h7")
+            .expect("h7");
+        assert_eq!(h7["values"][0][1], 45, "{n}: {h7}");
+        assert_eq!(h7["values"][0][2], 79.5, "{n}: {h7}");
+        let raw = query(
+            n,
+            "rep",
+            "SELECT v FROM cpu WHERE host = 'h3' ORDER BY time DESC LIMIT 2",
+        );
+        assert_eq!(
+            raw["results"][0]["series"][0]["values"],
+            serde_json::json!([
+                ["2023-01-01T00:00:09Z", 39.5],
+                ["2023-01-01T00:00:08Z", 38.5]
+            ]),
+            "{n}"
+        );
+        let tags = query(n, "rep", "SELECT * FROM cpu WHERE host = 'h1' LIMIT 1");
+        assert_eq!(
+            tags["results"][0]["series"][0]["columns"],
+            serde_json::json!(["time", "batch", "host", "n", "v"]),
+            "{n}: {tags}"
+        );
+    }
+
+    // The owner that did not coordinate is killed: the coordinator (an owner) still takes
+    // consistency=one writes, refuses consistency=all ones with Enterprise's error, and
+    // every live node still answers from the remaining replica.
+    let coord = ids
+        .iter()
+        .position(|id| owners.contains(id))
+        .expect("an owner");
+    let victim = ids
+        .iter()
+        .position(|id| owners.contains(id) && *id != ids[coord])
+        .expect("second owner");
+    c.datas[victim].proc_.kill();
+    let (status, body) = write(&nodes[coord], "rep", "one", &points("b"));
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = write(&nodes[coord], "rep", "all", &points("c"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("partial write"), "{body}");
+    for (i, n) in nodes.iter().enumerate() {
+        if i == victim {
+            continue;
+        }
+        let got = count(
+            n,
+            "rep",
+            "SELECT count(v) FROM cpu WHERE batch = 'a' OR batch = 'b'",
+        );
+        assert_eq!(got, Some(2000), "node {n} after the kill");
+    }
+
+    // A stopped (hung) owner: the replica answers once the reader timeout passes.
+    c.datas[victim].proc_.start();
+    wait_for(Duration::from_secs(20), || {
+        count(
+            &nodes[victim],
+            "rep",
+            "SELECT count(v) FROM cpu WHERE batch = 'a'",
+        )
+        .filter(|n| *n == 1000)
+    })
+    .expect("restarted owner serves again");
+    c.datas[victim].proc_.stop();
+    let third = (0..3)
+        .find(|i| *i != victim && *i != coord)
+        .expect("non-owner");
+    let started = std::time::Instant::now();
+    // The non-owner may pick either replica; several runs hit the stopped one.
+    for _ in 0..4 {
+        let answered = count(
+            &nodes[third],
+            "rep",
+            "SELECT count(v) FROM cpu WHERE batch = 'a'",
+        );
+        assert_eq!(answered, Some(1000));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "queries around a stopped node took {:?}",
+        started.elapsed()
+    );
+    c.datas[victim].proc_.cont();
+
+    // Garbage on the cluster port: the node logs it and keeps serving.
+    for garbage in [
+        &b"\x02\xff\xff\xff\xff\x00\x00\x00\x00"[..],
+        b"\x02\x10\x00\x00\x00\x01\x02\x03\x04abc",
+        b"\x07hello",
+        b"\x02",
+    ] {
+        if let Ok(mut s) = std::net::TcpStream::connect(&c.datas[coord].tcp) {
+            let _ = s.write_all(garbage);
+        }
+    }
+    assert_eq!(
+        count(
+            &nodes[coord],
+            "rep",
+            "SELECT count(v) FROM cpu WHERE batch = 'a'"
+        ),
+        Some(1000)
+    );
+}
+
+#[test]
+fn show_queries_spans_the_cluster_and_kill_on_host_stops_a_remote_query() {
+    let c = cluster(2, &[]);
+    let a = c.datas[0].http.clone();
+    let b = c.datas[1].http.clone();
+    let b_tcp = c.datas[1].tcp.clone();
+    query(&a, "", "CREATE DATABASE k");
+    wait_for(Duration::from_secs(10), || {
+        query(&b, "", "SHOW DATABASES")
+            .to_string()
+            .contains("\"k\"")
+            .then_some(())
+    })
+    .expect("database on b");
+    // Enough series on b's shards that a filtered scan takes a while.
+    for chunk in 0..6 {
+        let body: String = (0..5000)
+            .map(|i| format!("m,s=s{chunk}_{i} v={i} 1672531200000000000\n"))
+            .collect();
+        let (status, text) = write(&b, "k", "one", &body);
+        assert_eq!(status, 204, "{text}");
+    }
+    let long = "SELECT count(v) FROM m WHERE v > -1 AND (s =~ /s1.*/ OR s =~ /s.*_1/ OR s !~ /x/)";
+    let b2 = b.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = std::sync::Arc::clone(&stop);
+    let runner = std::thread::spawn(move || {
+        let mut answers = Vec::new();
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) && answers.len() < 200 {
+            answers.push(query(&b2, "k", long));
+        }
+        answers
+    });
+    let mut killed = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline && !killed {
+        let shown = query(&a, "", "SHOW QUERIES");
+        let rows = shown["results"][0]["series"][0]["values"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // b coordinates it (and a may run b's request for a's shards under the same text).
+        if let Some(row) = rows.iter().find(|r| r[3] == long && r[2] == b_tcp.as_str()) {
+            let qid = row[0].as_i64().expect("qid");
+            let k = query(&a, "", &format!("KILL QUERY {qid} ON \"{b_tcp}\""));
+            killed = k["results"][0]["error"].is_null();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = runner.join().expect("runner");
+    assert!(
+        killed,
+        "the long query on b was never listed by a and killed"
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|a| a["results"][0]["error"] == "query interrupted"),
+        "no run of the long query was interrupted"
+    );
+    // Killing on an unknown host is an error, not a crash.
+    let bad = query(&a, "", "KILL QUERY 1 ON \"nowhere:1\"");
+    assert!(bad["results"][0]["error"].is_string(), "{bad}");
+}
