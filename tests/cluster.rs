@@ -243,6 +243,64 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
     );
     c.datas[victim].proc_.cont();
 
+    // Hinted handoff: batch c (refused at consistency=all, but durable on the coordinator
+    // and queued for the victim) reaches the victim once it is back. Then the replica of
+    // each owner alone holds the same points (count and sum per batch).
+    let victim_id = ids[victim].to_string();
+    wait_for(Duration::from_secs(60), || {
+        let v = c.datas[coord].vars();
+        (v["hh_processor"][&victim_id]["queueDepth"] == 0
+            && v["hh_processor"][&victim_id]["writeNodeReqOK"].as_u64() > Some(0))
+        .then_some(())
+    })
+    .unwrap_or_else(|| panic!("hinted handoff did not drain: {}", c.datas[coord].vars()));
+    let digest = |n: &str| {
+        let v = query(
+            n,
+            "rep",
+            "SELECT count(v), sum(v), sum(n) FROM cpu GROUP BY batch",
+        );
+        v["results"][0]["series"].to_string()
+    };
+    let both = digest(&nodes[third]);
+    assert!(both.contains("\"c\""), "batch c missing: {both}");
+    c.datas[coord].proc_.kill();
+    assert_eq!(digest(&nodes[third]), both, "the victim's replica differs");
+    c.datas[coord].proc_.start();
+    c.datas[victim].proc_.kill();
+    wait_for(Duration::from_secs(20), || {
+        (digest(&nodes[third]) == both).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the coordinator's replica differs: {}",
+            digest(&nodes[third])
+        )
+    });
+
+    // Every owner down: consistency=any still takes the write into hinted handoff, one
+    // refuses it; the points arrive once the owners are back.
+    c.datas[coord].proc_.kill();
+    let (status, body) = write(&nodes[third], "rep", "one", &points("d"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("write failed"), "{body}");
+    let (status, body) = write(&nodes[third], "rep", "any", &points("e"));
+    assert_eq!(status, 204, "{body}");
+    c.datas[coord].proc_.start();
+    c.datas[victim].proc_.start();
+    wait_for(Duration::from_secs(60), || {
+        let de = "SELECT count(v) FROM cpu WHERE batch = 'd' OR batch = 'e'";
+        (count(&nodes[coord], "rep", de) == Some(2000)
+            && count(&nodes[victim], "rep", de) == Some(2000))
+        .then_some(())
+    })
+    .expect("writes queued while every owner was down arrive");
+    let stats = query(&nodes[third], "", "SHOW STATS FOR 'hh_processor'");
+    assert_eq!(
+        stats["results"][0]["series"][0]["name"], "hh_processor",
+        "{stats}"
+    );
+
     // Garbage on the cluster port: the node logs it and keeps serving.
     for garbage in [
         &b"\x02\xff\xff\xff\xff\x00\x00\x00\x00"[..],

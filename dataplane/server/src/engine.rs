@@ -56,6 +56,13 @@ pub enum CoreMsg {
     },
     /// A query's work on this core's partitions of some shards.
     Scatter(crate::scatter::ScatterMsg),
+    /// Queue a shard write for data node `node` in its hinted-handoff queue (this core
+    /// owns it).
+    Handoff {
+        node: u64,
+        payload: Vec<u8>,
+        reply: flume::Sender<Result<(), String>>,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -389,6 +396,14 @@ impl Engine {
                         let _ = reply.send_async(r).await;
                     }
                     CoreMsg::Scatter(m) => crate::scatter::serve(&me, m).await,
+                    CoreMsg::Handoff {
+                        node,
+                        payload,
+                        reply,
+                    } => {
+                        let r = crate::handoff::append_local(node, &payload).await;
+                        let _ = reply.send_async(r).await;
+                    }
                 }
             })
             .detach();

@@ -56,6 +56,7 @@ pub struct CoreSetup {
     /// `[cluster] max-select-*`.
     pub limits: crate::select::SelectLimits,
     pub rpc: crate::rpc::ClientConfig,
+    pub hinted_handoff: crate::config::HintedHandoffConfig,
     pub cluster: crate::cluster::ClusterSettings,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
@@ -166,6 +167,9 @@ async fn core_main(
         rpc: Rc::new(crate::rpc::RpcClient::new(setup.rpc)),
         cluster: setup.cluster,
     });
+    crate::handoff::HintedHandoff::install(setup.hinted_handoff.clone(), core, setup.cpus.len())
+        .await;
+    let drain_task = glommio::spawn_local(crate::handoff::drain_forever(Rc::clone(&ctx)));
     let http_task = glommio::spawn_local(accept_http(http_listener, Rc::clone(&ctx)));
     let cluster_task = glommio::spawn_local(accept_cluster(cluster_listener, ctx));
     tracing::debug!(core, "core serving");
@@ -179,6 +183,7 @@ async fn core_main(
     }
     // Dropping the accept tasks cancels them and closes the listeners.
     drop(http_task);
+    drop(drain_task);
     drop(cluster_task);
     drop(mesh_task);
     drop(upkeep_task);

@@ -118,6 +118,10 @@ fn debug_vars(core: &CoreState) -> Response {
         "version": core.facts.version,
         "meta_servers": state.meta_servers,
         "leases": { "continuous_querier": state.cq_lease_held },
+        "hh_processor": crate::handoff::vars()
+            .into_iter()
+            .map(|(node, v)| (node.to_string(), v))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     });
     Response::json(200, body.to_string().into_bytes())
 }

@@ -112,6 +112,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             pool_max_idle_streams: config.cluster.pool_max_idle_streams as usize,
             pool_max_idle_time: config.cluster.pool_max_idle_time,
         },
+        hinted_handoff: config.hinted_handoff.clone(),
         cluster: crate::cluster::ClusterSettings {
             shard_writer_timeout: config.cluster.shard_writer_timeout,
             shard_reader_timeout: config.cluster.shard_reader_timeout,

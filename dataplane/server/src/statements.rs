@@ -29,6 +29,39 @@ fn series(name: &str, columns: &[&str], values: Vec<Vec<Value>>) -> Series {
     }
 }
 
+/// `SHOW STATS [FOR '<module>']`: the modules this node keeps statistics for
+/// (`hh_processor`: one series per destination of hinted handoff, as Enterprise).
+fn show_stats(module: Option<&str>) -> Vec<Series> {
+    let mut out = Vec::new();
+    if module.is_none_or(|m| m == "hh_processor") {
+        for (node, v) in crate::handoff::vars() {
+            let fields = serde_json::to_value(&v).unwrap_or_default();
+            let Some(obj) = fields.as_object() else {
+                continue;
+            };
+            let mut cols: Vec<(&String, &serde_json::Value)> = obj.iter().collect();
+            cols.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(Series {
+                name: "hh_processor".into(),
+                tags: vec![("node".into(), node.to_string())],
+                columns: cols.iter().map(|(k, _)| k.to_string()).collect(),
+                values: vec![cols
+                    .iter()
+                    .map(|(_, v)| match v {
+                        serde_json::Value::Number(n) if n.is_u64() => {
+                            Value::Integer(n.as_u64().unwrap_or(0) as i64)
+                        }
+                        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+                        _ => Value::Null,
+                    })
+                    .collect()],
+                partial: false,
+            });
+        }
+    }
+    out
+}
+
 pub async fn run(
     st: &Statement,
     id: usize,
@@ -912,7 +945,8 @@ async fn run_inner(
                 values,
             )])
         }
-        Statement::ShowStats { .. } | Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
+        Statement::ShowStats { module } => Ok(show_stats(module.as_deref())),
+        Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
         Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
         Statement::KillQuery { id, host } => {
             if let Some(host) = host {
