@@ -182,6 +182,47 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         );
     }
 
+    // The index statements answer the same everywhere, from the owners' indexes.
+    let shows = [
+        "SHOW MEASUREMENTS",
+        "SHOW TAG KEYS FROM cpu",
+        "SHOW TAG VALUES FROM cpu WITH KEY = host WHERE host =~ /h1./",
+        "SHOW SERIES FROM cpu WHERE host = 'h42'",
+        "SHOW FIELD KEYS",
+        "SHOW SERIES CARDINALITY",
+        "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host",
+    ];
+    for q in shows {
+        let first = query(&nodes[0], "rep", q);
+        assert!(first["results"][0]["error"].is_null(), "{q}: {first}");
+        for n in &nodes[1..] {
+            assert_eq!(query(n, "rep", q), first, "{q} on {n}");
+        }
+    }
+    let tv = query(
+        &nodes[2],
+        "rep",
+        "SHOW TAG VALUES FROM cpu WITH KEY = host WHERE host =~ /h1./",
+    );
+    assert_eq!(
+        tv["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(10),
+        "{tv}"
+    );
+    let card = query(&nodes[1], "rep", "SHOW SERIES CARDINALITY");
+    assert_eq!(
+        card["results"][0]["series"][0]["values"][0][0], 100,
+        "{card}"
+    );
+    let fk = query(&nodes[2], "rep", "SHOW FIELD KEYS");
+    assert_eq!(
+        fk["results"][0]["series"][0]["values"],
+        serde_json::json!([["n", "integer"], ["v", "float"]]),
+        "{fk}"
+    );
+
     // The owner that did not coordinate is killed: the coordinator (an owner) still takes
     // consistency=one writes, refuses consistency=all ones with Enterprise's error, and
     // every live node still answers from the remaining replica.
@@ -320,6 +361,23 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         ),
         Some(1000)
     );
+
+    // A delete through a node that owns nothing reaches both replicas.
+    let r = query(
+        &nodes[third],
+        "rep",
+        "DROP SERIES FROM cpu WHERE host = 'h99'",
+    );
+    assert!(r["results"][0]["error"].is_null(), "{r}");
+    let h99 = "SELECT count(v) FROM cpu WHERE host = 'h99'";
+    let h98 = "SELECT count(v) FROM cpu WHERE host = 'h98'";
+    for (down, up) in [(coord, victim), (victim, coord)] {
+        c.datas[down].proc_.kill();
+        let left = wait_for(Duration::from_secs(20), || count(&nodes[third], "rep", h98));
+        assert_eq!(left, Some(50), "node {up} alone lost h98");
+        assert_eq!(count(&nodes[third], "rep", h99), None, "node {up} kept h99");
+        c.datas[down].proc_.start();
+    }
 }
 
 #[test]

@@ -108,6 +108,7 @@ pub async fn answer(request: Request, ctx: &Ctx) -> Response {
         }
         Request::Schema(q) => crate::cluster_query::answer_schema(ctx, q).await,
         Request::Select(q) => crate::cluster_query::answer_select(ctx, q).await,
+        Request::Index(q) => crate::cluster_index::answer(ctx, q).await,
         Request::ListQueries => Response::Queries {
             rows: local_queries(ctx).await,
         },

@@ -90,7 +90,7 @@ fn node_slot(snap: &Snapshot, node: NodeId) -> u32 {
 
 /// Sends one request per node in `remote` (built by `make`), all at once, re-placing the
 /// shards of nodes that fail on their other owners until every shard was answered.
-async fn fan_out(
+pub async fn fan_out(
     ctx: &Ctx,
     owners: &HashMap<u64, Vec<NodeId>>,
     remote: BTreeMap<NodeId, Vec<u64>>,

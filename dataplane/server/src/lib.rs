@@ -16,7 +16,8 @@
 //! - [`control`] — the cluster port's control service (`NodeInfo`, `Join`, `Leave`).
 //! - [`rpc`] — the cluster port's data service: frames, messages, pooled client.
 //! - [`cluster`] — answers to other data nodes, consistency levels, cluster-wide query
-//!   management; [`cluster_query`] — queries over shards of other nodes.
+//!   management; [`cluster_query`] — queries over shards of other nodes;
+//!   [`cluster_index`] — SHOW statements and deletes over every node's shards.
 //! - [`meta_sync`] — the control thread: metadata long-poll, leases, signals.
 //! - [`lease`] — whether this node holds a lease.
 //! - [`node_identity`] — `node.json`, this node's cluster membership.
@@ -30,6 +31,7 @@
 pub mod address;
 pub mod cli;
 pub mod cluster;
+pub mod cluster_index;
 pub mod cluster_query;
 pub mod config;
 pub mod control;

@@ -78,6 +78,41 @@ pub struct SelectRequest {
     pub now: i64,
 }
 
+/// A request of the series index over some of the receiver's shards.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct IndexRequest {
+    pub op: IndexOp,
+    pub shards: Vec<u64>,
+}
+
+/// What to read (or delete) in the index. Conditions travel as InfluxQL text.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum IndexOp {
+    /// Measurement → tag keys.
+    Tags {
+        measurements: Option<Vec<String>>,
+    },
+    /// (measurement, key, value) of keys matching `key_op` (0 `=`, 1 `!=`, 2 `=~`, 3 `!~`)
+    /// against `key_names` or `key_regex`.
+    TagValues {
+        measurements: Option<Vec<String>>,
+        key_op: u8,
+        key_names: Vec<String>,
+        key_regex: Option<String>,
+    },
+    Series {
+        measurements: Option<Vec<String>>,
+        condition: Option<String>,
+    },
+    SeriesHashes,
+    Delete {
+        measurements: Option<Vec<String>>,
+        condition: Option<String>,
+        min: i64,
+        max: i64,
+    },
+}
+
 /// A running query, as `SHOW QUERIES` lists it.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct QueryRow {
@@ -96,6 +131,7 @@ pub enum Request {
     WriteShard(WriteShard),
     Schema(SchemaRequest),
     Select(SelectRequest),
+    Index(IndexRequest),
     /// The queries running on the receiver.
     ListQueries,
     /// Stops query `qid` on the receiver.
@@ -125,6 +161,19 @@ pub enum Response {
     Queries {
         rows: Vec<QueryRow>,
     },
+    Tags {
+        tags: Vec<(String, Vec<String>)>,
+    },
+    TagValues {
+        values: Vec<(String, String, String)>,
+    },
+    Series {
+        keys: Vec<Vec<u8>>,
+    },
+    Hashes {
+        hashes: Vec<u64>,
+    },
+    Done,
     Killed,
     /// The request failed on the receiver: an HTTP-like status and influxd's text.
     Error {

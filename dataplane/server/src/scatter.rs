@@ -589,8 +589,11 @@ fn series_count_local(engine: &Rc<Engine>, shards: &[u64]) -> Vec<u64> {
     out
 }
 
-/// Distinct series indexed on every core, by their hashes.
-pub async fn series_count(engine: &Rc<Engine>, shards: Vec<u64>) -> Result<u64, QueryError> {
+/// Hashes of the series indexed on every core.
+pub async fn series_hashes(
+    engine: &Rc<Engine>,
+    shards: Vec<u64>,
+) -> Result<ahash::AHashSet<u64>, QueryError> {
     let shards = Arc::new(shards);
     let waits = ask_others(engine, |reply| {
         CoreMsg::Scatter(ScatterMsg::SeriesCount {
@@ -603,5 +606,5 @@ pub async fn series_count(engine: &Rc<Engine>, shards: Vec<u64>) -> Result<u64, 
     for (_, rx) in waits {
         all.extend(answer(rx).await?);
     }
-    Ok(all.len() as u64)
+    Ok(all)
 }

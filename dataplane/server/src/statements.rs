@@ -13,7 +13,7 @@ use tessera_query::{QueryError, Value};
 use crate::handlers::Ctx;
 use crate::meta_sync::ExecuteError;
 use crate::scatter::SeriesFilter;
-use crate::select::{fields_of, resolve_db_rp, shards_for, Defaults};
+use crate::select::{resolve_db_rp, shards_for, Defaults};
 
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
@@ -546,8 +546,8 @@ async fn run_inner(
             {
                 let shards = shards_for(&snap, &db, &r.name, i64::MIN, i64::MAX);
                 if condition.is_some() {
-                    let keys = crate::scatter::series(
-                        &ctx.engine,
+                    let keys = crate::cluster_index::series(
+                        ctx,
                         SeriesFilter {
                             measurements: None,
                             condition: condition.clone(),
@@ -561,7 +561,7 @@ async fn run_inner(
                     );
                 } else {
                     names.extend(
-                        crate::scatter::tags(&ctx.engine, None, shards)
+                        crate::cluster_index::tags(ctx, None, shards)
                             .await?
                             .into_keys(),
                     );
@@ -594,7 +594,7 @@ async fn run_inner(
                 // Straight from the indexes, without listing series.
                 let (names, shards) =
                     index_scope(ctx, &defaults, database.as_deref(), sources).await?;
-                for (m, tags) in crate::scatter::tags(&ctx.engine, names, shards).await? {
+                for (m, tags) in crate::cluster_index::tags(ctx, names, shards).await? {
                     if !tags.is_empty() {
                         per.insert(m, tags);
                     }
@@ -651,7 +651,7 @@ async fn run_inner(
                     op: *op,
                     key: tag_key.clone(),
                 };
-                for (m, k, v) in crate::scatter::tag_values(&ctx.engine, names, km, shards).await? {
+                for (m, k, v) in crate::cluster_index::tag_values(ctx, names, km, shards).await? {
                     per.entry(m).or_default().insert((k, v));
                 }
                 per
@@ -731,7 +731,7 @@ async fn run_inner(
                 &defaults,
             )?;
             let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
-            let fields = fields_of(&ctx.engine, &db, &rp, &shards);
+            let fields = crate::cluster_index::fields(ctx, &db, &rp, &shards).await?;
             let filter = sources_filter(sources)?;
             Ok(fields
                 .into_iter()
@@ -764,7 +764,7 @@ async fn run_inner(
                 && sources.is_empty()
             {
                 let (_, shards) = index_scope(ctx, &defaults, database.as_deref(), sources).await?;
-                let n = crate::scatter::series_count(&ctx.engine, shards).await?;
+                let n = crate::cluster_index::series_count(ctx, shards).await?;
                 if n == 0 {
                     return Ok(Vec::new());
                 }
@@ -1017,11 +1017,11 @@ async fn delete(
         let measurements = if sources.is_empty() {
             None
         } else {
-            let all = crate::scatter::tags(&ctx.engine, None, shards.clone()).await?;
+            let all = crate::cluster_index::tags(ctx, None, shards.clone()).await?;
             Some(all.into_keys().filter(|m| filter(m)).collect())
         };
-        crate::scatter::delete(
-            &ctx.engine,
+        crate::cluster_index::delete(
+            ctx,
             SeriesFilter {
                 measurements,
                 condition: rest.clone(),
@@ -1160,8 +1160,8 @@ async fn index_series_in(
         if shards.is_empty() {
             continue;
         }
-        let got = crate::scatter::series(
-            &ctx.engine,
+        let got = crate::cluster_index::series(
+            ctx,
             SeriesFilter {
                 measurements: None,
                 condition: condition.clone(),
@@ -1173,7 +1173,7 @@ async fn index_series_in(
             got.into_iter()
                 .filter(|k| filter(&unescape(tessera_storage::batch::measurement_of(k)))),
         );
-        for (m, fs) in fields_of(&ctx.engine, &db, &rp, &shards) {
+        for (m, fs) in crate::cluster_index::fields(ctx, &db, &rp, &shards).await? {
             if filter(&m) {
                 fields.entry(m).or_default().extend(fs);
             }
@@ -1220,7 +1220,7 @@ async fn index_scope(
             .collect()
     } else {
         let filter = sources_filter(sources)?;
-        crate::scatter::tags(&ctx.engine, None, shards.clone())
+        crate::cluster_index::tags(ctx, None, shards.clone())
             .await?
             .into_keys()
             .filter(|m| filter(m))
