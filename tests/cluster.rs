@@ -182,6 +182,11 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         );
     }
 
+    // show-shards -v: each owner's bytes, and the state of the (past) group.
+    let verbose = tessera_tests::text(&c.ctl(&["show-shards", "-v"]));
+    assert!(verbose.contains("cold"), "{verbose}");
+    assert_eq!(verbose.matches(" kB}").count(), 2, "{verbose}");
+
     // The index statements answer the same everywhere, from the owners' indexes.
     let shows = [
         "SHOW MEASUREMENTS",
@@ -235,6 +240,9 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         .position(|id| owners.contains(id) && *id != ids[coord])
         .expect("second owner");
     c.datas[victim].proc_.kill();
+    let show = tessera_tests::text(&c.ctl(&["show"]));
+    assert_eq!(show.matches("healthy").count(), 2, "{show}");
+    assert!(show.contains("unreachable"), "{show}");
     let (status, body) = write(&nodes[coord], "rep", "one", &points("b"));
     assert_eq!(status, 204, "{body}");
     let (status, body) = write(&nodes[coord], "rep", "all", &points("c"));

@@ -94,7 +94,12 @@ pub enum Verb {
     /// Show the data and meta nodes of the cluster.
     Show,
     /// Show every shard, its time range and its owners.
-    ShowShards,
+    ShowShards {
+        /// Also each owner's bytes on disk and each shard's state (hot: its group is
+        /// current; cold: past).
+        #[arg(short = 'v')]
+        verbose: bool,
+    },
     /// Join the local meta node (at -bind) and the local data node to a cluster.
     Join {
         /// Address the local meta node is reached at (default: what it reports at /node-info).
@@ -129,7 +134,7 @@ impl Verb {
             Verb::RemoveData { .. } => "remove-data",
             Verb::UpdateData { .. } => "update-data",
             Verb::Show => "show",
-            Verb::ShowShards => "show-shards",
+            Verb::ShowShards { .. } => "show-shards",
             Verb::Join { .. } => "join",
             Verb::Leave { .. } => "leave",
             Verb::License => "license",
@@ -275,9 +280,20 @@ async fn run_verb(cli: &Cli, out: &mut dyn Write) -> Result<(), CtlError> {
             let cluster = client(bind)?.show_cluster().await.map_err(fail)?;
             say(show::render_cluster(&cluster).trim_end().to_string());
         }
-        Verb::ShowShards => {
-            let shards = client(bind)?.show_shards().await.map_err(fail)?;
-            say(show::render_shards(&shards).trim_end().to_string());
+        Verb::ShowShards { verbose } => {
+            let c = client(bind)?;
+            let shards = c.show_shards().await.map_err(fail)?;
+            if *verbose {
+                let cluster = c.show_cluster().await.map_err(fail)?;
+                let sizes = show::fetch_shard_sizes(&cluster).await;
+                say(
+                    show::render_shards_verbose(&shards, &sizes, show::now_nanos())
+                        .trim_end()
+                        .to_string(),
+                );
+            } else {
+                say(show::render_shards(&shards).trim_end().to_string());
+            }
         }
         Verb::License => {
             let license = client(bind)?.license().await.map_err(fail)?;

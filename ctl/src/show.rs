@@ -64,11 +64,17 @@ fn heading(out: &mut String, title: &str, underline: usize) {
 pub fn render_cluster(cluster: &ShowClusterResponse) -> String {
     let mut out = String::new();
     heading(&mut out, "Data Nodes", 10);
-    let mut data = Table::new(["ID", "TCP Address", "Version"]);
+    // Enterprise's columns, then the node's health as the meta node sees it.
+    let mut data = Table::new(["ID", "TCP Address", "Version", "Status"]);
     let mut nodes: Vec<_> = cluster.data.iter().collect();
     nodes.sort_by_key(|n| n.id);
     for n in nodes {
-        data.row([n.id.to_string(), n.tcp_addr.clone(), n.version.clone()]);
+        data.row([
+            n.id.to_string(),
+            n.tcp_addr.clone(),
+            n.version.clone(),
+            n.status.clone(),
+        ]);
     }
     out.push_str(&data.render());
     out.push('\n');
@@ -131,6 +137,125 @@ pub fn render_shards(shards: &[ShardInfo]) -> String {
     out
 }
 
+/// Bytes each data node holds per shard: `(shard, node) → bytes`, or the reason the node
+/// could not say.
+pub type ShardSizes = std::collections::HashMap<(u64, u64), Result<u64, String>>;
+
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Asks every data node (its `/debug/shards`) for the bytes of its shards.
+pub async fn fetch_shard_sizes(cluster: &ShowClusterResponse) -> ShardSizes {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap_or_default();
+    let mut out = ShardSizes::new();
+    for n in &cluster.data {
+        let url = format!("http://{}/debug/shards", n.http_addr);
+        let answer = async {
+            let v: serde_json::Value = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(v)
+        }
+        .await;
+        match answer {
+            Ok(v) => {
+                for s in v["shards"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(size)) = (s["id"].as_u64(), s["size"].as_u64()) {
+                        out.insert((id, n.id), Ok(size));
+                    }
+                }
+                out.insert((u64::MAX, n.id), Ok(0));
+            }
+            Err(e) => {
+                out.insert((u64::MAX, n.id), Err(e));
+            }
+        }
+    }
+    out
+}
+
+/// Bytes in the units `influxd-ctl` prints (`1.2 MB`, base 1000 as Go's humanize).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `influxd-ctl show-shards -v`: as `show-shards`, each owner with its bytes on disk
+/// (`unreachable` when its node did not answer), and the shard's state.
+pub fn render_shards_verbose(shards: &[ShardInfo], sizes: &ShardSizes, now: i64) -> String {
+    let mut out = String::new();
+    heading(&mut out, "Shards", 10);
+    let mut table = Table::new([
+        "ID",
+        "Database",
+        "Retention Policy",
+        "Desired Replicas",
+        "Shard Group",
+        "Start",
+        "End",
+        "Expires",
+        "State",
+        "Owners",
+    ]);
+    for s in shards {
+        let end = s.truncated_at.unwrap_or(s.end_time);
+        let state = if s.start_time <= now && now < end {
+            "hot"
+        } else if now < s.start_time {
+            "future"
+        } else {
+            "cold"
+        };
+        let owners: Vec<String> = s
+            .owners
+            .iter()
+            .map(|o| {
+                let size = match (sizes.get(&(s.id, o.id)), sizes.get(&(u64::MAX, o.id))) {
+                    (Some(Ok(b)), _) => human_bytes(*b),
+                    (_, Some(Err(_))) | (_, None) => "unreachable".to_string(),
+                    _ => human_bytes(0),
+                };
+                format!("{{{} {} {}}}", o.id, o.tcp_addr, size)
+            })
+            .collect();
+        table.row([
+            s.id.to_string(),
+            s.database.clone(),
+            s.retention_policy.clone(),
+            s.replica_n.to_string(),
+            s.shard_group_id.to_string(),
+            format_time(s.start_time),
+            format_time(end),
+            s.expire_time.map(format_time).unwrap_or_default(),
+            state.to_string(),
+            format!("[{}]", owners.join(" ")),
+        ]);
+    }
+    out.push_str(&table.render());
+    out
+}
+
 /// `influxd-ctl license`: the entitlements in force.
 pub fn render_license(license: &LicenseResponse) -> String {
     let mut table = Table::default();
@@ -171,14 +296,14 @@ mod tests {
                     tcp_addr: "data-2:8088".into(),
                     http_addr: "data-2:8086".into(),
                     version: "v".into(),
-                    status: "joined".into(),
+                    status: "unreachable: timeout".into(),
                 },
                 DataNodeInfo {
                     id: 4,
                     tcp_addr: "data-1:8088".into(),
                     http_addr: "data-1:8086".into(),
                     version: "v".into(),
-                    status: "joined".into(),
+                    status: "healthy".into(),
                 },
             ],
             meta: vec![MetaNodeInfo {
@@ -191,9 +316,9 @@ mod tests {
         assert_eq!(
             render_cluster(&cluster),
             "Data Nodes\n==========\n\
-             ID   TCP Address   Version\n\
-             4    data-1:8088   v\n\
-             5    data-2:8088   v\n\
+             ID   TCP Address   Version   Status\n\
+             4    data-1:8088   v         healthy\n\
+             5    data-2:8088   v         unreachable: timeout\n\
              \n\
              Meta Nodes\n==========\n\
              ID   TCP Address   Version\n\

@@ -64,6 +64,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Response {
         ("GET" | "POST", "/query") => crate::query::query(&req, ctx).await,
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
+        ("GET", "/debug/shards") => debug_shards(ctx),
         _ => route(&req, core),
     };
     finish(resp, core)
@@ -124,6 +125,67 @@ fn debug_vars(core: &CoreState) -> Response {
             .collect::<std::collections::BTreeMap<_, _>>(),
     });
     Response::json(200, body.to_string().into_bytes())
+}
+
+/// `/debug/shards`: the shards stored on this node and their bytes on disk (data files
+/// and WAL), for `influxd-ctl show-shards -v`.
+fn debug_shards(ctx: &Ctx) -> Response {
+    let mut sizes: std::collections::BTreeMap<u64, (String, String, u64)> = Default::default();
+    for root in [&ctx.engine.cfg.data_dir, &ctx.engine.cfg.wal_dir] {
+        for (db, rp, id, dir) in shard_dirs(root) {
+            let e = sizes.entry(id).or_insert((db, rp, 0));
+            e.2 += dir_bytes(&dir);
+        }
+    }
+    let shards: Vec<_> = sizes
+        .into_iter()
+        .map(|(id, (db, rp, size))| {
+            serde_json::json!({ "id": id, "database": db, "retentionPolicy": rp, "size": size })
+        })
+        .collect();
+    let body = serde_json::json!({ "shards": shards });
+    Response::json(200, body.to_string().into_bytes())
+}
+
+/// `root/<db>/<rp>/<shard id>` directories.
+fn shard_dirs(root: &std::path::Path) -> Vec<(String, String, u64, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    let list = |p: &std::path::Path| {
+        std::fs::read_dir(p)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    for db in list(root) {
+        for rp in list(&db.path()) {
+            for shard in list(&rp.path()) {
+                if let Some(id) = shard.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    out.push((
+                        db.file_name().to_string_lossy().into_owned(),
+                        rp.file_name().to_string_lossy().into_owned(),
+                        id,
+                        shard.path(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match e.metadata() {
+            Ok(m) if m.is_dir() => total += dir_bytes(&e.path()),
+            Ok(m) => total += m.len(),
+            Err(_) => {}
+        }
+    }
+    total
 }
 
 /// A request id shaped like the UUID v1 InfluxDB sends: time, core and a per-core counter,

@@ -217,31 +217,69 @@ async fn show_cluster(State(svc): Svc) -> Json<ShowClusterResponse> {
             meta: vec![],
         });
     };
-    Json(h.shared.read(|s| {
-        ShowClusterResponse {
-            data: s
-                .data_nodes
-                .iter()
-                .map(|n| DataNodeInfo {
-                    id: n.id,
-                    tcp_addr: n.tcp_addr.clone(),
-                    http_addr: n.http_addr.clone(),
-                    version: VERSION.into(),
-                    status: "joined".into(),
-                })
-                .collect(),
-            meta: s
-                .meta_nodes
-                .iter()
-                .map(|n| MetaNodeInfo {
-                    id: n.id,
-                    addr: n.addr.clone(),
-                    http_addr: n.http_addr.clone(),
-                    version: VERSION.into(),
-                })
-                .collect(),
+    let mut cluster = h.shared.read(|s| ShowClusterResponse {
+        data: s
+            .data_nodes
+            .iter()
+            .map(|n| DataNodeInfo {
+                id: n.id,
+                tcp_addr: n.tcp_addr.clone(),
+                http_addr: n.http_addr.clone(),
+                version: VERSION.into(),
+                status: String::new(),
+            })
+            .collect(),
+        meta: s
+            .meta_nodes
+            .iter()
+            .map(|n| MetaNodeInfo {
+                id: n.id,
+                addr: n.addr.clone(),
+                http_addr: n.http_addr.clone(),
+                version: VERSION.into(),
+            })
+            .collect(),
+    });
+    // Health as this meta node sees it now: each data node asked who it is, all at once.
+    let probes = cluster.data.iter().map(|n| {
+        let addr = n.tcp_addr.clone();
+        async move { crate::cluster::data_node_health(&addr).await }
+    });
+    let health = join_all(probes).await;
+    for (n, status) in cluster.data.iter_mut().zip(health) {
+        n.status = status;
+    }
+    Json(cluster)
+}
+
+/// Runs the futures concurrently on this task; results in order.
+async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.map(|f| Some(Box::pin(f))).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut busy = false;
+        for (slot, d) in pending.iter_mut().zip(done.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *d = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => busy = true,
+                }
+            }
         }
-    }))
+        if busy {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter()
+        .map(|d| d.expect("every probe finished"))
+        .collect()
 }
 
 async fn show_shards(State(svc): Svc) -> Json<Vec<tessera_meta_types::ShardInfo>> {

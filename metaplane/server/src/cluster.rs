@@ -339,6 +339,16 @@ impl MetaService {
     }
 }
 
+/// `healthy` when the data node at `addr` answers its control service within a second,
+/// else `unreachable` (with the reason).
+pub async fn data_node_health(addr: &str) -> String {
+    match control::send(addr, &ControlRequest::NodeInfo, Duration::from_secs(1)).await {
+        Ok(ControlResponse::NodeInfo { .. }) => "healthy".into(),
+        Ok(other) => format!("unhealthy: answered {other:?}"),
+        Err(e) => format!("unreachable: {e}"),
+    }
+}
+
 /// Asks a data node who it is: its id if it already belongs to a cluster, and its HTTP address.
 async fn data_node_info(addr: &str) -> Result<(Option<u64>, String), ApiError> {
     match control::send(addr, &ControlRequest::NodeInfo, CONTROL_TIMEOUT).await {
