@@ -453,3 +453,200 @@ fn show_queries_spans_the_cluster_and_kill_on_host_stops_a_remote_query() {
     let bad = query(&a, "", "KILL QUERY 1 ON \"nowhere:1\"");
     assert!(bad["results"][0]["error"].is_string(), "{bad}");
 }
+
+/// The fault test: 3 meta and 3 data nodes, RF 2, shard groups of a day rotating
+/// their owners. A writer at consistency=quorum and a reader run while an owner is
+/// SIGKILLed and later restarted. Every acknowledged batch is readable from every live
+/// node during and after the fault; after hinted handoff drains, each replica alone holds
+/// every point (checked by taking each node down in turn and comparing digests).
+#[test]
+fn quorum_writer_and_reader_survive_an_owner_kill() {
+    let mut c = Cluster::configure(3, 3, &tessera_tests::license::valid(8, 4), "", "");
+    for d in &c.datas {
+        d.set("data", "max-cores", "1");
+        d.set("cluster", "shard-writer-timeout", "\"2s\"");
+        d.set("cluster", "shard-reader-timeout", "\"2s\"");
+        d.set("hinted-handoff", "retry-interval", "\"100ms\"");
+        d.set("hinted-handoff", "retry-max-interval", "\"1s\"");
+    }
+    c.start_all();
+    let nodes: Vec<String> = c.datas.iter().map(|d| d.http.clone()).collect();
+    let r = query(
+        &nodes[0],
+        "",
+        "CREATE DATABASE f WITH DURATION INF REPLICATION 2 SHARD DURATION 1d",
+    );
+    assert!(r["results"][0]["error"].is_null(), "{r}");
+    for n in &nodes {
+        wait_for(Duration::from_secs(10), || {
+            query(n, "", "SHOW DATABASES")
+                .to_string()
+                .contains("\"f\"")
+                .then_some(())
+        })
+        .expect("database on every node");
+    }
+    const DAY: i64 = 86_400_000_000_000;
+    let base = 1_672_531_200_000_000_000i64;
+    // Batch i: measurement m<i>, 50 series on day i % 3, through node i % 3.
+    let batch = move |i: usize| -> String {
+        let t = base + (i as i64 % 3) * DAY + i as i64 * 1_000_000_000;
+        (0..50)
+            .map(|s| format!("m{i},host=h{s} v={s}.25,i={i}i {t}\n"))
+            .collect()
+    };
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (nodes, acked, down, stop) = (
+            nodes.clone(),
+            std::sync::Arc::clone(&acked),
+            std::sync::Arc::clone(&down),
+            std::sync::Arc::clone(&stop),
+        );
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let via = (0..3)
+                    .map(|k| (i + k) % 3)
+                    .find(|n| *n != down.load(std::sync::atomic::Ordering::Relaxed))
+                    .expect("a live node");
+                let r = client()
+                    .post(format!(
+                        "http://{}/write?db=f&consistency=quorum",
+                        nodes[via]
+                    ))
+                    .body(batch(i))
+                    .send();
+                if r.is_ok_and(|r| r.status().as_u16() == 204) {
+                    acked.lock().expect("acked").push(i);
+                }
+                i += 1;
+            }
+            i
+        })
+    };
+    // The reader: the newest acknowledged batch, from a live node, must be whole.
+    let reader = {
+        let (nodes, acked, down, stop) = (
+            nodes.clone(),
+            std::sync::Arc::clone(&acked),
+            std::sync::Arc::clone(&down),
+            std::sync::Arc::clone(&stop),
+        );
+        std::thread::spawn(move || {
+            let mut checks = 0usize;
+            let mut k = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let last = acked.lock().expect("acked").last().copied();
+                let Some(i) = last else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                k += 1;
+                let n = k % 3;
+                if n == down.load(std::sync::atomic::Ordering::Relaxed) {
+                    continue;
+                }
+                let got = count(&nodes[n], "f", &format!("SELECT count(v) FROM m{i}"));
+                // A node being killed right now may drop the connection; only an answer
+                // that is not the whole batch is a failure.
+                if let Some(got) = got {
+                    assert_eq!(got, 50, "acknowledged batch {i} read from node {n}");
+                    checks += 1;
+                }
+            }
+            checks
+        })
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    // Kill an owner of day 0's shard that is not node 0.
+    let sh = shards(&nodes[0], "f");
+    assert!(sh.len() >= 3, "one shard per day: {sh:?}");
+    let ids: Vec<u64> = c.datas.iter().map(|d| d.node_id().expect("id")).collect();
+    let victim = (1..3)
+        .find(|v| sh.iter().any(|(_, o)| o.contains(&ids[*v])))
+        .expect("an owner to kill");
+    down.store(victim, std::sync::atomic::Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(200));
+    c.datas[victim].proc_.kill();
+    let acked_before = acked.lock().expect("acked").len();
+    std::thread::sleep(Duration::from_secs(5));
+    let acked_during = acked.lock().expect("acked").len() - acked_before;
+    c.datas[victim].proc_.start();
+    down.store(usize::MAX, std::sync::atomic::Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().expect("writer");
+    let checks = reader.join().expect("reader");
+    let acked: Vec<usize> = acked.lock().expect("acked").clone();
+    assert!(
+        acked_during > 0,
+        "no write was acknowledged while a node was down"
+    );
+    assert!(checks > 10, "the reader checked only {checks} times");
+    assert!(
+        acked.len() < written,
+        "some writes must have failed at quorum"
+    );
+
+    // Hinted handoff drains on every node.
+    wait_for(Duration::from_secs(60), || {
+        c.datas
+            .iter()
+            .all(|d| {
+                let v = d.vars();
+                v["hh_processor"]
+                    .as_object()
+                    .is_none_or(|q| q.values().all(|s| s["queueDepth"] == 0))
+            })
+            .then_some(())
+    })
+    .expect("hinted handoff drained");
+    // Every acknowledged batch from every node.
+    let digest = |n: &str| -> std::collections::BTreeMap<String, (i64, f64)> {
+        let v = query(n, "f", "SELECT count(v), sum(v) FROM /m.*/");
+        v["results"][0]["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap_or("").to_string(),
+                    (
+                        s["values"][0][1].as_i64().unwrap_or(-1),
+                        s["values"][0][2].as_f64().unwrap_or(-1.0),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let full = digest(&nodes[0]);
+    for n in &nodes {
+        let d = digest(n);
+        assert_eq!(d, full, "node {n} answers differently");
+        for i in &acked {
+            assert_eq!(
+                d.get(&format!("m{i}")).map(|x| x.0),
+                Some(50),
+                "batch {i} on {n}"
+            );
+        }
+    }
+    // Each replica alone: take each node down in turn.
+    for down_node in 0..3 {
+        c.datas[down_node].proc_.kill();
+        let other = (down_node + 1) % 3;
+        let got = wait_for(Duration::from_secs(20), || {
+            let d = digest(&nodes[other]);
+            (d == full).then_some(d)
+        });
+        assert!(
+            got.is_some(),
+            "without node {down_node}: {:?}",
+            digest(&nodes[other])
+        );
+        c.datas[down_node].proc_.start();
+    }
+}
