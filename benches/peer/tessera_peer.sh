@@ -67,6 +67,8 @@ bind-address = "127.0.0.1:$RPC"
   wal-dir = "$DIR/wal"
   cache-snapshot-write-cold-duration = "${SNAPSHOT_COLD:-10s}"
   compact-full-write-cold-duration = "${FULL_COLD:-30s}"
+[hinted-handoff]
+  dir = "$DIR/hh"
 [http]
   bind-address = "127.0.0.1:$PORT"
 [continuous_queries]

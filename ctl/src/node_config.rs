@@ -48,6 +48,9 @@ pub fn data_config(host: &str, dir: &Path, tcp: u16, http: u16, license: &Path) 
            dir = {data_dir}\n  \
            wal-dir = {wal_dir}\n\
          \n\
+         [hinted-handoff]\n  \
+           dir = {hh_dir}\n\
+         \n\
          [http]\n  \
            bind-address = {http_q}\n\
          \n\
@@ -58,6 +61,7 @@ pub fn data_config(host: &str, dir: &Path, tcp: u16, http: u16, license: &Path) 
         meta_dir = path(&dir.join("meta")),
         data_dir = path(&dir.join("data")),
         wal_dir = path(&dir.join("wal")),
+        hh_dir = path(&dir.join("hh")),
         http_q = quote(&format!("{host}:{http}")),
         license = path(license),
     )
