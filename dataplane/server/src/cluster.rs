@@ -109,6 +109,10 @@ pub async fn answer(request: Request, ctx: &Ctx) -> Response {
         Request::Schema(q) => crate::cluster_query::answer_schema(ctx, q).await,
         Request::Select(q) => crate::cluster_query::answer_select(ctx, q).await,
         Request::Index(q) => crate::cluster_index::answer(ctx, q).await,
+        Request::Cancel { coordinator, token } => {
+            crate::cluster_query::cancel(coordinator, token);
+            Response::Killed
+        }
         Request::ListQueries => Response::Queries {
             rows: local_queries(ctx).await,
         },
@@ -417,4 +421,38 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     outputs.into_iter().map(|o| o.expect("all ready")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_required_per_level() {
+        let cases = [
+            (Consistency::Any, [1, 1, 1, 1]),
+            (Consistency::One, [1, 1, 1, 1]),
+            (Consistency::Quorum, [1, 2, 2, 3]),
+            (Consistency::All, [1, 2, 3, 4]),
+        ];
+        for (level, want) in cases {
+            let got: Vec<usize> = (1..=4).map(|n| level.required(n)).collect();
+            assert_eq!(got, want, "{level:?}");
+        }
+        assert_eq!(Consistency::parse("quorum"), Some(Consistency::Quorum));
+        assert_eq!(Consistency::parse("QUORUM"), None);
+    }
+
+    #[test]
+    fn join_all_keeps_order() {
+        let out = futures_lite::future::block_on(join_all(vec![
+            Box::pin(async { 1 }) as Pin<Box<dyn Future<Output = i32>>>,
+            Box::pin(async {
+                futures_lite::future::yield_now().await;
+                2
+            }),
+            Box::pin(async { 3 }),
+        ]));
+        assert_eq!(out, vec![1, 2, 3]);
+    }
 }

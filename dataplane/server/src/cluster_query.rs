@@ -9,7 +9,9 @@
 //! naming the shard.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tessera_meta_types::{NodeId, Snapshot};
 use tessera_query::plan::{plan_select, Schema};
@@ -205,10 +207,28 @@ async fn local_schema(
     Ok((fields, tag_map))
 }
 
-/// Runs the planned statement over the other nodes' shards; their partial results.
+/// Remote parts of other nodes' queries running here: (coordinator, token) → cancel flag.
+static RUNNING: Mutex<BTreeMap<(NodeId, u64), Arc<AtomicBool>>> = Mutex::new(BTreeMap::new());
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Stops this node's part of a coordinator's query.
+pub fn cancel(coordinator: NodeId, token: u64) {
+    if let Some(flag) = RUNNING
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&(coordinator, token)).cloned())
+    {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs the planned statement over the other nodes' shards; their partial results. When
+/// `cancel` is set meanwhile (KILL QUERY on the coordinator), the other nodes are told to
+/// stop their parts and the query ends with `query interrupted`.
 #[allow(clippy::too_many_arguments)]
 pub async fn select_remote(
     ctx: &Ctx,
+    cancel_flag: &Arc<AtomicBool>,
     snap: &Snapshot,
     db: &str,
     rp: &str,
@@ -235,6 +255,8 @@ pub async fn select_remote(
             tags_unknown: m.tags_unknown,
         })
         .collect();
+    let me = ctx.state.state().node_id.unwrap_or(0);
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let make = |node: NodeId, shards: &[u64]| {
         Request::Select(SelectRequest {
             database: db.to_string(),
@@ -247,10 +269,40 @@ pub async fn select_remote(
             id_base: plan.id_base,
             node_slot: node_slot(snap, node),
             now: plan.now,
+            coordinator: me,
+            token,
         })
     };
+    let nodes: Vec<NodeId> = snap
+        .data
+        .data_nodes
+        .iter()
+        .map(|n| n.id)
+        .filter(|n| *n != me)
+        .collect();
+    let watch = async {
+        while !cancel_flag.load(Ordering::Relaxed) {
+            glommio::timer::sleep(Duration::from_millis(20)).await;
+        }
+        let timeout = crate::cluster::reader_timeout(ctx);
+        let stops: Vec<_> = nodes
+            .iter()
+            .map(|n| {
+                let request = Request::Cancel {
+                    coordinator: me,
+                    token,
+                };
+                async move {
+                    let _ = crate::cluster::call(ctx, *n, &request, timeout).await;
+                }
+            })
+            .collect();
+        crate::cluster::join_all(stops).await;
+        Err(QueryError::Killed)
+    };
+    let answers = futures_lite::future::or(fan_out(ctx, owners, remote, &make), watch).await?;
     let mut out = Vec::new();
-    for (node, resp) in fan_out(ctx, owners, remote, &make).await? {
+    for (node, resp) in answers {
         let Response::Partial { bytes } = resp else {
             return Err(QueryError::msg("unexpected answer to a select request"));
         };
@@ -333,12 +385,53 @@ async fn select_here(ctx: &Ctx, q: &SelectRequest) -> Result<Vec<u8>, QueryError
     plan.id_base = q.id_base;
     plan.node_slot = q.node_slot;
     let registration = crate::registry::register(&q.statement, &q.database);
+    let key = (q.coordinator, q.token);
+    if let Ok(mut r) = RUNNING.lock() {
+        r.insert(key, Arc::clone(&registration.cancel));
+    }
     let partial = crate::scatter::select(
         &ctx.engine,
         Arc::new(plan),
         q.shards.clone(),
         Arc::clone(&registration.cancel),
     )
-    .await?;
-    Ok(tessera_query::wire::encode(&partial))
+    .await;
+    if let Ok(mut r) = RUNNING.lock() {
+        r.remove(&key);
+    }
+    if registration.cancel.load(Ordering::Relaxed) {
+        return Err(QueryError::Killed);
+    }
+    Ok(tessera_query::wire::encode(&partial?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_first_then_spread_then_failover() {
+        let owners: HashMap<u64, Vec<NodeId>> = [
+            (10, vec![1, 2]),
+            (11, vec![2, 3]),
+            (12, vec![3, 2]),
+            (13, vec![]),
+        ]
+        .into_iter()
+        .collect();
+        let shards = [10, 11, 12, 13];
+        let p = place(1, &owners, &shards, &HashSet::new(), None).unwrap();
+        assert_eq!(p.local, vec![10]);
+        // 11 % 2 = 1 → owners[1] = 3; 12 % 2 = 0 → owners[0] = 3.
+        assert_eq!(p.remote, BTreeMap::from([(3, vec![11, 12])]));
+        let failed: HashSet<NodeId> = [3].into_iter().collect();
+        let p = place(1, &owners, &[11, 12], &failed, None).unwrap();
+        assert_eq!(p.remote, BTreeMap::from([(2, vec![11, 12])]));
+        let failed: HashSet<NodeId> = [2, 3].into_iter().collect();
+        let e = place(1, &owners, &[11], &failed, Some("node 2: timeout")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shard 11: no data node owning it answered: node 2: timeout"
+        );
+    }
 }

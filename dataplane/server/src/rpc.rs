@@ -76,6 +76,10 @@ pub struct SelectRequest {
     pub id_base: u32,
     pub node_slot: u32,
     pub now: i64,
+    /// The coordinator's node id and a token for this query: `Cancel` with the same pair
+    /// stops it (the coordinator's query was killed).
+    pub coordinator: u64,
+    pub token: u64,
 }
 
 /// A request of the series index over some of the receiver's shards.
@@ -137,6 +141,11 @@ pub enum Request {
     /// Stops query `qid` on the receiver.
     KillQuery {
         qid: u64,
+    },
+    /// Stops the receiver's part of a coordinator's query (see [`SelectRequest::token`]).
+    Cancel {
+        coordinator: u64,
+        token: u64,
     },
 }
 

@@ -284,6 +284,7 @@ async fn select_inner(
         p.id_base = gi as u32;
         let remote = cluster_query::select_remote(
             ctx,
+            &defaults.cancel,
             snap,
             &g.db,
             &g.rp,
