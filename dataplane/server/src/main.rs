@@ -9,6 +9,9 @@ use tessera_data::node;
 use tessera_meta_client::api::VERSION;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(normalize_args(std::env::args_os()));
     let result = match cli.command {

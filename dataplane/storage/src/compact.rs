@@ -11,6 +11,10 @@ use crate::partition::DataFile;
 use crate::tsm::{field_type_of, TsmError, TsmReader, TsmWriter};
 
 /// Merges `inputs` (oldest first) into a new file of `level`.
+///
+/// The inputs' series indexes are sorted by key, so the merge walks them side by side
+/// (a k-way merge): each key is visited once and its blocks are read straight from the
+/// index entries, without looking anything up.
 pub async fn merge_files(
     dir: &Path,
     inputs: &[Rc<DataFile>],
@@ -18,38 +22,63 @@ pub async fn merge_files(
 ) -> Result<DataFile, TsmError> {
     let generation = inputs.iter().map(|f| f.generation).max().unwrap_or(0);
     let path = dir.join(format!("{generation:012}-{level:02}.tsm"));
-    let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
-    for f in inputs {
-        for s in f.reader.index().series.iter() {
-            keys.insert(s.key.to_vec());
-        }
-    }
+    let indexes: Vec<_> = inputs.iter().map(|f| f.reader.index()).collect();
+    let mut cursor = vec![0usize; inputs.len()];
     let mut w = TsmWriter::create(&path).await?;
-    for key in &keys {
-        let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
-        for f in inputs {
-            if let Some(s) = f.reader.series(key) {
-                for fe in s.fields.iter() {
-                    if field_type_of(fe).is_some() {
-                        names.insert(fe.name.to_vec());
-                    }
+    loop {
+        // The smallest key under any cursor, and the inputs holding it (oldest first).
+        let mut key: Option<&[u8]> = None;
+        for (i, idx) in indexes.iter().enumerate() {
+            if let Some(s) = idx.series.get(cursor[i]) {
+                let k = s.key.as_slice();
+                if key.is_none_or(|m| k < m) {
+                    key = Some(k);
+                }
+            }
+        }
+        let Some(key) = key else {
+            break;
+        };
+        let mut members = Vec::with_capacity(inputs.len());
+        for (i, idx) in indexes.iter().enumerate() {
+            if let Some(s) = idx.series.get(cursor[i]) {
+                if s.key.as_slice() == key {
+                    members.push((i, s));
+                    cursor[i] += 1;
+                }
+            }
+        }
+        let mut names: BTreeSet<&[u8]> = BTreeSet::new();
+        for (_, s) in &members {
+            for fe in s.fields.iter() {
+                if field_type_of(fe).is_some() {
+                    names.insert(fe.name.as_slice());
                 }
             }
         }
         let mut fields: Vec<(Box<[u8]>, Column)> = Vec::with_capacity(names.len());
         for name in names {
             let mut merged: Option<Column> = None;
-            for f in inputs {
-                if let Some(col) = f.reader.read_field(key, &name, i64::MIN, i64::MAX).await? {
+            for (i, s) in &members {
+                let Some(fe) = s.fields.iter().find(|f| f.name.as_slice() == name) else {
+                    continue;
+                };
+                let Some(t) = field_type_of(fe) else {
+                    continue;
+                };
+                if merged.as_ref().is_some_and(|m| m.field_type() != t) {
+                    continue;
+                }
+                for b in fe.blocks.iter() {
+                    let col = inputs[*i].reader.read_block(t, b).await?;
                     match &mut merged {
                         None => merged = Some(col),
-                        Some(m) if m.field_type() == col.field_type() => m.merge_newer(&col),
-                        Some(_) => {}
+                        Some(m) => m.merge_newer(&col),
                     }
                 }
             }
             if let Some(m) = merged {
-                fields.push((name.into_boxed_slice(), m));
+                fields.push((name.into(), m));
             }
         }
         w.write_series(key, &fields).await?;

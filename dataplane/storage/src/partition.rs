@@ -44,6 +44,9 @@ impl Default for PartitionConfig {
     }
 }
 
+/// Cache bytes per series a flush aims for (about 20 points of a 7-field series).
+pub const SNAPSHOT_BYTES_PER_SERIES: usize = 2 << 10;
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PartitionError {
     #[error(transparent)]
@@ -240,7 +243,7 @@ impl Partition {
                 "cache skipped conflicting field types"
             );
         }
-        if self.cache.borrow().bytes() >= self.cfg.cache_snapshot_bytes && !self.flushing.get() {
+        if self.cache.borrow().bytes() >= self.snapshot_threshold() && !self.flushing.get() {
             let me = Rc::clone(self);
             glommio::spawn_local(async move {
                 if let Err(e) = me.flush().await {
@@ -250,6 +253,19 @@ impl Partition {
             .detach();
         }
         Ok(())
+    }
+
+    /// Cache bytes at which a flush starts: `cache-snapshot-memory-size`, raised with the
+    /// number of series so that a flush writes blocks of [`SNAPSHOT_BYTES_PER_SERIES`] per
+    /// series on average (at high cardinality a fixed threshold writes a few points per
+    /// series: large files of tiny blocks that compress badly and cost a compaction each),
+    /// but never past a quarter of `cache-max-memory-size`.
+    fn snapshot_threshold(&self) -> usize {
+        let series = self.cache.borrow().series_count();
+        let wanted = series.saturating_mul(SNAPSHOT_BYTES_PER_SERIES);
+        self.cfg
+            .cache_snapshot_bytes
+            .max(wanted.min(self.cfg.cache_max_bytes / 4))
     }
 
     /// Writes the cache to a new level-0 file and drops the WAL segments it covered.
