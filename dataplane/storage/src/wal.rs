@@ -318,17 +318,24 @@ impl Wal {
         let logical = block.len();
         let padded = logical.div_ceil(align) * align;
         block.resize(padded, 0);
-        let mut buf = file.alloc_dma_buffer(padded);
-        buf.as_bytes_mut().copy_from_slice(&block);
-        let written = file
-            .write_at(buf, start)
-            .await
-            .map_err(|e| io_err(&path, e))?;
-        if written < padded {
-            return Err(io_err(
-                &path,
-                format!("short write: {written} of {padded} bytes"),
-            ));
+        // A short write (the disk filled part-way) is retried for the rest, so that a full
+        // disk reports the system's own error (ENOSPC) rather than a byte count.
+        let mut written = 0usize;
+        while written < padded {
+            let rest = padded - written;
+            let mut buf = file.alloc_dma_buffer(rest);
+            buf.as_bytes_mut().copy_from_slice(&block[written..]);
+            let n = file
+                .write_at(buf, start + written as u64)
+                .await
+                .map_err(|e| io_err(&path, e))?;
+            if n == 0 || n % align != 0 {
+                return Err(io_err(
+                    &path,
+                    format!("short write: {} of {padded} bytes", written + n),
+                ));
+            }
+            written += n;
         }
         file.fdatasync().await.map_err(|e| io_err(&path, e))?;
         let mut st = self.state.borrow_mut();
