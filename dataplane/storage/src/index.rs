@@ -1,13 +1,19 @@
 //! The series index of a partition, for the query engine: measurement → tag key → tag
 //! value → series, with roaring bitmaps of series ids as postings.
 //!
-//! Series ids are local to the partition and to the life of the process (assigned in the
-//! order series are seen). The index is rebuilt when the partition opens from the data
-//! files' own indexes (which persist every series key) and the replayed WAL, and kept
-//! current on every new series written.
+//! Series ids are local to the partition (assigned in the order series are seen). The
+//! index is persisted in the partition's `index.tsi` after every flush and delete (an rkyv
+//! image with the postings as serialized roaring bitmaps, checksummed, written to a
+//! temporary file, fsynced and renamed). A partition opening loads it, adds the series of
+//! data files newer than the image and of the replayed WAL, and rebuilds it from the data
+//! files' own indexes (which persist every series key) when it is missing, damaged or out
+//! of step with the files and tombstones.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
 
+use rkyv::rancor::Error as RkyvError;
 use roaring::RoaringBitmap;
 
 use crate::batch::measurement_of;
@@ -196,6 +202,158 @@ impl SeriesIndex {
     }
 }
 
+/// The file name of a partition's persisted index.
+pub const INDEX_FILE: &str = "index.tsi";
+const MAGIC: &[u8; 4] = b"TSI1";
+
+/// What the persisted index reflects, besides the series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexStamp {
+    /// The newest data file generation whose series it holds.
+    pub generation: u64,
+    /// Tombstone records applied.
+    pub tombstones: u64,
+}
+
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct Image {
+    generation: u64,
+    tombstones: u64,
+    /// Series keys by id; a removed series leaves an empty key.
+    keys: Vec<Vec<u8>>,
+    measurements: Vec<MeasurementImage>,
+}
+
+/// A tag key and its values, each with its serialized postings.
+type TagImage = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct MeasurementImage {
+    name: Vec<u8>,
+    series: Vec<u8>,
+    tags: Vec<TagImage>,
+}
+
+fn bitmap_bytes(b: &RoaringBitmap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.serialized_size());
+    b.serialize_into(&mut out).expect("writing to a Vec");
+    out
+}
+
+impl SeriesIndex {
+    /// Writes the index to `dir/index.tsi` durably (temporary file, fsync, rename, fsync of
+    /// the directory).
+    pub fn save(&self, dir: &Path, stamp: IndexStamp) -> std::io::Result<()> {
+        let image = Image {
+            generation: stamp.generation,
+            tombstones: stamp.tombstones,
+            keys: self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(id, k)| {
+                    if self.ids.get(&**k) == Some(&(id as u32)) {
+                        k.to_vec()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+            measurements: self
+                .measurements
+                .iter()
+                .map(|(name, m)| MeasurementImage {
+                    name: name.clone(),
+                    series: bitmap_bytes(&m.series),
+                    tags: m
+                        .tags
+                        .iter()
+                        .map(|(k, vs)| {
+                            (
+                                k.clone(),
+                                vs.iter()
+                                    .map(|(v, b)| (v.clone(), bitmap_bytes(b)))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let body = rkyv::to_bytes::<RkyvError>(&image)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let path = dir.join(INDEX_FILE);
+        let tmp = dir.join(format!("{INDEX_FILE}.tmp"));
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(MAGIC)?;
+            f.write_all(&crc32c::crc32c(&body).to_le_bytes())?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    }
+
+    /// Loads `dir/index.tsi`: `Ok(None)` when there is none, an error naming what is wrong
+    /// when it cannot be trusted.
+    pub fn load(dir: &Path) -> Result<Option<(SeriesIndex, IndexStamp)>, String> {
+        let path = dir.join(INDEX_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if bytes.len() < 8 || &bytes[..4] != MAGIC {
+            return Err("not a series index file".into());
+        }
+        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
+        let body = &bytes[8..];
+        if crc32c::crc32c(body) != crc {
+            return Err("checksum mismatch".into());
+        }
+        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
+        aligned.extend_from_slice(body);
+        let image =
+            rkyv::access::<ArchivedImage, RkyvError>(&aligned).map_err(|e| e.to_string())?;
+        let mut index = SeriesIndex::new();
+        for (id, k) in image.keys.iter().enumerate() {
+            let key: Box<[u8]> = k.as_slice().into();
+            if !key.is_empty() {
+                index.ids.insert(key.clone(), id as u32);
+            }
+            index.keys.push(key);
+        }
+        let bitmap =
+            |b: &[u8]| RoaringBitmap::deserialize_from(b).map_err(|e| format!("postings: {e}"));
+        for m in image.measurements.iter() {
+            let mut mi = MeasurementIndex {
+                series: bitmap(&m.series)?,
+                tags: BTreeMap::new(),
+            };
+            for t in m.tags.iter() {
+                let values = mi.tags.entry(t.0.to_vec()).or_default();
+                for v in t.1.iter() {
+                    values.insert(v.0.to_vec(), bitmap(&v.1)?);
+                }
+            }
+            if mi
+                .series
+                .iter()
+                .any(|id| index.key(id).is_none_or(<[u8]>::is_empty))
+            {
+                return Err("postings name a series the index does not hold".into());
+            }
+            index.measurements.insert(m.name.to_vec(), mi);
+        }
+        let stamp = IndexStamp {
+            generation: image.generation.to_native(),
+            tombstones: image.tombstones.to_native(),
+        };
+        Ok(Some((index, stamp)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +401,45 @@ mod tests {
         assert_eq!(i.tag_values(b"d\\,isk", b"path"), vec![&b"/a\\,b"[..]]);
         assert_eq!(i.measurements().count(), 3);
         assert_eq!(i.insert(b"cpu,host=c"), 2, "known series keep their id");
+    }
+
+    #[test]
+    fn saved_index_loads_back_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut i = idx();
+        i.remove(b"cpu,host=b,region=east");
+        let stamp = IndexStamp {
+            generation: 7,
+            tombstones: 1,
+        };
+        i.save(dir.path(), stamp).unwrap();
+        let (j, got) = SeriesIndex::load(dir.path()).unwrap().unwrap();
+        assert_eq!(got, stamp);
+        let eq = |k: &str, v: &str| TagPredicate::Eq(k.into(), v.into());
+        for p in [
+            TagPredicate::All,
+            eq("host", "a"),
+            eq("region", ""),
+            TagPredicate::NotEq("host".into(), "a".into()),
+        ] {
+            assert_eq!(keys(&i, "cpu", &p), keys(&j, "cpu", &p), "{p:?}");
+        }
+        assert!(!j.contains(b"cpu,host=b,region=east"));
+        assert_eq!(j.tag_values(b"cpu", b"region"), vec![&b"west"[..]]);
+        assert_eq!(j.measurements().count(), 3);
+        // New series after a load get fresh ids, never a removed one's.
+        let mut j = j;
+        assert_eq!(j.insert(b"cpu,host=z"), 5);
+        // Damage is refused, not trusted.
+        let path = dir.path().join(INDEX_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n / 2] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(SeriesIndex::load(dir.path()).is_err());
+        std::fs::write(&path, b"TSI1").unwrap();
+        assert!(SeriesIndex::load(dir.path()).is_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(SeriesIndex::load(dir.path()).unwrap().is_none());
     }
 }

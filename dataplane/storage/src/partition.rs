@@ -175,12 +175,41 @@ impl Partition {
             );
         }
         let tombstones = crate::tombstone::Tombstones::load(data_dir)?;
-        let mut index = SeriesIndex::new();
-        for f in &files {
+        // The persisted index, if it is in step with the files and tombstones; the series of
+        // files newer than it (and of the WAL) are added, or it is rebuilt from the files.
+        let newest = files.iter().map(|f| f.generation).max().unwrap_or(0);
+        let loaded = match SeriesIndex::load(data_dir) {
+            Ok(Some((index, stamp)))
+                if stamp.generation <= newest && stamp.tombstones == tombstones.records() =>
+            {
+                Some((index, stamp.generation))
+            }
+            Ok(Some(_)) => {
+                tracing::info!(dir = %data_dir.display(), "series index is out of step with the data files; rebuilding it");
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(path = %data_dir.join(crate::index::INDEX_FILE).display(), error = %e, "series index cannot be trusted; rebuilding it from the data files");
+                None
+            }
+        };
+        let rebuilt = loaded.is_none();
+        let (mut index, covered) = loaded.unwrap_or_default();
+        for f in files.iter().filter(|f| rebuilt || f.generation > covered) {
             for s in f.reader.index().series.iter() {
                 if !tombstones.covers_all(&s.key, f.generation) {
                     index.insert(&s.key);
                 }
+            }
+        }
+        if (rebuilt || covered < newest) && !files.is_empty() {
+            let stamp = crate::index::IndexStamp {
+                generation: newest,
+                tombstones: tombstones.records(),
+            };
+            if let Err(e) = index.save(data_dir, stamp) {
+                tracing::warn!(dir = %data_dir.display(), error = %e, "series index not saved");
             }
         }
         for key in cache.take_new_series() {
@@ -337,7 +366,20 @@ impl Partition {
         }));
         *self.snapshot.borrow_mut() = None;
         self.wal.remove_through(covered)?;
+        self.save_index(generation);
         Ok(())
+    }
+
+    /// Persists the series index as of data file `generation` (a failure is logged: the
+    /// index can always be rebuilt from the files).
+    fn save_index(&self, generation: u64) {
+        let stamp = crate::index::IndexStamp {
+            generation,
+            tombstones: self.tombstones.borrow().records(),
+        };
+        if let Err(e) = self.index.borrow().save(&self.data_dir, stamp) {
+            tracing::warn!(dir = %self.data_dir.display(), error = %e, "series index not saved");
+        }
     }
 
     fn level0_count(&self) -> usize {
@@ -587,6 +629,10 @@ impl Partition {
             if !alive {
                 self.index.borrow_mut().remove(k);
             }
+        }
+        let newest = self.files.borrow().iter().map(|f| f.generation).max();
+        if let Some(g) = newest {
+            self.save_index(g);
         }
         Ok(())
     }

@@ -126,6 +126,11 @@ impl Tombstones {
         Ok(())
     }
 
+    /// Tombstone records held (a persisted series index notes how many it reflects).
+    pub fn records(&self) -> u64 {
+        self.by_key.values().map(|v| v.len() as u64).sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
