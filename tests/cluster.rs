@@ -449,6 +449,27 @@ fn show_queries_spans_the_cluster_and_kill_on_host_stops_a_remote_query() {
             .any(|a| a["results"][0]["error"] == "query interrupted"),
         "no run of the long query was interrupted"
     );
+    // SHOW DIAGNOSTICS: influxd's modules, one node's view.
+    let diag = query(&a, "", "SHOW DIAGNOSTICS");
+    let names: Vec<&str> = diag["results"][0]["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    for m in ["build", "config-data", "network", "runtime", "system"] {
+        assert!(names.contains(&m), "{m} missing: {names:?}");
+    }
+    let sys = query(&a, "", "SHOW DIAGNOSTICS FOR 'system'");
+    assert_eq!(sys["results"][0]["series"][0]["columns"][0], "PID", "{sys}");
+    assert_eq!(
+        sys["results"][0]["series"].as_array().map(Vec::len),
+        Some(1),
+        "{sys}"
+    );
+    let none = query(&a, "", "SHOW DIAGNOSTICS FOR 'nope'");
+    assert_eq!(none, serde_json::json!({"results": [{"statement_id": 0}]}));
+
     // Killing on an unknown host is an error, not a crash.
     let bad = query(&a, "", "KILL QUERY 1 ON \"nowhere:1\"");
     assert!(bad["results"][0]["error"].is_string(), "{bad}");

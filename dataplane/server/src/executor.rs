@@ -57,6 +57,7 @@ pub struct CoreSetup {
     pub limits: crate::select::SelectLimits,
     pub rpc: crate::rpc::ClientConfig,
     pub hinted_handoff: crate::config::HintedHandoffConfig,
+    pub config: Arc<crate::config::Config>,
     pub cluster: crate::cluster::ClusterSettings,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
@@ -166,6 +167,7 @@ async fn core_main(
         commands: Rc::clone(&commands),
         rpc: Rc::new(crate::rpc::RpcClient::new(setup.rpc)),
         cluster: setup.cluster,
+        config: Arc::clone(&setup.config),
     });
     crate::handoff::HintedHandoff::install(setup.hinted_handoff.clone(), core, setup.cpus.len())
         .await;

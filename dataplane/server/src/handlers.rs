@@ -24,6 +24,8 @@ pub struct Ctx {
     /// Connections to the other data nodes.
     pub rpc: Rc<crate::rpc::RpcClient>,
     pub cluster: crate::cluster::ClusterSettings,
+    /// The node's configuration, for `SHOW DIAGNOSTICS`.
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 impl Ctx {

@@ -12,7 +12,7 @@
 //! - [`listener`] — the SO_REUSEPORT listening sockets every core binds.
 //! - [`state`] — node state published by the control thread, each core's copy.
 //! - [`http`] — the HTTP/1.1 server (parsing, keep-alive, limits).
-//! - [`handlers`] — HTTP endpoints (`/ping`, `/debug/vars`).
+//! - [`handlers`] — HTTP endpoints (`/ping`, `/debug/vars`); [`diagnostics`] — `SHOW DIAGNOSTICS`.
 //! - [`control`] — the cluster port's control service (`NodeInfo`, `Join`, `Leave`).
 //! - [`rpc`] — the cluster port's data service: frames, messages, pooled client.
 //! - [`cluster`] — answers to other data nodes, consistency levels, cluster-wide query
@@ -36,6 +36,7 @@ pub mod cluster_query;
 pub mod config;
 pub mod control;
 pub mod cores;
+pub mod diagnostics;
 pub mod engine;
 pub mod executor;
 pub mod export;

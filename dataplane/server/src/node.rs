@@ -38,6 +38,7 @@ pub enum NodeError {
 
 /// Runs the node until SIGTERM or SIGINT.
 pub fn run(config: Config) -> Result<(), NodeError> {
+    crate::diagnostics::started();
     let license = License::from_config(
         &config.enterprise.license_key,
         &config.enterprise.license_path,
@@ -113,6 +114,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             pool_max_idle_time: config.cluster.pool_max_idle_time,
         },
         hinted_handoff: config.hinted_handoff.clone(),
+        config: Arc::new(config.clone()),
         cluster: crate::cluster::ClusterSettings {
             shard_writer_timeout: config.cluster.shard_writer_timeout,
             shard_reader_timeout: config.cluster.shard_reader_timeout,

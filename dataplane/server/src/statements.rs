@@ -946,7 +946,9 @@ async fn run_inner(
             )])
         }
         Statement::ShowStats { module } => Ok(show_stats(module.as_deref())),
-        Statement::ShowDiagnostics { .. } => Ok(Vec::new()),
+        Statement::ShowDiagnostics { module } => {
+            Ok(crate::diagnostics::show(ctx, module.as_deref()))
+        }
         Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
         Statement::KillQuery { id, host } => {
             if let Some(host) = host {
