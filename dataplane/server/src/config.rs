@@ -71,6 +71,9 @@ pub struct DataConfig {
     pub max_cores: u32,
     /// Partitions a new shard is split into; 0: one per core.
     pub partitions_per_shard: u32,
+    /// An idle core keeps polling this long before it sleeps: a core woken by a message
+    /// from another core (every query's scatter) answers without a sleep/wake round trip.
+    pub spin_before_park: Duration,
     /// Writes are refused while a partition's cache holds more than this.
     pub cache_max_memory_size: u64,
     /// A partition's cache is written to a file once it holds this much.
@@ -169,6 +172,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "wal-dir", Kind::Str, "/var/lib/influxdb/wal"),
     ("data", "max-cores", Kind::Int, "0"),
     ("data", "partitions-per-shard", Kind::Int, "0"),
+    ("data", "spin-before-park", Kind::Duration, "0s"),
     ("data", "cache-max-memory-size", Kind::Size, "1g"),
     ("data", "file-cache-max-memory-size", Kind::Size, "1g"),
     ("data", "cache-snapshot-memory-size", Kind::Size, "25m"),
@@ -448,6 +452,12 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             Err(e) => Err(invalid(s, section, key, e.to_string())),
         }
     };
+    // A duration where 0 means "off".
+    let dur_or_zero = |section: &'static str, key: &'static str| {
+        duration::parse(&string(section, key))
+            .map(Duration::from_nanos)
+            .map_err(|e| invalid(get(section, key), section, key, e.to_string()))
+    };
     let dir = |section: &'static str, key: &'static str| {
         let text = string(section, key);
         if text.trim().is_empty() {
@@ -529,6 +539,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             wal_dir: dir("data", "wal-dir")?,
             max_cores,
             partitions_per_shard,
+            spin_before_park: dur_or_zero("data", "spin-before-park")?,
             cache_max_memory_size: non_negative("data", "cache-max-memory-size")?,
             cache_snapshot_memory_size: non_negative("data", "cache-snapshot-memory-size")?,
             file_cache_max_memory_size: non_negative("data", "file-cache-max-memory-size")?,
@@ -606,6 +617,7 @@ impl Config {
         let _ = writeln!(
             out,
             "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}\n  partitions-per-shard = {}\n  \
+             spin-before-park = {}\n  \
              cache-max-memory-size = {}\n  cache-snapshot-memory-size = {}\n  \
              file-cache-max-memory-size = {}\n  \
              cache-snapshot-write-cold-duration = {}\n  compact-full-write-cold-duration = {}",
@@ -613,6 +625,7 @@ impl Config {
             p(&self.data.wal_dir),
             self.data.max_cores,
             self.data.partitions_per_shard,
+            d(self.data.spin_before_park),
             self.data.cache_max_memory_size,
             self.data.cache_snapshot_memory_size,
             self.data.file_cache_max_memory_size,

@@ -58,6 +58,8 @@ pub struct CoreSetup {
     pub rpc: crate::rpc::ClientConfig,
     pub hinted_handoff: crate::config::HintedHandoffConfig,
     pub config: Arc<crate::config::Config>,
+    /// `[data] spin-before-park`: how long an idle core polls before it sleeps.
+    pub spin_before_park: Duration,
     pub cluster: crate::cluster::ClusterSettings,
     /// One sender per core: the mesh.
     pub mesh: Vec<flume::Sender<CoreMsg>>,
@@ -85,6 +87,7 @@ pub fn start(
         let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("core-{core}"))
             .io_memory(IO_MEMORY_PER_CORE)
+            .spin_before_park(setup.spin_before_park)
             .spawn(move || core_main(core, setup, events, inbox, ready));
         match spawned {
             Ok(h) => handles.push(h),

@@ -115,6 +115,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
         },
         hinted_handoff: config.hinted_handoff.clone(),
         config: Arc::new(config.clone()),
+        spin_before_park: config.data.spin_before_park,
         cluster: crate::cluster::ClusterSettings {
             shard_writer_timeout: config.cluster.shard_writer_timeout,
             shard_reader_timeout: config.cluster.shard_reader_timeout,
