@@ -331,12 +331,34 @@ async fn run_inner(
             .await
         }
         Statement::CreateContinuousQuery { name, database, .. } => {
+            // influxd stores the query with its measurements qualified: the CQ's database
+            // and that database's default retention policy where the text names none.
+            let mut stored = st.clone();
+            if let Statement::CreateContinuousQuery { source, .. } = &mut stored {
+                let snap = snapshot(ctx)?;
+                let qualify = |m: &mut tessera_influxql::Measurement| {
+                    let db = m.database.get_or_insert_with(|| database.clone()).clone();
+                    if m.retention_policy.is_none() {
+                        if let Some(d) = snap.data.database(&db) {
+                            m.retention_policy = Some(d.default_retention_policy.clone());
+                        }
+                    }
+                };
+                for src in &mut source.sources {
+                    if let Source::Measurement(m) = src {
+                        qualify(m);
+                    }
+                }
+                if let Some(t) = &mut source.target {
+                    qualify(t);
+                }
+            }
             exec(
                 ctx,
                 Command::CreateContinuousQuery {
                     database: database.clone(),
                     name: name.clone(),
-                    query: st.to_string(),
+                    query: stored.to_string(),
                 },
             )
             .await
@@ -447,10 +469,11 @@ async fn run_inner(
         }
         Statement::ShowUsers => {
             let snap = snapshot(ctx)?;
-            let values = snap
-                .data
-                .users
-                .values()
+            // In creation order, as influxd lists them.
+            let mut users: Vec<_> = snap.data.users.values().collect();
+            users.sort_by_key(|u| u.created);
+            let values = users
+                .into_iter()
                 .map(|u| vec![s(&u.name), Value::Boolean(u.admin)])
                 .collect();
             Ok(vec![series("", &["user", "admin"], values)])
@@ -476,14 +499,14 @@ async fn run_inner(
                 .databases
                 .values()
                 .map(|d| {
-                    series(
-                        &d.name,
-                        &["name", "query"],
-                        d.continuous_queries
-                            .values()
+                    series(&d.name, &["name", "query"], {
+                        // In creation order, as influxd lists them.
+                        let mut cqs: Vec<_> = d.continuous_queries.values().collect();
+                        cqs.sort_by_key(|c| c.created);
+                        cqs.into_iter()
                             .map(|c| vec![s(&c.name), s(&c.query)])
-                            .collect(),
-                    )
+                            .collect()
+                    })
                 })
                 .collect())
         }

@@ -240,6 +240,7 @@ impl ClusterState {
                     }
                     return Err(MetaError::UserExists);
                 }
+                let created = self.index;
                 self.users.insert(
                     name.clone(),
                     User {
@@ -247,6 +248,7 @@ impl ClusterState {
                         hash: hash.clone(),
                         admin: *admin,
                         privileges: Default::default(),
+                        created,
                     },
                 );
                 Ok(Reply::Ok)
@@ -282,6 +284,7 @@ impl ClusterState {
                 name,
                 query,
             } => {
+                let created = self.index;
                 let db = self
                     .databases
                     .get_mut(database)
@@ -297,6 +300,7 @@ impl ClusterState {
                     ContinuousQuery {
                         name: name.clone(),
                         query: query.clone(),
+                        created,
                     },
                 );
                 Ok(Reply::Ok)

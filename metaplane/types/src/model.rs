@@ -107,6 +107,10 @@ pub struct Shard {
 pub struct ContinuousQuery {
     pub name: String,
     pub query: String,
+    /// The log index before the one that created it: listings follow creation order, as
+    /// influxd's do.
+    #[serde(default)]
+    pub created: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +156,9 @@ pub struct User {
     pub hash: String,
     pub admin: bool,
     pub privileges: BTreeMap<String, Privilege>,
+    /// The log index before the one that created it: `SHOW USERS` lists in creation order.
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// A named lease (e.g. `continuous_querier`) held by one data node until `expiration`.
