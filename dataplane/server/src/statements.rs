@@ -29,6 +29,23 @@ fn series(name: &str, columns: &[&str], values: Vec<Vec<Value>>) -> Series {
     }
 }
 
+/// influxd's check of a subscription destination: an `udp`, `http` or `https` URL whose
+/// host has a port.
+fn subscription_url_ok(dest: &str) -> bool {
+    let Some((scheme, rest)) = dest.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme, "udp" | "http" | "https") {
+        return false;
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    match host.rsplit_once(':') {
+        Some((h, port)) => !port.is_empty() && (!h.is_empty() || host.starts_with(':')),
+        None => false,
+    }
+}
+
 /// `SHOW STATS [FOR '<module>']`: the modules this node keeps statistics for
 /// (`hh_processor`: one series per destination of hinted handoff, as Enterprise).
 fn show_stats(module: Option<&str>) -> Vec<Series> {
@@ -389,6 +406,9 @@ async fn run_inner(
             destinations,
             mode,
         } => {
+            if let Some(bad) = destinations.iter().find(|d| !subscription_url_ok(d)) {
+                return Err(QueryError::msg(format!("invalid subscription URL: {bad}")));
+            }
             exec(
                 ctx,
                 Command::CreateSubscription {
