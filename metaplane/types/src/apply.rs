@@ -169,11 +169,9 @@ impl ClusterState {
                     .databases
                     .get_mut(database)
                     .ok_or_else(|| MetaError::DatabaseNotFound(database.clone()))?;
-                // influxd ignores dropping a policy that does not exist.
+                // influxd ignores dropping a policy that does not exist, and keeps a dropped
+                // default's name as the default (writes and queries then name it as missing).
                 db.retention_policies.remove(name);
-                if db.default_retention_policy == *name {
-                    db.default_retention_policy.clear();
-                }
                 Ok(Reply::Ok)
             }
             Command::CreateShardGroup {
