@@ -6,7 +6,8 @@
 //! - [`reducer()`] builds a [`Reducer`] for an aggregate or selector
 //!   (count, distinct, count(distinct), integral, mean, median, mode,
 //!   spread, stddev, sum, first, last, max, min, percentile, sample, top,
-//!   bottom). Push columns, [`Reducer::merge`] per-core partials,
+//!   bottom). Push columns (each named by its series key,
+//!   [`Reducer::set_series_key`]), [`Reducer::merge`] partials in any order,
 //!   [`Reducer::finish`] into rows; [`Reducer::encode`] and
 //!   [`Reducer::decode`] ship a partial to another node. [`IntegralStream`]
 //!   is the integral for GROUP BY time, where windows are not independent.

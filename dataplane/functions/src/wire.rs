@@ -38,8 +38,13 @@ pub fn put_bool(out: &mut Vec<u8>, v: bool) {
 
 /// Appends a varint byte length, then the bytes.
 pub fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_uvarint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+    put_bytes(out, s.as_bytes());
+}
+
+/// Appends a varint byte length, then the bytes (not necessarily UTF-8).
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_uvarint(out, b.len() as u64);
+    out.extend_from_slice(b);
 }
 
 // Value tags; 0 is null.
@@ -172,9 +177,14 @@ impl<'a> Reader<'a> {
 
     /// A length-prefixed UTF-8 string, borrowed from the input.
     pub fn str(&mut self, what: &str) -> Result<&'a str, FunctionError> {
-        let n = self.count(1, what)?;
-        let b = self.take(n, what)?;
+        let b = self.bytes(what)?;
         std::str::from_utf8(b).map_err(|_| self.error(what, "invalid UTF-8"))
+    }
+
+    /// Length-prefixed bytes, borrowed from the input.
+    pub fn bytes(&mut self, what: &str) -> Result<&'a [u8], FunctionError> {
+        let n = self.count(1, what)?;
+        self.take(n, what)
     }
 
     /// A varint count of items that follow, each taking at least

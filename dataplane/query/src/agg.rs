@@ -134,13 +134,16 @@ impl Reducer {
         Ok(self.inner.as_mut().expect("just created"))
     }
 
-    /// One row's value (general path). `tag_key` identifies the series for top/bottom.
+    /// One row's value (general path). `tag_key` identifies the series for top/bottom;
+    /// `series_key` is the stored series key, which orders the series as influxd merges
+    /// them (see `tessera_functions::Reducer::set_series_key`).
     pub fn push(
         &mut self,
         time: i64,
         v: &Value,
         aux: u64,
         tag_key: &str,
+        series_key: &[u8],
     ) -> Result<(), QueryError> {
         let Some(t) = value_type_of(v) else {
             return Ok(());
@@ -149,18 +152,21 @@ impl Reducer {
         if !r.tag_keys().is_empty() {
             r.set_tag_key(tag_key);
         }
+        r.set_series_key(series_key);
         r.push(time, &to_fvalue(v), aux).map_err(err)
     }
 
-    /// A slice of a stored column (fast path).
+    /// A slice of a stored column of series `series_key` (fast path).
     pub fn push_column(
         &mut self,
         times: &[i64],
         values: &Values,
         range: Range<usize>,
         aux_base: u64,
+        series_key: &[u8],
     ) -> Result<(), QueryError> {
         let r = self.ensure(value_type(values.field_type()))?;
+        r.set_series_key(series_key);
         let strings: Vec<String>;
         let col = match values {
             Values::Float(v) => FColumn::Float(&v[range]),

@@ -468,7 +468,7 @@ fn process_series(
             .collect(),
     };
     if plan.aggregate && row_cond.is_none() && !plan.aux {
-        return fold_columns(plan, &group, &cols, out);
+        return fold_columns(plan, &group, &key, &cols, out);
     }
     let (times, mut rows) = align(&cols);
     out.points += times.len() as u64 * cols.iter().flatten().count() as u64;
@@ -511,7 +511,7 @@ fn process_series(
         });
         return Ok(());
     }
-    fold_rows(plan, &group, &times, &rows, &tags, aux_next, out)
+    fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)
 }
 
 fn window_of(plan: &SelectPlan, t: i64) -> i64 {
@@ -550,9 +550,12 @@ fn reducers_for<'a>(
 }
 
 /// Fast path: no row condition and no aux columns, so each call reads its column directly.
+/// Every push names the series (`key`): the reducers order series by key, so the result
+/// does not depend on how series are spread over partitions, cores and nodes.
 fn fold_columns(
     plan: &SelectPlan,
     group: &GroupKey,
+    key: &[u8],
     cols: &[Option<Column>],
     out: &mut Partial,
 ) -> Result<(), QueryError> {
@@ -579,17 +582,19 @@ fn fold_columns(
                 None => col.ts.len(),
             };
             let rs = reducers_for(plan, out, group, w, &types)?;
-            rs[ci].push_column(&col.ts[start..end], &col.values, start..end, 0)?;
+            rs[ci].push_column(&col.ts[start..end], &col.values, start..end, 0, key)?;
             start = end;
         }
     }
     Ok(())
 }
 
-/// General path over aligned, filtered rows.
+/// General path over aligned, filtered rows of series `key`.
+#[allow(clippy::too_many_arguments)]
 fn fold_rows(
     plan: &SelectPlan,
     group: &GroupKey,
+    key: &[u8],
     times: &[i64],
     rows: &[Vec<Value>],
     tags: &Arc<Vec<(String, String)>>,
@@ -618,6 +623,23 @@ fn fold_rows(
                 .expect("call fields are plan fields")
         })
         .collect();
+    // top(x, tag…, N)'s key: the series' values of the call's tags, the same for every row.
+    let tag_keys: Vec<String> = plan
+        .calls
+        .iter()
+        .map(|c| {
+            c.tags
+                .iter()
+                .map(|k| {
+                    tags.iter()
+                        .find(|(tk, _)| tk == k)
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<&str>>()
+                .join("\u{0}")
+        })
+        .collect();
     for (i, t) in times.iter().enumerate() {
         let aux = if plan.aux {
             let id = *aux_next;
@@ -638,17 +660,7 @@ fn fold_rows(
         for (ci, fi) in call_fields.iter().enumerate() {
             let v = &rows[*fi][i];
             if !v.is_null() {
-                let tagvals: Vec<String> = plan.calls[ci]
-                    .tags
-                    .iter()
-                    .map(|k| {
-                        tags.iter()
-                            .find(|(tk, _)| tk == k)
-                            .map(|(_, v)| v.clone())
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                rs[ci].push(*t, v, aux, &tagvals.join("\u{0}"))?;
+                rs[ci].push(*t, v, aux, &tag_keys[ci], key)?;
             }
         }
     }

@@ -371,6 +371,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_functions::ValueType;
 
     fn sample() -> Partial {
         let mut p = Partial {
@@ -418,6 +419,54 @@ mod tests {
         assert_eq!(q.points, 42);
         assert_eq!(q.raw[0].cols[0][2], Value::Float(-0.0));
         assert_eq!(q.aux[&9].fields[1], Value::Time(5));
+    }
+
+    /// A percentile partial of the series `keys` (ties everywhere: value = time % 3).
+    fn percentile_partial(keys: &[&str]) -> Reducer {
+        let mut inner =
+            tessera_functions::reducer("percentile", &[Arg::Float(50.0)], ValueType::Float)
+                .unwrap();
+        for k in keys {
+            let times: Vec<i64> = (0..9).collect();
+            let vals: Vec<f64> = times.iter().map(|t| (t % 3) as f64).collect();
+            inner.set_series_key(k.as_bytes());
+            let aux = u64::from(k.as_bytes()[k.len() - 1]) << 32;
+            inner.push_floats(&times, &vals, aux).unwrap();
+        }
+        Reducer::from_parts("percentile".into(), vec![Arg::Float(50.0)], Some(inner))
+    }
+
+    #[test]
+    fn shipped_partials_keep_series_key_order() {
+        let want = percentile_partial(&["cpu,host=a", "cpu,host=b", "cpu,host=c"]).finish(0);
+        let g = GroupKey {
+            measurement: "cpu".into(),
+            tags: vec![],
+        };
+        // A remote node holding c and a (in that order) ships its partial; the
+        // coordinator merges it into its own share (b).
+        let mut remote = Partial::default();
+        let mut windows = BTreeMap::new();
+        windows.insert(0, vec![percentile_partial(&["cpu,host=c", "cpu,host=a"])]);
+        remote.groups.insert(g.clone(), windows);
+        let bytes = encode(&remote);
+        let mut local = Partial::default();
+        let mut windows = BTreeMap::new();
+        windows.insert(0, vec![percentile_partial(&["cpu,host=b"])]);
+        local.groups.insert(g.clone(), windows);
+        local.merge(decode(&bytes).unwrap());
+        let got = local
+            .groups
+            .remove(&g)
+            .unwrap()
+            .remove(&0)
+            .unwrap()
+            .remove(0);
+        let (got, want): (Vec<_>, Vec<_>) = (
+            got.finish(0).into_iter().map(|o| (o.time, o.aux)).collect(),
+            want.into_iter().map(|o| (o.time, o.aux)).collect(),
+        );
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -208,6 +208,7 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
         func,
         input,
         state,
+        series: Vec::new(),
     })
 }
 

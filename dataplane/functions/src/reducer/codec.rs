@@ -21,7 +21,8 @@ use crate::value::{Arg, ValueType};
 use crate::wire::{self, Reader};
 
 /// First byte of every encoding; bump on any change to the format.
-const VERSION: u8 = 1;
+/// 2: kept points carry each run's series key, a selected point its key.
+const VERSION: u8 = 2;
 
 /// The input type codes, by index.
 const TYPES: [ValueType; 5] = [

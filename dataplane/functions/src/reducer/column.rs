@@ -178,13 +178,17 @@ impl Values {
 }
 
 /// The points kept by slice reducers: time, aux and value columns, plus
-/// where each pushed run (one series' batch) starts.
+/// where each pushed run (one series' batch) starts and the series key of
+/// each run. Keys are stored once per run, concatenated, never per point.
 #[derive(Debug, Clone)]
 pub(crate) struct Kept {
     pub(crate) times: Vec<i64>,
     pub(crate) aux: Vec<u64>,
     pub(crate) values: Values,
     runs: Vec<usize>,
+    /// The runs' series keys back to back; run `i`'s key ends at `key_ends[i]`.
+    keys: Vec<u8>,
+    key_ends: Vec<usize>,
 }
 
 impl Kept {
@@ -194,15 +198,41 @@ impl Kept {
             aux: Vec::new(),
             values: Values::new(t),
             runs: Vec::new(),
+            keys: Vec::new(),
+            key_ends: Vec::new(),
         }
     }
 
-    pub(crate) fn extend(&mut self, times: &[i64], c: Column<'_>, aux_base: u64) -> bool {
+    fn start_run(&mut self, key: &[u8]) {
+        self.runs.push(self.times.len());
+        self.keys.extend_from_slice(key);
+        self.key_ends.push(self.keys.len());
+    }
+
+    /// The series key of run `i`.
+    fn run_key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.key_ends[i - 1] };
+        &self.keys[start..self.key_ends[i]]
+    }
+
+    /// Point range of run `i`.
+    fn run_range(&self, i: usize) -> std::ops::Range<usize> {
+        self.runs[i]..self.runs.get(i + 1).copied().unwrap_or(self.times.len())
+    }
+
+    /// Appends one batch of series `key` as a run of its own.
+    pub(crate) fn extend(
+        &mut self,
+        times: &[i64],
+        c: Column<'_>,
+        aux_base: u64,
+        key: &[u8],
+    ) -> bool {
         if !self.values.extend(c) {
             return false;
         }
         if !times.is_empty() {
-            self.runs.push(self.times.len());
+            self.start_run(key);
         }
         self.times.extend_from_slice(times);
         self.aux
@@ -210,25 +240,35 @@ impl Kept {
         true
     }
 
-    /// Adds one point; it continues the last run unless it goes back in time.
-    pub(crate) fn push(&mut self, time: i64, s: Scalar, aux: u64) -> bool {
+    /// Adds one point of series `key`; it continues the last run unless
+    /// the series changes or it goes back in time.
+    pub(crate) fn push(&mut self, time: i64, s: Scalar, aux: u64, key: &[u8]) -> bool {
         if !self.values.push_scalar(s) {
             return false;
         }
-        if !matches!(self.times.last(), Some(&t) if time >= t) {
-            self.runs.push(self.times.len());
+        let last = self.runs.len().checked_sub(1);
+        let continues = matches!(self.times.last(), Some(&t) if time >= t)
+            && last.is_some_and(|i| self.run_key(i) == key);
+        if !continues {
+            self.start_run(key);
         }
         self.times.push(time);
         self.aux.push(aux);
         true
     }
 
+    /// Appends `other`'s points and runs after `self`'s. The order does
+    /// not matter: [`Kept::merged`] orders the runs by series key.
     pub(crate) fn append(&mut self, other: Kept) -> bool {
         if !self.values.append(other.values) {
             return false;
         }
         let base = self.times.len();
         self.runs.extend(other.runs.iter().map(|r| r + base));
+        let kbase = self.keys.len();
+        self.key_ends
+            .extend(other.key_ends.iter().map(|e| e + kbase));
+        self.keys.extend(other.keys);
         self.times.extend(other.times);
         self.aux.extend(other.aux);
         true
@@ -238,27 +278,68 @@ impl Kept {
         self.times.len()
     }
 
-    /// The points in the order influxd's time-ordered merge of the runs
-    /// (series) would feed them (see [`crate::merge::merge_order`]).
+    /// The points in the order influxd's time-ordered merge of the series
+    /// would feed them (see [`crate::merge::merge_order`]).
+    ///
+    /// influxd merges the series in series-key order, whereas the runs
+    /// arrive in whatever order partitions, cores and nodes were merged. So
+    /// the runs are first ordered by (series key, first time) — stable, so
+    /// runs without keys keep their push order — and runs of one series
+    /// that follow each other in time (the same series in several shards, or
+    /// a series cut into time chunks) are joined into one series again.
     pub(crate) fn merged(self) -> Kept {
-        if self.runs.len() <= 1 {
+        let nruns = self.runs.len();
+        if nruns <= 1 {
             return self;
         }
-        let bounds: Vec<usize> = self
-            .runs
-            .iter()
-            .copied()
-            .chain([self.times.len()])
-            .collect();
-        let slices: Vec<&[i64]> = bounds.windows(2).map(|w| &self.times[w[0]..w[1]]).collect();
-        let order = crate::merge::merge_order(&slices);
-        let mut out = Kept::new(self.values.value_type());
-        for (run, i) in order {
-            let j = bounds[run] + i;
-            out.push(self.times[j], self.values.scalar(j), self.aux[j]);
+        let mut order: Vec<usize> = (0..nruns).collect();
+        order.sort_by(|&a, &b| {
+            self.run_key(a)
+                .cmp(self.run_key(b))
+                .then(self.times[self.runs[a]].cmp(&self.times[self.runs[b]]))
+        });
+        // `perm[k]` is the point at position k of the series laid end to end.
+        let mut perm: Vec<usize> = Vec::with_capacity(self.len());
+        let mut series_starts: Vec<usize> = Vec::with_capacity(nruns);
+        let mut prev: Option<usize> = None;
+        for &r in &order {
+            let range = self.run_range(r);
+            let joins = prev.is_some_and(|p| {
+                self.run_key(p) == self.run_key(r)
+                    && self.times[self.run_range(p).end - 1] <= self.times[range.start]
+            });
+            if !joins {
+                series_starts.push(perm.len());
+            }
+            perm.extend(range);
+            prev = Some(r);
         }
-        out.runs = vec![0];
+        let times: Vec<i64> = perm.iter().map(|&j| self.times[j]).collect();
+        let slices: Vec<&[i64]> = series_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = series_starts.get(i + 1).copied().unwrap_or(times.len());
+                &times[s..e]
+            })
+            .collect();
+        let merged = crate::merge::merge_order(&slices);
+        let mut out = Kept::new(self.values.value_type());
+        for (series, i) in merged {
+            let j = perm[series_starts[series] + i];
+            out.values.push_scalar(self.values.scalar(j));
+            out.times.push(self.times[j]);
+            out.aux.push(self.aux[j]);
+        }
+        out.start_run_at_zero();
         out
+    }
+
+    /// Marks the whole of a merged Kept as one keyless run.
+    fn start_run_at_zero(&mut self) {
+        self.runs = vec![0];
+        self.keys.clear();
+        self.key_ends = vec![0];
     }
 }
 
@@ -301,7 +382,7 @@ impl Values {
 
 impl Kept {
     /// Point count, then the time column (deltas), the aux column (deltas),
-    /// the values, and the run starts (deltas).
+    /// the values, the run starts (deltas), and each run's series key.
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
         wire::put_uvarint(out, self.len() as u64);
         let mut prev = 0i64;
@@ -326,6 +407,11 @@ impl Kept {
         for &r in &self.runs {
             wire::put_uvarint(out, (r - prev) as u64);
             prev = r;
+        }
+        // Whole keys, not prefix-compressed: a decoded key then never
+        // outgrows the bytes that carried it.
+        for i in 0..self.runs.len() {
+            wire::put_bytes(out, self.run_key(i));
         }
     }
 
@@ -369,6 +455,11 @@ impl Kept {
                 _ => return Err(r.error("run start", "not increasing inside the points")),
             }
             k.runs.push(at);
+        }
+        for _ in 0..runs {
+            let key = r.bytes("series key")?;
+            k.keys.extend_from_slice(key);
+            k.key_ends.push(k.keys.len());
         }
         Ok(k)
     }

@@ -66,7 +66,8 @@ enum State {
 
 /// A running aggregate or selector for one (group, window).
 ///
-/// Create it with [`reducer`], feed it columns with the `push_*` methods
+/// Create it with [`reducer`], name the series with
+/// [`Reducer::set_series_key`], feed it columns with the `push_*` methods
 /// (each batch ascending in time, typically one series' slice of the
 /// window), fold per-core partials together with [`Reducer::merge`] and
 /// turn it into rows with [`Reducer::finish`].
@@ -76,6 +77,9 @@ pub struct Reducer {
     func: Func,
     input: ValueType,
     state: State,
+    /// The series key of the points pushed next (see
+    /// [`Reducer::set_series_key`]); not part of the state that travels.
+    series: Vec<u8>,
 }
 
 impl Reducer {
@@ -154,6 +158,29 @@ impl Reducer {
         }
     }
 
+    /// The series key (as stored: `measurement,tag=value,…`, escaped, tags
+    /// sorted) of the series whose points are pushed next.
+    ///
+    /// influxd feeds a group's series in series-key order; the engine
+    /// pushes and merges them in partition, core and node order. The
+    /// functions whose result depends on that order (median, mode, stddev,
+    /// percentile, integral, top, bottom, and the full ties of first, last,
+    /// min and max) remember the key of each pushed batch (once per batch,
+    /// not per point) and restore influxd's order at [`Reducer::finish`],
+    /// so the result does not depend on how series are spread or on the
+    /// order partials are merged in. Without keys (never called, or always
+    /// the same key) batches count in push order. A no-op for the others.
+    pub fn set_series_key(&mut self, key: &[u8]) {
+        let ordered = matches!(
+            self.state,
+            State::Kept(_) | State::TopBottom(_) | State::Select(_)
+        );
+        if ordered && self.series != key {
+            self.series.clear();
+            self.series.extend_from_slice(key);
+        }
+    }
+
     fn mismatch(&self, pushed: ValueType) -> FunctionError {
         FunctionError::TypeMismatch {
             function: self.name.to_string(),
@@ -195,6 +222,7 @@ impl Reducer {
         if times.is_empty() {
             return Ok(());
         }
+        let key = &self.series;
         let ok = match &mut self.state {
             State::Count(n) => {
                 *n = n.saturating_add(times.len() as i64);
@@ -207,21 +235,22 @@ impl Reducer {
             }
             State::Spread(s) => s.push_column(col),
             State::Select(s) => {
-                s.push_column(times, col, aux_base);
+                s.push_column(times, col, aux_base, key);
                 true
             }
             State::Distinct(d) => {
                 d.push_column(times, col);
                 true
             }
-            State::Kept(k) => k.extend(times, col, aux_base),
+            State::Kept(k) => k.extend(times, col, aux_base, key),
             State::TopBottom(t) => {
-                t.push_column(times, col, aux_base);
+                t.push_column(times, col, aux_base, key);
                 true
             }
             State::Sample(s) => {
+                // influxd's sample is random: no series order to keep.
                 let mut k = Kept::new(self.input);
-                k.extend(times, col, aux_base);
+                k.extend(times, col, aux_base, &[]);
                 s.absorb(k);
                 true
             }
@@ -298,23 +327,24 @@ impl Reducer {
             },
             _ => return Err(self.mismatch(vt)),
         };
+        let key = &self.series;
         let ok = match &mut self.state {
             State::Select(sel) => {
-                sel.push(time, s, aux);
+                sel.push(time, s, aux, key);
                 true
             }
             State::Distinct(d) => {
                 d.push(time, s);
                 true
             }
-            State::Kept(k) => k.push(time, s, aux),
+            State::Kept(k) => k.push(time, s, aux, key),
             State::TopBottom(t) => {
-                t.push(time, s, aux);
+                t.push(time, s, aux, key);
                 true
             }
             State::Sample(smp) => {
                 let mut k = Kept::new(self.input);
-                k.push(time, s, aux);
+                k.push(time, s, aux, &[]);
                 smp.absorb(k);
                 true
             }
@@ -339,9 +369,9 @@ impl Reducer {
     /// Folds `other` (the same function over the same type, e.g. another
     /// core's share of the same group and window) into `self`. Exact for
     /// count, sum, mean, min, max, first, last, spread and distinct; the
-    /// point-keeping functions append `other`'s points after `self`'s, which
-    /// is the order influxd's merge iterator would feed them in when `other`
-    /// holds later series.
+    /// point-keeping functions append `other`'s batches to `self`'s, each
+    /// with its series key, and order them by key at [`Reducer::finish`], so
+    /// partials may be merged in any order (sample aside: it is random).
     pub fn merge(&mut self, other: Reducer) -> Result<(), FunctionError> {
         if self.func != other.func || self.input != other.input {
             return Err(FunctionError::MergeMismatch {
@@ -433,8 +463,9 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
         return Vec::new();
     }
     // influxd feeds these functions from a time-ordered heap merge of the
-    // group's series; the order matters for Go's unstable sort, for the
-    // floating-point sums and for which of two equal-time points integral keeps.
+    // group's series in series-key order; the order matters for Go's
+    // unstable sort, for the floating-point sums and for which of two
+    // equal-time points integral keeps.
     let k = k.merged();
     let at = |v: Option<Value>| {
         v.map(|v| vec![Point::new(window_start, v)])

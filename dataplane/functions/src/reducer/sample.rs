@@ -54,7 +54,7 @@ impl Sample {
             self.count = self.count.saturating_add(1);
             let s = batch.values.scalar(i);
             if self.kept.len() < self.size {
-                self.kept.push(batch.times[i], s, batch.aux[i]);
+                self.kept.push(batch.times[i], s, batch.aux[i], &[]);
                 continue;
             }
             let r = self.rng.below(self.count) as usize;
@@ -62,7 +62,7 @@ impl Sample {
                 self.kept.times[r] = batch.times[i];
                 self.kept.aux[r] = batch.aux[i];
                 let mut one = Kept::new(value_type(&self.kept));
-                one.push(0, s, 0);
+                one.push(0, s, 0, &[]);
                 replace_value(&mut self.kept, r, one);
             }
         }
@@ -98,7 +98,7 @@ impl Sample {
         keys.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut kept = Kept::new(value_type(&pool));
         for &(_, i) in keys.iter().take(self.size) {
-            kept.push(pool.times[i], pool.values.scalar(i), pool.aux[i]);
+            kept.push(pool.times[i], pool.values.scalar(i), pool.aux[i], &[]);
         }
         self.kept = kept;
         self.count = total;

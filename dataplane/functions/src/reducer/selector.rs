@@ -1,5 +1,10 @@
 //! first(), last(), min(), max(): keep one point, ties resolved as influxd
 //! 1.6.7's `*Reduce` functions do (query/call_iterator.go).
+//!
+//! influxd keeps the first pushed of points equal in time and value, and
+//! pushes series in series-key order; partials here arrive in partition,
+//! core and node order, so the selected point remembers its series key and
+//! a full tie goes to the smaller key, whatever the push and merge order.
 
 use super::column::{Column, Scalar};
 use crate::error::FunctionError;
@@ -24,6 +29,8 @@ pub(crate) struct Best {
     pub(crate) time: i64,
     pub(crate) aux: u64,
     pub(crate) value: Scalar,
+    /// The series key of the selected point.
+    pub(crate) key: Vec<u8>,
 }
 
 /// A running selector.
@@ -153,24 +160,52 @@ impl Selector {
         Selector { pick, best: None }
     }
 
-    fn offer(&mut self, time: i64, value: Scalar, aux: u64) {
+    fn offer(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
         let replace = match &self.best {
             None => true,
-            Some(b) => match (&value, &b.value) {
-                (Scalar::F(c), Scalar::F(p)) => better(self.pick, time, c, b.time, p),
-                (Scalar::I(c), Scalar::I(p)) => better(self.pick, time, c, b.time, p),
-                (Scalar::U(c), Scalar::U(p)) => better(self.pick, time, c, b.time, p),
-                (Scalar::S(c), Scalar::S(p)) => better(self.pick, time, c, b.time, p),
-                (Scalar::B(c), Scalar::B(p)) => better_bool(self.pick, time, *c, b.time, *p),
-                _ => false,
-            },
+            Some(b) => {
+                let wins = match (&value, &b.value) {
+                    (Scalar::F(c), Scalar::F(p)) => better(self.pick, time, c, b.time, p),
+                    (Scalar::I(c), Scalar::I(p)) => better(self.pick, time, c, b.time, p),
+                    (Scalar::U(c), Scalar::U(p)) => better(self.pick, time, c, b.time, p),
+                    (Scalar::S(c), Scalar::S(p)) => better(self.pick, time, c, b.time, p),
+                    (Scalar::B(c), Scalar::B(p)) => better_bool(self.pick, time, *c, b.time, *p),
+                    _ => false,
+                };
+                // A full tie: the earlier series in key order, as influxd's push order.
+                wins || (time == b.time && value == b.value && key < b.key.as_slice())
+            }
         };
-        if replace {
-            self.best = Some(Best { time, aux, value });
+        if !replace {
+            return;
+        }
+        match &mut self.best {
+            Some(b) => {
+                b.time = time;
+                b.aux = aux;
+                b.value = value;
+                b.key.clear();
+                b.key.extend_from_slice(key);
+            }
+            None => {
+                self.best = Some(Best {
+                    time,
+                    aux,
+                    value,
+                    key: key.to_vec(),
+                })
+            }
         }
     }
 
-    pub(crate) fn push_column(&mut self, times: &[i64], col: Column<'_>, aux_base: u64) {
+    /// Offers the best point of one batch of series `key`.
+    pub(crate) fn push_column(
+        &mut self,
+        times: &[i64],
+        col: Column<'_>,
+        aux_base: u64,
+        key: &[u8],
+    ) {
         if times.is_empty() {
             return;
         }
@@ -211,16 +246,16 @@ impl Selector {
                 (bi, Scalar::B(v[bi]))
             }
         };
-        self.offer(times[i], s, aux_base.wrapping_add(i as u64));
+        self.offer(times[i], s, aux_base.wrapping_add(i as u64), key);
     }
 
-    pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64) {
-        self.offer(time, value, aux);
+    pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
+        self.offer(time, value, aux, key);
     }
 
     pub(crate) fn merge(&mut self, other: Selector) {
         if let Some(b) = other.best {
-            self.offer(b.time, b.value, b.aux);
+            self.offer(b.time, b.value, b.aux, &b.key);
         }
     }
 
@@ -239,7 +274,7 @@ impl Selector {
 // Wire encoding (see `crate::wire`); the pick comes from the function.
 
 impl Selector {
-    /// 0 when empty, else 1, time, aux and value.
+    /// 0 when empty, else 1, time, aux, value and series key.
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
         match &self.best {
             None => wire::put_bool(out, false),
@@ -248,6 +283,7 @@ impl Selector {
                 wire::put_ivarint(out, b.time);
                 wire::put_uvarint(out, b.aux);
                 b.value.save(out);
+                wire::put_bytes(out, &b.key);
             }
         }
     }
@@ -258,6 +294,7 @@ impl Selector {
                 time: r.ivarint("selected time")?,
                 aux: r.uvarint("selected aux")?,
                 value: Scalar::load(r, t)?,
+                key: r.bytes("selected series key")?.to_vec(),
             })
         } else {
             None

@@ -121,3 +121,133 @@ fn integral_integer_variant_keeps_influxd_quirk() {
     assert_eq!(f[1], Point::new(10, Value::Float(125.0)));
     assert_eq!(i[1], Point::new(10, Value::Float(50.0)));
 }
+
+/// Four series whose values tie a lot: which of the equal points
+/// percentile() returns depends on the order the series reach Go's sort.
+fn tied_series() -> Vec<(Vec<u8>, Vec<i64>, Vec<f64>)> {
+    (0..4u64)
+        .map(|s| {
+            let times: Vec<i64> = (0..12).map(|i| i * 10).collect();
+            let vals: Vec<f64> = (0..12u64).map(|i| ((i * 7 + s * 3) % 4) as f64).collect();
+            (format!("cpu,host=h{s}").into_bytes(), times, vals)
+        })
+        .collect()
+}
+
+/// One partial per list of series indexes, pushed in the given order;
+/// `keyed` names each series' key first.
+fn partial(name: &str, args: &[Arg], series: &[usize], keyed: bool) -> Reducer {
+    let all = tied_series();
+    let mut r = reducer(name, args, ValueType::Float).expect("reducer");
+    for &s in series {
+        let (key, times, vals) = &all[s];
+        if keyed {
+            r.set_series_key(key);
+        }
+        r.push_floats(times, vals, (s as u64) << 32).expect("push");
+    }
+    r
+}
+
+#[test]
+fn percentile_ties_follow_series_key_order_across_partials() {
+    let args = [Arg::Float(50.0)];
+    // influxd: every series, in key order, through one merge.
+    let want = partial("percentile", &args, &[0, 1, 2, 3], true).finish(0);
+    // Partials holding series out of key order, merged either way round.
+    for (a, b) in [([3, 1], [2, 0]), ([2, 0], [3, 1])] {
+        let mut x = partial("percentile", &args, &a, true);
+        x.merge(partial("percentile", &args, &b, true))
+            .expect("merge");
+        assert_eq!(x.finish(0), want, "{a:?} then {b:?}");
+    }
+    // Shipped partials keep their keys.
+    let mut buf = Vec::new();
+    partial("percentile", &args, &[3, 1], true).encode(&mut buf);
+    partial("percentile", &args, &[2, 0], true).encode(&mut buf);
+    let (mut x, used) = Reducer::decode(&buf).expect("decode");
+    let (y, _) = Reducer::decode(&buf[used..]).expect("decode");
+    x.merge(y).expect("merge");
+    assert_eq!(x.finish(0), want);
+    // Without keys the push order decides: the tie is real.
+    let mut x = partial("percentile", &args, &[3, 1], false);
+    x.merge(partial("percentile", &args, &[2, 0], false))
+        .expect("merge");
+    let got = x.finish(0);
+    assert_eq!(got[0].value, want[0].value);
+    assert_ne!(got[0].aux, want[0].aux, "the data must tie across series");
+}
+
+#[test]
+fn slice_functions_and_top_ignore_partial_order() {
+    for (name, args) in [
+        ("median", vec![]),
+        ("mode", vec![]),
+        ("stddev", vec![]),
+        ("integral", vec![]),
+        ("top", vec![Arg::Integer(5)]),
+        ("bottom", vec![Arg::Integer(5)]),
+    ] {
+        let want = partial(name, &args, &[0, 1, 2, 3], true).finish(0);
+        let mut x = partial(name, &args, &[3, 1], true);
+        x.merge(partial(name, &args, &[2, 0], true)).expect("merge");
+        let got = x.finish(0);
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((g.time, g.aux), (w.time, w.aux), "{name}");
+            match (&g.value, &w.value) {
+                (Value::Float(a), Value::Float(b)) => {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{name}")
+                }
+                (a, b) => assert_eq!(a, b, "{name}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn selector_full_ties_go_to_the_smaller_series_key() {
+    // Identical series: every point ties in time and value across series,
+    // so the earliest series in key order must win (influxd pushes series
+    // in that order and keeps the first of equal points).
+    let times = [0, 10, 20];
+    let vals = [1.0, 3.0, 2.0];
+    let one = |name: &str, series: &[u64]| {
+        let mut r = reducer(name, &[], ValueType::Float).expect("reducer");
+        for &s in series {
+            r.set_series_key(format!("cpu,host=h{s}").as_bytes());
+            r.push_floats(&times, &vals, s << 32).expect("push");
+        }
+        r
+    };
+    for name in ["max", "min", "first", "last"] {
+        let want = one(name, &[0, 1, 2, 3]).finish(0);
+        assert_eq!(want[0].aux >> 32, 0, "{name}");
+        let mut x = one(name, &[3, 1]);
+        x.merge(one(name, &[2, 0])).expect("merge");
+        assert_eq!(x.finish(0), want, "{name}");
+        // The key travels with the selected point.
+        let mut buf = Vec::new();
+        one(name, &[3, 1]).encode(&mut buf);
+        let (mut y, _) = Reducer::decode(&buf).expect("decode");
+        y.merge(one(name, &[2, 0])).expect("merge");
+        assert_eq!(y.finish(0), want, "{name}");
+    }
+}
+
+#[test]
+fn a_series_split_in_time_is_one_series_again() {
+    // The same series in two shards (or cut in time): its runs join, so the
+    // result equals pushing it whole, whichever partial comes first.
+    let all = tied_series();
+    let whole = partial("percentile", &[Arg::Float(50.0)], &[0, 1], true).finish(0);
+    let (key, times, vals) = &all[0];
+    let mut a = partial("percentile", &[Arg::Float(50.0)], &[1], true);
+    a.set_series_key(key);
+    a.push_floats(&times[6..], &vals[6..], 6).expect("push");
+    let mut b = reducer("percentile", &[Arg::Float(50.0)], ValueType::Float).expect("reducer");
+    b.set_series_key(key);
+    b.push_floats(&times[..6], &vals[..6], 0).expect("push");
+    a.merge(b).expect("merge");
+    assert_eq!(a.finish(0), whole);
+}

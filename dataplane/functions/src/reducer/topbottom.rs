@@ -3,9 +3,11 @@
 //! `top(x, tag, …, N)` form, which first keeps the max (min) point per
 //! distinct tag-value combination and then ranks those.
 //!
-//! The points are kept and replayed at finish in influxd's merge order of
-//! the series (`merge_order`): with equal values at equal times in several
-//! series, the heap's history decides which series' point is returned.
+//! The points are kept with their series keys and replayed at finish in
+//! influxd's merge order of the series (`merge_order`, series in key order
+//! whatever order the partials were merged in): with equal values at equal
+//! times in several series, the heap's history decides which series' point
+//! is returned.
 
 use std::collections::BTreeMap;
 
@@ -90,13 +92,14 @@ impl TopBottom {
         })
     }
 
-    pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>, aux_base: u64) {
+    /// Pushes one batch of series `key` (see [`Kept::merged`] for why the key).
+    pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>, aux_base: u64, key: &[u8]) {
         if let Some(sel) = self.tag_selector() {
-            sel.push_column(times, c, aux_base);
+            sel.push_column(times, c, aux_base, key);
             return;
         }
         if let Some(k) = &mut self.kept {
-            k.extend(times, c, aux_base);
+            k.extend(times, c, aux_base, key);
             return;
         }
         for i in 0..times.len() {
@@ -115,13 +118,13 @@ impl TopBottom {
         }
     }
 
-    pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64) {
+    pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
         if let Some(sel) = self.tag_selector() {
-            sel.push(time, value, aux);
+            sel.push(time, value, aux, key);
             return;
         }
         if let Some(k) = &mut self.kept {
-            k.push(time, value, aux);
+            k.push(time, value, aux, key);
             return;
         }
         self.aggregate(Cand { time, aux, value });

@@ -3,12 +3,15 @@
 //! `Reducer::decode` (as a remote node's answer would), and the
 //! coordinator merges them in order.
 //!
-//! Two splits run for every window. By series (a series lives in one shard,
-//! so this is how a cluster divides a group): its merged result is the one
-//! the corpus compares with influxd. By time (every series cut into
-//! consecutive chunks, chunk `j` in partial `j`): float sums round
-//! differently from influxd's single pass there, so that split is only
-//! required to give, shipped, the same bits as never shipped.
+//! Three splits run for every window. By consecutive series, and by series
+//! shuffled (a series lives in one shard, so this is how a cluster divides
+//! a group; series are spread over partitions, cores and nodes by hash, so
+//! a partial holds any subset of the series and pushes them in any order):
+//! both must finish to the same bits (sample aside: it is random), and the
+//! shuffled result is the one the corpus compares with influxd. By time
+//! (every series cut into consecutive chunks, chunk `j` in partial `j`):
+//! float sums round differently from influxd's single pass there, so that
+//! split is only required to give, shipped, the same bits as never shipped.
 
 use std::ops::Range;
 
@@ -34,6 +37,7 @@ impl Case {
         range: Range<usize>,
     ) -> Result<Reducer, String> {
         let mut r = proto.clone();
+        r.set_series_key(series_key(b.series).as_bytes());
         if tagged {
             r.set_tag_key(&self.series[b.series].host);
         }
@@ -73,6 +77,28 @@ impl Case {
             parts[p].push(self.reduce_batch(proto, tagged, b, 0..b.times.len())?);
         }
         let by_series = merge_partials(proto, parts)?;
+        // Shuffled: a pseudo-random partial per series, pushed in reverse
+        // order of appearance within the partial, partials merged last first.
+        let mut parts: Vec<Vec<Reducer>> = (0..k).map(|_| Vec::new()).collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
+        for b in batches {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let p = (seed % k as u64) as usize;
+            parts[p].insert(0, self.reduce_batch(proto, tagged, b, 0..b.times.len())?);
+        }
+        parts.reverse();
+        let shuffled = merge_partials(proto, parts)?;
+        if proto.name() != "sample" {
+            let (x, y) = (by_series.clone().finish(0), shuffled.clone().finish(0));
+            if !same_bits(&x, &y) {
+                return Err(format!(
+                    "{}: series shuffled over partials give {y:?}, consecutive {x:?}",
+                    proto.name()
+                ));
+            }
+        }
         let mut parts: Vec<Vec<Reducer>> = (0..k).map(|_| Vec::new()).collect();
         for (j, part) in parts.iter_mut().enumerate() {
             for b in batches {
@@ -81,8 +107,14 @@ impl Case {
             }
         }
         merge_partials(proto, parts)?;
-        Ok(Some(by_series))
+        Ok(Some(shuffled))
     }
+}
+
+/// A stand-in series key: the corpus lists a group's series in influxd's
+/// series-key order, so the index, zero-padded, sorts the same way.
+pub(crate) fn series_key(series: usize) -> String {
+    format!("m,s={series:08}")
 }
 
 /// Folds each part into one partial and merges the partials in order, once
