@@ -23,6 +23,7 @@ pub fn to_fvalue(v: &Value) -> tessera_functions::Value {
         Value::Unsigned(u) => F::Unsigned(*u),
         Value::String(s) => F::String(s.clone()),
         Value::Boolean(b) => F::Boolean(*b),
+        Value::Strings(v) => F::String(v.join(" ")),
     }
 }
 
@@ -53,7 +54,7 @@ pub fn value_type_of(v: &Value) -> Option<ValueType> {
         Value::Float(_) => ValueType::Float,
         Value::Integer(_) | Value::Time(_) => ValueType::Integer,
         Value::Unsigned(_) => ValueType::Unsigned,
-        Value::String(_) => ValueType::String,
+        Value::String(_) | Value::Strings(_) => ValueType::String,
         Value::Boolean(_) => ValueType::Boolean,
         Value::Null => return None,
     })

@@ -128,6 +128,7 @@ fn value_json(v: &Value, tf: TimeFormat, tz: Option<&crate::tz::Tz>) -> J {
         Value::Unsigned(u) => s = u.to_string(),
         Value::Boolean(b) => s = b.to_string(),
         Value::String(t) => return J::Str(t.clone()),
+        Value::Strings(v) => return J::Arr(v.iter().map(|t| J::Str(t.clone())).collect()),
         Value::Time(t) => match tf {
             TimeFormat::Epoch(unit) => s = (t / unit).to_string(),
             TimeFormat::Rfc3339 => {
@@ -394,6 +395,8 @@ impl CsvWriter {
                             Value::Unsigned(u) => u.to_string(),
                             Value::Boolean(b) => b.to_string(),
                             Value::String(s) => s.clone(),
+                            // Go's `%v` of a string slice.
+                            Value::Strings(v) => format!("[{}]", v.join(" ")),
                             Value::Time(t) => match tf {
                                 TimeFormat::Epoch(unit) => (t / unit).to_string(),
                                 TimeFormat::Rfc3339 => t.to_string(),

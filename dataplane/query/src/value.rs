@@ -12,6 +12,8 @@ pub enum Value {
     String(String),
     Boolean(bool),
     Time(i64),
+    /// A list of strings (`SHOW SUBSCRIPTIONS` destinations): a JSON array.
+    Strings(Vec<String>),
 }
 
 impl Value {
@@ -36,6 +38,7 @@ impl Value {
                 Value::Boolean(_) => 1,
                 Value::Integer(_) | Value::Unsigned(_) | Value::Float(_) | Value::Time(_) => 2,
                 Value::String(_) => 3,
+                Value::Strings(_) => 4,
             }
         }
         match (self, other) {
@@ -44,6 +47,7 @@ impl Value {
             (Value::Integer(a), Value::Integer(b)) => a.cmp(b),
             (Value::Unsigned(a), Value::Unsigned(b)) => a.cmp(b),
             (Value::Time(a), Value::Time(b)) => a.cmp(b),
+            (Value::Strings(a), Value::Strings(b)) => a.cmp(b),
             (a, b) => match (a.as_f64(), b.as_f64()) {
                 (Some(x), Some(y)) => x.total_cmp(&y),
                 _ => rank(a).cmp(&rank(b)),

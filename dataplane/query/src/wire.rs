@@ -207,6 +207,13 @@ fn put_value(w: &mut Vec<u8>, v: &Value) {
             w.push(6);
             put_u64(w, *t as u64);
         }
+        Value::Strings(v) => {
+            w.push(7);
+            put_len(w, v.len());
+            for s in v {
+                put_bytes(w, s.as_bytes());
+            }
+        }
     }
 }
 
@@ -333,6 +340,14 @@ impl<'a> Reader<'a> {
             4 => Value::String(self.string()?),
             5 => Value::Boolean(self.u8()? != 0),
             6 => Value::Time(self.u64()? as i64),
+            7 => {
+                let n = self.len(4)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(self.string()?);
+                }
+                Value::Strings(v)
+            }
             t => return Err(self.err(format!("unknown value type {t}"))),
         })
     }

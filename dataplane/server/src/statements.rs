@@ -544,7 +544,7 @@ async fn run_inner(
                                 tessera_meta_types::SubscriptionMode::All => "ALL",
                                 tessera_meta_types::SubscriptionMode::Any => "ANY",
                             }),
-                            Value::String(format!("[{}]", sub.destinations.join(" "))),
+                            Value::Strings(sub.destinations.clone()),
                         ]);
                     }
                 }
