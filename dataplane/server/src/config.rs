@@ -74,6 +74,8 @@ pub struct DataConfig {
     /// An idle core keeps polling this long before it sleeps: a core woken by a message
     /// from another core (every query's scatter) answers without a sleep/wake round trip.
     pub spin_before_park: Duration,
+    /// Compactions running at once on the node (0: one per core); each core gets its share.
+    pub max_concurrent_compactions: u64,
     /// Writes are refused while a partition's cache holds more than this.
     pub cache_max_memory_size: u64,
     /// A partition's cache is written to a file once it holds this much.
@@ -173,6 +175,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "max-cores", Kind::Int, "0"),
     ("data", "partitions-per-shard", Kind::Int, "0"),
     ("data", "spin-before-park", Kind::Duration, "0s"),
+    ("data", "max-concurrent-compactions", Kind::Int, "0"),
     ("data", "cache-max-memory-size", Kind::Size, "1g"),
     ("data", "file-cache-max-memory-size", Kind::Size, "1g"),
     ("data", "cache-snapshot-memory-size", Kind::Size, "25m"),
@@ -540,6 +543,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             max_cores,
             partitions_per_shard,
             spin_before_park: dur_or_zero("data", "spin-before-park")?,
+            max_concurrent_compactions: non_negative("data", "max-concurrent-compactions")?,
             cache_max_memory_size: non_negative("data", "cache-max-memory-size")?,
             cache_snapshot_memory_size: non_negative("data", "cache-snapshot-memory-size")?,
             file_cache_max_memory_size: non_negative("data", "file-cache-max-memory-size")?,
@@ -617,7 +621,7 @@ impl Config {
         let _ = writeln!(
             out,
             "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}\n  partitions-per-shard = {}\n  \
-             spin-before-park = {}\n  \
+             spin-before-park = {}\n  max-concurrent-compactions = {}\n  \
              cache-max-memory-size = {}\n  cache-snapshot-memory-size = {}\n  \
              file-cache-max-memory-size = {}\n  \
              cache-snapshot-write-cold-duration = {}\n  compact-full-write-cold-duration = {}",
@@ -626,6 +630,7 @@ impl Config {
             self.data.max_cores,
             self.data.partitions_per_shard,
             d(self.data.spin_before_park),
+            self.data.max_concurrent_compactions,
             self.data.cache_max_memory_size,
             self.data.cache_snapshot_memory_size,
             self.data.file_cache_max_memory_size,

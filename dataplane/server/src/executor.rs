@@ -137,7 +137,15 @@ async fn core_main(
     );
     let mesh_task = glommio::spawn_local(Rc::clone(&engine).serve_mesh(inbox));
     engine.open_existing().await;
-    let upkeep_task = glommio::spawn_local(Rc::clone(&engine).maintenance());
+    // Compactions and cold flushes run in a background queue with a smaller CPU share.
+    let cores = setup.cpus.len().max(1) as u64;
+    let per_core = match setup.config.data.max_concurrent_compactions {
+        0 => 1,
+        n => n.div_ceil(cores),
+    };
+    tessera_storage::set_background(per_core as usize);
+    let upkeep = Rc::clone(&engine);
+    tessera_storage::spawn_background(async move { upkeep.maintenance().await });
     let bind = |what: &'static str, addr: SocketAddr| {
         let std_listener = listener::bind_shared(addr).map_err(|e| ExecutorError::Bind {
             core,
@@ -191,7 +199,6 @@ async fn core_main(
     drop(drain_task);
     drop(cluster_task);
     drop(mesh_task);
-    drop(upkeep_task);
     engine.shutdown().await;
     tracing::debug!(core, "core stopped");
 }

@@ -25,7 +25,13 @@ pub async fn merge_files(
     let indexes: Vec<_> = inputs.iter().map(|f| f.reader.index()).collect();
     let mut cursor = vec![0usize; inputs.len()];
     let mut w = TsmWriter::create(&path).await?;
+    let mut visited = 0u64;
     loop {
+        // Let requests run between series: compaction is background work.
+        visited += 1;
+        if visited.is_multiple_of(256) {
+            glommio::executor().yield_now().await;
+        }
         // The smallest key under any cursor, and the inputs holding it (oldest first).
         let mut key: Option<&[u8]> = None;
         for (i, idx) in indexes.iter().enumerate() {

@@ -24,6 +24,64 @@ pub mod tombstone;
 pub mod tsm;
 pub mod wal;
 
+pub use background::{set_background, spawn_background};
+
+/// Background work of a core: compactions (and cold flushes) run in their own glommio task
+/// queue with a smaller share of the CPU than requests, at most `[data]
+/// max-concurrent-compactions` at a time per core.
+mod background {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::rc::Rc;
+
+    use glommio::sync::Semaphore;
+    use glommio::{Latency, Shares, TaskQueueHandle};
+
+    /// CPU shares of the background queue; requests run in the default queue (1000).
+    pub(crate) const BACKGROUND_SHARES: usize = 250;
+
+    thread_local! {
+        static QUEUE: RefCell<Option<TaskQueueHandle>> = const { RefCell::new(None) };
+        static COMPACTIONS: RefCell<Option<Rc<Semaphore>>> = const { RefCell::new(None) };
+    }
+
+    /// Sets up the calling core's background queue and its compaction limit (at least 1).
+    pub fn set_background(max_compactions: usize) {
+        let q = glommio::executor().create_task_queue(
+            Shares::Static(BACKGROUND_SHARES),
+            Latency::NotImportant,
+            "background",
+        );
+        QUEUE.with(|c| *c.borrow_mut() = Some(q));
+        COMPACTIONS.with(|c| {
+            *c.borrow_mut() = Some(Rc::new(Semaphore::new(max_compactions.max(1) as u64)))
+        });
+    }
+
+    /// Runs `fut` in the background queue (or the current one, before
+    /// [`set_background`]), detached.
+    pub fn spawn_background(fut: impl Future<Output = ()> + 'static) {
+        let q = QUEUE.with(|c| *c.borrow());
+        match q {
+            Some(q) => match glommio::spawn_local_into(fut, q) {
+                Ok(t) => {
+                    t.detach();
+                }
+                Err(e) => tracing::error!(error = %e, "background task not started"),
+            },
+            None => {
+                glommio::spawn_local(fut).detach();
+            }
+        }
+    }
+
+    /// Waits for a compaction slot of this core; held until dropped.
+    pub(crate) async fn compaction_slot() -> Option<glommio::sync::StaticPermit> {
+        let sem = COMPACTIONS.with(|c| c.borrow().clone())?;
+        sem.acquire_static_permit(1).await.ok()
+    }
+}
+
 /// Settles, for the calling executor thread, whether the disk under `dir` takes polled
 /// O_DIRECT reads. glommio finds out by reading the first DMA file opened on a device; when
 /// that file is empty (a new WAL segment) the read "succeeds" without touching the disk,

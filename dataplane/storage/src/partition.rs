@@ -307,12 +307,11 @@ impl Partition {
         if result.is_ok() && self.level0_count() >= self.cfg.level0_files && !self.compacting.get()
         {
             let me = Rc::clone(self);
-            glommio::spawn_local(async move {
+            crate::spawn_background(async move {
                 if let Err(e) = me.compact_level0().await {
                     tracing::error!(error = %e, dir = %me.data_dir.display(), "compaction failed");
                 }
-            })
-            .detach();
+            });
         }
         result
     }
@@ -421,7 +420,9 @@ impl Partition {
         if self.compacting.replace(true) {
             return Ok(());
         }
+        let slot = crate::background::compaction_slot().await;
         let result = crate::compact::merge_files(&self.data_dir, &inputs, level).await;
+        drop(slot);
         let merged = match result {
             Ok(m) => m,
             Err(e) => {
