@@ -92,9 +92,15 @@ pub fn render_cluster(cluster: &ShowClusterResponse) -> String {
 /// `influxd-ctl show-shards`. A truncated shard shows its truncation time with a `*` as
 /// end and expiry, as Enterprise does.
 pub fn render_shards(shards: &[ShardInfo]) -> String {
+    shards_table(shards, None)
+}
+
+/// The shard table; with `verbose` (the owners' sizes and now) a `State` column and each
+/// owner's bytes on disk.
+fn shards_table(shards: &[ShardInfo], verbose: Option<(&ShardSizes, i64)>) -> String {
     let mut out = String::new();
     heading(&mut out, "Shards", 10);
-    let mut table = Table::new([
+    let mut header = vec![
         "ID",
         "Database",
         "Retention Policy",
@@ -103,8 +109,12 @@ pub fn render_shards(shards: &[ShardInfo]) -> String {
         "Start",
         "End",
         "Expires",
-        "Owners",
-    ]);
+    ];
+    if verbose.is_some() {
+        header.push("State");
+    }
+    header.push("Owners");
+    let mut table = Table::new(header);
     for s in shards {
         let (end, expires) = match s.truncated_at {
             Some(t) => (
@@ -119,9 +129,19 @@ pub fn render_shards(shards: &[ShardInfo]) -> String {
         let owners: Vec<String> = s
             .owners
             .iter()
-            .map(|o| format!("{{{} {}}}", o.id, o.tcp_addr))
+            .map(|o| match verbose {
+                None => format!("{{{} {}}}", o.id, o.tcp_addr),
+                Some((sizes, _)) => {
+                    let size = match (sizes.get(&(s.id, o.id)), sizes.get(&(u64::MAX, o.id))) {
+                        (Some(Ok(b)), _) => human_bytes(*b),
+                        (_, Some(Err(_))) | (_, None) => "unreachable".to_string(),
+                        _ => human_bytes(0),
+                    };
+                    format!("{{{} {} {}}}", o.id, o.tcp_addr, size)
+                }
+            })
             .collect();
-        table.row([
+        let mut row = vec![
             s.id.to_string(),
             s.database.clone(),
             s.retention_policy.clone(),
@@ -130,8 +150,22 @@ pub fn render_shards(shards: &[ShardInfo]) -> String {
             format_time(s.start_time),
             end,
             expires,
-            format!("[{}]", owners.join(" ")),
-        ]);
+        ];
+        if let Some((_, now)) = verbose {
+            let end = s.truncated_at.unwrap_or(s.end_time);
+            row.push(
+                if s.start_time <= now && now < end {
+                    "hot"
+                } else if now < s.start_time {
+                    "future"
+                } else {
+                    "cold"
+                }
+                .to_string(),
+            );
+        }
+        row.push(format!("[{}]", owners.join(" ")));
+        table.row(row);
     }
     out.push_str(&table.render());
     out
@@ -202,58 +236,9 @@ pub fn human_bytes(b: u64) -> String {
 }
 
 /// `influxd-ctl show-shards -v`: as `show-shards`, each owner with its bytes on disk
-/// (`unreachable` when its node did not answer), and the shard's state.
+/// (`unreachable` when its node did not answer), and the shard's state (hot, cold, future).
 pub fn render_shards_verbose(shards: &[ShardInfo], sizes: &ShardSizes, now: i64) -> String {
-    let mut out = String::new();
-    heading(&mut out, "Shards", 10);
-    let mut table = Table::new([
-        "ID",
-        "Database",
-        "Retention Policy",
-        "Desired Replicas",
-        "Shard Group",
-        "Start",
-        "End",
-        "Expires",
-        "State",
-        "Owners",
-    ]);
-    for s in shards {
-        let end = s.truncated_at.unwrap_or(s.end_time);
-        let state = if s.start_time <= now && now < end {
-            "hot"
-        } else if now < s.start_time {
-            "future"
-        } else {
-            "cold"
-        };
-        let owners: Vec<String> = s
-            .owners
-            .iter()
-            .map(|o| {
-                let size = match (sizes.get(&(s.id, o.id)), sizes.get(&(u64::MAX, o.id))) {
-                    (Some(Ok(b)), _) => human_bytes(*b),
-                    (_, Some(Err(_))) | (_, None) => "unreachable".to_string(),
-                    _ => human_bytes(0),
-                };
-                format!("{{{} {} {}}}", o.id, o.tcp_addr, size)
-            })
-            .collect();
-        table.row([
-            s.id.to_string(),
-            s.database.clone(),
-            s.retention_policy.clone(),
-            s.replica_n.to_string(),
-            s.shard_group_id.to_string(),
-            format_time(s.start_time),
-            format_time(end),
-            s.expire_time.map(format_time).unwrap_or_default(),
-            state.to_string(),
-            format!("[{}]", owners.join(" ")),
-        ]);
-    }
-    out.push_str(&table.render());
-    out
+    shards_table(shards, Some((sizes, now)))
 }
 
 /// `influxd-ctl license`: the entitlements in force.

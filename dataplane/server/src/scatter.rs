@@ -197,6 +197,17 @@ async fn select_local(
     Ok(out)
 }
 
+/// The measurements (escaped) to look at in one index: the named ones, or all it holds.
+fn measurement_names(
+    index: &tessera_storage::index::SeriesIndex,
+    measurements: Option<&[String]>,
+) -> Vec<Vec<u8>> {
+    match measurements {
+        Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
+        None => index.measurements().map(<[u8]>::to_vec).collect(),
+    }
+}
+
 fn tags_local(
     engine: &Rc<Engine>,
     measurements: Option<&[String]>,
@@ -208,10 +219,7 @@ fn tags_local(
             continue;
         }
         let index = part.index();
-        let names: Vec<Vec<u8>> = match measurements {
-            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
-            None => index.measurements().map(<[u8]>::to_vec).collect(),
-        };
+        let names = measurement_names(&index, measurements);
         for m in names {
             if index.select(&m, &TagPredicate::All).is_empty() {
                 continue;
@@ -296,10 +304,7 @@ fn tag_values_local(
             continue;
         }
         let index = part.index();
-        let names: Vec<Vec<u8>> = match measurements {
-            Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
-            None => index.measurements().map(<[u8]>::to_vec).collect(),
-        };
+        let names = measurement_names(&index, measurements);
         for m in names {
             let mu = unescape(&m);
             for k in index.tag_keys(&m) {

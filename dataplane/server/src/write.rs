@@ -190,9 +190,9 @@ pub async fn write_lines(
             .iter()
             .filter(|(k, _)| k.raw() != b"time" || &*k.unescaped() != b"time")
             .map(|(k, v)| (k.unescaped(), convert(v)));
-        if !owners_of.contains_key(&shard.id) {
-            owners_of.insert(shard.id, shard.owners.clone());
-        }
+        owners_of
+            .entry(shard.id)
+            .or_insert_with(|| shard.owners.clone());
         if shard.owners.iter().any(|o| *o != node_id) {
             // The other owners get the point over the cluster port; each checks types.
             let b = remote.entry(shard.id).or_default();
@@ -308,27 +308,10 @@ pub async fn write_lines(
 
     // Hand every local batch to its partition's core, every remote shard's batch to its
     // other owners, and wait until enough of them are durable.
-    let mut writes = Vec::new();
-    for ((shard_id, part), (shard, b)) in out.batches {
-        if b.is_empty() {
-            continue;
-        }
-        let engine = Rc::clone(&ctx.engine);
-        let batch = Bytes::from(b.finish());
-        writes.push((
-            shard_id,
-            glommio::spawn_local(async move { engine.write(&shard, part, batch).await }),
-        ));
-    }
+    let writes = out.spawn(ctx);
     let remote_writes =
         crate::cluster::send_shard_writes(ctx, db, &rp_name, remote, &owners_of, node_id);
-    let mut local_failed: ahash::AHashMap<u64, String> = Default::default();
-    for (shard_id, w) in writes {
-        if let Err(e) = w.await {
-            tracing::error!(shard = shard_id, error = %e, "write failed");
-            local_failed.entry(shard_id).or_insert(e);
-        }
-    }
+    let local_failed = Batches::failures(writes).await;
     let remote_results = remote_writes.await;
     crate::cluster::settle(
         ctx,
@@ -437,7 +420,7 @@ pub async fn apply_shard(
         },
     };
     let mut drops = Drops::default();
-    let mut parts: ahash::AHashMap<u32, BatchBuilder> = Default::default();
+    let mut out = Batches::default();
     let mut failure = None;
     tessera_storage::batch::for_each_point(batch, |p| {
         let m = measurement_of(p.series_key);
@@ -449,38 +432,29 @@ pub async fn apply_shard(
             drops.add(|| c);
             return;
         }
-        let b = parts
-            .entry(router::partition_of(p.series_key, partitions))
-            .or_default();
-        let r = b
-            .point(p.series_key, p.timestamp)
-            .and_then(|_| p.fields.iter().try_for_each(|(name, v)| b.field(name, *v)));
+        let fields = p
+            .fields
+            .iter()
+            .map(|(n, v)| (std::borrow::Cow::Borrowed(*n), (*v, None)));
+        let r = out.add(
+            shard_id,
+            database,
+            retention_policy,
+            partitions,
+            p.series_key,
+            p.timestamp,
+            fields,
+        );
         if let Err(e) = r {
-            failure.get_or_insert(e.to_string());
+            failure.get_or_insert(e);
         }
     })
     .map_err(|e| (400, format!("bad shard batch: {e}")))?;
     if let Some(f) = failure {
         return Err((400, f));
     }
-    let writes: Vec<_> = parts
-        .into_iter()
-        .filter(|(_, b)| !b.is_empty())
-        .map(|(part, b)| {
-            let engine = Rc::clone(&ctx.engine);
-            let shard = shard.clone();
-            let batch = Bytes::from(b.finish());
-            glommio::spawn_local(async move { engine.write(&shard, part, batch).await })
-        })
-        .collect();
-    let mut failure = None;
-    for w in writes {
-        if let Err(e) = w.await {
-            failure.get_or_insert(e);
-        }
-    }
-    if let Some(e) = failure {
-        tracing::error!(shard = shard_id, error = %e, "shard write failed");
+    let writes = out.spawn(ctx);
+    if let Some(e) = Batches::failures(writes).await.remove(&shard_id) {
         return Err((500, e));
     }
     Ok((drops.count as u64, drops.reason))
@@ -515,7 +489,39 @@ struct Batches {
     batches: ahash::AHashMap<(u64, u32), (ShardRef, BatchBuilder)>,
 }
 
+/// Partition writes started by [`Batches::spawn`], by shard.
+type Writes = Vec<(u64, glommio::Task<Result<(), String>>)>;
+
 impl Batches {
+    /// Hands every batch to its partition's core; the writes run while the caller goes on.
+    fn spawn(self, ctx: &Ctx) -> Writes {
+        let mut writes = Vec::new();
+        for ((shard_id, part), (shard, b)) in self.batches {
+            if b.is_empty() {
+                continue;
+            }
+            let engine = Rc::clone(&ctx.engine);
+            let batch = Bytes::from(b.finish());
+            writes.push((
+                shard_id,
+                glommio::spawn_local(async move { engine.write(&shard, part, batch).await }),
+            ));
+        }
+        writes
+    }
+
+    /// Waits for the writes; the first failure of each shard that had one.
+    async fn failures(writes: Writes) -> ahash::AHashMap<u64, String> {
+        let mut failed: ahash::AHashMap<u64, String> = Default::default();
+        for (shard_id, w) in writes {
+            if let Err(e) = w.await {
+                tracing::error!(shard = shard_id, error = %e, "write failed");
+                failed.entry(shard_id).or_insert(e);
+            }
+        }
+        failed
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn add<'v>(
         &mut self,
