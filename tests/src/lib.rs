@@ -281,7 +281,7 @@ impl DataNode {
             &config,
             format!(
                 "hostname = \"127.0.0.1\"\nbind-address = \"{tcp}\"\n[meta]\n  dir = \"{d}/meta\"\n\
-                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n[http]\n  bind-address = \"{http}\"\n\
+                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  spin-before-park = \"0s\"\n[http]\n  bind-address = \"{http}\"\n\
                  [retention]\n  check-interval = \"1s\"\n\
                  [hinted-handoff]\n  dir = \"{d}/hh\"\n\
                  [enterprise]\n  license-path = \"{}\"\n{extra}\n",

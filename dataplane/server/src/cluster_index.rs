@@ -178,27 +178,34 @@ pub async fn series(
     Ok(out)
 }
 
-/// Distinct series of the shards (by their 64-bit hashes: a series in several shards or
-/// replicas counts once).
-pub async fn series_count(ctx: &Ctx, shards: Vec<u64>) -> Result<u64, QueryError> {
+/// Distinct series of the shards. When the shards are all of one shard group no two of
+/// them hold the same series (a series goes to one shard of its group, one partition of
+/// its shard), so their counts add up; otherwise series are told apart by their 64-bit
+/// hashes (a series in several shard groups counts once).
+pub async fn series_count(ctx: &Ctx, shards: Vec<u64>, one_group: bool) -> Result<u64, QueryError> {
     let owners = all_owners(ctx);
     let p = place(me(ctx), &owners, &shards, &HashSet::new(), None)?;
-    let remote = ask_remote(ctx, &owners, p.remote.clone(), &IndexOp::SeriesHashes);
+    let hashes = !one_group;
+    let op = IndexOp::SeriesCount { hashes };
+    let remote = ask_remote(ctx, &owners, p.remote.clone(), &op);
     let local = async {
         if p.local.is_empty() {
             return Ok(Default::default());
         }
-        crate::scatter::series_hashes(&ctx.engine, p.local.clone()).await
+        crate::scatter::series_tally(&ctx.engine, p.local.clone(), hashes).await
     };
     let (local, remote) = futures_lite::future::zip(local, remote).await;
-    let mut all = local?;
+    let local = local?;
+    let mut count = local.count;
+    let mut all: ahash::AHashSet<u64> = local.hashes.into_iter().collect();
     for r in remote? {
-        let Response::Hashes { hashes } = r else {
+        let Response::Hashes { count: n, hashes } = r else {
             return Err(unexpected());
         };
+        count += n;
         all.extend(hashes);
     }
-    Ok(all.len() as u64)
+    Ok(if one_group { count } else { all.len() as u64 })
 }
 
 /// Deletes the points of the matching series within `[min, max]` on every owner of every
@@ -348,12 +355,13 @@ async fn answer_inner(ctx: &Ctx, q: IndexRequest) -> Result<Response, QueryError
                     .collect(),
             }
         }
-        IndexOp::SeriesHashes => Response::Hashes {
-            hashes: crate::scatter::series_hashes(engine, q.shards)
-                .await?
-                .into_iter()
-                .collect(),
-        },
+        IndexOp::SeriesCount { hashes } => {
+            let t = crate::scatter::series_tally(engine, q.shards, hashes).await?;
+            Response::Hashes {
+                count: t.count,
+                hashes: t.hashes,
+            }
+        }
         IndexOp::Delete {
             measurements,
             condition,

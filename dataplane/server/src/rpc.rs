@@ -93,9 +93,7 @@ pub struct IndexRequest {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub enum IndexOp {
     /// Measurement → tag keys.
-    Tags {
-        measurements: Option<Vec<String>>,
-    },
+    Tags { measurements: Option<Vec<String>> },
     /// (measurement, key, value) of keys matching `key_op` (0 `=`, 1 `!=`, 2 `=~`, 3 `!~`)
     /// against `key_names` or `key_regex`.
     TagValues {
@@ -108,7 +106,8 @@ pub enum IndexOp {
         measurements: Option<Vec<String>>,
         condition: Option<String>,
     },
-    SeriesHashes,
+    /// How many series the shards index, with the series' hashes when `hashes`.
+    SeriesCount { hashes: bool },
     Delete {
         measurements: Option<Vec<String>>,
         condition: Option<String>,
@@ -180,6 +179,7 @@ pub enum Response {
         keys: Vec<Vec<u8>>,
     },
     Hashes {
+        count: u64,
         hashes: Vec<u64>,
     },
     Done,

@@ -52,10 +52,12 @@ pub enum ScatterMsg {
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<Result<TagValueSet, QueryError>>,
     },
-    /// How many series the core's partitions of the shards index.
+    /// How many series the core's partitions of the shards index, with their hashes
+    /// when `hashes` (needed when the shards may share series).
     SeriesCount {
         shards: Arc<Vec<u64>>,
-        reply: flume::Sender<Vec<u64>>,
+        hashes: bool,
+        reply: flume::Sender<SeriesTally>,
     },
     /// The queries running on a core.
     ListQueries {
@@ -134,8 +136,14 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
             );
             let _ = reply.send_async(r).await;
         }
-        ScatterMsg::SeriesCount { shards, reply } => {
-            let _ = reply.send_async(series_count_local(engine, &shards)).await;
+        ScatterMsg::SeriesCount {
+            shards,
+            hashes,
+            reply,
+        } => {
+            let _ = reply
+                .send_async(series_count_local(engine, &shards, hashes))
+                .await;
         }
         ScatterMsg::ListQueries { reply } => {
             let _ = reply.send_async(crate::registry::list()).await;
@@ -575,18 +583,22 @@ pub async fn kill_query(engine: &Rc<Engine>, qid: u64) -> bool {
 
 /// 64-bit hashes of the series the core's partitions of the shards index (a sketch:
 /// cheap to ship, and a series in several shards counts once).
-fn series_count_local(engine: &Rc<Engine>, shards: &[u64]) -> Vec<u64> {
-    let mut out = Vec::new();
+fn series_count_local(engine: &Rc<Engine>, shards: &[u64], hashes: bool) -> SeriesTally {
+    let mut out = SeriesTally::default();
     for (s, _, p) in engine.open_partitions() {
         if !shards.contains(&s.id) {
             continue;
         }
         let index = p.index();
+        out.count += index.live() as u64;
+        if !hashes {
+            continue;
+        }
         let names: Vec<Vec<u8>> = index.measurements().map(<[u8]>::to_vec).collect();
         for m in names {
             for id in index.select(&m, &TagPredicate::All).iter() {
                 if let Some(k) = index.key(id) {
-                    out.push(crate::router::fnv64a(k));
+                    out.hashes.push(crate::router::fnv64a(k));
                 }
             }
         }
@@ -594,22 +606,36 @@ fn series_count_local(engine: &Rc<Engine>, shards: &[u64]) -> Vec<u64> {
     out
 }
 
-/// Hashes of the series indexed on every core.
-pub async fn series_hashes(
+/// Series counted by one core or node: `count` series in all, and their hashes when asked
+/// for them.
+#[derive(Debug, Default)]
+pub struct SeriesTally {
+    pub count: u64,
+    pub hashes: Vec<u64>,
+}
+
+/// The series indexed on every core for the shards: their number, and their hashes
+/// when `hashes` (the partitions of one shard never share a series, so without hashes the
+/// count is exact only when no two shards of `shards` can hold the same series).
+pub async fn series_tally(
     engine: &Rc<Engine>,
     shards: Vec<u64>,
-) -> Result<ahash::AHashSet<u64>, QueryError> {
+    hashes: bool,
+) -> Result<SeriesTally, QueryError> {
     let shards = Arc::new(shards);
     let waits = ask_others(engine, |reply| {
         CoreMsg::Scatter(ScatterMsg::SeriesCount {
             shards: Arc::clone(&shards),
+            hashes,
             reply,
         })
     })
     .await?;
-    let mut all: ahash::AHashSet<u64> = series_count_local(engine, &shards).into_iter().collect();
+    let mut all = series_count_local(engine, &shards, hashes);
     for (_, rx) in waits {
-        all.extend(answer(rx).await?);
+        let t = answer(rx).await?;
+        all.count += t.count;
+        all.hashes.extend(t.hashes);
     }
     Ok(all)
 }

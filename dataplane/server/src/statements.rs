@@ -807,7 +807,8 @@ async fn run_inner(
                 && sources.is_empty()
             {
                 let (_, shards) = index_scope(ctx, &defaults, database.as_deref(), sources).await?;
-                let n = crate::cluster_index::series_count(ctx, shards).await?;
+                let one_group = in_one_group(&*snapshot(ctx)?, &shards);
+                let n = crate::cluster_index::series_count(ctx, shards, one_group).await?;
                 if n == 0 {
                     return Ok(Vec::new());
                 }
@@ -1228,6 +1229,24 @@ async fn index_series_in(
 }
 
 /// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
+/// Whether the shards all belong to one shard group (so no two hold the same series).
+fn in_one_group(snap: &Snapshot, shards: &[u64]) -> bool {
+    let mut group = None;
+    for d in snap.data.databases.values() {
+        for rp in d.retention_policies.values() {
+            for g in &rp.shard_groups {
+                if g.shards.iter().any(|s| shards.contains(&s.id)) {
+                    if group.is_some() {
+                        return false;
+                    }
+                    group = Some(g.id);
+                }
+            }
+        }
+    }
+    true
+}
+
 async fn index_scope(
     ctx: &Ctx,
     defaults: &Defaults<'_>,

@@ -83,6 +83,11 @@ impl SeriesIndex {
         self.keys.is_empty()
     }
 
+    /// Series indexed now (removed ones not counted).
+    pub fn live(&self) -> usize {
+        self.ids.len()
+    }
+
     /// Adds a series if it is new; returns its id.
     pub fn insert(&mut self, key: &[u8]) -> u32 {
         if let Some(id) = self.ids.get(key) {
