@@ -23,7 +23,7 @@ Case format (one JSON object per line):
                   application/x-www-form-urlencoded body, unless "form": false, in which
                   case they go in the URL query string too
     headers       extra request headers (e.g. {"Accept": "application/csv"})
-    compare       exact (default) | unordered | columns | status | text — see
+    compare       exact (default) | unordered | columns | plan | status | text — see
                   tests/differential_query.rs for what each one checks
     status, content_type, body   recorded: body is the parsed JSON (a list of the JSON
                   objects when params.chunked is "true"), or the raw text when the answer
@@ -53,7 +53,7 @@ DATASET = os.path.join(CASES, "dataset.lp")
 FILES = [
     "select_raw", "where", "aggregates", "selectors", "group_by_time", "fill",
     "group_by_tags", "order_limit", "math", "transformations", "subqueries", "tz",
-    "multi_statement", "params", "csv", "show", "errors", "into", "ddl",
+    "multi_statement", "params", "csv", "show", "explain", "errors", "into", "ddl",
 ]
 
 # The most lines in one /write request while loading the dataset.

@@ -52,6 +52,33 @@ pub struct Partial {
     pub points: u64,
     /// Series read (for `max-select-series`).
     pub series: u64,
+    /// What EXPLAIN reports: per shard and measurement read, its series and the storage
+    /// behind each field read (only when the plan asks for it).
+    pub explain: Vec<ExplainStat>,
+}
+
+/// FNV-1a, 64 bit.
+pub fn fnv64a(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// One measurement of one shard as EXPLAIN sees it (summed over the shard's partitions
+/// on one core; the coordinator adds up the rest).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExplainStat {
+    pub shard: u64,
+    pub measurement: String,
+    /// Series of the measurement matching the condition.
+    pub series: u64,
+    /// Their 64-bit hashes (FNV-1a of the series key), to count them once across shards.
+    pub hashes: Vec<u64>,
+    /// Per field read: files, blocks, block bytes and cached values in the time range.
+    pub fields: Vec<(String, tessera_storage::partition::FieldStats)>,
 }
 
 impl Partial {
@@ -59,6 +86,7 @@ impl Partial {
         self.raw.extend(other.raw);
         self.points += other.points;
         self.series += other.series;
+        self.explain.extend(other.explain);
         self.aux.extend(other.aux);
         for (g, windows) in other.groups {
             let mine = self.groups.entry(g).or_default();
@@ -326,8 +354,38 @@ pub async fn scan_partition(
                 .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
                 .collect();
             keys.sort();
+            if plan.explain != 0 && !index.select(&m_esc, &TagPredicate::All).is_empty() {
+                let (min, max) = (plan.range.min, plan.range.max);
+                let fields = plan
+                    .fields
+                    .iter()
+                    .filter(|f| plan.field_names.contains(*f))
+                    .map(|f| {
+                        let name = f.as_bytes();
+                        let mut st = tessera_storage::partition::FieldStats::default();
+                        for k in &keys {
+                            let x = part.field_stats(k, name, min, max);
+                            st.files += x.files;
+                            st.blocks += x.blocks;
+                            st.bytes += x.bytes;
+                            st.cached += x.cached;
+                        }
+                        (f.clone(), st)
+                    })
+                    .collect();
+                out.explain.push(ExplainStat {
+                    shard: 0,
+                    measurement: m.clone(),
+                    series: keys.len() as u64,
+                    hashes: keys.iter().map(|k| fnv64a(k)).collect(),
+                    fields,
+                });
+            }
             keys
         };
+        if plan.explain == 1 {
+            continue;
+        }
         for (n, key) in keys.into_iter().enumerate() {
             if n % 64 == 63 {
                 // Long scans let the core's other work (requests, mesh messages such as

@@ -221,6 +221,9 @@ pub struct SelectPlan {
     /// Rows before this are read only as input of transformations (influxd reads one
     /// interval more so that the first window has a predecessor).
     pub output_min: Option<i64>,
+    /// EXPLAIN: 0 runs the query; 1 only gathers what it would read
+    /// ([`crate::exec::ExplainStat`]); 2 (EXPLAIN ANALYZE) runs it and gathers that too.
+    pub explain: u8,
 }
 
 struct Ctx<'a> {
@@ -816,6 +819,7 @@ pub fn plan_select(
         id_base: 0,
         node_slot: 0,
         output_min,
+        explain: 0,
         tz,
     })
 }

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use tessera_functions::Arg;
 
 use crate::agg::Reducer;
-use crate::exec::{AuxRow, GroupKey, Partial, RawSeries};
+use crate::exec::{AuxRow, ExplainStat, GroupKey, Partial, RawSeries};
 use crate::value::Value;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Why bytes are not a partial.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -72,6 +72,23 @@ pub fn encode(p: &Partial) -> Vec<u8> {
             put_value(&mut w, v);
         }
         put_tags(&mut w, &row.tags);
+    }
+    put_len(&mut w, p.explain.len());
+    for e in &p.explain {
+        put_u64(&mut w, e.shard);
+        put_bytes(&mut w, e.measurement.as_bytes());
+        put_u64(&mut w, e.series);
+        put_len(&mut w, e.hashes.len());
+        for h in &e.hashes {
+            put_u64(&mut w, *h);
+        }
+        put_len(&mut w, e.fields.len());
+        for (name, st) in &e.fields {
+            put_bytes(&mut w, name.as_bytes());
+            for v in [st.files, st.blocks, st.bytes, st.cached] {
+                put_u64(&mut w, v);
+            }
+        }
     }
     w
 }
@@ -145,6 +162,36 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
         aux.insert(id, AuxRow { fields, tags });
     }
     p.aux = aux;
+    let ne = r.len(20)?;
+    for _ in 0..ne {
+        let shard = r.u64()?;
+        let measurement = r.string()?;
+        let series = r.u64()?;
+        let nh = r.len(8)?;
+        let mut hashes = Vec::with_capacity(nh);
+        for _ in 0..nh {
+            hashes.push(r.u64()?);
+        }
+        let nf = r.len(36)?;
+        let mut fields = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            let name = r.string()?;
+            let st = tessera_storage::partition::FieldStats {
+                files: r.u64()?,
+                blocks: r.u64()?,
+                bytes: r.u64()?,
+                cached: r.u64()?,
+            };
+            fields.push((name, st));
+        }
+        p.explain.push(ExplainStat {
+            shard,
+            measurement,
+            series,
+            hashes,
+            fields,
+        });
+    }
     if r.pos != bytes.len() {
         return Err(r.err(format!("{} trailing bytes", bytes.len() - r.pos)));
     }
@@ -394,6 +441,21 @@ mod tests {
             series: 3,
             ..Partial::default()
         };
+        p.explain.push(ExplainStat {
+            shard: 7,
+            measurement: "cpu".into(),
+            series: 2,
+            hashes: vec![1, u64::MAX],
+            fields: vec![(
+                "usage".into(),
+                tessera_storage::partition::FieldStats {
+                    files: 1,
+                    blocks: 3,
+                    bytes: 677,
+                    cached: 9,
+                },
+            )],
+        });
         let g = GroupKey {
             measurement: "cpu".into(),
             tags: vec!["a".into()],

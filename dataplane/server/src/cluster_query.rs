@@ -271,6 +271,7 @@ pub async fn select_remote(
             now: plan.now,
             coordinator: me,
             token,
+            explain: plan.explain,
         })
     };
     let nodes: Vec<NodeId> = snap
@@ -384,6 +385,7 @@ async fn select_here(ctx: &Ctx, q: &SelectRequest) -> Result<Vec<u8>, QueryError
     plan.measurements = q.measurements.clone();
     plan.id_base = q.id_base;
     plan.node_slot = q.node_slot;
+    plan.explain = q.explain;
     let registration = crate::registry::register(&q.statement, &q.database);
     let key = (q.coordinator, q.token);
     if let Ok(mut r) = RUNNING.lock() {

@@ -39,6 +39,7 @@ pub mod cores;
 pub mod diagnostics;
 pub mod engine;
 pub mod executor;
+pub mod explain;
 pub mod export;
 pub mod fields;
 pub mod handlers;

@@ -80,6 +80,8 @@ pub struct SelectRequest {
     /// stops it (the coordinator's query was killed).
     pub coordinator: u64,
     pub token: u64,
+    /// The plan's EXPLAIN mode (0 none, 1 EXPLAIN, 2 EXPLAIN ANALYZE).
+    pub explain: u8,
 }
 
 /// A request of the series index over some of the receiver's shards.

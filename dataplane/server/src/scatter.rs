@@ -198,7 +198,10 @@ async fn select_local(
         }
         let id = (plan.node_slot & 0xff) << 16 | ((engine.core as u32) & 0xf) << 12 | (n & 0xfff);
         n += 1;
-        let partial = scan_partition(plan, &part, id, cancel).await?;
+        let mut partial = scan_partition(plan, &part, id, cancel).await?;
+        for e in &mut partial.explain {
+            e.shard = shard.id;
+        }
         out.merge(partial);
         glommio::yield_if_needed().await;
     }

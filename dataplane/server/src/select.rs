@@ -153,7 +153,46 @@ pub async fn select(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Result<Vec<Series>, QueryError> {
-    select_boxed(ctx, snap, stmt, defaults).await
+    select_boxed(ctx, snap, stmt, defaults, 0).await
+}
+
+/// `EXPLAIN` (`analyze` false) or `EXPLAIN ANALYZE` of a SELECT. A statement reading
+/// subqueries is explained by its first subquery (the iterators influxd creates are the
+/// inner statement's).
+pub async fn explain(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    analyze: bool,
+) -> Result<Vec<Series>, QueryError> {
+    let mut stmt = stmt.clone();
+    while let Some(inner) = stmt.sources.iter().find_map(|s| match s {
+        Source::Subquery(inner) => Some((**inner).clone()),
+        _ => None,
+    }) {
+        let outer_time = time_terms(stmt.condition.as_ref());
+        let mut inner = inner;
+        let inner_has_time = inner
+            .condition
+            .as_ref()
+            .map(tessera_query::cond::mentions_time)
+            .unwrap_or(false);
+        if !inner_has_time {
+            for t in outer_time {
+                inner.condition = Some(match inner.condition.take() {
+                    Some(c) => tessera_influxql::Expr::Binary {
+                        op: tessera_influxql::BinaryOp::And,
+                        lhs: Box::new(c),
+                        rhs: Box::new(t),
+                    },
+                    None => t,
+                });
+            }
+        }
+        stmt = inner;
+    }
+    select_boxed(ctx, snap, &stmt, defaults, if analyze { 2 } else { 1 }).await
 }
 
 fn select_boxed<'a>(
@@ -161,8 +200,9 @@ fn select_boxed<'a>(
     snap: &'a Snapshot,
     stmt: &'a SelectStatement,
     defaults: &'a Defaults<'a>,
+    explain: u8,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
-    Box::pin(select_inner(ctx, snap, stmt, defaults))
+    Box::pin(select_inner(ctx, snap, stmt, defaults, explain))
 }
 
 async fn select_inner(
@@ -170,9 +210,11 @@ async fn select_inner(
     snap: &Snapshot,
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
+    explain: u8,
 ) -> Result<Vec<Series>, QueryError> {
+    let started = std::time::Instant::now();
     let now = now_ns();
-    let (_, range) = match &stmt.condition {
+    let (bare_condition, range) = match &stmt.condition {
         Some(c) => split_time(c, now)?,
         None => (None, Default::default()),
     };
@@ -208,6 +250,7 @@ async fn select_inner(
     let me = ctx.state.state().node_id.unwrap_or(0);
     let mut groups: Vec<Group> = Vec::new();
     let mut schema: Schema = BTreeMap::new();
+    let mut shards_in_range: BTreeMap<String, usize> = BTreeMap::new();
     for ((db, rp), ms) in by_rp {
         let max = if range.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
             now
@@ -254,6 +297,9 @@ async fn select_inner(
             }
             e.tags_unknown |= !need_tags;
         }
+        for n in &names {
+            *shards_in_range.entry(n.clone()).or_default() += shards.len();
+        }
         groups.push(Group {
             db,
             rp,
@@ -262,11 +308,13 @@ async fn select_inner(
             names,
         });
     }
-    if groups.is_empty() {
+    if groups.is_empty() && explain == 0 {
         return Ok(Vec::new());
     }
     let all_names: Vec<String> = schema.keys().cloned().collect();
-    let plan = plan_select(stmt, all_names.clone(), &schema, now)?;
+    let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
+    plan.explain = explain;
+    let planned = started.elapsed();
     let limits = defaults.limits;
     if let (Some(iv), true, true) = (plan.interval, limits.buckets > 0, plan.range.has_min()) {
         let first = plan.window(plan.range.min).0;
@@ -324,6 +372,46 @@ async fn select_inner(
     if limits.points > 0 && total.points > limits.points {
         return Err(QueryError::MaxSelectPoint(total.points, limits.points));
     }
+    if explain != 0 {
+        let stats = std::mem::take(&mut total.explain);
+        if explain == 1 {
+            return Ok(crate::explain::plan_answer(
+                &plan,
+                &schema,
+                &all_names,
+                &shards_in_range,
+                &stats,
+            ));
+        }
+        // The query runs to the end (its answer is dropped), as influxd's does.
+        tessera_query::finish::finish(&plan, total)?;
+        let qualify = |m: &tessera_influxql::Measurement| {
+            resolve_db_rp(
+                snap,
+                m.database.as_deref(),
+                m.retention_policy.as_deref(),
+                defaults,
+            )
+            .unwrap_or_default()
+        };
+        let statement =
+            crate::explain::planned_statement(stmt, &schema, &qualify, bare_condition.clone());
+        let condition =
+            bare_condition.map(|c| crate::explain::typed(&c, &schema, true).to_string());
+        let total_ns = started.elapsed();
+        return Ok(crate::explain::analyze_answer(
+            &plan,
+            &schema,
+            &all_names,
+            &stats,
+            statement,
+            condition,
+            crate::explain::Timings {
+                planning: planned.as_nanos() as u64,
+                execution: (total_ns - planned).as_nanos() as u64,
+            },
+        ));
+    }
     let all = tessera_query::finish::finish(&plan, total)?;
     // A KILL that came while the answer was being put together still stops it.
     if killed() {
@@ -378,7 +466,7 @@ fn select_subqueries<'a>(
                     });
                 }
             }
-            let series = select_boxed(ctx, snap, &inner, defaults).await?;
+            let series = select_boxed(ctx, snap, &inner, defaults, 0).await?;
             for s in series {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {

@@ -993,7 +993,10 @@ async fn run_inner(
         Statement::ShowDiagnostics { module } => {
             Ok(crate::diagnostics::show(ctx, module.as_deref()))
         }
-        Statement::Explain { .. } => Err(QueryError::msg("EXPLAIN is not supported yet")),
+        Statement::Explain { analyze, statement } => {
+            let snap = snapshot(ctx)?;
+            crate::select::explain(ctx, &snap, statement, &defaults, *analyze).await
+        }
         Statement::KillQuery { id, host } => {
             if let Some(host) = host {
                 return crate::cluster::kill_on(ctx, *id, host)

@@ -86,6 +86,15 @@ pub struct DataFile {
     pub reader: TsmReader,
 }
 
+/// What reading one field of one series touches ([`Partition::field_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FieldStats {
+    pub files: u64,
+    pub blocks: u64,
+    pub bytes: u64,
+    pub cached: u64,
+}
+
 pub struct Partition {
     data_dir: PathBuf,
     cfg: PartitionConfig,
@@ -593,6 +602,46 @@ impl Partition {
             merge(c);
         }
         Ok(out)
+    }
+
+    /// What reading one field of one series within `[min, max]` touches: the files and
+    /// blocks overlapping the range, their bytes, and values in memory (cache and
+    /// snapshot). Reads nothing from disk (for EXPLAIN).
+    pub fn field_stats(&self, key: &[u8], field: &[u8], min: i64, max: i64) -> FieldStats {
+        let mut st = FieldStats::default();
+        if min > max {
+            return st;
+        }
+        for f in self.files.borrow().iter() {
+            let Some(s) = f.reader.series(key) else {
+                continue;
+            };
+            let Some(fe) = s.fields.iter().find(|fe| fe.name.as_slice() == field) else {
+                continue;
+            };
+            let mut hit = false;
+            for b in fe.blocks.iter() {
+                let (bmin, bmax) = (i64::from(b.min_time), i64::from(b.max_time));
+                if bmax >= min && bmin <= max {
+                    hit = true;
+                    st.blocks += 1;
+                    st.bytes += u64::from(u32::from(b.len));
+                }
+            }
+            st.files += u64::from(hit);
+        }
+        let in_range = |c: &Column| c.ts.iter().filter(|t| **t >= min && **t <= max).count();
+        if let Some(snap) = self.snapshot.borrow().as_ref() {
+            if let Ok(i) = snap.binary_search_by(|(k, _)| (**k).cmp(key)) {
+                if let Some(c) = snap[i].1.field(field) {
+                    st.cached += in_range(c) as u64;
+                }
+            }
+        }
+        if let Some(c) = self.cache.borrow().get(key).and_then(|s| s.field(field)) {
+            st.cached += in_range(c) as u64;
+        }
+        st
     }
 
     /// Deletes the points of `keys` within `[min, max]`: the cache is flushed first (so

@@ -535,7 +535,7 @@ impl ClusterState {
             return Err(MetaError::NoDataNodes);
         }
         let sgd = rp.shard_group_duration.max(1) as i64;
-        let start = timestamp.div_euclid(sgd).saturating_mul(sgd);
+        let start = group_start(timestamp, sgd);
         let end = start.saturating_add(sgd);
         let replica_n = (rp.replica_n.max(1) as usize).min(nodes.len());
         // Enterprise: a group holds `data nodes / RF` shards, each owned by RF nodes.
@@ -564,6 +564,20 @@ impl ClusterState {
         self.max_shard_id = first_shard_id + shard_count as u64 - 1;
         Ok(Reply::ShardGroup { group })
     }
+}
+
+/// Nanoseconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch.
+const GO_ZERO_TO_EPOCH_NS: i128 = 62_135_596_800 * 1_000_000_000;
+
+/// The start of the shard group holding `timestamp`: influxd truncates with Go's
+/// `Time.Truncate`, which counts from Go's zero time, not from the Unix epoch — so week
+/// long groups start on Mondays (the epoch was a Thursday).
+pub fn group_start(timestamp: i64, duration: i64) -> i64 {
+    if duration <= 0 {
+        return timestamp;
+    }
+    let r = (i128::from(timestamp) + GO_ZERO_TO_EPOCH_NS).rem_euclid(i128::from(duration));
+    (i128::from(timestamp) - r) as i64
 }
 
 fn normalise_shard_duration(sgd: u64, duration: u64) -> u64 {

@@ -280,3 +280,18 @@ fn users_and_privileges() {
     assert!(s.users["u"].privileges.is_empty());
     assert_eq!(s.index, 5);
 }
+
+#[test]
+fn shard_groups_start_where_go_truncates() {
+    const DAY: i64 = 86_400 * 1_000_000_000;
+    // 2023-01-01T00:00:00Z (a Sunday): its week-long group starts Monday 2022-12-26, as
+    // influxd's; day and hour groups align to the epoch as well.
+    let t = 1_672_531_200 * 1_000_000_000;
+    assert_eq!(group_start(t, 7 * DAY), t - 6 * DAY);
+    assert_eq!(group_start(t + 5, DAY), t);
+    assert_eq!(group_start(t + 3_599_000_000_000, 3_600_000_000_000), t);
+    // Before the epoch too: 1969-12-31T12:00:00Z is in the day starting 1969-12-31.
+    assert_eq!(group_start(-DAY / 2, DAY), -DAY);
+    // Monday 1969-12-29 starts the week holding the epoch.
+    assert_eq!(group_start(0, 7 * DAY), -3 * DAY);
+}
