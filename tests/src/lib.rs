@@ -262,6 +262,26 @@ impl MetaNode {
 }
 
 /// A data node on free loopback ports.
+/// Splits the lines of `section` (up to the next `[…]` header) out of a config snippet:
+/// (those lines, the rest).
+pub fn split_section(text: &str, section: &str) -> (String, String) {
+    let (mut inside, mut rest) = (String::new(), String::new());
+    let mut in_section = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_section = t == section;
+            if in_section {
+                continue;
+            }
+        }
+        let out = if in_section { &mut inside } else { &mut rest };
+        out.push_str(line);
+        out.push('\n');
+    }
+    (inside, rest)
+}
+
 pub struct DataNode {
     pub proc_: Process,
     pub http: String,
@@ -277,11 +297,13 @@ impl DataNode {
         let http = format!("127.0.0.1:{}", free_port());
         let tcp = format!("127.0.0.1:{}", free_port());
         let config = dir.join("influxd.toml");
+        // Keys of an `[http]` section in `extra` join the template's own `[http]`.
+        let (http_extra, extra) = split_section(extra, "[http]");
         fs::write(
             &config,
             format!(
                 "hostname = \"127.0.0.1\"\nbind-address = \"{tcp}\"\n[meta]\n  dir = \"{d}/meta\"\n\
-                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  spin-before-park = \"0s\"\n[http]\n  bind-address = \"{http}\"\n\
+                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  spin-before-park = \"0s\"\n[http]\n  bind-address = \"{http}\"\n{http_extra}\n\
                  [retention]\n  check-interval = \"1s\"\n\
                  [hinted-handoff]\n  dir = \"{d}/hh\"\n\
                  [enterprise]\n  license-path = \"{}\"\n{extra}\n",

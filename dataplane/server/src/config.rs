@@ -93,6 +93,10 @@ pub struct HttpConfig {
     pub bind_address: BindAddress,
     /// Largest request body in bytes; 0 is no limit (as influxd).
     pub max_body_size: u64,
+    /// `/query` and `/write` need credentials (once an admin user exists).
+    pub auth_enabled: bool,
+    /// Key of HS256 bearer tokens (JWT); empty: bearer tokens are refused.
+    pub shared_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +197,8 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ),
     ("http", "bind-address", Kind::Str, ":8086"),
     ("http", "max-body-size", Kind::Int, "25000000"),
+    ("http", "auth-enabled", Kind::Bool, "false"),
+    ("http", "shared-secret", Kind::Str, ""),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
     ("cluster", "shard-writer-timeout", Kind::Duration, "5s"),
     ("cluster", "shard-reader-timeout", Kind::Duration, "5s"),
@@ -553,6 +559,8 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         http: HttpConfig {
             bind_address: address("http", "bind-address")?,
             max_body_size: non_negative("http", "max-body-size")?,
+            auth_enabled: matches!(get("http", "auth-enabled").value, Value::Bool(true)),
+            shared_secret: string("http", "shared-secret"),
         },
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
@@ -639,9 +647,16 @@ impl Config {
         );
         let _ = writeln!(
             out,
-            "\n[http]\n  bind-address = {}\n  max-body-size = {}",
+            "\n[http]\n  bind-address = {}\n  max-body-size = {}\n  auth-enabled = {}\n  \
+             shared-secret = {}",
             q(&self.http.bind_address.to_string()),
-            self.http.max_body_size
+            self.http.max_body_size,
+            self.http.auth_enabled,
+            q(if self.http.shared_secret.is_empty() {
+                ""
+            } else {
+                "<set>"
+            })
         );
         let _ = writeln!(
             out,

@@ -62,8 +62,14 @@ const BUILD: &str = "ENT";
 pub async fn handle(req: Request, ctx: &Ctx) -> Response {
     let core = &*ctx.state;
     let resp = match (req.head.method.as_str(), req.head.path.as_str()) {
-        ("POST", "/write") => crate::write::write(&req, ctx).await,
-        ("GET" | "POST", "/query") => crate::query::query(&req, ctx).await,
+        ("POST", "/write") => match crate::auth::authenticate(&req, ctx).await {
+            Ok(user) => crate::write::write(&req, ctx, &user).await,
+            Err(refused) => refused,
+        },
+        ("GET" | "POST", "/query") => match crate::auth::authenticate(&req, ctx).await {
+            Ok(user) => crate::query::query(&req, ctx, user.as_ref()).await,
+            Err(refused) => refused,
+        },
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
         ("GET", "/debug/shards") => debug_shards(ctx),

@@ -29,6 +29,7 @@
 //! - [`write`] — `/write`; [`query`] — `/query` (set-up statements until InfluxQL lands).
 
 pub mod address;
+pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_index;

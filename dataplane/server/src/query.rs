@@ -124,7 +124,7 @@ fn parse_params(raw: &str) -> Result<Params, String> {
     Ok(out)
 }
 
-pub async fn query(req: &Request, ctx: &Ctx) -> Response {
+pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::User>) -> Response {
     let p = read_params(req);
     let csv = wants_csv(req);
     let Some(q) = p.q.clone().filter(|q| !q.trim().is_empty()) else {
@@ -157,6 +157,18 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
             }
         }
     }
+    if ctx.config.http.auth_enabled {
+        if let Some(snap) = ctx.state.state().snapshot.clone() {
+            if let Err(e) = crate::auth::authorize_query(user, &query.statements, &p.db, &snap) {
+                return error_response(
+                    403,
+                    &format!("error authorizing query: {e}"),
+                    p.pretty,
+                    csv,
+                );
+            }
+        }
+    }
     let registration = crate::registry::register(&q, &p.db);
     let n = query.statements.len();
     if n == 0 {
@@ -174,6 +186,7 @@ pub async fn query(req: &Request, ctx: &Ctx) -> Response {
             &p.rp,
             &registration.cancel,
             ctx,
+            user,
         )
         .await;
         let mut r = r;

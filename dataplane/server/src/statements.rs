@@ -86,6 +86,7 @@ pub async fn run(
     rp: &str,
     cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     ctx: &Ctx,
+    user: Option<&tessera_meta_types::User>,
 ) -> StatementResult {
     let tz = match st {
         // SELECT INTO answers its `result` series in UTC.
@@ -94,7 +95,7 @@ pub async fn run(
         }
         _ => None,
     };
-    match run_inner(st, db, rp, cancel, ctx).await {
+    match run_inner(st, db, rp, cancel, ctx, user).await {
         Ok(series) => StatementResult {
             statement_id: id,
             series,
@@ -143,6 +144,7 @@ async fn run_inner(
     rp_param: &str,
     cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     ctx: &Ctx,
+    user: Option<&tessera_meta_types::User>,
 ) -> Result<Vec<Series>, QueryError> {
     let defaults = Defaults {
         db: db_param,
@@ -449,7 +451,22 @@ async fn run_inner(
         }
         Statement::ShowDatabases => {
             let snap = snapshot(ctx)?;
-            let values = snap.data.databases.keys().map(|n| vec![s(n)]).collect();
+            // With authentication, a user sees the databases it may read or write.
+            let visible = |name: &str| match user {
+                Some(u) if ctx.config.http.auth_enabled => {
+                    use tessera_meta_types::Privilege;
+                    crate::auth::may(u, Some(Privilege::Read), name)
+                        || crate::auth::may(u, Some(Privilege::Write), name)
+                }
+                _ => true,
+            };
+            let values = snap
+                .data
+                .databases
+                .keys()
+                .filter(|n| visible(n))
+                .map(|n| vec![s(n)])
+                .collect();
             Ok(vec![series("databases", &["name"], values)])
         }
         Statement::ShowRetentionPolicies { database } => {

@@ -26,8 +26,8 @@ use crate::meta_sync::ExecuteError;
 use crate::router;
 
 /// Answers a write; see the module doc.
-pub async fn write(req: &Request, ctx: &Ctx) -> Response {
-    match write_inner(req, ctx).await {
+pub async fn write(req: &Request, ctx: &Ctx, user: &crate::auth::Authenticated) -> Response {
+    match write_inner(req, ctx, user).await {
         Ok(None) => Response::new(204),
         Ok(Some(partial)) => error_json(400, &partial),
         Err((status, msg)) => error_json(status, &msg),
@@ -42,11 +42,24 @@ fn now_nanos() -> i64 {
 
 type Failure = (u16, String);
 
-async fn write_inner(req: &Request, ctx: &Ctx) -> Result<Option<String>, Failure> {
+async fn write_inner(
+    req: &Request,
+    ctx: &Ctx,
+    user: &crate::auth::Authenticated,
+) -> Result<Option<String>, Failure> {
     let head = &req.head;
     let db = head.query_decoded("db").unwrap_or_default();
     if db.is_empty() {
         return Err((400, "database is required".into()));
+    }
+    if ctx.config.http.auth_enabled {
+        let state = ctx.state.state();
+        if let Some(snapshot) = state.snapshot.as_ref() {
+            if snapshot.data.database(&db).is_none() {
+                return Err((404, format!("database not found: \"{db}\"")));
+            }
+        }
+        crate::auth::authorize_write(user, &db)?;
     }
     let mut consistency = Consistency::One;
     if let Some(c) = head.query_decoded("consistency") {
