@@ -114,8 +114,9 @@ pub async fn tag_values(
     ctx: &Ctx,
     measurements: Option<Vec<String>>,
     keys: KeyMatch,
+    condition: Option<tessera_influxql::Expr>,
     shards: Vec<u64>,
-) -> Result<BTreeSet<(String, String, String)>, QueryError> {
+) -> Result<crate::scatter::TagValueSet, QueryError> {
     let owners = all_owners(ctx);
     let p = place(me(ctx), &owners, &shards, &HashSet::new(), None)?;
     let op = IndexOp::TagValues {
@@ -129,13 +130,21 @@ pub async fn tag_values(
             TagKeyExpr::Regex(r) => Some(r.0.clone()),
             TagKeyExpr::Names(_) => None,
         },
+        condition: condition.as_ref().map(|c| c.to_string()),
     };
     let remote = ask_remote(ctx, &owners, p.remote.clone(), &op);
     let local = async {
         if p.local.is_empty() {
-            return Ok(BTreeSet::new());
+            return Ok(Default::default());
         }
-        crate::scatter::tag_values(&ctx.engine, measurements.clone(), keys, p.local.clone()).await
+        crate::scatter::tag_values(
+            &ctx.engine,
+            measurements.clone(),
+            keys,
+            condition.clone(),
+            p.local.clone(),
+        )
+        .await
     };
     let (local, remote) = futures_lite::future::zip(local, remote).await;
     let mut out = local?;
@@ -143,7 +152,8 @@ pub async fn tag_values(
         let Response::TagValues { values } = r else {
             return Err(unexpected());
         };
-        out.extend(values);
+        let set = values.into_iter().map(|(m, k, v)| ((m, k), v)).collect();
+        crate::scatter::merge_tag_values(&mut out, set);
     }
     Ok(out)
 }
@@ -325,6 +335,7 @@ async fn answer_inner(ctx: &Ctx, q: IndexRequest) -> Result<Response, QueryError
             key_op,
             key_names,
             key_regex,
+            condition,
         } => {
             let keys = KeyMatch {
                 op: key_op_of(key_op),
@@ -333,10 +344,12 @@ async fn answer_inner(ctx: &Ctx, q: IndexRequest) -> Result<Response, QueryError
                     None => TagKeyExpr::Names(key_names),
                 },
             };
+            let condition = parse_condition(condition.as_ref())?;
             Response::TagValues {
-                values: crate::scatter::tag_values(engine, measurements, keys, q.shards)
+                values: crate::scatter::tag_values(engine, measurements, keys, condition, q.shards)
                     .await?
                     .into_iter()
+                    .map(|((m, k), v)| (m, k, v))
                     .collect(),
             }
         }

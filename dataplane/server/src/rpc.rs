@@ -103,6 +103,8 @@ pub enum IndexOp {
         key_op: u8,
         key_names: Vec<String>,
         key_regex: Option<String>,
+        /// Only series matching this tag condition (InfluxQL text).
+        condition: Option<String>,
     },
     Series {
         measurements: Option<Vec<String>>,
@@ -174,8 +176,9 @@ pub enum Response {
     Tags {
         tags: Vec<(String, Vec<String>)>,
     },
+    /// (measurement, key, its values sorted without repeats).
     TagValues {
-        values: Vec<(String, String, String)>,
+        values: Vec<(String, String, Vec<String>)>,
     },
     Series {
         keys: Vec<Vec<u8>>,

@@ -49,6 +49,8 @@ pub enum ScatterMsg {
     TagValues {
         measurements: Option<Arc<Vec<String>>>,
         keys: Arc<KeyMatch>,
+        /// Only the values of series matching this tag condition.
+        condition: Option<Arc<Expr>>,
         shards: Arc<Vec<u64>>,
         reply: flume::Sender<Result<TagValueSet, QueryError>>,
     },
@@ -125,6 +127,7 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
         ScatterMsg::TagValues {
             measurements,
             keys,
+            condition,
             shards,
             reply,
         } => {
@@ -132,6 +135,7 @@ pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
                 engine,
                 measurements.as_deref().map(|v| v.as_slice()),
                 &keys,
+                condition.as_deref(),
                 &shards,
             );
             let _ = reply.send_async(r).await;
@@ -274,7 +278,46 @@ pub async fn tags(
 }
 
 /// (measurement, tag key, tag value) triples.
-pub type TagValueSet = BTreeSet<(String, String, String)>;
+/// (measurement, tag key) → its values, sorted and without repeats (unescaped).
+pub type TagValueSet = BTreeMap<(String, String), Vec<String>>;
+
+/// Adds `more` to `into`, keeping every value list sorted and without repeats (a linear
+/// merge of sorted lists: values of 100k-series tags merge in a few milliseconds).
+pub fn merge_tag_values(into: &mut TagValueSet, more: TagValueSet) {
+    for (mk, values) in more {
+        match into.get_mut(&mk) {
+            None => {
+                into.insert(mk, values);
+            }
+            Some(have) => {
+                let mine = std::mem::take(have);
+                *have = merge_sorted(mine, values);
+            }
+        }
+    }
+}
+
+fn merge_sorted(a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match x.cmp(y) {
+                std::cmp::Ordering::Less => a.next(),
+                std::cmp::Ordering::Greater => b.next(),
+                std::cmp::Ordering::Equal => {
+                    b.next();
+                    a.next()
+                }
+            },
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
 
 type KeyFilter = Box<dyn Fn(&str) -> bool>;
 
@@ -302,32 +345,80 @@ impl KeyMatch {
     }
 }
 
+/// A (measurement, tag key) as stored, with its values as stored when the key matches.
+type FoundKey = (Vec<u8>, Vec<u8>, Option<Vec<Vec<u8>>>);
+
 fn tag_values_local(
     engine: &Rc<Engine>,
     measurements: Option<&[String]>,
     keys: &KeyMatch,
+    condition: Option<&Expr>,
     shards: &[u64],
-) -> Result<BTreeSet<(String, String, String)>, QueryError> {
+) -> Result<TagValueSet, QueryError> {
     let matches = keys.matcher()?;
-    let mut out = BTreeSet::new();
-    for (shard, _p, part) in engine.open_partitions() {
-        if !shards.contains(&shard.id) {
-            continue;
-        }
-        let index = part.index();
-        let names = measurement_names(&index, measurements);
-        for m in names {
-            let mu = unescape(&m);
-            for k in index.tag_keys(&m) {
-                let ku = unescape(k);
-                if !matches(&ku) {
-                    continue;
-                }
-                for v in index.tag_values(&m, k) {
-                    out.insert((mu.clone(), ku.clone(), unescape(v)));
+    let mut out = TagValueSet::new();
+    if let Some(c) = condition {
+        // The series matching the condition, and their tags the key matches.
+        let filter = SeriesFilter {
+            measurements: measurements.map(<[String]>::to_vec),
+            condition: Some(c.clone()),
+        };
+        let cond = CExpr::compile(c, &TagsOnly)?;
+        // (measurement, key) as stored → its values as stored, when the key matches.
+        let mut found: Vec<FoundKey> = Vec::new();
+        for (shard, _p, part) in engine.open_partitions() {
+            if !shards.contains(&shard.id) {
+                continue;
+            }
+            for key in matching_keys(&part, &filter, Some(&cond)) {
+                let m = tessera_storage::batch::measurement_of(&key);
+                for (k, v) in tessera_storage::index::tags_of(&key) {
+                    let i = match found.iter().position(|(fm, fk, _)| fm == m && fk == k) {
+                        Some(i) => i,
+                        None => {
+                            let ok = matches(&unescape(k));
+                            found.push((m.to_vec(), k.to_vec(), ok.then(Vec::new)));
+                            found.len() - 1
+                        }
+                    };
+                    if let Some(values) = &mut found[i].2 {
+                        values.push(v.to_vec());
+                    }
                 }
             }
         }
+        for (m, k, values) in found {
+            let Some(mut values) = values else { continue };
+            values.sort_unstable();
+            values.dedup();
+            out.entry((unescape(&m), unescape(&k)))
+                .or_default()
+                .extend(values.iter().map(|v| unescape(v)));
+        }
+    } else {
+        for (shard, _p, part) in engine.open_partitions() {
+            if !shards.contains(&shard.id) {
+                continue;
+            }
+            let index = part.index();
+            let names = measurement_names(&index, measurements);
+            for m in names {
+                let mu = unescape(&m);
+                for k in index.tag_keys(&m) {
+                    let ku = unescape(k);
+                    if !matches(&ku) {
+                        continue;
+                    }
+                    out.entry((mu.clone(), ku))
+                        .or_default()
+                        .extend(index.tag_values(&m, k).into_iter().map(unescape));
+                }
+            }
+        }
+    }
+    for values in out.values_mut() {
+        values.sort_unstable();
+        values.dedup();
     }
     Ok(out)
 }
@@ -337,15 +428,18 @@ pub async fn tag_values(
     engine: &Rc<Engine>,
     measurements: Option<Vec<String>>,
     keys: KeyMatch,
+    condition: Option<Expr>,
     shards: Vec<u64>,
-) -> Result<BTreeSet<(String, String, String)>, QueryError> {
+) -> Result<TagValueSet, QueryError> {
     let measurements = measurements.map(Arc::new);
     let keys = Arc::new(keys);
+    let condition = condition.map(Arc::new);
     let shards = Arc::new(shards);
     let waits = ask_others(engine, |reply| {
         CoreMsg::Scatter(ScatterMsg::TagValues {
             measurements: measurements.clone(),
             keys: Arc::clone(&keys),
+            condition: condition.clone(),
             shards: Arc::clone(&shards),
             reply,
         })
@@ -355,10 +449,11 @@ pub async fn tag_values(
         engine,
         measurements.as_deref().map(|v| v.as_slice()),
         &keys,
+        condition.as_deref(),
         &shards,
     )?;
     for (_, rx) in waits {
-        out.extend(answer(rx).await??);
+        merge_tag_values(&mut out, answer(rx).await??);
     }
     Ok(out)
 }
@@ -370,6 +465,37 @@ impl Resolver for TagsOnly {
     }
     fn is_tag(&self, _: &str, _: tessera_influxql::DataType) -> bool {
         true
+    }
+}
+
+/// Whether a condition is only `tag = 'value'` terms joined by AND, over tags the
+/// measurement has and non-empty values: the index then selects exactly its series.
+fn equalities_only(c: &Expr, is_tag: &dyn Fn(&str) -> bool) -> bool {
+    use tessera_influxql::BinaryOp;
+    match c {
+        Expr::Paren(x) => equalities_only(x, is_tag),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => equalities_only(lhs, is_tag) && equalities_only(rhs, is_tag),
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            lhs,
+            rhs,
+        } => match (&**lhs, &**rhs) {
+            (Expr::VarRef { name, data_type }, Expr::String(v))
+            | (Expr::String(v), Expr::VarRef { name, data_type }) => {
+                !v.is_empty()
+                    && is_tag(name)
+                    && matches!(
+                        data_type,
+                        tessera_influxql::DataType::Unknown | tessera_influxql::DataType::Tag
+                    )
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -385,6 +511,7 @@ fn matching_keys(
     };
     let mut out = Vec::new();
     for m in names {
+        let mut exact = false;
         let pred = match &filter.condition {
             Some(c) => {
                 let keys: Vec<Vec<u8>> =
@@ -393,6 +520,7 @@ fn matching_keys(
                     let e = tessera_query::exec::escape_tag(n);
                     keys.contains(&e)
                 };
+                exact = equalities_only(c, &is_tag);
                 tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str| {
                     Some(
                         index
@@ -407,7 +535,7 @@ fn matching_keys(
         };
         for id in index.select(&m, &pred).iter() {
             let Some(key) = index.key(id) else { continue };
-            if let Some(c) = cond {
+            if let Some(c) = cond.filter(|_| !exact) {
                 let tags = series_tags(key);
                 let bound =
                     c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));

@@ -703,30 +703,38 @@ async fn run_inner(
             limit,
             offset,
         } => {
-            let per = if condition.is_none() {
-                let (names, shards) =
-                    index_scope(ctx, &defaults, database.as_deref(), sources).await?;
-                let mut per: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-                let km = crate::scatter::KeyMatch {
-                    op: *op,
-                    key: tag_key.clone(),
-                };
-                for (m, k, v) in crate::cluster_index::tag_values(ctx, names, km, shards).await? {
-                    per.entry(m).or_default().insert((k, v));
+            // The condition's time terms pick the shard groups (influxd reads every
+            // retention policy of the database); its tag terms pick the series whose
+            // values are listed, on the cores that own them.
+            let (cond, range) = match condition {
+                Some(c) => {
+                    let (c, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
+                    (c, r)
                 }
-                per
-            } else {
-                let (keys, _) = index_series(
-                    ctx,
-                    &defaults,
-                    database.as_deref(),
-                    sources,
-                    condition.clone(),
-                )
-                .await?;
-                let matcher = tag_key_matcher(*op, tag_key)?;
-                tag_values_of(&keys, &matcher)
+                None => (None, tessera_query::cond::TimeRange::default()),
             };
+            let (names, all_shards) =
+                index_scope(ctx, &defaults, database.as_deref(), sources).await?;
+            let shards = if condition.is_some() {
+                shards_in_range(&*snapshot(ctx)?, &all_shards, range.min, range.max)
+            } else {
+                all_shards
+            };
+            let km = crate::scatter::KeyMatch {
+                op: *op,
+                key: tag_key.clone(),
+            };
+            // Sorted by (measurement, key), values sorted: the (key, value) pairs of a
+            // measurement come out in order without another sort.
+            let mut per: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+            if !shards.is_empty() && names.as_ref().is_none_or(|n| !n.is_empty()) {
+                for ((m, k), vs) in
+                    crate::cluster_index::tag_values(ctx, names, km, cond, shards).await?
+                {
+                    let e = per.entry(m).or_default();
+                    e.extend(vs.into_iter().map(|v| (k.clone(), v)));
+                }
+            }
             Ok(per
                 .into_iter()
                 .filter_map(|(m, kv)| {
@@ -1249,6 +1257,26 @@ async fn index_series_in(
 }
 
 /// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
+/// The shards of `shards` whose group overlaps `[min, max]`.
+fn shards_in_range(snap: &Snapshot, shards: &[u64], min: i64, max: i64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for d in snap.data.databases.values() {
+        for rp in d.retention_policies.values() {
+            for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
+                if g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min {
+                    out.extend(
+                        g.shards
+                            .iter()
+                            .map(|s| s.id)
+                            .filter(|id| shards.contains(id)),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether the shards all belong to one shard group (so no two hold the same series).
 fn in_one_group(snap: &Snapshot, shards: &[u64]) -> bool {
     let mut group = None;
