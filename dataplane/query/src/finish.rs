@@ -149,6 +149,10 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
     if plan.descending {
         series.reverse();
     }
+    // influxd 1.6: SOFFSET without SLIMIT answers no series at all.
+    if plan.soffset > 0 && plan.slimit == 0 {
+        return Ok(Vec::new());
+    }
     Ok(series
         .into_iter()
         .skip(plan.soffset as usize)
@@ -158,6 +162,23 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
             usize::MAX
         })
         .collect())
+}
+
+/// Whether an output of a raw row reads a field the row has. A field cast to a type it
+/// cannot take counts as absent (influxd casts in storage, so the point has no value and
+/// a row whose only field casts to null is not emitted).
+fn present(o: &OExpr, fields: &[Value], tags: &[(String, String)]) -> bool {
+    match o {
+        OExpr::Field(i) => fields.get(*i).is_some_and(|v| !v.is_null()),
+        OExpr::Cast(inner, _) if matches!(**inner, OExpr::Field(_)) => {
+            present(inner, fields, tags) && !eval(o, fields, tags, &[]).is_null()
+        }
+        OExpr::Cast(inner, _) => present(inner, fields, tags),
+        OExpr::Bin(_, a, b) => present(a, fields, tags) || present(b, fields, tags),
+        OExpr::Math(_, args) => args.iter().any(|a| present(a, fields, tags)),
+        OExpr::Transform { inner, .. } => present(inner, fields, tags),
+        OExpr::Tag(_) | OExpr::Lit(_) | OExpr::Call(_) => false,
+    }
 }
 
 fn raw_rows(
@@ -194,7 +215,7 @@ fn raw_rows(
                 for (fi, col) in m.cols.iter().enumerate() {
                     fields[fi] = col[ri].clone();
                 }
-                if refs.iter().any(|i| !fields[*i].is_null()) {
+                if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
                     let values: Vec<Value> = plan
                         .outputs
                         .iter()
@@ -228,8 +249,7 @@ fn raw_rows(
             for (fi, col) in m.cols.iter().enumerate() {
                 fields[fi] = col[ri].clone();
             }
-            let any_field = refs.iter().any(|i| !fields[*i].is_null());
-            if any_field {
+            if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
                 let values: Vec<Value> = plan
                     .outputs
                     .iter()

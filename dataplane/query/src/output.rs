@@ -288,6 +288,26 @@ fn write_obj(fields: &[(&str, &J)], indent: Option<usize>, out: &mut String) {
 }
 
 /// `{"results":[…]}` as influxd writes it (a trailing newline after the object).
+/// An infinite float in any result, as Go's `strconv` prints it (`+Inf`, `-Inf`):
+/// influxd's JSON encoder fails on it and answers its error text. (NaN never gets that
+/// far in influxd — its functions answer null instead — and prints as null here.)
+pub fn unencodable_float(results: &[StatementResult]) -> Option<&'static str> {
+    for r in results {
+        for s in &r.series {
+            for row in &s.values {
+                for v in row {
+                    if let Value::Float(f) = v {
+                        if f.is_infinite() {
+                            return Some(if *f > 0.0 { "+Inf" } else { "-Inf" });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 pub fn results_json(results: &[StatementResult], tf: TimeFormat, pretty: bool) -> String {
     let j = J::Obj(vec![(
         "results",

@@ -254,6 +254,15 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
             .header("Content-Type", "text/csv")
             .body(out.into_bytes());
     }
+    if let Some(v) = tessera_query::output::unencodable_float(&results) {
+        // influxd has sent 200 and its headers when its JSON encoder meets ±Inf or NaN;
+        // the body is the encoder's error.
+        let body = format!(
+            "json: error calling MarshalJSON for type httpd.Response: json: error calling \
+             MarshalJSON for type *query.Result: json: unsupported value: {v}\n"
+        );
+        return Response::json(200, body.into_bytes());
+    }
     if p.chunked {
         // One JSON object per chunk, one after the other.
         let mut body = String::new();
