@@ -600,13 +600,17 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
 }
 
 /// Whether planning `stmt` needs the measurements' tag keys (wildcards and regexes in the
-/// select list or GROUP BY); otherwise they need not be gathered from the cores.
+/// select list or GROUP BY, and math, whose type check tells tags from unknown names);
+/// otherwise they need not be gathered from the cores.
 pub fn needs_tag_keys(stmt: &SelectStatement) -> bool {
     let mut need = false;
     for f in &stmt.fields {
         f.expr.walk(&mut |e| {
             if matches!(e, Expr::Wildcard(_) | Expr::Regex(_)) {
                 need = true;
+            }
+            if let Expr::Binary { op, .. } = e {
+                need |= arith(*op).is_some();
             }
         });
     }
