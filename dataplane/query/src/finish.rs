@@ -263,14 +263,60 @@ fn raw_rows(
     Ok(())
 }
 
+/// The windows a group reports, in order, as influxd's fill iterator walks them: from
+/// `first`, one interval at a time up to `last`, each step moved by a change of the
+/// zone's offset (so that windows stay on local time); a window with data is reported
+/// where the data is (its own window may start elsewhere around an offset change), one
+/// without data is filled.
+fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<i64> {
+    let Some(iv) = plan.interval else {
+        return data.to_vec();
+    };
+    let every = iv.every;
+    let zone = |t: i64| {
+        plan.tz
+            .as_deref()
+            .map(|z| i64::from(z.offset_at(t)) * 1_000_000_000)
+    };
+    let mut out = Vec::new();
+    let mut w = first;
+    let mut offset = zone(w);
+    let mut i = 0;
+    while out.len() < 10_000_000 {
+        match data.get(i) {
+            None if w > last => break,
+            Some(&p) if p <= w => {
+                out.push(p);
+                i += 1;
+            }
+            _ => out.push(w),
+        }
+        let Some(next) = w.checked_add(every) else {
+            out.extend(&data[i..]);
+            break;
+        };
+        w = next;
+        if let (Some(before), Some(now)) = (offset, zone(w - 1)) {
+            if now != before {
+                let diff = before - now;
+                if diff.abs() < every {
+                    w += diff;
+                }
+                offset = Some(now);
+            }
+        }
+    }
+    out
+}
+
 fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
     let Partial { groups, aux, .. } = partial;
     let single_selector = plan.calls.len() == 1 && SELECTORS.contains(&plan.calls[0].name.as_str());
     let point_times = |name: &str| {
         matches!(name, "top" | "bottom" | "sample") || (single_selector && plan.interval.is_none())
     };
-    // The windows every group reports (fill), from the query's range.
-    let windows: Option<Vec<i64>> = plan.interval.map(|_| {
+    // The span of windows every group reports (fill), from the query's range.
+    let span: Option<(i64, i64)> = plan.interval.map(|_| {
         let first = if plan.range.has_min() {
             plan.window(plan.range.min).0
         } else {
@@ -280,18 +326,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 .min()
                 .unwrap_or(plan.range.max)
         };
-        let last = plan.window(plan.range.max).0;
-        let mut v = Vec::new();
-        let mut w = first;
-        while w <= last && v.len() < 10_000_000 {
-            v.push(w);
-            let next = plan.window(w).1;
-            if next <= w {
-                break;
-            }
-            w = plan.window(next).0.max(next);
-        }
-        v
+        (first, plan.window(plan.range.max).0)
     });
     let default_time = if plan.range.has_min() {
         plan.range.min
@@ -311,8 +346,11 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 seen[ci] |= !r.is_empty();
             }
         }
-        let keys: Vec<i64> = match &windows {
-            Some(w) => w.clone(),
+        let keys: Vec<i64> = match span {
+            Some((first, last)) => {
+                let data: Vec<i64> = wins.keys().copied().collect();
+                fill_sequence(plan, first, last, &data)
+            }
             None => vec![plan.range.min],
         };
         let mut rows: Vec<Row> = Vec::new();

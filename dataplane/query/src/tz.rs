@@ -103,25 +103,24 @@ impl Tz {
 /// The GROUP BY time window holding `t`: `[start, end)`, with influxd's handling of zone
 /// offsets (windows aligned to local time; a DST change moves the window's edge).
 pub fn window(t: i64, every: i64, offset: i64, tz: Option<&Tz>) -> (i64, i64) {
+    // influxd's IteratorOptions.Window: the zone is read at the time less the offset, and
+    // the start and end move by the difference of the zone at them.
     let t = t - offset;
     let zone = tz.map(|z| z.zone_ns(t)).unwrap_or(0);
     let dt = (t.wrapping_add(zone)).rem_euclid(every);
     let mut start = t - dt;
+    let mut end = start.saturating_add(every);
     if let Some(z) = tz {
-        let o = zone - z.zone_ns(start);
-        if o != 0 && o.abs() < every {
-            start += o;
+        let start_zone = if start != t { z.zone_ns(start) } else { zone };
+        let end_zone = if end != t { z.zone_ns(end) } else { zone };
+        if zone != start_zone {
+            start += zone - start_zone;
         }
-    }
-    start += offset;
-    let mut end = t.saturating_add(every - dt).saturating_add(offset);
-    if let Some(z) = tz {
-        let end_zone = z.zone_ns(end);
         if zone != end_zone {
             end += zone - end_zone;
         }
     }
-    (start, end)
+    (start + offset, end.saturating_add(offset))
 }
 
 #[cfg(test)]
