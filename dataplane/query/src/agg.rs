@@ -216,6 +216,11 @@ impl Reducer {
     }
 
     /// Rows of the window; `time` is `None` where the caller supplies the window time.
+    /// See [`tessera_functions::Reducer::into_integral_input`].
+    pub fn into_integral_input(self) -> Option<tessera_functions::IntegralInput> {
+        self.inner?.into_integral_input()
+    }
+
     pub fn finish(self, window_start: i64) -> Vec<Out> {
         let Some(r) = self.inner else {
             return Vec::new();

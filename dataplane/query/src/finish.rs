@@ -2,11 +2,11 @@
 //! filled, reducers finished, output expressions evaluated, transformations applied,
 //! ordering and LIMIT/OFFSET/SLIMIT/SOFFSET enforced.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tessera_influxql::Fill;
 
-use crate::agg::Out;
+use crate::agg::{Out, Reducer};
 use crate::cond::binary;
 use crate::exec::{AuxRow, GroupKey, Partial};
 use crate::output::Series;
@@ -353,6 +353,51 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
             }
             None => vec![plan.range.min],
         };
+        // integral() with GROUP BY time runs over the group's points across windows, as
+        // influxd's streaming reducer does (a window's area reaches to its end,
+        // interpolated towards the next window's first point).
+        let mut integral: HashMap<(usize, i64), f64> = HashMap::new();
+        let integral_calls: Vec<usize> = match plan.interval {
+            Some(iv) if plan.tz.is_none() => plan
+                .calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.name == "integral")
+                .map(|(ci, _)| {
+                    let mut stream: Option<tessera_functions::IntegralStream> = None;
+                    let mut out = Vec::new();
+                    for rs in wins.values() {
+                        let Some((unit, integer, points)) =
+                            rs.get(ci).cloned().and_then(Reducer::into_integral_input)
+                        else {
+                            continue;
+                        };
+                        let s = stream.get_or_insert_with(|| {
+                            tessera_functions::IntegralStream::new(
+                                unit,
+                                Some(tessera_functions::Window::new(iv.every, iv.offset)),
+                                plan.range.has_min().then_some(plan.range.min),
+                                integer,
+                            )
+                        });
+                        for (t, v) in points {
+                            s.push(t, v);
+                        }
+                        out.extend(s.drain());
+                    }
+                    if let Some(s) = stream {
+                        out.extend(s.finish());
+                    }
+                    for p in out {
+                        if let tessera_functions::Value::Float(v) = p.value {
+                            integral.insert((ci, p.time), v);
+                        }
+                    }
+                    ci
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut rows: Vec<Row> = Vec::new();
         for w in keys {
             // integral() without GROUP BY time reports epoch 0 whatever the range.
@@ -397,6 +442,18 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                 .into_iter()
                 .enumerate()
                 .map(|(ci, r)| {
+                    if integral_calls.contains(&ci) {
+                        return integral
+                            .get(&(ci, w))
+                            .map(|v| {
+                                vec![Out {
+                                    time: None,
+                                    value: Value::Float(*v),
+                                    aux: 0,
+                                }]
+                            })
+                            .unwrap_or_default();
+                    }
                     if r.is_empty() {
                         if seen[ci] && is_count[ci] && plan.fill == Fill::Null {
                             return vec![Out {

@@ -458,6 +458,37 @@ impl Reducer {
     }
 }
 
+/// An integral's unit (ns), whether its input is integer, and its (time, value) points.
+pub type IntegralInput = (i64, bool, Vec<(i64, f64)>);
+
+impl Reducer {
+    /// An integral's points in influxd's feeding order (time, value), with its unit in ns
+    /// and whether its input is integer: what an [`IntegralStream`] over consecutive
+    /// windows needs (GROUP BY time, where one window's area depends on the next
+    /// window's first point). `None` for other functions.
+    pub fn into_integral_input(self) -> Option<IntegralInput> {
+        let Func::Integral { unit } = self.func else {
+            return None;
+        };
+        let State::Kept(k) = self.state else {
+            return None;
+        };
+        let k = k.merged();
+        let integer = !matches!(k.values, column::Values::F(_));
+        let mut points = Vec::with_capacity(k.len());
+        for i in 0..k.len() {
+            let v = match &k.values {
+                column::Values::F(v) => v[i],
+                column::Values::I(v) => v[i] as f64,
+                column::Values::U(v) => v[i] as f64,
+                _ => continue,
+            };
+            points.push((k.times[i], v));
+        }
+        Some((unit, integer, points))
+    }
+}
+
 fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
     if k.len() == 0 {
         return Vec::new();
