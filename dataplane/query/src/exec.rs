@@ -181,15 +181,38 @@ impl Resolver for PlanResolver<'_> {
 /// A superset of the series the tag terms of `cond` select, for the index. `is_tag` says
 /// which names are tags in this measurement.
 pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredicate {
-    index_predicate_with(cond, is_tag, &|_| None)
+    index_predicate_with(cond, is_tag, &|_, _| false)
+}
+
+thread_local! {
+    /// Tag regexes compiled on this core, by pattern (a dashboard repeats its queries).
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `pattern` compiled, from this core's cache when it was compiled before.
+fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    if let Some(re) = REGEXES.with(|c| c.borrow().get(pattern).cloned()) {
+        return Some(re);
+    }
+    let re = regex::Regex::new(pattern).ok()?;
+    REGEXES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone());
+    });
+    Some(re)
 }
 
 /// [`index_predicate`] that also narrows `tag =~ /re/` with the tag's values in this
-/// measurement (`values(tag)`: the escaped values, `None` when unknown).
+/// measurement (`values(tag, visit)` visits the escaped values and answers false when
+/// they are unknown).
 pub fn index_predicate_with(
     cond: &Expr,
     is_tag: &dyn Fn(&str) -> bool,
-    values: &dyn Fn(&str) -> Option<Vec<Vec<u8>>>,
+    values: &dyn Fn(&str, &mut dyn FnMut(&[u8])) -> bool,
 ) -> TagPredicate {
     let index_predicate = |e: &Expr, t: &dyn Fn(&str) -> bool| index_predicate_with(e, t, values);
     match cond {
@@ -199,24 +222,31 @@ pub fn index_predicate_with(
                 (Expr::VarRef { name, data_type }, Expr::Regex(re))
                     if *data_type != DataType::Field && is_tag(name) =>
                 {
-                    let Ok(re) = regex::Regex::new(&re.0) else {
+                    let Some(re) = cached_regex(&re.0) else {
                         return TagPredicate::All;
                     };
                     // A pattern that matches "" also matches series without the tag.
                     if re.is_match("") {
                         return TagPredicate::All;
                     }
-                    let Some(vals) = values(name) else {
-                        return TagPredicate::All;
-                    };
                     let key = escape_tag(name);
                     let mut out: Option<TagPredicate> = None;
-                    for v in vals.iter().filter(|v| re.is_match(&unescape(v))) {
-                        let eq = TagPredicate::Eq(key.clone(), v.clone());
-                        out = Some(match out {
-                            None => eq,
-                            Some(o) => TagPredicate::Or(Box::new(o), Box::new(eq)),
-                        });
+                    let known = values(name, &mut |v: &[u8]| {
+                        // Stored values are escaped only where they hold `\`-escapes.
+                        let hit = match std::str::from_utf8(v) {
+                            Ok(s) if !v.contains(&b'\\') => re.is_match(s),
+                            _ => re.is_match(&unescape(v)),
+                        };
+                        if hit {
+                            let eq = TagPredicate::Eq(key.clone(), v.to_vec());
+                            out = Some(match out.take() {
+                                None => eq,
+                                Some(o) => TagPredicate::Or(Box::new(o), Box::new(eq)),
+                            });
+                        }
+                    });
+                    if !known {
+                        return TagPredicate::All;
                     }
                     // No value matches: a value no series has.
                     out.unwrap_or_else(|| TagPredicate::Eq(key, b"\0".to_vec()))
@@ -337,15 +367,14 @@ pub async fn scan_partition(
                     .any(|k| k.as_slice() == escape_tag(n).as_slice())
             };
             let pred = match &plan.condition {
-                Some(c) => index_predicate_with(c, &is_tag, &|t: &str| {
-                    Some(
-                        index
-                            .tag_values(&m_esc, &escape_tag(t))
-                            .into_iter()
-                            .map(<[u8]>::to_vec)
-                            .collect(),
-                    )
-                }),
+                Some(c) => {
+                    index_predicate_with(c, &is_tag, &|t: &str, f: &mut dyn FnMut(&[u8])| {
+                        for v in index.tag_values(&m_esc, &escape_tag(t)) {
+                            f(v);
+                        }
+                        true
+                    })
+                }
                 None => TagPredicate::All,
             };
             let mut keys: Vec<Vec<u8>> = index

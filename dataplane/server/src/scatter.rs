@@ -521,14 +521,14 @@ fn matching_keys(
                     keys.contains(&e)
                 };
                 exact = equalities_only(c, &is_tag);
-                tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str| {
-                    Some(
-                        index
-                            .tag_values(&m, &tessera_query::exec::escape_tag(t))
-                            .into_iter()
-                            .map(<[u8]>::to_vec)
-                            .collect(),
-                    )
+                tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str,
+                                                                        f: &mut dyn FnMut(
+                    &[u8],
+                )| {
+                    for v in index.tag_values(&m, &tessera_query::exec::escape_tag(t)) {
+                        f(v);
+                    }
+                    true
                 })
             }
             None => TagPredicate::All,
