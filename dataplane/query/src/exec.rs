@@ -184,6 +184,10 @@ pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredica
     index_predicate_with(cond, is_tag, &|_, _| false)
 }
 
+/// Visits the stored (escaped) values of a tag with the function given; false when they
+/// are not known.
+pub type TagValues<'a> = &'a dyn Fn(&str, &mut dyn FnMut(&[u8])) -> bool;
+
 thread_local! {
     /// Tag regexes compiled on this core, by pattern (a dashboard repeats its queries).
     static REGEXES: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
@@ -212,7 +216,7 @@ fn cached_regex(pattern: &str) -> Option<regex::Regex> {
 pub fn index_predicate_with(
     cond: &Expr,
     is_tag: &dyn Fn(&str) -> bool,
-    values: &dyn Fn(&str, &mut dyn FnMut(&[u8])) -> bool,
+    values: TagValues<'_>,
 ) -> TagPredicate {
     let index_predicate = |e: &Expr, t: &dyn Fn(&str) -> bool| index_predicate_with(e, t, values);
     match cond {
