@@ -843,7 +843,9 @@ async fn run_inner(
                     vec![vec![Value::Integer(n as i64)]],
                 )]);
             }
-            let (keys, fields) = index_series_in(
+            let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
+            let exact_series = *exact && *what == CardinalityKind::Series;
+            let (keys, fields) = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
@@ -851,6 +853,7 @@ async fn run_inner(
                 condition.clone(),
                 // influxd: only the estimated measurement count reads every RP.
                 *exact || *what != CardinalityKind::Measurement,
+                exact_series.then_some(&mut per_shard),
             )
             .await?;
             let count = |n: usize| vec![vec![Value::Integer(n as i64)]];
@@ -882,7 +885,7 @@ async fn run_inner(
                 }
                 CardinalityKind::Series => {
                     if *exact {
-                        per_measurement(&|_, ks| ks.len())
+                        per_measurement(&|m, ks| per_shard.get(m).copied().unwrap_or(ks.len()))
                     } else if keys.is_empty() {
                         Vec::new()
                     } else {
@@ -1204,6 +1207,30 @@ async fn index_series_in(
     condition: Option<tessera_influxql::Expr>,
     default_rp_only: bool,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
+    index_series_counted(
+        ctx,
+        defaults,
+        database,
+        sources,
+        condition,
+        default_rp_only,
+        None,
+    )
+    .await
+}
+
+/// [`index_series_in`]; with `per_shard`, also the series of each measurement counted
+/// shard by shard (a series in two shards counts twice, as influxd 1.6's exact series
+/// cardinality counts).
+async fn index_series_counted(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    condition: Option<tessera_influxql::Expr>,
+    default_rp_only: bool,
+    mut per_shard: Option<&mut BTreeMap<String, usize>>,
+) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
     let snap = snapshot(ctx)?;
     let src_db = sources.iter().find_map(|s| match s {
         Source::Measurement(m) => m.database.clone(),
@@ -1234,15 +1261,22 @@ async fn index_series_in(
         if shards.is_empty() {
             continue;
         }
-        let got = crate::cluster_index::series(
-            ctx,
-            SeriesFilter {
-                measurements: None,
-                condition: condition.clone(),
-            },
-            shards.clone(),
-        )
-        .await?;
+        let filter_of = || SeriesFilter {
+            measurements: None,
+            condition: condition.clone(),
+        };
+        if let Some(counts) = per_shard.as_deref_mut() {
+            for shard in &shards {
+                let got = crate::cluster_index::series(ctx, filter_of(), vec![*shard]).await?;
+                for k in got {
+                    let m = unescape(tessera_storage::batch::measurement_of(&k));
+                    if filter(&m) {
+                        *counts.entry(m).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let got = crate::cluster_index::series(ctx, filter_of(), shards.clone()).await?;
         keys.extend(
             got.into_iter()
                 .filter(|k| filter(&unescape(tessera_storage::batch::measurement_of(k)))),
