@@ -1265,7 +1265,9 @@ async fn index_series_counted(
             measurements: None,
             condition: condition.clone(),
         };
-        if let Some(counts) = per_shard.as_deref_mut() {
+        // One shard: its series are the distinct ones, counted below.
+        let single = shards.len() == 1;
+        if let Some(counts) = per_shard.as_deref_mut().filter(|_| !single) {
             for shard in &shards {
                 let got = crate::cluster_index::series(ctx, filter_of(), vec![*shard]).await?;
                 for k in got {
@@ -1277,6 +1279,14 @@ async fn index_series_counted(
             }
         }
         let got = crate::cluster_index::series(ctx, filter_of(), shards.clone()).await?;
+        if let Some(counts) = per_shard.as_deref_mut().filter(|_| single) {
+            for k in &got {
+                let m = unescape(tessera_storage::batch::measurement_of(k));
+                if filter(&m) {
+                    *counts.entry(m).or_default() += 1;
+                }
+            }
+        }
         keys.extend(
             got.into_iter()
                 .filter(|k| filter(&unescape(tessera_storage::batch::measurement_of(k)))),
