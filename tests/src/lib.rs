@@ -329,7 +329,8 @@ impl DataNode {
     pub fn start(&mut self) {
         self.proc_.start();
         let url = format!("http://{}/ping", self.http);
-        wait_for(Duration::from_secs(20), || {
+        // A restart may wait up to 30 s for a killed predecessor's port.
+        wait_for(Duration::from_secs(45), || {
             http::get(&url).ok().filter(|(s, _)| *s == 204)
         })
         .unwrap_or_else(|| panic!("data node {} did not answer /ping", self.http));

@@ -54,7 +54,9 @@ pub fn reserve(addr: &BindAddress, what: &'static str) -> Result<SocketAddr, Lis
     // influxd killed a moment ago can still hold the port, though: the kernel tears down
     // an exited process's io_uring (and the sockets it references) asynchronously. So
     // "in use" is retried for a while before it is an error.
-    let deadline = std::time::Instant::now() + PORT_RELEASE_WAIT;
+    let started = std::time::Instant::now();
+    let deadline = started + PORT_RELEASE_WAIT;
+    let mut told = false;
     loop {
         match TcpListener::bind(resolved) {
             Ok(probe) => return probe.local_addr().map_err(bind_err),
@@ -62,6 +64,10 @@ pub fn reserve(addr: &BindAddress, what: &'static str) -> Result<SocketAddr, Lis
                 if e.kind() == std::io::ErrorKind::AddrInUse
                     && std::time::Instant::now() < deadline =>
             {
+                if !told && started.elapsed() >= std::time::Duration::from_secs(2) {
+                    told = true;
+                    tracing::warn!(%addr, what, "port still in use (a previous process may still be exiting); waiting for it");
+                }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
             Err(e) => return Err(bind_err(e)),
@@ -69,8 +75,10 @@ pub fn reserve(addr: &BindAddress, what: &'static str) -> Result<SocketAddr, Lis
     }
 }
 
-/// How long a port held by a just-exited process may take to be released.
-const PORT_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a port held by a just-exited process may take to be released (the kernel's
+/// io_uring teardown of a killed process has been seen to take more than 5 s on a loaded
+/// machine).
+const PORT_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A listening socket with SO_REUSEADDR and SO_REUSEPORT, in blocking mode as glommio
 /// expects of a socket it adopts.

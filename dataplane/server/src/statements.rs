@@ -844,7 +844,9 @@ async fn run_inner(
                 )]);
             }
             let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
-            let exact_series = *exact && *what == CardinalityKind::Series;
+            // influxd answers the series estimate with FROM or WHERE as the exact count.
+            let counted = *exact || !sources.is_empty() || condition.is_some();
+            let exact_series = counted && *what == CardinalityKind::Series;
             let (keys, fields) = index_series_counted(
                 ctx,
                 &defaults,
@@ -884,7 +886,7 @@ async fn run_inner(
                     }
                 }
                 CardinalityKind::Series => {
-                    if *exact {
+                    if counted {
                         per_measurement(&|m, ks| per_shard.get(m).copied().unwrap_or(ks.len()))
                     } else if keys.is_empty() {
                         Vec::new()
