@@ -66,9 +66,15 @@ fn check_duration_arg(name: &str, arg: Option<&Expr>, generic: bool) -> Check {
 /// over an aggregate.
 fn compile_transform(name: &str, arg0: &Expr, c: &mut Compiled, allow: bool) -> Check {
     c.only_selectors = false;
-    if let Expr::Call { .. } = arg0 {
+    if let Expr::Call { name: inner, args } = arg0 {
         if c.interval == 0 {
             return Err(format!("{name} aggregate requires a GROUP BY interval"));
+        }
+        // influxd compiles a distinct() inside a transformation as nested: it is not
+        // the statement's lone distinct().
+        if inner == "distinct" {
+            c.function_calls += 1;
+            return compile_distinct(args, c, true);
         }
         return compile_expr(arg0, c, allow);
     }

@@ -93,6 +93,12 @@ pub struct Reducer {
 
 /// influxd names the iterator type in type errors (`*query.stringInterruptIterator`).
 pub fn err(e: tessera_functions::FunctionError) -> QueryError {
+    err_over(e, "Interrupt")
+}
+
+/// [`err`] for an input of the given kind: `Interrupt` (fields read from storage) or
+/// `Interval` (an aggregate per GROUP BY time window, under a transformation).
+pub fn err_over(e: tessera_functions::FunctionError, kind: &str) -> QueryError {
     match e {
         tessera_functions::FunctionError::UnsupportedType { function, input } => {
             // influxd's iterator names for these two have a space.
@@ -101,7 +107,7 @@ pub fn err(e: tessera_functions::FunctionError) -> QueryError {
                 _ => function,
             };
             QueryError::Influx(format!(
-                "unsupported {function} iterator type: *query.{input}InterruptIterator"
+                "unsupported {function} iterator type: *query.{input}{kind}Iterator"
             ))
         }
         e => QueryError::Influx(e.to_string()),

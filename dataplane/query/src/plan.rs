@@ -224,6 +224,9 @@ pub struct SelectPlan {
     /// EXPLAIN: 0 runs the query; 1 only gathers what it would read
     /// ([`crate::exec::ExplainStat`]); 2 (EXPLAIN ANALYZE) runs it and gathers that too.
     pub explain: u8,
+    /// The plan of a subquery's inner statement: influxd reads no extra interval before
+    /// its time range for its transformations (only a top-level statement does).
+    pub inner: bool,
 }
 
 struct Ctx<'a> {
@@ -620,6 +623,17 @@ pub fn needs_tag_keys(stmt: &SelectStatement) -> bool {
         .any(|d| matches!(d.expr, Expr::Wildcard(_) | Expr::Regex(_)))
 }
 
+impl SelectPlan {
+    /// Marks the plan as a subquery's inner statement: the range goes back to `min` (the
+    /// statement's own lower bound) without the transformations' lookback.
+    pub fn as_inner(&mut self, min: i64) {
+        self.inner = true;
+        if self.output_min.take().is_some() {
+            self.range.min = min;
+        }
+    }
+}
+
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -824,6 +838,7 @@ pub fn plan_select(
         node_slot: 0,
         output_min,
         explain: 0,
+        inner: false,
         tz,
     })
 }

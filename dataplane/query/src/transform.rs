@@ -31,8 +31,13 @@ pub fn apply(
     let mut order: Vec<i64> = Vec::new();
     let mut any = false;
     for (c, o) in plan.outputs.iter().enumerate() {
-        let Some(OExpr::Transform { name, args, .. }) = o.transform_node() else {
+        let Some(OExpr::Transform { name, args, inner }) = o.transform_node() else {
             continue;
+        };
+        let kind = if matches!(**inner, OExpr::Call(_)) {
+            "Interval"
+        } else {
+            "Interrupt"
         };
         let outer = !matches!(o, OExpr::Transform { .. });
         any = true;
@@ -45,7 +50,7 @@ pub fn apply(
             continue;
         };
         let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
-            .map_err(crate::agg::err)?;
+            .map_err(|e| crate::agg::err_over(e, kind))?;
         for p in tf.apply(&pts) {
             if !results.contains_key(&p.time) {
                 order.push(p.time);

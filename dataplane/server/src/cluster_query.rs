@@ -272,6 +272,7 @@ pub async fn select_remote(
             coordinator: me,
             token,
             explain: plan.explain,
+            inner: plan.inner,
         })
     };
     let nodes: Vec<NodeId> = snap
@@ -386,6 +387,13 @@ async fn select_here(ctx: &Ctx, q: &SelectRequest) -> Result<Vec<u8>, QueryError
     plan.id_base = q.id_base;
     plan.node_slot = q.node_slot;
     plan.explain = q.explain;
+    if q.inner {
+        let min = match &stmt.condition {
+            Some(c) => tessera_query::cond::split_time(c, q.now)?.1.min,
+            None => tessera_query::cond::TimeRange::default().min,
+        };
+        plan.as_inner(min);
+    }
     let registration = crate::registry::register(&q.statement, &q.database);
     let key = (q.coordinator, q.token);
     if let Ok(mut r) = RUNNING.lock() {

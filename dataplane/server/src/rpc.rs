@@ -82,6 +82,8 @@ pub struct SelectRequest {
     pub token: u64,
     /// The plan's EXPLAIN mode (0 none, 1 EXPLAIN, 2 EXPLAIN ANALYZE).
     pub explain: u8,
+    /// A subquery's inner statement (no lookback before its range).
+    pub inner: bool,
 }
 
 /// A request of the series index over some of the receiver's shards.

@@ -153,7 +153,7 @@ pub async fn select(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Result<Vec<Series>, QueryError> {
-    select_boxed(ctx, snap, stmt, defaults, 0).await
+    select_boxed(ctx, snap, stmt, defaults, 0, false).await
 }
 
 /// `EXPLAIN` (`analyze` false) or `EXPLAIN ANALYZE` of a SELECT. A statement reading
@@ -192,7 +192,15 @@ pub async fn explain(
         }
         stmt = inner;
     }
-    select_boxed(ctx, snap, &stmt, defaults, if analyze { 2 } else { 1 }).await
+    select_boxed(
+        ctx,
+        snap,
+        &stmt,
+        defaults,
+        if analyze { 2 } else { 1 },
+        false,
+    )
+    .await
 }
 
 fn select_boxed<'a>(
@@ -201,8 +209,9 @@ fn select_boxed<'a>(
     stmt: &'a SelectStatement,
     defaults: &'a Defaults<'a>,
     explain: u8,
+    inner: bool,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
-    Box::pin(select_inner(ctx, snap, stmt, defaults, explain))
+    Box::pin(select_inner(ctx, snap, stmt, defaults, explain, inner))
 }
 
 async fn select_inner(
@@ -211,6 +220,7 @@ async fn select_inner(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
     explain: u8,
+    inner: bool,
 ) -> Result<Vec<Series>, QueryError> {
     let started = std::time::Instant::now();
     let now = now_ns();
@@ -314,6 +324,9 @@ async fn select_inner(
     let all_names: Vec<String> = schema.keys().cloned().collect();
     let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
     plan.explain = explain;
+    if inner {
+        plan.as_inner(range.min);
+    }
     let planned = started.elapsed();
     let limits = defaults.limits;
     if let (Some(iv), true, true) = (plan.interval, limits.buckets > 0, plan.range.has_min()) {
@@ -466,7 +479,7 @@ fn select_subqueries<'a>(
                     });
                 }
             }
-            let series = select_boxed(ctx, snap, &inner, defaults, 0).await?;
+            let series = select_boxed(ctx, snap, &inner, defaults, 0, true).await?;
             for s in series {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
