@@ -801,9 +801,12 @@ async fn run_inner(
             let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
             let fields = crate::cluster_index::fields(ctx, &db, &rp, &shards).await?;
             let filter = sources_filter(sources)?;
+            // A measurement dropped (or whose series were all deleted) keeps its fields in
+            // the shards' registries; influxd forgets them with the measurement.
+            let live = crate::cluster_index::tags(ctx, None, shards).await?;
             Ok(fields
                 .into_iter()
-                .filter(|(m, _)| filter(m))
+                .filter(|(m, _)| filter(m) && live.contains_key(m))
                 .filter_map(|(m, fs)| {
                     let values: Vec<Vec<Value>> = fs
                         .into_iter()
