@@ -45,9 +45,13 @@ static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 /// A port that was free a moment ago. Ports are spread by process id so that test
 /// binaries running at the same time do not collide.
 pub fn free_port() -> u16 {
+    // Below the kernel's ephemeral range (32768 and up by default): a port of a node
+    // killed a moment ago must not become the source port of some connection while the
+    // node is down, or its restart finds the port taken. Each test process walks its
+    // own block of 1000 ports without reusing one.
     loop {
-        let base = 20_000 + (std::process::id() % 400) as u16 * 100;
-        let n = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % 100;
+        let base = 10_000 + (std::process::id() % 22) as u16 * 1000;
+        let n = NEXT_PORT.fetch_add(1, Ordering::SeqCst) % 1000;
         let port = base + n;
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
@@ -329,8 +333,8 @@ impl DataNode {
     pub fn start(&mut self) {
         self.proc_.start();
         let url = format!("http://{}/ping", self.http);
-        // A restart may wait up to 30 s for a killed predecessor's port.
-        wait_for(Duration::from_secs(45), || {
+        // A restart may wait up to 10 s for a killed predecessor's port.
+        wait_for(Duration::from_secs(30), || {
             http::get(&url).ok().filter(|(s, _)| *s == 204)
         })
         .unwrap_or_else(|| panic!("data node {} did not answer /ping", self.http));

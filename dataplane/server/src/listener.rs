@@ -75,10 +75,9 @@ pub fn reserve(addr: &BindAddress, what: &'static str) -> Result<SocketAddr, Lis
     }
 }
 
-/// How long a port held by a just-exited process may take to be released (the kernel's
-/// io_uring teardown of a killed process has been seen to take more than 5 s on a loaded
-/// machine).
-const PORT_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a port held by a just-exited process may take to be released (the kernel
+/// tears down a killed process's io_uring, and the sockets it holds, asynchronously).
+const PORT_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A listening socket with SO_REUSEADDR and SO_REUSEPORT, in blocking mode as glommio
 /// expects of a socket it adopts.
