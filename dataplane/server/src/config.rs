@@ -178,7 +178,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "wal-dir", Kind::Str, "/var/lib/influxdb/wal"),
     ("data", "max-cores", Kind::Int, "0"),
     ("data", "partitions-per-shard", Kind::Int, "0"),
-    ("data", "spin-before-park", Kind::Duration, "1ms"),
+    ("data", "spin-before-park", Kind::Duration, "0s"),
     ("data", "max-concurrent-compactions", Kind::Int, "0"),
     ("data", "cache-max-memory-size", Kind::Size, "1g"),
     ("data", "file-cache-max-memory-size", Kind::Size, "1g"),
