@@ -828,7 +828,12 @@ pub fn plan_select(
             .flat_map(|m| m.fields.keys().cloned())
             .collect(),
         fill: stmt.fill,
-        limit: stmt.limit,
+        // influxd 1.6: a raw query with OFFSET and no LIMIT answers one row per series.
+        limit: if !aggregate && stmt.limit == 0 && stmt.offset > 0 {
+            1
+        } else {
+            stmt.limit
+        },
         offset: stmt.offset,
         slimit: stmt.slimit,
         soffset: stmt.soffset,
