@@ -6,69 +6,8 @@
 //! grants on /query and /write, admin-only statements, and SHOW DATABASES filtered to
 //! what a user may read.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use serde_json::Value;
-use tessera_tests::{free_port, wait_for, Cluster};
-
-const INFLUXD: &str = "/usr/bin/influxd";
-
-struct RealInfluxd {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealInfluxd {
-    fn start() -> RealInfluxd {
-        assert!(
-            std::path::Path::new(INFLUXD).exists(),
-            "{INFLUXD} is missing: install the reference peer with \
-             `apt-get install -y influxdb influxdb-client python3-influxdb` (.ci/run does)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let rpc = free_port();
-        let d = dir.path().display();
-        let conf = format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-             [meta]\n  dir = \"{d}/meta\"\n  logging-enabled = false\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [monitor]\n  store-enabled = false\n[subscriber]\n  enabled = false\n\
-             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n  auth-enabled = true\n\
-             [logging]\n  level = \"error\"\n  suppress-logo = true\n"
-        );
-        let path = dir.path().join("influxdb.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = Command::new(INFLUXD)
-            .arg("-config")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start influxd");
-        let url = format!("http://127.0.0.1:{port}/ping");
-        wait_for(Duration::from_secs(30), || {
-            reqwest::blocking::get(&url)
-                .ok()
-                .filter(|r| r.status().as_u16() == 204)
-        })
-        .expect("influxd answers /ping");
-        RealInfluxd {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RealInfluxd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use tessera_tests::{Cluster, RealInfluxd};
 
 /// One request: method, path with query string, basic-auth user/password, an
 /// `Authorization` header as is, and a form or line-protocol body.
@@ -159,7 +98,7 @@ fn send(base: &str, s: &Step) -> (u16, Value, bool) {
 
 #[test]
 fn authentication_and_privileges_match_influxd() {
-    let influxd = RealInfluxd::start();
+    let influxd = RealInfluxd::start("  auth-enabled = true");
     let cluster = Cluster::start(1, 1, "", "[http]\n  auth-enabled = true\n");
     let theirs = format!("http://127.0.0.1:{}", influxd.port);
     let ours = format!("http://{}", cluster.datas[0].http);

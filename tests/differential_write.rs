@@ -2,70 +2,8 @@
 //! InfluxDB 1.6.7 (`/usr/bin/influxd`, from Debian's `influxdb` package) and to a Tessera
 //! data node; status codes and JSON bodies must be the same.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use serde_json::Value;
-use tessera_tests::{free_port, wait_for, Cluster};
-
-const INFLUXD: &str = "/usr/bin/influxd";
-
-/// A throwaway real influxd on loopback.
-struct RealInfluxd {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealInfluxd {
-    fn start() -> RealInfluxd {
-        assert!(
-            std::path::Path::new(INFLUXD).exists(),
-            "{INFLUXD} is missing: install the reference peer with \
-             `apt-get install -y influxdb influxdb-client python3-influxdb` (.ci/run does)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let rpc = free_port();
-        let d = dir.path().display();
-        let conf = format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-             [meta]\n  dir = \"{d}/meta\"\n  logging-enabled = false\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [monitor]\n  store-enabled = false\n[subscriber]\n  enabled = false\n\
-             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n\
-             [logging]\n  level = \"error\"\n  suppress-logo = true\n"
-        );
-        let path = dir.path().join("influxdb.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = Command::new(INFLUXD)
-            .arg("-config")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start influxd");
-        let url = format!("http://127.0.0.1:{port}/ping");
-        wait_for(Duration::from_secs(30), || {
-            reqwest::blocking::get(&url)
-                .ok()
-                .filter(|r| r.status().as_u16() == 204)
-        })
-        .expect("influxd answers /ping");
-        RealInfluxd {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RealInfluxd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use tessera_tests::{Cluster, RealInfluxd};
 
 fn send(base: &str, params: &str, body: &str) -> (u16, Value) {
     let resp = reqwest::blocking::Client::new()
@@ -94,7 +32,7 @@ fn create_db(base: &str) {
 
 #[test]
 fn write_answers_match_influxd() {
-    let real = RealInfluxd::start();
+    let real = RealInfluxd::start("");
     let ours = Cluster::start(1, 1, "", "");
     let real_url = format!("http://127.0.0.1:{}", real.port);
     let our_url = format!("http://{}", ours.datas[0].http);

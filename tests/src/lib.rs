@@ -475,3 +475,63 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// The reference peer's binary (Debian's `influxdb` package, InfluxDB 1.6.7).
+pub const INFLUXD: &str = "/usr/bin/influxd";
+
+/// A throwaway real influxd on loopback, stopped on drop.
+pub struct RealInfluxd {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RealInfluxd {
+    /// Starts one with `http_extra` (lines of its `[http]` section, e.g.
+    /// `auth-enabled = true`) and waits for `/ping`.
+    pub fn start(http_extra: &str) -> RealInfluxd {
+        assert!(
+            Path::new(INFLUXD).exists(),
+            "{INFLUXD} is missing: install the reference peer with \
+             `apt-get install -y influxdb influxdb-client python3-influxdb` (.ci/run does)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let rpc = free_port();
+        let d = dir.path().display();
+        let conf = format!(
+            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
+             [meta]\n  dir = \"{d}/meta\"\n  logging-enabled = false\n\
+             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
+             [monitor]\n  store-enabled = false\n[subscriber]\n  enabled = false\n\
+             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n{http_extra}\n\
+             [logging]\n  level = \"error\"\n  suppress-logo = true\n"
+        );
+        let path = dir.path().join("influxdb.conf");
+        fs::write(&path, conf).expect("write influxd config");
+        let child = Command::new(INFLUXD)
+            .arg("-config")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start influxd");
+        let url = format!("http://127.0.0.1:{port}/ping");
+        wait_for(Duration::from_secs(30), || {
+            http::get(&url).ok().filter(|(s, _)| *s == 204)
+        })
+        .expect("influxd answers /ping");
+        RealInfluxd {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RealInfluxd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -98,27 +98,7 @@ pub fn go_duration(d: std::time::Duration) -> String {
     } else {
         ns
     };
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}µs", ns / 1_000);
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", ns / 1_000_000);
-    }
-    let s = ns / 1_000_000_000;
-    let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
-    if h > 0 {
-        format!("{h}h{m}m{sec}s")
-    } else if m > 0 {
-        format!("{m}m{sec}s")
-    } else {
-        format!("{sec}s")
-    }
+    crate::explain::go_duration(ns)
 }
 
 #[cfg(test)]

@@ -74,10 +74,15 @@ pub fn shards_for(snap: &Snapshot, db: &str, rp: &str, min: i64, max: i64) -> Ve
     };
     r.shard_groups
         .iter()
-        .filter(|g| !g.is_deleted())
-        .filter(|g| g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min)
+        .filter(|g| group_in_range(g, min, max))
         .flat_map(|g| g.shards.iter().map(|s| s.id))
         .collect()
+}
+
+/// Whether a live shard group holds times within `[min, max]` (up to where it was
+/// truncated).
+pub fn group_in_range(g: &tessera_meta_types::ShardGroup, min: i64, max: i64) -> bool {
+    !g.is_deleted() && g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min
 }
 
 /// Field types of the shards, per measurement (unescaped), from their registries.
@@ -171,25 +176,8 @@ pub async fn explain(
         Source::Subquery(inner) => Some((**inner).clone()),
         _ => None,
     }) {
-        let outer_time = time_terms(stmt.condition.as_ref());
         let mut inner = inner;
-        let inner_has_time = inner
-            .condition
-            .as_ref()
-            .map(tessera_query::cond::mentions_time)
-            .unwrap_or(false);
-        if !inner_has_time {
-            for t in outer_time {
-                inner.condition = Some(match inner.condition.take() {
-                    Some(c) => tessera_influxql::Expr::Binary {
-                        op: tessera_influxql::BinaryOp::And,
-                        lhs: Box::new(c),
-                        rhs: Box::new(t),
-                    },
-                    None => t,
-                });
-            }
-        }
+        inherit_time(&mut inner, &time_terms(stmt.condition.as_ref()));
         stmt = inner;
     }
     select_boxed(
@@ -462,23 +450,7 @@ fn select_subqueries<'a>(
                     ..Default::default()
                 },
             };
-            let inner_has_time = inner
-                .condition
-                .as_ref()
-                .map(tessera_query::cond::mentions_time)
-                .unwrap_or(false);
-            if !inner_has_time {
-                for t in &outer_time {
-                    inner.condition = Some(match inner.condition.take() {
-                        Some(c) => tessera_influxql::Expr::Binary {
-                            op: tessera_influxql::BinaryOp::And,
-                            lhs: Box::new(c),
-                            rhs: Box::new(t.clone()),
-                        },
-                        None => t.clone(),
-                    });
-                }
-            }
+            inherit_time(&mut inner, &outer_time);
             let series = select_boxed(ctx, snap, &inner, defaults, 0, true).await?;
             for s in series {
                 let entry = schema.entry(s.name.clone()).or_default();
@@ -594,6 +566,27 @@ fn frame_columns(
         columns.push((name.clone(), Column::from_sorted(ts, vals)));
     }
     columns
+}
+
+/// An inner statement without time terms of its own reads the outer statement's range.
+fn inherit_time(inner: &mut SelectStatement, outer_time: &[tessera_influxql::Expr]) {
+    let has_time = inner
+        .condition
+        .as_ref()
+        .is_some_and(tessera_query::cond::mentions_time);
+    if has_time {
+        return;
+    }
+    for t in outer_time {
+        inner.condition = Some(match inner.condition.take() {
+            Some(c) => tessera_influxql::Expr::Binary {
+                op: tessera_influxql::BinaryOp::And,
+                lhs: Box::new(c),
+                rhs: Box::new(t.clone()),
+            },
+            None => t.clone(),
+        });
+    }
 }
 
 /// The `time` comparisons at the top level of a condition (ANDed terms).

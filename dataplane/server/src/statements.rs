@@ -1199,33 +1199,12 @@ async fn index_series(
     sources: &[Source],
     condition: Option<tessera_influxql::Expr>,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
-    index_series_in(ctx, defaults, database, sources, condition, false).await
+    index_series_counted(ctx, defaults, database, sources, condition, false, None).await
 }
 
 /// [`index_series`]; `default_rp_only`: the CARDINALITY statements, which influxd runs
-/// over the database's default retention policy only.
-async fn index_series_in(
-    ctx: &Ctx,
-    defaults: &Defaults<'_>,
-    database: Option<&str>,
-    sources: &[Source],
-    condition: Option<tessera_influxql::Expr>,
-    default_rp_only: bool,
-) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
-    index_series_counted(
-        ctx,
-        defaults,
-        database,
-        sources,
-        condition,
-        default_rp_only,
-        None,
-    )
-    .await
-}
-
-/// [`index_series_in`]; with `per_shard`, also the series of each measurement counted
-/// shard by shard (a series in two shards counts twice, as influxd 1.6's exact series
+/// over the database's default retention policy only; with `per_shard`, also the series
+/// of each measurement counted shard by shard (a series in two shards counts twice, as influxd 1.6's exact series
 /// cardinality counts).
 async fn index_series_counted(
     ctx: &Ctx,
@@ -1311,8 +1290,8 @@ fn shards_in_range(snap: &Snapshot, shards: &[u64], min: i64, max: i64) -> Vec<u
     let mut out = Vec::new();
     for d in snap.data.databases.values() {
         for rp in d.retention_policies.values() {
-            for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
-                if g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min {
+            for g in &rp.shard_groups {
+                if crate::select::group_in_range(g, min, max) {
                     out.extend(
                         g.shards
                             .iter()

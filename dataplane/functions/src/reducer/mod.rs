@@ -475,18 +475,23 @@ impl Reducer {
         };
         let k = k.merged();
         let integer = !matches!(k.values, column::Values::F(_));
-        let mut points = Vec::with_capacity(k.len());
-        for i in 0..k.len() {
+        Some((unit, integer, numeric_points(&k)))
+    }
+}
+
+/// The numeric kept points as (time, float), in kept order.
+fn numeric_points(k: &Kept) -> Vec<(i64, f64)> {
+    (0..k.len())
+        .filter_map(|i| {
             let v = match &k.values {
                 column::Values::F(v) => v[i],
                 column::Values::I(v) => v[i] as f64,
                 column::Values::U(v) => v[i] as f64,
-                _ => continue,
+                _ => return None,
             };
-            points.push((k.times[i], v));
-        }
-        Some((unit, integer, points))
-    }
+            Some((k.times[i], v))
+        })
+        .collect()
 }
 
 fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
@@ -510,14 +515,8 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
         Func::Integral { unit } => {
             let integer = !matches!(k.values, column::Values::F(_));
             let mut s = IntegralStream::new(*unit, None, Some(window_start), integer);
-            for i in 0..k.len() {
-                let v = match &k.values {
-                    column::Values::F(v) => v[i],
-                    column::Values::I(v) => v[i] as f64,
-                    column::Values::U(v) => v[i] as f64,
-                    _ => continue,
-                };
-                s.push(k.times[i], v);
+            for (t, v) in numeric_points(&k) {
+                s.push(t, v);
             }
             // The float variant stamps 0 (its window start is never set
             // without GROUP BY time), the integer one the query start.
