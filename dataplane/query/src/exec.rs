@@ -131,6 +131,12 @@ pub fn escape_tag(t: &str) -> Vec<u8> {
 }
 
 pub fn unescape(b: &[u8]) -> String {
+    let owned = |v: Vec<u8>| {
+        String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    };
+    if !b.contains(&b'\\') {
+        return owned(b.to_vec());
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -140,7 +146,7 @@ pub fn unescape(b: &[u8]) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    owned(out)
 }
 
 /// The tags of a series key, unescaped, in key order.
@@ -181,12 +187,70 @@ impl Resolver for PlanResolver<'_> {
 /// A superset of the series the tag terms of `cond` select, for the index. `is_tag` says
 /// which names are tags in this measurement.
 pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredicate {
-    index_predicate_with(cond, is_tag, &|_, _| false)
+    index_predicate_with(cond, is_tag, &|_, _, _| false)
 }
 
-/// Visits the stored (escaped) values of a tag with the function given; false when they
-/// are not known.
-pub type TagValues<'a> = &'a dyn Fn(&str, &mut dyn FnMut(&[u8])) -> bool;
+/// Visits the stored (escaped) values of a tag that start with a prefix (escaped) with the
+/// function given; false when they are not known.
+pub type TagValues<'a> = &'a dyn Fn(&str, &[u8], &mut dyn FnMut(&[u8])) -> bool;
+
+thread_local! {
+    /// The escaped prefix every match of a tag regex starts with, by pattern.
+    static PREFIXES: std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The text every match of `pattern` must start with (escaped as tag values are stored):
+/// its literal prefix when it is anchored at the start (`^…`), else empty.
+fn match_prefix(pattern: &str) -> Vec<u8> {
+    if let Some(p) = PREFIXES.with(|c| c.borrow().get(pattern).cloned()) {
+        return p;
+    }
+    let p = escape_tag(&String::from_utf8_lossy(&literal_prefix(pattern)));
+    PREFIXES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), p.clone());
+    });
+    p
+}
+
+/// The longest literal text every match of a start-anchored pattern begins with.
+fn literal_prefix(pattern: &str) -> Vec<u8> {
+    use regex_syntax::hir::{literal::Extractor, Hir, HirKind, Look};
+    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+        return Vec::new();
+    };
+    let HirKind::Concat(parts) = hir.kind() else {
+        return Vec::new();
+    };
+    if !matches!(
+        parts.first().map(Hir::kind),
+        Some(HirKind::Look(Look::Start))
+    ) {
+        return Vec::new();
+    }
+    let rest = Hir::concat(parts[1..].to_vec());
+    let seq = Extractor::new().extract(&rest);
+    let Some(lits) = seq.literals() else {
+        return Vec::new();
+    };
+    let mut lits = lits.iter().map(|l| l.as_bytes());
+    let Some(first) = lits.next() else {
+        return Vec::new();
+    };
+    let mut len = first.len();
+    for l in lits {
+        len = len.min(first.iter().zip(l).take_while(|(a, b)| a == b).count());
+    }
+    // Whole characters only.
+    while len > 0 && std::str::from_utf8(&first[..len]).is_err() {
+        len -= 1;
+    }
+    first[..len].to_vec()
+}
 
 thread_local! {
     /// Tag regexes compiled on this core, by pattern (a dashboard repeats its queries).
@@ -226,34 +290,33 @@ pub fn index_predicate_with(
                 (Expr::VarRef { name, data_type }, Expr::Regex(re))
                     if *data_type != DataType::Field && is_tag(name) =>
                 {
-                    let Some(re) = cached_regex(&re.0) else {
+                    let Some(compiled) = cached_regex(&re.0) else {
                         return TagPredicate::All;
                     };
                     // A pattern that matches "" also matches series without the tag.
-                    if re.is_match("") {
+                    if compiled.is_match("") {
                         return TagPredicate::All;
                     }
                     let key = escape_tag(name);
-                    let mut out: Option<TagPredicate> = None;
-                    let known = values(name, &mut |v: &[u8]| {
+                    let mut hits: Vec<Vec<u8>> = Vec::new();
+                    let known = values(name, &match_prefix(&re.0), &mut |v: &[u8]| {
                         // Stored values are escaped only where they hold `\`-escapes.
                         let hit = match std::str::from_utf8(v) {
-                            Ok(s) if !v.contains(&b'\\') => re.is_match(s),
-                            _ => re.is_match(&unescape(v)),
+                            Ok(s) if !v.contains(&b'\\') => compiled.is_match(s),
+                            _ => compiled.is_match(&unescape(v)),
                         };
                         if hit {
-                            let eq = TagPredicate::Eq(key.clone(), v.to_vec());
-                            out = Some(match out.take() {
-                                None => eq,
-                                Some(o) => TagPredicate::Or(Box::new(o), Box::new(eq)),
-                            });
+                            hits.push(v.to_vec());
                         }
                     });
                     if !known {
                         return TagPredicate::All;
                     }
-                    // No value matches: a value no series has.
-                    out.unwrap_or_else(|| TagPredicate::Eq(key, b"\0".to_vec()))
+                    if hits.is_empty() {
+                        // No value matches: a value no series has.
+                        return TagPredicate::Eq(key, b"\0".to_vec());
+                    }
+                    TagPredicate::In(key, hits)
                 }
                 _ => TagPredicate::All,
             },
@@ -371,14 +434,16 @@ pub async fn scan_partition(
                     .any(|k| k.as_slice() == escape_tag(n).as_slice())
             };
             let pred = match &plan.condition {
-                Some(c) => {
-                    index_predicate_with(c, &is_tag, &|t: &str, f: &mut dyn FnMut(&[u8])| {
-                        for v in index.tag_values(&m_esc, &escape_tag(t)) {
+                Some(c) => index_predicate_with(
+                    c,
+                    &is_tag,
+                    &|t: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8])| {
+                        for v in index.tag_values_with_prefix(&m_esc, &escape_tag(t), prefix) {
                             f(v);
                         }
                         true
-                    })
-                }
+                    },
+                ),
                 None => TagPredicate::All,
             };
             let mut keys: Vec<Vec<u8>> = index
@@ -756,4 +821,26 @@ fn fold_rows(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_prefixes_bound_the_values_visited() {
+        let p = |re: &str| String::from_utf8(literal_prefix(re)).unwrap();
+        assert_eq!(p("^host_1[0-9]$"), "host_1");
+        assert_eq!(p("^(abc|abd)"), "ab");
+        assert_eq!(p("^a.*"), "a");
+        assert_eq!(p("^é[12]"), "é");
+        assert_eq!(p("host_1"), "", "not anchored");
+        assert_eq!(p("(?m)^abc"), "", "line anchor");
+        assert_eq!(p("^a|^b"), "");
+        assert_eq!(p("(?i)^host"), "");
+        assert_eq!(p("^"), "");
+        assert_eq!(p("^[a-z]x"), "");
+        assert_eq!(p("^("), "", "unparsable");
+        assert_eq!(match_prefix("^a b,c"), b"a\\ b\\,c".to_vec());
+    }
 }

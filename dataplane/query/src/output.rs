@@ -62,16 +62,6 @@ impl TimeFormat {
     }
 }
 
-/// A small JSON tree, so that compact and indented output share one encoder.
-enum J {
-    Raw(String),
-    Str(String),
-    Arr(Vec<J>),
-    Obj(Vec<(&'static str, J)>),
-    /// An object with owned keys (tags).
-    Map(Vec<(String, J)>),
-}
-
 /// Go's `encoding/json` float rule: `'f'` formatting, `'e'` below 1e-6 or from 1e21, with
 /// a one-digit negative exponent when it fits (`1e-07` → `1e-7`).
 pub fn go_float(f: f64, out: &mut String) {
@@ -96,195 +86,210 @@ pub fn go_float(f: f64, out: &mut String) {
     }
 }
 
-/// Go's `encoding/json` string escaping (HTML-safe: `<`, `>`, `&` as `\u00XX`).
+/// Go's `encoding/json` string escaping (HTML-safe: `<`, `>`, `&` as `\u00XX`). Runs of
+/// bytes that need no escape are copied whole.
 pub fn go_string(s: &str, out: &mut String) {
     use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let esc: Option<&str> = match c {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            b'<' | b'>' | b'&' => Some(""),
+            c if c < 0x20 => Some(""),
+            // U+2028 and U+2029 (E2 80 A8 / E2 80 A9).
+            0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => {
+                Some("")
             }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+            _ => None,
+        };
+        let Some(esc) = esc else {
+            i += 1;
+            continue;
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let ch = s[i..].chars().next().expect("a char starts here");
+            let _ = write!(out, "\\u{:04x}", ch as u32);
+            i += ch.len_utf8();
+        } else {
+            out.push_str(esc);
+            i += 1;
         }
+        start = i;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
-fn value_json(v: &Value, tf: TimeFormat, tz: Option<&crate::tz::Tz>) -> J {
-    let mut s = String::new();
-    match v {
-        Value::Null => s.push_str("null"),
-        Value::Float(f) => go_float(*f, &mut s),
-        Value::Integer(i) => s = i.to_string(),
-        Value::Unsigned(u) => s = u.to_string(),
-        Value::Boolean(b) => s = b.to_string(),
-        Value::String(t) => return J::Str(t.clone()),
-        Value::Strings(v) => return J::Arr(v.iter().map(|t| J::Str(t.clone())).collect()),
-        Value::Time(t) => match tf {
-            TimeFormat::Epoch(unit) => s = (t / unit).to_string(),
-            TimeFormat::Rfc3339 => {
-                rfc3339_nano(*t, tz.map(|z| z.offset_at(*t)).unwrap_or(0), &mut s);
-                return J::Str(s);
-            }
-        },
-    }
-    J::Raw(s)
+/// Writes JSON straight into a string: compact, or indented as Go's
+/// `json.MarshalIndent(v, "", "    ")` for `pretty`.
+struct Enc<'a> {
+    out: &'a mut String,
+    pretty: bool,
 }
 
-fn series_json(s: &Series, tf: TimeFormat, tz: Option<&crate::tz::Tz>) -> J {
-    let mut o = Vec::new();
-    if !s.name.is_empty() {
-        o.push(("name", J::Str(s.name.clone())));
-    }
-    if !s.tags.is_empty() {
-        o.push((
-            "tags",
-            J::Map(
-                s.tags
-                    .iter()
-                    .map(|(k, v)| (k.clone(), J::Str(v.clone())))
-                    .collect(),
-            ),
-        ));
-    }
-    if !s.columns.is_empty() {
-        o.push((
-            "columns",
-            J::Arr(s.columns.iter().map(|c| J::Str(c.clone())).collect()),
-        ));
-    }
-    if !s.values.is_empty() {
-        o.push((
-            "values",
-            J::Arr(
-                s.values
-                    .iter()
-                    .map(|row| J::Arr(row.iter().map(|v| value_json(v, tf, tz)).collect()))
-                    .collect(),
-            ),
-        ));
-    }
-    if s.partial {
-        o.push(("partial", J::Raw("true".into())));
-    }
-    J::Obj(o)
+/// An object being written: whether a field was written yet, and its depth.
+struct Obj {
+    empty: bool,
+    depth: usize,
 }
 
-fn result_json(r: &StatementResult, tf: TimeFormat) -> J {
-    let tz = r.tz.as_deref();
-    let mut o = vec![("statement_id", J::Raw(r.statement_id.to_string()))];
-    if !r.series.is_empty() {
-        o.push((
-            "series",
-            J::Arr(r.series.iter().map(|s| series_json(s, tf, tz)).collect()),
-        ));
-    }
-    if !r.messages.is_empty() {
-        o.push((
-            "messages",
-            J::Arr(
-                r.messages
-                    .iter()
-                    .map(|(l, t)| {
-                        J::Obj(vec![
-                            ("level", J::Str(l.clone())),
-                            ("text", J::Str(t.clone())),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ));
-    }
-    if r.partial {
-        o.push(("partial", J::Raw("true".into())));
-    }
-    if let Some(e) = &r.error {
-        o.push(("error", J::Str(e.clone())));
-    }
-    J::Obj(o)
-}
-
-fn write(j: &J, indent: Option<usize>, out: &mut String) {
-    let nl = |out: &mut String, depth: usize| {
-        if let Some(_d) = indent {
-            out.push('\n');
+impl Enc<'_> {
+    fn nl(&mut self, depth: usize) {
+        if self.pretty {
+            self.out.push('\n');
             for _ in 0..depth {
-                out.push_str("    ");
+                self.out.push_str("    ");
             }
-        }
-    };
-    let depth = indent.unwrap_or(0);
-    let next = indent.map(|d| d + 1);
-    match j {
-        J::Raw(s) => out.push_str(s),
-        J::Str(s) => go_string(s, out),
-        J::Arr(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, it) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                nl(out, depth + 1);
-                write(it, next, out);
-            }
-            nl(out, depth);
-            out.push(']');
-        }
-        J::Obj(fields) => {
-            let pairs: Vec<(&str, &J)> = fields.iter().map(|(k, v)| (*k, v)).collect();
-            write_obj(&pairs, indent, out);
-        }
-        J::Map(fields) => {
-            let pairs: Vec<(&str, &J)> = fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            write_obj(&pairs, indent, out);
         }
     }
-}
 
-fn write_obj(fields: &[(&str, &J)], indent: Option<usize>, out: &mut String) {
-    if fields.is_empty() {
-        out.push_str("{}");
-        return;
+    fn open(&self, depth: usize) -> Obj {
+        Obj { empty: true, depth }
     }
-    let depth = indent.unwrap_or(0);
-    out.push('{');
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+
+    /// Starts a field; its value follows at `o.depth + 1`.
+    fn key(&mut self, o: &mut Obj, k: &str) {
+        self.out.push(if o.empty { '{' } else { ',' });
+        o.empty = false;
+        self.nl(o.depth + 1);
+        go_string(k, self.out);
+        self.out.push(':');
+        if self.pretty {
+            self.out.push(' ');
         }
-        if indent.is_some() {
-            out.push('\n');
-            for _ in 0..=depth {
-                out.push_str("    ");
+    }
+
+    fn close(&mut self, o: Obj) {
+        if o.empty {
+            self.out.push_str("{}");
+        } else {
+            self.nl(o.depth);
+            self.out.push('}');
+        }
+    }
+
+    /// An array at `depth` whose items `each` writes (at `depth + 1`).
+    fn seq<I: IntoIterator>(
+        &mut self,
+        depth: usize,
+        items: I,
+        mut each: impl FnMut(&mut Self, I::Item, usize),
+    ) {
+        let mut any = false;
+        for it in items {
+            self.out.push(if any { ',' } else { '[' });
+            any = true;
+            self.nl(depth + 1);
+            each(self, it, depth + 1);
+        }
+        if any {
+            self.nl(depth);
+            self.out.push(']');
+        } else {
+            self.out.push_str("[]");
+        }
+    }
+
+    fn value(&mut self, v: &Value, tf: TimeFormat, tz: Option<&crate::tz::Tz>, depth: usize) {
+        use std::fmt::Write;
+        match v {
+            Value::Null => self.out.push_str("null"),
+            Value::Float(f) => go_float(*f, self.out),
+            Value::Integer(i) => {
+                let _ = write!(self.out, "{i}");
             }
+            Value::Unsigned(u) => {
+                let _ = write!(self.out, "{u}");
+            }
+            Value::Boolean(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::String(t) => go_string(t, self.out),
+            Value::Strings(v) => self.seq(depth, v, |e, t, _| go_string(t, e.out)),
+            Value::Time(t) => match tf {
+                TimeFormat::Epoch(unit) => {
+                    let _ = write!(self.out, "{}", t / unit);
+                }
+                TimeFormat::Rfc3339 => {
+                    // RFC 3339 text holds nothing JSON escapes.
+                    self.out.push('"');
+                    rfc3339_nano(*t, tz.map(|z| z.offset_at(*t)).unwrap_or(0), self.out);
+                    self.out.push('"');
+                }
+            },
         }
-        go_string(k, out);
-        out.push(':');
-        if indent.is_some() {
-            out.push(' ');
-        }
-        write(v, indent.map(|d| d + 1), out);
     }
-    if indent.is_some() {
-        out.push('\n');
-        for _ in 0..depth {
-            out.push_str("    ");
+
+    fn series(&mut self, s: &Series, tf: TimeFormat, tz: Option<&crate::tz::Tz>, depth: usize) {
+        let mut o = self.open(depth);
+        if !s.name.is_empty() {
+            self.key(&mut o, "name");
+            go_string(&s.name, self.out);
         }
+        if !s.tags.is_empty() {
+            self.key(&mut o, "tags");
+            let mut t = self.open(depth + 1);
+            for (k, v) in &s.tags {
+                self.key(&mut t, k);
+                go_string(v, self.out);
+            }
+            self.close(t);
+        }
+        if !s.columns.is_empty() {
+            self.key(&mut o, "columns");
+            self.seq(depth + 1, &s.columns, |e, c, _| go_string(c, e.out));
+        }
+        if !s.values.is_empty() {
+            self.key(&mut o, "values");
+            self.seq(depth + 1, &s.values, |e, row, d| {
+                e.seq(d, row, |e, v, d| e.value(v, tf, tz, d))
+            });
+        }
+        if s.partial {
+            self.key(&mut o, "partial");
+            self.out.push_str("true");
+        }
+        self.close(o);
     }
-    out.push('}');
+
+    fn result(&mut self, r: &StatementResult, tf: TimeFormat, depth: usize) {
+        use std::fmt::Write;
+        let tz = r.tz.as_deref();
+        let mut o = self.open(depth);
+        self.key(&mut o, "statement_id");
+        let _ = write!(self.out, "{}", r.statement_id);
+        if !r.series.is_empty() {
+            self.key(&mut o, "series");
+            self.seq(depth + 1, &r.series, |e, s, d| e.series(s, tf, tz, d));
+        }
+        if !r.messages.is_empty() {
+            self.key(&mut o, "messages");
+            self.seq(depth + 1, &r.messages, |e, (l, t), d| {
+                let mut m = e.open(d);
+                e.key(&mut m, "level");
+                go_string(l, e.out);
+                e.key(&mut m, "text");
+                go_string(t, e.out);
+                e.close(m);
+            });
+        }
+        if r.partial {
+            self.key(&mut o, "partial");
+            self.out.push_str("true");
+        }
+        if let Some(e) = &r.error {
+            self.key(&mut o, "error");
+            go_string(e, self.out);
+        }
+        self.close(o);
+    }
 }
 
 /// `{"results":[…]}` as influxd writes it (a trailing newline after the object).
@@ -309,21 +314,30 @@ pub fn unencodable_float(results: &[StatementResult]) -> Option<&'static str> {
 }
 
 pub fn results_json(results: &[StatementResult], tf: TimeFormat, pretty: bool) -> String {
-    let j = J::Obj(vec![(
-        "results",
-        J::Arr(results.iter().map(|r| result_json(r, tf)).collect()),
-    )]);
     let mut out = String::new();
-    write(&j, pretty.then_some(0), &mut out);
+    let mut e = Enc {
+        out: &mut out,
+        pretty,
+    };
+    let mut o = e.open(0);
+    e.key(&mut o, "results");
+    e.seq(1, results, |e, r, d| e.result(r, tf, d));
+    e.close(o);
     out.push('\n');
     out
 }
 
 /// `{"error":"…"}` for a request that failed as a whole.
 pub fn error_json(message: &str, pretty: bool) -> String {
-    let j = J::Obj(vec![("error", J::Str(message.to_string()))]);
     let mut out = String::new();
-    write(&j, pretty.then_some(0), &mut out);
+    let mut e = Enc {
+        out: &mut out,
+        pretty,
+    };
+    let mut o = e.open(0);
+    e.key(&mut o, "error");
+    go_string(message, e.out);
+    e.close(o);
     out.push('\n');
     out
 }
@@ -448,6 +462,49 @@ mod tests {
         assert_eq!(f(1e-10), "1e-10");
         assert_eq!(f(123456789012.5), "123456789012.5");
         assert_eq!(f(-0.000001), "-0.000001");
+    }
+
+    #[test]
+    fn strings_escaped_like_go() {
+        let f = |x: &str| {
+            let mut s = String::new();
+            go_string(x, &mut s);
+            s
+        };
+        assert_eq!(f("plain"), "\"plain\"");
+        assert_eq!(f(""), "\"\"");
+        assert_eq!(f("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(f("x\ny\rz\t"), "\"x\\ny\\rz\\t\"");
+        assert_eq!(f("<&>"), "\"\\u003c\\u0026\\u003e\"");
+        assert_eq!(
+            f("\u{1}é\u{2028}ü\u{2029}€"),
+            "\"\\u0001é\\u2028ü\\u2029€\""
+        );
+        assert_eq!(f("\u{7f}\u{2027}"), "\"\u{7f}\u{2027}\"");
+    }
+
+    #[test]
+    fn pretty_nesting_and_empty_arrays() {
+        let r = StatementResult {
+            statement_id: 1,
+            series: vec![Series {
+                name: "m".into(),
+                columns: vec!["time".into(), "v".into()],
+                values: vec![vec![Value::Time(1), Value::Strings(vec![])]],
+                ..Default::default()
+            }],
+            messages: vec![("warning".into(), "w".into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            results_json(std::slice::from_ref(&r), TimeFormat::Epoch(1), true),
+            "{\n    \"results\": [\n        {\n            \"statement_id\": 1,\n            \"series\": [\n                {\n                    \"name\": \"m\",\n                    \"columns\": [\n                        \"time\",\n                        \"v\"\n                    ],\n                    \"values\": [\n                        [\n                            1,\n                            []\n                        ]\n                    ]\n                }\n            ],\n            \"messages\": [\n                {\n                    \"level\": \"warning\",\n                    \"text\": \"w\"\n                }\n            ]\n        }\n    ]\n}\n"
+        );
+        assert_eq!(error_json("e<", false), "{\"error\":\"e\\u003c\"}\n");
+        assert_eq!(
+            results_json(&[], TimeFormat::Rfc3339, false),
+            "{\"results\":[]}\n"
+        );
     }
 
     #[test]

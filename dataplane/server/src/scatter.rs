@@ -345,9 +345,6 @@ impl KeyMatch {
     }
 }
 
-/// A (measurement, tag key) as stored, with its values as stored when the key matches.
-type FoundKey = (Vec<u8>, Vec<u8>, Option<Vec<Vec<u8>>>);
-
 fn tag_values_local(
     engine: &Rc<Engine>,
     measurements: Option<&[String]>,
@@ -358,42 +355,40 @@ fn tag_values_local(
     let matches = keys.matcher()?;
     let mut out = TagValueSet::new();
     if let Some(c) = condition {
-        // The series matching the condition, and their tags the key matches.
-        let filter = SeriesFilter {
-            measurements: measurements.map(<[String]>::to_vec),
-            condition: Some(c.clone()),
-        };
+        // The values of the matching keys in the series matching the condition.
         let cond = CExpr::compile(c, &TagsOnly)?;
-        // (measurement, key) as stored → its values as stored, when the key matches.
-        let mut found: Vec<FoundKey> = Vec::new();
         for (shard, _p, part) in engine.open_partitions() {
             if !shards.contains(&shard.id) {
                 continue;
             }
-            for key in matching_keys(&part, &filter, Some(&cond)) {
-                let m = tessera_storage::batch::measurement_of(&key);
-                for (k, v) in tessera_storage::index::tags_of(&key) {
-                    let i = match found.iter().position(|(fm, fk, _)| fm == m && fk == k) {
-                        Some(i) => i,
-                        None => {
-                            let ok = matches(&unescape(k));
-                            found.push((m.to_vec(), k.to_vec(), ok.then(Vec::new)));
-                            found.len() - 1
+            let index = part.index();
+            for m in measurement_names(&index, measurements) {
+                let wanted: Vec<&[u8]> = index
+                    .tag_keys(&m)
+                    .into_iter()
+                    .filter(|k| matches(&unescape(k)))
+                    .collect();
+                if wanted.is_empty() {
+                    continue;
+                }
+                let mut found: Vec<Vec<&[u8]>> = vec![Vec::new(); wanted.len()];
+                visit_keys(&index, &m, Some(c), Some(&cond), &mut |key| {
+                    for (k, v) in tessera_storage::index::tags_of(key) {
+                        if let Some(i) = wanted.iter().position(|w| *w == k) {
+                            found[i].push(v);
                         }
-                    };
-                    if let Some(values) = &mut found[i].2 {
-                        values.push(v.to_vec());
                     }
+                });
+                let mu = unescape(&m);
+                for (k, mut values) in wanted.into_iter().zip(found) {
+                    if values.is_empty() {
+                        continue;
+                    }
+                    values.sort_unstable();
+                    values.dedup();
+                    add_sorted(&mut out, (mu.clone(), unescape(k)), values);
                 }
             }
-        }
-        for (m, k, values) in found {
-            let Some(mut values) = values else { continue };
-            values.sort_unstable();
-            values.dedup();
-            out.entry((unescape(&m), unescape(&k)))
-                .or_default()
-                .extend(values.iter().map(|v| unescape(v)));
         }
     } else {
         for (shard, _p, part) in engine.open_partitions() {
@@ -409,18 +404,25 @@ fn tag_values_local(
                     if !matches(&ku) {
                         continue;
                     }
-                    out.entry((mu.clone(), ku))
-                        .or_default()
-                        .extend(index.tag_values(&m, k).into_iter().map(unescape));
+                    add_sorted(&mut out, (mu.clone(), ku), index.tag_values(&m, k));
                 }
             }
         }
     }
-    for values in out.values_mut() {
+    Ok(out)
+}
+
+/// Adds values sorted as stored (escaped) to the sorted list of `mk`.
+fn add_sorted(out: &mut TagValueSet, mk: (String, String), stored: Vec<&[u8]>) {
+    // Unescaping can only reorder values that held `\`-escapes.
+    let escaped = stored.iter().any(|v| v.contains(&b'\\'));
+    let mut values: Vec<String> = stored.into_iter().map(unescape).collect();
+    if escaped {
         values.sort_unstable();
         values.dedup();
     }
-    Ok(out)
+    let have = out.entry(mk).or_default();
+    *have = merge_sorted(std::mem::take(have), values);
 }
 
 /// Tag values on every core.
@@ -505,48 +507,60 @@ fn matching_keys(
     cond: Option<&CExpr>,
 ) -> Vec<Vec<u8>> {
     let index = part.index();
-    let names: Vec<Vec<u8>> = match &filter.measurements {
-        Some(ms) => ms.iter().map(|m| escape_measurement(m)).collect(),
-        None => index.measurements().map(<[u8]>::to_vec).collect(),
-    };
+    let names = measurement_names(&index, filter.measurements.as_deref());
     let mut out = Vec::new();
     for m in names {
-        let mut exact = false;
-        let pred = match &filter.condition {
-            Some(c) => {
-                let keys: Vec<Vec<u8>> =
-                    index.tag_keys(&m).into_iter().map(<[u8]>::to_vec).collect();
-                let is_tag = |n: &str| {
-                    let e = tessera_query::exec::escape_tag(n);
-                    keys.contains(&e)
-                };
-                exact = equalities_only(c, &is_tag);
-                tessera_query::exec::index_predicate_with(c, &is_tag, &|t: &str,
-                                                                        f: &mut dyn FnMut(
-                    &[u8],
-                )| {
-                    for v in index.tag_values(&m, &tessera_query::exec::escape_tag(t)) {
+        visit_keys(&index, &m, filter.condition.as_ref(), cond, &mut |key| {
+            out.push(key.to_vec())
+        });
+    }
+    out
+}
+
+/// Calls `f` with each series key (as stored) of measurement `m` (escaped) that the tag
+/// condition matches (`condition` as written, `cond` compiled from it).
+fn visit_keys<'i>(
+    index: &'i tessera_storage::index::SeriesIndex,
+    m: &[u8],
+    condition: Option<&Expr>,
+    cond: Option<&CExpr>,
+    f: &mut dyn FnMut(&'i [u8]),
+) {
+    let mut exact = false;
+    let pred = match condition {
+        Some(c) => {
+            let keys: Vec<Vec<u8>> = index.tag_keys(m).into_iter().map(<[u8]>::to_vec).collect();
+            let is_tag = |n: &str| {
+                let e = tessera_query::exec::escape_tag(n);
+                keys.contains(&e)
+            };
+            exact = equalities_only(c, &is_tag);
+            tessera_query::exec::index_predicate_with(
+                c,
+                &is_tag,
+                &|t: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8])| {
+                    let key = tessera_query::exec::escape_tag(t);
+                    for v in index.tag_values_with_prefix(m, &key, prefix) {
                         f(v);
                     }
                     true
-                })
-            }
-            None => TagPredicate::All,
-        };
-        for id in index.select(&m, &pred).iter() {
-            let Some(key) = index.key(id) else { continue };
-            if let Some(c) = cond.filter(|_| !exact) {
-                let tags = series_tags(key);
-                let bound =
-                    c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
-                if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
-                    continue;
-                }
-            }
-            out.push(key.to_vec());
+                },
+            )
         }
+        None => TagPredicate::All,
+    };
+    for id in index.select(m, &pred).iter() {
+        let Some(key) = index.key(id) else { continue };
+        if let Some(c) = cond.filter(|_| !exact) {
+            let tags = series_tags(key);
+            let bound =
+                c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+            if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
+                continue;
+            }
+        }
+        f(key);
     }
-    out
 }
 
 async fn delete_local(

@@ -27,6 +27,8 @@ pub enum TagPredicate {
     Eq(Vec<u8>, Vec<u8>),
     /// `key != 'value'`.
     NotEq(Vec<u8>, Vec<u8>),
+    /// The key has one of these (non-empty) values.
+    In(Vec<u8>, Vec<Vec<u8>>),
     And(Box<TagPredicate>, Box<TagPredicate>),
     Or(Box<TagPredicate>, Box<TagPredicate>),
 }
@@ -171,6 +173,27 @@ impl SeriesIndex {
             .unwrap_or_default()
     }
 
+    /// Values of one tag key of a measurement that start with `prefix`, sorted.
+    pub fn tag_values_with_prefix<'a>(
+        &'a self,
+        measurement: &[u8],
+        key: &[u8],
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.measurements
+            .get(measurement)
+            .and_then(|m| m.tags.get(key))
+            .into_iter()
+            .flat_map(move |vs| {
+                vs.range::<[u8], _>((
+                    std::ops::Bound::Included(prefix),
+                    std::ops::Bound::Unbounded,
+                ))
+                .map(|(v, _)| v.as_slice())
+                .take_while(move |v| v.starts_with(prefix))
+            })
+    }
+
     /// Ids of the series of `measurement` matching `pred`.
     pub fn select(&self, measurement: &[u8], pred: &TagPredicate) -> RoaringBitmap {
         let Some(m) = self.measurements.get(measurement) else {
@@ -201,6 +224,17 @@ impl SeriesIndex {
             TagPredicate::All => m.series.clone(),
             TagPredicate::Eq(k, v) => with(k, v),
             TagPredicate::NotEq(k, v) => &m.series - &with(k, v),
+            TagPredicate::In(k, values) => {
+                let mut out = RoaringBitmap::new();
+                if let Some(vs) = m.tags.get(k) {
+                    for v in values {
+                        if let Some(b) = vs.get(v) {
+                            out |= b;
+                        }
+                    }
+                }
+                out
+            }
             TagPredicate::And(a, b) => Self::eval(m, a) & Self::eval(m, b),
             TagPredicate::Or(a, b) => Self::eval(m, a) | Self::eval(m, b),
         }
@@ -406,6 +440,33 @@ mod tests {
         assert_eq!(i.tag_values(b"d\\,isk", b"path"), vec![&b"/a\\,b"[..]]);
         assert_eq!(i.measurements().count(), 3);
         assert_eq!(i.insert(b"cpu,host=c"), 2, "known series keep their id");
+    }
+
+    #[test]
+    fn value_sets_and_prefix_ranges() {
+        let mut i = idx();
+        i.insert(b"cpu,host=ab");
+        i.insert(b"cpu,host=b2");
+        let within = TagPredicate::In("host".into(), vec!["a".into(), "b".into(), "zz".into()]);
+        assert_eq!(
+            keys(&i, "cpu", &within),
+            vec!["cpu,host=a,region=west", "cpu,host=b,region=east"]
+        );
+        assert!(keys(
+            &i,
+            "cpu",
+            &TagPredicate::In("nope".into(), vec!["a".into()])
+        )
+        .is_empty());
+        let with = |p: &'static [u8]| {
+            i.tag_values_with_prefix(b"cpu", b"host", p)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(with(b"a"), vec![&b"a"[..], b"ab"]);
+        assert_eq!(with(b"b"), vec![&b"b"[..], b"b2"]);
+        assert_eq!(with(b""), vec![&b"a"[..], b"ab", b"b", b"b2", b"c"]);
+        assert!(with(b"d").is_empty());
+        assert_eq!(i.tag_values_with_prefix(b"mem", b"nokey", b"").count(), 0);
     }
 
     #[test]
