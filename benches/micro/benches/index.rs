@@ -30,12 +30,16 @@ fn predicate(idx: &SeriesIndex, cond: &str) -> TagPredicate {
     let expr = tessera_influxql::parse_expr(cond).expect("valid condition");
     let tag_keys = idx.tag_keys(b"cpu");
     let is_tag = |n: &str| tag_keys.iter().any(|k| *k == escape_tag(n).as_slice());
-    index_predicate_with(&expr, &is_tag, &|t: &str, f: &mut dyn FnMut(&[u8])| {
-        for v in idx.tag_values(b"cpu", &escape_tag(t)) {
-            f(v);
-        }
-        true
-    })
+    index_predicate_with(
+        &expr,
+        &is_tag,
+        &|t: &str, prefix: &[u8], f: &mut dyn FnMut(&[u8])| {
+            for v in idx.tag_values_with_prefix(b"cpu", &escape_tag(t), prefix) {
+                f(v);
+            }
+            true
+        },
+    )
 }
 
 fn index(c: &mut Criterion) {
