@@ -684,7 +684,12 @@ fn reducers_for<'a>(
     window: i64,
     types: &[Option<tessera_storage::batch::FieldType>],
 ) -> Result<&'a mut Vec<Reducer>, QueryError> {
-    let windows = out.groups.entry(group.clone()).or_default();
+    // Looked up before inserting: a query reaches the same group once per window and
+    // series, and cloning its key each time costs more than the lookup.
+    if !out.groups.contains_key(group) {
+        out.groups.insert(group.clone(), BTreeMap::new());
+    }
+    let windows = out.groups.get_mut(group).expect("inserted above");
     match windows.entry(window) {
         std::collections::btree_map::Entry::Occupied(e) => Ok(e.into_mut()),
         std::collections::btree_map::Entry::Vacant(e) => {

@@ -73,7 +73,8 @@ pub fn go_float(f: f64, out: &mut String) {
     }
     let a = f.abs();
     if a != 0.0 && !(1e-6..1e21).contains(&a) {
-        let s = format!("{f:e}");
+        let mut b = ryu::Buffer::new();
+        let s = b.format_finite(f);
         let (mant, exp) = s.split_once('e').expect("exponent form");
         let exp: i32 = exp.parse().expect("exponent digits");
         let _ = if exp < 0 {
@@ -82,7 +83,40 @@ pub fn go_float(f: f64, out: &mut String) {
             write!(out, "{mant}e+{exp:02}")
         };
     } else {
-        let _ = write!(out, "{f}");
+        push_fixed(ryu::Buffer::new().format_finite(f), out);
+    }
+}
+
+/// Writes ryu's shortest digits (`1.5`, `100.0`, `1e-5`, `1.5e17`) in fixed notation, as
+/// Go's `'f'` format with the shortest precision prints them.
+fn push_fixed(s: &str, out: &mut String) {
+    let Some((mant, exp)) = s.split_once('e') else {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        return;
+    };
+    let exp: i64 = exp.parse().expect("ryu writes a decimal exponent");
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let digits = || int.bytes().chain(frac.bytes()).map(char::from);
+    let n = (int.len() + frac.len()) as i64;
+    let point = int.len() as i64 + exp;
+    if neg {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.extend(digits());
+    } else if point >= n {
+        out.extend(digits());
+        out.extend(std::iter::repeat_n('0', (point - n) as usize));
+    } else {
+        out.extend(digits().take(point as usize));
+        out.push('.');
+        out.extend(digits().skip(point as usize));
     }
 }
 
@@ -200,23 +234,16 @@ impl Enc<'_> {
     }
 
     fn value(&mut self, v: &Value, tf: TimeFormat, tz: Option<&crate::tz::Tz>, depth: usize) {
-        use std::fmt::Write;
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Float(f) => go_float(*f, self.out),
-            Value::Integer(i) => {
-                let _ = write!(self.out, "{i}");
-            }
-            Value::Unsigned(u) => {
-                let _ = write!(self.out, "{u}");
-            }
+            Value::Integer(i) => self.out.push_str(itoa::Buffer::new().format(*i)),
+            Value::Unsigned(u) => self.out.push_str(itoa::Buffer::new().format(*u)),
             Value::Boolean(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Value::String(t) => go_string(t, self.out),
             Value::Strings(v) => self.seq(depth, v, |e, t, _| go_string(t, e.out)),
             Value::Time(t) => match tf {
-                TimeFormat::Epoch(unit) => {
-                    let _ = write!(self.out, "{}", t / unit);
-                }
+                TimeFormat::Epoch(unit) => self.out.push_str(itoa::Buffer::new().format(t / unit)),
                 TimeFormat::Rfc3339 => {
                     // RFC 3339 text holds nothing JSON escapes.
                     self.out.push('"');
@@ -420,8 +447,8 @@ impl CsvWriter {
                             Value::Float(f) => {
                                 let mut t = String::new();
                                 if f.is_finite() {
-                                    use std::fmt::Write;
-                                    let _ = write!(t, "{f}");
+                                    // Go's 'f' format: fixed notation at any size.
+                                    push_fixed(ryu::Buffer::new().format_finite(*f), &mut t);
                                 }
                                 t
                             }
@@ -462,6 +489,43 @@ mod tests {
         assert_eq!(f(1e-10), "1e-10");
         assert_eq!(f(123456789012.5), "123456789012.5");
         assert_eq!(f(-0.000001), "-0.000001");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(0.0), "0");
+        assert_eq!(f(1e20), "100000000000000000000");
+        assert_eq!(f(1.5e17), "150000000000000000");
+        assert_eq!(f(0.00001234), "0.00001234");
+        // A tie between two shortest forms: influxd 1.6.7 prints the lower (as ryu does;
+        // Rust's own formatter picks ...250.3).
+        let fixed = |x: f64| {
+            let mut s = String::new();
+            push_fixed(ryu::Buffer::new().format_finite(x), &mut s);
+            s
+        };
+        assert_eq!(fixed(1.5e-7), "0.00000015");
+        assert_eq!(fixed(-1e22), "-10000000000000000000000");
+        assert_eq!(fixed(12.25), "12.25");
+        let tie: f64 = "1389203678596250.25".parse().unwrap();
+        assert_eq!(f(tie), "1389203678596250.2");
+        assert_eq!(f(5e-324), "5e-324");
+        assert_eq!(f(-2.5e300), "-2.5e+300");
+        // Everywhere in the fixed range: as short as Rust's shortest form, and reads back
+        // as the same float.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 3 {
+                0 => f64::from_bits(x),
+                1 => (x % 1_000_000) as f64 / 1000.0,
+                _ => (x >> 11) as f64 * 10f64.powi((x % 40) as i32 - 20) / (1u64 << 53) as f64,
+            };
+            if v.is_finite() && (v == 0.0 || (1e-6..1e21).contains(&v.abs())) {
+                let got = f(v);
+                assert_eq!(got.parse::<f64>().unwrap(), v, "{v:e}");
+                assert_eq!(got.len(), format!("{v}").len(), "{v:e}");
+            }
+        }
     }
 
     #[test]

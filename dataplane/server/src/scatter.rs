@@ -373,7 +373,7 @@ fn tag_values_local(
                 }
                 let mut found: Vec<Vec<&[u8]>> = vec![Vec::new(); wanted.len()];
                 visit_keys(&index, &m, Some(c), Some(&cond), &mut |key| {
-                    for (k, v) in tessera_storage::index::tags_of(key) {
+                    for (k, v) in tessera_storage::index::tag_pairs(key) {
                         if let Some(i) = wanted.iter().position(|w| *w == k) {
                             found[i].push(v);
                         }

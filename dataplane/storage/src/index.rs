@@ -48,10 +48,15 @@ pub struct SeriesIndex {
 
 /// Splits a series key into its tags (escaped `key`, `value` slices).
 pub fn tags_of(series_key: &[u8]) -> Vec<(&[u8], &[u8])> {
+    tag_pairs(series_key).collect()
+}
+
+/// The tags of a series key (escaped `key`, `value` slices), in order, without allocating.
+pub fn tag_pairs(series_key: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let m = measurement_of(series_key).len();
-    let mut out = Vec::new();
     let mut rest = &series_key[m..];
-    while let Some(stripped) = rest.strip_prefix(b",") {
+    std::iter::from_fn(move || loop {
+        let stripped = rest.strip_prefix(b",")?;
         let mut i = 0;
         let mut eq = None;
         while i < stripped.len() {
@@ -64,12 +69,11 @@ pub fn tags_of(series_key: &[u8]) -> Vec<(&[u8], &[u8])> {
             i += 1;
         }
         let end = i.min(stripped.len());
-        if let Some(e) = eq.filter(|e| *e < end) {
-            out.push((&stripped[..e], &stripped[e + 1..end]));
-        }
         rest = &stripped[end..];
-    }
-    out
+        if let Some(e) = eq.filter(|e| *e < end) {
+            return Some((&stripped[..e], &stripped[e + 1..end]));
+        }
+    })
 }
 
 impl SeriesIndex {
@@ -103,7 +107,7 @@ impl SeriesIndex {
             .entry(measurement_of(key).to_vec())
             .or_default();
         m.series.insert(id);
-        for (k, v) in tags_of(key) {
+        for (k, v) in tag_pairs(key) {
             m.tags
                 .entry(k.to_vec())
                 .or_default()
@@ -123,7 +127,7 @@ impl SeriesIndex {
         let mut empty = false;
         if let Some(mi) = self.measurements.get_mut(&m) {
             mi.series.remove(id);
-            for (k, v) in tags_of(key) {
+            for (k, v) in tag_pairs(key) {
                 if let Some(vs) = mi.tags.get_mut(k) {
                     if let Some(b) = vs.get_mut(v) {
                         b.remove(id);
@@ -440,6 +444,29 @@ mod tests {
         assert_eq!(i.tag_values(b"d\\,isk", b"path"), vec![&b"/a\\,b"[..]]);
         assert_eq!(i.measurements().count(), 3);
         assert_eq!(i.insert(b"cpu,host=c"), 2, "known series keep their id");
+    }
+
+    #[test]
+    fn series_keys_split_into_tags() {
+        let pairs = |k: &'static str| {
+            tag_pairs(k.as_bytes())
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8_lossy(k).into(),
+                        String::from_utf8_lossy(v).into(),
+                    )
+                })
+                .collect::<Vec<(String, String)>>()
+        };
+        let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(pairs("cpu"), vec![]);
+        assert_eq!(pairs("cpu,a=1,b=2"), vec![p("a", "1"), p("b", "2")]);
+        assert_eq!(
+            pairs("d\\,isk,pa\\=th=/a\\,b=c,x=y\\ z"),
+            vec![p("pa\\=th", "/a\\,b=c"), p("x", "y\\ z")]
+        );
+        assert_eq!(pairs("m,novalue,k=v"), vec![p("k", "v")]);
+        assert_eq!(tags_of(b"m,k=v,j=w").len(), 2);
     }
 
     #[test]
