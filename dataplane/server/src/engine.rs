@@ -56,6 +56,10 @@ pub enum CoreMsg {
     },
     /// A query's work on this core's partitions of some shards.
     Scatter(crate::scatter::ScatterMsg),
+    /// A shard's field registry on this node grew: queries must read it again. Answered
+    /// once applied, so that the write that registered the fields is acknowledged only
+    /// after every core would see them.
+    FieldsChanged { reply: flume::Sender<()> },
     /// Queue a shard write for data node `node` in its hinted-handoff queue (this core
     /// owns it).
     Handoff {
@@ -293,7 +297,11 @@ impl Engine {
         }
         let home = router::home_core(shard.id, self.cores);
         let (partitions, answered) = if home == self.core {
-            self.register_local(shard, &missing)?
+            let (r, added) = self.register_local(shard, &missing);
+            if added {
+                self.announce_fields_changed().await;
+            }
+            r?
         } else {
             let (reply, answer) = flume::bounded(1);
             self.mesh[home]
@@ -343,10 +351,43 @@ impl Engine {
         self.known_partitions.borrow().get(&shard).copied()
     }
 
+    /// Tells every core (this one included) that a field registry grew, and waits until
+    /// each has taken note.
+    async fn announce_fields_changed(&self) {
+        crate::select::fields_changed();
+        let mut waits = Vec::new();
+        for core in (0..self.cores).filter(|c| *c != self.core) {
+            let (reply, rx) = flume::bounded(1);
+            if self.mesh[core]
+                .send_async(CoreMsg::FieldsChanged { reply })
+                .await
+                .is_ok()
+            {
+                waits.push(rx);
+            }
+        }
+        for rx in waits {
+            let _ = rx.recv_async().await;
+        }
+    }
+
+    /// Registers fields in a shard this core is home to; also answers whether the
+    /// registry grew (new fields are kept even when the request fails on a conflict).
     fn register_local(
         &self,
         shard: &ShardRef,
         fields: &[(FieldKey, FieldType)],
+    ) -> (Result<(u32, Vec<FieldType>), RegisterError>, bool) {
+        let mut added = false;
+        let r = self.register_in(shard, fields, &mut added);
+        (r, added)
+    }
+
+    fn register_in(
+        &self,
+        shard: &ShardRef,
+        fields: &[(FieldKey, FieldType)],
+        added: &mut bool,
     ) -> Result<(u32, Vec<FieldType>), RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
@@ -368,8 +409,10 @@ impl Engine {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(ShardFields::load(&dir)?),
         };
-        let types = registry.register(fields)?;
-        Ok((partitions, types))
+        let before = registry.len();
+        let types = registry.register(fields);
+        *added = registry.len() > before;
+        Ok((partitions, types?))
     }
 
     /// Serves messages from other cores until every sender is gone.
@@ -392,10 +435,17 @@ impl Engine {
                         fields,
                         reply,
                     } => {
-                        let r = me.register_local(&shard, &fields);
+                        let (r, added) = me.register_local(&shard, &fields);
+                        if added {
+                            me.announce_fields_changed().await;
+                        }
                         let _ = reply.send_async(r).await;
                     }
                     CoreMsg::Scatter(m) => crate::scatter::serve(&me, m).await,
+                    CoreMsg::FieldsChanged { reply } => {
+                        crate::select::fields_changed();
+                        let _ = reply.send_async(()).await;
+                    }
                     CoreMsg::Handoff {
                         node,
                         payload,
@@ -464,6 +514,7 @@ impl Engine {
                 }
                 let _ = std::fs::remove_dir(&dir);
             }
+            crate::select::fields_changed();
             tracing::info!(core = self.core, shard = id, database = %shard.database, "deleted the data of a dropped shard");
         }
     }

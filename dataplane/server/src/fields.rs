@@ -154,6 +154,15 @@ impl ShardFields {
         Ok(out)
     }
 
+    /// How many fields are registered.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
     /// Every registered field.
     pub fn all(&self) -> impl Iterator<Item = (&FieldKey, &FieldType)> {
         self.types.iter()

@@ -110,22 +110,38 @@ pub fn fields_of(
 
 type Registry = BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>>;
 
+/// A field registry as a core's queries read it: the epoch and file length it was read
+/// at, and its fields.
+type CachedRegistry = (u64, u64, Rc<Registry>);
+
 thread_local! {
-    /// Field registries read by this core's queries, with the file length they were read
-    /// at: the registry only grows, so a longer file means it must be read again.
-    static REGISTRIES: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, (u64, Rc<Registry>)>> =
+    /// Field registries read by this core's queries, by path.
+    static REGISTRIES: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, CachedRegistry>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+    /// Bumped whenever a field registry of this node grew or a shard was deleted: until
+    /// then every registry this core read is current, without looking at the file.
+    static FIELDS_EPOCH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Some field registry of this node changed: the next query on this core reads them
+/// again (those whose file grew).
+pub fn fields_changed() {
+    FIELDS_EPOCH.with(|e| e.set(e.get() + 1));
 }
 
 fn registry(dir: &std::path::Path) -> Option<Rc<Registry>> {
     let path = dir.join("fields.log");
+    let epoch = FIELDS_EPOCH.with(std::cell::Cell::get);
+    let cached = REGISTRIES.with(|c| c.borrow().get(&path).cloned());
+    if let Some((e, _, r)) = &cached {
+        if *e == epoch {
+            return Some(Rc::clone(r));
+        }
+    }
+    // The registry only grows: a file of the same length holds the same fields.
     let len = std::fs::metadata(&path).ok()?.len();
-    if let Some(r) = REGISTRIES.with(|c| {
-        c.borrow()
-            .get(&path)
-            .filter(|(l, _)| *l == len)
-            .map(|(_, r)| Rc::clone(r))
-    }) {
+    if let Some((_, l, r)) = cached.filter(|(_, l, _)| *l == len) {
+        REGISTRIES.with(|c| c.borrow_mut().insert(path, (epoch, l, Rc::clone(&r))));
         return Some(r);
     }
     let reg = ShardFields::load(dir).ok()?;
@@ -137,7 +153,7 @@ fn registry(dir: &std::path::Path) -> Option<Rc<Registry>> {
             .or_insert(*t);
     }
     let out = Rc::new(out);
-    REGISTRIES.with(|c| c.borrow_mut().insert(path, (len, Rc::clone(&out))));
+    REGISTRIES.with(|c| c.borrow_mut().insert(path, (epoch, len, Rc::clone(&out))));
     Some(out)
 }
 
