@@ -89,6 +89,9 @@ pub struct Reducer {
     name: String,
     args: Vec<Arg>,
     inner: Option<tessera_functions::Reducer>,
+    /// Nothing is selected beside the calls: which series a point came from is never
+    /// asked (see `tessera_functions::Reducer::set_anonymous_ties`).
+    anonymous_ties: bool,
 }
 
 /// influxd names the iterator type in type errors (`*query.stringInterruptIterator`).
@@ -131,12 +134,24 @@ impl Reducer {
             name,
             args,
             inner: None,
+            anonymous_ties: false,
         })
+    }
+
+    /// See [`Reducer::anonymous_ties`]: set when the query selects nothing beside its
+    /// calls.
+    pub fn with_anonymous_ties(mut self, anonymous: bool) -> Reducer {
+        self.anonymous_ties = anonymous;
+        self
     }
 
     fn ensure(&mut self, t: ValueType) -> Result<&mut tessera_functions::Reducer, QueryError> {
         if self.inner.is_none() {
-            self.inner = Some(tessera_functions::reducer(&self.name, &self.args, t).map_err(err)?);
+            let mut r = tessera_functions::reducer(&self.name, &self.args, t).map_err(err)?;
+            if self.anonymous_ties {
+                r.set_anonymous_ties();
+            }
+            self.inner = Some(r);
         }
         Ok(self.inner.as_mut().expect("just created"))
     }
@@ -202,7 +217,12 @@ impl Reducer {
         args: Vec<Arg>,
         inner: Option<tessera_functions::Reducer>,
     ) -> Reducer {
-        Reducer { name, args, inner }
+        Reducer {
+            name,
+            args,
+            inner,
+            anonymous_ties: false,
+        }
     }
 
     pub fn merge(&mut self, other: Reducer) {

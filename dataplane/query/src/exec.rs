@@ -452,7 +452,7 @@ pub async fn scan_partition(
                 .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
                 .collect();
             keys.sort();
-            if plan.explain != 0 && !index.select(&m_esc, &TagPredicate::All).is_empty() {
+            if plan.explain != 0 && index.series_count(&m_esc) > 0 {
                 let (min, max) = (plan.range.min, plan.range.max);
                 let fields = plan
                     .fields
@@ -702,7 +702,7 @@ fn reducers_for<'a>(
                         .iter()
                         .position(|f| *f == c.field)
                         .expect("call fields are plan fields");
-                    Reducer::new(c, types[fi])
+                    Reducer::new(c, types[fi]).map(|r| r.with_anonymous_ties(!plan.aux))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(e.insert(rs))

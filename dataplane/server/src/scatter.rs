@@ -236,7 +236,7 @@ fn tags_local(
         let index = part.index();
         let names = measurement_names(&index, measurements);
         for m in names {
-            if index.select(&m, &TagPredicate::All).is_empty() {
+            if index.series_count(&m) == 0 {
                 continue;
             }
             let e = out.entry(unescape(&m)).or_default();

@@ -198,6 +198,13 @@ impl SeriesIndex {
             })
     }
 
+    /// How many series `measurement` has (without copying its postings).
+    pub fn series_count(&self, measurement: &[u8]) -> u64 {
+        self.measurements
+            .get(measurement)
+            .map_or(0, |m| m.series.len())
+    }
+
     /// Ids of the series of `measurement` matching `pred`.
     pub fn select(&self, measurement: &[u8], pred: &TagPredicate) -> RoaringBitmap {
         let Some(m) = self.measurements.get(measurement) else {

@@ -166,6 +166,18 @@ impl Values {
         true
     }
 
+    /// Orders the values at `i` and `j` as [`Scalar::lt`] does (`false` before `true`).
+    pub(crate) fn cmp_at(&self, i: usize, j: usize) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match self {
+            Values::F(v) => v[i].partial_cmp(&v[j]).unwrap_or(Ordering::Equal),
+            Values::I(v) => v[i].cmp(&v[j]),
+            Values::U(v) => v[i].cmp(&v[j]),
+            Values::S(v) => v[i].cmp(&v[j]),
+            Values::B(v) => v[i].cmp(&v[j]),
+        }
+    }
+
     pub(crate) fn scalar(&self, i: usize) -> Scalar {
         match self {
             Values::F(v) => Scalar::F(v[i]),

@@ -158,6 +158,17 @@ impl Reducer {
         }
     }
 
+    /// Declares that the caller never asks which series a selected point came
+    /// from (nothing is selected beside the function): `top()`/`bottom()` may
+    /// then pick any of equal points at equal times without replaying
+    /// influxd's merge order, since the answers look the same. A no-op for
+    /// other functions; not part of the state that travels.
+    pub fn set_anonymous_ties(&mut self) {
+        if let State::TopBottom(t) = &mut self.state {
+            t.anonymous_ties = true;
+        }
+    }
+
     /// The series key (as stored: `measurement,tag=value,…`, escaped, tags
     /// sorted) of the series whose points are pushed next.
     ///

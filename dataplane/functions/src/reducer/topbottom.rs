@@ -37,6 +37,52 @@ fn less(top: bool, a: &Cand, b: &Cand) -> bool {
     a.time > b.time
 }
 
+/// The `n` best kept points (by value, then earlier time), when which points those are
+/// and how they rank does not depend on the order they reach the heap: no two of the
+/// `n + 1` best tie in both value and time, or such ties cannot be told apart
+/// (`anonymous`). `None` otherwise — then only influxd's merge order of the series
+/// decides, and every point must be replayed in it.
+fn decisive(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<usize>> {
+    if n == 0 {
+        return None;
+    }
+    let worse = |i: &usize, j: &usize| -> bool {
+        match k.values.cmp_at(*i, *j) {
+            std::cmp::Ordering::Equal => k.times[*i] > k.times[*j],
+            o => (o == std::cmp::Ordering::Less) == top,
+        }
+    };
+    // A heap of the n + 1 best so far, the worst at the root.
+    let mut heap: Vec<usize> = Vec::with_capacity(n + 1);
+    let mut less = |a: &usize, b: &usize| worse(a, b);
+    for i in 0..k.len() {
+        if heap.len() <= n {
+            gosort::heap_push(&mut heap, i, &mut less);
+        } else if worse(&heap[0], &i) {
+            heap[0] = i;
+            gosort::heap_fix(&mut heap, 0, &mut less);
+        }
+    }
+    heap.sort_by(|a, b| {
+        if worse(b, a) {
+            std::cmp::Ordering::Less
+        } else if worse(a, b) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    let tie = !anonymous
+        && heap
+            .windows(2)
+            .any(|w| !worse(&w[0], &w[1]) && !worse(&w[1], &w[0]));
+    if tie {
+        return None;
+    }
+    heap.truncate(n);
+    Some(heap)
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct TopBottom {
     top: bool,
@@ -47,6 +93,8 @@ pub(crate) struct TopBottom {
     current_key: String,
     /// Without tag arguments: every pushed point, replayed at finish.
     kept: Option<Kept>,
+    /// See [`super::Reducer::set_anonymous_ties`].
+    pub(crate) anonymous_ties: bool,
 }
 
 impl TopBottom {
@@ -58,6 +106,7 @@ impl TopBottom {
             by_tag: tagged.then(BTreeMap::new),
             current_key: String::new(),
             kept: (!tagged).then(|| Kept::new(input)),
+            anonymous_ties: false,
         }
     }
 
@@ -158,15 +207,40 @@ impl TopBottom {
     }
 
     /// The kept points ordered by time; equal times in rank order.
-    pub(crate) fn finish(mut self) -> Vec<Point> {
+    pub(crate) fn finish(self) -> Vec<Point> {
+        self.finish_with(true)
+    }
+
+    /// [`Self::finish`]; `fast` allows skipping the merge-order replay when it cannot
+    /// change the answer.
+    fn finish_with(mut self, fast: bool) -> Vec<Point> {
         if let Some(k) = self.kept.take() {
-            let k = k.merged();
-            for i in 0..k.len() {
-                self.aggregate(Cand {
-                    time: k.times[i],
-                    aux: k.aux[i],
-                    value: k.values.scalar(i),
-                });
+            let best = if fast && self.heap.is_empty() {
+                decisive(&k, self.n, self.top, self.anonymous_ties)
+            } else {
+                None
+            };
+            match best {
+                // No ties among the best: any feeding order keeps the same points.
+                Some(best) => {
+                    for i in best {
+                        self.aggregate(Cand {
+                            time: k.times[i],
+                            aux: k.aux[i],
+                            value: k.values.scalar(i),
+                        });
+                    }
+                }
+                None => {
+                    let k = k.merged();
+                    for i in 0..k.len() {
+                        self.aggregate(Cand {
+                            time: k.times[i],
+                            aux: k.aux[i],
+                            value: k.values.scalar(i),
+                        });
+                    }
+                }
             }
         }
         if let Some(m) = self.by_tag.take() {
@@ -261,5 +335,52 @@ impl TopBottom {
             *k = Kept::load(r, t)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut answers what the replay in merge order answers, ties or not.
+    #[test]
+    fn shortcut_matches_the_merge_order_replay() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut shortcuts = 0;
+        for case in 0..400 {
+            let top = case % 2 == 0;
+            let n = 1 + next(6) as usize;
+            let spread = [3, 50, 100_000][case % 3];
+            let mut a = TopBottom::new(top, n, false, ValueType::Integer);
+            for s in 0..(1 + next(8)) {
+                let len = next(20) as usize;
+                let mut times: Vec<i64> = (0..len).map(|_| next(30) as i64).collect();
+                times.sort_unstable();
+                times.dedup();
+                let vals: Vec<i64> = times.iter().map(|_| next(spread) as i64).collect();
+                let key = format!("m,s={s}");
+                a.push_column(&times, Column::Integer(&vals), s * 1000, key.as_bytes());
+            }
+            let b = a.clone();
+            if let Some(k) = &a.kept {
+                shortcuts += usize::from(decisive(k, n, top, false).is_some());
+            }
+            let mut anon = a.clone();
+            anon.anonymous_ties = true;
+            let (fast, replayed) = (a.finish_with(true), b.finish_with(false));
+            assert_eq!(fast, replayed, "case {case}");
+            // Without asking which series a point came from, ties look the same.
+            let seen = |ps: Vec<Point>| -> Vec<(i64, crate::value::Value)> {
+                ps.into_iter().map(|p| (p.time, p.value)).collect()
+            };
+            assert_eq!(seen(anon.finish_with(true)), seen(replayed), "case {case}");
+        }
+        assert!(shortcuts > 50, "the shortcut was taken {shortcuts} times");
     }
 }
