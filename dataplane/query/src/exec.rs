@@ -190,6 +190,35 @@ pub fn index_predicate(cond: &Expr, is_tag: &dyn Fn(&str) -> bool) -> TagPredica
     index_predicate_with(cond, is_tag, &|_, _, _| false)
 }
 
+/// Whether the series [`index_predicate_with`] selects for `c` are exactly those `c`
+/// matches: `c` is only `tag = 'value'` terms (tags the measurement has, non-empty
+/// values) joined by AND and OR. Then no series needs the condition evaluated again —
+/// which matters when it has thousands of terms.
+pub fn index_exact(c: &Expr, is_tag: &dyn Fn(&str) -> bool) -> bool {
+    match c {
+        Expr::Paren(x) => index_exact(x, is_tag),
+        Expr::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
+            lhs,
+            rhs,
+        } => index_exact(lhs, is_tag) && index_exact(rhs, is_tag),
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            lhs,
+            rhs,
+        } => match (&**lhs, &**rhs) {
+            (Expr::VarRef { name, data_type }, Expr::String(v))
+            | (Expr::String(v), Expr::VarRef { name, data_type }) => {
+                !v.is_empty()
+                    && is_tag(name)
+                    && matches!(data_type, DataType::Unknown | DataType::Tag)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Visits the stored (escaped) values of a tag that start with a prefix (escaped) with the
 /// function given; false when they are not known.
 pub type TagValues<'a> = &'a dyn Fn(&str, &[u8], &mut dyn FnMut(&[u8])) -> bool;
@@ -421,6 +450,7 @@ pub async fn scan_partition(
     let mut aux_next: u64 = ((plan.id_base as u64) << 56) | ((part_id as u64) << 32);
     for m in &plan.measurements {
         let m_esc = escape_measurement(m);
+        let exact: bool;
         let keys: Vec<Vec<u8>> = {
             let index = part.index();
             let tag_keys: Vec<Vec<u8>> = index
@@ -433,6 +463,10 @@ pub async fn scan_partition(
                     .iter()
                     .any(|k| k.as_slice() == escape_tag(n).as_slice())
             };
+            // A name that is also a field may be read as the field: not exact then.
+            exact = plan.condition.as_ref().is_some_and(|c| {
+                index_exact(c, &|n: &str| is_tag(n) && !plan.field_names.contains(n))
+            });
             let pred = match &plan.condition {
                 Some(c) => index_predicate_with(
                     c,
@@ -484,6 +518,8 @@ pub async fn scan_partition(
         if plan.explain == 1 {
             continue;
         }
+        // The index selected exactly the matching series: nothing left to evaluate.
+        let cond = if exact { &None } else { &cond };
         for (n, key) in keys.into_iter().enumerate() {
             if n % 64 == 63 {
                 // Long scans let the core's other work (requests, mesh messages such as
@@ -494,7 +530,7 @@ pub async fn scan_partition(
                 return Err(QueryError::Killed);
             }
             let tags = Arc::new(series_tags(&key));
-            if skip_series(&cond, m, &tags) {
+            if skip_series(cond, m, &tags) {
                 continue;
             }
             let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
@@ -505,7 +541,7 @@ pub async fn scan_partition(
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
             }
-            process_series(plan, &cond, m, key, tags, cols, &mut aux_next, &mut out)?;
+            process_series(plan, cond, m, key, tags, cols, &mut aux_next, &mut out)?;
         }
     }
     Ok(out)
@@ -831,6 +867,23 @@ fn fold_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_equalities_are_exact_in_the_index() {
+        let exact = |c: &str| {
+            let e = tessera_influxql::parse_expr(c).unwrap();
+            index_exact(&e, &|n: &str| n == "host" || n == "region")
+        };
+        assert!(exact("host = 'a'"));
+        assert!(exact("(host = 'a' OR host = 'b') AND region = 'r'"));
+        assert!(exact("'a' = host OR (region = 'x')"));
+        assert!(!exact("host = ''"), "empty value: series without the tag");
+        assert!(!exact("host != 'a'"));
+        assert!(!exact("host =~ /a/"));
+        assert!(!exact("usage > 1 OR host = 'a'"), "not a tag");
+        assert!(!exact("host = 'a' AND time > 0"));
+        assert!(!exact("host::field = 'a'"));
+    }
 
     #[test]
     fn regex_prefixes_bound_the_values_visited() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use glommio::net::{TcpListener, TcpStream};
-use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
+use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::control::{self, ControlContext, ControlError, Served};
 use crate::cores::IO_MEMORY_PER_CORE;
@@ -18,6 +18,12 @@ use crate::handlers::Ctx;
 use crate::meta_sync::MetaCommand;
 use crate::state::{apply_pending, CoreEvent, CoreState, NodeFacts};
 use crate::{handlers, http, listener};
+
+/// Stack of each core's thread. Parsing, planning and dropping a statement recurse once
+/// per level of its expression tree, and influxd (Go's growable stacks) accepts a WHERE of
+/// tens of thousands of `OR` terms: a large stack keeps such a query from overflowing.
+/// Only the pages a core touches take memory.
+pub const CORE_STACK: usize = 512 << 20;
 
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
@@ -39,6 +45,8 @@ pub enum ExecutorError {
     },
     #[error("core {0} ended during start-up")]
     Died(usize),
+    #[error("cannot start the thread of core {core}: {reason}")]
+    Thread { core: usize, reason: String },
 }
 
 /// What every core needs to start.
@@ -71,7 +79,7 @@ pub fn start(
     setup: CoreSetup,
     receivers: Vec<flume::Receiver<CoreEvent>>,
     inboxes: Vec<flume::Receiver<CoreMsg>>,
-) -> (Vec<ExecutorJoinHandle<()>>, Result<(), ExecutorError>) {
+) -> (Vec<std::thread::JoinHandle<()>>, Result<(), ExecutorError>) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::new();
     for (core, ((cpu, events), inbox)) in setup
@@ -84,17 +92,29 @@ pub fn start(
     {
         let setup = setup.clone();
         let ready = ready_tx.clone();
-        let spawned = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("core-{core}"))
             .io_memory(IO_MEMORY_PER_CORE)
-            .spin_before_park(setup.spin_before_park)
-            .spawn(move || core_main(core, setup, events, inbox, ready));
+            .spin_before_park(setup.spin_before_park);
+        // The executor is made in a thread of our own, for its stack size.
+        let spawned = std::thread::Builder::new()
+            .name(format!("core-{core}"))
+            .stack_size(CORE_STACK)
+            .spawn(move || match builder.make() {
+                Ok(ex) => ex.run(core_main(core, setup, events, inbox, ready.clone())),
+                Err(e) => {
+                    let _ = ready.send(Err(ExecutorError::Spawn {
+                        core,
+                        cpu,
+                        reason: e.to_string(),
+                    }));
+                }
+            });
         match spawned {
             Ok(h) => handles.push(h),
             Err(e) => {
-                let err = ExecutorError::Spawn {
+                let err = ExecutorError::Thread {
                     core,
-                    cpu,
                     reason: e.to_string(),
                 };
                 return (handles, Err(err));

@@ -470,37 +470,6 @@ impl Resolver for TagsOnly {
     }
 }
 
-/// Whether a condition is only `tag = 'value'` terms joined by AND, over tags the
-/// measurement has and non-empty values: the index then selects exactly its series.
-fn equalities_only(c: &Expr, is_tag: &dyn Fn(&str) -> bool) -> bool {
-    use tessera_influxql::BinaryOp;
-    match c {
-        Expr::Paren(x) => equalities_only(x, is_tag),
-        Expr::Binary {
-            op: BinaryOp::And,
-            lhs,
-            rhs,
-        } => equalities_only(lhs, is_tag) && equalities_only(rhs, is_tag),
-        Expr::Binary {
-            op: BinaryOp::Eq,
-            lhs,
-            rhs,
-        } => match (&**lhs, &**rhs) {
-            (Expr::VarRef { name, data_type }, Expr::String(v))
-            | (Expr::String(v), Expr::VarRef { name, data_type }) => {
-                !v.is_empty()
-                    && is_tag(name)
-                    && matches!(
-                        data_type,
-                        tessera_influxql::DataType::Unknown | tessera_influxql::DataType::Tag
-                    )
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 fn matching_keys(
     part: &tessera_storage::partition::Partition,
     filter: &SeriesFilter,
@@ -534,7 +503,7 @@ fn visit_keys<'i>(
                 let e = tessera_query::exec::escape_tag(n);
                 keys.contains(&e)
             };
-            exact = equalities_only(c, &is_tag);
+            exact = tessera_query::exec::index_exact(c, &is_tag);
             tessera_query::exec::index_predicate_with(
                 c,
                 &is_tag,
