@@ -146,3 +146,46 @@ fn mutated_queries_never_panic() {
         }
     }
 }
+
+/// Nesting is bounded: past 20,000 levels of parentheses or call arguments, or 1,000 of
+/// subqueries, a query is refused with a parse error (every later step walks the tree
+/// recursively); chains of AND/OR of any length are not nesting.
+#[test]
+fn deep_nesting_is_refused_long_chains_are_not() {
+    // Debug-build frames are large: parse on a thread with room for 20,000 levels.
+    let run = |q: String| {
+        std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || parse_query(&q).map(|_| ()).map_err(|e| e.influxd_text()))
+            .unwrap()
+            .join()
+            .unwrap()
+    };
+    let parens = |n: usize| {
+        format!(
+            "SELECT v FROM m WHERE {}a = 1{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    assert!(run(parens(19_990)).is_ok());
+    let err = run(parens(25_000)).unwrap_err();
+    assert!(err.contains("nested more than 20000 deep"), "{err}");
+    let calls = |n: usize| format!("SELECT {}v{} FROM m", "abs(".repeat(n), ")".repeat(n));
+    assert!(run(calls(25_000)).unwrap_err().contains("nested more than"));
+    let subqueries = |n: usize| {
+        format!(
+            "SELECT v FROM {}m{}",
+            "(SELECT v FROM ".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    assert!(run(subqueries(1_000)).is_ok());
+    let err = run(subqueries(1_001)).unwrap_err();
+    assert!(
+        err.contains("subqueries nested more than 1000 deep"),
+        "{err}"
+    );
+    let chain: Vec<String> = (0..100_000).map(|i| format!("a = '{i}'")).collect();
+    assert!(run(format!("SELECT v FROM m WHERE {}", chain.join(" OR "))).is_ok());
+}

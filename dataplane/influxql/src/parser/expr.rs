@@ -54,6 +54,10 @@ fn insert(slot: &mut Expr, op: BinaryOp, rhs: Expr) {
 
 impl Parser<'_> {
     pub(crate) fn parse_expr(&mut self) -> PResult<Expr> {
+        self.nested(Self::parse_expr_here)
+    }
+
+    fn parse_expr_here(&mut self) -> PResult<Expr> {
         let mut root = self.parse_unary_expr()?;
         loop {
             let t = self.scan_ignore_ws();

@@ -47,7 +47,20 @@ pub type Params = HashMap<String, ParamValue>;
 pub(crate) struct Parser<'a> {
     s: TokenBuffer<'a>,
     params: Option<&'a Params>,
+    /// Expressions and subqueries being parsed inside each other.
+    depth: usize,
+    /// Subqueries being parsed inside each other.
+    subqueries: usize,
 }
+
+/// How deeply expressions (parentheses, call arguments) and subqueries may nest. Every
+/// later step walks the tree recursively; influxd has no limit but Go's stack (1 GB) and
+/// dies when it runs out. Chains of AND/OR are not nesting: any length parses.
+pub(crate) const MAX_NESTING: usize = 20_000;
+
+/// How deeply subqueries may nest: each level is a whole statement planned and run on
+/// its own (far beyond any real query, and far below what would exhaust a core's stack).
+pub(crate) const MAX_SUBQUERY_NESTING: usize = 1_000;
 
 /// Parses one or more `;`-separated statements.
 pub fn parse_query(q: &str) -> Result<Query, ParseError> {
@@ -74,7 +87,35 @@ impl<'a> Parser<'a> {
         Parser {
             s: TokenBuffer::new(src),
             params,
+            depth: 0,
+            subqueries: 0,
         }
+    }
+
+    /// Runs `f` one subquery deeper, refusing to go past [`MAX_SUBQUERY_NESTING`].
+    pub(crate) fn subquery<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.subqueries >= MAX_SUBQUERY_NESTING {
+            return Err(ParseError::plain(format!(
+                "subqueries nested more than {MAX_SUBQUERY_NESTING} deep"
+            )));
+        }
+        self.subqueries += 1;
+        let r = self.nested(f);
+        self.subqueries -= 1;
+        r
+    }
+
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_NESTING`].
+    pub(crate) fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(ParseError::plain(format!(
+                "expressions and subqueries nested more than {MAX_NESTING} deep"
+            )));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     pub(crate) fn parse_query(&mut self) -> PResult<Query> {

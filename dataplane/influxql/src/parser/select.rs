@@ -162,7 +162,7 @@ impl Parser<'_> {
         if subqueries {
             if self.scan_ignore_ws().tok == Tok::LParen {
                 self.parse_tokens(&[Tok::Select])?;
-                let stmt = self.parse_select_statement(Target::Subquery)?;
+                let stmt = self.subquery(|p| p.parse_select_statement(Target::Subquery))?;
                 self.parse_tokens(&[Tok::RParen])?;
                 return Ok(Source::Subquery(Box::new(stmt)));
             }
