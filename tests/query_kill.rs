@@ -18,23 +18,28 @@ fn query(node: &str, db: &str, q: &str) -> Value {
         .expect("json")
 }
 
+/// Writes line protocol and expects 204.
+fn write(node: &str, db: &str, body: String) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("http://{node}/write?db={db}"))
+        .body(body)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .expect("write");
+    assert_eq!(r.status().as_u16(), 204);
+}
+
 #[test]
 fn show_queries_lists_and_kill_query_stops_a_long_query() {
     let c = Cluster::start(1, 1, "", "");
     let node = c.datas[0].http.clone();
     query(&node, "", "CREATE DATABASE k");
     // Many series make a scan long enough to be seen and killed between series.
-    let client = reqwest::blocking::Client::new();
     for chunk in 0..12 {
         let body: String = (0..5000)
             .map(|i| format!("m,s=s{chunk}_{i} v={i} 1672531200000000000\n"))
             .collect();
-        let r = client
-            .post(format!("http://{node}/write?db=k"))
-            .body(body)
-            .send()
-            .expect("write");
-        assert_eq!(r.status().as_u16(), 204);
+        write(&node, "k", body);
     }
     // A scan of every series with a row filter, and a one-row answer: nearly all of its
     // time is the scan, where a KILL is noticed.
@@ -131,12 +136,7 @@ fn select_limits_refuse_big_queries() {
             })
         })
         .collect();
-    let r = reqwest::blocking::Client::new()
-        .post(format!("http://{node}/write?db=lim"))
-        .body(body)
-        .send()
-        .expect("write");
-    assert_eq!(r.status().as_u16(), 204);
+    write(&node, "lim", body);
     let err = |q: &str| query(&node, "lim", q)["results"][0]["error"].clone();
     // 4 series: over the series limit.
     assert_eq!(
@@ -174,12 +174,7 @@ fn huge_or_conditions_are_answered() {
     let body: String = (0..2000)
         .map(|i| format!("m,host=h{i},dc=d{} v={i} 1672531200000000000\n", i % 7))
         .collect();
-    let r = reqwest::blocking::Client::new()
-        .post(format!("http://{node}/write?db=wide"))
-        .body(body)
-        .send()
-        .expect("write");
-    assert_eq!(r.status().as_u16(), 204);
+    write(&node, "wide", body);
     // 60,000 terms naming every even host 60 times over, and one odd host under AND.
     let terms: Vec<String> = (0..60_000)
         .map(|i| format!("host = 'h{}'", (i * 2) % 2000))

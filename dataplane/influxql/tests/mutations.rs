@@ -161,25 +161,17 @@ fn deep_nesting_is_refused_long_chains_are_not() {
             .join()
             .unwrap()
     };
-    let parens = |n: usize| {
-        format!(
-            "SELECT v FROM m WHERE {}a = 1{}",
-            "(".repeat(n),
-            ")".repeat(n)
-        )
+    // `open` n times around `inner`, closed as often.
+    let nest = |head: &str, open: &str, inner: &str, n: usize, tail: &str| {
+        format!("{head}{}{inner}{}{tail}", open.repeat(n), ")".repeat(n))
     };
+    let parens = |n| nest("SELECT v FROM m WHERE ", "(", "a = 1", n, "");
     assert!(run(parens(19_990)).is_ok());
     let err = run(parens(25_000)).unwrap_err();
     assert!(err.contains("nested more than 20000 deep"), "{err}");
-    let calls = |n: usize| format!("SELECT {}v{} FROM m", "abs(".repeat(n), ")".repeat(n));
+    let calls = |n| nest("SELECT ", "abs(", "v", n, " FROM m");
     assert!(run(calls(25_000)).unwrap_err().contains("nested more than"));
-    let subqueries = |n: usize| {
-        format!(
-            "SELECT v FROM {}m{}",
-            "(SELECT v FROM ".repeat(n),
-            ")".repeat(n)
-        )
-    };
+    let subqueries = |n| nest("SELECT v FROM ", "(SELECT v FROM ", "m", n, "");
     assert!(run(subqueries(1_000)).is_ok());
     let err = run(subqueries(1_001)).unwrap_err();
     assert!(
