@@ -223,27 +223,10 @@ pub fn index_exact(c: &Expr, is_tag: &dyn Fn(&str) -> bool) -> bool {
 /// function given; false when they are not known.
 pub type TagValues<'a> = &'a dyn Fn(&str, &[u8], &mut dyn FnMut(&[u8])) -> bool;
 
-thread_local! {
-    /// The escaped prefix every match of a tag regex starts with, by pattern.
-    static PREFIXES: std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
 /// The text every match of `pattern` must start with (escaped as tag values are stored):
 /// its literal prefix when it is anchored at the start (`^…`), else empty.
 fn match_prefix(pattern: &str) -> Vec<u8> {
-    if let Some(p) = PREFIXES.with(|c| c.borrow().get(pattern).cloned()) {
-        return p;
-    }
-    let p = escape_tag(&String::from_utf8_lossy(&literal_prefix(pattern)));
-    PREFIXES.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(pattern.to_string(), p.clone());
-    });
-    p
+    escape_tag(&String::from_utf8_lossy(&literal_prefix(pattern)))
 }
 
 /// The longest literal text every match of a start-anchored pattern begins with.
@@ -281,18 +264,25 @@ fn literal_prefix(pattern: &str) -> Vec<u8> {
     first[..len].to_vec()
 }
 
+/// A tag regex compiled, with the escaped prefix all its matches start with
+/// ([`match_prefix`]).
+type TagRegex = (regex::Regex, std::rc::Rc<[u8]>);
+
 thread_local! {
     /// Tag regexes compiled on this core, by pattern (a dashboard repeats its queries).
-    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, TagRegex>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// `pattern` compiled, from this core's cache when it was compiled before.
-fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+/// `pattern` compiled with its prefix, from this core's cache when it was compiled before.
+fn cached_regex(pattern: &str) -> Option<TagRegex> {
     if let Some(re) = REGEXES.with(|c| c.borrow().get(pattern).cloned()) {
         return Some(re);
     }
-    let re = regex::Regex::new(pattern).ok()?;
+    let re = (
+        regex::Regex::new(pattern).ok()?,
+        match_prefix(pattern).into(),
+    );
     REGEXES.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= 256 {
@@ -319,7 +309,7 @@ pub fn index_predicate_with(
                 (Expr::VarRef { name, data_type }, Expr::Regex(re))
                     if *data_type != DataType::Field && is_tag(name) =>
                 {
-                    let Some(compiled) = cached_regex(&re.0) else {
+                    let Some((compiled, prefix)) = cached_regex(&re.0) else {
                         return TagPredicate::All;
                     };
                     // A pattern that matches "" also matches series without the tag.
@@ -328,7 +318,7 @@ pub fn index_predicate_with(
                     }
                     let key = escape_tag(name);
                     let mut hits: Vec<Vec<u8>> = Vec::new();
-                    let known = values(name, &match_prefix(&re.0), &mut |v: &[u8]| {
+                    let known = values(name, &prefix, &mut |v: &[u8]| {
                         // Stored values are escaped only where they hold `\`-escapes.
                         let hit = match std::str::from_utf8(v) {
                             Ok(s) if !v.contains(&b'\\') => compiled.is_match(s),

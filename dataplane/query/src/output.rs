@@ -176,6 +176,12 @@ struct Obj {
     depth: usize,
 }
 
+impl Obj {
+    fn at(depth: usize) -> Obj {
+        Obj { empty: true, depth }
+    }
+}
+
 impl Enc<'_> {
     fn nl(&mut self, depth: usize) {
         if self.pretty {
@@ -184,10 +190,6 @@ impl Enc<'_> {
                 self.out.push_str("    ");
             }
         }
-    }
-
-    fn open(&self, depth: usize) -> Obj {
-        Obj { empty: true, depth }
     }
 
     /// Starts a field; its value follows at `o.depth + 1`.
@@ -255,14 +257,14 @@ impl Enc<'_> {
     }
 
     fn series(&mut self, s: &Series, tf: TimeFormat, tz: Option<&crate::tz::Tz>, depth: usize) {
-        let mut o = self.open(depth);
+        let mut o = Obj::at(depth);
         if !s.name.is_empty() {
             self.key(&mut o, "name");
             go_string(&s.name, self.out);
         }
         if !s.tags.is_empty() {
             self.key(&mut o, "tags");
-            let mut t = self.open(depth + 1);
+            let mut t = Obj::at(depth + 1);
             for (k, v) in &s.tags {
                 self.key(&mut t, k);
                 go_string(v, self.out);
@@ -289,7 +291,7 @@ impl Enc<'_> {
     fn result(&mut self, r: &StatementResult, tf: TimeFormat, depth: usize) {
         use std::fmt::Write;
         let tz = r.tz.as_deref();
-        let mut o = self.open(depth);
+        let mut o = Obj::at(depth);
         self.key(&mut o, "statement_id");
         let _ = write!(self.out, "{}", r.statement_id);
         if !r.series.is_empty() {
@@ -299,7 +301,7 @@ impl Enc<'_> {
         if !r.messages.is_empty() {
             self.key(&mut o, "messages");
             self.seq(depth + 1, &r.messages, |e, (l, t), d| {
-                let mut m = e.open(d);
+                let mut m = Obj::at(d);
                 e.key(&mut m, "level");
                 go_string(l, e.out);
                 e.key(&mut m, "text");
@@ -346,7 +348,7 @@ pub fn results_json(results: &[StatementResult], tf: TimeFormat, pretty: bool) -
         out: &mut out,
         pretty,
     };
-    let mut o = e.open(0);
+    let mut o = Obj::at(0);
     e.key(&mut o, "results");
     e.seq(1, results, |e, r, d| e.result(r, tf, d));
     e.close(o);
@@ -361,7 +363,7 @@ pub fn error_json(message: &str, pretty: bool) -> String {
         out: &mut out,
         pretty,
     };
-    let mut o = e.open(0);
+    let mut o = Obj::at(0);
     e.key(&mut o, "error");
     go_string(message, e.out);
     e.close(o);

@@ -297,11 +297,7 @@ impl Engine {
         }
         let home = router::home_core(shard.id, self.cores);
         let (partitions, answered) = if home == self.core {
-            let (r, added) = self.register_local(shard, &missing);
-            if added {
-                self.announce_fields_changed().await;
-            }
-            r?
+            self.register_local(shard, &missing).await?
         } else {
             let (reply, answer) = flume::bounded(1);
             self.mesh[home]
@@ -371,23 +367,34 @@ impl Engine {
         }
     }
 
-    /// Registers fields in a shard this core is home to; also answers whether the
-    /// registry grew (new fields are kept even when the request fails on a conflict).
-    fn register_local(
+    /// Registers fields in a shard this core is home to. When the registry grew (new
+    /// fields are kept even when the request fails on a conflict), every core is told
+    /// before the answer.
+    async fn register_local(
         &self,
         shard: &ShardRef,
         fields: &[(FieldKey, FieldType)],
-    ) -> (Result<(u32, Vec<FieldType>), RegisterError>, bool) {
-        let mut added = false;
-        let r = self.register_in(shard, fields, &mut added);
-        (r, added)
+    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
+        let registered = || {
+            self.registries
+                .borrow()
+                .get(&shard.id)
+                .map_or(0, ShardFields::len)
+        };
+        // A registry loaded by this call counts as grown: one extra announcement per
+        // shard and process, harmless.
+        let before = registered();
+        let r = self.register_in(shard, fields);
+        if registered() > before {
+            self.announce_fields_changed().await;
+        }
+        r
     }
 
     fn register_in(
         &self,
         shard: &ShardRef,
         fields: &[(FieldKey, FieldType)],
-        added: &mut bool,
     ) -> Result<(u32, Vec<FieldType>), RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
@@ -409,10 +416,8 @@ impl Engine {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(ShardFields::load(&dir)?),
         };
-        let before = registry.len();
-        let types = registry.register(fields);
-        *added = registry.len() > before;
-        Ok((partitions, types?))
+        let types = registry.register(fields)?;
+        Ok((partitions, types))
     }
 
     /// Serves messages from other cores until every sender is gone.
@@ -435,10 +440,7 @@ impl Engine {
                         fields,
                         reply,
                     } => {
-                        let (r, added) = me.register_local(&shard, &fields);
-                        if added {
-                            me.announce_fields_changed().await;
-                        }
+                        let r = me.register_local(&shard, &fields).await;
                         let _ = reply.send_async(r).await;
                     }
                     CoreMsg::Scatter(m) => crate::scatter::serve(&me, m).await,

@@ -46,7 +46,7 @@ fn decisive(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<usize>
     if n == 0 {
         return None;
     }
-    let worse = |i: &usize, j: &usize| -> bool {
+    let mut worse = |i: &usize, j: &usize| -> bool {
         match k.values.cmp_at(*i, *j) {
             std::cmp::Ordering::Equal => k.times[*i] > k.times[*j],
             o => (o == std::cmp::Ordering::Less) == top,
@@ -54,13 +54,12 @@ fn decisive(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<usize>
     };
     // A heap of the n + 1 best so far, the worst at the root.
     let mut heap: Vec<usize> = Vec::with_capacity(n + 1);
-    let mut less = |a: &usize, b: &usize| worse(a, b);
     for i in 0..k.len() {
         if heap.len() <= n {
-            gosort::heap_push(&mut heap, i, &mut less);
+            gosort::heap_push(&mut heap, i, &mut worse);
         } else if worse(&heap[0], &i) {
             heap[0] = i;
-            gosort::heap_fix(&mut heap, 0, &mut less);
+            gosort::heap_fix(&mut heap, 0, &mut worse);
         }
     }
     heap.sort_by(|a, b| {
