@@ -63,6 +63,7 @@ const FILES: &[&str] = &[
     "show",
     "explain",
     "errors",
+    "combinations",
     "into",
     "ddl",
 ];

@@ -53,7 +53,7 @@ DATASET = os.path.join(CASES, "dataset.lp")
 FILES = [
     "select_raw", "where", "aggregates", "selectors", "group_by_time", "fill",
     "group_by_tags", "order_limit", "math", "transformations", "subqueries", "tz",
-    "multi_statement", "params", "csv", "show", "explain", "errors", "into", "ddl",
+    "multi_statement", "params", "csv", "show", "explain", "errors", "combinations", "into", "ddl",
 ]
 
 # The most lines in one /write request while loading the dataset.

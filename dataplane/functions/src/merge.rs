@@ -18,9 +18,28 @@ struct Head {
 /// Merges `runs` (each ascending in time, given in series-key order) as
 /// influxd does; returns `(run, index)` pairs in output order.
 pub fn merge_order(runs: &[&[i64]]) -> Vec<(usize, usize)> {
+    merge_order_by(runs, false, |_, _| false)
+}
+
+/// The same merge in either direction, with influxd's tie-break between points
+/// at equal times: `tie(a, b)` says whether point `a` (run, index) sorts before
+/// `b` (influxd compares the points' auxiliary values while both are strings).
+/// For a descending merge each run is given newest first, the runs in reverse
+/// series-key order (influxd reverses a tag set's series for `ORDER BY time
+/// DESC`), and `tie` answers for the descending order.
+pub fn merge_order_by<F>(runs: &[&[i64]], descending: bool, mut tie: F) -> Vec<(usize, usize)>
+where
+    F: FnMut((usize, usize), (usize, usize)) -> bool,
+{
     let total = runs.iter().map(|r| r.len()).sum();
     let mut out = Vec::with_capacity(total);
-    let mut less = |a: &Head, b: &Head| a.time < b.time;
+    let mut less = |a: &Head, b: &Head| {
+        if a.time != b.time {
+            (a.time < b.time) != descending
+        } else {
+            tie((a.run, a.at), (b.run, b.at))
+        }
+    };
     let mut heap: Vec<Head> = runs
         .iter()
         .enumerate()
@@ -57,5 +76,29 @@ mod tests {
         let order = merge_order(&[&a, &b]);
         let runs: Vec<usize> = order.iter().map(|&(r, _)| r).collect();
         assert_eq!(runs, vec![0, 1, 1, 0, 1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn equal_times_without_a_string_tie_break_follow_the_heap() {
+        // influxd 1.6.7, SELECT * over hosts a..e (first aux column a boolean): at
+        // the first time a, e, b, d, c; then d, c, a, b.
+        let t = [0, 10];
+        let order = merge_order_by(&[&t, &t, &t, &t, &t], false, |_, _| false);
+        let runs: Vec<usize> = order.iter().map(|&(r, _)| r).collect();
+        assert_eq!(runs, vec![0, 4, 1, 3, 2, 3, 2, 0, 1, 4]);
+    }
+
+    #[test]
+    fn a_string_tie_break_orders_equal_times_both_ways() {
+        // Aux values compared as strings: series order whatever the heap does.
+        let names = ["a", "b", "c", "d"];
+        let t = [0, 10, 20];
+        let up = merge_order_by(&[&t, &t, &t, &t], false, |x, y| names[x.0] < names[y.0]);
+        let runs: Vec<usize> = up.iter().map(|&(r, _)| r).collect();
+        assert_eq!(runs, vec![0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
+        let d = [20, 10, 0];
+        let down = merge_order_by(&[&d, &d, &d, &d], true, |x, y| names[x.0] > names[y.0]);
+        let runs: Vec<usize> = down.iter().map(|&(r, _)| r).collect();
+        assert_eq!(runs, vec![3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0]);
     }
 }

@@ -187,21 +187,12 @@ pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), Qu
             lhs,
             rhs,
         } => {
-            // influxd's TimeRange.Union: a bound from either side, the wider when both.
+            // influxql's ConditionExpr intersects the two sides' time ranges under OR
+            // too ("there is no such thing as using OR with a time range"): `a AND
+            // time = x OR time = y` selects nothing.
             let (l, lr) = split_time(lhs, now)?;
             let (r, rr) = split_time(rhs, now)?;
-            let min = match (lr.has_min(), rr.has_min()) {
-                (true, true) => lr.min.min(rr.min),
-                (true, false) => lr.min,
-                (false, true) => rr.min,
-                _ => MIN_TIME,
-            };
-            let max = match (lr.has_max(), rr.has_max()) {
-                (true, true) => lr.max.max(rr.max),
-                (true, false) => lr.max,
-                (false, true) => rr.max,
-                _ => MAX_TIME,
-            };
+            let (min, max) = (lr.min.max(rr.min), lr.max.min(rr.max));
             let rest = match (l, r) {
                 (Some(a), Some(b)) => Some(Expr::Binary {
                     op: BinaryOp::Or,

@@ -190,77 +190,155 @@ fn raw_rows(
     for s in partial.raw {
         groups.entry(s.group.clone()).or_default().push(s);
     }
+    let transforms = plan.outputs.iter().any(OExpr::has_transform);
+    let aux = aux_refs(plan, transforms);
+    let mut fields = vec![Value::Null; plan.fields.len()];
     for (g, mut members) in groups {
         members.sort_by(|a, b| a.series_key.cmp(&b.series_key));
-        // (time, member, row)
-        let mut order: Vec<(i64, usize, usize)> = Vec::new();
-        for (mi, m) in members.iter().enumerate() {
-            order.extend(m.times.iter().enumerate().map(|(ri, t)| (*t, mi, ri)));
+        if plan.descending {
+            // influxd reverses a tag set's series for ORDER BY time DESC.
+            members.reverse();
         }
-        order.sort_unstable();
-        let mut rows = Vec::with_capacity(order.len());
-        let mut fields = vec![Value::Null; plan.fields.len()];
-        let mut refs: Vec<usize> = Vec::new();
-        for o in &plan.outputs {
-            o.field_refs(&mut refs);
-        }
-        let transforms = plan.outputs.iter().any(OExpr::has_transform);
-        if transforms {
-            // Raw transformations see the group's series merged into one stream, in
-            // influxd's merge order (which decides the order of points at equal times).
-            let runs: Vec<&[i64]> = members.iter().map(|m| m.times.as_slice()).collect();
-            let mut stream: Vec<(i64, Vec<Value>)> = Vec::new();
-            for (mi, ri) in tessera_functions::merge_order(&runs) {
-                let m = &members[mi];
+        // Each member's rows that answer something, in the query's time order:
+        // influxd's series iterators emit no point where none of the selected fields
+        // has a value, so such rows take no part in the merge.
+        let mut kept: Vec<Vec<usize>> = Vec::with_capacity(members.len());
+        let mut times: Vec<Vec<i64>> = Vec::with_capacity(members.len());
+        for m in &members {
+            let mut rows: Vec<usize> = Vec::with_capacity(m.times.len());
+            for ri in 0..m.times.len() {
                 for (fi, col) in m.cols.iter().enumerate() {
                     fields[fi] = col[ri].clone();
                 }
                 if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
-                    let values: Vec<Value> = plan
-                        .outputs
-                        .iter()
-                        .map(|o| eval(o, &fields, &m.tags, &[]))
-                        .collect();
-                    stream.push((m.times[ri], values));
+                    rows.push(ri);
                 }
             }
             if plan.descending {
-                stream.reverse();
+                rows.reverse();
             }
-            let mut merged: Vec<(i64, usize, Vec<Value>)> = transform::apply(plan, stream)?
-                .into_iter()
-                .map(|(t, v)| (t, 0, v))
-                .collect();
-            if plan.descending {
-                // Reversed again below with the other rows.
-                merged.reverse();
-            }
-            out.insert(
-                g,
-                merged
-                    .into_iter()
-                    .map(|(time, _, values)| Row { time, values })
-                    .collect(),
-            );
-            continue;
+            times.push(rows.iter().map(|&ri| m.times[ri]).collect());
+            kept.push(rows);
         }
-        for (t, mi, ri) in order {
+        let runs: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
+        let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+            let (ma, mb) = (&members[a.0], &members[b.0]);
+            aux_before(
+                &aux,
+                (ma, kept[a.0][a.1]),
+                (mb, kept[b.0][b.1]),
+                plan.descending,
+            )
+        });
+        // The group's rows in influxd's merge order, which decides the order of
+        // points at equal times (and what transformations see).
+        let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());
+        for (mi, at) in order {
             let m = &members[mi];
+            let ri = kept[mi][at];
             for (fi, col) in m.cols.iter().enumerate() {
                 fields[fi] = col[ri].clone();
             }
-            if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
-                let values: Vec<Value> = plan
-                    .outputs
-                    .iter()
-                    .map(|o| eval(o, &fields, &m.tags, &[]))
-                    .collect();
-                rows.push(Row { time: t, values });
-            }
+            let values: Vec<Value> = plan
+                .outputs
+                .iter()
+                .map(|o| eval(o, &fields, &m.tags, &[]))
+                .collect();
+            stream.push((m.times[ri], values));
+        }
+        let mut rows: Vec<Row> = if transforms {
+            transform::apply(plan, stream)?
+                .into_iter()
+                .map(|(time, values)| Row { time, values })
+                .collect()
+        } else {
+            stream
+                .into_iter()
+                .map(|(time, values)| Row { time, values })
+                .collect()
+        };
+        if plan.descending {
+            // Reversed again with the other groups' rows.
+            rows.reverse();
         }
         out.insert(g, rows);
     }
     Ok(())
+}
+
+/// The auxiliary values influxd sorts equal-time points of a raw merge by: every
+/// field and tag the statement reads outside its transformations, by name (Go's
+/// `VarRefs` order: name, then type, a tag after a field of the same name).
+enum AuxRef {
+    Field(usize),
+    Tag(String),
+}
+
+fn aux_refs(plan: &SelectPlan, transforms: bool) -> Vec<AuxRef> {
+    fn walk(
+        o: &OExpr,
+        transforms: bool,
+        out: &mut Vec<(String, bool, Option<usize>)>,
+        plan: &SelectPlan,
+    ) {
+        match o {
+            OExpr::Field(i) => out.push((plan.fields[*i].clone(), false, Some(*i))),
+            OExpr::Tag(k) => out.push((k.clone(), true, None)),
+            OExpr::Bin(_, a, b) => {
+                walk(a, transforms, out, plan);
+                walk(b, transforms, out, plan);
+            }
+            OExpr::Math(_, a) => a.iter().for_each(|x| walk(x, transforms, out, plan)),
+            OExpr::Cast(a, _) => walk(a, transforms, out, plan),
+            // A transformation's argument drives its own iterator; it is no aux value.
+            OExpr::Transform { inner, .. } if !transforms => walk(inner, transforms, out, plan),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    for o in &plan.outputs {
+        walk(o, transforms, &mut refs, plan);
+    }
+    refs.sort();
+    refs.dedup();
+    refs.into_iter()
+        .map(|(name, tag, field)| match (tag, field) {
+            (false, Some(i)) => AuxRef::Field(i),
+            _ => AuxRef::Tag(name),
+        })
+        .collect()
+}
+
+/// Whether row `a` goes before row `b` of the same time in influxd's merge: their aux
+/// values compared in order while both are strings (the first other value ends it).
+fn aux_before(
+    aux: &[AuxRef],
+    a: (&crate::exec::RawSeries, usize),
+    b: (&crate::exec::RawSeries, usize),
+    descending: bool,
+) -> bool {
+    fn text<'a>(r: &AuxRef, (m, ri): (&'a crate::exec::RawSeries, usize)) -> Option<&'a str> {
+        match r {
+            AuxRef::Field(i) => match &m.cols[*i][ri] {
+                Value::String(s) => Some(s),
+                _ => None,
+            },
+            AuxRef::Tag(k) => m
+                .tags
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty()),
+        }
+    }
+    for r in aux {
+        match (text(r, a), text(r, b)) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) => return (x < y) != descending,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The windows a group reports, in order, as influxd's fill iterator walks them: from

@@ -3,8 +3,6 @@
 //! `tessera-functions`: each transformed column sees its non-null values and emits at its
 //! own times; other columns are joined on those times.
 
-use std::collections::BTreeMap;
-
 use tessera_functions::{Point, TransformContext};
 
 use crate::agg::{args_of, from_fvalue, to_fvalue, value_type_of};
@@ -26,60 +24,69 @@ pub fn apply(
         },
         ascending: !plan.descending,
     };
-    let ncols = plan.outputs.len();
-    let mut results: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-    let mut order: Vec<i64> = Vec::new();
+    // Each column's points in the query's time order: a transformation's output, or
+    // for any other column (an aggregate beside a transformed one) the rows as given.
+    let mut columns: Vec<Vec<(i64, Value)>> = Vec::with_capacity(plan.outputs.len());
     let mut any = false;
     for (c, o) in plan.outputs.iter().enumerate() {
         let Some(OExpr::Transform { name, args, inner }) = o.transform_node() else {
+            columns.push(rows.iter().map(|(t, v)| (*t, v[c].clone())).collect());
             continue;
         };
+        any = true;
         let kind = if matches!(**inner, OExpr::Call(_)) {
             "Interval"
         } else {
             "Interrupt"
         };
         let outer = !matches!(o, OExpr::Transform { .. });
-        any = true;
-        let pts: Vec<Point> = rows
-            .iter()
-            .filter(|(_, v)| !v[c].is_null())
-            .map(|(t, v)| Point::new(*t, to_fvalue(&v[c])))
-            .collect();
-        let Some(input) = rows.iter().find_map(|(_, v)| value_type_of(&v[c])) else {
-            continue;
-        };
-        let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
-            .map_err(|e| crate::agg::err_over(e, kind))?;
-        for p in tf.apply(&pts) {
-            if !results.contains_key(&p.time) {
-                order.push(p.time);
+        let mut out = Vec::new();
+        if let Some(input) = rows.iter().find_map(|(_, v)| value_type_of(&v[c])) {
+            let pts: Vec<Point> = rows
+                .iter()
+                .filter(|(_, v)| !v[c].is_null())
+                .map(|(t, v)| Point::new(*t, to_fvalue(&v[c])))
+                .collect();
+            let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
+                .map_err(|e| crate::agg::err_over(e, kind))?;
+            for p in tf.apply(&pts) {
+                let mut v = from_fvalue(p.value);
+                if outer {
+                    v = crate::finish::eval(&o.with_transform_result(&v), &[], &[], &[]);
+                }
+                out.push((p.time, v));
             }
-            let mut v = from_fvalue(p.value);
-            if outer {
-                v = crate::finish::eval(&o.with_transform_result(&v), &[], &[], &[]);
-            }
-            results
-                .entry(p.time)
-                .or_insert_with(|| vec![Value::Null; ncols])[c] = v;
         }
+        columns.push(out);
     }
     if !any {
         return Ok(rows);
     }
-    let by_time: BTreeMap<i64, &Vec<Value>> = rows.iter().map(|(t, v)| (*t, v)).collect();
-    Ok(order
+    Ok(align(columns, ctx.ascending))
+}
+
+/// Rows from per-column point streams as influxd's cursor reads its iterators: each
+/// row is at the earliest (latest, descending) time any column has next, and takes
+/// the next point of every column at that time; the other columns are null there.
+fn align(columns: Vec<Vec<(i64, Value)>>, ascending: bool) -> Vec<(i64, Vec<Value>)> {
+    let mut heads: Vec<std::iter::Peekable<std::vec::IntoIter<(i64, Value)>>> = columns
         .into_iter()
-        .filter_map(|t| {
-            let mut vals = results.remove(&t)?;
-            for (c, o) in plan.outputs.iter().enumerate() {
-                if o.transform_node().is_none() {
-                    if let Some(r) = by_time.get(&t) {
-                        vals[c] = r[c].clone();
-                    }
-                }
-            }
-            Some((t, vals))
-        })
-        .collect())
+        .map(|c| c.into_iter().peekable())
+        .collect();
+    let mut out = Vec::new();
+    loop {
+        let next = heads.iter_mut().filter_map(|h| h.peek().map(|p| p.0));
+        let ts = if ascending { next.min() } else { next.max() };
+        let Some(ts) = ts else {
+            return out;
+        };
+        let row = heads
+            .iter_mut()
+            .map(|h| match h.next_if(|p| p.0 == ts) {
+                Some((_, v)) => v,
+                None => Value::Null,
+            })
+            .collect();
+        out.push((ts, row));
+    }
 }
