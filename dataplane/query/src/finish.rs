@@ -117,6 +117,9 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
             if let Some(min) = plan.output_min {
                 rows.retain(|r| r.time >= min);
             }
+            if let Some((max, _)) = plan.output_max {
+                rows.retain(|r| r.time <= max);
+            }
         }
         let rows: Vec<Row> = rows
             .into_iter()
@@ -146,14 +149,13 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
             partial: false,
         });
     }
-    if plan.descending {
-        series.reverse();
-    }
     // influxd 1.6: SOFFSET without SLIMIT answers no series at all.
     if plan.soffset > 0 && plan.slimit == 0 {
         return Ok(Vec::new());
     }
-    Ok(series
+    // SLIMIT/SOFFSET count series in ascending order (influxd limits its tag sets
+    // before it reverses the output for ORDER BY time DESC).
+    let mut series: Vec<Series> = series
         .into_iter()
         .skip(plan.soffset as usize)
         .take(if plan.slimit > 0 {
@@ -161,7 +163,11 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
         } else {
             usize::MAX
         })
-        .collect())
+        .collect();
+    if plan.descending {
+        series.reverse();
+    }
+    Ok(series)
 }
 
 /// Whether an output of a raw row reads a field the row has. A field cast to a type it

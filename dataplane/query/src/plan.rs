@@ -221,6 +221,9 @@ pub struct SelectPlan {
     /// Rows before this are read only as input of transformations (influxd reads one
     /// interval more so that the first window has a predecessor).
     pub output_min: Option<i64>,
+    /// The same for ORDER BY time DESC, where influxd reads the intervals after the range
+    /// instead: rows after `.0` are input only; `.1` is the range's own upper bound.
+    pub output_max: Option<(i64, i64)>,
     /// EXPLAIN: 0 runs the query; 1 only gathers what it would read
     /// ([`crate::exec::ExplainStat`]); 2 (EXPLAIN ANALYZE) runs it and gathers that too.
     pub explain: u8,
@@ -631,6 +634,9 @@ impl SelectPlan {
         if self.output_min.take().is_some() {
             self.range.min = min;
         }
+        if let Some((_, max)) = self.output_max.take() {
+            self.range.max = max;
+        }
     }
 }
 
@@ -775,9 +781,19 @@ pub fn plan_select(
             .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_) | OExpr::Cast(..)))
             || calls.iter().any(|c| !c.tags.is_empty()));
     let columns = column_names(&fields);
-    // Transformations over GROUP BY time windows look one (or N-1) intervals back.
+    let descending = stmt
+        .sort_fields
+        .first()
+        .map(|s| !s.ascending)
+        .unwrap_or(false);
+    if range.max == MAX_TIME && interval.is_some() {
+        range.max = now;
+    }
+    // Transformations over GROUP BY time windows look one (or N-1) intervals back: before
+    // the range, or after it for ORDER BY time DESC.
     let mut output_min = None;
-    if let (Some(iv), true) = (interval, range.has_min()) {
+    let mut output_max = None;
+    if let Some(iv) = interval {
         let mut back = 0i64;
         for o in &outputs {
             if let OExpr::Transform { name, args, .. } = o {
@@ -796,19 +812,16 @@ pub fn plan_select(
                 back = back.max(n);
             }
         }
-        if back > 0 {
+        let span = back.saturating_mul(iv.every);
+        if back > 0 && !descending && range.has_min() {
             let first = crate::tz::window(range.min, iv.every, iv.offset, tz.as_deref()).0;
             output_min = Some(first);
-            range.min = first.saturating_sub(back.saturating_mul(iv.every));
+            range.min = first.saturating_sub(span);
+        } else if back > 0 && descending && range.max < MAX_TIME {
+            let last = crate::tz::window(range.max, iv.every, iv.offset, tz.as_deref()).0;
+            output_max = Some((last, range.max));
+            range.max = range.max.saturating_add(span).min(MAX_TIME - 1);
         }
-    }
-    let descending = stmt
-        .sort_fields
-        .first()
-        .map(|s| !s.ascending)
-        .unwrap_or(false);
-    if range.max == MAX_TIME && interval.is_some() {
-        range.max = now;
     }
     Ok(SelectPlan {
         measurements,
@@ -842,6 +855,7 @@ pub fn plan_select(
         id_base: 0,
         node_slot: 0,
         output_min,
+        output_max,
         explain: 0,
         inner: false,
         tz,

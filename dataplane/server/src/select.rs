@@ -467,6 +467,7 @@ fn select_subqueries<'a>(
                 },
             };
             inherit_time(&mut inner, &outer_time);
+            inherit_dimensions(&mut inner, stmt);
             let series = select_boxed(ctx, snap, &inner, defaults, 0, true).await?;
             for s in series {
                 let entry = schema.entry(s.name.clone()).or_default();
@@ -582,6 +583,30 @@ fn frame_columns(
         columns.push((name.clone(), Column::from_sorted(ts, vals)));
     }
     columns
+}
+
+/// The outer statement's GROUP BY tags reach into the inner statement (influxd groups
+/// the inner statement by its own dimensions and the outer ones), so an outer `GROUP BY
+/// host` over `SELECT max(x) FROM m` takes each host's max. Named tags only.
+fn inherit_dimensions(inner: &mut SelectStatement, outer: &SelectStatement) {
+    use tessera_influxql::Expr;
+    if inner
+        .dimensions
+        .iter()
+        .any(|d| matches!(d.expr, Expr::Wildcard(_)))
+    {
+        return;
+    }
+    for d in &outer.dimensions {
+        // `GROUP BY *` and regexes expand against the subquery's own dimensions.
+        let tag = match &d.expr {
+            Expr::VarRef { .. } => &d.expr,
+            _ => continue,
+        };
+        if !inner.dimensions.iter().any(|i| &i.expr == tag) {
+            inner.dimensions.push(d.clone());
+        }
+    }
 }
 
 /// An inner statement without time terms of its own reads the outer statement's range.
