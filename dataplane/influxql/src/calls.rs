@@ -22,6 +22,9 @@ pub(crate) fn compile_math(name: &str, args: &[Expr], c: &mut Compiled, allow: b
             args.len()
         ));
     }
+    if args.iter().all(is_literal) {
+        return Err("field must contain at least one variable".into());
+    }
     for a in args.iter().filter(|a| !is_literal(a)) {
         compile_expr(a, c, allow)?;
     }

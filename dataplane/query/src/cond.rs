@@ -65,9 +65,23 @@ pub fn mentions_time(e: &Expr) -> bool {
 pub fn eval_time(e: &Expr, now: i64) -> Result<i64, QueryError> {
     match e {
         Expr::String(s) => tessera_influxql::parse_time_string(s).ok_or_else(|| {
-            QueryError::msg(
-                "invalid operation: time and *influxql.StringLiteral are not compatible",
-            )
+            // A string that starts like a date is a time literal influxd failed to
+            // parse; any other string is not a time at all.
+            let b = s.as_bytes();
+            let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
+            if b.len() >= 10
+                && digits(0..4)
+                && b[4] == b'-'
+                && digits(5..7)
+                && b[7] == b'-'
+                && digits(8..10)
+            {
+                QueryError::msg("invalid timestamp string")
+            } else {
+                QueryError::msg(
+                    "invalid operation: time and *influxql.StringLiteral are not compatible",
+                )
+            }
         }),
         Expr::Integer(i) => Ok(*i),
         Expr::Unsigned(u) => Ok(*u as i64),
@@ -203,7 +217,12 @@ pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), Qu
             };
             Ok((rest, TimeRange { min, max }))
         }
-        e => Ok((Some(e.clone()), TimeRange::default())),
+        e @ (Expr::Binary { .. } | Expr::Boolean(_)) => Ok((Some(e.clone()), TimeRange::default())),
+        // influxql's ConditionExpr takes only comparisons, their AND/OR, parentheses and
+        // boolean literals: a bare field, tag, number or call is refused.
+        e => Err(QueryError::msg(format!(
+            "invalid condition expression: {e}"
+        ))),
     }
 }
 
@@ -219,6 +238,8 @@ pub trait Resolver {
 pub enum CExpr {
     Lit(Value),
     Field(usize),
+    /// `field::type`: the field's value converted as influxd's cursors convert it.
+    CastField(usize, DataType),
     Tag(String),
     Regex(Arc<regex::Regex>),
     Bin(BinaryOp, Box<CExpr>, Box<CExpr>),
@@ -237,10 +258,21 @@ impl CExpr {
             Expr::VarRef { name, data_type } => {
                 if *data_type != DataType::Tag {
                     if let Some(i) = r.field(name, *data_type) {
-                        return Ok(CExpr::Field(i));
+                        return Ok(match data_type {
+                            DataType::Float
+                            | DataType::Integer
+                            | DataType::Unsigned
+                            | DataType::String
+                            | DataType::Boolean => CExpr::CastField(i, *data_type),
+                            _ => CExpr::Field(i),
+                        });
                     }
                 }
-                if r.is_tag(name, *data_type) || *data_type == DataType::Tag {
+                // A reference cast to a field type never reads a tag (influxd gives it a
+                // null cursor of that type).
+                if *data_type == DataType::Tag
+                    || (*data_type == DataType::Unknown && r.is_tag(name, *data_type))
+                {
                     CExpr::Tag(name.clone())
                 } else {
                     CExpr::Lit(Value::Null)
@@ -259,7 +291,11 @@ impl CExpr {
                 Box::new(CExpr::compile(rhs, r)?),
             ),
             Expr::Nil => CExpr::Lit(Value::Null),
-            other => return Err(QueryError::msg(format!("invalid condition: {other:?}"))),
+            other => {
+                return Err(QueryError::msg(format!(
+                    "invalid condition expression: {other}"
+                )))
+            }
         })
     }
 
@@ -306,7 +342,7 @@ impl CExpr {
 
     pub fn uses_fields(&self) -> bool {
         match self {
-            CExpr::Field(_) => true,
+            CExpr::Field(_) | CExpr::CastField(..) => true,
             CExpr::Bin(_, l, r) => l.uses_fields() || r.uses_fields(),
             _ => false,
         }
@@ -316,6 +352,9 @@ impl CExpr {
         match self {
             CExpr::Lit(v) => v.clone(),
             CExpr::Field(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            CExpr::CastField(i, t) => {
+                crate::finish::cast(row.get(*i).cloned().unwrap_or(Value::Null), *t)
+            }
             CExpr::Tag(_) => Value::Null,
             CExpr::Regex(_) => Value::Null,
             CExpr::Bin(op, l, r) => match op {

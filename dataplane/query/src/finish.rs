@@ -63,7 +63,7 @@ pub(crate) fn eval(
 }
 
 /// `x::type`: InfluxDB converts between numbers; other mismatches read as null.
-fn cast(v: Value, ty: tessera_influxql::DataType) -> Value {
+pub(crate) fn cast(v: Value, ty: tessera_influxql::DataType) -> Value {
     use tessera_influxql::DataType as T;
     match (v, ty) {
         (Value::Float(f), T::Integer) => Value::Integer(f as i64),

@@ -552,6 +552,46 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
                 (*data_type == DataType::Tag || schema.values().any(|m| m.tags.contains(name)))
                     .then_some("tag")
             }
+            // What influxd's type mapper answers for a call: some functions have a fixed
+            // type, the selectors and the sums keep their argument's.
+            Expr::Call { name, args } => match name.as_str() {
+                "count" | "elapsed" => Some("integer"),
+                "mean"
+                | "median"
+                | "stddev"
+                | "integral"
+                | "derivative"
+                | "non_negative_derivative"
+                | "moving_average"
+                | "holt_winters"
+                | "holt_winters_with_fit" => Some("float"),
+                "min"
+                | "max"
+                | "first"
+                | "last"
+                | "sum"
+                | "mode"
+                | "spread"
+                | "percentile"
+                | "sample"
+                | "top"
+                | "bottom"
+                | "distinct"
+                | "difference"
+                | "non_negative_difference"
+                | "cumulative_sum" => args
+                    .first()
+                    .and_then(|a| ty(a, schema))
+                    .filter(|t| *t != "tag"),
+                _ => None,
+            },
+            Expr::Distinct(name) => ty(
+                &Expr::VarRef {
+                    name: name.clone(),
+                    data_type: DataType::Unknown,
+                },
+                schema,
+            ),
             _ => None,
         }
     }
@@ -721,11 +761,9 @@ pub fn plan_select(
         .filter(|f| !matches!(&f.expr, Expr::VarRef { name, .. } if name == "time"))
         .collect();
     let aggregate = fields.iter().any(|f| has_reducer(&f.expr));
-    if !aggregate {
-        for f in &fields {
-            if let Some(e) = type_error(&f.expr, schema) {
-                return Err(QueryError::Influx(e));
-            }
+    for f in &fields {
+        if let Some(e) = type_error(&f.expr, schema) {
+            return Err(QueryError::Influx(e));
         }
     }
     if interval.is_some() && !range.has_max() {
