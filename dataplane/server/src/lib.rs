@@ -43,6 +43,7 @@ pub mod executor;
 pub mod explain;
 pub mod export;
 pub mod fields;
+pub mod gojson;
 pub mod handlers;
 pub mod handoff;
 pub mod housekeeping;

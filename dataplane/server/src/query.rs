@@ -77,19 +77,25 @@ fn error_response(status: u16, msg: &str, pretty: bool, csv: bool) -> Response {
 
 /// `params={"name": value}` as influxd 1.6 decodes it.
 fn parse_params(raw: &str) -> Result<Params, String> {
-    let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
-        // Go's decoder words it differently; the common cases.
-        let text = if e.is_eof() {
-            "unexpected EOF".to_string()
-        } else {
-            let c = raw.trim_start().chars().next().unwrap_or(' ');
-            format!("invalid character '{c}' looking for beginning of value")
-        };
-        format!("error parsing query parameters: {text}")
-    })?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| "error parsing query parameters: not an object".to_string())?;
+    let fail = |text: String| format!("error parsing query parameters: {text}");
+    // Go's json.Decoder: the first value only, its errors in Go's words.
+    let end = crate::gojson::first_value(raw).map_err(fail)?;
+    let v: serde_json::Value =
+        serde_json::from_str(&raw[..end]).map_err(|e| fail(e.to_string()))?;
+    let kind = match &v {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Null => return Ok(HashMap::new()),
+        serde_json::Value::Array(_) => Some("array"),
+        serde_json::Value::String(_) => Some("string"),
+        serde_json::Value::Number(_) => Some("number"),
+        serde_json::Value::Bool(_) => Some("bool"),
+    };
+    if let Some(kind) = kind {
+        return Err(fail(format!(
+            "json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )));
+    }
+    let obj = v.as_object().ok_or_else(|| fail("not an object".into()))?;
     let mut out: Params = HashMap::new();
     for (k, v) in obj {
         let p = match v {
@@ -224,13 +230,10 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
     drop(registration);
     let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
     // SELECT answers are cut into chunks (influxd's default size when not chunked, whose
-    // parts stay in one answer marked partial); SHOW answers are never cut.
+    // parts stay in one answer marked partial); so are the SHOW statements influxd runs
+    // as SELECTs. The others are never cut.
     for r in results.iter_mut() {
-        let is_select = matches!(
-            query.statements.get(r.statement_id),
-            Some(tessera_influxql::Statement::Select(_))
-        );
-        if !is_select {
+        if chunking(query.statements.get(r.statement_id)) != Chunking::Select {
             continue;
         }
         if p.chunked {
@@ -322,19 +325,43 @@ fn chunk_series(r: &mut StatementResult, size: usize) {
     r.series = out;
 }
 
+/// How influxd 1.6 chunks a statement's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunking {
+    /// SELECT, and the SHOW statements it rewrites into SELECTs (series, field keys,
+    /// cardinalities): cut into `chunk_size` rows, each part its own chunk, `partial`
+    /// while more follows.
+    Select,
+    /// SHOW TAG KEYS / TAG VALUES: one chunk per measurement, never cut, never partial.
+    PerSeries,
+    /// Everything else: one chunk.
+    Whole,
+}
+
+fn chunking(stmt: Option<&tessera_influxql::Statement>) -> Chunking {
+    use tessera_influxql::Statement as S;
+    match stmt {
+        Some(
+            S::Select(_)
+            | S::ShowSeries { .. }
+            | S::ShowFieldKeys { .. }
+            | S::ShowCardinality { .. },
+        ) => Chunking::Select,
+        Some(S::ShowTagKeys { .. } | S::ShowTagValues { .. }) => Chunking::PerSeries,
+        _ => Chunking::Whole,
+    }
+}
+
 /// influxd's chunked answers: each series (part) in its own result object; `partial` on
-/// the result while more of the same statement follows.
+/// the result while more of the same statement follows (SELECT-like statements).
 fn split_chunks(
     results: Vec<StatementResult>,
     statements: &[tessera_influxql::Statement],
 ) -> Vec<StatementResult> {
     let mut out = Vec::new();
     for r in results {
-        let is_select = matches!(
-            statements.get(r.statement_id),
-            Some(tessera_influxql::Statement::Select(_))
-        );
-        if r.series.len() <= 1 || !is_select {
+        let style = chunking(statements.get(r.statement_id));
+        if r.series.len() <= 1 || style == Chunking::Whole {
             out.push(r);
             continue;
         }
@@ -348,7 +375,7 @@ fn split_chunks(
                 } else {
                     Vec::new()
                 },
-                partial: i + 1 < n,
+                partial: style == Chunking::Select && i + 1 < n,
                 error: None,
                 tz: r.tz.clone(),
             });
