@@ -50,14 +50,15 @@ pub(crate) fn fmt_statement(s: &Statement, f: &mut Formatter<'_>) -> fmt::Result
             write!(f, "CREATE DATABASE {}", quote_ident(name))?;
             if let Some(rp) = rp {
                 f.write_str(" WITH")?;
+                // influxd prints these two with Go's Duration.String (`2h0m0s`).
                 if let Some(d) = rp.duration {
-                    write!(f, " DURATION {}", format_duration(d))?;
+                    write!(f, " DURATION {}", crate::time::go_duration(d.max(0) as u64))?;
                 }
                 if let Some(r) = rp.replication {
                     write!(f, " REPLICATION {r}")?;
                 }
                 if let Some(d) = rp.shard_duration.filter(|d| *d > 0) {
-                    write!(f, " SHARD DURATION {}", format_duration(d))?;
+                    write!(f, " SHARD DURATION {}", crate::time::go_duration(d as u64))?;
                 }
                 if let Some(n) = &rp.name {
                     write!(f, " NAME {}", quote_ident(n))?;

@@ -197,11 +197,15 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         .await;
         let mut r = r;
         if req.head.method == "GET" && needs_post(&query.statements[i]) && r.error.is_none() {
+            // influxd prints the statement as it ran it (a CQ's measurements qualified).
+            let shown = match ctx.state.state().snapshot.clone() {
+                Some(snap) => crate::statements::qualified_cq(&query.statements[i], &snap),
+                None => query.statements[i].clone(),
+            };
             r.messages.push((
                 "warning".into(),
                 format!(
-                    "deprecated use of '{}' in a read only context, please use a POST request instead",
-                    query.statements[i]
+                    "deprecated use of '{shown}' in a read only context, please use a POST request instead"
                 ),
             ));
         }

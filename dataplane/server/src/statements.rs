@@ -350,28 +350,7 @@ async fn run_inner(
             .await
         }
         Statement::CreateContinuousQuery { name, database, .. } => {
-            // influxd stores the query with its measurements qualified: the CQ's database
-            // and that database's default retention policy where the text names none.
-            let mut stored = st.clone();
-            if let Statement::CreateContinuousQuery { source, .. } = &mut stored {
-                let snap = snapshot(ctx)?;
-                let qualify = |m: &mut tessera_influxql::Measurement| {
-                    let db = m.database.get_or_insert_with(|| database.clone()).clone();
-                    if m.retention_policy.is_none() {
-                        if let Some(d) = snap.data.database(&db) {
-                            m.retention_policy = Some(d.default_retention_policy.clone());
-                        }
-                    }
-                };
-                for src in &mut source.sources {
-                    if let Source::Measurement(m) = src {
-                        qualify(m);
-                    }
-                }
-                if let Some(t) = &mut source.target {
-                    qualify(t);
-                }
-            }
+            let stored = qualified_cq(st, &*snapshot(ctx)?);
             exec(
                 ctx,
                 Command::CreateContinuousQuery {
@@ -1400,4 +1379,33 @@ fn tag_values_of(
         }
     }
     per
+}
+
+/// A CREATE CONTINUOUS QUERY as influxd stores and prints it: the measurements its query
+/// reads and writes qualified with the CQ's database and that database's default
+/// retention policy where the text names none. Other statements are returned as given.
+pub fn qualified_cq(st: &Statement, snap: &Snapshot) -> Statement {
+    let mut stored = st.clone();
+    if let Statement::CreateContinuousQuery {
+        source, database, ..
+    } = &mut stored
+    {
+        let qualify = |m: &mut tessera_influxql::Measurement| {
+            let db = m.database.get_or_insert_with(|| database.clone()).clone();
+            if m.retention_policy.is_none() {
+                if let Some(d) = snap.data.database(&db) {
+                    m.retention_policy = Some(d.default_retention_policy.clone());
+                }
+            }
+        };
+        for src in &mut source.sources {
+            if let Source::Measurement(m) = src {
+                qualify(m);
+            }
+        }
+        if let Some(t) = &mut source.target {
+            qualify(t);
+        }
+    }
+    stored
 }

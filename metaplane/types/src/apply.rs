@@ -270,6 +270,10 @@ impl ClusterState {
                 database,
                 privilege,
             } => {
+                // influxd looks the user up first.
+                if !self.users.contains_key(name) {
+                    return Err(MetaError::UserNotFound);
+                }
                 if !self.databases.contains_key(database) {
                     return Err(MetaError::DatabaseNotFound(database.clone()));
                 }
