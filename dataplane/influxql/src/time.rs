@@ -263,6 +263,39 @@ fn to_unix_nanos(
     i64::try_from(ns).ok()
 }
 
+/// Go's `time.Duration.String()`: `18.858µs`, `245.185846ms`, `1m2.5s`.
+pub fn go_duration(ns: u64) -> String {
+    fn frac(v: u64, unit: u64) -> String {
+        let whole = v / unit;
+        let rest = v % unit;
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let digits = unit.to_string().len() - 1;
+        let s = format!("{rest:0digits$}");
+        format!("{whole}.{}", s.trim_end_matches('0'))
+    }
+    match ns {
+        0 => "0s".into(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000)),
+        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000)),
+        n => {
+            let s = n / 1_000_000_000;
+            let sub = n % 1_000_000_000;
+            let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
+            let secs = frac(sec * 1_000_000_000 + sub, 1_000_000_000);
+            if h > 0 {
+                format!("{h}h{m}m{secs}s")
+            } else if m > 0 {
+                format!("{m}m{secs}s")
+            } else {
+                format!("{secs}s")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,38 +346,5 @@ mod tests {
         assert!(is_known_zone("America/New_York"));
         assert!(is_known_zone("UTC"));
         assert!(!is_known_zone("Mars/Olympus"));
-    }
-}
-
-/// Go's `time.Duration.String()`: `18.858µs`, `245.185846ms`, `1m2.5s`.
-pub fn go_duration(ns: u64) -> String {
-    fn frac(v: u64, unit: u64) -> String {
-        let whole = v / unit;
-        let rest = v % unit;
-        if rest == 0 {
-            return whole.to_string();
-        }
-        let digits = unit.to_string().len() - 1;
-        let s = format!("{rest:0digits$}");
-        format!("{whole}.{}", s.trim_end_matches('0'))
-    }
-    match ns {
-        0 => "0s".into(),
-        n if n < 1_000 => format!("{n}ns"),
-        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000)),
-        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000)),
-        n => {
-            let s = n / 1_000_000_000;
-            let sub = n % 1_000_000_000;
-            let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
-            let secs = frac(sec * 1_000_000_000 + sub, 1_000_000_000);
-            if h > 0 {
-                format!("{h}h{m}m{secs}s")
-            } else if m > 0 {
-                format!("{m}m{secs}s")
-            } else {
-                format!("{secs}s")
-            }
-        }
     }
 }
