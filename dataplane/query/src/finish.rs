@@ -205,25 +205,30 @@ fn raw_rows(
             // influxd reverses a tag set's series for ORDER BY time DESC.
             members.reverse();
         }
-        // Each member's rows that answer something, in the query's time order:
-        // influxd's series iterators emit no point where none of the selected fields
-        // has a value, so such rows take no part in the merge.
-        let mut kept: Vec<Vec<usize>> = Vec::with_capacity(members.len());
+        // Each member's rows that answer something, evaluated, in the query's time
+        // order: influxd's series iterators emit no point where none of the selected
+        // fields has a value, so such rows take no part in the merge.
+        let mut kept: Vec<Vec<(usize, Vec<Value>)>> = Vec::with_capacity(members.len());
         let mut times: Vec<Vec<i64>> = Vec::with_capacity(members.len());
         for m in &members {
-            let mut rows: Vec<usize> = Vec::with_capacity(m.times.len());
+            let mut rows: Vec<(usize, Vec<Value>)> = Vec::with_capacity(m.times.len());
             for ri in 0..m.times.len() {
                 for (fi, col) in m.cols.iter().enumerate() {
                     fields[fi] = col[ri].clone();
                 }
                 if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
-                    rows.push(ri);
+                    let values = plan
+                        .outputs
+                        .iter()
+                        .map(|o| eval(o, &fields, &m.tags, &[]))
+                        .collect();
+                    rows.push((ri, values));
                 }
             }
             if plan.descending {
                 rows.reverse();
             }
-            times.push(rows.iter().map(|&ri| m.times[ri]).collect());
+            times.push(rows.iter().map(|(ri, _)| m.times[*ri]).collect());
             kept.push(rows);
         }
         let runs: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
@@ -231,8 +236,8 @@ fn raw_rows(
             let (ma, mb) = (&members[a.0], &members[b.0]);
             aux_before(
                 &aux,
-                (ma, kept[a.0][a.1]),
-                (mb, kept[b.0][b.1]),
+                (ma, kept[a.0][a.1].0),
+                (mb, kept[b.0][b.1].0),
                 plan.descending,
             )
         });
@@ -240,17 +245,7 @@ fn raw_rows(
         // points at equal times (and what transformations see).
         let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());
         for (mi, at) in order {
-            let m = &members[mi];
-            let ri = kept[mi][at];
-            for (fi, col) in m.cols.iter().enumerate() {
-                fields[fi] = col[ri].clone();
-            }
-            let values: Vec<Value> = plan
-                .outputs
-                .iter()
-                .map(|o| eval(o, &fields, &m.tags, &[]))
-                .collect();
-            stream.push((m.times[ri], values));
+            stream.push((times[mi][at], std::mem::take(&mut kept[mi][at].1)));
         }
         let mut rows: Vec<Row> = if transforms {
             transform::apply(plan, stream)?
