@@ -86,8 +86,9 @@ pub struct Out {
 
 #[derive(Debug, Clone)]
 pub struct Reducer {
-    name: String,
-    args: Vec<Arg>,
+    /// Shared by every window's copy of the call (cloned per window, never reallocated).
+    name: std::sync::Arc<str>,
+    args: std::sync::Arc<[Arg]>,
     inner: Option<tessera_functions::Reducer>,
     /// Nothing is selected beside the calls: which series a point came from is never
     /// asked (see `tessera_functions::Reducer::set_anonymous_ties`).
@@ -118,7 +119,7 @@ pub fn err_over(e: tessera_functions::FunctionError, kind: &str) -> QueryError {
 }
 
 impl Reducer {
-    pub fn new(spec: &CallSpec, _ty: Option<FieldType>) -> Result<Reducer, QueryError> {
+    pub fn new(spec: &CallSpec) -> Result<Reducer, QueryError> {
         let name = if spec.distinct_inner {
             "count_distinct".to_string()
         } else {
@@ -131,8 +132,8 @@ impl Reducer {
             args = a;
         }
         Ok(Reducer {
-            name,
-            args,
+            name: name.into(),
+            args: args.into(),
             inner: None,
             anonymous_ties: false,
         })
@@ -218,8 +219,8 @@ impl Reducer {
         inner: Option<tessera_functions::Reducer>,
     ) -> Reducer {
         Reducer {
-            name,
-            args,
+            name: name.into(),
+            args: args.into(),
             inner,
             anonymous_ties: false,
         }

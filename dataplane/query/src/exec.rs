@@ -55,6 +55,9 @@ pub struct Partial {
     /// What EXPLAIN reports: per shard and measurement read, its series and the storage
     /// behind each field read (only when the plan asks for it).
     pub explain: Vec<ExplainStat>,
+    /// The plan's reducers before any point, cloned for each new window (built once per
+    /// partial; never sent).
+    pub protos: Vec<Reducer>,
 }
 
 /// FNV-1a, 64 bit.
@@ -708,7 +711,6 @@ fn reducers_for<'a>(
     out: &'a mut Partial,
     group: &GroupKey,
     window: i64,
-    types: &[Option<tessera_storage::batch::FieldType>],
 ) -> Result<&'a mut Vec<Reducer>, QueryError> {
     // Looked up before inserting: a query reaches the same group once per window and
     // series, and cloning its key each time costs more than the lookup.
@@ -719,18 +721,14 @@ fn reducers_for<'a>(
     match windows.entry(window) {
         std::collections::btree_map::Entry::Occupied(e) => Ok(e.into_mut()),
         std::collections::btree_map::Entry::Vacant(e) => {
-            let rs = plan
-                .calls
-                .iter()
-                .map(|c| {
-                    let fi = plan
-                        .fields
-                        .iter()
-                        .position(|f| *f == c.field)
-                        .expect("call fields are plan fields");
-                    Reducer::new(c, types[fi]).map(|r| r.with_anonymous_ties(!plan.aux))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            if out.protos.len() != plan.calls.len() {
+                out.protos = plan
+                    .calls
+                    .iter()
+                    .map(|c| Reducer::new(c).map(|r| r.with_anonymous_ties(!plan.aux)))
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
+            let rs = out.protos.clone();
             Ok(e.insert(rs))
         }
     }
@@ -746,10 +744,6 @@ fn fold_columns(
     cols: &[Option<Column>],
     out: &mut Partial,
 ) -> Result<(), QueryError> {
-    let types: Vec<_> = cols
-        .iter()
-        .map(|c| c.as_ref().map(Column::field_type))
-        .collect();
     for (ci, call) in plan.calls.iter().enumerate() {
         let fi = plan
             .fields
@@ -768,7 +762,7 @@ fn fold_columns(
                 }
                 None => col.ts.len(),
             };
-            let rs = reducers_for(plan, out, group, w, &types)?;
+            let rs = reducers_for(plan, out, group, w)?;
             rs[ci].push_column(&col.ts[start..end], &col.values, start..end, 0, key)?;
             start = end;
         }
@@ -788,18 +782,6 @@ fn fold_rows(
     aux_next: &mut u64,
     out: &mut Partial,
 ) -> Result<(), QueryError> {
-    let types: Vec<_> = rows
-        .iter()
-        .map(|col| {
-            col.iter().find(|v| !v.is_null()).map(|v| match v {
-                Value::Float(_) => tessera_storage::batch::FieldType::Float,
-                Value::Integer(_) => tessera_storage::batch::FieldType::Integer,
-                Value::Unsigned(_) => tessera_storage::batch::FieldType::Unsigned,
-                Value::Boolean(_) => tessera_storage::batch::FieldType::Boolean,
-                _ => tessera_storage::batch::FieldType::String,
-            })
-        })
-        .collect();
     let call_fields: Vec<usize> = plan
         .calls
         .iter()
@@ -843,7 +825,7 @@ fn fold_rows(
             0
         };
         let w = window_of(plan, *t);
-        let rs = reducers_for(plan, out, group, w, &types)?;
+        let rs = reducers_for(plan, out, group, w)?;
         for (ci, fi) in call_fields.iter().enumerate() {
             let v = &rows[*fi][i];
             if !v.is_null() {
