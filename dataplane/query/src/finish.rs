@@ -100,14 +100,17 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
     let mut columns = vec!["time".to_string()];
     columns.extend(plan.columns.iter().cloned());
     let mut series = Vec::new();
-    // influxd answers top()/bottom() in time order whatever ORDER BY says.
+    // influxd answers top()/bottom()/sample() in time order within a window whatever
+    // ORDER BY says; only the windows themselves come newest first.
     let point_selector = plan
         .calls
         .iter()
-        .any(|c| matches!(c.name.as_str(), "top" | "bottom"));
+        .any(|c| matches!(c.name.as_str(), "top" | "bottom" | "sample"));
     for (g, mut rows) in out {
         if plan.descending && !point_selector {
             rows.reverse();
+        } else if plan.descending && plan.interval.is_some() {
+            rows.sort_by_key(|r| std::cmp::Reverse(plan.window(r.time).0));
         }
         if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
             rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())?

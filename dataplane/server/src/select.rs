@@ -450,7 +450,15 @@ fn select_subqueries<'a>(
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
+        let ascending = |s: &SelectStatement| s.sort_fields.first().map(|f| f.ascending);
         for src in &stmt.sources {
+            if let Source::Subquery(inner) = src {
+                if ascending(inner).is_some_and(|a| Some(a) != ascending(stmt).or(Some(true))) {
+                    return Err(QueryError::msg(
+                        "subqueries must be ordered in the same direction as the query itself",
+                    ));
+                }
+            }
             // A measurement next to subqueries is read as `SELECT * FROM m GROUP BY *`.
             let mut inner = match src {
                 Source::Subquery(inner) => (**inner).clone(),
