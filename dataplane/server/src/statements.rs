@@ -569,6 +569,8 @@ async fn run_inner(
                     "SHOW MEASUREMENTS doesn't support time in WHERE clause",
                 ));
             }
+            check_tag_comparisons(condition.as_ref())?;
+            check_measurement_condition(condition.as_ref())?;
             let snap = snapshot(ctx)?;
             // An unknown database lists nothing (no error), as influxd.
             let (db, _) = match resolve_db_rp(&snap, database.as_deref(), None, &defaults) {
@@ -628,6 +630,7 @@ async fn run_inner(
             slimit,
             soffset,
         } => {
+            check_tag_comparisons(condition.as_ref())?;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let keys = if condition.is_none() {
                 // Straight from the indexes, without listing series.
@@ -645,7 +648,7 @@ async fn run_inner(
                     &defaults,
                     database.as_deref(),
                     sources,
-                    condition.clone(),
+                    condition.as_ref().map(index_condition),
                 )
                 .await?
                 .0
@@ -682,13 +685,14 @@ async fn run_inner(
             limit,
             offset,
         } => {
+            check_tag_comparisons(condition.as_ref())?;
             // The condition's time terms pick the shard groups (influxd reads every
             // retention policy of the database); its tag terms pick the series whose
             // values are listed, on the cores that own them.
             let (cond, range) = match condition {
                 Some(c) => {
                     let (c, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
-                    (c, r)
+                    (c.as_ref().map(index_condition), r)
                 }
                 None => (None, tessera_query::cond::TimeRange::default()),
             };
@@ -734,12 +738,13 @@ async fn run_inner(
             limit,
             offset,
         } => {
+            check_tag_comparisons(condition.as_ref())?;
             let (keys, _) = index_series(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
-                condition.clone(),
+                condition.as_ref().map(index_condition),
             )
             .await?;
             let values: Vec<Vec<Value>> = keys
@@ -1408,4 +1413,103 @@ pub fn qualified_cq(st: &Statement, snap: &Snapshot) -> Statement {
         }
     }
     stored
+}
+
+/// influxd's index refuses ordering comparisons of a tag (`host > 'a'`, or a field it takes
+/// for a tag) in the WHERE of SHOW MEASUREMENTS / TAG KEYS / TAG VALUES / SERIES.
+fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    fn literal(e: &E) -> bool {
+        matches!(
+            e,
+            E::String(_) | E::Integer(_) | E::Unsigned(_) | E::Number(_) | E::Boolean(_)
+        )
+    }
+    fn walk(e: &E) -> Result<(), QueryError> {
+        match e {
+            E::Paren(x) => walk(x),
+            E::Binary {
+                op: B::And | B::Or,
+                lhs,
+                rhs,
+            } => {
+                walk(lhs)?;
+                walk(rhs)
+            }
+            E::Binary {
+                op: B::Lt | B::Lte | B::Gt | B::Gte,
+                lhs,
+                rhs,
+            } => {
+                let tag = |x: &E| matches!(x, E::VarRef { name, .. } if name != "time");
+                if (tag(lhs) && literal(rhs)) || (literal(lhs) && tag(rhs)) {
+                    return Err(QueryError::msg("invalid tag comparison operator"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    cond.map_or(Ok(()), walk)
+}
+
+/// What influxd's in-memory index makes of a SHOW SERIES / TAG KEYS / TAG VALUES
+/// condition: a comparison with anything but a string (or a regex) is a field condition
+/// the index cannot judge, so it holds for every series (`WHERE usage_user = 10` lists
+/// them all).
+fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    match cond {
+        E::Paren(x) => E::Paren(Box::new(index_condition(x))),
+        E::Binary {
+            op: op @ (B::And | B::Or),
+            lhs,
+            rhs,
+        } => E::Binary {
+            op: *op,
+            lhs: Box::new(index_condition(lhs)),
+            rhs: Box::new(index_condition(rhs)),
+        },
+        E::Binary {
+            op: B::Eq | B::Neq,
+            lhs,
+            rhs,
+        } => {
+            let time = |x: &E| matches!(x, E::VarRef { name, .. } if name == "time");
+            let text = |x: &E| matches!(x, E::String(_) | E::VarRef { .. });
+            if time(lhs) || time(rhs) || (text(lhs) && text(rhs)) {
+                cond.clone()
+            } else {
+                E::Boolean(true)
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// SHOW MEASUREMENTS takes only tag values as strings: `WHERE host = 1` is refused.
+fn check_measurement_condition(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    fn walk(e: &E) -> Result<(), QueryError> {
+        match e {
+            E::Paren(x) => walk(x),
+            E::Binary {
+                op: B::And | B::Or,
+                lhs,
+                rhs,
+            } => {
+                walk(lhs)?;
+                walk(rhs)
+            }
+            E::Binary {
+                op: op @ (B::Eq | B::Neq),
+                lhs,
+                rhs,
+            } if matches!(**lhs, E::VarRef { .. }) && !matches!(**rhs, E::String(_)) => Err(
+                QueryError::msg(format!("right side of '{op}' must be a tag value string")),
+            ),
+            _ => Ok(()),
+        }
+    }
+    cond.map_or(Ok(()), walk)
 }
