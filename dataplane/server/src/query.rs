@@ -199,7 +199,9 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         if req.head.method == "GET" && needs_post(&query.statements[i]) && r.error.is_none() {
             // influxd prints the statement as it ran it (a CQ's measurements qualified).
             let shown = match ctx.state.state().snapshot.clone() {
-                Some(snap) => crate::statements::qualified_cq(&query.statements[i], &snap),
+                Some(snap) => {
+                    crate::statements::shown_statement(&query.statements[i], &p.db, &snap)
+                }
                 None => query.statements[i].clone(),
             };
             r.messages.push((

@@ -1395,24 +1395,48 @@ pub fn qualified_cq(st: &Statement, snap: &Snapshot) -> Statement {
         source, database, ..
     } = &mut stored
     {
-        let qualify = |m: &mut tessera_influxql::Measurement| {
-            let db = m.database.get_or_insert_with(|| database.clone()).clone();
-            if m.retention_policy.is_none() {
-                if let Some(d) = snap.data.database(&db) {
-                    m.retention_policy = Some(d.default_retention_policy.clone());
-                }
-            }
-        };
-        for src in &mut source.sources {
-            if let Source::Measurement(m) = src {
-                qualify(m);
-            }
-        }
-        if let Some(t) = &mut source.target {
-            qualify(t);
-        }
+        qualify_select(source, database, snap);
     }
     stored
+}
+
+/// The statement as influxd prints it in a GET warning: a continuous query as stored
+/// ([`qualified_cq`]), a SELECT … INTO with its measurements qualified by the request's
+/// database (`db`) and default retention policies.
+pub fn shown_statement(st: &Statement, db: &str, snap: &Snapshot) -> Statement {
+    match st {
+        Statement::CreateContinuousQuery { .. } => qualified_cq(st, snap),
+        Statement::Select(s) if s.target.is_some() => {
+            let mut s = s.clone();
+            qualify_select(&mut s, db, snap);
+            Statement::Select(s)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Names `database` and its default retention policy on the sources and the target of
+/// `stmt` where the text leaves them out.
+fn qualify_select(stmt: &mut tessera_influxql::SelectStatement, database: &str, snap: &Snapshot) {
+    let qualify = |m: &mut tessera_influxql::Measurement| {
+        let db = m
+            .database
+            .get_or_insert_with(|| database.to_string())
+            .clone();
+        if m.retention_policy.is_none() {
+            if let Some(d) = snap.data.database(&db) {
+                m.retention_policy = Some(d.default_retention_policy.clone());
+            }
+        }
+    };
+    for src in &mut stmt.sources {
+        if let Source::Measurement(m) = src {
+            qualify(m);
+        }
+    }
+    if let Some(t) = &mut stmt.target {
+        qualify(t);
+    }
 }
 
 /// influxd's index refuses ordering comparisons of a tag (`host > 'a'`, or a field it takes
