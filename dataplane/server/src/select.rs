@@ -79,6 +79,14 @@ pub fn shards_for(snap: &Snapshot, db: &str, rp: &str, min: i64, max: i64) -> Ve
         .collect()
 }
 
+/// The names of a database's retention policies.
+fn db_retention_policies(snap: &Snapshot, db: &str) -> Vec<String> {
+    snap.data
+        .database(db)
+        .map(|d| d.retention_policies.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// Whether a live shard group holds times within `[min, max]` (up to where it was
 /// truncated).
 pub fn group_in_range(g: &tessera_meta_types::ShardGroup, min: i64, max: i64) -> bool {
@@ -280,8 +288,52 @@ async fn select_inner(
         let has_regex = ms.iter().any(|m| m.regex.is_some());
         let need_tags = has_regex || tessera_query::plan::needs_tag_keys(stmt);
         let tag_names = (!has_regex).then(|| ms.iter().filter_map(|m| m.name.clone()).collect());
-        let (fields, tags) =
-            cluster_query::schema(ctx, &db, &rp, &placement, &owners, tag_names, need_tags).await?;
+        let (fields, mut tags) = cluster_query::schema(
+            ctx,
+            &db,
+            &rp,
+            &placement,
+            &owners,
+            tag_names.clone(),
+            need_tags,
+        )
+        .await?;
+        if need_tags {
+            // influxd 1.6's in-memory index is one per database: wildcards and regexes
+            // see the tag keys (and measurement names) of every retention policy and time
+            // range, while fields come from the shards read.
+            for other in db_retention_policies(snap, &db) {
+                let mut extra = shards_for(
+                    snap,
+                    &db,
+                    &other,
+                    tessera_query::cond::MIN_TIME,
+                    tessera_query::cond::MAX_TIME,
+                );
+                if other == rp {
+                    extra.retain(|s| !shards.contains(s));
+                }
+                if extra.is_empty() {
+                    continue;
+                }
+                let owners = cluster_query::owners(snap, &db, &other);
+                let placement =
+                    cluster_query::place(me, &owners, &extra, &Default::default(), None)?;
+                let (_, more) = cluster_query::schema(
+                    ctx,
+                    &db,
+                    &other,
+                    &placement,
+                    &owners,
+                    tag_names.clone(),
+                    true,
+                )
+                .await?;
+                for (m, t) in more {
+                    tags.entry(m).or_default().extend(t);
+                }
+            }
+        }
         let mut names: Vec<String> = Vec::new();
         for m in &ms {
             if let Some(n) = &m.name {
