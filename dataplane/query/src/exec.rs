@@ -612,6 +612,38 @@ fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool
     }
 }
 
+/// influxql's order of data types (float, integer, string, boolean, unsigned): a field
+/// stored with several types across shards is read as the first of them.
+pub fn type_rank(t: tessera_storage::batch::FieldType) -> u8 {
+    use tessera_storage::batch::FieldType as F;
+    match t {
+        F::Float => 1,
+        F::Integer => 2,
+        F::String => 3,
+        F::Boolean => 4,
+        F::Unsigned => 9,
+    }
+}
+
+/// A column read as type `want`: numbers converted as influxd's cursors convert them,
+/// anything else not read at all (influxd drops an iterator it cannot cast).
+pub fn coerce(col: Column, want: tessera_storage::batch::FieldType) -> Option<Column> {
+    use tessera_storage::batch::FieldType as F;
+    use tessera_storage::column::Values as V;
+    if col.field_type() == want {
+        return Some(col);
+    }
+    let Column { ts, values, .. } = col;
+    let vals = match (values, want) {
+        (V::Integer(v), F::Float) => V::Float(v.into_iter().map(|x| x as f64).collect()),
+        (V::Unsigned(v), F::Float) => V::Float(v.into_iter().map(|x| x as f64).collect()),
+        (V::Unsigned(v), F::Integer) => V::Integer(v.into_iter().map(|x| x as i64).collect()),
+        (V::Float(v), F::Integer) => V::Integer(v.into_iter().map(|x| x as i64).collect()),
+        _ => return None,
+    };
+    Some(Column::from_sorted(ts, vals))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn process_series(
     plan: &SelectPlan,
@@ -639,6 +671,21 @@ fn process_series(
             }
         }
         None => None,
+    };
+    let cols: Vec<Option<Column>> = if cols
+        .iter()
+        .zip(&plan.field_types)
+        .any(|(c, t)| matches!((c, t), (Some(c), Some(t)) if c.field_type() != *t))
+    {
+        cols.into_iter()
+            .zip(&plan.field_types)
+            .map(|(c, t)| match (c, t) {
+                (Some(c), Some(t)) => coerce(c, *t),
+                (c, _) => c,
+            })
+            .collect()
+    } else {
+        cols
     };
     if cols.iter().all(Option::is_none) {
         return Ok(());

@@ -203,6 +203,9 @@ pub struct SelectPlan {
     pub tag_names: BTreeSet<String>,
     /// Field keys of the measurements read.
     pub field_names: BTreeSet<String>,
+    /// The type each of `fields` is read as (where known): a column stored with another
+    /// type in some shard is converted to it, or not read (see [`crate::exec::coerce`]).
+    pub field_types: Vec<Option<FieldType>>,
     pub fill: Fill,
     pub limit: u64,
     pub offset: u64,
@@ -861,6 +864,15 @@ pub fn plan_select(
             range.max = range.max.saturating_add(span).min(MAX_TIME - 1);
         }
     }
+    let field_types: Vec<Option<FieldType>> = plan_fields
+        .iter()
+        .map(|f| {
+            schema
+                .values()
+                .filter_map(|m| m.fields.get(f).copied())
+                .min_by_key(|t| crate::exec::type_rank(*t))
+        })
+        .collect();
     Ok(SelectPlan {
         measurements,
         range,
@@ -878,6 +890,7 @@ pub fn plan_select(
             .values()
             .flat_map(|m| m.fields.keys().cloned())
             .collect(),
+        field_types,
         fill: stmt.fill,
         // influxd 1.6: a raw query with OFFSET and no LIMIT answers one row per series.
         limit: if !aggregate && stmt.limit == 0 && stmt.offset > 0 {

@@ -173,7 +173,7 @@ pub async fn schema(
             let e = fields.entry(m.name.clone()).or_default();
             for (f, t) in m.fields {
                 if let Some(t) = FieldType::from_u8(t) {
-                    e.entry(f).or_insert(t);
+                    crate::select::keep_field_type(e, &f, t);
                 }
             }
             if tags {

@@ -109,11 +109,37 @@ pub fn fields_of(
         for (m, fs) in reg.iter() {
             let e = out.entry(m.clone()).or_default();
             for (f, t) in fs {
-                e.entry(f.clone()).or_insert(*t);
+                keep_field_type(e, f, *t);
             }
         }
     }
     out
+}
+
+/// Records that field `name` has type `t` in some shard. A field written with different
+/// types in different shards is read as influxd reads it: as the type that comes first in
+/// influxql's order (float, integer, string, boolean, unsigned); values of the other
+/// numeric types are converted, the others are not read.
+pub fn keep_field_type(
+    fields: &mut BTreeMap<String, tessera_storage::batch::FieldType>,
+    name: &str,
+    t: tessera_storage::batch::FieldType,
+) {
+    use tessera_storage::batch::FieldType as F;
+    let rank = |t: F| match t {
+        F::Float => 1,
+        F::Integer => 2,
+        F::String => 3,
+        F::Boolean => 4,
+        F::Unsigned => 9,
+    };
+    match fields.get_mut(name) {
+        Some(old) if rank(t) < rank(*old) => *old = t,
+        Some(_) => {}
+        None => {
+            fields.insert(name.to_string(), t);
+        }
+    }
 }
 
 type Registry = BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>>;
@@ -355,7 +381,7 @@ async fn select_inner(
             let e = schema.entry(n.clone()).or_default();
             if let Some(f) = fields.get(n) {
                 for (k, t) in f {
-                    e.fields.entry(k.clone()).or_insert(*t);
+                    keep_field_type(&mut e.fields, k, *t);
                 }
             }
             if let Some(t) = tags.get(n) {

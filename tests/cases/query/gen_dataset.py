@@ -28,6 +28,8 @@ What is in it (all timestamps in 2023, ns precision):
   and unicode.
 - db0.rp2: `cpu` (host_a, a few points) and `rp2only`.
 - db1.autogen: `cpu` (host_z) and `other`.
+- db2.autogen: `c`, whose field `x` is an integer in one shard group, a float in the next
+  and a string in the third.
 """
 
 import math
@@ -156,11 +158,26 @@ def db1_lines():
     return out
 
 
+def db2_lines():
+    """A field written with another type in each weekly shard group: integer, then float,
+    then string (and a second field only in the middle one)."""
+    day = 86400 * S
+    return [
+        "c,h=a x=1i %d" % (1 * S),
+        "c,h=a x=2i %d" % (2 * S),
+        "c,h=a x=1.5 %d" % (10 * day),
+        "c,h=b x=2.5 %d" % (10 * day + S),
+        'c,h=b y="s" %d' % (10 * day + 2 * S),
+        'c,h=c x="str" %d' % (20 * day),
+    ]
+
+
 def main():
     lines = [
         "# DDL",
         "CREATE DATABASE db0",
         "CREATE DATABASE db1",
+        "CREATE DATABASE db2",
         "CREATE RETENTION POLICY rp2 ON db0 DURATION INF REPLICATION 1",
         "",
         "# DML",
@@ -170,6 +187,7 @@ def main():
     lines += cpu_lines() + mem_lines() + disk_lines() + weather_lines() + dst_lines() + bigint_lines() + precise_lines()
     lines += ["# CONTEXT-DATABASE: db0", "# CONTEXT-RETENTION-POLICY: rp2"] + rp2_lines()
     lines += ["# CONTEXT-DATABASE: db1", "# CONTEXT-RETENTION-POLICY: autogen"] + db1_lines()
+    lines += ["# CONTEXT-DATABASE: db2", "# CONTEXT-RETENTION-POLICY: autogen"] + db2_lines()
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dataset.lp")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
