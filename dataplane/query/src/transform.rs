@@ -1,7 +1,8 @@
 //! Transformations over a series' rows in time order (`derivative`, `difference`,
 //! `moving_average`, `holt_winters`, the technical-analysis family …), computed by
 //! `tessera-functions`: each transformed column sees its non-null values and emits at its
-//! own times; other columns are joined on those times.
+//! own times; the columns are then joined as influxd's cursor joins its iterators
+//! ([`align`]).
 
 use tessera_functions::{Point, TransformContext};
 
@@ -88,5 +89,48 @@ fn align(columns: Vec<Vec<(i64, Value)>>, ascending: bool) -> Vec<(i64, Vec<Valu
             })
             .collect();
         out.push((ts, row));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(points: &[(i64, i64)]) -> Vec<(i64, Value)> {
+        points
+            .iter()
+            .map(|&(t, v)| (t, Value::Integer(v)))
+            .collect()
+    }
+
+    #[test]
+    fn columns_join_one_point_each_per_row() {
+        // difference() starts a point later than cumulative_sum() and repeats times of
+        // several series merged: every point of either column gets a row.
+        let diff = col(&[(10, 1), (20, 2)]);
+        let sum = col(&[(0, 5), (0, 6), (10, 7), (10, 8), (20, 9)]);
+        let rows = align(vec![diff, sum], true);
+        let shape: Vec<(i64, bool, bool)> = rows
+            .iter()
+            .map(|(t, v)| (*t, !v[0].is_null(), !v[1].is_null()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (0, false, true),
+                (0, false, true),
+                (10, true, true),
+                (10, false, true),
+                (20, true, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn descending_rows_follow_the_latest_time() {
+        let a = col(&[(20, 1), (10, 2)]);
+        let b = col(&[(30, 3), (10, 4)]);
+        let times: Vec<i64> = align(vec![a, b], false).iter().map(|r| r.0).collect();
+        assert_eq!(times, vec![30, 20, 10]);
     }
 }

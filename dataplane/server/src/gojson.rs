@@ -106,19 +106,26 @@ impl Scanner<'_> {
             self.at += 1;
             self.skip_ws();
             self.value()?;
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_ws();
-                }
-                b'}' => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                c => return Err(self.bad(c, "after object key:value pair")),
+            if self.next_or_close(b'}', "after object key:value pair")? {
+                return Ok(());
             }
         }
+    }
+
+    /// After a member of an object or array: `,` (more follows: false) or `close` (the
+    /// container ends: true); Go names anything else by where it stands.
+    fn next_or_close(&mut self, close: u8, context: &str) -> Result<bool, String> {
+        self.skip_ws();
+        let c = self.peek()?;
+        self.at += 1;
+        if c == close {
+            return Ok(true);
+        }
+        if c != b',' {
+            return Err(self.bad(c, context));
+        }
+        self.skip_ws();
+        Ok(false)
     }
 
     fn array(&mut self) -> Result<(), String> {
@@ -130,17 +137,8 @@ impl Scanner<'_> {
         }
         loop {
             self.value()?;
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_ws();
-                }
-                b']' => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                c => return Err(self.bad(c, "after array element")),
+            if self.next_or_close(b']', "after array element")? {
+                return Ok(());
             }
         }
     }

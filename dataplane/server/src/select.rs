@@ -528,10 +528,11 @@ fn select_subqueries<'a>(
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
-        let ascending = |s: &SelectStatement| s.sort_fields.first().map(|f| f.ascending);
+        let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
         for src in &stmt.sources {
             if let Source::Subquery(inner) = src {
-                if ascending(inner).is_some_and(|a| Some(a) != ascending(stmt).or(Some(true))) {
+                // An inner statement without ORDER BY follows the outer one.
+                if !inner.sort_fields.is_empty() && ascending(inner) != ascending(stmt) {
                     return Err(QueryError::msg(
                         "subqueries must be ordered in the same direction as the query itself",
                     ));

@@ -1439,42 +1439,52 @@ fn qualify_select(stmt: &mut tessera_influxql::SelectStatement, database: &str, 
     }
 }
 
-/// influxd's index refuses ordering comparisons of a tag (`host > 'a'`, or a field it takes
-/// for a tag) in the WHERE of SHOW MEASUREMENTS / TAG KEYS / TAG VALUES / SERIES.
-fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+/// Calls `check` on every comparison of a condition (through AND, OR and parentheses).
+fn each_comparison(
+    cond: Option<&tessera_influxql::Expr>,
+    check: &dyn Fn(
+        tessera_influxql::BinaryOp,
+        &tessera_influxql::Expr,
+        &tessera_influxql::Expr,
+    ) -> Result<(), QueryError>,
+) -> Result<(), QueryError> {
     use tessera_influxql::{BinaryOp as B, Expr as E};
-    fn literal(e: &E) -> bool {
-        matches!(
-            e,
-            E::String(_) | E::Integer(_) | E::Unsigned(_) | E::Number(_) | E::Boolean(_)
-        )
-    }
-    fn walk(e: &E) -> Result<(), QueryError> {
+    fn walk(e: &E, check: &dyn Fn(B, &E, &E) -> Result<(), QueryError>) -> Result<(), QueryError> {
         match e {
-            E::Paren(x) => walk(x),
+            E::Paren(x) => walk(x, check),
             E::Binary {
                 op: B::And | B::Or,
                 lhs,
                 rhs,
             } => {
-                walk(lhs)?;
-                walk(rhs)
+                walk(lhs, check)?;
+                walk(rhs, check)
             }
-            E::Binary {
-                op: B::Lt | B::Lte | B::Gt | B::Gte,
-                lhs,
-                rhs,
-            } => {
-                let tag = |x: &E| matches!(x, E::VarRef { name, .. } if name != "time");
-                if (tag(lhs) && literal(rhs)) || (literal(lhs) && tag(rhs)) {
-                    return Err(QueryError::msg("invalid tag comparison operator"));
-                }
-                Ok(())
-            }
+            E::Binary { op, lhs, rhs } => check(*op, lhs, rhs),
             _ => Ok(()),
         }
     }
-    cond.map_or(Ok(()), walk)
+    cond.map_or(Ok(()), |c| walk(c, check))
+}
+
+/// influxd's index refuses ordering comparisons of a tag (`host > 'a'`, or a field it takes
+/// for a tag) in the WHERE of SHOW MEASUREMENTS / TAG KEYS / TAG VALUES / SERIES.
+fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    each_comparison(cond, &|op, lhs, rhs| {
+        let literal = |x: &E| {
+            matches!(
+                x,
+                E::String(_) | E::Integer(_) | E::Unsigned(_) | E::Number(_) | E::Boolean(_)
+            )
+        };
+        let tag = |x: &E| matches!(x, E::VarRef { name, .. } if name != "time");
+        let ordering = matches!(op, B::Lt | B::Lte | B::Gt | B::Gte);
+        if ordering && ((tag(lhs) && literal(rhs)) || (literal(lhs) && tag(rhs))) {
+            return Err(QueryError::msg("invalid tag comparison operator"));
+        }
+        Ok(())
+    })
 }
 
 /// What influxd's in-memory index makes of a SHOW SERIES / TAG KEYS / TAG VALUES
@@ -1514,26 +1524,15 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
 /// SHOW MEASUREMENTS takes only tag values as strings: `WHERE host = 1` is refused.
 fn check_measurement_condition(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
     use tessera_influxql::{BinaryOp as B, Expr as E};
-    fn walk(e: &E) -> Result<(), QueryError> {
-        match e {
-            E::Paren(x) => walk(x),
-            E::Binary {
-                op: B::And | B::Or,
-                lhs,
-                rhs,
-            } => {
-                walk(lhs)?;
-                walk(rhs)
-            }
-            E::Binary {
-                op: op @ (B::Eq | B::Neq),
-                lhs,
-                rhs,
-            } if matches!(**lhs, E::VarRef { .. }) && !matches!(**rhs, E::String(_)) => Err(
-                QueryError::msg(format!("right side of '{op}' must be a tag value string")),
-            ),
-            _ => Ok(()),
+    each_comparison(cond, &|op, lhs, rhs| {
+        if matches!(op, B::Eq | B::Neq)
+            && matches!(lhs, E::VarRef { .. })
+            && !matches!(rhs, E::String(_))
+        {
+            return Err(QueryError::msg(format!(
+                "right side of '{op}' must be a tag value string"
+            )));
         }
-    }
-    cond.map_or(Ok(()), walk)
+        Ok(())
+    })
 }
