@@ -342,10 +342,15 @@ async fn select_inner(
                 if extra.is_empty() {
                     continue;
                 }
+                // Best effort: these shards add column names only, so an owner that cannot
+                // be reached costs those names, not the query.
                 let owners = cluster_query::owners(snap, &db, &other);
-                let placement =
-                    cluster_query::place(me, &owners, &extra, &Default::default(), None)?;
-                let (_, more) = cluster_query::schema(
+                let Ok(placement) =
+                    cluster_query::place(me, &owners, &extra, &Default::default(), None)
+                else {
+                    continue;
+                };
+                match cluster_query::schema(
                     ctx,
                     &db,
                     &other,
@@ -354,9 +359,14 @@ async fn select_inner(
                     tag_names.clone(),
                     true,
                 )
-                .await?;
-                for (m, t) in more {
-                    tags.entry(m).or_default().extend(t);
+                .await
+                {
+                    Ok((_, more)) => {
+                        for (m, t) in more {
+                            tags.entry(m).or_default().extend(t);
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "tag keys of other shards not read"),
                 }
             }
         }
