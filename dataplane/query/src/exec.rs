@@ -27,6 +27,9 @@ pub struct GroupKey {
 #[derive(Debug, Clone)]
 pub struct RawSeries {
     pub group: GroupKey,
+    /// The shard the rows were read from (0 for a subquery's rows): influxd merges the
+    /// series of each shard on its own, then the shards.
+    pub shard: u64,
     pub series_key: Vec<u8>,
     pub tags: Arc<Vec<(String, String)>>,
     pub times: Vec<i64>,
@@ -736,6 +739,7 @@ fn process_series(
     if !plan.aggregate {
         out.raw.push(RawSeries {
             group,
+            shard: 0,
             series_key: key,
             tags,
             times,

@@ -203,11 +203,18 @@ fn raw_rows(
     let aux = aux_refs(plan, transforms);
     let mut fields = vec![Value::Null; plan.fields.len()];
     for (g, mut members) in groups {
-        members.sort_by(|a, b| a.series_key.cmp(&b.series_key));
-        if plan.descending {
-            // influxd reverses a tag set's series for ORDER BY time DESC.
-            members.reverse();
-        }
+        // influxd merges each shard's series (in key order, reversed for ORDER BY time
+        // DESC) on its own, then the shards.
+        members.sort_by(|a, b| {
+            a.shard.cmp(&b.shard).then_with(|| {
+                let by_key = a.series_key.cmp(&b.series_key);
+                if plan.descending {
+                    by_key.reverse()
+                } else {
+                    by_key
+                }
+            })
+        });
         // Each member's rows that answer something, evaluated, in the query's time
         // order: influxd's series iterators emit no point where none of the selected
         // fields has a value, so such rows take no part in the merge.
@@ -234,16 +241,33 @@ fn raw_rows(
             times.push(rows.iter().map(|(ri, _)| m.times[*ri]).collect());
             kept.push(rows);
         }
-        let runs: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
-        let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
-            let (ma, mb) = (&members[a.0], &members[b.0]);
-            aux_before(
-                &aux,
-                (ma, kept[a.0][a.1].0),
-                (mb, kept[b.0][b.1].0),
-                plan.descending,
-            )
-        });
+        let mut shards: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut start = 0;
+        while start < members.len() {
+            let end = start + members[start..].partition_point(|m| m.shard == members[start].shard);
+            let runs: Vec<&[i64]> = times[start..end].iter().map(Vec::as_slice).collect();
+            let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+                let (ia, ib) = (start + a.0, start + b.0);
+                aux_before(
+                    &aux,
+                    (&members[ia], kept[ia][a.1].0),
+                    (&members[ib], kept[ib][b.1].0),
+                    plan.descending,
+                )
+            });
+            shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
+            start = end;
+        }
+        let shard_times: Vec<Vec<i64>> = shards
+            .iter()
+            .map(|o| o.iter().map(|&(m, at)| times[m][at]).collect())
+            .collect();
+        let runs: Vec<&[i64]> = shard_times.iter().map(Vec::as_slice).collect();
+        let order: Vec<(usize, usize)> =
+            tessera_functions::merge_order_by(&runs, plan.descending, |_, _| false)
+                .into_iter()
+                .map(|(s, at)| shards[s][at])
+                .collect();
         // The group's rows in influxd's merge order, which decides the order of
         // points at equal times (and what transformations see).
         let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());

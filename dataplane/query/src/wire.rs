@@ -14,7 +14,7 @@ use crate::agg::Reducer;
 use crate::exec::{AuxRow, ExplainStat, GroupKey, Partial, RawSeries};
 use crate::value::Value;
 
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 /// Why bytes are not a partial.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -33,6 +33,7 @@ pub fn encode(p: &Partial) -> Vec<u8> {
     put_len(&mut w, p.raw.len());
     for r in &p.raw {
         put_group(&mut w, &r.group);
+        put_u64(&mut w, r.shard);
         put_bytes(&mut w, &r.series_key);
         put_tags(&mut w, &r.tags);
         put_len(&mut w, r.times.len());
@@ -108,6 +109,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
     let n = r.len(8)?;
     for _ in 0..n {
         let group = r.group()?;
+        let shard = r.u64()?;
         let series_key = r.bytes()?.to_vec();
         let tags = r.tags()?;
         let nt = r.len(8)?;
@@ -127,6 +129,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
         }
         p.raw.push(RawSeries {
             group,
+            shard,
             series_key,
             tags,
             times,
@@ -462,6 +465,7 @@ mod tests {
         };
         p.raw.push(RawSeries {
             group: g.clone(),
+            shard: 7,
             series_key: b"cpu,host=a".to_vec(),
             tags: Arc::new(vec![("host".into(), "a".into())]),
             times: vec![1, 2, 3],

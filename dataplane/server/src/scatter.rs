@@ -206,6 +206,9 @@ async fn select_local(
         for e in &mut partial.explain {
             e.shard = shard.id;
         }
+        for r in &mut partial.raw {
+            r.shard = shard.id;
+        }
         out.merge(partial);
         glommio::yield_if_needed().await;
     }
