@@ -41,7 +41,8 @@ impl TimeRange {
     }
 }
 
-fn is_time_ref(e: &Expr) -> bool {
+/// A reference to `time` (any case, in parentheses or not).
+pub fn is_time_ref(e: &Expr) -> bool {
     match e {
         Expr::VarRef { name, .. } => name.eq_ignore_ascii_case("time"),
         Expr::Paren(e) => is_time_ref(e),

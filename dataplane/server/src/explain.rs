@@ -393,7 +393,7 @@ enum Item<'a> {
     Child(&'a Node),
 }
 
-pub use tessera_influxql::go_duration;
+use tessera_influxql::go_duration;
 
 /// Timings of an analyzed query, in nanoseconds.
 pub struct Timings {

@@ -85,11 +85,19 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    fn object(&mut self) -> Result<(), String> {
+    /// Steps over the opening `{`/`[` and, when the container is empty, its `close`.
+    fn opens_empty(&mut self, close: u8) -> Result<bool, String> {
         self.at += 1;
         self.skip_ws();
-        if self.peek()? == b'}' {
+        let empty = self.peek()? == close;
+        if empty {
             self.at += 1;
+        }
+        Ok(empty)
+    }
+
+    fn object(&mut self) -> Result<(), String> {
+        if self.opens_empty(b'}')? {
             return Ok(());
         }
         loop {
@@ -129,10 +137,7 @@ impl Scanner<'_> {
     }
 
     fn array(&mut self) -> Result<(), String> {
-        self.at += 1;
-        self.skip_ws();
-        if self.peek()? == b']' {
-            self.at += 1;
+        if self.opens_empty(b']')? {
             return Ok(());
         }
         loop {

@@ -98,7 +98,7 @@ pub fn go_duration(d: std::time::Duration) -> String {
     } else {
         ns
     };
-    crate::explain::go_duration(ns)
+    tessera_influxql::go_duration(ns)
 }
 
 #[cfg(test)]

@@ -125,16 +125,9 @@ pub fn keep_field_type(
     name: &str,
     t: tessera_storage::batch::FieldType,
 ) {
-    use tessera_storage::batch::FieldType as F;
-    let rank = |t: F| match t {
-        F::Float => 1,
-        F::Integer => 2,
-        F::String => 3,
-        F::Boolean => 4,
-        F::Unsigned => 9,
-    };
+    use tessera_query::exec::type_rank;
     match fields.get_mut(name) {
-        Some(old) if rank(t) < rank(*old) => *old = t,
+        Some(old) if type_rank(t) < type_rank(*old) => *old = t,
         Some(_) => {}
         None => {
             fields.insert(name.to_string(), t);

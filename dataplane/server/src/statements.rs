@@ -1478,7 +1478,7 @@ fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), Qu
                 E::String(_) | E::Integer(_) | E::Unsigned(_) | E::Number(_) | E::Boolean(_)
             )
         };
-        let tag = |x: &E| matches!(x, E::VarRef { name, .. } if name != "time");
+        let tag = |x: &E| matches!(x, E::VarRef { .. }) && !tessera_query::cond::is_time_ref(x);
         let ordering = matches!(op, B::Lt | B::Lte | B::Gt | B::Gte);
         if ordering && ((tag(lhs) && literal(rhs)) || (literal(lhs) && tag(rhs))) {
             return Err(QueryError::msg("invalid tag comparison operator"));
@@ -1509,7 +1509,7 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
             lhs,
             rhs,
         } => {
-            let time = |x: &E| matches!(x, E::VarRef { name, .. } if name == "time");
+            let time = tessera_query::cond::is_time_ref;
             let text = |x: &E| matches!(x, E::String(_) | E::VarRef { .. });
             if time(lhs) || time(rhs) || (text(lhs) && text(rhs)) {
                 cond.clone()
