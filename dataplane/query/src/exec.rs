@@ -35,6 +35,10 @@ pub struct RawSeries {
     pub times: Vec<i64>,
     /// One column per plan field.
     pub cols: Vec<Vec<Value>>,
+    /// Each row's place in its source's stream, when the source fixes the order of its
+    /// rows (a subquery over aggregates): rows of one shard are then taken in this order
+    /// rather than merged by time. `None` for rows read from storage.
+    pub seq: Option<Vec<u64>>,
 }
 
 /// The row a selector picked, for aux columns: the plan's fields and the series' tags.
@@ -549,6 +553,12 @@ pub struct Frame {
     pub tags: Vec<(String, String)>,
     /// Field name → column.
     pub columns: Vec<(String, Column)>,
+    /// The source (FROM item) the frame comes from: sources are merged by time like
+    /// shards.
+    pub source: u64,
+    /// Time → place in the source's stream, sorted by time (a frame's times are unique),
+    /// when the source fixes its row order.
+    pub seq: Option<Vec<(i64, u64)>>,
 }
 
 /// Runs `plan` over in-memory series (the outer query of a subquery).
@@ -585,6 +595,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             .map(|c| c.filter(|c| !c.is_empty()))
             .collect();
         let key = format!("{}\0{i:08}", f.measurement).into_bytes();
+        let pushed = out.raw.len();
         process_series(
             plan,
             &cond,
@@ -595,6 +606,18 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             &mut aux_next,
             &mut out,
         )?;
+        for r in &mut out.raw[pushed..] {
+            r.shard = f.source;
+            r.seq = f.seq.as_ref().map(|seq| {
+                r.times
+                    .iter()
+                    .map(|t| match seq.binary_search_by_key(t, |e| e.0) {
+                        Ok(at) => seq[at].1,
+                        Err(_) => u64::MAX,
+                    })
+                    .collect()
+            });
+        }
     }
     Ok(out)
 }
@@ -744,6 +767,7 @@ fn process_series(
             tags,
             times,
             cols: rows,
+            seq: None,
         });
         return Ok(());
     }

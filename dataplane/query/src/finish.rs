@@ -190,6 +190,24 @@ fn present(o: &OExpr, fields: &[Value], tags: &[(String, String)]) -> bool {
     }
 }
 
+/// The rows of one shard's members in the order their source fixed (`RawSeries::seq`),
+/// when every member carries one: a subquery over aggregates streams its rows window by
+/// window, then series by series, and influxd's outer query keeps that order.
+fn fixed_order(
+    members: &[crate::exec::RawSeries],
+    kept: &[Vec<(usize, Vec<Value>)>],
+) -> Option<Vec<(usize, usize)>> {
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    for (mi, (m, rows)) in members.iter().zip(kept).enumerate() {
+        let seq = m.seq.as_ref()?;
+        for (at, (ri, _)) in rows.iter().enumerate() {
+            order.push((seq.get(*ri).copied().unwrap_or(u64::MAX), mi, at));
+        }
+    }
+    order.sort_unstable();
+    Some(order.into_iter().map(|(_, m, at)| (m, at)).collect())
+}
+
 fn raw_rows(
     plan: &SelectPlan,
     partial: Partial,
@@ -245,6 +263,11 @@ fn raw_rows(
         let mut start = 0;
         while start < members.len() {
             let end = start + members[start..].partition_point(|m| m.shard == members[start].shard);
+            if let Some(order) = fixed_order(&members[start..end], &kept[start..end]) {
+                shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
+                start = end;
+                continue;
+            }
             let runs: Vec<&[i64]> = times[start..end].iter().map(Vec::as_slice).collect();
             let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
                 let (ia, ib) = (start + a.0, start + b.0);
@@ -684,5 +707,60 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::RawSeries;
+    use std::sync::Arc;
+
+    fn member(times: Vec<i64>, seq: Option<Vec<u64>>) -> RawSeries {
+        RawSeries {
+            group: GroupKey {
+                measurement: "cpu".into(),
+                tags: vec![],
+            },
+            shard: 1,
+            series_key: b"cpu".to_vec(),
+            tags: Arc::new(vec![]),
+            cols: vec![times.iter().map(|t| Value::Integer(*t)).collect()],
+            times,
+            seq,
+        }
+    }
+
+    fn kept(m: &RawSeries) -> Vec<(usize, Vec<Value>)> {
+        (0..m.times.len()).map(|i| (i, vec![])).collect()
+    }
+
+    #[test]
+    fn rows_with_a_stream_place_keep_it_whatever_their_times() {
+        // Two series of an aggregate subquery without GROUP BY time: the first series'
+        // row comes first though its time is later.
+        let a = member(vec![50], Some(vec![0]));
+        let b = member(vec![10, 20], Some(vec![1, 2]));
+        let ks = vec![kept(&a), kept(&b)];
+        let order = fixed_order(&[a, b], &ks).expect("all members carry a place");
+        assert_eq!(order, vec![(0, 0), (1, 0), (1, 1)]);
+    }
+
+    #[test]
+    fn places_follow_the_kept_rows_only() {
+        // The first row was dropped (no selected field had a value there).
+        let a = member(vec![5, 6, 7], Some(vec![4, 0, 2]));
+        let b = member(vec![1], Some(vec![1]));
+        let ks = vec![vec![(1, vec![]), (2, vec![])], kept(&b)];
+        let order = fixed_order(&[a, b], &ks).expect("all members carry a place");
+        assert_eq!(order, vec![(0, 0), (1, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn storage_rows_are_merged_by_time() {
+        let a = member(vec![1], Some(vec![0]));
+        let b = member(vec![2], None);
+        let ks = vec![kept(&a), kept(&b)];
+        assert!(fixed_order(&[a, b], &ks).is_none());
     }
 }

@@ -134,6 +134,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
             tags,
             times,
             cols,
+            seq: None,
         });
     }
     let ng = r.len(1)?;
@@ -477,6 +478,7 @@ mod tests {
                     Value::Unsigned(7),
                 ],
             ],
+            seq: None,
         });
         let mut windows = BTreeMap::new();
         windows.insert(0, vec![Reducer::from_parts("count".into(), vec![], None)]);

@@ -557,9 +557,17 @@ fn select_subqueries<'a>(
                 },
             };
             inherit_time(&mut inner, &outer_time);
+            let kind = stream_kind(&inner);
+            // Rows taken in the inner answer's order are read in the outer statement's
+            // direction (a LIMIT inside then keeps the last rows for DESC).
+            if kind != StreamKind::Merged && inner.sort_fields.is_empty() {
+                inner.sort_fields = stmt.sort_fields.clone();
+            }
             inherit_dimensions(&mut inner, stmt);
             let series = select_boxed(ctx, snap, &inner, defaults, 0, true).await?;
-            for s in series {
+            let source = frames.len() as u64;
+            let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
+            for (si, s) in series.into_iter().enumerate() {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
@@ -569,23 +577,31 @@ fn select_subqueries<'a>(
                 // so every frame has unique times and no row is lost.
                 let mut seen: std::collections::HashMap<i64, usize> = Default::default();
                 let mut parts: Vec<Vec<&Vec<tessera_query::Value>>> = Vec::new();
-                for r in &s.values {
+                let mut part_seqs: Vec<Vec<(i64, u64)>> = Vec::new();
+                for (ri, r) in s.values.iter().enumerate() {
                     let Some(tessera_query::Value::Time(t)) = r.first() else {
                         continue;
                     };
                     let k = seen.entry(*t).or_insert(0);
                     if parts.len() <= *k {
                         parts.push(Vec::new());
+                        part_seqs.push(Vec::new());
                     }
                     parts[*k].push(r);
+                    if let Some(seqs) = &seqs {
+                        part_seqs[*k].push((*t, seqs[si][ri]));
+                    }
                     *k += 1;
                 }
-                for part in parts {
+                for (part, mut seq) in parts.into_iter().zip(part_seqs) {
                     let columns = frame_columns(&s.columns, &part, &mut entry.fields);
+                    seq.sort_unstable();
                     frames.push(tessera_query::exec::Frame {
                         measurement: s.name.clone(),
                         tags: s.tags.clone(),
                         columns,
+                        source,
+                        seq: seqs.is_some().then_some(seq),
                     });
                 }
             }
@@ -595,6 +611,119 @@ fn select_subqueries<'a>(
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
     })
+}
+
+/// How influxd's outer query reads the rows of an inner statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamKind {
+    /// Aggregates and selectors: window by window, then series by series.
+    Windows,
+    /// Raw rows without GROUP BY: as the inner statement answers them.
+    Answered,
+    /// Grouped raw rows and transformations: merged by time.
+    Merged,
+}
+
+fn stream_kind(inner: &SelectStatement) -> StreamKind {
+    use tessera_influxql::Expr;
+    use tessera_query::plan::{AGGREGATES, SELECTORS, TRANSFORMS};
+    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+        match e {
+            Expr::Call { name, args } => {
+                out.push(name);
+                args.iter().for_each(|a| calls(a, out));
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                calls(lhs, out);
+                calls(rhs, out);
+            }
+            Expr::Paren(e) => calls(e, out),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    inner.fields.iter().for_each(|f| calls(&f.expr, &mut names));
+    if names.iter().any(|n| TRANSFORMS.contains(n)) {
+        StreamKind::Merged
+    } else if names
+        .iter()
+        .any(|n| AGGREGATES.contains(n) || SELECTORS.contains(n))
+    {
+        StreamKind::Windows
+    } else if inner.dimensions.is_empty() {
+        StreamKind::Answered
+    } else {
+        StreamKind::Merged
+    }
+}
+
+/// Where each row of an inner answer stands in the stream influxd's outer query reads
+/// (`None` when the outer query merges the rows by time): for aggregates window by
+/// window in the query's direction, then series by series in ascending order, then the
+/// rows of one series and window as answered; raw rows as answered. The inner answer
+/// was read in the same direction as the outer statement.
+fn stream_order(
+    kind: StreamKind,
+    inner: &SelectStatement,
+    series: &[Series],
+    descending: bool,
+    now: i64,
+) -> Option<Vec<Vec<u64>>> {
+    use tessera_influxql::Expr;
+    if kind == StreamKind::Merged {
+        return None;
+    }
+    let mut interval: Option<(i64, i64)> = None;
+    for d in &inner.dimensions {
+        if let Expr::Call { name, args } = &d.expr {
+            if let (true, Some(Expr::Duration(every))) = (name == "time", args.first()) {
+                let offset = match args.get(1) {
+                    Some(Expr::Duration(o)) => *o,
+                    Some(Expr::Call { name, .. }) if name == "now" => now,
+                    _ => 0,
+                };
+                if *every > 0 {
+                    interval = Some((*every, offset.rem_euclid(*every)));
+                }
+            }
+        }
+    }
+    let tz = inner
+        .location
+        .as_deref()
+        .and_then(tessera_query::tz::Tz::load);
+    let window = |t: i64| match (kind, interval) {
+        (StreamKind::Windows, Some((every, offset))) => {
+            tessera_query::tz::window(t, every, offset, tz.as_deref()).0
+        }
+        _ => 0,
+    };
+    let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+    for (si, s) in series.iter().enumerate() {
+        for (ri, r) in s.values.iter().enumerate() {
+            if let Some(tessera_query::Value::Time(t)) = r.first() {
+                rows.push((window(*t), si, ri));
+            }
+        }
+    }
+    // A descending answer lists its series in reverse; the stream has them ascending
+    // in every window.
+    rows.sort_by(|a, b| {
+        let (w, s) = if descending {
+            (b.0.cmp(&a.0), b.1.cmp(&a.1))
+        } else {
+            (a.0.cmp(&b.0), a.1.cmp(&b.1))
+        };
+        w.then(s).then(a.2.cmp(&b.2))
+    });
+    let mut out: Vec<Vec<u64>> = series
+        .iter()
+        .map(|s| vec![u64::MAX; s.values.len()])
+        .collect();
+    for (pos, (_, si, ri)) in rows.into_iter().enumerate() {
+        out[si][ri] = pos as u64;
+    }
+    Some(out)
 }
 
 /// The columns of one sub-frame of an inner answer: each non-time column's non-null
