@@ -334,7 +334,7 @@ fn aux_refs(plan: &SelectPlan, transforms: bool) -> Vec<AuxRef> {
     ) {
         match o {
             OExpr::Field(i) => out.push((plan.fields[*i].clone(), false, Some(*i))),
-            OExpr::Tag(k) => out.push((k.clone(), true, None)),
+            OExpr::Tag(k) if !plan.over_subquery => out.push((k.clone(), true, None)),
             OExpr::Bin(_, a, b) => {
                 walk(a, transforms, out, plan);
                 walk(b, transforms, out, plan);

@@ -20,6 +20,11 @@ pub struct MeasurementSchema {
     /// Tag keys were not gathered (the statement needs no expansion): any name that is
     /// not a field is taken for a tag.
     pub tags_unknown: bool,
+    /// Fields that a subquery answered from tag references (`SELECT host, …`, a `*` that
+    /// listed tags, top()/bottom() tag arguments): read like other fields, but influxd
+    /// counts them among the subquery's dimensions, so a call over `*` skips them and
+    /// `*::tag` lists them instead of `*::field`.
+    pub tag_fields: BTreeSet<String>,
 }
 
 /// Measurement name (unescaped) → its schema.
@@ -196,6 +201,8 @@ pub struct SelectPlan {
     pub calls: Vec<CallSpec>,
     pub outputs: Vec<OExpr>,
     pub columns: Vec<String>,
+    /// Columns that answer tag values (tag references and top()/bottom() tag arguments).
+    pub tag_columns: BTreeSet<String>,
     pub aggregate: bool,
     /// Aggregate queries with plain field/tag columns (values of the selected point).
     pub aux: bool,
@@ -233,6 +240,10 @@ pub struct SelectPlan {
     /// The plan of a subquery's inner statement: influxd reads no extra interval before
     /// its time range for its transformations (only a top-level statement does).
     pub inner: bool,
+    /// The plan of an outer statement over subqueries: the tags of its input series are
+    /// the inner statements' dimensions, which influxd does not compare when it merges
+    /// rows of equal time.
+    pub over_subquery: bool,
 }
 
 struct Ctx<'a> {
@@ -414,11 +425,13 @@ fn expand_fields(
 ) -> Result<Vec<tessera_influxql::Field>, QueryError> {
     let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
     let mut all_tags: BTreeSet<String> = BTreeSet::new();
+    let mut tag_fields: BTreeSet<&str> = BTreeSet::new();
     for m in schema.values() {
         for (f, t) in &m.fields {
             all_fields.entry(f.clone()).or_insert(*t);
         }
         all_tags.extend(m.tags.iter().cloned());
+        tag_fields.extend(m.tag_fields.iter().map(String::as_str));
     }
     let dt = |t: FieldType| match t {
         FieldType::Float => DataType::Float,
@@ -442,11 +455,16 @@ fn expand_fields(
                 let matches = |n: &str| re.as_ref().map(|r| r.is_match(n)).unwrap_or(true);
                 let mut cols: Vec<(String, DataType)> = Vec::new();
                 let cmp = |a: &(String, DataType), b: &(String, DataType)| a.0.cmp(&b.0);
-                if kind != WildcardKind::Tag {
-                    for (n, t) in &all_fields {
-                        if matches(n) {
-                            cols.push((n.clone(), dt(*t)));
-                        }
+                for (n, t) in &all_fields {
+                    // A subquery's tag columns count as tags for `*::tag` and `*::field`.
+                    let as_tag = tag_fields.contains(n.as_str());
+                    let wanted = match kind {
+                        WildcardKind::All => true,
+                        WildcardKind::Field => !as_tag,
+                        WildcardKind::Tag => as_tag,
+                    };
+                    if wanted && matches(n) {
+                        cols.push((n.clone(), dt(*t)));
                     }
                 }
                 if kind != WildcardKind::Field {
@@ -480,7 +498,7 @@ fn expand_fields(
                             continue;
                         }
                     }
-                    if !accepts(name, *t) {
+                    if !accepts(name, *t) || tag_fields.contains(n.as_str()) {
                         continue;
                     }
                     let mut a = args.clone();
@@ -781,8 +799,12 @@ pub fn plan_select(
     };
     let mut outputs = Vec::new();
     let mut tag_columns: Vec<(usize, String)> = Vec::new();
+    let mut tag_outputs: Vec<usize> = Vec::new();
     for f in &fields {
         let o = ctx.expr(&f.expr)?;
+        if let OExpr::Tag(_) = &o {
+            tag_outputs.push(outputs.len());
+        }
         if let OExpr::Call(i) = &o {
             let c = &ctx.calls[*i];
             if matches!(c.name.as_str(), "top" | "bottom") {
@@ -793,6 +815,7 @@ pub fn plan_select(
         }
         outputs.push(o);
         for (_, t) in tag_columns.drain(..) {
+            tag_outputs.push(outputs.len());
             outputs.push(OExpr::Tag(t));
         }
     }
@@ -822,6 +845,10 @@ pub fn plan_select(
             .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_) | OExpr::Cast(..)))
             || calls.iter().any(|c| !c.tags.is_empty()));
     let columns = column_names(&fields);
+    let tag_columns: BTreeSet<String> = tag_outputs
+        .iter()
+        .filter_map(|i| columns.get(*i).cloned())
+        .collect();
     let descending = stmt
         .sort_fields
         .first()
@@ -883,6 +910,7 @@ pub fn plan_select(
         calls,
         outputs,
         columns,
+        tag_columns,
         aggregate,
         aux,
         tag_names,
@@ -909,6 +937,7 @@ pub fn plan_select(
         output_max,
         explain: 0,
         inner: false,
+        over_subquery: false,
         tz,
     })
 }

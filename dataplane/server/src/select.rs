@@ -201,7 +201,7 @@ pub async fn select(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Result<Vec<Series>, QueryError> {
-    select_boxed(ctx, snap, stmt, defaults, 0, false).await
+    select_boxed(ctx, snap, stmt, defaults, 0, None).await
 }
 
 /// `EXPLAIN` (`analyze` false) or `EXPLAIN ANALYZE` of a SELECT. A statement reading
@@ -229,10 +229,14 @@ pub async fn explain(
         &stmt,
         defaults,
         if analyze { 2 } else { 1 },
-        false,
+        None,
     )
     .await
 }
+
+/// Filled by an inner statement (a subquery) with the names of its columns that answer
+/// tag values.
+type InnerColumns = std::cell::RefCell<std::collections::BTreeSet<String>>;
 
 fn select_boxed<'a>(
     ctx: &'a Ctx,
@@ -240,7 +244,7 @@ fn select_boxed<'a>(
     stmt: &'a SelectStatement,
     defaults: &'a Defaults<'a>,
     explain: u8,
-    inner: bool,
+    inner: Option<&'a InnerColumns>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
     Box::pin(select_inner(ctx, snap, stmt, defaults, explain, inner))
 }
@@ -251,7 +255,7 @@ async fn select_inner(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
     explain: u8,
-    inner: bool,
+    inner: Option<&InnerColumns>,
 ) -> Result<Vec<Series>, QueryError> {
     let started = std::time::Instant::now();
     let now = now_ns();
@@ -409,8 +413,9 @@ async fn select_inner(
     let all_names: Vec<String> = schema.keys().cloned().collect();
     let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
     plan.explain = explain;
-    if inner {
+    if let Some(cols) = inner {
         plan.as_inner(range.min);
+        cols.borrow_mut().extend(plan.tag_columns.iter().cloned());
     }
     let planned = started.elapsed();
     let limits = defaults.limits;
@@ -564,13 +569,18 @@ fn select_subqueries<'a>(
                 inner.sort_fields = stmt.sort_fields.clone();
             }
             inherit_dimensions(&mut inner, stmt);
-            let series = select_boxed(ctx, snap, &inner, defaults, 0, true).await?;
+            let tag_columns = InnerColumns::default();
+            let series = select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+            let tag_columns = tag_columns.into_inner();
             let source = frames.len() as u64;
             let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
             for (si, s) in series.into_iter().enumerate() {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
+                }
+                for c in s.columns.iter().filter(|c| tag_columns.contains(*c)) {
+                    entry.tag_fields.insert(c.clone());
                 }
                 // Rows of one inner series may share a time (several series merged, or
                 // GROUP BY with selectors): the k-th row at a time goes to sub-frame k,
@@ -607,7 +617,8 @@ fn select_subqueries<'a>(
             }
         }
         let names: Vec<String> = schema.keys().cloned().collect();
-        let plan = plan_select(stmt, names, &schema, now)?;
+        let mut plan = plan_select(stmt, names, &schema, now)?;
+        plan.over_subquery = true;
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
     })
