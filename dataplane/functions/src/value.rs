@@ -116,6 +116,8 @@ pub enum Arg {
     Ident(String),
     /// String literal (`'simple'`).
     String(String),
+    /// Boolean literal.
+    Boolean(bool),
 }
 
 impl Arg {
@@ -127,6 +129,7 @@ impl Arg {
             Arg::Duration(_) => "*influxql.DurationLiteral",
             Arg::Ident(_) => "*influxql.VarRef",
             Arg::String(_) => "*influxql.StringLiteral",
+            Arg::Boolean(_) => "*influxql.BooleanLiteral",
         }
     }
 
@@ -138,6 +141,7 @@ impl Arg {
             Arg::Duration(d) => format!("{d}ns"),
             Arg::Ident(s) => s.clone(),
             Arg::String(s) => format!("'{s}'"),
+            Arg::Boolean(b) => b.to_string(),
         }
     }
 
@@ -149,6 +153,7 @@ impl Arg {
             Arg::Duration(_) => "duration",
             Arg::Ident(_) => "identifier",
             Arg::String(_) => "string",
+            Arg::Boolean(_) => "boolean",
         }
     }
 }

@@ -70,6 +70,7 @@ pub fn args_of(exprs: &[Expr]) -> Vec<Arg> {
             Expr::Number(f) => Some(Arg::Float(*f)),
             Expr::Duration(d) => Some(Arg::Duration(*d)),
             Expr::String(s) => Some(Arg::String(s.clone())),
+            Expr::Boolean(b) => Some(Arg::Boolean(*b)),
             Expr::VarRef { name, .. } => Some(Arg::Ident(name.clone())),
             _ => None,
         })
@@ -95,6 +96,21 @@ pub struct Reducer {
     anonymous_ties: bool,
 }
 
+/// The technical-analysis transformations (influxd builds them apart from the others).
+pub fn is_technical_analysis(name: &str) -> bool {
+    matches!(
+        name,
+        "chande_momentum_oscillator"
+            | "exponential_moving_average"
+            | "double_exponential_moving_average"
+            | "triple_exponential_moving_average"
+            | "triple_exponential_derivative"
+            | "kaufmans_efficiency_ratio"
+            | "kaufmans_adaptive_moving_average"
+            | "relative_strength_index"
+    )
+}
+
 /// influxd names the iterator type in type errors (`*query.stringInterruptIterator`).
 pub fn err(e: tessera_functions::FunctionError) -> QueryError {
     err_over(e, "Interrupt")
@@ -105,10 +121,13 @@ pub fn err(e: tessera_functions::FunctionError) -> QueryError {
 pub fn err_over(e: tessera_functions::FunctionError, kind: &str) -> QueryError {
     match e {
         tessera_functions::FunctionError::UnsupportedType { function, input } => {
-            // influxd's iterator names for these two have a space.
-            let function = match function.as_str() {
-                "cumulative_sum" | "moving_average" => function.replace('_', " "),
-                _ => function,
+            // influxd names these iterators with spaces.
+            let spaced = matches!(function.as_str(), "cumulative_sum" | "moving_average")
+                || is_technical_analysis(&function);
+            let function = if spaced {
+                function.replace('_', " ")
+            } else {
+                function
             };
             QueryError::Influx(format!(
                 "unsupported {function} iterator type: *query.{input}{kind}Iterator"

@@ -105,6 +105,23 @@ pub enum OExpr {
 }
 
 impl OExpr {
+    /// Calls `f` with the name of every transformation in the expression.
+    pub fn walk_transforms(&self, f: &mut impl FnMut(&str)) {
+        match self {
+            OExpr::Transform { name, inner, .. } => {
+                f(name);
+                inner.walk_transforms(f);
+            }
+            OExpr::Bin(_, a, b) => {
+                a.walk_transforms(f);
+                b.walk_transforms(f);
+            }
+            OExpr::Math(_, a) => a.iter().for_each(|x| x.walk_transforms(f)),
+            OExpr::Cast(a, _) => a.walk_transforms(f),
+            _ => {}
+        }
+    }
+
     pub fn has_transform(&self) -> bool {
         match self {
             OExpr::Transform { .. } => true,
@@ -240,6 +257,8 @@ pub struct SelectPlan {
     /// The plan of a subquery's inner statement: influxd reads no extra interval before
     /// its time range for its transformations (only a top-level statement does).
     pub inner: bool,
+    /// The statement reads nothing (influxd's widened time range overflowed).
+    pub unreadable: bool,
     /// The plan of an outer statement over subqueries: the tags of its input series are
     /// the inner statements' dimensions, which influxd does not compare when it merges
     /// rows of equal time.
@@ -857,6 +876,17 @@ pub fn plan_select(
     if range.max == MAX_TIME && interval.is_some() {
         range.max = now;
     }
+    // influxd 1.6 widens the time range of a statement with transformations over GROUP BY
+    // time by an interval before its start; without a lower time bound that overflows and
+    // the statement reads no shard at all (holt_winters() reads the whole range anyway).
+    let unreadable = interval.is_some()
+        && !descending
+        && !range.has_min()
+        && outputs.iter().any(|o| {
+            let mut t = false;
+            o.walk_transforms(&mut |name| t |= !name.starts_with("holt_winters"));
+            t
+        });
     // Transformations over GROUP BY time windows look one (or N-1) intervals back: before
     // the range, or after it for ORDER BY time DESC.
     let mut output_min = None;
@@ -870,7 +900,15 @@ pub fn plan_select(
                     | "non_negative_derivative"
                     | "difference"
                     | "non_negative_difference"
-                    | "elapsed" => 1,
+                    | "elapsed"
+                    | "chande_momentum_oscillator"
+                    | "exponential_moving_average"
+                    | "double_exponential_moving_average"
+                    | "triple_exponential_moving_average"
+                    | "triple_exponential_derivative"
+                    | "kaufmans_efficiency_ratio"
+                    | "kaufmans_adaptive_moving_average"
+                    | "relative_strength_index" => 1,
                     "moving_average" => match args.first() {
                         Some(Expr::Integer(n)) => (*n - 1).max(0),
                         _ => 0,
@@ -938,6 +976,7 @@ pub fn plan_select(
         explain: 0,
         inner: false,
         over_subquery: false,
+        unreadable,
         tz,
     })
 }

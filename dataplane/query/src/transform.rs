@@ -35,7 +35,10 @@ pub fn apply(
             continue;
         };
         any = true;
-        let kind = if matches!(**inner, OExpr::Call(_)) {
+        // influxd reads a technical-analysis function's input unwrapped even over GROUP
+        // BY time windows.
+        let kind = if matches!(**inner, OExpr::Call(_)) && !crate::agg::is_technical_analysis(name)
+        {
             "Interval"
         } else {
             "Interrupt"

@@ -294,6 +294,10 @@ fn put_reducer(w: &mut Vec<u8>, r: &Reducer) {
                 w.push(4);
                 put_bytes(w, s.as_bytes());
             }
+            Arg::Boolean(b) => {
+                w.push(5);
+                w.push(u8::from(*b));
+            }
         }
     }
     match inner {
@@ -414,6 +418,7 @@ impl<'a> Reader<'a> {
                 2 => Arg::Duration(self.u64()? as i64),
                 3 => Arg::Ident(self.string()?),
                 4 => Arg::String(self.string()?),
+                5 => Arg::Boolean(self.u8()? != 0),
                 t => return Err(self.err(format!("unknown argument type {t}"))),
             });
         }

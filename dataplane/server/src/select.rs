@@ -417,6 +417,9 @@ async fn select_inner(
         plan.as_inner(range.min);
         cols.borrow_mut().extend(plan.tag_columns.iter().cloned());
     }
+    if plan.unreadable && explain == 0 {
+        return Ok(Vec::new());
+    }
     let planned = started.elapsed();
     let limits = defaults.limits;
     if let (Some(iv), true, true) = (plan.interval, limits.buckets > 0, plan.range.has_min()) {
@@ -618,6 +621,9 @@ fn select_subqueries<'a>(
         }
         let names: Vec<String> = schema.keys().cloned().collect();
         let mut plan = plan_select(stmt, names, &schema, now)?;
+        if plan.unreadable {
+            return Ok(Vec::new());
+        }
         plan.over_subquery = true;
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)

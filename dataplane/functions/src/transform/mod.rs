@@ -112,9 +112,8 @@ fn duration(name: &str, a: Option<&Arg>, default: i64) -> Result<i64, FunctionEr
 fn integer(name: &str, a: &Arg, what: &str) -> Result<i64, FunctionError> {
     match a {
         Arg::Integer(n) => Ok(*n),
-        other => Err(FunctionError::InvalidArgument(format!(
-            "{name} {what} must be an integer, got {}",
-            other.kind()
+        _ => Err(FunctionError::InvalidArgument(format!(
+            "{name} {what} must be an integer"
         ))),
     }
 }
@@ -171,10 +170,9 @@ fn ta(name: &str, kind: TaKind, args: &[Arg]) -> Result<Ta, FunctionError> {
                 )))
             }
         },
-        Some(other) => {
+        Some(_) => {
             return Err(FunctionError::InvalidArgument(format!(
-                "{name} warmup type must be a string, got {}",
-                other.kind()
+                "{name} warmup type must be a string"
             )))
         }
     };
