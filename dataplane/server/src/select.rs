@@ -576,7 +576,15 @@ fn select_subqueries<'a>(
             let series = select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
             let tag_columns = tag_columns.into_inner();
             let source = frames.len() as u64;
-            let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
+            let outer_dims = group_tag_names(stmt);
+            let zipped = zip_calls(kind, &inner, &series, &outer_dims, !ascending(stmt));
+            let (series, seqs) = match zipped {
+                Some((zipped, seqs)) => (zipped, Some(seqs)),
+                None => {
+                    let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
+                    (series, seqs)
+                }
+            };
             for (si, s) in series.into_iter().enumerate() {
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
@@ -741,6 +749,184 @@ fn stream_order(
         out[si][ri] = pos as u64;
     }
     Some(out)
+}
+
+/// The tag keys a statement groups by (`GROUP BY host, time(1m)` → `host`).
+fn group_tag_names(stmt: &SelectStatement) -> Vec<String> {
+    stmt.dimensions
+        .iter()
+        .filter_map(|d| match &d.expr {
+            tessera_influxql::Expr::VarRef { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The rows influxd's outer query reads from an inner statement of several aggregates
+/// (`max(a) AS m, min(b) AS s … GROUP BY time(…), host`), in its order. Each call is read
+/// as its own stream (window by window, series ascending in each, points only where the
+/// call has a value) and the streams are zipped by (series, time): the next row is the
+/// smallest head (the largest for DESC), and a call whose head is elsewhere is null in
+/// it. When one call lacks a value in some series and window, its later rows pair with
+/// other series and windows than in the inner answer; influxd does that. `None` when
+/// the inner statement is not such a statement (the answer's rows are read as they are).
+fn zip_calls(
+    kind: StreamKind,
+    inner: &SelectStatement,
+    series: &[Series],
+    outer_dims: &[String],
+    descending: bool,
+) -> Option<(Vec<Series>, Vec<Vec<u64>>)> {
+    use tessera_influxql::Expr;
+    use tessera_query::plan::{AGGREGATES, SELECTORS};
+    if kind != StreamKind::Windows
+        || inner.fields.len() < 2
+        || !matches!(
+            inner.fill,
+            tessera_influxql::Fill::Null | tessera_influxql::Fill::None
+        )
+    {
+        return None;
+    }
+    // One aggregate or selector per column (math around it allowed), none that answers
+    // several rows per window.
+    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+        match e {
+            Expr::Call { name, args } => {
+                if AGGREGATES.contains(&name.as_str()) || SELECTORS.contains(&name.as_str()) {
+                    out.push(name);
+                } else {
+                    args.iter().for_each(|a| calls(a, out));
+                }
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                calls(lhs, out);
+                calls(rhs, out);
+            }
+            Expr::Paren(e) => calls(e, out),
+            _ => {}
+        }
+    }
+    let simple = inner.fields.iter().all(|f| {
+        let mut names = Vec::new();
+        calls(&f.expr, &mut names);
+        names.len() == 1 && !matches!(names[0], "top" | "bottom" | "sample" | "distinct")
+    });
+    if !simple {
+        return None;
+    }
+    let ncols = inner.fields.len();
+    let nseries = series.len();
+    // Series in ascending order (a descending answer lists them in reverse).
+    let asc = |si: usize| if descending { nseries - 1 - si } else { si };
+    // The outer statement's GROUP BY tags come first in every stream (influxd sorts the
+    // inner points by them), so the rank of each series' values of those tags.
+    let mut dim_keys: Vec<Vec<&str>> = series
+        .iter()
+        .map(|s| {
+            outer_dims
+                .iter()
+                .map(|d| {
+                    s.tags
+                        .iter()
+                        .find(|(k, _)| k == d)
+                        .map_or("", |(_, v)| v.as_str())
+                })
+                .collect()
+        })
+        .collect();
+    let mut ranks: Vec<Vec<&str>> = dim_keys.clone();
+    ranks.sort();
+    ranks.dedup();
+    let dim_rank: Vec<usize> = dim_keys
+        .drain(..)
+        .map(|k| ranks.binary_search(&k).unwrap_or(0))
+        .collect();
+    // Each column's stream: (time, ascending series index, series, row) where it has a
+    // value: by the outer GROUP BY tags, then window by window in the query's direction,
+    // series ascending in each.
+    let mut streams: Vec<Vec<(i64, usize, usize, usize)>> = vec![Vec::new(); ncols];
+    for (si, s) in series.iter().enumerate() {
+        if s.columns.len() != ncols + 1 {
+            return None;
+        }
+        for (ri, r) in s.values.iter().enumerate() {
+            let Some(tessera_query::Value::Time(t)) = r.first() else {
+                continue;
+            };
+            for (c, stream) in streams.iter_mut().enumerate() {
+                if !r[c + 1].is_null() {
+                    stream.push((*t, asc(si), si, ri));
+                }
+            }
+        }
+    }
+    for stream in &mut streams {
+        stream.sort_by(|a, b| {
+            let w = if descending {
+                b.0.cmp(&a.0)
+            } else {
+                a.0.cmp(&b.0)
+            };
+            dim_rank[a.2]
+                .cmp(&dim_rank[b.2])
+                .then(w)
+                .then(a.1.cmp(&b.1))
+        });
+    }
+    // The zip: the smallest (series, time) head, the largest for DESC.
+    let mut at = vec![0usize; ncols];
+    let mut rows: Vec<Vec<(Vec<tessera_query::Value>, u64)>> = vec![Vec::new(); nseries];
+    let mut pos = 0u64;
+    loop {
+        let mut next: Option<(usize, i64, usize)> = None;
+        for (c, stream) in streams.iter().enumerate() {
+            let Some(&(t, a, si, _)) = stream.get(at[c]) else {
+                continue;
+            };
+            let better = match next {
+                None => true,
+                Some((na, nt, _)) => {
+                    let o = (a, t).cmp(&(na, nt));
+                    if descending {
+                        o.is_gt()
+                    } else {
+                        o.is_lt()
+                    }
+                }
+            };
+            if better {
+                next = Some((a, t, si));
+            }
+        }
+        let Some((a, t, si)) = next else { break };
+        let mut row = vec![tessera_query::Value::Time(t)];
+        for (c, stream) in streams.iter().enumerate() {
+            match stream.get(at[c]) {
+                Some(&(ht, ha, hs, ri)) if ht == t && ha == a => {
+                    row.push(series[hs].values[ri][c + 1].clone());
+                    at[c] += 1;
+                }
+                _ => row.push(tessera_query::Value::Null),
+            }
+        }
+        rows[si].push((row, pos));
+        pos += 1;
+    }
+    let mut out = Vec::with_capacity(nseries);
+    let mut seqs = Vec::with_capacity(nseries);
+    for (s, rs) in series.iter().zip(rows) {
+        let (values, seq): (Vec<_>, Vec<_>) = rs.into_iter().unzip();
+        out.push(Series {
+            name: s.name.clone(),
+            tags: s.tags.clone(),
+            columns: s.columns.clone(),
+            values,
+            partial: s.partial,
+        });
+        seqs.push(seq);
+    }
+    Some((out, seqs))
 }
 
 /// The columns of one sub-frame of an inner answer: each non-time column's non-null
