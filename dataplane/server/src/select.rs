@@ -1076,3 +1076,95 @@ fn time_terms(cond: Option<&tessera_influxql::Expr>) -> Vec<tessera_influxql::Ex
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_query::Value as V;
+
+    fn inner(q: &str) -> SelectStatement {
+        match tessera_influxql::parse_statement(q).expect("valid statement") {
+            tessera_influxql::Statement::Select(s) => *s,
+            other => panic!("not a SELECT: {other:?}"),
+        }
+    }
+
+    fn series(host: &str, rows: Vec<(i64, Option<f64>, Option<f64>)>) -> Series {
+        let opt = |v: Option<f64>| v.map_or(V::Null, V::Float);
+        Series {
+            name: "cpu".into(),
+            tags: vec![("host".into(), host.into())],
+            columns: vec!["time".into(), "m".into(), "s".into()],
+            values: rows
+                .into_iter()
+                .map(|(t, m, s)| vec![V::Time(t), opt(m), opt(s)])
+                .collect(),
+            partial: false,
+        }
+    }
+
+    #[test]
+    fn stream_kinds() {
+        let kind = |q: &str| stream_kind(&inner(q));
+        assert_eq!(
+            kind("SELECT max(x) FROM m GROUP BY time(1m), h"),
+            StreamKind::Windows
+        );
+        assert_eq!(kind("SELECT x FROM m"), StreamKind::Answered);
+        assert_eq!(kind("SELECT x FROM m GROUP BY h"), StreamKind::Merged);
+        assert_eq!(kind("SELECT derivative(x) FROM m"), StreamKind::Merged);
+    }
+
+    #[test]
+    fn aggregates_stream_window_by_window_then_series() {
+        let st = inner("SELECT max(x) AS m FROM cpu GROUP BY time(10ns), host");
+        let a = series("a", vec![(0, Some(1.0), None), (10, Some(2.0), None)]);
+        let b = series("b", vec![(0, Some(3.0), None), (10, Some(4.0), None)]);
+        let seqs = stream_order(StreamKind::Windows, &st, &[a, b], false, 0).expect("ordered");
+        assert_eq!(seqs, vec![vec![0, 2], vec![1, 3]]);
+    }
+
+    #[test]
+    fn zipped_calls_pair_by_series_and_time() {
+        // s is missing for host b: its later values pair with other windows, as in
+        // influxd, where each call is a stream of its own.
+        let st = inner("SELECT max(x) AS m, min(y) AS s FROM cpu GROUP BY time(10ns), host");
+        let a = series(
+            "a",
+            vec![(0, Some(1.0), Some(5.0)), (10, Some(2.0), Some(6.0))],
+        );
+        let b = series("b", vec![(0, Some(3.0), None), (10, Some(4.0), None)]);
+        let (out, seqs) = zip_calls(StreamKind::Windows, &st, &[a, b], &[], false).expect("zipped");
+        // Stream m: a0 b0 a10 b10; stream s: a0 a10. Rows: a0 (m, s), a10 (-, s), b0 (m),
+        // a10 (m), b10 (m).
+        let values = |s: &Series| -> Vec<(i64, V, V)> {
+            s.values
+                .iter()
+                .map(|r| match &r[0] {
+                    V::Time(t) => (*t, r[1].clone(), r[2].clone()),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        assert_eq!(
+            values(&out[0]),
+            vec![
+                (0, V::Float(1.0), V::Float(5.0)),
+                (10, V::Null, V::Float(6.0)),
+                (10, V::Float(2.0), V::Null),
+            ]
+        );
+        assert_eq!(
+            values(&out[1]),
+            vec![(0, V::Float(3.0), V::Null), (10, V::Float(4.0), V::Null)]
+        );
+        assert_eq!(seqs, vec![vec![0, 1, 3], vec![2, 4]]);
+    }
+
+    #[test]
+    fn one_aggregate_is_not_zipped() {
+        let st = inner("SELECT max(x) AS m FROM cpu GROUP BY time(10ns), host");
+        let a = series("a", vec![(0, Some(1.0), None)]);
+        assert!(zip_calls(StreamKind::Windows, &st, &[a], &[], false).is_none());
+    }
+}
