@@ -631,6 +631,18 @@ async fn run_inner(
             soffset,
         } => {
             check_tag_comparisons(condition.as_ref())?;
+            // influxd's in-memory index is one per database: time terms only decide
+            // whether any shard is in range at all, then every tag key is listed.
+            let condition = match condition {
+                Some(c) => {
+                    match any_shard_in_time(ctx, &defaults, database.as_deref(), sources, c)? {
+                        Some(rest) => rest,
+                        None => return Ok(Vec::new()),
+                    }
+                }
+                None => None,
+            };
+            let condition = &condition;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let keys = if condition.is_none() {
                 // Straight from the indexes, without listing series.
@@ -698,8 +710,12 @@ async fn run_inner(
             };
             let (names, all_shards) =
                 index_scope(ctx, &defaults, database.as_deref(), sources).await?;
-            let shards = if condition.is_some() {
-                shards_in_range(&*snapshot(ctx)?, &all_shards, range.min, range.max)
+            // influxd's in-memory index is one per database: when any shard is in the
+            // time range, the values of every series are listed.
+            let shards = if condition.is_some()
+                && shards_in_range(&*snapshot(ctx)?, &all_shards, range.min, range.max).is_empty()
+            {
+                Vec::new()
             } else {
                 all_shards
             };
@@ -739,12 +755,23 @@ async fn run_inner(
             offset,
         } => {
             check_tag_comparisons(condition.as_ref())?;
-            let (keys, _) = index_series(
+            // With a time condition influxd lists the series of the default retention
+            // policy's shards in range only.
+            let timed = match condition {
+                Some(c) => {
+                    let (_, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
+                    r.has_min() || r.has_max()
+                }
+                None => false,
+            };
+            let (keys, _) = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
                 condition.as_ref().map(index_condition),
+                timed,
+                None,
             )
             .await?;
             let values: Vec<Vec<Value>> = keys
@@ -811,6 +838,23 @@ async fn run_inner(
             tag_key,
             ..
         } => {
+            // influxd refuses time in the WHERE of these (both forms name the exact one,
+            // but the field key one), and answers nothing for tag values.
+            if condition
+                .as_ref()
+                .is_some_and(tessera_query::cond::mentions_time)
+            {
+                let name = match what {
+                    CardinalityKind::Series => "SERIES EXACT",
+                    CardinalityKind::Measurement => "MEASUREMENT EXACT",
+                    CardinalityKind::TagKey => "TAG KEY EXACT",
+                    CardinalityKind::FieldKey => "FIELD KEY",
+                    CardinalityKind::TagValues => return Ok(Vec::new()),
+                };
+                return Err(QueryError::msg(format!(
+                    "SHOW {name} CARDINALITY doesn't support time in WHERE clause"
+                )));
+            }
             // The estimate (influxd: a sketch) from the indexes' sizes, without listing
             // series.
             if *what == CardinalityKind::Series
@@ -1210,10 +1254,12 @@ async fn index_series_counted(
     });
     let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
     let filter = sources_filter(sources)?;
-    // influxd's index statements read every retention policy, whatever the source names.
-    let _ = src_rp;
+    // influxd's index statements read every retention policy, whatever the source names;
+    // those that read one read the named one, else the default.
     let rps: Vec<String> = match snap.data.database(&db) {
-        Some(d) if default_rp_only => vec![d.default_retention_policy.clone()],
+        Some(d) if default_rp_only => {
+            vec![src_rp.unwrap_or_else(|| d.default_retention_policy.clone())]
+        }
         Some(d) => d.retention_policies.keys().cloned().collect(),
         None => Vec::new(),
     };
@@ -1270,6 +1316,35 @@ async fn index_series_counted(
 
 /// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
 /// The shards of `shards` whose group overlaps `[min, max]`.
+/// The condition without its time terms when a shard of the database is in its time
+/// range (`Some(None)` when nothing else is left), `None` when none is.
+fn any_shard_in_time(
+    ctx: &Ctx,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    condition: &tessera_influxql::Expr,
+) -> Result<Option<Option<tessera_influxql::Expr>>, QueryError> {
+    let (rest, range) = tessera_query::cond::split_time(condition, crate::select::now_ns())?;
+    if !range.has_min() && !range.has_max() {
+        return Ok(Some(Some(condition.clone())));
+    }
+    let snap = snapshot(ctx)?;
+    let src_db = sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.database.clone(),
+        _ => None,
+    });
+    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let any = snap.data.database(&db).is_some_and(|d| {
+        d.retention_policies.values().any(|rp| {
+            rp.shard_groups
+                .iter()
+                .any(|g| crate::select::group_in_range(g, range.min, range.max))
+        })
+    });
+    Ok(any.then_some(rest))
+}
+
 fn shards_in_range(snap: &Snapshot, shards: &[u64], min: i64, max: i64) -> Vec<u64> {
     let mut out = Vec::new();
     for d in snap.data.databases.values() {
