@@ -23,7 +23,7 @@ Case format (one JSON object per line):
                   application/x-www-form-urlencoded body, unless "form": false, in which
                   case they go in the URL query string too
     headers       extra request headers (e.g. {"Accept": "application/csv"})
-    compare       exact (default) | unordered | columns | plan | status | text — see
+    compare       exact (default) | unordered | columns | plan | shard_ids | status | text — see
                   tests/differential_query.rs for what each one checks
     status, content_type, body   recorded: body is the parsed JSON (a list of the JSON
                   objects when params.chunked is "true"), or the raw text when the answer

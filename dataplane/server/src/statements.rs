@@ -1119,6 +1119,38 @@ async fn delete(
         None => (None, Default::default()),
     };
     let filter = sources_filter(sources)?;
+    // influxd deletes by series: a condition on a field of a measurement it deletes from is
+    // refused, naming the first shard where it meets one.
+    let mut refs: BTreeSet<String> = BTreeSet::new();
+    if let Some(c) = &rest {
+        c.walk(&mut |e| {
+            if let tessera_influxql::Expr::VarRef { name, .. } = e {
+                if !tessera_query::cond::is_time_ref(e) && name != "_name" {
+                    refs.insert(name.clone());
+                }
+            }
+        });
+    }
+    if !refs.is_empty() {
+        let mut all: Vec<(u64, &String)> = Vec::new();
+        for rp in d.retention_policies.keys() {
+            for shard in shards_for(&snap, db, rp, range.min, range.max) {
+                all.push((shard, rp));
+            }
+        }
+        all.sort();
+        for (shard, rp) in all {
+            let fields = crate::cluster_index::fields(ctx, db, rp, &[shard]).await?;
+            if fields
+                .iter()
+                .any(|(m, fs)| filter(m) && fs.keys().any(|f| refs.contains(f)))
+            {
+                return Err(QueryError::msg(format!(
+                    "shard {shard}: fields not supported in WHERE clause during deletion"
+                )));
+            }
+        }
+    }
     for rp in d.retention_policies.keys() {
         let shards = shards_for(&snap, db, rp, range.min, range.max);
         if shards.is_empty() {
