@@ -98,6 +98,7 @@ fn query(c: &mut Criterion) {
             fields: [("v".to_string(), FieldType::Float)].into(),
             tags: ["az", "host", "region"].map(String::from).into(),
             tags_unknown: false,
+            ..Default::default()
         },
     )]
     .into();
