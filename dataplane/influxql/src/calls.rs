@@ -5,6 +5,19 @@ use crate::ast::Expr;
 use crate::time::format_duration;
 use crate::validate::{compile_expr, go_type, is_literal, Check, Compiled};
 
+/// The technical-analysis transformations (influxd 1.6): a period, then an optional hold
+/// period and warmup type, checked by the function itself.
+pub const TECHNICAL_ANALYSIS: &[&str] = &[
+    "chande_momentum_oscillator",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "triple_exponential_derivative",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+    "relative_strength_index",
+];
+
 pub(crate) const MATH_FUNCTIONS: &[&str] = &[
     "abs", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "log", "ln", "log2",
     "log10", "sqrt", "pow", "floor", "ceil", "round",
@@ -190,16 +203,9 @@ pub(crate) fn compile_call(name: &str, args: &[Expr], c: &mut Compiled, allow: b
             }
             compile_expr(&args[0], c, allow)
         }
-        // The technical-analysis family (influxd 1.6): the period, then optional hold
-        // period and warmup type, checked by the function itself.
-        "chande_momentum_oscillator"
-        | "exponential_moving_average"
-        | "double_exponential_moving_average"
-        | "triple_exponential_moving_average"
-        | "triple_exponential_derivative"
-        | "kaufmans_efficiency_ratio"
-        | "kaufmans_adaptive_moving_average"
-        | "relative_strength_index" => {
+        // The technical-analysis family: the period, then optional hold period and
+        // warmup type, checked by the function itself.
+        ta if TECHNICAL_ANALYSIS.contains(&ta) => {
             arity_range(name, args, 2, 4)?;
             compile_transform(name, &args[0], c, allow)
         }

@@ -43,6 +43,7 @@ mod token;
 mod validate;
 
 pub use ast::*;
+pub use calls::TECHNICAL_ANALYSIS;
 pub use display::{format_rfc3339_nano, ident_needs_quotes, quote_ident, quote_string};
 pub use error::ParseError;
 pub use names::{column_names, field_name};

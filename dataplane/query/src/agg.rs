@@ -98,17 +98,7 @@ pub struct Reducer {
 
 /// The technical-analysis transformations (influxd builds them apart from the others).
 pub fn is_technical_analysis(name: &str) -> bool {
-    matches!(
-        name,
-        "chande_momentum_oscillator"
-            | "exponential_moving_average"
-            | "double_exponential_moving_average"
-            | "triple_exponential_moving_average"
-            | "triple_exponential_derivative"
-            | "kaufmans_efficiency_ratio"
-            | "kaufmans_adaptive_moving_average"
-            | "relative_strength_index"
-    )
+    tessera_influxql::TECHNICAL_ANALYSIS.contains(&name)
 }
 
 /// influxd names the iterator type in type errors (`*query.stringInterruptIterator`).

@@ -43,7 +43,9 @@ pub const SELECTORS: &[&str] = &[
     "top",
     "bottom",
 ];
-pub const TRANSFORMS: &[&str] = &[
+/// Transformations other than the technical-analysis family
+/// (`tessera_influxql::TECHNICAL_ANALYSIS`); [`is_transform`] asks both.
+const TRANSFORMS: &[&str] = &[
     "cumulative_sum",
     "derivative",
     "difference",
@@ -53,15 +55,12 @@ pub const TRANSFORMS: &[&str] = &[
     "non_negative_difference",
     "holt_winters",
     "holt_winters_with_fit",
-    "chande_momentum_oscillator",
-    "exponential_moving_average",
-    "double_exponential_moving_average",
-    "triple_exponential_moving_average",
-    "triple_exponential_derivative",
-    "kaufmans_efficiency_ratio",
-    "kaufmans_adaptive_moving_average",
-    "relative_strength_index",
 ];
+
+/// Whether `name` is a transformation (a function over a series' points in order).
+pub fn is_transform(name: &str) -> bool {
+    TRANSFORMS.contains(&name) || tessera_influxql::TECHNICAL_ANALYSIS.contains(&name)
+}
 pub const MATH: &[&str] = &[
     "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "exp", "floor", "ln", "log", "log2",
     "log10", "pow", "round", "sin", "sqrt", "tan",
@@ -402,7 +401,7 @@ impl Ctx<'_> {
             });
             return Ok(OExpr::Call(i));
         }
-        if TRANSFORMS.contains(&name) {
+        if is_transform(name) {
             let inner = args.first().ok_or_else(|| {
                 QueryError::msg(format!(
                     "invalid number of arguments for {name}, expected at least 1, got 0"
@@ -900,15 +899,8 @@ pub fn plan_select(
                     | "non_negative_derivative"
                     | "difference"
                     | "non_negative_difference"
-                    | "elapsed"
-                    | "chande_momentum_oscillator"
-                    | "exponential_moving_average"
-                    | "double_exponential_moving_average"
-                    | "triple_exponential_moving_average"
-                    | "triple_exponential_derivative"
-                    | "kaufmans_efficiency_ratio"
-                    | "kaufmans_adaptive_moving_average"
-                    | "relative_strength_index" => 1,
+                    | "elapsed" => 1,
+                    ta if crate::agg::is_technical_analysis(ta) => 1,
                     "moving_average" => match args.first() {
                         Some(Expr::Integer(n)) => (*n - 1).max(0),
                         _ => 0,

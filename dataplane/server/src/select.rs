@@ -649,31 +649,37 @@ enum StreamKind {
     Merged,
 }
 
-fn stream_kind(inner: &SelectStatement) -> StreamKind {
+/// The names of the calls in an expression, outer ones first.
+fn call_names<'a>(e: &'a tessera_influxql::Expr, out: &mut Vec<&'a str>) {
     use tessera_influxql::Expr;
-    use tessera_query::plan::{AGGREGATES, SELECTORS, TRANSFORMS};
-    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
-        match e {
-            Expr::Call { name, args } => {
-                out.push(name);
-                args.iter().for_each(|a| calls(a, out));
-            }
-            Expr::Binary { lhs, rhs, .. } => {
-                calls(lhs, out);
-                calls(rhs, out);
-            }
-            Expr::Paren(e) => calls(e, out),
-            _ => {}
+    match e {
+        Expr::Call { name, args } => {
+            out.push(name);
+            args.iter().for_each(|a| call_names(a, out));
         }
+        Expr::Binary { lhs, rhs, .. } => {
+            call_names(lhs, out);
+            call_names(rhs, out);
+        }
+        Expr::Paren(e) => call_names(e, out),
+        _ => {}
     }
+}
+
+fn is_reducer_call(name: &str) -> bool {
+    use tessera_query::plan::{AGGREGATES, SELECTORS};
+    AGGREGATES.contains(&name) || SELECTORS.contains(&name)
+}
+
+fn stream_kind(inner: &SelectStatement) -> StreamKind {
     let mut names = Vec::new();
-    inner.fields.iter().for_each(|f| calls(&f.expr, &mut names));
-    if names.iter().any(|n| TRANSFORMS.contains(n)) {
-        StreamKind::Merged
-    } else if names
+    inner
+        .fields
         .iter()
-        .any(|n| AGGREGATES.contains(n) || SELECTORS.contains(n))
-    {
+        .for_each(|f| call_names(&f.expr, &mut names));
+    if names.iter().any(|n| tessera_query::plan::is_transform(n)) {
+        StreamKind::Merged
+    } else if names.iter().any(|n| is_reducer_call(n)) {
         StreamKind::Windows
     } else if inner.dimensions.is_empty() {
         StreamKind::Answered
@@ -777,8 +783,6 @@ fn zip_calls(
     outer_dims: &[String],
     descending: bool,
 ) -> Option<(Vec<Series>, Vec<Vec<u64>>)> {
-    use tessera_influxql::Expr;
-    use tessera_query::plan::{AGGREGATES, SELECTORS};
     if kind != StreamKind::Windows
         || inner.fields.len() < 2
         || !matches!(
@@ -790,26 +794,10 @@ fn zip_calls(
     }
     // One aggregate or selector per column (math around it allowed), none that answers
     // several rows per window.
-    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
-        match e {
-            Expr::Call { name, args } => {
-                if AGGREGATES.contains(&name.as_str()) || SELECTORS.contains(&name.as_str()) {
-                    out.push(name);
-                } else {
-                    args.iter().for_each(|a| calls(a, out));
-                }
-            }
-            Expr::Binary { lhs, rhs, .. } => {
-                calls(lhs, out);
-                calls(rhs, out);
-            }
-            Expr::Paren(e) => calls(e, out),
-            _ => {}
-        }
-    }
     let simple = inner.fields.iter().all(|f| {
         let mut names = Vec::new();
-        calls(&f.expr, &mut names);
+        call_names(&f.expr, &mut names);
+        names.retain(|n| is_reducer_call(n));
         names.len() == 1 && !matches!(names[0], "top" | "bottom" | "sample" | "distinct")
     });
     if !simple {
