@@ -645,9 +645,11 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                 _ => Value::Null,
             };
             for c in 0..plan.outputs.len() {
+                // A transformation reads its aggregate filled (influxd's fill iterator sits
+                // under it), including the windows read before the range.
                 if !matches!(
                     plan.outputs[c],
-                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..)
+                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
                 ) {
                     continue;
                 }
@@ -655,6 +657,10 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                 let typed = match rows.iter().map(|r| &r.values[c]).find(|x| !x.is_null()) {
                     Some(Value::Integer(_)) => match &v {
                         Value::Float(f) => Value::Integer(*f as i64),
+                        o => o.clone(),
+                    },
+                    Some(Value::Float(_)) => match &v {
+                        Value::Integer(i) => Value::Float(*i as f64),
                         o => o.clone(),
                     },
                     Some(Value::String(_)) => Value::String(String::new()),

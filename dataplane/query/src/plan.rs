@@ -886,39 +886,35 @@ pub fn plan_select(
             o.walk_transforms(&mut |name| t |= !name.starts_with("holt_winters"));
             t
         });
-    // Transformations over GROUP BY time windows look one (or N-1) intervals back: before
-    // the range, or after it for ORDER BY time DESC.
+    // Transformations over GROUP BY time windows look one interval back: before the range,
+    // or after it for ORDER BY time DESC.
     let mut output_min = None;
     let mut output_max = None;
     if let Some(iv) = interval {
-        let mut back = 0i64;
-        for o in &outputs {
-            if let OExpr::Transform { name, args, .. } = o {
-                let n = match name.as_str() {
+        // influxd 1.6 reads one interval back for moving_average() too, whatever its
+        // window: its first N-2 windows answer nothing.
+        let reads_back = outputs.iter().any(|o| match o {
+            OExpr::Transform { name, .. } => {
+                matches!(
+                    name.as_str(),
                     "derivative"
-                    | "non_negative_derivative"
-                    | "difference"
-                    | "non_negative_difference"
-                    | "elapsed" => 1,
-                    ta if crate::agg::is_technical_analysis(ta) => 1,
-                    "moving_average" => match args.first() {
-                        Some(Expr::Integer(n)) => (*n - 1).max(0),
-                        _ => 0,
-                    },
-                    _ => 0,
-                };
-                back = back.max(n);
+                        | "non_negative_derivative"
+                        | "difference"
+                        | "non_negative_difference"
+                        | "elapsed"
+                        | "moving_average"
+                ) || crate::agg::is_technical_analysis(name)
             }
-        }
-        let span = back.saturating_mul(iv.every);
-        if back > 0 && !descending && range.has_min() {
+            _ => false,
+        });
+        if reads_back && !descending && range.has_min() {
             let first = crate::tz::window(range.min, iv.every, iv.offset, tz.as_deref()).0;
             output_min = Some(first);
-            range.min = first.saturating_sub(span);
-        } else if back > 0 && descending && range.max < MAX_TIME {
+            range.min = first.saturating_sub(iv.every);
+        } else if reads_back && descending && range.max < MAX_TIME {
             let last = crate::tz::window(range.max, iv.every, iv.offset, tz.as_deref()).0;
             output_max = Some((last, range.max));
-            range.max = range.max.saturating_add(span).min(MAX_TIME - 1);
+            range.max = range.max.saturating_add(iv.every).min(MAX_TIME - 1);
         }
     }
     let field_types: Vec<Option<FieldType>> = plan_fields

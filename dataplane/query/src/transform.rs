@@ -35,13 +35,11 @@ pub fn apply(
             continue;
         };
         any = true;
-        // influxd reads a technical-analysis function's input unwrapped even over GROUP
-        // BY time windows.
-        let kind = if matches!(**inner, OExpr::Call(_)) && !crate::agg::is_technical_analysis(name)
-        {
-            "Interval"
-        } else {
-            "Interrupt"
+        // influxd names the iterator under the transformation: an interrupt iterator,
+        // except over distinct(), which hands its interval iterator up unwrapped.
+        let kind = match **inner {
+            OExpr::Call(i) if plan.calls[i].name == "distinct" => "Interval",
+            _ => "Interrupt",
         };
         let outer = !matches!(o, OExpr::Transform { .. });
         let mut out = Vec::new();
