@@ -63,13 +63,13 @@ fn unexpected() -> QueryError {
     QueryError::msg("unexpected answer from a data node")
 }
 
-/// Measurement → field → type, from the field registries of the shards.
+/// Measurement → field → every type it has, from the field registries of the shards.
 pub async fn fields(
     ctx: &Ctx,
     db: &str,
     rp: &str,
     shards: &[u64],
-) -> Result<crate::cluster_query::FieldsMap, QueryError> {
+) -> Result<crate::cluster_query::FieldTypes, QueryError> {
     let owners = all_owners(ctx);
     let p = place(me(ctx), &owners, shards, &HashSet::new(), None)?;
     let (fields, _) = crate::cluster_query::schema(ctx, db, rp, &p, &owners, None, false).await?;

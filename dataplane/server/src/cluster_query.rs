@@ -150,7 +150,7 @@ pub async fn schema(
     owners: &HashMap<u64, Vec<NodeId>>,
     measurements: Option<Vec<String>>,
     tags: bool,
-) -> Result<(FieldsMap, TagsMap), QueryError> {
+) -> Result<(FieldTypes, TagsMap), QueryError> {
     let (mut fields, mut tag_map) =
         local_schema(ctx, db, rp, &placement.local, measurements.clone(), tags).await?;
     if placement.remote.is_empty() {
@@ -171,9 +171,10 @@ pub async fn schema(
         };
         for m in measurements {
             let e = fields.entry(m.name.clone()).or_default();
+            // One pair per type a field has (a node of an older version sends one).
             for (f, t) in m.fields {
                 if let Some(t) = FieldType::from_u8(t) {
-                    crate::select::keep_field_type(e, &f, t);
+                    e.entry(f).or_default().insert(t);
                 }
             }
             if tags {
@@ -185,6 +186,8 @@ pub async fn schema(
 }
 
 pub type FieldsMap = BTreeMap<String, BTreeMap<String, FieldType>>;
+/// Measurement → field → every type it has in the shards read.
+pub type FieldTypes = BTreeMap<String, BTreeMap<String, BTreeSet<FieldType>>>;
 pub type TagsMap = BTreeMap<String, BTreeSet<String>>;
 
 async fn local_schema(
@@ -194,11 +197,11 @@ async fn local_schema(
     shards: &[u64],
     measurements: Option<Vec<String>>,
     tags: bool,
-) -> Result<(FieldsMap, TagsMap), QueryError> {
+) -> Result<(FieldTypes, TagsMap), QueryError> {
     if shards.is_empty() {
         return Ok(Default::default());
     }
-    let fields = crate::select::fields_of(&ctx.engine, db, rp, shards);
+    let fields = crate::select::field_types_of(&ctx.engine, db, rp, shards);
     let tag_map = if tags {
         crate::scatter::tags(&ctx.engine, measurements, shards.to_vec()).await?
     } else {
@@ -335,7 +338,11 @@ pub async fn answer_schema(ctx: &Ctx, q: SchemaRequest) -> Response {
                     name: n.clone(),
                     fields: fields
                         .get(n)
-                        .map(|f| f.iter().map(|(k, t)| (k.clone(), *t as u8)).collect())
+                        .map(|f| {
+                            f.iter()
+                                .flat_map(|(k, ts)| ts.iter().map(|t| (k.clone(), *t as u8)))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     tags: tags
                         .get(n)

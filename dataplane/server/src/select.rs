@@ -93,14 +93,15 @@ pub fn group_in_range(g: &tessera_meta_types::ShardGroup, min: i64, max: i64) ->
     !g.is_deleted() && g.start_time <= max && g.truncated_at.unwrap_or(g.end_time) > min
 }
 
-/// Field types of the shards, per measurement (unescaped), from their registries.
-pub fn fields_of(
+/// Every type each field has in the shards (a field can have a different type in each
+/// shard group), per measurement (unescaped), from their registries.
+pub fn field_types_of(
     engine: &Engine,
     db: &str,
     rp: &str,
     shards: &[u64],
-) -> BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>> {
-    let mut out: BTreeMap<String, BTreeMap<String, _>> = BTreeMap::new();
+) -> crate::cluster_query::FieldTypes {
+    let mut out = crate::cluster_query::FieldTypes::new();
     for id in shards {
         let dir = engine.cfg.data_dir.join(db).join(rp).join(id.to_string());
         let Some(reg) = registry(&dir) else {
@@ -109,7 +110,7 @@ pub fn fields_of(
         for (m, fs) in reg.iter() {
             let e = out.entry(m.clone()).or_default();
             for (f, t) in fs {
-                keep_field_type(e, f, *t);
+                e.entry(f.clone()).or_default().insert(*t);
             }
         }
     }
@@ -387,8 +388,10 @@ async fn select_inner(
         for n in &names {
             let e = schema.entry(n.clone()).or_default();
             if let Some(f) = fields.get(n) {
-                for (k, t) in f {
-                    keep_field_type(&mut e.fields, k, *t);
+                for (k, ts) in f {
+                    for t in ts {
+                        keep_field_type(&mut e.fields, k, *t);
+                    }
                 }
             }
             if let Some(t) = tags.get(n) {

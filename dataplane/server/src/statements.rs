@@ -819,8 +819,15 @@ async fn run_inner(
                 .into_iter()
                 .filter(|(m, _)| filter(m) && live.contains_key(m))
                 .filter_map(|(m, fs)| {
+                    // A field with another type in another shard group is listed once
+                    // per type, in influxql's order of types.
                     let values: Vec<Vec<Value>> = fs
                         .into_iter()
+                        .flat_map(|(f, ts)| {
+                            let mut ts: Vec<_> = ts.into_iter().collect();
+                            ts.sort_by_key(|t| tessera_query::exec::type_rank(*t));
+                            ts.into_iter().map(move |t| (f.clone(), t))
+                        })
                         .skip(*offset as usize)
                         .take(limit_of(*limit))
                         .map(|(f, t)| vec![Value::String(f), s(type_name(t))])
@@ -1339,7 +1346,12 @@ async fn index_series_counted(
         );
         for (m, fs) in crate::cluster_index::fields(ctx, &db, &rp, &shards).await? {
             if filter(&m) {
-                fields.entry(m).or_default().extend(fs);
+                let e = fields.entry(m).or_default();
+                for (f, ts) in fs {
+                    for t in ts {
+                        crate::select::keep_field_type(e, &f, t);
+                    }
+                }
             }
         }
     }
