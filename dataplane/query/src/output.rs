@@ -130,23 +130,22 @@ pub fn go_string(s: &str, out: &mut String) {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        let esc: Option<&str> = match c {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            b'<' | b'>' | b'&' => Some(""),
-            c if c < 0x20 => Some(""),
-            // U+2028 and U+2029 (E2 80 A8 / E2 80 A9).
-            0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => {
-                Some("")
-            }
-            _ => None,
-        };
-        let Some(esc) = esc else {
+        if !JSON_SPECIAL[c as usize] {
             i += 1;
             continue;
+        }
+        let esc: &str = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            // U+2028 and U+2029 (E2 80 A8 / E2 80 A9); other E2 sequences pass.
+            0xE2 if !(b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9))) => {
+                i += 1;
+                continue;
+            }
+            _ => "",
         };
         out.push_str(&s[start..i]);
         if esc.is_empty() {
@@ -162,6 +161,24 @@ pub fn go_string(s: &str, out: &mut String) {
     out.push_str(&s[start..]);
     out.push('"');
 }
+
+/// Bytes `go_string` looks at: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2 (the lead
+/// byte of U+2028/U+2029).
+const JSON_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xE2] = true;
+    t
+};
 
 /// Writes JSON straight into a string: compact, or indented as Go's
 /// `json.MarshalIndent(v, "", "    ")` for `pretty`.
@@ -289,11 +306,11 @@ impl Enc<'_> {
     }
 
     fn result(&mut self, r: &StatementResult, tf: TimeFormat, depth: usize) {
-        use std::fmt::Write;
         let tz = r.tz.as_deref();
         let mut o = Obj::at(depth);
         self.key(&mut o, "statement_id");
-        let _ = write!(self.out, "{}", r.statement_id);
+        self.out
+            .push_str(itoa::Buffer::new().format(r.statement_id));
         if !r.series.is_empty() {
             self.key(&mut o, "series");
             self.seq(depth + 1, &r.series, |e, s, d| e.series(s, tf, tz, d));
@@ -343,7 +360,13 @@ pub fn unencodable_float(results: &[StatementResult]) -> Option<&'static str> {
 }
 
 pub fn results_json(results: &[StatementResult], tf: TimeFormat, pretty: bool) -> String {
-    let mut out = String::new();
+    // A first guess at the size saves most of the regrowing copies of big answers.
+    let cells: usize = results
+        .iter()
+        .flat_map(|r| &r.series)
+        .map(|s| s.values.len() * s.columns.len())
+        .sum();
+    let mut out = String::with_capacity(64 + cells * 12);
     let mut e = Enc {
         out: &mut out,
         pretty,

@@ -35,20 +35,47 @@ pub fn rfc3339_nano(ns: i64, offset_s: i32, out: &mut String) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
+    let sod = sod as u32;
+    let (h, mi, se) = (sod / 3600, (sod / 60) % 60, sod % 60);
+    if (0..=9999).contains(&y) {
+        // The common case without the formatter: 2020-01-01T00:00:00.
+        let y = y as u32;
+        let b = [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'-',
+            digit(mo / 10),
+            digit(mo),
+            b'-',
+            digit(d / 10),
+            digit(d),
+            b'T',
+            digit(h / 10),
+            digit(h),
+            b':',
+            digit(mi / 10),
+            digit(mi),
+            b':',
+            digit(se / 10),
+            digit(se),
+        ];
+        out.push_str(std::str::from_utf8(&b).expect("ASCII digits"));
+    } else {
+        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}");
+    }
     if frac != 0 {
-        let mut f = format!("{frac:09}");
-        while f.ends_with('0') {
-            f.pop();
+        // Nine digits, trailing zeros cut.
+        let mut f = [0u8; 9];
+        let mut v = frac;
+        for i in (0..9).rev() {
+            f[i] = digit(v);
+            v /= 10;
         }
+        let len = 9 - f.iter().rev().take_while(|&&c| c == b'0').count();
         out.push('.');
-        out.push_str(&f);
+        out.push_str(std::str::from_utf8(&f[..len]).expect("ASCII digits"));
     }
     if offset_s == 0 {
         out.push('Z');
@@ -57,6 +84,11 @@ pub fn rfc3339_nano(ns: i64, offset_s: i32, out: &mut String) {
         let a = offset_s.unsigned_abs();
         let _ = write!(out, "{sign}{:02}:{:02}", a / 3600, (a / 60) % 60);
     }
+}
+
+/// The last decimal digit of `v` as ASCII.
+fn digit(v: u32) -> u8 {
+    b'0' + (v % 10) as u8
 }
 
 #[cfg(test)]
@@ -74,6 +106,12 @@ mod tests {
         s.clear();
         rfc3339_nano(-1, 0, &mut s);
         assert_eq!(s, "1969-12-31T23:59:59.999999999Z");
+        s.clear();
+        rfc3339_nano(1_577_836_800_000_001_000, 0, &mut s);
+        assert_eq!(s, "2020-01-01T00:00:00.000001Z");
+        s.clear();
+        rfc3339_nano(i64::MIN + 2, 0, &mut s);
+        assert_eq!(s, "1677-09-21T00:12:43.145224194Z");
         s.clear();
         rfc3339_nano(1_672_531_200_000_000_000, -5 * 3600, &mut s);
         assert_eq!(s, "2022-12-31T19:00:00-05:00");
