@@ -257,10 +257,15 @@ impl Reducer {
         self.inner?.into_integral_input()
     }
 
-    pub fn finish(self, window_start: i64) -> Vec<Out> {
-        let Some(r) = self.inner else {
+    /// `descending`: the query reads newest first (distinct() orders its values by the
+    /// last time each was seen).
+    pub fn finish(self, window_start: i64, descending: bool) -> Vec<Out> {
+        let Some(mut r) = self.inner else {
             return Vec::new();
         };
+        if descending {
+            r.set_latest_first();
+        }
         let rule = r.time_rule();
         r.finish(window_start)
             .into_iter()

@@ -781,6 +781,14 @@ fn window_of(plan: &SelectPlan, t: i64) -> i64 {
     }
 }
 
+/// The narrower range call `ci` reads when the plan's range was widened for others.
+fn call_range(plan: &SelectPlan, ci: usize) -> Option<crate::cond::TimeRange> {
+    match plan.own_range {
+        Some(r) if !plan.call_reads_back.get(ci).copied().unwrap_or(true) => Some(r),
+        _ => None,
+    }
+}
+
 fn reducers_for<'a>(
     plan: &SelectPlan,
     out: &'a mut Partial,
@@ -827,15 +835,22 @@ fn fold_columns(
             .expect("call fields are plan fields");
         let Some(col) = &cols[fi] else { continue };
         out.points += col.ts.len() as u64;
-        let mut start = 0;
-        while start < col.ts.len() {
+        // Calls that do not feed a transformation reading back read the range as written.
+        let (mut start, stop) = match call_range(plan, ci) {
+            Some(r) => (
+                col.ts.partition_point(|t| *t < r.min),
+                col.ts.partition_point(|t| *t <= r.max),
+            ),
+            None => (0, col.ts.len()),
+        };
+        while start < stop {
             let w = window_of(plan, col.ts[start]);
             let end = match &plan.interval {
                 Some(_) => {
                     let next = plan.window(col.ts[start]).1;
-                    start + col.ts[start..].partition_point(|t| *t < next)
+                    start + col.ts[start..stop].partition_point(|t| *t < next)
                 }
-                None => col.ts.len(),
+                None => stop,
             };
             let rs = reducers_for(plan, out, group, w)?;
             rs[ci].push_column(&col.ts[start..end], &col.values, start..end, 0, key)?;
@@ -903,6 +918,9 @@ fn fold_rows(
         let rs = reducers_for(plan, out, group, w)?;
         for (ci, fi) in call_fields.iter().enumerate() {
             let v = &rows[*fi][i];
+            if matches!(call_range(plan, ci), Some(r) if *t < r.min || *t > r.max) {
+                continue;
+            }
             if !v.is_null() {
                 rs[ci].push(*t, v, aux, &tag_keys[ci], key)?;
             }

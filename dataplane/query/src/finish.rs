@@ -17,6 +17,10 @@ use crate::value::Value;
 struct Row {
     time: i64,
     values: Vec<Value>,
+    /// The value of each call in this window (aggregate rows, one row per window):
+    /// fill() fills these, as influxd fills each call's iterator, and computes the
+    /// outputs over them again.
+    calls: Vec<Value>,
 }
 
 pub(crate) fn eval(
@@ -100,22 +104,43 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
     let mut columns = vec!["time".to_string()];
     columns.extend(plan.columns.iter().cloned());
     let mut series = Vec::new();
-    // influxd answers top()/bottom()/sample() in time order within a window whatever
-    // ORDER BY says; only the windows themselves come newest first.
-    let point_selector = plan
-        .calls
-        .iter()
-        .any(|c| matches!(c.name.as_str(), "top" | "bottom" | "sample"));
+    // influxd answers top()/bottom()/sample()/distinct() in time order within a window
+    // whatever ORDER BY says; only the windows themselves come newest first.
+    let point_selector = plan.calls.iter().any(|c| {
+        matches!(c.name.as_str(), "top" | "bottom" | "sample")
+            || (c.name == "distinct" && !c.distinct_inner)
+    });
     for (g, mut rows) in out {
         if plan.descending && !point_selector {
             rows.reverse();
         } else if plan.descending && plan.interval.is_some() {
             rows.sort_by_key(|r| std::cmp::Reverse(plan.window(r.time).0));
         }
-        if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
+        let by_iterator = plan.aggregate
+            && plan.outputs.iter().any(OExpr::has_transform)
+            && rows.iter().all(|r| r.calls.len() == plan.calls.len());
+        if by_iterator {
+            rows = transform::apply_windows(
+                plan,
+                rows.into_iter()
+                    .map(|r| (r.time, r.values, r.calls))
+                    .collect(),
+            )?
+            .into_iter()
+            .map(|(time, values)| Row {
+                time,
+                values,
+                calls: Vec::new(),
+            })
+            .collect();
+        } else if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
             rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())?
                 .into_iter()
-                .map(|(time, values)| Row { time, values })
+                .map(|(time, values)| Row {
+                    time,
+                    values,
+                    calls: Vec::new(),
+                })
                 .collect();
             if let Some(min) = plan.output_min {
                 rows.retain(|r| r.time >= min);
@@ -124,10 +149,11 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
                 rows.retain(|r| r.time <= max);
             }
         }
+        // (The iterators of a statement with transformations took their own offsets.)
         let rows: Vec<Row> = rows
             .into_iter()
-            .skip(plan.offset as usize)
-            .take(if plan.limit > 0 {
+            .skip(if by_iterator { 0 } else { plan.offset as usize })
+            .take(if plan.limit > 0 && !by_iterator {
                 plan.limit as usize
             } else {
                 usize::MAX
@@ -281,6 +307,11 @@ fn raw_rows(
             shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
             start = end;
         }
+        if let Some(n) = plan.shard_take {
+            for o in shards.iter_mut() {
+                o.truncate(n);
+            }
+        }
         let shard_times: Vec<Vec<i64>> = shards
             .iter()
             .map(|o| o.iter().map(|&(m, at)| times[m][at]).collect())
@@ -300,12 +331,20 @@ fn raw_rows(
         let mut rows: Vec<Row> = if transforms {
             transform::apply(plan, stream)?
                 .into_iter()
-                .map(|(time, values)| Row { time, values })
+                .map(|(time, values)| Row {
+                    time,
+                    values,
+                    calls: Vec::new(),
+                })
                 .collect()
         } else {
             stream
                 .into_iter()
-                .map(|(time, values)| Row { time, values })
+                .map(|(time, values)| Row {
+                    time,
+                    values,
+                    calls: Vec::new(),
+                })
                 .collect()
         };
         if plan.descending {
@@ -529,10 +568,19 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
         };
         let mut rows: Vec<Row> = Vec::new();
         for w in keys {
-            // integral() without GROUP BY time reports epoch 0 whatever the range.
+            // integral() of a float field without GROUP BY time reports epoch 0 whatever
+            // the range (influxd's integer integral reports the range's start as usual).
             let wtime = if plan.interval.is_some() {
                 w
-            } else if plan.calls.iter().any(|c| c.name == "integral") {
+            } else if plan.calls.iter().any(|c| {
+                c.name == "integral"
+                    && plan
+                        .fields
+                        .iter()
+                        .position(|f| *f == c.field)
+                        .and_then(|fi| plan.field_types.get(fi).copied().flatten())
+                        != Some(tessera_storage::batch::FieldType::Integer)
+            }) {
                 0
             } else {
                 default_time
@@ -563,6 +611,10 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                     rows.push(Row {
                         time: wtime,
                         values,
+                        calls: calls
+                            .iter()
+                            .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
+                            .collect(),
                     });
                 }
                 continue;
@@ -593,7 +645,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                         }
                         return Vec::new();
                     }
-                    r.finish(wtime)
+                    r.finish(wtime, plan.descending)
                 })
                 .collect();
             let n = finished.iter().map(Vec::len).max().unwrap_or(0);
@@ -620,7 +672,19 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
                     .iter()
                     .map(|o| eval(o, &auxrow.fields, &auxrow.tags, &calls))
                     .collect();
-                rows.push(Row { time, values });
+                let calls = if n == 1 {
+                    calls
+                        .iter()
+                        .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                rows.push(Row {
+                    time,
+                    values,
+                    calls,
+                });
             }
         }
         // fill(previous) follows the output order (ORDER BY time DESC fills from later).
@@ -636,6 +700,75 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
 }
 
 fn fill(plan: &SelectPlan, rows: &mut [Row]) {
+    if matches!(plan.fill, Fill::Null | Fill::None) {
+        return;
+    }
+    let by_call = !plan.calls.is_empty()
+        && !rows.is_empty()
+        && rows.iter().all(|r| r.calls.len() == plan.calls.len());
+    let times: Vec<i64> = rows.iter().map(|r| r.time).collect();
+    if !by_call {
+        // A transformation reads its aggregate filled (influxd's fill iterator sits under
+        // it), including the windows read before the range.
+        let fillable: Vec<bool> = plan
+            .outputs
+            .iter()
+            .map(|o| {
+                matches!(
+                    o,
+                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
+                )
+            })
+            .collect();
+        let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
+        fill_matrix(plan, &times, &mut m, &fillable);
+        return;
+    }
+    // Fill each call's values, then compute the outputs again where a call was filled:
+    // `mean(x) - min(x)` over an empty window with fill(1) is 0, as in influxd.
+    let before: Vec<Vec<bool>> = rows
+        .iter()
+        .map(|r| r.calls.iter().map(Value::is_null).collect())
+        .collect();
+    let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
+    fill_matrix(plan, &times, &mut m, &vec![true; plan.calls.len()]);
+    for (r, was_null) in rows.iter_mut().zip(before) {
+        let filled = r
+            .calls
+            .iter()
+            .zip(&was_null)
+            .any(|(v, was)| *was && !v.is_null());
+        if !filled {
+            continue;
+        }
+        let outs: Vec<Option<Out>> = r
+            .calls
+            .iter()
+            .map(|v| {
+                (!v.is_null()).then(|| Out {
+                    time: None,
+                    value: v.clone(),
+                    aux: 0,
+                })
+            })
+            .collect();
+        let refs: Vec<Option<&Out>> = outs.iter().map(Option::as_ref).collect();
+        for (c, o) in plan.outputs.iter().enumerate() {
+            if matches!(
+                o,
+                OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
+            ) {
+                r.values[c] = eval(o, &[], &[], &refs);
+            }
+        }
+    }
+}
+
+/// Fills the columns of `m` (one vector per row, at `times`) that `fillable` marks, with
+/// `plan.fill`: a number (taking the column's type), the previous value, or the
+/// linear interpolation between the values around.
+fn fill_matrix(plan: &SelectPlan, times: &[i64], m: &mut [&mut Vec<Value>], fillable: &[bool]) {
+    let columns = (0..fillable.len()).filter(|c| fillable[*c]);
     match plan.fill {
         Fill::Null | Fill::None => {}
         Fill::Number(_) | Fill::Integer(_) => {
@@ -644,17 +777,9 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                 Fill::Integer(i) => Value::Integer(i),
                 _ => Value::Null,
             };
-            for c in 0..plan.outputs.len() {
-                // A transformation reads its aggregate filled (influxd's fill iterator sits
-                // under it), including the windows read before the range.
-                if !matches!(
-                    plan.outputs[c],
-                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
-                ) {
-                    continue;
-                }
+            for c in columns {
                 // The fill value takes the column's type.
-                let typed = match rows.iter().map(|r| &r.values[c]).find(|x| !x.is_null()) {
+                let typed = match m.iter().map(|r| &r[c]).find(|x| !x.is_null()) {
                     Some(Value::Integer(_)) => match &v {
                         Value::Float(f) => Value::Integer(*f as i64),
                         o => o.clone(),
@@ -667,40 +792,38 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
                     Some(Value::Boolean(_)) => Value::Boolean(false),
                     _ => v.clone(),
                 };
-                for r in rows.iter_mut() {
-                    if r.values[c].is_null() {
-                        r.values[c] = typed.clone();
+                for r in m.iter_mut() {
+                    if r[c].is_null() {
+                        r[c] = typed.clone();
                     }
                 }
             }
         }
         Fill::Previous => {
-            for c in 0..plan.outputs.len() {
+            for c in columns {
                 let mut prev = Value::Null;
-                for r in rows.iter_mut() {
-                    if r.values[c].is_null() {
-                        r.values[c] = prev.clone();
+                for r in m.iter_mut() {
+                    if r[c].is_null() {
+                        r[c] = prev.clone();
                     } else {
-                        prev = r.values[c].clone();
+                        prev = r[c].clone();
                     }
                 }
             }
         }
         Fill::Linear => {
-            for c in 0..plan.outputs.len() {
-                let known: Vec<usize> = (0..rows.len())
-                    .filter(|i| !rows[*i].values[c].is_null())
-                    .collect();
+            for c in columns {
+                let known: Vec<usize> = (0..m.len()).filter(|i| !m[*i][c].is_null()).collect();
                 for pair in known.windows(2) {
                     let (a, b) = (pair[0], pair[1]);
                     if b - a < 2 {
                         continue;
                     }
-                    let (ta, tb) = (rows[a].time, rows[b].time);
-                    let (va, vb) = (rows[a].values[c].clone(), rows[b].values[c].clone());
-                    for row in rows.iter_mut().take(b).skip(a + 1) {
-                        let frac = (row.time - ta) as f64 / (tb - ta) as f64;
-                        row.values[c] = match (&va, &vb) {
+                    let (ta, tb) = (times[a], times[b]);
+                    let (va, vb) = (m[a][c].clone(), m[b][c].clone());
+                    for i in a + 1..b {
+                        let frac = (times[i] - ta) as f64 / (tb - ta) as f64;
+                        m[i][c] = match (&va, &vb) {
                             (Value::Integer(x), Value::Integer(y)) => {
                                 Value::Integer(x + ((y - x) as f64 * frac) as i64)
                             }

@@ -121,6 +121,18 @@ impl OExpr {
         }
     }
 
+    /// Whether a call (aggregate or selector) is part of this output.
+    pub fn has_call(&self) -> bool {
+        match self {
+            OExpr::Call(_) => true,
+            OExpr::Bin(_, a, b) => a.has_call() || b.has_call(),
+            OExpr::Math(_, a) => a.iter().any(OExpr::has_call),
+            OExpr::Cast(a, _) => a.has_call(),
+            OExpr::Transform { inner, .. } => inner.has_call(),
+            _ => false,
+        }
+    }
+
     pub fn has_transform(&self) -> bool {
         match self {
             OExpr::Transform { .. } => true,
@@ -232,6 +244,8 @@ pub struct SelectPlan {
     pub fill: Fill,
     pub limit: u64,
     pub offset: u64,
+    /// Rows each shard contributes to a series of a raw answer (see `plan_select`).
+    pub shard_take: Option<usize>,
     pub slimit: u64,
     pub soffset: u64,
     pub descending: bool,
@@ -250,6 +264,11 @@ pub struct SelectPlan {
     /// The same for ORDER BY time DESC, where influxd reads the intervals after the range
     /// instead: rows after `.0` are input only; `.1` is the range's own upper bound.
     pub output_max: Option<(i64, i64)>,
+    /// The statement's own time range when `range` was widened for transformations that
+    /// read back: calls that do not feed them read only this.
+    pub own_range: Option<TimeRange>,
+    /// Per call: whether it feeds a transformation that reads back (reads all of `range`).
+    pub call_reads_back: Vec<bool>,
     /// EXPLAIN: 0 runs the query; 1 only gathers what it would read
     /// ([`crate::exec::ExplainStat`]); 2 (EXPLAIN ANALYZE) runs it and gathers that too.
     pub explain: u8,
@@ -268,6 +287,10 @@ struct Ctx<'a> {
     schema: &'a Schema,
     fields: Vec<String>,
     calls: Vec<CallSpec>,
+    /// Per call: whether it feeds a transformation that reads one interval back.
+    reads_back: Vec<bool>,
+    /// Inside the argument of such a transformation.
+    in_lookback: bool,
     group_tags: &'a [String],
     aggregate: bool,
 }
@@ -317,10 +340,18 @@ impl Ctx<'_> {
     }
 
     fn call(&mut self, spec: CallSpec) -> usize {
-        if let Some(i) = self.calls.iter().position(|c| *c == spec) {
+        // A call under a transformation that reads back is influxd's own iterator over
+        // the wider range: it is not shared with the same call elsewhere.
+        if let Some(i) = self
+            .calls
+            .iter()
+            .zip(&self.reads_back)
+            .position(|(c, b)| *c == spec && *b == self.in_lookback)
+        {
             return i;
         }
         self.calls.push(spec);
+        self.reads_back.push(self.in_lookback);
         self.calls.len() - 1
     }
 
@@ -407,7 +438,11 @@ impl Ctx<'_> {
                     "invalid number of arguments for {name}, expected at least 1, got 0"
                 ))
             })?;
-            let inner = self.expr(inner)?;
+            let outer = self.in_lookback;
+            self.in_lookback |= reads_back(name);
+            let inner = self.expr(inner);
+            self.in_lookback = outer;
+            let inner = inner?;
             return Ok(OExpr::Transform {
                 name: name.to_string(),
                 inner: Box::new(inner),
@@ -423,6 +458,21 @@ impl Ctx<'_> {
         }
         Err(QueryError::msg(format!("undefined function {name}()")))
     }
+}
+
+/// Transformations whose input influxd 1.6 reads one GROUP BY interval beyond the range
+/// (before it, or after it for ORDER BY time DESC), so that the first window has a
+/// predecessor. moving_average() is one of them whatever its window.
+pub(crate) fn reads_back(name: &str) -> bool {
+    matches!(
+        name,
+        "derivative"
+            | "non_negative_derivative"
+            | "difference"
+            | "non_negative_difference"
+            | "elapsed"
+            | "moving_average"
+    ) || crate::agg::is_technical_analysis(name)
 }
 
 fn has_reducer(e: &Expr) -> bool {
@@ -710,6 +760,8 @@ impl SelectPlan {
     /// statement's own lower bound) without the transformations' lookback.
     pub fn as_inner(&mut self, min: i64) {
         self.inner = true;
+        self.own_range = None;
+        self.shard_take = None;
         if self.output_min.take().is_some() {
             self.range.min = min;
         }
@@ -812,6 +864,8 @@ pub fn plan_select(
         schema,
         fields: Vec::new(),
         calls: Vec::new(),
+        reads_back: Vec::new(),
+        in_lookback: false,
         group_tags: &group_tags,
         aggregate,
     };
@@ -856,7 +910,7 @@ pub fn plan_select(
         }
     }
     let _ = (ctx.group_tags, ctx.aggregate);
-    let (plan_fields, calls) = (ctx.fields, ctx.calls);
+    let (plan_fields, calls, call_reads_back) = (ctx.fields, ctx.calls, ctx.reads_back);
     let aux = aggregate
         && (outputs
             .iter()
@@ -890,30 +944,26 @@ pub fn plan_select(
     // or after it for ORDER BY time DESC.
     let mut output_min = None;
     let mut output_max = None;
+    let mut own_range = None;
     if let Some(iv) = interval {
         // influxd 1.6 reads one interval back for moving_average() too, whatever its
         // window: its first N-2 windows answer nothing.
-        let reads_back = outputs.iter().any(|o| match o {
-            OExpr::Transform { name, .. } => {
-                matches!(
-                    name.as_str(),
-                    "derivative"
-                        | "non_negative_derivative"
-                        | "difference"
-                        | "non_negative_difference"
-                        | "elapsed"
-                        | "moving_average"
-                ) || crate::agg::is_technical_analysis(name)
-            }
-            _ => false,
+        let reads_back = outputs.iter().any(|o| {
+            let mut any = false;
+            o.walk_transforms(&mut |name| any |= reads_back(name));
+            any
         });
+        // influxd moves the start (or end) of the transformation's own iterator by one
+        // interval, unaligned; the statement's other calls keep the range as written.
         if reads_back && !descending && range.has_min() {
             let first = crate::tz::window(range.min, iv.every, iv.offset, tz.as_deref()).0;
             output_min = Some(first);
-            range.min = first.saturating_sub(iv.every);
+            own_range = Some(range);
+            range.min = range.min.saturating_sub(iv.every);
         } else if reads_back && descending && range.max < MAX_TIME {
             let last = crate::tz::window(range.max, iv.every, iv.offset, tz.as_deref()).0;
             output_max = Some((last, range.max));
+            own_range = Some(range);
             range.max = range.max.saturating_add(iv.every).min(MAX_TIME - 1);
         }
     }
@@ -926,6 +976,7 @@ pub fn plan_select(
                 .min_by_key(|t| crate::exec::type_rank(*t))
         })
         .collect();
+    let transforms = outputs.iter().any(OExpr::has_transform);
     Ok(SelectPlan {
         measurements,
         range,
@@ -946,12 +997,12 @@ pub fn plan_select(
             .collect(),
         field_types,
         fill: stmt.fill,
-        // influxd 1.6: a raw query with OFFSET and no LIMIT answers one row per series.
-        limit: if !aggregate && stmt.limit == 0 && stmt.offset > 0 {
-            1
-        } else {
-            stmt.limit
-        },
+        limit: stmt.limit,
+        // influxd 1.6: a raw query with OFFSET and no LIMIT reads only the first OFFSET+1
+        // rows of each shard (per series of the answer) before the offset is skipped.
+        // Transformations of raw values read all their rows.
+        shard_take: (!aggregate && stmt.limit == 0 && stmt.offset > 0 && !transforms)
+            .then(|| stmt.offset as usize + 1),
         offset: stmt.offset,
         slimit: stmt.slimit,
         soffset: stmt.soffset,
@@ -961,6 +1012,8 @@ pub fn plan_select(
         node_slot: 0,
         output_min,
         output_max,
+        own_range,
+        call_reads_back,
         explain: 0,
         inner: false,
         over_subquery: false,

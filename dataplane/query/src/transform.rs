@@ -64,7 +64,226 @@ pub fn apply(
     if !any {
         return Ok(rows);
     }
-    Ok(align(columns, ctx.ascending))
+    let transformed: Vec<bool> = plan
+        .outputs
+        .iter()
+        .map(|o| o.transform_node().is_some())
+        .collect();
+    let mut rows = align(columns, ctx.ascending);
+    scanner_defaults(plan, &transformed, &mut rows);
+    Ok(rows)
+}
+
+/// Aggregate rows (`(time, outputs, call values)` per window, in output order) of a
+/// statement with transformations, answered as influxd's cursor reads its iterators:
+/// every transformation and every call outside one is an iterator with its own points
+/// (the statement's OFFSET and LIMIT apply to each on its own); rows are at the times any of them has a point, where
+/// the others give their default (see [`scanner_defaults`]); each output is computed
+/// over the iterators' values of its row.
+pub fn apply_windows(
+    plan: &SelectPlan,
+    rows: Vec<(i64, Vec<Value>, Vec<Value>)>,
+) -> Result<Vec<(i64, Vec<Value>)>, QueryError> {
+    use tessera_influxql::Fill;
+    let ctx = TransformContext {
+        interval: plan.interval.map(|i| i.every),
+        ascending: !plan.descending,
+    };
+    let mut transforms: Vec<&OExpr> = Vec::new();
+    let mut calls: Vec<usize> = Vec::new();
+    for o in &plan.outputs {
+        iterators_of(o, &mut transforms, &mut calls);
+    }
+    let shown = |t: i64| {
+        plan.output_min.is_none_or(|m| t >= m) && plan.output_max.is_none_or(|(m, _)| t <= m)
+    };
+    let take = if plan.limit > 0 {
+        plan.limit as usize
+    } else {
+        usize::MAX
+    };
+    let limited = |s: Vec<(i64, Value)>| -> Vec<(i64, Value)> {
+        s.into_iter()
+            .skip(plan.offset as usize)
+            .take(take)
+            .collect()
+    };
+    let mut streams: Vec<Vec<(i64, Value)>> = Vec::with_capacity(calls.len() + transforms.len());
+    for &ci in &calls {
+        // A call's fill iterator answers every window (null ones too) unless fill(none).
+        // Only a transformation's own iterator reads the window before the range: its
+        // points there are answered, the other calls start at the range.
+        streams.push(limited(
+            rows.iter()
+                .filter(|r| shown(r.0))
+                .filter(|r| plan.fill != Fill::None || !r.2[ci].is_null())
+                .map(|r| (r.0, r.2[ci].clone()))
+                .collect(),
+        ));
+    }
+    for t in &transforms {
+        let OExpr::Transform { name, inner, args } = t else {
+            continue;
+        };
+        let kind = match **inner {
+            OExpr::Call(i) if plan.calls[i].name == "distinct" => "Interval",
+            _ => "Interrupt",
+        };
+        // Only the transformations that read back see the window before the range.
+        let own = crate::plan::reads_back(name);
+        let input: Vec<(i64, Value)> = rows
+            .iter()
+            .filter(|r| own || shown(r.0))
+            .map(|r| (r.0, eval_over_calls(inner, &r.2)))
+            .filter(|(_, v)| !v.is_null())
+            .collect();
+        let mut out = Vec::new();
+        if let Some(ty) = input.iter().find_map(|(_, v)| value_type_of(v)) {
+            let pts: Vec<Point> = input
+                .iter()
+                .map(|(t, v)| Point::new(*t, to_fvalue(v)))
+                .collect();
+            let tf = tessera_functions::transform(name, &args_of(args), ty, ctx)
+                .map_err(|e| crate::agg::err_over(e, kind))?;
+            out = tf
+                .apply(&pts)
+                .into_iter()
+                .map(|p| (p.time, from_fvalue(p.value)))
+                .collect();
+        }
+        streams.push(limited(out));
+    }
+    let n_calls = calls.len();
+    let mut joined = align(streams, ctx.ascending);
+    let all: Vec<bool> = vec![true; n_calls + transforms.len()];
+    scanner_defaults(plan, &all, &mut joined);
+    // Plain columns (tags, fields of a selected point) come from the window's row.
+    let plain: std::collections::HashMap<i64, &Vec<Value>> =
+        rows.iter().rev().map(|r| (r.0, &r.1)).collect();
+    let mut out = Vec::with_capacity(joined.len());
+    for (time, vals) in joined {
+        let mut outs: Vec<Option<crate::agg::Out>> = vec![None; plan.calls.len()];
+        for (k, &ci) in calls.iter().enumerate() {
+            if !vals[k].is_null() {
+                outs[ci] = Some(crate::agg::Out {
+                    time: None,
+                    value: vals[k].clone(),
+                    aux: 0,
+                });
+            }
+        }
+        let refs: Vec<Option<&crate::agg::Out>> = outs.iter().map(Option::as_ref).collect();
+        let values = plan
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(c, o)| {
+                if o.has_transform() || o.has_call() {
+                    let e = substitute(o, &transforms, &vals[n_calls..]);
+                    crate::finish::eval(&e, &[], &[], &refs)
+                } else {
+                    plain
+                        .get(&time)
+                        .map(|v| v[c].clone())
+                        .unwrap_or(Value::Null)
+                }
+            })
+            .collect();
+        out.push((time, values));
+    }
+    Ok(out)
+}
+
+/// The iterators of output `o`: its transformations, and its calls outside them.
+fn iterators_of<'a>(o: &'a OExpr, transforms: &mut Vec<&'a OExpr>, calls: &mut Vec<usize>) {
+    match o {
+        OExpr::Transform { .. } if !transforms.contains(&o) => transforms.push(o),
+        OExpr::Call(i) if !calls.contains(i) => calls.push(*i),
+        OExpr::Bin(_, a, b) => {
+            iterators_of(a, transforms, calls);
+            iterators_of(b, transforms, calls);
+        }
+        OExpr::Math(_, a) => a.iter().for_each(|x| iterators_of(x, transforms, calls)),
+        OExpr::Cast(a, _) => iterators_of(a, transforms, calls),
+        _ => {}
+    }
+}
+
+/// `o` with each of `transforms` replaced by its value.
+fn substitute(o: &OExpr, transforms: &[&OExpr], vals: &[Value]) -> OExpr {
+    if let Some(k) = transforms.iter().position(|t| *t == o) {
+        return OExpr::Lit(vals[k].clone());
+    }
+    match o {
+        OExpr::Bin(op, a, b) => OExpr::Bin(
+            *op,
+            Box::new(substitute(a, transforms, vals)),
+            Box::new(substitute(b, transforms, vals)),
+        ),
+        OExpr::Math(n, a) => OExpr::Math(
+            n.clone(),
+            a.iter().map(|x| substitute(x, transforms, vals)).collect(),
+        ),
+        OExpr::Cast(a, t) => OExpr::Cast(Box::new(substitute(a, transforms, vals)), *t),
+        other => other.clone(),
+    }
+}
+
+/// The value of `e` (a transformation's argument) over a window's call values.
+fn eval_over_calls(e: &OExpr, calls: &[Value]) -> Value {
+    let outs: Vec<Option<crate::agg::Out>> = calls
+        .iter()
+        .map(|v| {
+            (!v.is_null()).then(|| crate::agg::Out {
+                time: None,
+                value: v.clone(),
+                aux: 0,
+            })
+        })
+        .collect();
+    let refs: Vec<Option<&crate::agg::Out>> = outs.iter().map(Option::as_ref).collect();
+    crate::finish::eval(e, &[], &[], &refs)
+}
+
+/// What influxd's cursor puts in a column whose iterator has no point at a row's time
+/// (only transformations can lack one: each call has its own fill iterator): the fill
+/// number in the column's type, for fill(previous) the column's last value in the
+/// series, else null.
+fn scanner_defaults(plan: &SelectPlan, columns: &[bool], rows: &mut [(i64, Vec<Value>)]) {
+    use tessera_influxql::Fill;
+    for (c, _) in columns.iter().enumerate().filter(|(_, t)| **t) {
+        match plan.fill {
+            Fill::Number(_) | Fill::Integer(_) => {
+                let integer = matches!(
+                    rows.iter().map(|r| &r.1[c]).find(|v| !v.is_null()),
+                    Some(Value::Integer(_))
+                );
+                let v = match (plan.fill, integer) {
+                    (Fill::Number(f), true) => Value::Integer(f as i64),
+                    (Fill::Number(f), false) => Value::Float(f),
+                    (Fill::Integer(i), false) => Value::Float(i as f64),
+                    (Fill::Integer(i), true) => Value::Integer(i),
+                    _ => Value::Null,
+                };
+                for r in rows.iter_mut() {
+                    if r.1[c].is_null() {
+                        r.1[c] = v.clone();
+                    }
+                }
+            }
+            Fill::Previous => {
+                let mut last = Value::Null;
+                for r in rows.iter_mut() {
+                    if r.1[c].is_null() {
+                        r.1[c] = last.clone();
+                    } else {
+                        last = r.1[c].clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Rows from per-column point streams as influxd's cursor reads its iterators: each

@@ -14,7 +14,7 @@ use crate::agg::Reducer;
 use crate::exec::{AuxRow, ExplainStat, GroupKey, Partial, RawSeries};
 use crate::value::Value;
 
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// Why bytes are not a partial.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -526,7 +526,7 @@ mod tests {
 
     #[test]
     fn shipped_partials_keep_series_key_order() {
-        let want = percentile_partial(&["cpu,host=a", "cpu,host=b", "cpu,host=c"]).finish(0);
+        let want = percentile_partial(&["cpu,host=a", "cpu,host=b", "cpu,host=c"]).finish(0, false);
         let g = GroupKey {
             measurement: "cpu".into(),
             tags: vec![],
@@ -551,7 +551,10 @@ mod tests {
             .unwrap()
             .remove(0);
         let (got, want): (Vec<_>, Vec<_>) = (
-            got.finish(0).into_iter().map(|o| (o.time, o.aux)).collect(),
+            got.finish(0, false)
+                .into_iter()
+                .map(|o| (o.time, o.aux))
+                .collect(),
             want.into_iter().map(|o| (o.time, o.aux)).collect(),
         );
         assert_eq!(got, want);

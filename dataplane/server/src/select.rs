@@ -589,6 +589,7 @@ fn select_subqueries<'a>(
                 }
             };
             for (si, s) in series.into_iter().enumerate() {
+                let names = outer_names(&inner, &s.columns);
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
@@ -618,7 +619,7 @@ fn select_subqueries<'a>(
                     *k += 1;
                 }
                 for (part, mut seq) in parts.into_iter().zip(part_seqs) {
-                    let columns = frame_columns(&s.columns, &part, &mut entry.fields);
+                    let columns = frame_columns(&names, &part, &mut entry.fields);
                     seq.sort_unstable();
                     frames.push(tessera_query::exec::Frame {
                         measurement: s.name.clone(),
@@ -922,6 +923,35 @@ fn zip_calls(
 
 /// The columns of one sub-frame of an inner answer: each non-time column's non-null
 /// values, typed by the first value (integers mixed with floats become floats).
+/// The names an outer statement reads an inner statement's columns by: influxd maps
+/// a name to the first inner field of that name (`Field.Name()`: `max(a), max(b)` are
+/// both `max`), so a later field whose name repeats is not read at all (its column
+/// here is named `""`). Columns the inner statement expanded itself (wildcards,
+/// top()/bottom() tags) keep their answer names.
+fn outer_names(inner: &SelectStatement, columns: &[String]) -> Vec<String> {
+    use tessera_influxql::Expr;
+    let plain = inner.fields.iter().all(|f| match &f.expr {
+        Expr::Wildcard(_) | Expr::Regex(_) => false,
+        Expr::VarRef { name, .. } => name != "time",
+        Expr::Call { name, args } => !(matches!(name.as_str(), "top" | "bottom") && args.len() > 2),
+        _ => true,
+    });
+    if !plain || columns.len() != inner.fields.len() + 1 {
+        return columns.to_vec();
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = vec![columns[0].clone()];
+    for f in &inner.fields {
+        let n = tessera_influxql::field_name(f);
+        out.push(if seen.insert(n.clone()) {
+            n
+        } else {
+            String::new()
+        });
+    }
+    out
+}
+
 fn frame_columns(
     names: &[String],
     rows: &[&Vec<tessera_query::Value>],
@@ -932,6 +962,9 @@ fn frame_columns(
     use tessera_storage::column::{Column, Values};
     let mut columns = Vec::new();
     for (ci, name) in names.iter().enumerate().skip(1) {
+        if name.is_empty() {
+            continue;
+        }
         let mut col: Vec<(i64, &V)> = rows
             .iter()
             .filter_map(|r| match (&r[0], r.get(ci)) {

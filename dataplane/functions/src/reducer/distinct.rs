@@ -1,5 +1,7 @@
-//! distinct() and count(distinct()): one entry per value with the time it
-//! was first seen; influxd emits the values in that order.
+//! distinct() and count(distinct()): one entry per value with the times it
+//! was first and last seen; influxd emits the values in the order it met
+//! them: by first time, or by last time when it reads newest first (ORDER BY
+//! time DESC).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -35,22 +37,23 @@ impl Key {
     }
 }
 
-/// The distinct values seen so far, each with its first time.
+/// The distinct values seen so far, each with its first and last time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Distinct {
-    seen: HashMap<Key, (i64, Scalar)>,
+    seen: HashMap<Key, (i64, i64, Scalar)>,
+    /// Order the answer by last times (not part of the state that travels).
+    pub(crate) latest_first: bool,
 }
 
 impl Distinct {
-    fn offer(&mut self, key: Key, time: i64, value: impl FnOnce() -> Scalar) {
+    fn offer(&mut self, key: Key, first: i64, last: i64, value: impl FnOnce() -> Scalar) {
         match self.seen.get_mut(&key) {
             Some(e) => {
-                if time < e.0 {
-                    e.0 = time;
-                }
+                e.0 = e.0.min(first);
+                e.1 = e.1.max(last);
             }
             None => {
-                self.seen.insert(key, (time, value()));
+                self.seen.insert(key, (first, last, value()));
             }
         }
     }
@@ -59,27 +62,27 @@ impl Distinct {
         match c {
             Column::Float(v) => {
                 for (&t, &x) in times.iter().zip(v) {
-                    self.offer(float_key(x), t, || Scalar::F(x));
+                    self.offer(float_key(x), t, t, || Scalar::F(x));
                 }
             }
             Column::Integer(v) => {
                 for (&t, &x) in times.iter().zip(v) {
-                    self.offer(Key::I(x), t, || Scalar::I(x));
+                    self.offer(Key::I(x), t, t, || Scalar::I(x));
                 }
             }
             Column::Unsigned(v) => {
                 for (&t, &x) in times.iter().zip(v) {
-                    self.offer(Key::U(x), t, || Scalar::U(x));
+                    self.offer(Key::U(x), t, t, || Scalar::U(x));
                 }
             }
             Column::String(v) => {
                 for (&t, x) in times.iter().zip(v) {
-                    self.offer(Key::S(x.clone()), t, || Scalar::S(x.clone()));
+                    self.offer(Key::S(x.clone()), t, t, || Scalar::S(x.clone()));
                 }
             }
             Column::Boolean(v) => {
                 for (&t, &x) in times.iter().zip(v) {
-                    self.offer(Key::B(x), t, || Scalar::B(x));
+                    self.offer(Key::B(x), t, t, || Scalar::B(x));
                 }
             }
         }
@@ -87,12 +90,12 @@ impl Distinct {
 
     pub(crate) fn push(&mut self, time: i64, s: Scalar) {
         let k = Key::of(&s);
-        self.offer(k, time, || s);
+        self.offer(k, time, time, || s);
     }
 
     pub(crate) fn merge(&mut self, other: Distinct) {
-        for (k, (t, s)) in other.seen {
-            self.offer(k, t, || s);
+        for (k, (first, last, s)) in other.seen {
+            self.offer(k, first, last, || s);
         }
     }
 
@@ -100,9 +103,14 @@ impl Distinct {
         self.seen.len()
     }
 
-    /// The values ordered by first time, then value; all stamped `time`.
+    /// The values ordered by first (or last) time, then value; all stamped `time`.
     pub(crate) fn finish(self, time: i64) -> Vec<Point> {
-        let mut v: Vec<(i64, Scalar)> = self.seen.into_values().collect();
+        let latest = self.latest_first;
+        let mut v: Vec<(i64, Scalar)> = self
+            .seen
+            .into_values()
+            .map(|(first, last, s)| (if latest { last } else { first }, s))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| value_order(&a.1, &b.1)));
         v.into_iter()
             .map(|(_, s)| Point::new(time, s.into_value()))
@@ -139,29 +147,34 @@ pub(crate) fn count_value(d: &Distinct) -> Value {
 
 impl Distinct {
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
-        let mut e: Vec<(&Key, &(i64, Scalar))> = self.seen.iter().collect();
+        let mut e: Vec<(&Key, &(i64, i64, Scalar))> = self.seen.iter().collect();
         e.sort_unstable_by(|a, b| a.0.cmp(b.0));
         wire::put_uvarint(out, e.len() as u64);
-        for (_, (t, s)) in e {
-            wire::put_ivarint(out, *t);
+        for (_, (first, last, s)) in e {
+            wire::put_ivarint(out, *first);
+            wire::put_uvarint(out, last.wrapping_sub(*first) as u64);
             s.save(out);
         }
     }
 
     pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
-        // Each entry takes at least a byte of time and one of value.
-        let n = r.count(2, "distinct count")?;
+        // Each entry takes at least a byte for each time and one of value.
+        let n = r.count(3, "distinct count")?;
         self.seen = HashMap::with_capacity(n);
         let mut last: Option<Key> = None;
         for _ in 0..n {
-            let time = r.ivarint("distinct time")?;
+            let first = r.ivarint("distinct time")?;
+            let until = first.wrapping_add(r.uvarint("distinct span")? as i64);
+            if until < first {
+                return Err(r.error("distinct span", "ends before it starts"));
+            }
             let s = Scalar::load(r, t)?;
             let k = Key::of(&s);
             if last.as_ref().is_some_and(|l| *l >= k) {
                 return Err(r.error("distinct value", "not in ascending key order"));
             }
             last = Some(k.clone());
-            self.seen.insert(k, (time, s));
+            self.seen.insert(k, (first, until, s));
         }
         Ok(())
     }

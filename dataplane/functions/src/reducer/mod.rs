@@ -169,6 +169,15 @@ impl Reducer {
         }
     }
 
+    /// Orders distinct()'s values by the last time each was seen, as influxd
+    /// meets them when it reads newest first (ORDER BY time DESC). A no-op for
+    /// other functions; not part of the state that travels.
+    pub fn set_latest_first(&mut self) {
+        if let State::Distinct(d) = &mut self.state {
+            d.latest_first = true;
+        }
+    }
+
     /// The series key (as stored: `measurement,tag=value,…`, escaped, tags
     /// sorted) of the series whose points are pushed next.
     ///
