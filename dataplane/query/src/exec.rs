@@ -65,6 +65,9 @@ pub struct Partial {
     /// The plan's reducers before any point, cloned for each new window (built once per
     /// partial; never sent).
     pub protos: Vec<Reducer>,
+    /// Under SLIMIT/SOFFSET: the groups of every series the tag condition selects,
+    /// whether or not they hold data (influxd limits its tag sets before it reads).
+    pub tag_sets: std::collections::BTreeSet<GroupKey>,
 }
 
 /// FNV-1a, 64 bit.
@@ -94,6 +97,7 @@ pub struct ExplainStat {
 impl Partial {
     pub fn merge(&mut self, other: Partial) {
         self.raw.extend(other.raw);
+        self.tag_sets.extend(other.tag_sets);
         self.points += other.points;
         self.series += other.series;
         self.explain.extend(other.explain);
@@ -698,6 +702,16 @@ fn process_series(
         }
         None => None,
     };
+    if plan.slimit > 0 || plan.soffset > 0 {
+        out.tag_sets.insert(GroupKey {
+            measurement: m.to_string(),
+            tags: plan
+                .group_tags
+                .iter()
+                .map(|t| lookup(t).unwrap_or_default())
+                .collect(),
+        });
+    }
     let cols: Vec<Option<Column>> = if cols
         .iter()
         .zip(&plan.field_types)
@@ -725,7 +739,7 @@ fn process_series(
             .map(|t| lookup(t).unwrap_or_default())
             .collect(),
     };
-    if plan.aggregate && row_cond.is_none() && !plan.aux {
+    if plan.aggregate && row_cond.is_none() && !plan.aux && !plan.raw_transforms {
         return fold_columns(plan, &group, &key, &cols, out);
     }
     let (times, mut rows) = align(&cols);
@@ -771,7 +785,19 @@ fn process_series(
         });
         return Ok(());
     }
-    fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)
+    fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)?;
+    if plan.raw_transforms {
+        out.raw.push(RawSeries {
+            group,
+            shard: 0,
+            series_key: key,
+            tags,
+            times,
+            cols: rows,
+            seq: None,
+        });
+    }
+    Ok(())
 }
 
 fn window_of(plan: &SelectPlan, t: i64) -> i64 {

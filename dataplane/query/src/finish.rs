@@ -94,12 +94,76 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
 }
 
 /// Builds the output series of a finished, merged partial.
-pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
+pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
+    let tag_sets = std::mem::take(&mut partial.tag_sets);
     let mut out: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
+    // Transformations of raw values beside aggregates: each one's points per group,
+    // from the raw rows the scan kept (in output order).
+    let mut raw_streams: BTreeMap<GroupKey, Vec<transform::RawStream>> = BTreeMap::new();
+    if plan.raw_transforms {
+        let raw = std::mem::take(&mut partial.raw);
+        let mut nodes: Vec<OExpr> = Vec::new();
+        for o in &plan.outputs {
+            o.walk_transform_nodes(&mut |t| {
+                if let OExpr::Transform { inner, .. } = t {
+                    if !inner.has_call() && !nodes.contains(t) {
+                        nodes.push(t.clone());
+                    }
+                }
+            });
+        }
+        for node in nodes {
+            let mut rp = plan.clone();
+            rp.aggregate = false;
+            rp.aux = false;
+            rp.raw_transforms = false;
+            rp.outputs = vec![node.clone()];
+            rp.columns = vec![String::new()];
+            rp.limit = 0;
+            rp.offset = 0;
+            rp.shard_take = None;
+            let mut rows: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
+            raw_rows(
+                &rp,
+                Partial {
+                    raw: raw.clone(),
+                    ..Partial::default()
+                },
+                &mut rows,
+            )?;
+            for (g, rs) in rows {
+                let mut points: Vec<(i64, Value)> = rs
+                    .into_iter()
+                    .map(|mut r| (r.time, r.values.swap_remove(0)))
+                    .collect();
+                if plan.descending {
+                    points.reverse();
+                }
+                raw_streams
+                    .entry(g)
+                    .or_default()
+                    .push((node.clone(), points));
+            }
+        }
+    }
     if plan.aggregate {
         aggregate_rows(plan, partial, &mut out);
+        for g in raw_streams.keys() {
+            out.entry(g.clone()).or_default();
+        }
     } else {
         raw_rows(plan, partial, &mut out)?;
+    }
+    // SLIMIT/SOFFSET pick among the tag sets the index selected, with data or not: a
+    // picked set without points answers nothing (as in influxd).
+    let by_tag_sets = !tag_sets.is_empty() && plan.slimit > 0;
+    if by_tag_sets {
+        let picked: std::collections::BTreeSet<&GroupKey> = tag_sets
+            .iter()
+            .skip(plan.soffset as usize)
+            .take(plan.slimit as usize)
+            .collect();
+        out.retain(|g, _| picked.contains(g));
     }
     let mut columns = vec!["time".to_string()];
     columns.extend(plan.columns.iter().cloned());
@@ -125,6 +189,7 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
                 rows.into_iter()
                     .map(|r| (r.time, r.values, r.calls))
                     .collect(),
+                raw_streams.get(&g).map(Vec::as_slice).unwrap_or_default(),
             )?
             .into_iter()
             .map(|(time, values)| Row {
@@ -186,8 +251,12 @@ pub fn finish(plan: &SelectPlan, partial: Partial) -> Result<Vec<Series>, crate:
     // before it reverses the output for ORDER BY time DESC).
     let mut series: Vec<Series> = series
         .into_iter()
-        .skip(plan.soffset as usize)
-        .take(if plan.slimit > 0 {
+        .skip(if by_tag_sets {
+            0
+        } else {
+            plan.soffset as usize
+        })
+        .take(if plan.slimit > 0 && !by_tag_sets {
             plan.slimit as usize
         } else {
             usize::MAX
@@ -479,7 +548,10 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
 
 fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
     let Partial { groups, aux, .. } = partial;
-    let single_selector = plan.calls.len() == 1 && SELECTORS.contains(&plan.calls[0].name.as_str());
+    // (A transformation of raw values is a call to influxd too: then no call selects.)
+    let single_selector = plan.calls.len() == 1
+        && !plan.raw_transforms
+        && SELECTORS.contains(&plan.calls[0].name.as_str());
     let point_times = |name: &str| {
         matches!(name, "top" | "bottom" | "sample") || (single_selector && plan.interval.is_none())
     };

@@ -105,6 +105,23 @@ pub enum OExpr {
 
 impl OExpr {
     /// Calls `f` with the name of every transformation in the expression.
+    /// Calls `f` with every transformation node of this output (outer ones first).
+    pub fn walk_transform_nodes(&self, f: &mut impl FnMut(&OExpr)) {
+        match self {
+            OExpr::Transform { inner, .. } => {
+                f(self);
+                inner.walk_transform_nodes(f);
+            }
+            OExpr::Bin(_, a, b) => {
+                a.walk_transform_nodes(f);
+                b.walk_transform_nodes(f);
+            }
+            OExpr::Math(_, a) => a.iter().for_each(|x| x.walk_transform_nodes(f)),
+            OExpr::Cast(a, _) => a.walk_transform_nodes(f),
+            _ => {}
+        }
+    }
+
     pub fn walk_transforms(&self, f: &mut impl FnMut(&str)) {
         match self {
             OExpr::Transform { name, inner, .. } => {
@@ -277,6 +294,10 @@ pub struct SelectPlan {
     pub inner: bool,
     /// The statement reads nothing (influxd's widened time range overflowed).
     pub unreadable: bool,
+    /// An aggregate statement (without GROUP BY time) that also transforms raw values
+    /// (`max(x), difference(y)`): the scan keeps the raw rows too, and each
+    /// transformation answers its own points beside the aggregates' row.
+    pub raw_transforms: bool,
     /// The plan of an outer statement over subqueries: the tags of its input series are
     /// the inner statements' dimensions, which influxd does not compare when it merges
     /// rows of equal time.
@@ -977,6 +998,17 @@ pub fn plan_select(
         })
         .collect();
     let transforms = outputs.iter().any(OExpr::has_transform);
+    let raw_transforms = aggregate
+        && interval.is_none()
+        && outputs.iter().any(|o| {
+            let mut raw = false;
+            o.walk_transform_nodes(&mut |t| {
+                if let OExpr::Transform { inner, .. } = t {
+                    raw |= !inner.has_call();
+                }
+            });
+            raw
+        });
     Ok(SelectPlan {
         measurements,
         range,
@@ -1018,6 +1050,7 @@ pub fn plan_select(
         inner: false,
         over_subquery: false,
         unreadable,
+        raw_transforms,
         tz,
     })
 }

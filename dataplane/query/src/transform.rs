@@ -74,6 +74,9 @@ pub fn apply(
     Ok(rows)
 }
 
+/// A transformation of raw values (beside aggregates) and its points in output order.
+pub type RawStream = (OExpr, Vec<(i64, Value)>);
+
 /// Aggregate rows (`(time, outputs, call values)` per window, in output order) of a
 /// statement with transformations, answered as influxd's cursor reads its iterators:
 /// every transformation and every call outside one is an iterator with its own points
@@ -83,6 +86,7 @@ pub fn apply(
 pub fn apply_windows(
     plan: &SelectPlan,
     rows: Vec<(i64, Vec<Value>, Vec<Value>)>,
+    raw: &[RawStream],
 ) -> Result<Vec<(i64, Vec<Value>)>, QueryError> {
     use tessera_influxql::Fill;
     let ctx = TransformContext {
@@ -125,6 +129,10 @@ pub fn apply_windows(
         let OExpr::Transform { name, inner, args } = t else {
             continue;
         };
+        if let Some((_, points)) = raw.iter().find(|(n, _)| n == *t) {
+            streams.push(limited(points.clone()));
+            continue;
+        }
         let kind = match **inner {
             OExpr::Call(i) if plan.calls[i].name == "distinct" => "Interval",
             _ => "Interrupt",

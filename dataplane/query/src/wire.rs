@@ -74,6 +74,10 @@ pub fn encode(p: &Partial) -> Vec<u8> {
         }
         put_tags(&mut w, &row.tags);
     }
+    put_len(&mut w, p.tag_sets.len());
+    for g in &p.tag_sets {
+        put_group(&mut w, g);
+    }
     put_len(&mut w, p.explain.len());
     for e in &p.explain {
         put_u64(&mut w, e.shard);
@@ -166,6 +170,10 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
         aux.insert(id, AuxRow { fields, tags });
     }
     p.aux = aux;
+    let ns = r.len(1)?;
+    for _ in 0..ns {
+        p.tag_sets.insert(r.group()?);
+    }
     let ne = r.len(20)?;
     for _ in 0..ne {
         let shard = r.u64()?;
