@@ -142,8 +142,15 @@ fn compile(stmt: &SelectStatement, outer: Option<&Compiled>) -> Check {
         return Err("at least 1 non-time field must be queried".into());
     }
     validate_fields(&c)?;
+    let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
     for s in &stmt.sources {
         if let Source::Subquery(sub) = s {
+            // Checked before the subquery itself is compiled.
+            if !sub.sort_fields.is_empty() && ascending(sub) != ascending(stmt) {
+                return Err(
+                    "subqueries must be ordered in the same direction as the query itself".into(),
+                );
+            }
             compile(sub, Some(&c))?;
         }
     }

@@ -146,8 +146,9 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
             }
         }
     }
+    let mut unseen: BTreeMap<GroupKey, Vec<bool>> = BTreeMap::new();
     if plan.aggregate {
-        aggregate_rows(plan, partial, &mut out);
+        aggregate_rows(plan, partial, &mut out, &mut unseen);
         for g in raw_streams.keys() {
             out.entry(g.clone()).or_default();
         }
@@ -190,6 +191,7 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
                     .map(|r| (r.time, r.values, r.calls))
                     .collect(),
                 raw_streams.get(&g).map(Vec::as_slice).unwrap_or_default(),
+                unseen.get(&g).map(Vec::as_slice).unwrap_or_default(),
             )?
             .into_iter()
             .map(|(time, values)| Row {
@@ -546,7 +548,14 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
     out
 }
 
-fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupKey, Vec<Row>>) {
+/// `unseen`: per group, the calls that read no point in it (influxd's fill iterator never
+/// sees such a series: a transformation over it gets no input).
+fn aggregate_rows(
+    plan: &SelectPlan,
+    partial: Partial,
+    out: &mut BTreeMap<GroupKey, Vec<Row>>,
+    unseen: &mut BTreeMap<GroupKey, Vec<bool>>,
+) {
     let Partial { groups, aux, .. } = partial;
     // (A transformation of raw values is a call to influxd too: then no call selects.)
     let single_selector = plan.calls.len() == 1
@@ -767,6 +776,7 @@ fn aggregate_rows(plan: &SelectPlan, partial: Partial, out: &mut BTreeMap<GroupK
         } else {
             fill(plan, &mut rows);
         }
+        unseen.insert(g.clone(), seen.iter().map(|s| !s).collect());
         out.insert(g, rows);
     }
 }

@@ -998,6 +998,27 @@ pub fn plan_select(
         })
         .collect();
     let transforms = outputs.iter().any(OExpr::has_transform);
+    // influxd checks a technical-analysis function's arguments when it builds the
+    // iterator, whether or not any series is read.
+    let mut bad_args = None;
+    for o in &outputs {
+        o.walk_transform_nodes(&mut |t| {
+            if let OExpr::Transform { name, args, .. } = t {
+                if bad_args.is_none() && crate::agg::is_technical_analysis(name) {
+                    let ctx = tessera_functions::TransformContext {
+                        interval: interval.map(|i| i.every),
+                        ascending: !descending,
+                    };
+                    let input = tessera_functions::ValueType::Float;
+                    let args = crate::agg::args_of(args);
+                    bad_args = tessera_functions::transform(name, &args, input, ctx).err();
+                }
+            }
+        });
+    }
+    if let Some(e) = bad_args {
+        return Err(crate::agg::err(e));
+    }
     let raw_transforms = aggregate
         && interval.is_none()
         && outputs.iter().any(|o| {

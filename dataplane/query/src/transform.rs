@@ -87,6 +87,7 @@ pub fn apply_windows(
     plan: &SelectPlan,
     rows: Vec<(i64, Vec<Value>, Vec<Value>)>,
     raw: &[RawStream],
+    unseen: &[bool],
 ) -> Result<Vec<(i64, Vec<Value>)>, QueryError> {
     use tessera_influxql::Fill;
     let ctx = TransformContext {
@@ -142,7 +143,7 @@ pub fn apply_windows(
         let input: Vec<(i64, Value)> = rows
             .iter()
             .filter(|r| own || shown(r.0))
-            .map(|r| (r.0, eval_over_calls(inner, &r.2)))
+            .map(|r| (r.0, eval_over_calls(inner, &r.2, unseen)))
             .filter(|(_, v)| !v.is_null())
             .collect();
         let mut out = Vec::new();
@@ -237,12 +238,14 @@ fn substitute(o: &OExpr, transforms: &[&OExpr], vals: &[Value]) -> OExpr {
     }
 }
 
-/// The value of `e` (a transformation's argument) over a window's call values.
-fn eval_over_calls(e: &OExpr, calls: &[Value]) -> Value {
+/// The value of `e` (a transformation's argument) over a window's call values; calls
+/// that read nothing in the series give none (not their fill value).
+fn eval_over_calls(e: &OExpr, calls: &[Value], unseen: &[bool]) -> Value {
     let outs: Vec<Option<crate::agg::Out>> = calls
         .iter()
-        .map(|v| {
-            (!v.is_null()).then(|| crate::agg::Out {
+        .enumerate()
+        .map(|(i, v)| {
+            (!v.is_null() && !unseen.get(i).copied().unwrap_or(false)).then(|| crate::agg::Out {
                 time: None,
                 value: v.clone(),
                 aux: 0,
