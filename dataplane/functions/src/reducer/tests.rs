@@ -251,3 +251,31 @@ fn a_series_split_in_time_is_one_series_again() {
     a.merge(b).expect("merge");
     assert_eq!(a.finish(0), whole);
 }
+
+#[test]
+fn distinct_orders_by_first_or_last_sight_and_ships_both() {
+    // 3 is seen at 10 and 40, 1 at 20, 2 at 30.
+    let t = [10, 20, 30, 40];
+    let v = [3.0, 1.0, 2.0, 3.0];
+    let values = |r: Reducer| -> Vec<f64> {
+        r.finish(0)
+            .into_iter()
+            .map(|p| match p.value {
+                Value::Float(f) => f,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(values(floats("distinct", &[], &t, &v)), vec![3.0, 1.0, 2.0]);
+    let mut latest = floats("distinct", &[], &t, &v);
+    latest.set_latest_first();
+    assert_eq!(values(latest), vec![1.0, 2.0, 3.0]);
+    // Both sightings survive a trip over the wire and a merge.
+    let mut bytes = Vec::new();
+    floats("distinct", &[], &t[2..], &v[2..]).encode(&mut bytes);
+    let (shipped, _) = Reducer::decode(&bytes).expect("decode");
+    let mut merged = floats("distinct", &[], &t[..2], &v[..2]);
+    merged.merge(shipped).expect("merge");
+    merged.set_latest_first();
+    assert_eq!(values(merged), vec![1.0, 2.0, 3.0]);
+}
