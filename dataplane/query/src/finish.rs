@@ -648,6 +648,9 @@ fn aggregate_rows(
             _ => Vec::new(),
         };
         let mut rows: Vec<Row> = Vec::new();
+        // Calls whose reducer answered in some window of the group (influxd's fill
+        // iterator sees a series only through such points).
+        let mut emitted = vec![false; plan.calls.len()];
         for w in keys {
             // integral() of a float field without GROUP BY time reports epoch 0 whatever
             // the range (influxd's integer integral reports the range's start as usual).
@@ -729,6 +732,9 @@ fn aggregate_rows(
                     r.finish(wtime, plan.descending)
                 })
                 .collect();
+            for (e, f) in emitted.iter_mut().zip(&finished) {
+                *e |= !f.is_empty();
+            }
             let n = finished.iter().map(Vec::len).max().unwrap_or(0);
             if n == 0 {
                 continue;
@@ -776,7 +782,13 @@ fn aggregate_rows(
         } else {
             fill(plan, &mut rows);
         }
-        unseen.insert(g.clone(), seen.iter().map(|s| !s).collect());
+        // A group where no call answered anything has no rows at all (fill() has nothing
+        // to fill from: `percentile(x, 0)` never answers; a field condition can leave
+        // a series no values).
+        if !emitted.iter().any(|e| *e) {
+            continue;
+        }
+        unseen.insert(g.clone(), emitted.iter().map(|e| !e).collect());
         out.insert(g, rows);
     }
 }
