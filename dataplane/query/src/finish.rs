@@ -181,9 +181,14 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
         } else if plan.descending && plan.interval.is_some() {
             rows.sort_by_key(|r| std::cmp::Reverse(plan.window(r.time).0));
         }
+        // Iterators answer on their own when a transformation is one of them, or when
+        // fill(none) lets calls answer in different windows and OFFSET/LIMIT count them.
         let by_iterator = plan.aggregate
-            && plan.outputs.iter().any(OExpr::has_transform)
-            && rows.iter().all(|r| r.calls.len() == plan.calls.len());
+            && rows.iter().all(|r| r.calls.len() == plan.calls.len())
+            && (plan.outputs.iter().any(OExpr::has_transform)
+                || (plan.fill == Fill::None
+                    && plan.calls.len() > 1
+                    && (plan.limit > 0 || plan.offset > 0)));
         if by_iterator {
             rows = transform::apply_windows(
                 plan,
