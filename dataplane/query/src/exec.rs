@@ -702,15 +702,16 @@ fn process_series(
         }
         None => None,
     };
+    let group = GroupKey {
+        measurement: m.to_string(),
+        tags: plan
+            .group_tags
+            .iter()
+            .map(|t| lookup(t).unwrap_or_default())
+            .collect(),
+    };
     if plan.slimit > 0 || plan.soffset > 0 {
-        out.tag_sets.insert(GroupKey {
-            measurement: m.to_string(),
-            tags: plan
-                .group_tags
-                .iter()
-                .map(|t| lookup(t).unwrap_or_default())
-                .collect(),
-        });
+        out.tag_sets.insert(group.clone());
     }
     let cols: Vec<Option<Column>> = if cols
         .iter()
@@ -731,14 +732,6 @@ fn process_series(
         return Ok(());
     }
     out.series += 1;
-    let group = GroupKey {
-        measurement: m.to_string(),
-        tags: plan
-            .group_tags
-            .iter()
-            .map(|t| lookup(t).unwrap_or_default())
-            .collect(),
-    };
     if plan.aggregate && row_cond.is_none() && !plan.aux && !plan.raw_transforms {
         return fold_columns(plan, &group, &key, &cols, out);
     }
@@ -773,20 +766,11 @@ fn process_series(
     if times.is_empty() {
         return Ok(());
     }
-    if !plan.aggregate {
-        out.raw.push(RawSeries {
-            group,
-            shard: 0,
-            series_key: key,
-            tags,
-            times,
-            cols: rows,
-            seq: None,
-        });
-        return Ok(());
+    if plan.aggregate {
+        fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)?;
     }
-    fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)?;
-    if plan.raw_transforms {
+    // Raw answers keep the rows; so do aggregates beside transformations of raw values.
+    if !plan.aggregate || plan.raw_transforms {
         out.raw.push(RawSeries {
             group,
             shard: 0,

@@ -23,6 +23,17 @@ struct Row {
     calls: Vec<Value>,
 }
 
+impl Row {
+    /// A row of output values only (after the calls were used).
+    fn output((time, values): (i64, Vec<Value>)) -> Row {
+        Row {
+            time,
+            values,
+            calls: Vec::new(),
+        }
+    }
+}
+
 pub(crate) fn eval(
     e: &OExpr,
     fields: &[Value],
@@ -199,20 +210,12 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
                 unseen.get(&g).map(Vec::as_slice).unwrap_or_default(),
             )?
             .into_iter()
-            .map(|(time, values)| Row {
-                time,
-                values,
-                calls: Vec::new(),
-            })
+            .map(Row::output)
             .collect();
         } else if plan.aggregate && plan.outputs.iter().any(OExpr::has_transform) {
             rows = transform::apply(plan, rows.into_iter().map(|r| (r.time, r.values)).collect())?
                 .into_iter()
-                .map(|(time, values)| Row {
-                    time,
-                    values,
-                    calls: Vec::new(),
-                })
+                .map(Row::output)
                 .collect();
             if let Some(min) = plan.output_min {
                 rows.retain(|r| r.time >= min);
@@ -407,21 +410,10 @@ fn raw_rows(
         let mut rows: Vec<Row> = if transforms {
             transform::apply(plan, stream)?
                 .into_iter()
-                .map(|(time, values)| Row {
-                    time,
-                    values,
-                    calls: Vec::new(),
-                })
+                .map(Row::output)
                 .collect()
         } else {
-            stream
-                .into_iter()
-                .map(|(time, values)| Row {
-                    time,
-                    values,
-                    calls: Vec::new(),
-                })
-                .collect()
+            stream.into_iter().map(Row::output).collect()
         };
         if plan.descending {
             // Reversed again with the other groups' rows.

@@ -104,7 +104,6 @@ pub enum OExpr {
 }
 
 impl OExpr {
-    /// Calls `f` with the name of every transformation in the expression.
     /// Calls `f` with every transformation node of this output (outer ones first).
     pub fn walk_transform_nodes(&self, f: &mut impl FnMut(&OExpr)) {
         match self {
@@ -122,20 +121,13 @@ impl OExpr {
         }
     }
 
+    /// Calls `f` with the name of every transformation in the expression.
     pub fn walk_transforms(&self, f: &mut impl FnMut(&str)) {
-        match self {
-            OExpr::Transform { name, inner, .. } => {
+        self.walk_transform_nodes(&mut |t| {
+            if let OExpr::Transform { name, .. } = t {
                 f(name);
-                inner.walk_transforms(f);
             }
-            OExpr::Bin(_, a, b) => {
-                a.walk_transforms(f);
-                b.walk_transforms(f);
-            }
-            OExpr::Math(_, a) => a.iter().for_each(|x| x.walk_transforms(f)),
-            OExpr::Cast(a, _) => a.walk_transforms(f),
-            _ => {}
-        }
+        });
     }
 
     /// Whether a call (aggregate or selector) is part of this output.
