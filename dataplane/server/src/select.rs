@@ -542,6 +542,7 @@ fn select_subqueries<'a>(
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
+        let mut declared: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
         for src in &stmt.sources {
             if let Source::Subquery(inner) = src {
@@ -590,6 +591,27 @@ fn select_subqueries<'a>(
             };
             for (si, s) in series.into_iter().enumerate() {
                 let names = outer_names(&inner, &s.columns);
+                // Calls and expressions of the inner statement (not raw fields, which
+                // have their stored type) are fields to the outer one.
+                if names.len() == inner.fields.len() + 1 {
+                    declared.entry(s.name.clone()).or_default().extend(
+                        inner
+                            .fields
+                            .iter()
+                            .zip(names.iter().skip(1))
+                            .filter(|(f, n)| {
+                                !n.is_empty()
+                                    && !tag_columns.contains(*n)
+                                    && !matches!(
+                                        f.expr,
+                                        tessera_influxql::Expr::VarRef { .. }
+                                            | tessera_influxql::Expr::Wildcard(_)
+                                            | tessera_influxql::Expr::Regex(_)
+                                    )
+                            })
+                            .map(|(_, n)| n.clone()),
+                    );
+                }
                 let entry = schema.entry(s.name.clone()).or_default();
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
@@ -628,6 +650,21 @@ fn select_subqueries<'a>(
                         source,
                         seq: seqs.is_some().then_some(seq),
                     });
+                }
+            }
+        }
+        // The inner statement's fields are the outer one's fields whether or not they
+        // answered anything (influxd takes them from the statement): a field without
+        // values is read as a float.
+        for (m, fields) in declared {
+            if let Some(entry) = schema.get_mut(&m) {
+                for f in fields {
+                    if !entry.tags.contains(&f) {
+                        entry
+                            .fields
+                            .entry(f)
+                            .or_insert(tessera_storage::batch::FieldType::Float);
+                    }
                 }
             }
         }
