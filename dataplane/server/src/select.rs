@@ -235,9 +235,14 @@ pub async fn explain(
     .await
 }
 
-/// Filled by an inner statement (a subquery) with the names of its columns that answer
-/// tag values.
-type InnerColumns = std::cell::RefCell<std::collections::BTreeSet<String>>;
+/// What an inner statement (a subquery) is told and tells: whether its transformations
+/// read the interval before its range (influxd does only when the outer statement has
+/// no lower time bound), and, filled in, the names of its columns that answer tag values.
+#[derive(Default)]
+struct InnerColumns {
+    lookback: bool,
+    tags: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
 
 fn select_boxed<'a>(
     ctx: &'a Ctx,
@@ -417,8 +422,12 @@ async fn select_inner(
     let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
     plan.explain = explain;
     if let Some(cols) = inner {
-        plan.as_inner(range.min);
-        cols.borrow_mut().extend(plan.tag_columns.iter().cloned());
+        if !cols.lookback {
+            plan.as_inner(range.min);
+        }
+        cols.tags
+            .borrow_mut()
+            .extend(plan.tag_columns.iter().cloned());
     }
     if plan.unreadable && explain == 0 {
         return Ok(Vec::new());
@@ -576,9 +585,16 @@ fn select_subqueries<'a>(
                 inner.sort_fields = stmt.sort_fields.clone();
             }
             inherit_dimensions(&mut inner, stmt);
-            let tag_columns = InnerColumns::default();
+            // The inner statement reads back for its transformations only when the outer
+            // one has no lower time bound.
+            let tag_columns = InnerColumns {
+                lookback: stmt.condition.as_ref().is_none_or(|c| {
+                    tessera_query::cond::split_time(c, now).is_ok_and(|(_, r)| !r.has_min())
+                }),
+                ..InnerColumns::default()
+            };
             let series = select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
-            let tag_columns = tag_columns.into_inner();
+            let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
             let zipped = zip_calls(kind, &inner, &series, &outer_dims, !ascending(stmt));
