@@ -85,6 +85,17 @@ pub struct Out {
     pub aux: u64,
 }
 
+impl Out {
+    /// A window's value as a call's output (none for null).
+    pub fn of(v: &Value) -> Option<Out> {
+        (!v.is_null()).then(|| Out {
+            time: None,
+            value: v.clone(),
+            aux: 0,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Reducer {
     /// Shared by every window's copy of the call (cloned per window, never reallocated).

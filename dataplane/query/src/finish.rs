@@ -113,17 +113,7 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
     let mut raw_streams: BTreeMap<GroupKey, Vec<transform::RawStream>> = BTreeMap::new();
     if plan.raw_transforms {
         let raw = std::mem::take(&mut partial.raw);
-        let mut nodes: Vec<OExpr> = Vec::new();
-        for o in &plan.outputs {
-            o.walk_transform_nodes(&mut |t| {
-                if let OExpr::Transform { inner, .. } = t {
-                    if !inner.has_call() && !nodes.contains(t) {
-                        nodes.push(t.clone());
-                    }
-                }
-            });
-        }
-        for node in nodes {
+        for node in crate::plan::raw_transform_nodes(&plan.outputs) {
             let mut rp = plan.clone();
             rp.aggregate = false;
             rp.aux = false;
@@ -584,6 +574,18 @@ fn aggregate_rows(
         !c.distinct_inner && matches!(c.name.as_str(), "top" | "bottom" | "sample" | "distinct")
     });
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
+    // Without GROUP BY time: integral() of a float field reports epoch 0 whatever the
+    // range (influxd's integer integral reports the range's start as usual).
+    let float_integral = plan.calls.iter().any(|c| {
+        c.name == "integral"
+            && plan
+                .fields
+                .iter()
+                .position(|f| *f == c.field)
+                .and_then(|fi| plan.field_types.get(fi).copied().flatten())
+                != Some(tessera_storage::batch::FieldType::Integer)
+    });
+    let single_time = if float_integral { 0 } else { default_time };
     for (g, mut wins) in groups {
         // Calls that have data somewhere in the group: their empty windows count 0.
         let mut seen = vec![false; plan.calls.len()];
@@ -649,22 +651,10 @@ fn aggregate_rows(
         // iterator sees a series only through such points).
         let mut emitted = vec![false; plan.calls.len()];
         for w in keys {
-            // integral() of a float field without GROUP BY time reports epoch 0 whatever
-            // the range (influxd's integer integral reports the range's start as usual).
             let wtime = if plan.interval.is_some() {
                 w
-            } else if plan.calls.iter().any(|c| {
-                c.name == "integral"
-                    && plan
-                        .fields
-                        .iter()
-                        .position(|f| *f == c.field)
-                        .and_then(|fi| plan.field_types.get(fi).copied().flatten())
-                        != Some(tessera_storage::batch::FieldType::Integer)
-            }) {
-                0
             } else {
-                default_time
+                single_time
             };
             let Some(reducers) = wins.remove(&w) else {
                 if plan.interval.is_some() && plan.fill != Fill::None && !multi_row {
@@ -832,17 +822,7 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         if !filled {
             continue;
         }
-        let outs: Vec<Option<Out>> = r
-            .calls
-            .iter()
-            .map(|v| {
-                (!v.is_null()).then(|| Out {
-                    time: None,
-                    value: v.clone(),
-                    aux: 0,
-                })
-            })
-            .collect();
+        let outs: Vec<Option<Out>> = r.calls.iter().map(Out::of).collect();
         let refs: Vec<Option<&Out>> = outs.iter().map(Option::as_ref).collect();
         for (c, o) in plan.outputs.iter().enumerate() {
             if matches!(
@@ -858,7 +838,12 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
 /// Fills the columns of `m` (one vector per row, at `times`) that `fillable` marks, with
 /// `plan.fill`: a number (taking the column's type), the previous value, or the
 /// linear interpolation between the values around.
-fn fill_matrix(plan: &SelectPlan, times: &[i64], m: &mut [&mut Vec<Value>], fillable: &[bool]) {
+pub(crate) fn fill_matrix(
+    plan: &SelectPlan,
+    times: &[i64],
+    m: &mut [&mut Vec<Value>],
+    fillable: &[bool],
+) {
     let columns = (0..fillable.len()).filter(|c| fillable[*c]);
     match plan.fill {
         Fill::Null | Fill::None => {}

@@ -105,7 +105,7 @@ pub enum OExpr {
 
 impl OExpr {
     /// Calls `f` with every transformation node of this output (outer ones first).
-    pub fn walk_transform_nodes(&self, f: &mut impl FnMut(&OExpr)) {
+    pub fn walk_transform_nodes<'a>(&'a self, f: &mut impl FnMut(&'a OExpr)) {
         match self {
             OExpr::Transform { inner, .. } => {
                 f(self);
@@ -163,20 +163,20 @@ impl OExpr {
         }
     }
 
-    /// This output with its transformation replaced by the transformation's result.
-    pub fn with_transform_result(&self, v: &Value) -> OExpr {
+    /// This output with transformations replaced where `f` gives a replacement (it is
+    /// asked for each outermost transformation; one it declines is kept whole).
+    pub fn map_transforms(&self, f: &mut impl FnMut(&OExpr) -> Option<OExpr>) -> OExpr {
         match self {
-            OExpr::Transform { .. } => OExpr::Lit(v.clone()),
+            OExpr::Transform { .. } => f(self).unwrap_or_else(|| self.clone()),
             OExpr::Bin(op, a, b) => OExpr::Bin(
                 *op,
-                Box::new(a.with_transform_result(v)),
-                Box::new(b.with_transform_result(v)),
+                Box::new(a.map_transforms(f)),
+                Box::new(b.map_transforms(f)),
             ),
-            OExpr::Math(n, a) => OExpr::Math(
-                n.clone(),
-                a.iter().map(|x| x.with_transform_result(v)).collect(),
-            ),
-            OExpr::Cast(a, t) => OExpr::Cast(Box::new(a.with_transform_result(v)), *t),
+            OExpr::Math(n, a) => {
+                OExpr::Math(n.clone(), a.iter().map(|x| x.map_transforms(f)).collect())
+            }
+            OExpr::Cast(a, t) => OExpr::Cast(Box::new(a.map_transforms(f)), *t),
             other => other.clone(),
         }
     }
@@ -471,6 +471,22 @@ impl Ctx<'_> {
         }
         Err(QueryError::msg(format!("undefined function {name}()")))
     }
+}
+
+/// The transformations of raw values among `outputs` (no call in their argument), once
+/// each.
+pub fn raw_transform_nodes(outputs: &[OExpr]) -> Vec<&OExpr> {
+    let mut nodes: Vec<&OExpr> = Vec::new();
+    for o in outputs {
+        o.walk_transform_nodes(&mut |t| {
+            if let OExpr::Transform { inner, .. } = t {
+                if !inner.has_call() && !nodes.contains(&t) {
+                    nodes.push(t);
+                }
+            }
+        });
+    }
+    nodes
 }
 
 /// Transformations whose input influxd 1.6 reads one GROUP BY interval beyond the range
@@ -1011,17 +1027,8 @@ pub fn plan_select(
     if let Some(e) = bad_args {
         return Err(crate::agg::err(e));
     }
-    let raw_transforms = aggregate
-        && interval.is_none()
-        && outputs.iter().any(|o| {
-            let mut raw = false;
-            o.walk_transform_nodes(&mut |t| {
-                if let OExpr::Transform { inner, .. } = t {
-                    raw |= !inner.has_call();
-                }
-            });
-            raw
-        });
+    let raw_transforms =
+        aggregate && interval.is_none() && !raw_transform_nodes(&outputs).is_empty();
     Ok(SelectPlan {
         measurements,
         range,

@@ -54,7 +54,8 @@ pub fn apply(
             for p in tf.apply(&pts) {
                 let mut v = from_fvalue(p.value);
                 if outer {
-                    v = crate::finish::eval(&o.with_transform_result(&v), &[], &[], &[]);
+                    let e = o.map_transforms(&mut |_| Some(OExpr::Lit(v.clone())));
+                    v = crate::finish::eval(&e, &[], &[], &[]);
                 }
                 out.push((p.time, v));
             }
@@ -173,13 +174,7 @@ pub fn apply_windows(
     for (time, vals) in joined {
         let mut outs: Vec<Option<crate::agg::Out>> = vec![None; plan.calls.len()];
         for (k, &ci) in calls.iter().enumerate() {
-            if !vals[k].is_null() {
-                outs[ci] = Some(crate::agg::Out {
-                    time: None,
-                    value: vals[k].clone(),
-                    aux: 0,
-                });
-            }
+            outs[ci] = crate::agg::Out::of(&vals[k]);
         }
         let refs: Vec<Option<&crate::agg::Out>> = outs.iter().map(Option::as_ref).collect();
         let values = plan
@@ -188,7 +183,10 @@ pub fn apply_windows(
             .enumerate()
             .map(|(c, o)| {
                 if o.has_transform() || o.has_call() {
-                    let e = substitute(o, &transforms, &vals[n_calls..]);
+                    let e = o.map_transforms(&mut |t| {
+                        let k = transforms.iter().position(|x| *x == t)?;
+                        Some(OExpr::Lit(vals[n_calls + k].clone()))
+                    });
                     crate::finish::eval(&e, &[], &[], &refs)
                 } else {
                     plain
@@ -218,39 +216,13 @@ fn iterators_of<'a>(o: &'a OExpr, transforms: &mut Vec<&'a OExpr>, calls: &mut V
     }
 }
 
-/// `o` with each of `transforms` replaced by its value.
-fn substitute(o: &OExpr, transforms: &[&OExpr], vals: &[Value]) -> OExpr {
-    if let Some(k) = transforms.iter().position(|t| *t == o) {
-        return OExpr::Lit(vals[k].clone());
-    }
-    match o {
-        OExpr::Bin(op, a, b) => OExpr::Bin(
-            *op,
-            Box::new(substitute(a, transforms, vals)),
-            Box::new(substitute(b, transforms, vals)),
-        ),
-        OExpr::Math(n, a) => OExpr::Math(
-            n.clone(),
-            a.iter().map(|x| substitute(x, transforms, vals)).collect(),
-        ),
-        OExpr::Cast(a, t) => OExpr::Cast(Box::new(substitute(a, transforms, vals)), *t),
-        other => other.clone(),
-    }
-}
-
 /// The value of `e` (a transformation's argument) over a window's call values; calls
 /// that read nothing in the series give none (not their fill value).
 fn eval_over_calls(e: &OExpr, calls: &[Value], unseen: &[bool]) -> Value {
     let outs: Vec<Option<crate::agg::Out>> = calls
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            (!v.is_null() && !unseen.get(i).copied().unwrap_or(false)).then(|| crate::agg::Out {
-                time: None,
-                value: v.clone(),
-                aux: 0,
-            })
-        })
+        .map(|(i, v)| crate::agg::Out::of(v).filter(|_| !unseen.get(i).copied().unwrap_or(false)))
         .collect();
     let refs: Vec<Option<&crate::agg::Out>> = outs.iter().map(Option::as_ref).collect();
     crate::finish::eval(e, &[], &[], &refs)
@@ -262,39 +234,16 @@ fn eval_over_calls(e: &OExpr, calls: &[Value], unseen: &[bool]) -> Value {
 /// series, else null.
 fn scanner_defaults(plan: &SelectPlan, columns: &[bool], rows: &mut [(i64, Vec<Value>)]) {
     use tessera_influxql::Fill;
-    for (c, _) in columns.iter().enumerate().filter(|(_, t)| **t) {
-        match plan.fill {
-            Fill::Number(_) | Fill::Integer(_) => {
-                let integer = matches!(
-                    rows.iter().map(|r| &r.1[c]).find(|v| !v.is_null()),
-                    Some(Value::Integer(_))
-                );
-                let v = match (plan.fill, integer) {
-                    (Fill::Number(f), true) => Value::Integer(f as i64),
-                    (Fill::Number(f), false) => Value::Float(f),
-                    (Fill::Integer(i), false) => Value::Float(i as f64),
-                    (Fill::Integer(i), true) => Value::Integer(i),
-                    _ => Value::Null,
-                };
-                for r in rows.iter_mut() {
-                    if r.1[c].is_null() {
-                        r.1[c] = v.clone();
-                    }
-                }
-            }
-            Fill::Previous => {
-                let mut last = Value::Null;
-                for r in rows.iter_mut() {
-                    if r.1[c].is_null() {
-                        r.1[c] = last.clone();
-                    } else {
-                        last = r.1[c].clone();
-                    }
-                }
-            }
-            _ => {}
-        }
+    // The cursor knows no linear default; numbers and previous fill as the calls do.
+    if !matches!(
+        plan.fill,
+        Fill::Number(_) | Fill::Integer(_) | Fill::Previous
+    ) {
+        return;
     }
+    let times: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.1).collect();
+    crate::finish::fill_matrix(plan, &times, &mut m, columns);
 }
 
 /// Rows from per-column point streams as influxd's cursor reads its iterators: each
