@@ -392,6 +392,12 @@ pub enum Expr {
 
 impl BinaryOp {
     /// The operator as written (`+`, `AND`, `=~`…).
+    /// `+ - * / % & | ^`: the operators that compute a value rather than compare.
+    pub fn is_arithmetic(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor)
+    }
+
     pub fn symbol(self) -> &'static str {
         use BinaryOp::*;
         match self {

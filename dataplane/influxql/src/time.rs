@@ -126,10 +126,19 @@ pub(crate) fn is_known_zone(name: &str) -> bool {
 /// and RFC 3339 (`2006-01-02T15:04:05[.frac](Z|±07:00)`). `None` when influxd would say
 /// `invalid timestamp string`.
 pub fn parse_time_string(s: &str) -> Option<i64> {
+    let (wall, offset) = parse_time_parts(s)?;
+    i64::try_from(wall - offset.unwrap_or(0) as i128 * 1_000_000_000).ok()
+}
+
+/// A time string's wall clock, in nanoseconds as if it were UTC (years 0000-9999, so
+/// beyond the nanosecond range InfluxDB can store), and its zone offset in seconds when
+/// the string names one (RFC 3339); without one influxd reads it in the statement's
+/// `tz()` zone.
+pub fn parse_time_parts(s: &str) -> Option<(i128, Option<i64>)> {
     let b = s.as_bytes();
     let (year, month, day) = parse_date(b)?;
     if b.len() == 10 {
-        return to_unix_nanos(year, month, day, 0, 0, 0, 0, 0);
+        return Some((wall_nanos(year, month, day, 0, 0, 0, 0), None));
     }
     // influxd tries its `2006-01-02 15:04:05.999999` layout first, then RFC 3339.
     if b[10] == b' ' {
@@ -137,7 +146,7 @@ pub fn parse_time_string(s: &str) -> Option<i64> {
         if !rest.is_empty() {
             return None;
         }
-        return to_unix_nanos(year, month, day, h, mi, sec, frac, 0);
+        return Some((wall_nanos(year, month, day, h, mi, sec, frac), None));
     }
     if b[10] != b'T' {
         return None;
@@ -160,7 +169,7 @@ pub fn parse_time_string(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    to_unix_nanos(year, month, day, h, mi, sec, frac, offset)
+    Some((wall_nanos(year, month, day, h, mi, sec, frac), Some(offset)))
 }
 
 fn two_digits(a: u8, b: u8) -> Option<u32> {
@@ -247,20 +256,9 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-#[allow(clippy::too_many_arguments)]
-fn to_unix_nanos(
-    y: i64,
-    mo: u32,
-    d: u32,
-    h: u32,
-    mi: u32,
-    s: u32,
-    frac: u32,
-    offset_secs: i64,
-) -> Option<i64> {
-    let secs = days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64 - offset_secs;
-    let ns = secs as i128 * 1_000_000_000 + frac as i128;
-    i64::try_from(ns).ok()
+fn wall_nanos(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, frac: u32) -> i128 {
+    let secs = days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64;
+    secs as i128 * 1_000_000_000 + frac as i128
 }
 
 /// Go's `time.Duration.String()`: `18.858µs`, `245.185846ms`, `1m2.5s`.

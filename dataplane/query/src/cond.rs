@@ -61,49 +61,496 @@ pub fn mentions_time(e: &Expr) -> bool {
     }
 }
 
-/// A constant time expression: a string timestamp, a number of ns, a duration, `now()`,
-/// and sums/differences of those.
-pub fn eval_time(e: &Expr, now: i64) -> Result<i64, QueryError> {
-    match e {
-        Expr::String(s) => tessera_influxql::parse_time_string(s).ok_or_else(|| {
-            // A string that starts like a date is a time literal influxd failed to
-            // parse; any other string is not a time at all.
-            let b = s.as_bytes();
-            let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
-            if b.len() >= 10
-                && digits(0..4)
-                && b[4] == b'-'
-                && digits(5..7)
-                && b[7] == b'-'
-                && digits(8..10)
-            {
-                QueryError::msg("invalid timestamp string")
-            } else {
-                QueryError::msg(
-                    "invalid operation: time and *influxql.StringLiteral are not compatible",
-                )
+/// A constant as influxql's `Reduce` leaves it. Times are kept wide (Go's `time.Time`
+/// reaches far beyond the nanosecond range) with the zone they print in; `Expr` is what
+/// could not be folded, by its Go type name.
+#[derive(Debug, Clone, PartialEq)]
+enum Lit {
+    Time(i128, Zone),
+    Dur(i64),
+    Int(i64),
+    Uns(u64),
+    Num(f64),
+    Str(String),
+    Bool(bool),
+    Nil,
+    Expr(&'static str),
+}
+
+/// The location a Go time prints in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Zone {
+    Utc,
+    Fixed(i32),
+    Tz,
+}
+
+/// Go's `int64(f)` on amd64: out of range (and NaN) is the minimum.
+fn go_f64_to_i64(f: f64) -> i64 {
+    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// What a WHERE clause's time terms are read with.
+#[derive(Clone, Copy)]
+struct TimeCtx<'a> {
+    now: i64,
+    tz: Option<&'a crate::tz::Tz>,
+}
+
+impl TimeCtx<'_> {
+    /// influxql's `StringLiteral.ToTimeLiteral`: a string without a zone is read in the
+    /// statement's `tz()` zone.
+    fn to_time(&self, s: &str) -> Option<Lit> {
+        let (wall, offset) = tessera_influxql::parse_time_parts(s)?;
+        Some(match (offset, self.tz) {
+            (Some(0), _) => Lit::Time(wall, Zone::Utc),
+            (Some(off), _) => {
+                Lit::Time(wall - off as i128 * 1_000_000_000, Zone::Fixed(off as i32))
             }
-        }),
-        Expr::Integer(i) => Ok(*i),
-        Expr::Unsigned(u) => Ok(*u as i64),
-        Expr::Number(f) => Ok(*f as i64),
-        Expr::Duration(d) => Ok(*d),
-        Expr::Time(t) => Ok(*t),
-        Expr::Paren(e) => eval_time(e, now),
-        Expr::Call { name, args } if name == "now" && args.is_empty() => Ok(now),
-        Expr::Binary { op, lhs, rhs } if matches!(op, BinaryOp::Add | BinaryOp::Sub) => {
-            let l = eval_time(lhs, now)?;
-            let r = eval_time(rhs, now)?;
-            Ok(if *op == BinaryOp::Add {
-                l.saturating_add(r)
-            } else {
-                l.saturating_sub(r)
-            })
+            (None, Some(tz)) => Lit::Time(tz.local_to_utc(wall), Zone::Tz),
+            (None, None) => Lit::Time(wall, Zone::Utc),
+        })
+    }
+
+    fn reduce(&self, e: &Expr) -> Lit {
+        match e {
+            Expr::String(s) => Lit::Str(s.clone()),
+            Expr::Integer(i) => Lit::Int(*i),
+            Expr::Unsigned(u) => Lit::Uns(*u),
+            Expr::Number(f) => Lit::Num(*f),
+            Expr::Duration(d) => Lit::Dur(*d),
+            Expr::Time(t) => Lit::Time(*t as i128, Zone::Utc),
+            Expr::Boolean(b) => Lit::Bool(*b),
+            Expr::Nil => Lit::Nil,
+            Expr::Paren(e) => self.reduce(e),
+            Expr::Call { name, args } if name == "now" && args.is_empty() => {
+                Lit::Time(self.now as i128, Zone::Utc)
+            }
+            Expr::Binary { op, lhs, rhs } => self.binary(*op, self.reduce(lhs), self.reduce(rhs)),
+            other => Lit::Expr(go_type(other)),
         }
-        other => Err(QueryError::msg(format!(
-            "invalid operation: time and *influxql.{} are not compatible",
-            go_type(other)
-        ))),
+    }
+
+    fn binary(&self, op: BinaryOp, l: Lit, r: Lit) -> Lit {
+        use BinaryOp::*;
+        let (t, f) = (Lit::Bool(true), Lit::Bool(false));
+        match op {
+            And if l == f || r == f => return f,
+            And if l == t => return r,
+            And if r == t => return l,
+            Or if l == t || r == t => return t,
+            Or if l == f => return r,
+            Or if r == f => return l,
+            _ => {}
+        }
+        let folded = match l {
+            Lit::Bool(a) => match r {
+                Lit::Bool(b) => match op {
+                    Eq => Some(Lit::Bool(a == b)),
+                    Neq | BitXor => Some(Lit::Bool(a != b)),
+                    And | BitAnd => Some(Lit::Bool(a && b)),
+                    Or | BitOr => Some(Lit::Bool(a || b)),
+                    _ => None,
+                },
+                Lit::Nil => Some(f),
+                _ => None,
+            },
+            Lit::Dur(a) => self.duration_lhs(op, a, r),
+            Lit::Int(a) => self.integer_lhs(op, a, r),
+            Lit::Uns(a) => unsigned_lhs(op, a, r),
+            Lit::Nil => matches!(op, Eq | Neq).then_some(f),
+            Lit::Num(a) => number_lhs(op, a, r),
+            Lit::Str(a) => self.string_lhs(op, a, r),
+            Lit::Time(a, z) => self.time_lhs(op, a, z, r),
+            Lit::Expr(_) => None,
+        };
+        folded.unwrap_or(Lit::Expr("BinaryExpr"))
+    }
+
+    fn duration_lhs(&self, op: BinaryOp, a: i64, r: Lit) -> Option<Lit> {
+        use BinaryOp::*;
+        match r {
+            Lit::Dur(b) => match op {
+                Add => Some(Lit::Dur(a.wrapping_add(b))),
+                Sub => Some(Lit::Dur(a.wrapping_sub(b))),
+                _ => compare(op, a.cmp(&b)),
+            },
+            Lit::Num(b) => scale(op, a, go_f64_to_i64(b)),
+            Lit::Int(b) => scale(op, a, b),
+            Lit::Time(t, z) => (op == Add).then_some(Lit::Time(t + a as i128, z)),
+            Lit::Str(s) => self.duration_lhs(op, a, self.to_time(&s)?),
+            Lit::Nil => Some(Lit::Bool(false)),
+            _ => None,
+        }
+    }
+
+    fn integer_lhs(&self, op: BinaryOp, a: i64, r: Lit) -> Option<Lit> {
+        use BinaryOp::*;
+        match r {
+            Lit::Num(b) => number_lhs(op, a as f64, Lit::Num(b)),
+            Lit::Int(b) => match op {
+                Add => Some(Lit::Int(a.wrapping_add(b))),
+                Sub => Some(Lit::Int(a.wrapping_sub(b))),
+                Mul => Some(Lit::Int(a.wrapping_mul(b))),
+                Div if b == 0 => Some(Lit::Num(0.0)),
+                Div => Some(Lit::Num(a as f64 / b as f64)),
+                Mod if b == 0 => Some(Lit::Int(0)),
+                Mod => Some(Lit::Int(a.wrapping_rem(b))),
+                BitAnd => Some(Lit::Int(a & b)),
+                BitOr => Some(Lit::Int(a | b)),
+                BitXor => Some(Lit::Int(a ^ b)),
+                _ => compare(op, a.cmp(&b)),
+            },
+            Lit::Uns(b) => {
+                if a < 0 {
+                    match op {
+                        Lt | Lte => return Some(Lit::Bool(true)),
+                        Gt | Gte => return Some(Lit::Bool(false)),
+                        _ => {}
+                    }
+                }
+                unsigned_lhs(op, a as u64, Lit::Uns(b))
+            }
+            // The integer is a timestamp.
+            Lit::Dur(b) => match op {
+                Add => Some(Lit::Time(a as i128 + b as i128, Zone::Utc)),
+                Sub => Some(Lit::Time(a as i128 - b as i128, Zone::Utc)),
+                _ => None,
+            },
+            Lit::Time(..) => self.duration_lhs(op, a, r),
+            Lit::Str(s) => self.duration_lhs(op, a, self.to_time(&s)?),
+            Lit::Nil => Some(Lit::Bool(false)),
+            _ => None,
+        }
+    }
+
+    fn string_lhs(&self, op: BinaryOp, a: String, r: Lit) -> Option<Lit> {
+        use BinaryOp::*;
+        match r {
+            Lit::Str(b) => match op {
+                Eq | Neq => {
+                    let mut same = a == b;
+                    if looks_like_time(&a) && looks_like_time(&b) {
+                        if let (Some(Lit::Time(x, _)), Some(Lit::Time(y, _))) =
+                            (self.to_time(&a), self.to_time(&b))
+                        {
+                            same = x == y;
+                        }
+                    }
+                    Some(Lit::Bool(same == (op == Eq)))
+                }
+                Add => Some(Lit::Str(a + &b)),
+                _ => match self.to_time(&a)? {
+                    Lit::Time(t, z) => self.time_lhs(op, t, z, Lit::Str(b)),
+                    _ => None,
+                },
+            },
+            Lit::Dur(_) | Lit::Time(..) | Lit::Int(_) => match self.to_time(&a)? {
+                Lit::Time(t, z) => self.time_lhs(op, t, z, r),
+                _ => None,
+            },
+            Lit::Nil => matches!(op, Eq | Neq).then_some(Lit::Bool(false)),
+            _ => None,
+        }
+    }
+
+    fn time_lhs(&self, op: BinaryOp, t: i128, z: Zone, r: Lit) -> Option<Lit> {
+        use BinaryOp::*;
+        match r {
+            Lit::Dur(d) => match op {
+                Add => Some(Lit::Time(t + d as i128, z)),
+                Sub => Some(Lit::Time(t - d as i128, z)),
+                _ => None,
+            },
+            Lit::Int(i) => self.time_lhs(op, t, z, Lit::Dur(i)),
+            Lit::Time(u, _) => match op {
+                // Go's Time.Sub saturates.
+                Sub => Some(Lit::Dur(
+                    (t - u).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                )),
+                _ => compare(op, t.cmp(&u)),
+            },
+            Lit::Str(s) => {
+                let u = self.to_time(&s)?;
+                self.time_lhs(op, t, z, u)
+            }
+            Lit::Nil => Some(Lit::Bool(false)),
+            _ => None,
+        }
+    }
+}
+
+fn compare(op: BinaryOp, o: std::cmp::Ordering) -> Option<Lit> {
+    use std::cmp::Ordering::*;
+    use BinaryOp::*;
+    Some(Lit::Bool(match op {
+        Eq => o == Equal,
+        Neq => o != Equal,
+        Gt => o == Greater,
+        Gte => o != Less,
+        Lt => o == Less,
+        Lte => o != Greater,
+        _ => return None,
+    }))
+}
+
+/// A duration times or over a number.
+fn scale(op: BinaryOp, a: i64, b: i64) -> Option<Lit> {
+    match op {
+        BinaryOp::Mul => Some(Lit::Dur(a.wrapping_mul(b))),
+        BinaryOp::Div if b == 0 => Some(Lit::Dur(0)),
+        BinaryOp::Div => Some(Lit::Dur(a.wrapping_div(b))),
+        _ => None,
+    }
+}
+
+fn unsigned_lhs(op: BinaryOp, a: u64, r: Lit) -> Option<Lit> {
+    use BinaryOp::*;
+    match r {
+        Lit::Num(b) => number_lhs(op, a as f64, Lit::Num(b)),
+        Lit::Int(b) => {
+            if b < 0 {
+                match op {
+                    Lt | Lte => return Some(Lit::Bool(false)),
+                    Gt | Gte => return Some(Lit::Bool(true)),
+                    _ => {}
+                }
+            }
+            unsigned_lhs(op, a, Lit::Uns(b as u64))
+        }
+        Lit::Uns(b) => match op {
+            Add => Some(Lit::Uns(a.wrapping_add(b))),
+            Sub => Some(Lit::Uns(a.wrapping_sub(b))),
+            Mul => Some(Lit::Uns(a.wrapping_mul(b))),
+            Div => Some(Lit::Uns(a.checked_div(b).unwrap_or(0))),
+            Mod => Some(Lit::Uns(a.checked_rem(b).unwrap_or(0))),
+            _ => compare(op, a.cmp(&b)),
+        },
+        _ => None,
+    }
+}
+
+fn number_lhs(op: BinaryOp, a: f64, r: Lit) -> Option<Lit> {
+    use BinaryOp::*;
+    let b = match r {
+        Lit::Num(b) => b,
+        Lit::Int(b) => b as f64,
+        Lit::Uns(b) => b as f64,
+        Lit::Nil => return Some(Lit::Bool(false)),
+        _ => return None,
+    };
+    match op {
+        Add => Some(Lit::Num(a + b)),
+        Sub => Some(Lit::Num(a - b)),
+        Mul => Some(Lit::Num(a * b)),
+        Div if b == 0.0 => Some(Lit::Num(0.0)),
+        Div => Some(Lit::Num(a / b)),
+        Mod => Some(Lit::Num(a % b)),
+        _ => compare(op, a.partial_cmp(&b)?),
+    }
+}
+
+/// influxql's `IsTimeLiteral`: a string that starts like a date.
+fn looks_like_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
+    b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10)
+}
+
+/// Go's `Time.Format(time.RFC3339)` of a wide instant printed at `offset` seconds.
+fn go_rfc3339(ns: i128, offset: i32) -> String {
+    let secs = ns.div_euclid(1_000_000_000) + offset as i128;
+    let days = secs.div_euclid(86_400) as i64;
+    let sod = secs.rem_euclid(86_400) as i64;
+    let (y, m, d) = crate::timefmt::civil_from_days(days);
+    let zone = if offset == 0 {
+        "Z".to_string()
+    } else {
+        let a = offset.unsigned_abs();
+        format!(
+            "{}{:02}:{:02}",
+            if offset < 0 { '-' } else { '+' },
+            a / 3600,
+            a % 3600 / 60
+        )
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// influxql's `getTimeRange`: the bound `time <op> rhs` sets, rhs folded as influxd folds
+/// it (`now() - 1h`, `'2023-01-01' + 30m`, `1h * 2`; `1h + 5` is left unfolded and
+/// refused).
+fn time_bound(op: BinaryOp, rhs: &Expr, cx: TimeCtx<'_>) -> Result<TimeRange, QueryError> {
+    let lit = match rhs {
+        Expr::String(s) if looks_like_time(s) => cx
+            .to_time(s)
+            .ok_or_else(|| QueryError::msg("invalid timestamp string"))?,
+        _ => cx.reduce(rhs),
+    };
+    let value: i64 = match lit {
+        Lit::Time(t, z) => {
+            let offset = || match z {
+                Zone::Utc => 0,
+                Zone::Fixed(o) => o,
+                Zone::Tz => cx.tz.map_or(0, |tz| tz.offset_at_wide(t)),
+            };
+            if t > MAX_TIME as i128 {
+                return Err(QueryError::msg(format!(
+                    "time {} overflows time literal",
+                    go_rfc3339(t, offset())
+                )));
+            }
+            if t < MIN_TIME as i128 + 1 {
+                return Err(QueryError::msg(format!(
+                    "time {} underflows time literal",
+                    go_rfc3339(t, offset())
+                )));
+            }
+            t as i64
+        }
+        Lit::Dur(d) | Lit::Int(d) => d,
+        Lit::Num(f) => go_f64_to_i64(f),
+        other => {
+            let ty = match other {
+                Lit::Str(_) => "StringLiteral",
+                Lit::Bool(_) => "BooleanLiteral",
+                Lit::Uns(_) => "UnsignedLiteral",
+                Lit::Nil => "NilLiteral",
+                Lit::Expr(ty) => ty,
+                _ => unreachable!("handled above"),
+            };
+            return Err(QueryError::msg(format!(
+                "invalid operation: time and *influxql.{ty} are not compatible"
+            )));
+        }
+    };
+    let mut r = TimeRange::default();
+    match op {
+        BinaryOp::Eq => {
+            r.min = value;
+            r.max = value;
+        }
+        BinaryOp::Gt => r.min = value.saturating_add(1),
+        BinaryOp::Gte => r.min = value,
+        BinaryOp::Lt => r.max = value.saturating_sub(1),
+        BinaryOp::Lte => r.max = value,
+        op => {
+            return Err(QueryError::msg(format!(
+                "invalid time comparison operator: {}",
+                op.symbol()
+            )))
+        }
+    }
+    Ok(r)
+}
+
+/// influxql's `Reduce` without a clock: constant subtrees folded (`1 + 1` is `2`), `AND`
+/// and `OR` with a boolean constant simplified (`x OR true` is `true`), parentheses
+/// kept only around what is left unfolded.
+pub fn reduce(e: &Expr) -> Expr {
+    match e {
+        Expr::Paren(x) => match reduce(x) {
+            b @ Expr::Binary { .. } => Expr::Paren(Box::new(b)),
+            other => other,
+        },
+        Expr::Binary { op, lhs, rhs } => {
+            let (l, r) = (reduce(lhs), reduce(rhs));
+            let (t, f) = (Expr::Boolean(true), Expr::Boolean(false));
+            match op {
+                BinaryOp::And if l == f || r == f => return f,
+                BinaryOp::And if l == t => return r,
+                BinaryOp::And if r == t => return l,
+                BinaryOp::Or if l == t || r == t => return t,
+                BinaryOp::Or if l == f => return r,
+                BinaryOp::Or if r == f => return l,
+                _ => {}
+            }
+            let cx = TimeCtx { now: 0, tz: None };
+            let literal = |e: &Expr| match e {
+                Expr::Call { .. } => None,
+                e => Some(cx.reduce(e)).filter(|l| !matches!(l, Lit::Expr(_))),
+            };
+            if let (Some(a), Some(b)) = (literal(&l), literal(&r)) {
+                let folded = match cx.binary(*op, a, b) {
+                    Lit::Int(i) => Some(Expr::Integer(i)),
+                    Lit::Num(n) => Some(Expr::Number(n)),
+                    Lit::Uns(u) => Some(Expr::Unsigned(u)),
+                    Lit::Str(s) => Some(Expr::String(s)),
+                    Lit::Bool(b) => Some(Expr::Boolean(b)),
+                    Lit::Dur(d) => Some(Expr::Duration(d)),
+                    Lit::Time(t, _) => Some(Expr::Time(
+                        t.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+                    )),
+                    Lit::Nil => Some(Expr::Nil),
+                    Lit::Expr(_) => None,
+                };
+                if let Some(e) = folded {
+                    return e;
+                }
+            }
+            Expr::Binary {
+                op: *op,
+                lhs: Box::new(l),
+                rhs: Box::new(r),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// The constant a condition term folds to, influxd's way: `Some(true|false)` for a
+/// boolean, `Some(false)` for any other constant, `None` when it does not fold.
+fn fold_term(e: &Expr, now: i64) -> Option<bool> {
+    match (TimeCtx { now, tz: None }).reduce(e) {
+        Lit::Bool(b) => Some(b),
+        Lit::Expr(_) => None,
+        _ => Some(false),
+    }
+}
+
+/// What influxd's series index makes of a SELECT condition's terms (it walks the
+/// AND/OR tree): arithmetic that does not fold to a constant (`usage_user - 0`,
+/// `host * 2`) is no comparison, so it selects every series with no filter, except a
+/// tag against a string (`host + 'x'`), which the index looks up as a tag value under
+/// an operator it has no lookup for, so nothing; arithmetic that folds is that constant
+/// (`1 + 1` selects nothing). `is_tag` says whether a name is a tag (not a field).
+pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
+    match e {
+        Expr::Paren(x) => Expr::Paren(Box::new(index_terms(x, now, is_tag))),
+        Expr::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            lhs,
+            rhs,
+        } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(index_terms(lhs, now, is_tag)),
+            rhs: Box::new(index_terms(rhs, now, is_tag)),
+        },
+        Expr::Binary { op, lhs, rhs } if op.is_arithmetic() => {
+            let tag = |x: &Expr| match x {
+                Expr::VarRef { name, data_type } => match data_type {
+                    DataType::Tag => true,
+                    DataType::Unknown => is_tag(name),
+                    _ => false,
+                },
+                _ => false,
+            };
+            let string = |x: &Expr| matches!(x, Expr::String(_));
+            if (tag(lhs) && string(rhs)) || (string(lhs) && tag(rhs)) {
+                return Expr::Boolean(false);
+            }
+            Expr::Boolean(fold_term(e, now).unwrap_or(true))
+        }
+        other => other.clone(),
     }
 }
 
@@ -141,22 +588,48 @@ fn flip(op: BinaryOp) -> BinaryOp {
 
 /// Splits `cond` into its time range and the rest (influxql's `ConditionExpr`).
 pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), QueryError> {
+    split(cond, TimeCtx { now, tz: None })
+}
+
+/// `split_time` of a SELECT's WHERE clause: time strings without a zone are read in the
+/// statement's `tz()` zone, as influxd reads them.
+pub fn split_statement_time(
+    stmt: &tessera_influxql::SelectStatement,
+    now: i64,
+) -> Result<(Option<Expr>, TimeRange), QueryError> {
+    let Some(cond) = &stmt.condition else {
+        return Ok((None, TimeRange::default()));
+    };
+    let tz = stmt.location.as_deref().and_then(crate::tz::Tz::load);
+    split(
+        cond,
+        TimeCtx {
+            now,
+            tz: tz.as_deref(),
+        },
+    )
+}
+
+fn split(cond: &Expr, cx: TimeCtx<'_>) -> Result<(Option<Expr>, TimeRange), QueryError> {
     match cond {
-        Expr::Paren(e) => split_time(e, now),
+        Expr::Paren(e) => split(e, cx),
         Expr::Binary {
-            op: BinaryOp::And,
+            op: op @ (BinaryOp::And | BinaryOp::Or),
             lhs,
             rhs,
         } => {
-            let (l, lr) = split_time(lhs, now)?;
-            let (r, rr) = split_time(rhs, now)?;
+            // influxql's ConditionExpr intersects the two sides' time ranges under OR
+            // too ("there is no such thing as using OR with a time range"): `a AND
+            // time = x OR time = y` selects nothing.
+            let (l, lr) = split(lhs, cx)?;
+            let (r, rr) = split(rhs, cx)?;
             let range = TimeRange {
                 min: lr.min.max(rr.min),
                 max: lr.max.min(rr.max),
             };
             let rest = match (l, r) {
                 (Some(a), Some(b)) => Some(Expr::Binary {
-                    op: BinaryOp::And,
+                    op: *op,
                     lhs: Box::new(a),
                     rhs: Box::new(b),
                 }),
@@ -164,59 +637,15 @@ pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), Qu
             };
             Ok((rest, range))
         }
-        Expr::Binary { op, lhs, rhs }
-            if matches!(
-                op,
-                BinaryOp::Eq
-                    | BinaryOp::Lt
-                    | BinaryOp::Lte
-                    | BinaryOp::Gt
-                    | BinaryOp::Gte
-                    | BinaryOp::Neq
-                    | BinaryOp::EqRegex
-                    | BinaryOp::NeqRegex
-            ) && (is_time_ref(lhs) || is_time_ref(rhs)) =>
-        {
-            let (op, other) = if is_time_ref(lhs) {
-                (*op, rhs)
+        // Any operator beside `time` bounds it; those that are no comparison are
+        // refused once the other side is known to be a time.
+        Expr::Binary { op, lhs, rhs } if is_time_ref(lhs) || is_time_ref(rhs) => {
+            let r = if is_time_ref(lhs) {
+                time_bound(*op, rhs, cx)?
             } else {
-                (flip(*op), lhs)
+                time_bound(flip(*op), lhs, cx)?
             };
-            let t = eval_time(other, now)?;
-            let mut r = TimeRange::default();
-            match op {
-                BinaryOp::Eq => {
-                    r.min = t;
-                    r.max = t;
-                }
-                BinaryOp::Gt => r.min = t.saturating_add(1),
-                BinaryOp::Gte => r.min = t,
-                BinaryOp::Lt => r.max = t.saturating_sub(1),
-                BinaryOp::Lte => r.max = t,
-                _ => return Err(QueryError::msg("invalid time comparison operator: !=")),
-            }
             Ok((None, r))
-        }
-        Expr::Binary {
-            op: BinaryOp::Or,
-            lhs,
-            rhs,
-        } => {
-            // influxql's ConditionExpr intersects the two sides' time ranges under OR
-            // too ("there is no such thing as using OR with a time range"): `a AND
-            // time = x OR time = y` selects nothing.
-            let (l, lr) = split_time(lhs, now)?;
-            let (r, rr) = split_time(rhs, now)?;
-            let (min, max) = (lr.min.max(rr.min), lr.max.min(rr.max));
-            let rest = match (l, r) {
-                (Some(a), Some(b)) => Some(Expr::Binary {
-                    op: BinaryOp::Or,
-                    lhs: Box::new(a),
-                    rhs: Box::new(b),
-                }),
-                (a, b) => a.or(b),
-            };
-            Ok((rest, TimeRange { min, max }))
         }
         e @ (Expr::Binary { .. } | Expr::Boolean(_)) => Ok((Some(e.clone()), TimeRange::default())),
         // influxql's ConditionExpr takes only comparisons, their AND/OR, parentheses and

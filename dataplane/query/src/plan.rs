@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tessera_influxql::{BinaryOp, DataType, Dimension, Expr, Fill, SelectStatement, WildcardKind};
 use tessera_storage::batch::FieldType;
 
-use crate::cond::{compile_regex, split_time, TimeRange, MAX_TIME};
+use crate::cond::{compile_regex, TimeRange, MAX_TIME};
 use crate::error::QueryError;
 use crate::value::Value;
 
@@ -807,10 +807,13 @@ pub fn plan_select(
     schema: &Schema,
     now: i64,
 ) -> Result<SelectPlan, QueryError> {
-    let (condition, mut range) = match &stmt.condition {
-        Some(c) => split_time(c, now)?,
-        None => (None, TimeRange::default()),
+    let (condition, mut range) = crate::cond::split_statement_time(stmt, now)?;
+    let is_tag = |name: &str| {
+        schema
+            .values()
+            .any(|m| m.tags.contains(name) && !m.fields.contains_key(name))
     };
+    let condition = condition.map(|c| crate::cond::index_terms(&c, now, &is_tag));
     let tz = match &stmt.location {
         Some(name) => Some(
             crate::tz::Tz::load(name)

@@ -95,6 +95,46 @@ impl Tz {
         }
     }
 
+    /// The offset in effect at `secs` (UTC seconds) and the span `[start, end)` of it.
+    fn period(&self, secs: i64) -> (i32, i64, i64) {
+        let i = self.transitions.partition_point(|(t, _)| *t <= secs);
+        let start = if i == 0 {
+            i64::MIN
+        } else {
+            self.transitions[i - 1].0
+        };
+        let end = self.transitions.get(i).map_or(i64::MAX, |t| t.0);
+        let off = if i == 0 {
+            self.initial
+        } else {
+            self.transitions[i - 1].1
+        };
+        (off, start, end)
+    }
+
+    /// The instant (UTC nanoseconds) of a wall clock read in this zone, resolved as Go's
+    /// `time.Date` does: the offset in effect at the wall clock taken as UTC, unless the
+    /// instant it gives falls outside that offset's span (a wall clock near a change).
+    pub fn local_to_utc(&self, wall_ns: i128) -> i128 {
+        let secs = wall_ns.div_euclid(1_000_000_000);
+        let secs = secs.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        let (mut off, start, end) = self.period(secs);
+        if off != 0 {
+            let utc = secs.saturating_sub(off as i64);
+            if utc < start || utc >= end {
+                off = self.period(utc).0;
+            }
+        }
+        wall_ns - off as i128 * 1_000_000_000
+    }
+
+    /// The offset in effect at `ns` (UTC nanoseconds, any magnitude).
+    pub fn offset_at_wide(&self, ns: i128) -> i32 {
+        let secs = ns.div_euclid(1_000_000_000);
+        self.period(secs.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+            .0
+    }
+
     fn zone_ns(&self, ns: i64) -> i64 {
         self.offset_at(ns) as i64 * 1_000_000_000
     }

@@ -395,10 +395,9 @@ async fn select_here(ctx: &Ctx, q: &SelectRequest) -> Result<Vec<u8>, QueryError
     plan.node_slot = q.node_slot;
     plan.explain = q.explain;
     if q.inner {
-        let min = match &stmt.condition {
-            Some(c) => tessera_query::cond::split_time(c, q.now)?.1.min,
-            None => tessera_query::cond::TimeRange::default().min,
-        };
+        let min = tessera_query::cond::split_statement_time(&stmt, q.now)?
+            .1
+            .min;
         plan.as_inner(min);
     }
     let registration = crate::registry::register(&q.statement, &q.database);

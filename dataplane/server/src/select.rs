@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tessera_influxql::{SelectStatement, Source};
 use tessera_meta_types::Snapshot;
-use tessera_query::cond::split_time;
+use tessera_query::cond::split_statement_time;
 use tessera_query::output::Series;
 use tessera_query::plan::{plan_select, Schema};
 use tessera_query::QueryError;
@@ -265,10 +265,7 @@ async fn select_inner(
 ) -> Result<Vec<Series>, QueryError> {
     let started = std::time::Instant::now();
     let now = now_ns();
-    let (bare_condition, range) = match &stmt.condition {
-        Some(c) => split_time(c, now)?,
-        None => (None, Default::default()),
-    };
+    let (bare_condition, range) = split_statement_time(stmt, now)?;
     // Sources grouped by (db, rp), each group planned and run on its own.
     let mut by_rp: BTreeMap<(String, String), Vec<&tessera_influxql::Measurement>> =
         BTreeMap::new();
@@ -588,9 +585,7 @@ fn select_subqueries<'a>(
             // The inner statement reads back for its transformations only when the outer
             // one has no lower time bound.
             let tag_columns = InnerColumns {
-                lookback: stmt.condition.as_ref().is_none_or(|c| {
-                    tessera_query::cond::split_time(c, now).is_ok_and(|(_, r)| !r.has_min())
-                }),
+                lookback: split_statement_time(stmt, now).is_ok_and(|(_, r)| !r.has_min()),
                 ..InnerColumns::default()
             };
             let series = select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;

@@ -569,8 +569,7 @@ async fn run_inner(
                     "SHOW MEASUREMENTS doesn't support time in WHERE clause",
                 ));
             }
-            check_tag_comparisons(condition.as_ref())?;
-            check_measurement_condition(condition.as_ref())?;
+            let filter_expr = condition.as_ref().map(MeasurementExpr::of).transpose()?;
             let snap = snapshot(ctx)?;
             // An unknown database lists nothing (no error), as influxd.
             let (db, _) = match resolve_db_rp(&snap, database.as_deref(), None, &defaults) {
@@ -578,35 +577,35 @@ async fn run_inner(
                 Err(QueryError::DatabaseNotFound(_)) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            let mut names: BTreeSet<String> = BTreeSet::new();
-            for (_, r) in snap
+            // influxd's in-memory index is one per database: every retention policy's
+            // series count.
+            let shards: Vec<u64> = snap
                 .data
                 .database(&db)
-                .map(|d| d.retention_policies.clone())
-                .unwrap_or_default()
-            {
-                let shards = shards_for(&snap, &db, &r.name, i64::MIN, i64::MAX);
-                if condition.is_some() {
-                    let keys = crate::cluster_index::series(
-                        ctx,
-                        SeriesFilter {
-                            measurements: None,
-                            condition: condition.clone(),
-                        },
-                        shards,
-                    )
-                    .await?;
-                    names.extend(
-                        keys.iter()
-                            .map(|k| unescape(tessera_storage::batch::measurement_of(k))),
-                    );
+                .map(|d| {
+                    d.retention_policies
+                        .keys()
+                        .flat_map(|rp| shards_for(&snap, &db, rp, i64::MIN, i64::MAX))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut names: BTreeSet<String> = crate::cluster_index::tags(ctx, None, shards.clone())
+                .await?
+                .into_keys()
+                .collect();
+            if let Some(expr) = &filter_expr {
+                let mut keys = BTreeSet::new();
+                expr.tag_keys(&mut keys);
+                let values = if keys.is_empty() {
+                    Default::default()
                 } else {
-                    names.extend(
-                        crate::cluster_index::tags(ctx, None, shards)
-                            .await?
-                            .into_keys(),
-                    );
-                }
+                    let km = crate::scatter::KeyMatch {
+                        op: tessera_influxql::BinaryOp::Eq,
+                        key: tessera_influxql::TagKeyExpr::Names(keys.into_iter().collect()),
+                    };
+                    crate::cluster_index::tag_values(ctx, None, km, None, shards).await?
+                };
+                names = expr.select(&names, &values);
             }
             let filter = measurement_filter(source.as_ref())?;
             let values: Vec<Vec<Value>> = names
@@ -630,7 +629,6 @@ async fn run_inner(
             slimit,
             soffset,
         } => {
-            check_tag_comparisons(condition.as_ref())?;
             // influxd's in-memory index is one per database: time terms only decide
             // whether any shard is in range at all, then every tag key is listed.
             let condition = match condition {
@@ -642,6 +640,11 @@ async fn run_inner(
                 }
                 None => None,
             };
+            let ShowCondition {
+                measurements: by_name,
+                filter: condition,
+                ..
+            } = ShowCondition::of(condition.as_ref())?;
             let condition = &condition;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let keys = if condition.is_none() {
@@ -675,6 +678,10 @@ async fn run_inner(
             }
             // influxd 1.6 parses SLIMIT/SOFFSET here but does not apply them.
             let _ = (slimit, soffset);
+            if let Some(by_name) = &by_name {
+                let keep = by_name.select(&per.keys().cloned().collect(), &Default::default());
+                per.retain(|m, _| keep.contains(m));
+            }
             Ok(per
                 .into_iter()
                 .filter_map(|(m, tags)| {
@@ -697,17 +704,32 @@ async fn run_inner(
             limit,
             offset,
         } => {
-            check_tag_comparisons(condition.as_ref())?;
             // The condition's time terms pick the shard groups (influxd reads every
             // retention policy of the database); its tag terms pick the series whose
             // values are listed, on the cores that own them.
-            let (cond, range) = match condition {
-                Some(c) => {
-                    let (c, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
-                    (c.as_ref().map(index_condition), r)
-                }
+            let (rest, range) = match condition {
+                Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
                 None => (None, tessera_query::cond::TimeRange::default()),
             };
+            let ShowCondition {
+                reduced,
+                measurements: by_name,
+                filter,
+            } = ShowCondition::of(rest.as_ref())?;
+            // The keys' lookup refuses a comparison without a key on its left.
+            each_comparison(reduced.as_ref(), &|op, lhs, _| {
+                if matches!(
+                    op,
+                    BinaryOp::Eq | BinaryOp::Neq | BinaryOp::EqRegex | BinaryOp::NeqRegex
+                ) && !matches!(lhs, tessera_influxql::Expr::VarRef { .. })
+                {
+                    return Err(QueryError::msg(format!(
+                        "left side of '{op}' must be a tag key"
+                    )));
+                }
+                Ok(())
+            })?;
+            let cond = filter.as_ref().map(index_condition);
             let (names, all_shards) =
                 index_scope(ctx, &defaults, database.as_deref(), sources).await?;
             // influxd's in-memory index is one per database: when any shard is in the
@@ -733,6 +755,10 @@ async fn run_inner(
                     let e = per.entry(m).or_default();
                     e.extend(vs.into_iter().map(|v| (k.clone(), v)));
                 }
+            }
+            if let Some(by_name) = &by_name {
+                let keep = by_name.select(&per.keys().cloned().collect(), &Default::default());
+                per.retain(|m, _| keep.contains(m));
             }
             Ok(per
                 .into_iter()
@@ -763,6 +789,23 @@ async fn run_inner(
                     r.has_min() || r.has_max()
                 }
                 None => false,
+            };
+            // Without time influxd first picks measurements through an index check that
+            // refuses arithmetic (`host - 1`); with time it reads the series as a SELECT
+            // does, where such a term holds for every series.
+            let condition = if timed {
+                let now = crate::select::now_ns();
+                condition
+                    .as_ref()
+                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| false))
+            } else {
+                each_comparison(condition.as_ref(), &|op, _, _| {
+                    if op.is_arithmetic() {
+                        return Err(QueryError::msg("invalid tag comparison operator"));
+                    }
+                    Ok(())
+                })?;
+                condition.clone()
             };
             let (keys, _) = index_series_counted(
                 ctx,
@@ -885,14 +928,19 @@ async fn run_inner(
             // influxd answers the series estimate with FROM or WHERE as the exact count.
             let counted = *exact || !sources.is_empty() || condition.is_some();
             let exact_series = counted && *what == CardinalityKind::Series;
+            // The counted forms are SELECTs in influxd, whose index takes arithmetic
+            // (`host - 1`) for every series.
+            let now = crate::select::now_ns();
             let (keys, fields) = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
-                condition.clone(),
+                condition
+                    .as_ref()
+                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| false)),
                 // influxd: only the estimated measurement count reads every RP.
-                *exact || *what != CardinalityKind::Measurement,
+                counted || *what != CardinalityKind::Measurement,
                 exact_series.then_some(&mut per_shard),
             )
             .await?;
@@ -917,7 +965,7 @@ async fn run_inner(
                         .len();
                     if n == 0 {
                         Vec::new()
-                    } else if *exact {
+                    } else if counted {
                         vec![series("", &["count"], count(n))]
                     } else {
                         vec![series("", &["cardinality estimation"], count(n))]
@@ -1640,18 +1688,263 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
     }
 }
 
-/// SHOW MEASUREMENTS takes only tag values as strings: `WHERE host = 1` is refused.
-fn check_measurement_condition(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+/// A SHOW TAG KEYS / TAG VALUES condition (its time terms taken out) as influxd's store
+/// reads it: reduced first (`x OR true` is no condition); its `_name` comparisons pick
+/// the measurements, through the index check that refuses arithmetic (`host - 1`),
+/// ordering and constants (`false`) with influxd's texts; the comparisons of other keys
+/// filter the series.
+#[derive(Default)]
+struct ShowCondition {
+    /// The whole condition reduced (`None`: no condition).
+    reduced: Option<tessera_influxql::Expr>,
+    measurements: Option<MeasurementExpr>,
+    filter: Option<tessera_influxql::Expr>,
+}
+
+impl ShowCondition {
+    fn of(rest: Option<&tessera_influxql::Expr>) -> Result<ShowCondition, QueryError> {
+        use tessera_influxql::Expr as E;
+        use tessera_query::cond::reduce;
+        let Some(rest) = rest.map(reduce).filter(|e| *e != E::Boolean(true)) else {
+            return Ok(ShowCondition::default());
+        };
+        let is_name = |lhs: &E| matches!(lhs, E::VarRef { name, .. } if name == "_name");
+        let measurements = drop_comparisons(&rest, &|lhs| !is_name(lhs))
+            .map(|e| MeasurementExpr::of(&reduce(&e)))
+            .transpose()?;
+        let is_key = |lhs: &E| matches!(lhs, E::VarRef { name, .. } if !name.starts_with('_'));
+        let filter = drop_comparisons(&rest, &|lhs| !is_key(lhs)).map(|e| reduce(&e));
+        Ok(ShowCondition {
+            reduced: Some(rest),
+            measurements,
+            filter,
+        })
+    }
+}
+
+/// influxql's `RewriteExpr` dropping the `=`, `!=`, `=~`, `!~` comparisons whose left side
+/// `drop` names; an operator left with one side becomes that side.
+fn drop_comparisons(
+    e: &tessera_influxql::Expr,
+    drop: &dyn Fn(&tessera_influxql::Expr) -> bool,
+) -> Option<tessera_influxql::Expr> {
     use tessera_influxql::{BinaryOp as B, Expr as E};
-    each_comparison(cond, &|op, lhs, rhs| {
-        if matches!(op, B::Eq | B::Neq)
-            && matches!(lhs, E::VarRef { .. })
-            && !matches!(rhs, E::String(_))
-        {
-            return Err(QueryError::msg(format!(
-                "right side of '{op}' must be a tag value string"
-            )));
+    match e {
+        E::Paren(x) => drop_comparisons(x, drop).map(|x| E::Paren(Box::new(x))),
+        E::Binary {
+            op: B::Eq | B::Neq | B::EqRegex | B::NeqRegex,
+            lhs,
+            ..
+        } if drop(lhs) => None,
+        E::Binary { op, lhs, rhs } => {
+            match (drop_comparisons(lhs, drop), drop_comparisons(rhs, drop)) {
+                (Some(l), Some(r)) => Some(E::Binary {
+                    op: *op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                }),
+                (Some(x), None) | (None, Some(x)) => Some(x),
+                (None, None) => None,
+            }
         }
-        Ok(())
-    })
+        other => Some(other.clone()),
+    }
+}
+
+/// A SHOW MEASUREMENTS condition as influxd's in-memory index judges it
+/// (`measurementNamesByExpr`): per measurement, from the values its tag keys hold.
+enum MeasurementExpr {
+    /// `_name = 'cpu'`, `_name =~ /c/`: the measurement's own name.
+    Name(tessera_influxql::BinaryOp, Matcher),
+    /// `host = 'a'` holds for a measurement with a series of that value; `host != 'a'`
+    /// for one with the key but no such series (a measurement without the key never
+    /// matches).
+    Tag(tessera_influxql::BinaryOp, String, Matcher),
+    /// A system name (`_tagKey`, `_series`…): no measurement.
+    Nothing,
+    And(Box<MeasurementExpr>, Box<MeasurementExpr>),
+    Or(Box<MeasurementExpr>, Box<MeasurementExpr>),
+}
+
+enum Matcher {
+    Value(String),
+    Regex(std::sync::Arc<regex::Regex>),
+}
+
+impl Matcher {
+    fn matches(&self, v: &str) -> bool {
+        match self {
+            Matcher::Value(x) => x == v,
+            Matcher::Regex(re) => re.is_match(v),
+        }
+    }
+}
+
+impl MeasurementExpr {
+    /// The condition checked as influxd checks it, with its error texts, left to right.
+    fn of(e: &tessera_influxql::Expr) -> Result<MeasurementExpr, QueryError> {
+        use tessera_influxql::{BinaryOp as B, Expr as E};
+        match e {
+            E::Paren(x) => MeasurementExpr::of(x),
+            E::Binary {
+                op: op @ (B::And | B::Or),
+                lhs,
+                rhs,
+            } => {
+                let (l, r) = (
+                    Box::new(MeasurementExpr::of(lhs)?),
+                    Box::new(MeasurementExpr::of(rhs)?),
+                );
+                Ok(if *op == B::And {
+                    MeasurementExpr::And(l, r)
+                } else {
+                    MeasurementExpr::Or(l, r)
+                })
+            }
+            E::Binary {
+                op: op @ (B::Eq | B::Neq | B::EqRegex | B::NeqRegex),
+                lhs,
+                rhs,
+            } => {
+                let E::VarRef { name, .. } = &**lhs else {
+                    return Err(QueryError::msg(format!(
+                        "left side of '{op}' must be a tag key"
+                    )));
+                };
+                let m = match (&**rhs, matches!(op, B::EqRegex | B::NeqRegex)) {
+                    (E::Regex(re), true) => {
+                        Matcher::Regex(tessera_query::cond::compile_regex(&re.0)?)
+                    }
+                    (_, true) => {
+                        return Err(QueryError::msg(format!(
+                            "right side of '{op}' must be a regular expression"
+                        )))
+                    }
+                    (E::String(v), false) => Matcher::Value(v.clone()),
+                    (_, false) => {
+                        return Err(QueryError::msg(format!(
+                            "right side of '{op}' must be a tag value string"
+                        )))
+                    }
+                };
+                Ok(match name.as_str() {
+                    "_name" => MeasurementExpr::Name(*op, m),
+                    "_fieldKeys" | "_measurements" | "_series" | "_tagKey" | "_tagKeys"
+                    | "_tags" => MeasurementExpr::Nothing,
+                    _ => MeasurementExpr::Tag(*op, name.clone(), m),
+                })
+            }
+            E::Binary { .. } => Err(QueryError::msg("invalid tag comparison operator")),
+            other => Err(QueryError::msg(go_syntax(other))),
+        }
+    }
+
+    fn tag_keys(&self, out: &mut BTreeSet<String>) {
+        match self {
+            MeasurementExpr::Tag(_, k, _) => {
+                out.insert(k.clone());
+            }
+            MeasurementExpr::And(l, r) | MeasurementExpr::Or(l, r) => {
+                l.tag_keys(out);
+                r.tag_keys(out);
+            }
+            MeasurementExpr::Name(..) | MeasurementExpr::Nothing => {}
+        }
+    }
+
+    /// The measurements of `all` the condition holds for, given each measurement's
+    /// values of the keys it names.
+    fn select(
+        &self,
+        all: &BTreeSet<String>,
+        values: &crate::scatter::TagValueSet,
+    ) -> BTreeSet<String> {
+        use tessera_influxql::BinaryOp as B;
+        match self {
+            MeasurementExpr::Name(op, m) => all
+                .iter()
+                .filter(|n| m.matches(n) == matches!(op, B::Eq | B::EqRegex))
+                .cloned()
+                .collect(),
+            MeasurementExpr::Tag(op, key, m) => all
+                .iter()
+                .filter(|n| {
+                    values
+                        .get(&((*n).clone(), key.clone()))
+                        .filter(|vs| !vs.is_empty())
+                        .is_some_and(|vs| {
+                            vs.iter().any(|v| m.matches(v)) == matches!(op, B::Eq | B::EqRegex)
+                        })
+                })
+                .cloned()
+                .collect(),
+            MeasurementExpr::Nothing => BTreeSet::new(),
+            MeasurementExpr::And(l, r) => {
+                let l = l.select(all, values);
+                r.select(all, values).intersection(&l).cloned().collect()
+            }
+            MeasurementExpr::Or(l, r) => {
+                let mut l = l.select(all, values);
+                l.extend(r.select(all, values));
+                l
+            }
+        }
+    }
+}
+
+/// Go's `%#v` of an expression influxd's index cannot judge, which it prints as the
+/// error (`&influxql.BooleanLiteral{Val:true}`).
+fn go_syntax(e: &tessera_influxql::Expr) -> String {
+    use tessera_influxql::Expr as E;
+    let quote = |s: &str| {
+        let mut q = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => q.push_str("\\\""),
+                '\\' => q.push_str("\\\\"),
+                '\n' => q.push_str("\\n"),
+                '\t' => q.push_str("\\t"),
+                '\r' => q.push_str("\\r"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    q.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c => q.push(c),
+            }
+        }
+        q.push('"');
+        q
+    };
+    match e {
+        E::Boolean(b) => format!("&influxql.BooleanLiteral{{Val:{b}}}"),
+        E::Integer(i) => format!("&influxql.IntegerLiteral{{Val:{i}}}"),
+        E::Unsigned(u) => format!("&influxql.UnsignedLiteral{{Val:0x{u:x}}}"),
+        E::Number(f) => {
+            let mut v = String::new();
+            tessera_query::output::go_float(*f, &mut v);
+            format!("&influxql.NumberLiteral{{Val:{v}}}")
+        }
+        E::String(s) => format!("&influxql.StringLiteral{{Val:{}}}", quote(s)),
+        E::Duration(d) => format!("&influxql.DurationLiteral{{Val:{d}}}"),
+        E::VarRef { name, data_type } => {
+            use tessera_influxql::DataType as T;
+            // influxql's DataType numbering.
+            let ty = match data_type {
+                T::Unknown => 0,
+                T::Float => 1,
+                T::Integer => 2,
+                T::String => 3,
+                T::Boolean => 4,
+                T::Time => 5,
+                T::Tag => 7,
+                T::Field => 8,
+                T::Unsigned => 9,
+            };
+            format!("&influxql.VarRef{{Val:{}, Type:{ty}}}", quote(name))
+        }
+        E::Call { name, args } if args.is_empty() => format!(
+            "&influxql.Call{{Name:{}, Args:[]influxql.Expr(nil)}}",
+            quote(name)
+        ),
+        other => format!("{other}"),
+    }
 }
