@@ -87,7 +87,8 @@ enum Zone {
 
 /// Go's `int64(f)` on amd64: out of range (and NaN) is the minimum.
 fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -104,7 +105,7 @@ struct TimeCtx<'a> {
 impl TimeCtx<'_> {
     /// influxql's `StringLiteral.ToTimeLiteral`: a string without a zone is read in the
     /// statement's `tz()` zone.
-    fn to_time(&self, s: &str) -> Option<Lit> {
+    fn time_of(&self, s: &str) -> Option<Lit> {
         let (wall, offset) = tessera_influxql::parse_time_parts(s)?;
         Some(match (offset, self.tz) {
             (Some(0), _) => Lit::Time(wall, Zone::Utc),
@@ -182,7 +183,7 @@ impl TimeCtx<'_> {
             Lit::Num(b) => scale(op, a, go_f64_to_i64(b)),
             Lit::Int(b) => scale(op, a, b),
             Lit::Time(t, z) => (op == Add).then_some(Lit::Time(t + a as i128, z)),
-            Lit::Str(s) => self.duration_lhs(op, a, self.to_time(&s)?),
+            Lit::Str(s) => self.duration_lhs(op, a, self.time_of(&s)?),
             Lit::Nil => Some(Lit::Bool(false)),
             _ => None,
         }
@@ -222,7 +223,7 @@ impl TimeCtx<'_> {
                 _ => None,
             },
             Lit::Time(..) => self.duration_lhs(op, a, r),
-            Lit::Str(s) => self.duration_lhs(op, a, self.to_time(&s)?),
+            Lit::Str(s) => self.duration_lhs(op, a, self.time_of(&s)?),
             Lit::Nil => Some(Lit::Bool(false)),
             _ => None,
         }
@@ -236,7 +237,7 @@ impl TimeCtx<'_> {
                     let mut same = a == b;
                     if looks_like_time(&a) && looks_like_time(&b) {
                         if let (Some(Lit::Time(x, _)), Some(Lit::Time(y, _))) =
-                            (self.to_time(&a), self.to_time(&b))
+                            (self.time_of(&a), self.time_of(&b))
                         {
                             same = x == y;
                         }
@@ -244,12 +245,12 @@ impl TimeCtx<'_> {
                     Some(Lit::Bool(same == (op == Eq)))
                 }
                 Add => Some(Lit::Str(a + &b)),
-                _ => match self.to_time(&a)? {
+                _ => match self.time_of(&a)? {
                     Lit::Time(t, z) => self.time_lhs(op, t, z, Lit::Str(b)),
                     _ => None,
                 },
             },
-            Lit::Dur(_) | Lit::Time(..) | Lit::Int(_) => match self.to_time(&a)? {
+            Lit::Dur(_) | Lit::Time(..) | Lit::Int(_) => match self.time_of(&a)? {
                 Lit::Time(t, z) => self.time_lhs(op, t, z, r),
                 _ => None,
             },
@@ -275,7 +276,7 @@ impl TimeCtx<'_> {
                 _ => compare(op, t.cmp(&u)),
             },
             Lit::Str(s) => {
-                let u = self.to_time(&s)?;
+                let u = self.time_of(&s)?;
                 self.time_lhs(op, t, z, u)
             }
             Lit::Nil => Some(Lit::Bool(false)),
@@ -392,7 +393,7 @@ fn go_rfc3339(ns: i128, offset: i32) -> String {
 fn time_bound(op: BinaryOp, rhs: &Expr, cx: TimeCtx<'_>) -> Result<TimeRange, QueryError> {
     let lit = match rhs {
         Expr::String(s) if looks_like_time(s) => cx
-            .to_time(s)
+            .time_of(s)
             .ok_or_else(|| QueryError::msg("invalid timestamp string"))?,
         _ => cx.reduce(rhs),
     };
