@@ -589,7 +589,13 @@ fn flip(op: BinaryOp) -> BinaryOp {
 
 /// Splits `cond` into its time range and the rest (influxql's `ConditionExpr`).
 pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), QueryError> {
-    split(cond, TimeCtx { now, tz: None })
+    split(cond, TimeCtx { now, tz: None }, true)
+}
+
+/// `split_time` as SHOW TAG KEYS / TAG VALUES read their condition: once, so a term
+/// that folds to a constant is left for the index to refuse.
+pub fn split_time_once(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), QueryError> {
+    split(cond, TimeCtx { now, tz: None }, false)
 }
 
 /// `split_time` of a SELECT's WHERE clause: time strings without a zone are read in the
@@ -608,12 +614,19 @@ pub fn split_statement_time(
             now,
             tz: tz.as_deref(),
         },
+        true,
     )
 }
 
-fn split(cond: &Expr, cx: TimeCtx<'_>) -> Result<(Option<Expr>, TimeRange), QueryError> {
+/// `twice`: influxd reads the condition a second time (SELECT and the statements it
+/// turns into one), refusing a term that folded to a constant other than a boolean.
+fn split(
+    cond: &Expr,
+    cx: TimeCtx<'_>,
+    twice: bool,
+) -> Result<(Option<Expr>, TimeRange), QueryError> {
     match cond {
-        Expr::Paren(e) => split(e, cx),
+        Expr::Paren(e) => split(e, cx, twice),
         Expr::Binary {
             op: op @ (BinaryOp::And | BinaryOp::Or),
             lhs,
@@ -622,8 +635,8 @@ fn split(cond: &Expr, cx: TimeCtx<'_>) -> Result<(Option<Expr>, TimeRange), Quer
             // influxql's ConditionExpr intersects the two sides' time ranges under OR
             // too ("there is no such thing as using OR with a time range"): `a AND
             // time = x OR time = y` selects nothing.
-            let (l, lr) = split(lhs, cx)?;
-            let (r, rr) = split(rhs, cx)?;
+            let (l, lr) = split(lhs, cx, twice)?;
+            let (r, rr) = split(rhs, cx, twice)?;
             let range = TimeRange {
                 min: lr.min.max(rr.min),
                 max: lr.max.min(rr.max),
@@ -648,6 +661,20 @@ fn split(cond: &Expr, cx: TimeCtx<'_>) -> Result<(Option<Expr>, TimeRange), Quer
             };
             Ok((None, r))
         }
+        // influxd reduces the term and reads the condition a second time, when a term
+        // that folded to a constant other than a boolean (`1 + 1`) is refused.
+        e @ Expr::Binary { .. } if twice => match reduce(e) {
+            lit @ (Expr::Integer(_)
+            | Expr::Unsigned(_)
+            | Expr::Number(_)
+            | Expr::String(_)
+            | Expr::Duration(_)
+            | Expr::Time(_)
+            | Expr::Nil) => Err(QueryError::msg(format!(
+                "invalid condition expression: {lit}"
+            ))),
+            _ => Ok((Some(e.clone()), TimeRange::default())),
+        },
         e @ (Expr::Binary { .. } | Expr::Boolean(_)) => Ok((Some(e.clone()), TimeRange::default())),
         // influxql's ConditionExpr takes only comparisons, their AND/OR, parentheses and
         // boolean literals: a bare field, tag, number or call is refused.
@@ -674,6 +701,8 @@ pub enum CExpr {
     Tag(String),
     Regex(Arc<regex::Regex>),
     Bin(BinaryOp, Box<CExpr>, Box<CExpr>),
+    /// A math function (`abs(usage_user) > 50`), the only calls a condition may make.
+    Math(String, Vec<CExpr>),
 }
 
 pub fn compile_regex(pattern: &str) -> Result<Arc<regex::Regex>, QueryError> {
@@ -739,6 +768,31 @@ impl CExpr {
                 Box::new(CExpr::compile(rhs, r)?),
             ),
             Expr::Nil => CExpr::Lit(Value::Null),
+            Expr::Call { name, args } if tessera_functions::math::arity(name).is_some() => {
+                // influxd's condition check counts one argument but for atan2 and pow
+                // (so `log(x, 2)` is refused here).
+                let n = if matches!(name.as_str(), "atan2" | "pow") {
+                    2
+                } else {
+                    1
+                };
+                if args.len() != n {
+                    return Err(QueryError::msg(format!(
+                        "invalid number of arguments for {name}, expected {n}, got {}",
+                        args.len()
+                    )));
+                }
+                let args = args
+                    .iter()
+                    .map(|a| CExpr::compile(a, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                CExpr::Math(name.clone(), args)
+            }
+            call @ Expr::Call { .. } => {
+                return Err(QueryError::msg(format!(
+                    "invalid function call in condition: {call}"
+                )))
+            }
             other => {
                 return Err(QueryError::msg(format!(
                     "invalid condition expression: {other}"
@@ -776,6 +830,15 @@ impl CExpr {
                     _ => folded,
                 }
             }
+            CExpr::Math(name, args) => {
+                let folded = CExpr::Math(name.clone(), args.iter().map(|a| a.bind(tag)).collect());
+                match &folded {
+                    CExpr::Math(_, args) if args.iter().all(|a| a.constant().is_some()) => {
+                        CExpr::Lit(folded.eval(&[]))
+                    }
+                    _ => folded,
+                }
+            }
             other => other.clone(),
         }
     }
@@ -792,6 +855,7 @@ impl CExpr {
         match self {
             CExpr::Field(_) | CExpr::CastField(..) => true,
             CExpr::Bin(_, l, r) => l.uses_fields() || r.uses_fields(),
+            CExpr::Math(_, args) => args.iter().any(CExpr::uses_fields),
             _ => false,
         }
     }
@@ -805,6 +869,15 @@ impl CExpr {
             }
             CExpr::Tag(_) => Value::Null,
             CExpr::Regex(_) => Value::Null,
+            CExpr::Math(name, args) => {
+                let a: Vec<tessera_functions::Value> = args
+                    .iter()
+                    .map(|x| crate::agg::to_fvalue(&x.eval(row)))
+                    .collect();
+                tessera_functions::math::apply(name, &a)
+                    .map(crate::agg::from_fvalue)
+                    .unwrap_or(Value::Null)
+            }
             CExpr::Bin(op, l, r) => match op {
                 BinaryOp::And => Value::Boolean(l.truthy(row) && r.truthy(row)),
                 BinaryOp::Or => Value::Boolean(l.truthy(row) || r.truthy(row)),

@@ -808,11 +808,8 @@ pub fn plan_select(
     now: i64,
 ) -> Result<SelectPlan, QueryError> {
     let (condition, mut range) = crate::cond::split_statement_time(stmt, now)?;
-    let is_tag = |name: &str| {
-        schema
-            .values()
-            .any(|m| m.tags.contains(name) && !m.fields.contains_key(name))
-    };
+    // A name no measurement has as a field reads as a tag (the index looks it up so).
+    let is_tag = |name: &str| !schema.values().any(|m| m.fields.contains_key(name));
     let condition = condition.map(|c| crate::cond::index_terms(&c, now, &is_tag));
     let tz = match &stmt.location {
         Some(name) => Some(

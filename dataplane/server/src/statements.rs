@@ -708,7 +708,7 @@ async fn run_inner(
             // retention policy of the database); its tag terms pick the series whose
             // values are listed, on the cores that own them.
             let (rest, range) = match condition {
-                Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
+                Some(c) => tessera_query::cond::split_time_once(c, crate::select::now_ns())?,
                 None => (None, tessera_query::cond::TimeRange::default()),
             };
             let ShowCondition {
@@ -780,7 +780,6 @@ async fn run_inner(
             limit,
             offset,
         } => {
-            check_tag_comparisons(condition.as_ref())?;
             // With a time condition influxd lists the series of the default retention
             // policy's shards in range only.
             let timed = match condition {
@@ -790,6 +789,7 @@ async fn run_inner(
                 }
                 None => false,
             };
+            check_tag_comparisons(condition.as_ref())?;
             // Without time influxd first picks measurements through an index check that
             // refuses arithmetic (`host - 1`); with time it reads the series as a SELECT
             // does, where such a term holds for every series.
@@ -1417,7 +1417,7 @@ fn any_shard_in_time(
     sources: &[Source],
     condition: &tessera_influxql::Expr,
 ) -> Result<Option<Option<tessera_influxql::Expr>>, QueryError> {
-    let (rest, range) = tessera_query::cond::split_time(condition, crate::select::now_ns())?;
+    let (rest, range) = tessera_query::cond::split_time_once(condition, crate::select::now_ns())?;
     if !range.has_min() && !range.has_max() {
         return Ok(Some(Some(condition.clone())));
     }
