@@ -545,10 +545,32 @@ pub async fn scan_partition(
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
             }
+            if let Some((fi, n)) = plan.top_take {
+                take_first_points(&mut cols, fi, n, plan.descending);
+            }
             process_series(plan, cond, m, key, tags, cols, &mut aux_next, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// Keeps the first `n` points of column `fi` in scan order (the last `n` when
+/// descending), and the other columns' points within the same times.
+fn take_first_points(cols: &mut [Option<Column>], fi: usize, n: usize, descending: bool) {
+    let Some(c) = cols.get(fi).and_then(Option::as_ref) else {
+        return;
+    };
+    if c.len() <= n || n == 0 {
+        return;
+    }
+    let (lo, hi) = if descending {
+        (c.ts[c.len() - n], i64::MAX)
+    } else {
+        (i64::MIN, c.ts[n - 1])
+    };
+    for col in cols.iter_mut().flatten() {
+        col.retain_range(lo, hi);
+    }
 }
 
 /// One input series that is not in storage (a subquery's output series).

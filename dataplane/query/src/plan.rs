@@ -255,6 +255,9 @@ pub struct SelectPlan {
     pub offset: u64,
     /// Rows each shard contributes to a series of a raw answer (see `plan_select`).
     pub shard_take: Option<usize>,
+    /// `top()`/`bottom()` with LIMIT or OFFSET: (the field's place in `fields`, how many
+    /// of a series' points each shard reads), see `plan_select`.
+    pub top_take: Option<(usize, usize)>,
     pub slimit: u64,
     pub soffset: u64,
     pub descending: bool,
@@ -1029,6 +1032,15 @@ pub fn plan_select(
     }
     let raw_transforms =
         aggregate && interval.is_none() && !raw_transform_nodes(&outputs).is_empty();
+    let top_take = (stmt.limit > 0 || stmt.offset > 0)
+        .then(|| {
+            let c = calls
+                .iter()
+                .find(|c| c.name == "top" || c.name == "bottom")?;
+            let fi = plan_fields.iter().position(|f| *f == c.field)?;
+            Some((fi, (stmt.limit + stmt.offset) as usize + 1))
+        })
+        .flatten();
     Ok(SelectPlan {
         measurements,
         range,
@@ -1055,6 +1067,11 @@ pub fn plan_select(
         // Transformations of raw values read all their rows.
         shard_take: (!aggregate && stmt.limit == 0 && stmt.offset > 0 && !transforms)
             .then(|| stmt.offset as usize + 1),
+        // influxd 1.6 hands the statement's LIMIT and OFFSET to the storage iterators
+        // that feed top() and bottom(): each shard reads only the first
+        // LIMIT+OFFSET+1 points (in the query's time order) of a series, and top()
+        // picks among those.
+        top_take,
         offset: stmt.offset,
         slimit: stmt.slimit,
         soffset: stmt.soffset,

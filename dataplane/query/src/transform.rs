@@ -116,6 +116,11 @@ pub fn apply_windows(
     };
     let mut streams: Vec<Vec<(i64, Value)>> = Vec::with_capacity(calls.len() + transforms.len());
     for &ci in &calls {
+        // A call that read nothing in the series has no fill iterator there.
+        if unseen.get(ci).copied().unwrap_or(false) {
+            streams.push(Vec::new());
+            continue;
+        }
         // A call's fill iterator answers every window (null ones too) unless fill(none).
         // Only a transformation's own iterator reads the window before the range: its
         // points there are answered, the other calls start at the range.
