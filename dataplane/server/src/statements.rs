@@ -797,7 +797,7 @@ async fn run_inner(
                 let now = crate::select::now_ns();
                 condition
                     .as_ref()
-                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| false))
+                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| true))
             } else {
                 each_comparison(condition.as_ref(), &|op, _, _| {
                     if op.is_arithmetic() {
@@ -929,8 +929,11 @@ async fn run_inner(
             let counted = *exact || !sources.is_empty() || condition.is_some();
             let exact_series = counted && *what == CardinalityKind::Series;
             // The counted forms are SELECTs in influxd, whose index takes arithmetic
-            // (`host - 1`) for every series.
+            // (`host - 1`) for every series, and which read the condition twice.
             let now = crate::select::now_ns();
+            if let Some(c) = condition {
+                tessera_query::cond::split_time(c, now)?;
+            }
             let (keys, fields) = index_series_counted(
                 ctx,
                 &defaults,
@@ -938,7 +941,7 @@ async fn run_inner(
                 sources,
                 condition
                     .as_ref()
-                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| false)),
+                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| true)),
                 // influxd: only the estimated measurement count reads every RP.
                 counted || *what != CardinalityKind::Measurement,
                 exact_series.then_some(&mut per_shard),
@@ -997,10 +1000,19 @@ async fn run_inner(
                         .map(|(m, kv)| series(&m, &["count"], count(kv.len())))
                         .collect()
                 }
-                CardinalityKind::FieldKey => fields
-                    .into_iter()
-                    .map(|(m, fs)| series(&m, &["count"], count(fs.len())))
-                    .collect(),
+                CardinalityKind::FieldKey => {
+                    // With a condition, only measurements with a matching series count
+                    // (tags only: a field compares as null).
+                    let with_series: BTreeSet<String> = keys
+                        .iter()
+                        .map(|k| unescape(tessera_storage::batch::measurement_of(k)))
+                        .collect();
+                    fields
+                        .into_iter()
+                        .filter(|(m, _)| condition.is_none() || with_series.contains(m))
+                        .map(|(m, fs)| series(&m, &["count"], count(fs.len())))
+                        .collect()
+                }
             })
         }
         Statement::ShowShardGroups => {
