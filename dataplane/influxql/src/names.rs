@@ -10,7 +10,7 @@ use crate::ast::{Expr, Field, SelectStatement};
 /// `distinct`, as influxd rewrites it to a call first. Literals and wildcards have no
 /// name (`""`).
 pub fn field_name(field: &Field) -> String {
-    if let Some(a) = &field.alias {
+    if let Some(a) = field.alias.as_ref().filter(|a| !a.is_empty()) {
         return a.clone();
     }
     expr_name(&field.expr)
@@ -115,6 +115,12 @@ pub fn column_names(stmt: &SelectStatement) -> Vec<String> {
         }
         *seen.entry(name.clone()).or_insert(0) += 1;
         out[i + 1] = name;
+    }
+    // A column left without a name (a field whose key is empty) is `val<index>`.
+    for (i, name) in out.iter_mut().enumerate().skip(1) {
+        if name.is_empty() {
+            *name = format!("val{}", i - 1);
+        }
     }
     out
 }

@@ -1114,7 +1114,8 @@ pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
     let mut out: Vec<Option<String>> = vec![None; cols.len()];
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in cols.iter().enumerate() {
-        if let Some(a) = &c.alias {
+        // An empty alias is none (`mean(x) AS ""` is `mean`).
+        if let Some(a) = c.alias.as_ref().filter(|a| !a.is_empty()) {
             out[i] = Some(a.clone());
             names.insert(a.clone(), 1);
         }
@@ -1139,5 +1140,13 @@ pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
         *names.entry(name.clone()).or_insert(0) += 1;
         out[i] = Some(name);
     }
-    out.into_iter().map(Option::unwrap_or_default).collect()
+    // A column left without a name (a field whose key is empty, `AS ""`) is
+    // `val<index>`.
+    out.into_iter()
+        .enumerate()
+        .map(|(i, n)| match n {
+            Some(n) if !n.is_empty() => n,
+            _ => format!("val{i}"),
+        })
+        .collect()
 }

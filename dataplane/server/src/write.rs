@@ -337,12 +337,8 @@ pub async fn write_lines(
     )
     .await?;
 
-    if !parse_errors.is_empty() {
-        return Ok(Some(format!(
-            "partial write: {} dropped=0",
-            parse_errors.join("\n")
-        )));
-    }
+    // influxd reports the shards' write error first, then points beyond the retention
+    // policy, and lines that did not parse only when the write itself went through.
     if let Some(reason) = drops.reason {
         return Ok(Some(format!(
             "partial write: {reason} dropped={}",
@@ -352,6 +348,12 @@ pub async fn write_lines(
     if dropped_retention > 0 {
         return Ok(Some(format!(
             "partial write: points beyond retention policy dropped={dropped_retention}"
+        )));
+    }
+    if !parse_errors.is_empty() {
+        return Ok(Some(format!(
+            "partial write: {} dropped=0",
+            parse_errors.join("\n")
         )));
     }
     Ok(None)
