@@ -206,16 +206,10 @@ impl TimeCtx<'_> {
                 BitXor => Some(Lit::Int(a ^ b)),
                 _ => compare(op, a.cmp(&b)),
             },
-            Lit::Uns(b) => {
-                if a < 0 {
-                    match op {
-                        Lt | Lte => return Some(Lit::Bool(true)),
-                        Gt | Gte => return Some(Lit::Bool(false)),
-                        _ => {}
-                    }
-                }
-                unsigned_lhs(op, a as u64, Lit::Uns(b))
+            Lit::Uns(b) if a < 0 => {
+                negative_vs_unsigned(op, true).or_else(|| unsigned_lhs(op, a as u64, Lit::Uns(b)))
             }
+            Lit::Uns(b) => unsigned_lhs(op, a as u64, Lit::Uns(b)),
             // The integer is a timestamp.
             Lit::Dur(b) => match op {
                 Add => Some(Lit::Time(a as i128 + b as i128, Zone::Utc)),
@@ -309,20 +303,24 @@ fn scale(op: BinaryOp, a: i64, b: i64) -> Option<Lit> {
     }
 }
 
+/// A negative integer ordered against an unsigned one is decided without a cast (on the
+/// left it is the smaller).
+fn negative_vs_unsigned(op: BinaryOp, negative_left: bool) -> Option<Lit> {
+    match op {
+        BinaryOp::Lt | BinaryOp::Lte => Some(Lit::Bool(negative_left)),
+        BinaryOp::Gt | BinaryOp::Gte => Some(Lit::Bool(!negative_left)),
+        _ => None,
+    }
+}
+
 fn unsigned_lhs(op: BinaryOp, a: u64, r: Lit) -> Option<Lit> {
     use BinaryOp::*;
     match r {
         Lit::Num(b) => number_lhs(op, a as f64, Lit::Num(b)),
-        Lit::Int(b) => {
-            if b < 0 {
-                match op {
-                    Lt | Lte => return Some(Lit::Bool(false)),
-                    Gt | Gte => return Some(Lit::Bool(true)),
-                    _ => {}
-                }
-            }
-            unsigned_lhs(op, a, Lit::Uns(b as u64))
+        Lit::Int(b) if b < 0 => {
+            negative_vs_unsigned(op, false).or_else(|| unsigned_lhs(op, a, Lit::Uns(b as u64)))
         }
+        Lit::Int(b) => unsigned_lhs(op, a, Lit::Uns(b as u64)),
         Lit::Uns(b) => match op {
             Add => Some(Lit::Uns(a.wrapping_add(b))),
             Sub => Some(Lit::Uns(a.wrapping_sub(b))),
@@ -525,17 +523,7 @@ fn fold_term(e: &Expr, now: i64) -> Option<bool> {
 /// an operator it has no lookup for, so nothing; arithmetic that folds is that constant
 /// (`1 + 1` selects nothing). `is_tag` says whether a name is a tag (not a field).
 pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
-    match e {
-        Expr::Paren(x) => Expr::Paren(Box::new(index_terms(x, now, is_tag))),
-        Expr::Binary {
-            op: op @ (BinaryOp::And | BinaryOp::Or),
-            lhs,
-            rhs,
-        } => Expr::Binary {
-            op: *op,
-            lhs: Box::new(index_terms(lhs, now, is_tag)),
-            rhs: Box::new(index_terms(rhs, now, is_tag)),
-        },
+    map_terms(e, &|term| match term {
         Expr::Binary { op, lhs, rhs } if op.is_arithmetic() => {
             let tag = |x: &Expr| match x {
                 Expr::VarRef { name, data_type } => match data_type {
@@ -549,9 +537,26 @@ pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
             if (tag(lhs) && string(rhs)) || (string(lhs) && tag(rhs)) {
                 return Expr::Boolean(false);
             }
-            Expr::Boolean(fold_term(e, now).unwrap_or(true))
+            Expr::Boolean(fold_term(term, now).unwrap_or(true))
         }
         other => other.clone(),
+    })
+}
+
+/// `e` with each term of its AND/OR tree (through parentheses) replaced by `f(term)`.
+pub fn map_terms(e: &Expr, f: &dyn Fn(&Expr) -> Expr) -> Expr {
+    match e {
+        Expr::Paren(x) => Expr::Paren(Box::new(map_terms(x, f))),
+        Expr::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            lhs,
+            rhs,
+        } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(map_terms(lhs, f)),
+            rhs: Box::new(map_terms(rhs, f)),
+        },
+        term => f(term),
     }
 }
 
@@ -1006,5 +1011,114 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> Value {
                 }
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000_000_000;
+
+    fn split_of(cond: &str) -> Result<(Option<Expr>, TimeRange), String> {
+        let e = tessera_influxql::parse_expr(cond).expect("parses");
+        split_time(&e, NOW).map_err(|e| e.to_string())
+    }
+
+    fn range_of(cond: &str) -> TimeRange {
+        split_of(cond).expect("splits").1
+    }
+
+    #[test]
+    fn time_terms_fold_as_influxd_reduces_them() {
+        assert_eq!(
+            range_of("time > now() - 1h").min,
+            NOW - 3_600_000_000_000 + 1
+        );
+        // An integer plus a duration is a timestamp; a duration times an integer too.
+        assert_eq!(range_of("time >= 10 + 1s").min, 1_000_000_010);
+        assert_eq!(range_of("time >= 1h * 2").min, 7_200_000_000_000);
+        assert_eq!(
+            range_of("time < '2023-01-01T00:00:00Z' + 30m").max,
+            1_672_533_000_000_000_000 - 1
+        );
+        assert_eq!(range_of("time = 5 % 3").min, 2);
+        // A duration plus an integer does not fold.
+        assert!(split_of("time > 1h + 5")
+            .unwrap_err()
+            .contains("time and *influxql.BinaryExpr are not compatible"));
+        assert!(split_of("time > '2023-13-01' + 1h")
+            .unwrap_err()
+            .contains("*influxql.BinaryExpr"));
+        assert_eq!(
+            split_of("time * '2023-01-01T00:00:00Z'").unwrap_err(),
+            "invalid time comparison operator: *"
+        );
+        assert_eq!(
+            split_of("time > '2300-01-01'").unwrap_err(),
+            "time 2300-01-01T00:00:00Z overflows time literal"
+        );
+        assert_eq!(
+            split_of("time > '1600-01-01'").unwrap_err(),
+            "time 1600-01-01T00:00:00Z underflows time literal"
+        );
+    }
+
+    #[test]
+    fn a_term_folding_to_a_constant_is_refused() {
+        assert_eq!(
+            split_of("host = 'a' AND (2 + 3)").unwrap_err(),
+            "invalid condition expression: 5"
+        );
+        // `1 = 1` folds to a boolean: kept.
+        assert!(split_of("host = 'a' AND 1 = 1").is_ok());
+        let e = tessera_influxql::parse_expr("host = 'a' AND 1 + 1").unwrap();
+        assert!(split_time_once(&e, NOW).is_ok());
+    }
+
+    #[test]
+    fn arithmetic_terms_select_every_series_but_tag_against_string() {
+        let terms = |c: &str| {
+            let e = tessera_influxql::parse_expr(c).unwrap();
+            index_terms(&e, NOW, &|n| n == "host").to_string()
+        };
+        assert_eq!(terms("host = 'a' AND usage - 0"), "host = 'a' AND true");
+        assert_eq!(terms("host + 'x' OR usage > 1"), "false OR usage > 1");
+        assert_eq!(terms("(1 + 1)"), "(false)");
+        assert_eq!(terms("(1 = 1) OR host * 2"), "(1 = 1) OR true");
+    }
+
+    #[test]
+    fn reduce_folds_constants_and_boolean_operands() {
+        let r = |c: &str| reduce(&tessera_influxql::parse_expr(c).unwrap()).to_string();
+        assert_eq!(r("host = 'a' OR true"), "true");
+        assert_eq!(r("host = 'a' AND true"), "host = 'a'");
+        assert_eq!(r("x > 1 + 2"), "x > 3");
+        assert_eq!(r("'a' = 'a' AND false"), "false");
+    }
+
+    #[test]
+    fn math_calls_compile_in_conditions() {
+        struct Fields;
+        impl Resolver for Fields {
+            fn field(&self, name: &str, _: DataType) -> Option<usize> {
+                (name == "x").then_some(0)
+            }
+            fn is_tag(&self, _: &str, _: DataType) -> bool {
+                false
+            }
+        }
+        let c = |s: &str| CExpr::compile(&tessera_influxql::parse_expr(s).unwrap(), &Fields);
+        let abs = c("abs(x) > 5").unwrap();
+        assert!(abs.truthy(&[Value::Float(-6.0)]));
+        assert!(!abs.truthy(&[Value::Float(4.0)]));
+        assert_eq!(
+            c("log(x, 2) > 1").unwrap_err().to_string(),
+            "invalid number of arguments for log, expected 1, got 2"
+        );
+        assert_eq!(
+            c("mean(x) > 1").unwrap_err().to_string(),
+            "invalid function call in condition: mean(x)"
+        );
     }
 }

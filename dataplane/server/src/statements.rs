@@ -1672,17 +1672,7 @@ fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), Qu
 /// them all).
 fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
     use tessera_influxql::{BinaryOp as B, Expr as E};
-    match cond {
-        E::Paren(x) => E::Paren(Box::new(index_condition(x))),
-        E::Binary {
-            op: op @ (B::And | B::Or),
-            lhs,
-            rhs,
-        } => E::Binary {
-            op: *op,
-            lhs: Box::new(index_condition(lhs)),
-            rhs: Box::new(index_condition(rhs)),
-        },
+    tessera_query::cond::map_terms(cond, &|term| match term {
         E::Binary {
             op: B::Eq | B::Neq,
             lhs,
@@ -1691,13 +1681,13 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
             let time = tessera_query::cond::is_time_ref;
             let text = |x: &E| matches!(x, E::String(_) | E::VarRef { .. });
             if time(lhs) || time(rhs) || (text(lhs) && text(rhs)) {
-                cond.clone()
+                term.clone()
             } else {
                 E::Boolean(true)
             }
         }
         other => other.clone(),
-    }
+    })
 }
 
 /// A SHOW TAG KEYS / TAG VALUES condition (its time terms taken out) as influxd's store
