@@ -214,7 +214,10 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
                 rows.retain(|r| r.time <= max);
             }
         }
-        // (The iterators of a statement with transformations took their own offsets.)
+        // (The iterators of a statement with transformations took their own offsets,
+        // raw ones in transform::apply.)
+        let by_iterator =
+            by_iterator || (!plan.aggregate && plan.outputs.iter().any(OExpr::has_transform));
         let rows: Vec<Row> = rows
             .into_iter()
             .skip(if by_iterator { 0 } else { plan.offset as usize })
@@ -313,6 +316,7 @@ fn raw_rows(
         groups.entry(s.group.clone()).or_default().push(s);
     }
     let transforms = plan.outputs.iter().any(OExpr::has_transform);
+    let extra = transform::extra_inputs(plan);
     let aux = aux_refs(plan, transforms);
     let mut fields = vec![Value::Null; plan.fields.len()];
     for (g, mut members) in groups {
@@ -343,7 +347,13 @@ fn raw_rows(
                     let values = plan
                         .outputs
                         .iter()
-                        .map(|o| eval(o, &fields, &m.tags, &[]))
+                        .chain(&extra)
+                        .map(|o| match o {
+                            OExpr::Transform { inner, .. } if !extra.is_empty() => {
+                                eval(inner, &fields, &m.tags, &[])
+                            }
+                            o => eval(o, &fields, &m.tags, &[]),
+                        })
                         .collect();
                     rows.push((ri, values));
                 }

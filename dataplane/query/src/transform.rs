@@ -29,35 +29,61 @@ pub fn apply(
     // for any other column (an aggregate beside a transformed one) the rows as given.
     let mut columns: Vec<Vec<(i64, Value)>> = Vec::with_capacity(plan.outputs.len());
     let mut any = false;
+    // Inputs of outputs with several transformations, after the outputs' own values.
+    let mut extra = plan.outputs.len();
+    // Over raw values each transformation is an iterator that takes the statement's
+    // OFFSET and LIMIT on its own (`difference(a), cumulative_sum(b) LIMIT 3` can
+    // answer 4 rows); over windows the caller limits the rows.
+    let limited = |s: Vec<(i64, Value)>| -> Vec<(i64, Value)> {
+        if plan.aggregate {
+            return s;
+        }
+        let take = if plan.limit > 0 {
+            plan.limit as usize
+        } else {
+            usize::MAX
+        };
+        s.into_iter()
+            .skip(plan.offset as usize)
+            .take(take)
+            .collect()
+    };
+    let has_extra = rows.first().is_some_and(|r| r.1.len() > plan.outputs.len());
     for (c, o) in plan.outputs.iter().enumerate() {
-        let Some(OExpr::Transform { name, args, inner }) = o.transform_node() else {
+        let Some(node) = o.transform_node() else {
             columns.push(rows.iter().map(|(t, v)| (*t, v[c].clone())).collect());
             continue;
         };
         any = true;
-        // influxd names the iterator under the transformation: an interrupt iterator,
-        // except over distinct(), which hands its interval iterator up unwrapped.
-        let kind = match **inner {
-            OExpr::Call(i) if plan.calls[i].name == "distinct" => "Interval",
-            _ => "Interrupt",
-        };
-        let outer = !matches!(o, OExpr::Transform { .. });
-        let mut out = Vec::new();
-        if let Some(input) = rows.iter().find_map(|(_, v)| value_type_of(&v[c])) {
-            let pts: Vec<Point> = rows
-                .iter()
-                .filter(|(_, v)| !v[c].is_null())
-                .map(|(t, v)| Point::new(*t, to_fvalue(&v[c])))
+        let nodes = outermost_transforms(o);
+        if nodes.len() > 1 && has_extra {
+            // `tema(x) - difference(x)`: each transformation is an iterator of its own,
+            // joined by time; a missing one is null in the expression.
+            let mut streams = Vec::with_capacity(nodes.len());
+            for n in &nodes {
+                streams.push(limited(run_transform(plan, n, &rows, extra, ctx)?));
+                extra += 1;
+            }
+            let out = align(streams, ctx.ascending)
+                .into_iter()
+                .map(|(t, vals)| {
+                    let mut k = 0;
+                    let e = o.map_transforms(&mut |_| {
+                        k += 1;
+                        Some(OExpr::Lit(vals[k - 1].clone()))
+                    });
+                    (t, crate::finish::eval(&e, &[], &[], &[]))
+                })
                 .collect();
-            let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
-                .map_err(|e| crate::agg::err_over(e, kind))?;
-            for p in tf.apply(&pts) {
-                let mut v = from_fvalue(p.value);
-                if outer {
-                    let e = o.map_transforms(&mut |_| Some(OExpr::Lit(v.clone())));
-                    v = crate::finish::eval(&e, &[], &[], &[]);
-                }
-                out.push((p.time, v));
+            columns.push(out);
+            continue;
+        }
+        let outer = !matches!(o, OExpr::Transform { .. });
+        let mut out = limited(run_transform(plan, node, &rows, c, ctx)?);
+        if outer {
+            for (_, v) in out.iter_mut() {
+                let e = o.map_transforms(&mut |_| Some(OExpr::Lit(v.clone())));
+                *v = crate::finish::eval(&e, &[], &[], &[]);
             }
         }
         columns.push(out);
@@ -73,6 +99,61 @@ pub fn apply(
     let mut rows = align(columns, ctx.ascending);
     scanner_defaults(plan, &transformed, &mut rows);
     Ok(rows)
+}
+
+/// The outermost transformations of an output, in the order `map_transforms` visits them.
+pub fn outermost_transforms(o: &OExpr) -> Vec<OExpr> {
+    let mut out = Vec::new();
+    o.map_transforms(&mut |t| {
+        out.push(t.clone());
+        None
+    });
+    out
+}
+
+/// The transformations whose inputs raw rows carry after the outputs' values: those of
+/// outputs with several (see [`apply`]), in output order.
+pub fn extra_inputs(plan: &SelectPlan) -> Vec<OExpr> {
+    plan.outputs
+        .iter()
+        .map(outermost_transforms)
+        .filter(|n| n.len() > 1)
+        .flatten()
+        .collect()
+}
+
+/// Transformation `node` over the non-null values of column `col` of `rows`.
+fn run_transform(
+    plan: &SelectPlan,
+    node: &OExpr,
+    rows: &[(i64, Vec<Value>)],
+    col: usize,
+    ctx: TransformContext,
+) -> Result<Vec<(i64, Value)>, QueryError> {
+    let OExpr::Transform { name, args, inner } = node else {
+        return Ok(Vec::new());
+    };
+    // influxd names the iterator under the transformation: an interrupt iterator,
+    // except over distinct(), which hands its interval iterator up unwrapped.
+    let kind = match **inner {
+        OExpr::Call(i) if plan.calls[i].name == "distinct" => "Interval",
+        _ => "Interrupt",
+    };
+    let Some(input) = rows.iter().find_map(|(_, v)| value_type_of(&v[col])) else {
+        return Ok(Vec::new());
+    };
+    let pts: Vec<Point> = rows
+        .iter()
+        .filter(|(_, v)| !v[col].is_null())
+        .map(|(t, v)| Point::new(*t, to_fvalue(&v[col])))
+        .collect();
+    let tf = tessera_functions::transform(name, &args_of(args), input, ctx)
+        .map_err(|e| crate::agg::err_over(e, kind))?;
+    Ok(tf
+        .apply(&pts)
+        .into_iter()
+        .map(|p| (p.time, from_fvalue(p.value)))
+        .collect())
 }
 
 /// A transformation of raw values (beside aggregates) and its points in output order.
