@@ -495,6 +495,39 @@ pub fn raw_transform_nodes(outputs: &[OExpr]) -> Vec<&OExpr> {
 /// Transformations whose input influxd 1.6 reads one GROUP BY interval beyond the range
 /// (before it, or after it for ORDER BY time DESC), so that the first window has a
 /// predecessor. moving_average() is one of them whatever its window.
+/// The time range whose shards a SELECT reads: its own, widened by one GROUP BY
+/// interval when a transformation reads back (influxd maps shards over the range its
+/// extra intervals reach, so `difference(last(x))` at a shard group's first window reads
+/// the previous group).
+pub fn shard_range(stmt: &SelectStatement, range: TimeRange) -> TimeRange {
+    let every = stmt.dimensions.iter().find_map(|d| match &d.expr {
+        Expr::Call { name, args } if name == "time" => match args.first() {
+            Some(Expr::Duration(d)) if *d > 0 => Some(*d),
+            _ => None,
+        },
+        _ => None,
+    });
+    let Some(every) = every else {
+        return range;
+    };
+    let mut back = false;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            if let Expr::Call { name, .. } = e {
+                back |= reads_back(name);
+            }
+        });
+    }
+    let descending = stmt.sort_fields.first().is_some_and(|s| !s.ascending);
+    let mut r = range;
+    if back && !descending && range.has_min() {
+        r.min = range.min.saturating_sub(every);
+    } else if back && descending && range.max < MAX_TIME {
+        r.max = range.max.saturating_add(every).min(MAX_TIME - 1);
+    }
+    r
+}
+
 pub(crate) fn reads_back(name: &str) -> bool {
     matches!(
         name,

@@ -299,13 +299,14 @@ async fn select_inner(
     let mut groups: Vec<Group> = Vec::new();
     let mut schema: Schema = BTreeMap::new();
     let mut shards_in_range: BTreeMap<String, usize> = BTreeMap::new();
+    let read = tessera_query::plan::shard_range(stmt, range);
     for ((db, rp), ms) in by_rp {
-        let max = if range.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
+        let max = if read.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
             now
         } else {
-            range.max
+            read.max
         };
-        let shards = shards_for(snap, &db, &rp, range.min, max);
+        let shards = shards_for(snap, &db, &rp, read.min, max);
         if shards.is_empty() {
             continue;
         }
