@@ -666,38 +666,44 @@ fn aggregate_rows(
             } else {
                 single_time
             };
-            let Some(reducers) = wins.remove(&w) else {
-                if plan.interval.is_some() && plan.fill != Fill::None && !multi_row {
-                    let zero = Out {
-                        time: None,
-                        value: Value::Integer(0),
-                        aux: 0,
-                    };
-                    let calls: Vec<Option<&Out>> = (0..plan.calls.len())
-                        .map(|ci| {
-                            (seen[ci] && is_count[ci] && plan.fill == Fill::Null).then_some(&zero)
-                        })
-                        .collect();
-                    let values = plan
-                        .outputs
-                        .iter()
-                        .map(|o| match o {
-                            OExpr::Call(_)
-                            | OExpr::Bin(..)
-                            | OExpr::Math(..)
-                            | OExpr::Transform { .. } => eval(o, &[], &[], &calls),
-                            _ => Value::Null,
-                        })
-                        .collect();
-                    rows.push(Row {
-                        time: wtime,
-                        values,
-                        calls: calls
-                            .iter()
-                            .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
-                            .collect(),
-                    });
+            // A window without an answer (no data, or none left by a field condition) is
+            // filled unless fill(none).
+            let filled = |wtime: i64| -> Option<Row> {
+                if plan.interval.is_none() || plan.fill == Fill::None || multi_row {
+                    return None;
                 }
+                let zero = Out {
+                    time: None,
+                    value: Value::Integer(0),
+                    aux: 0,
+                };
+                let calls: Vec<Option<&Out>> = (0..plan.calls.len())
+                    .map(|ci| {
+                        (seen[ci] && is_count[ci] && plan.fill == Fill::Null).then_some(&zero)
+                    })
+                    .collect();
+                let values = plan
+                    .outputs
+                    .iter()
+                    .map(|o| match o {
+                        OExpr::Call(_)
+                        | OExpr::Bin(..)
+                        | OExpr::Math(..)
+                        | OExpr::Transform { .. } => eval(o, &[], &[], &calls),
+                        _ => Value::Null,
+                    })
+                    .collect();
+                Some(Row {
+                    time: wtime,
+                    values,
+                    calls: calls
+                        .iter()
+                        .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
+                        .collect(),
+                })
+            };
+            let Some(reducers) = wins.remove(&w) else {
+                rows.extend(filled(wtime));
                 continue;
             };
             let finished: Vec<Vec<Out>> = reducers
@@ -734,6 +740,7 @@ fn aggregate_rows(
             }
             let n = finished.iter().map(Vec::len).max().unwrap_or(0);
             if n == 0 {
+                rows.extend(filled(wtime));
                 continue;
             }
             for i in 0..n {

@@ -1067,9 +1067,11 @@ pub fn plan_select(
         aggregate && interval.is_none() && !raw_transform_nodes(&outputs).is_empty();
     let top_take = (stmt.limit > 0 || stmt.offset > 0)
         .then(|| {
+            // With tag arguments influxd answers them over a max()/min() per tag value,
+            // which reads everything.
             let c = calls
                 .iter()
-                .find(|c| c.name == "top" || c.name == "bottom")?;
+                .find(|c| (c.name == "top" || c.name == "bottom") && c.tags.is_empty())?;
             let fi = plan_fields.iter().position(|f| *f == c.field)?;
             Some((fi, (stmt.limit + stmt.offset) as usize + 1))
         })
@@ -1101,7 +1103,7 @@ pub fn plan_select(
         shard_take: (!aggregate && stmt.limit == 0 && stmt.offset > 0 && !transforms)
             .then(|| stmt.offset as usize + 1),
         // influxd 1.6 hands the statement's LIMIT and OFFSET to the storage iterators
-        // that feed top() and bottom(): each shard reads only the first
+        // that feed top() and bottom() (without tag arguments): each shard reads only the first
         // LIMIT+OFFSET+1 points (in the query's time order) of a series, and top()
         // picks among those.
         top_take,
