@@ -102,6 +102,57 @@ fn compile_transform(name: &str, arg0: &Expr, c: &mut Compiled, allow: bool) -> 
     compile_symbol(name, arg0, c, allow)
 }
 
+/// The period, hold period and warmup type of a technical-analysis function, checked
+/// before anything else about the call (as influxd does: `ema(mean(x), 0)` without
+/// GROUP BY time is a period error).
+fn check_ta_args(name: &str, args: &[Expr]) -> Check {
+    let int = |e: &Expr, what: &str| match e {
+        Expr::Integer(n) => Ok(*n),
+        _ => Err(format!("{name} {what} must be an integer")),
+    };
+    let period = int(&args[0], "period")?;
+    if period < 1 {
+        return Err(format!("{name} period must be greater than or equal to 1"));
+    }
+    let kaufmans = name.starts_with("kaufmans");
+    let cmo = name == "chande_momentum_oscillator";
+    if let Some(h) = args.get(1) {
+        let hold = int(h, "hold period")?;
+        let min = i64::from(name == "triple_exponential_derivative");
+        if hold != -1 && hold < min {
+            return Err(format!(
+                "{name} hold period must be greater than or equal to {min}"
+            ));
+        }
+    }
+    let mut none = cmo;
+    if let (Some(w), false) = (args.get(2), kaufmans) {
+        let Expr::String(w) = w else {
+            return Err(format!("{name} warmup type must be a string"));
+        };
+        none = match w.as_str() {
+            "exponential" | "simple" => false,
+            "none" if cmo => true,
+            _ if cmo => {
+                return Err(format!(
+                    "{name} warmup type must be one of: 'none' 'exponential' 'simple'"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "{name} warmup type must be one of: 'exponential' 'simple'"
+                ))
+            }
+        };
+    }
+    if cmo && none && period < 2 {
+        return Err(format!(
+            "{name} period must be greater than or equal to 2 with warmup type 'none'"
+        ));
+    }
+    Ok(())
+}
+
 fn arity_range(name: &str, args: &[Expr], min: usize, max: usize) -> Check {
     if args.len() < min || args.len() > max {
         return Err(format!(
@@ -206,7 +257,10 @@ pub(crate) fn compile_call(name: &str, args: &[Expr], c: &mut Compiled, allow: b
         // The technical-analysis family: the period, then optional hold period and
         // warmup type, checked by the function itself.
         ta if TECHNICAL_ANALYSIS.contains(&ta) => {
-            arity_range(name, args, 2, 4)?;
+            // The Kaufman functions take no warmup type.
+            let max = if name.starts_with("kaufmans") { 3 } else { 4 };
+            arity_range(name, args, 2, max)?;
+            check_ta_args(name, &args[1..])?;
             compile_transform(name, &args[0], c, allow)
         }
         _ => compile_function(name, args, c, allow),
