@@ -1025,9 +1025,9 @@ async fn run_inner(
                             Value::Integer(g.id as i64),
                             s(&d.name),
                             s(&rp.name),
-                            Value::Time(g.start_time),
-                            Value::Time(g.end_time),
-                            Value::Time(g.end_time + rp.duration as i64),
+                            shard_time(g.start_time),
+                            shard_time(g.end_time),
+                            shard_time(g.end_time + rp.duration as i64),
                         ]);
                     }
                 }
@@ -1058,9 +1058,9 @@ async fn run_inner(
                                 s(&d.name),
                                 s(&rp.name),
                                 Value::Integer(g.id as i64),
-                                Value::Time(g.start_time),
-                                Value::Time(g.end_time),
-                                Value::Time(g.end_time + rp.duration as i64),
+                                shard_time(g.start_time),
+                                shard_time(g.end_time),
+                                shard_time(g.end_time + rp.duration as i64),
                                 Value::String(
                                     sh.owners
                                         .iter()
@@ -1616,6 +1616,12 @@ fn qualify_select(stmt: &mut tessera_influxql::SelectStatement, database: &str, 
     if let Some(t) = &mut stmt.target {
         qualify(t);
     }
+}
+
+/// A shard (group) time of SHOW SHARDS / SHOW SHARD GROUPS: influxd writes these as
+/// RFC 3339 strings whatever the `epoch` parameter asks.
+fn shard_time(ns: i64) -> Value {
+    Value::String(tessera_influxql::format_rfc3339_nano(ns))
 }
 
 /// Calls `check` on every comparison of a condition (through AND, OR and parentheses).
