@@ -452,9 +452,11 @@ impl CsvWriter {
                         .replace('=', "\\=")
                         .replace(' ', "\\ ")
                 };
+                // influxd writes the tags' hash key, which leaves out empty values.
                 let tags = s
                     .tags
                     .iter()
+                    .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| format!("{}={}", esc(k), esc(v)))
                     .collect::<Vec<_>>()
                     .join(",");
