@@ -772,7 +772,8 @@ impl CExpr {
                 Box::new(CExpr::compile(lhs, r)?),
                 Box::new(CExpr::compile(rhs, r)?),
             ),
-            Expr::Nil => CExpr::Lit(Value::Null),
+            // A wildcard compares as nothing (influxd's engine evaluates it to nil).
+            Expr::Nil | Expr::Wildcard(_) => CExpr::Lit(Value::Null),
             Expr::Call { name, args } if tessera_functions::math::arity(name).is_some() => {
                 // influxd's condition check counts one argument but for atan2 and pow
                 // (so `log(x, 2)` is refused here).

@@ -791,6 +791,27 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
                     }
                 }
             });
+            // influxd prints the reduced expression: parentheses around anything but an
+            // operator are gone (`(status) + 1` is `status::string + 1`).
+            fn unwrap_parens(e: &mut Expr) {
+                if let Expr::Paren(inner) = e {
+                    if !matches!(**inner, Expr::Binary { .. }) {
+                        *e = std::mem::replace(&mut **inner, Expr::Nil);
+                        unwrap_parens(e);
+                        return;
+                    }
+                }
+                match e {
+                    Expr::Paren(x) => unwrap_parens(x),
+                    Expr::Binary { lhs, rhs, .. } => {
+                        unwrap_parens(lhs);
+                        unwrap_parens(rhs);
+                    }
+                    Expr::Call { args, .. } => args.iter_mut().for_each(unwrap_parens),
+                    _ => {}
+                }
+            }
+            unwrap_parens(&mut typed);
             Some(format!(
                 "type error: {typed}: incompatible types: {l} and {r}"
             ))
