@@ -939,9 +939,34 @@ async fn run_inner(
                 &defaults,
                 database.as_deref(),
                 sources,
-                condition
-                    .as_ref()
-                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| true)),
+                condition.as_ref().map(|c| {
+                    use tessera_influxql::{BinaryOp as B, Expr as E};
+                    let c = tessera_query::cond::index_terms(c, now, &|_| true);
+                    // Here two keys compare by value where the series has the left
+                    // one: `host = host` is every series with `host`, `host != dc` every
+                    // series but those with equal values.
+                    tessera_query::cond::map_terms(&c, &|t| match t {
+                        E::Binary {
+                            op: op @ (B::Eq | B::Neq),
+                            lhs,
+                            rhs,
+                        } if matches!(**lhs, E::VarRef { .. })
+                            && matches!(**rhs, E::VarRef { .. }) =>
+                        {
+                            let eq = *op == B::Eq;
+                            E::Paren(Box::new(E::Binary {
+                                op: if eq { B::And } else { B::Or },
+                                lhs: Box::new(E::Binary {
+                                    op: if eq { B::Neq } else { B::Eq },
+                                    lhs: lhs.clone(),
+                                    rhs: Box::new(E::String(String::new())),
+                                }),
+                                rhs: Box::new(t.clone()),
+                            }))
+                        }
+                        t => t.clone(),
+                    })
+                }),
                 // influxd: only the estimated measurement count reads every RP.
                 counted || *what != CardinalityKind::Measurement,
                 exact_series.then_some(&mut per_shard),
@@ -1680,12 +1705,15 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
     use tessera_influxql::{BinaryOp as B, Expr as E};
     tessera_query::cond::map_terms(cond, &|term| match term {
         E::Binary {
-            op: B::Eq | B::Neq,
+            op: op @ (B::Eq | B::Neq),
             lhs,
             rhs,
         } => {
             let time = tessera_query::cond::is_time_ref;
             let text = |x: &E| matches!(x, E::String(_) | E::VarRef { .. });
+            if let Some(e) = key_existence(*op, lhs, rhs) {
+                return e;
+            }
             if time(lhs) || time(rhs) || (text(lhs) && text(rhs)) {
                 term.clone()
             } else {
@@ -1694,6 +1722,31 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
         }
         other => other.clone(),
     })
+}
+
+/// Two keys compared in a SHOW condition: influxd's index asks which series have the
+/// keys, not what their values are (`host = dc`: series with both keys; `host != dc`:
+/// with `host` and without `dc`). Tags are never empty, so "has" is "is not ''".
+fn key_existence(
+    op: BinaryOp,
+    lhs: &tessera_influxql::Expr,
+    rhs: &tessera_influxql::Expr,
+) -> Option<tessera_influxql::Expr> {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    let key = |x: &E| matches!(x, E::VarRef { .. }) && !tessera_query::cond::is_time_ref(x);
+    if !matches!(op, B::Eq | B::Neq) || !key(lhs) || !key(rhs) {
+        return None;
+    }
+    let has = |k: &E, yes: bool| E::Binary {
+        op: if yes { B::Neq } else { B::Eq },
+        lhs: Box::new(k.clone()),
+        rhs: Box::new(E::String(String::new())),
+    };
+    Some(E::Paren(Box::new(E::Binary {
+        op: B::And,
+        lhs: Box::new(has(lhs, true)),
+        rhs: Box::new(has(rhs, op == B::Eq)),
+    })))
 }
 
 /// A SHOW TAG KEYS / TAG VALUES condition (its time terms taken out) as influxd's store
