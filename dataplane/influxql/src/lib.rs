@@ -51,7 +51,7 @@ pub use parser::{
     parse_expr, parse_query, parse_query_with_params, parse_statement, ParamValue, Params,
 };
 pub use time::{
-    format_duration, go_duration, parse_duration, parse_time_parts, parse_time_string,
-    DurationError,
+    format_duration, go_duration, is_time_literal, parse_duration, parse_time_parts,
+    parse_time_string, DurationError,
 };
 pub use validate::validate_select;

@@ -121,6 +121,18 @@ pub(crate) fn is_known_zone(name: &str) -> bool {
         || ZONES.split_ascii_whitespace().any(|z| z == name)
 }
 
+/// influxql's `IsTimeLiteral`: a string that starts like a date (`2006-01-02…`), which
+/// influxd then reads as a time (or refuses as `invalid timestamp string`).
+pub fn is_time_literal(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
 /// Parses the time strings InfluxQL compares `time` with, into nanoseconds since the
 /// epoch (UTC when the string has no zone): `2006-01-02`, `2006-01-02 15:04:05[.frac]`
 /// and RFC 3339 (`2006-01-02T15:04:05[.frac](Z|±07:00)`). `None` when influxd would say

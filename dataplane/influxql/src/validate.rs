@@ -194,7 +194,7 @@ fn compile_dimensions(stmt: &SelectStatement, c: &mut Compiled) -> Check {
                                 );
                             }
                         }
-                        Expr::String(s) if looks_like_time(s) => {
+                        Expr::String(s) if crate::time::is_time_literal(s) => {
                             if crate::time::parse_time_string(s).is_none() {
                                 return Err("invalid timestamp string".into());
                             }
@@ -215,16 +215,6 @@ fn compile_dimensions(stmt: &SelectStatement, c: &mut Compiled) -> Check {
 }
 
 /// influxd's `IsTimeLiteral`: `^\d{4}-\d{2}-\d{2}` (a date, or a date and more).
-fn looks_like_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-}
-
 pub(crate) fn compile_expr(e: &Expr, c: &mut Compiled, allow_wildcard: bool) -> Check {
     match e {
         Expr::VarRef { .. } => {

@@ -229,7 +229,9 @@ impl TimeCtx<'_> {
             Lit::Str(b) => match op {
                 Eq | Neq => {
                     let mut same = a == b;
-                    if looks_like_time(&a) && looks_like_time(&b) {
+                    if tessera_influxql::is_time_literal(&a)
+                        && tessera_influxql::is_time_literal(&b)
+                    {
                         if let (Some(Lit::Time(x, _)), Some(Lit::Time(y, _))) =
                             (self.time_of(&a), self.time_of(&b))
                         {
@@ -353,13 +355,6 @@ fn number_lhs(op: BinaryOp, a: f64, r: Lit) -> Option<Lit> {
     }
 }
 
-/// influxql's `IsTimeLiteral`: a string that starts like a date.
-fn looks_like_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
-    b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10)
-}
-
 /// Go's `Time.Format(time.RFC3339)` of a wide instant printed at `offset` seconds.
 fn go_rfc3339(ns: i128, offset: i32) -> String {
     let secs = ns.div_euclid(1_000_000_000) + offset as i128;
@@ -390,7 +385,7 @@ fn go_rfc3339(ns: i128, offset: i32) -> String {
 /// refused).
 fn time_bound(op: BinaryOp, rhs: &Expr, cx: TimeCtx<'_>) -> Result<TimeRange, QueryError> {
     let lit = match rhs {
-        Expr::String(s) if looks_like_time(s) => cx
+        Expr::String(s) if tessera_influxql::is_time_literal(s) => cx
             .time_of(s)
             .ok_or_else(|| QueryError::msg("invalid timestamp string"))?,
         _ => cx.reduce(rhs),
@@ -1073,14 +1068,14 @@ mod tests {
         );
         // `1 = 1` folds to a boolean: kept.
         assert!(split_of("host = 'a' AND 1 = 1").is_ok());
-        let e = tessera_influxql::parse_expr("host = 'a' AND 1 + 1").unwrap();
+        let e = tessera_influxql::parse_expr("host = 'a' AND 1 + 1").expect("parses");
         assert!(split_time_once(&e, NOW).is_ok());
     }
 
     #[test]
     fn arithmetic_terms_select_every_series_but_tag_against_string() {
         let terms = |c: &str| {
-            let e = tessera_influxql::parse_expr(c).unwrap();
+            let e = tessera_influxql::parse_expr(c).expect("parses");
             index_terms(&e, NOW, &|n| n == "host").to_string()
         };
         assert_eq!(terms("host = 'a' AND usage - 0"), "host = 'a' AND true");
@@ -1091,7 +1086,7 @@ mod tests {
 
     #[test]
     fn reduce_folds_constants_and_boolean_operands() {
-        let r = |c: &str| reduce(&tessera_influxql::parse_expr(c).unwrap()).to_string();
+        let r = |c: &str| reduce(&tessera_influxql::parse_expr(c).expect("parses")).to_string();
         assert_eq!(r("host = 'a' OR true"), "true");
         assert_eq!(r("host = 'a' AND true"), "host = 'a'");
         assert_eq!(r("x > 1 + 2"), "x > 3");
@@ -1109,8 +1104,9 @@ mod tests {
                 false
             }
         }
-        let c = |s: &str| CExpr::compile(&tessera_influxql::parse_expr(s).unwrap(), &Fields);
-        let abs = c("abs(x) > 5").unwrap();
+        let c =
+            |s: &str| CExpr::compile(&tessera_influxql::parse_expr(s).expect("parses"), &Fields);
+        let abs = c("abs(x) > 5").expect("compiles");
         assert!(abs.truthy(&[Value::Float(-6.0)]));
         assert!(!abs.truthy(&[Value::Float(4.0)]));
         assert_eq!(

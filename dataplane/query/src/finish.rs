@@ -347,13 +347,9 @@ fn raw_rows(
                     let values = plan
                         .outputs
                         .iter()
+                        // (A transformation evaluates to its input here.)
                         .chain(&extra)
-                        .map(|o| match o {
-                            OExpr::Transform { inner, .. } if !extra.is_empty() => {
-                                eval(inner, &fields, &m.tags, &[])
-                            }
-                            o => eval(o, &fields, &m.tags, &[]),
-                        })
+                        .map(|o| eval(o, &fields, &m.tags, &[]))
                         .collect();
                     rows.push((ri, values));
                 }

@@ -34,19 +34,12 @@ pub fn apply(
     // Over raw values each transformation is an iterator that takes the statement's
     // OFFSET and LIMIT on its own (`difference(a), cumulative_sum(b) LIMIT 3` can
     // answer 4 rows); over windows the caller limits the rows.
-    let limited = |s: Vec<(i64, Value)>| -> Vec<(i64, Value)> {
+    let limited = |s: Vec<(i64, Value)>| {
         if plan.aggregate {
-            return s;
-        }
-        let take = if plan.limit > 0 {
-            plan.limit as usize
+            s
         } else {
-            usize::MAX
-        };
-        s.into_iter()
-            .skip(plan.offset as usize)
-            .take(take)
-            .collect()
+            iterator_limit(plan, s)
+        }
     };
     let has_extra = rows.first().is_some_and(|r| r.1.len() > plan.outputs.len());
     for (c, o) in plan.outputs.iter().enumerate() {
@@ -99,6 +92,20 @@ pub fn apply(
     let mut rows = align(columns, ctx.ascending);
     scanner_defaults(plan, &transformed, &mut rows);
     Ok(rows)
+}
+
+/// An iterator's points after the statement's OFFSET and LIMIT (influxd applies them to
+/// each iterator of a statement with transformations on its own).
+fn iterator_limit(plan: &SelectPlan, s: Vec<(i64, Value)>) -> Vec<(i64, Value)> {
+    let take = if plan.limit > 0 {
+        plan.limit as usize
+    } else {
+        usize::MAX
+    };
+    s.into_iter()
+        .skip(plan.offset as usize)
+        .take(take)
+        .collect()
 }
 
 /// The outermost transformations of an output, in the order `map_transforms` visits them.
@@ -184,17 +191,7 @@ pub fn apply_windows(
     let shown = |t: i64| {
         plan.output_min.is_none_or(|m| t >= m) && plan.output_max.is_none_or(|(m, _)| t <= m)
     };
-    let take = if plan.limit > 0 {
-        plan.limit as usize
-    } else {
-        usize::MAX
-    };
-    let limited = |s: Vec<(i64, Value)>| -> Vec<(i64, Value)> {
-        s.into_iter()
-            .skip(plan.offset as usize)
-            .take(take)
-            .collect()
-    };
+    let limited = |s| iterator_limit(plan, s);
     let mut streams: Vec<Vec<(i64, Value)>> = Vec::with_capacity(calls.len() + transforms.len());
     for &ci in &calls {
         // A call that read nothing in the series has no fill iterator there.

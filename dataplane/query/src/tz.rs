@@ -79,9 +79,26 @@ impl Tz {
                 initial: 0,
             }));
         }
+        thread_local! {
+            /// Zones read on this thread, by name: a statement with tz() asks for its zone
+            /// several times (time range, shards, plan), and dashboards repeat it.
+            static LOADED: std::cell::RefCell<std::collections::HashMap<String, Arc<Tz>>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        if let Some(tz) = LOADED.with(|l| l.borrow().get(name).cloned()) {
+            return Some(tz);
+        }
         let dir = std::env::var("ZONEINFO").unwrap_or_else(|_| "/usr/share/zoneinfo".into());
         let bytes = std::fs::read(std::path::Path::new(&dir).join(name)).ok()?;
-        parse_tzif(name, &bytes).map(Arc::new)
+        let tz = Arc::new(parse_tzif(name, &bytes)?);
+        LOADED.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() >= 64 {
+                l.clear();
+            }
+            l.insert(name.to_string(), Arc::clone(&tz));
+        });
+        Some(tz)
     }
 
     /// Seconds east of UTC in effect at `ns` (UTC nanoseconds).

@@ -940,29 +940,10 @@ async fn run_inner(
                 database.as_deref(),
                 sources,
                 condition.as_ref().map(|c| {
-                    use tessera_influxql::{BinaryOp as B, Expr as E};
                     let c = tessera_query::cond::index_terms(c, now, &|_| true);
-                    // Here two keys compare by value where the series has the left
-                    // one: `host = host` is every series with `host`, `host != dc` every
-                    // series but those with equal values.
                     tessera_query::cond::map_terms(&c, &|t| match t {
-                        E::Binary {
-                            op: op @ (B::Eq | B::Neq),
-                            lhs,
-                            rhs,
-                        } if matches!(**lhs, E::VarRef { .. })
-                            && matches!(**rhs, E::VarRef { .. }) =>
-                        {
-                            let eq = *op == B::Eq;
-                            E::Paren(Box::new(E::Binary {
-                                op: if eq { B::And } else { B::Or },
-                                lhs: Box::new(E::Binary {
-                                    op: if eq { B::Neq } else { B::Eq },
-                                    lhs: lhs.clone(),
-                                    rhs: Box::new(E::String(String::new())),
-                                }),
-                                rhs: Box::new(t.clone()),
-                            }))
+                        tessera_influxql::Expr::Binary { op, lhs, rhs } => {
+                            key_values(*op, lhs, rhs).unwrap_or_else(|| t.clone())
                         }
                         t => t.clone(),
                     })
@@ -1726,27 +1707,73 @@ fn index_condition(cond: &tessera_influxql::Expr) -> tessera_influxql::Expr {
 
 /// Two keys compared in a SHOW condition: influxd's index asks which series have the
 /// keys, not what their values are (`host = dc`: series with both keys; `host != dc`:
-/// with `host` and without `dc`). Tags are never empty, so "has" is "is not ''".
+/// with `host` and without `dc`).
 fn key_existence(
     op: BinaryOp,
     lhs: &tessera_influxql::Expr,
     rhs: &tessera_influxql::Expr,
 ) -> Option<tessera_influxql::Expr> {
-    use tessera_influxql::{BinaryOp as B, Expr as E};
-    let key = |x: &E| matches!(x, E::VarRef { .. }) && !tessera_query::cond::is_time_ref(x);
-    if !matches!(op, B::Eq | B::Neq) || !key(lhs) || !key(rhs) {
-        return None;
-    }
-    let has = |k: &E, yes: bool| E::Binary {
-        op: if yes { B::Neq } else { B::Eq },
-        lhs: Box::new(k.clone()),
-        rhs: Box::new(E::String(String::new())),
+    two_keys(op, lhs, rhs)?;
+    Some(both(
+        BinaryOp::And,
+        has_key(lhs, true),
+        has_key(rhs, op == BinaryOp::Eq),
+    ))
+}
+
+/// Two keys compared in a counted cardinality (a SELECT in influxd): by value, where the
+/// series has the left key (`host = host` is every series with `host`, `host != dc`
+/// every series but those with equal values).
+fn key_values(
+    op: BinaryOp,
+    lhs: &tessera_influxql::Expr,
+    rhs: &tessera_influxql::Expr,
+) -> Option<tessera_influxql::Expr> {
+    two_keys(op, lhs, rhs)?;
+    let compared = tessera_influxql::Expr::Binary {
+        op,
+        lhs: Box::new(lhs.clone()),
+        rhs: Box::new(rhs.clone()),
     };
-    Some(E::Paren(Box::new(E::Binary {
-        op: B::And,
-        lhs: Box::new(has(lhs, true)),
-        rhs: Box::new(has(rhs, op == B::Eq)),
-    })))
+    Some(if op == BinaryOp::Eq {
+        both(BinaryOp::And, has_key(lhs, true), compared)
+    } else {
+        both(BinaryOp::Or, has_key(lhs, false), compared)
+    })
+}
+
+/// `Some` when `lhs op rhs` compares two keys (`=` or `!=`, neither `time`).
+fn two_keys(
+    op: BinaryOp,
+    lhs: &tessera_influxql::Expr,
+    rhs: &tessera_influxql::Expr,
+) -> Option<()> {
+    use tessera_influxql::Expr as E;
+    let key = |x: &E| matches!(x, E::VarRef { .. }) && !tessera_query::cond::is_time_ref(x);
+    (matches!(op, BinaryOp::Eq | BinaryOp::Neq) && key(lhs) && key(rhs)).then_some(())
+}
+
+/// Whether a series has key `k` (`yes`) or not: tags are never empty, so "has" is
+/// "is not ''".
+fn has_key(k: &tessera_influxql::Expr, yes: bool) -> tessera_influxql::Expr {
+    tessera_influxql::Expr::Binary {
+        op: if yes { BinaryOp::Neq } else { BinaryOp::Eq },
+        lhs: Box::new(k.clone()),
+        rhs: Box::new(tessera_influxql::Expr::String(String::new())),
+    }
+}
+
+/// `(a op b)`.
+fn both(
+    op: BinaryOp,
+    a: tessera_influxql::Expr,
+    b: tessera_influxql::Expr,
+) -> tessera_influxql::Expr {
+    tessera_influxql::Expr::Paren(Box::new(tessera_influxql::Expr::Binary {
+        op,
+        lhs: Box::new(a),
+        rhs: Box::new(b),
+    }))
 }
 
 /// A SHOW TAG KEYS / TAG VALUES condition (its time terms taken out) as influxd's store
