@@ -263,9 +263,24 @@ impl Reducer {
     }
 
     /// Rows of the window; `time` is `None` where the caller supplies the window time.
-    /// See [`tessera_functions::Reducer::into_integral_input`].
-    pub fn into_integral_input(self) -> Option<tessera_functions::IntegralInput> {
-        self.inner?.into_integral_input()
+    /// See [`tessera_functions::Reducer::into_integral_input`]; `descending`: in the
+    /// order ORDER BY time DESC reads them.
+    pub fn into_integral_input(self, descending: bool) -> Option<tessera_functions::IntegralInput> {
+        let mut r = self.inner?;
+        if descending {
+            r.set_latest_first();
+        }
+        r.into_integral_input()
+    }
+
+    /// A reducer that saw nothing: the other calls of a window only integral() labels.
+    pub fn nothing() -> Reducer {
+        Reducer {
+            name: std::sync::Arc::from(""),
+            args: std::sync::Arc::from(Vec::new()),
+            inner: None,
+            anonymous_ties: false,
+        }
     }
 
     /// `descending`: the query reads newest first (distinct() orders its values by the

@@ -580,18 +580,31 @@ fn aggregate_rows(
         !c.distinct_inner && matches!(c.name.as_str(), "top" | "bottom" | "sample" | "distinct")
     });
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
-    // Without GROUP BY time: integral() of a float field reports epoch 0 whatever the
-    // range (influxd's integer integral reports the range's start as usual).
-    let float_integral = plan.calls.iter().any(|c| {
-        c.name == "integral"
-            && plan
+    // Without GROUP BY time each call's answer carries its own time, and calls answering
+    // at different times answer in different rows (influxd's cursor joins the calls'
+    // iterators by time): integral() of a float field reports epoch 0 whatever the
+    // range; of an integer field the range's start, or under ORDER BY time DESC its
+    // (exclusive) end; the others the range's start.
+    let labels: Vec<i64> = plan
+        .calls
+        .iter()
+        .map(|c| {
+            if c.name != "integral" {
+                return default_time;
+            }
+            let integer = plan
                 .fields
                 .iter()
                 .position(|f| *f == c.field)
                 .and_then(|fi| plan.field_types.get(fi).copied().flatten())
-                != Some(tessera_storage::batch::FieldType::Integer)
-    });
-    let single_time = if float_integral { 0 } else { default_time };
+                == Some(tessera_storage::batch::FieldType::Integer);
+            match (integer, plan.descending) {
+                (false, _) => 0,
+                (true, false) => default_time,
+                (true, true) => plan.range.max.saturating_add(1),
+            }
+        })
+        .collect();
     for (g, mut wins) in groups {
         // Calls that have data somewhere in the group: their empty windows count 0.
         let mut seen = vec![false; plan.calls.len()];
@@ -600,17 +613,12 @@ fn aggregate_rows(
                 seen[ci] |= !r.is_empty();
             }
         }
-        let keys: Vec<i64> = match span {
-            Some((first, last)) => {
-                let data: Vec<i64> = wins.keys().copied().collect();
-                fill_sequence(plan, first, last, &data)
-            }
-            None => vec![plan.range.min],
-        };
         // integral() with GROUP BY time runs over the group's points across windows, as
         // influxd's streaming reducer does (a window's area reaches to its end,
-        // interpolated towards the next window's first point).
-        let mut integral: HashMap<(usize, i64), f64> = HashMap::new();
+        // interpolated towards the next window's first point). Its answers are labelled
+        // as the reducer labels them (under ORDER BY time DESC a window's end, sometimes
+        // twice) and never filled: influxd puts no fill iterator over it.
+        let mut integral: HashMap<(usize, i64), Vec<f64>> = HashMap::new();
         let integral_calls: Vec<usize> = match plan.interval {
             Some(iv) if plan.tz.is_none() => plan
                 .calls
@@ -618,39 +626,58 @@ fn aggregate_rows(
                 .enumerate()
                 .filter(|(_, c)| c.name == "integral")
                 .map(|(ci, _)| {
-                    let mut stream: Option<tessera_functions::IntegralStream> = None;
-                    let mut out = Vec::new();
+                    // One time-ordered merge of the group's series over all its windows
+                    // (influxd's heap runs over the whole range, so which of two
+                    // equal-time points wins depends on the points before the window).
+                    let mut all: Option<Reducer> = None;
                     for rs in wins.values() {
-                        let Some((unit, integer, points)) =
-                            rs.get(ci).cloned().and_then(Reducer::into_integral_input)
-                        else {
+                        let Some(r) = rs.get(ci).cloned() else {
                             continue;
                         };
-                        let s = stream.get_or_insert_with(|| {
-                            tessera_functions::IntegralStream::new(
-                                unit,
-                                Some(tessera_functions::Window::new(iv.every, iv.offset)),
-                                plan.range.has_min().then_some(plan.range.min),
-                                integer,
-                            )
-                        });
+                        match all.as_mut() {
+                            None => all = Some(r),
+                            Some(a) => a.merge(r),
+                        }
+                    }
+                    if let Some((unit, integer, points)) =
+                        all.and_then(|r| r.into_integral_input(plan.descending))
+                    {
+                        let mut s = tessera_functions::IntegralStream::new(
+                            unit,
+                            Some(tessera_functions::Window::new(iv.every, iv.offset)),
+                            plan.range.has_min().then_some(plan.range.min),
+                            integer,
+                        );
+                        s.set_descending(plan.descending);
                         for (t, v) in points {
                             s.push(t, v);
                         }
-                        out.extend(s.drain());
-                    }
-                    if let Some(s) = stream {
-                        out.extend(s.finish());
-                    }
-                    for p in out {
-                        if let tessera_functions::Value::Float(v) = p.value {
-                            integral.insert((ci, p.time), v);
+                        for p in s.finish() {
+                            if let tessera_functions::Value::Float(v) = p.value {
+                                integral.entry((ci, p.time)).or_default().push(v);
+                            }
                         }
                     }
                     ci
                 })
                 .collect(),
             _ => Vec::new(),
+        };
+        // Only calls other than integral() are filled.
+        let fills = integral_calls.len() < plan.calls.len();
+        let keys: Vec<i64> = match span {
+            Some((first, last)) => {
+                let mut data: Vec<i64> = wins.keys().copied().collect();
+                data.extend(integral.keys().map(|&(_, t)| t));
+                data.sort_unstable();
+                data.dedup();
+                if fills {
+                    fill_sequence(plan, first, last, &data)
+                } else {
+                    data
+                }
+            }
+            None => vec![plan.range.min],
         };
         let mut rows: Vec<Row> = Vec::new();
         // Calls whose reducer answered in some window of the group (influxd's fill
@@ -660,12 +687,12 @@ fn aggregate_rows(
             let wtime = if plan.interval.is_some() {
                 w
             } else {
-                single_time
+                default_time
             };
             // A window without an answer (no data, or none left by a field condition) is
             // filled unless fill(none).
             let filled = |wtime: i64| -> Option<Row> {
-                if plan.interval.is_none() || plan.fill == Fill::None || multi_row {
+                if plan.interval.is_none() || plan.fill == Fill::None || multi_row || !fills {
                     return None;
                 }
                 let zero = Out {
@@ -698,28 +725,42 @@ fn aggregate_rows(
                         .collect(),
                 })
             };
-            let Some(reducers) = wins.remove(&w) else {
-                rows.extend(filled(wtime));
-                continue;
+            // A window only integral() labels (under DESC, a window's end).
+            let labelled_only = !wins.contains_key(&w);
+            let reducers = match wins.remove(&w) {
+                Some(r) => r,
+                None if integral_calls
+                    .iter()
+                    .any(|&ci| integral.contains_key(&(ci, w))) =>
+                {
+                    (0..plan.calls.len()).map(|_| Reducer::nothing()).collect()
+                }
+                None => {
+                    rows.extend(filled(wtime));
+                    continue;
+                }
             };
             let finished: Vec<Vec<Out>> = reducers
                 .into_iter()
                 .enumerate()
                 .map(|(ci, r)| {
                     if integral_calls.contains(&ci) {
-                        return integral
-                            .get(&(ci, w))
-                            .map(|v| {
-                                vec![Out {
-                                    time: None,
-                                    value: Value::Float(*v),
-                                    aux: 0,
-                                }]
+                        let mut vals = integral.remove(&(ci, w)).unwrap_or_default();
+                        // Rows are built oldest first and reversed for DESC.
+                        if plan.descending {
+                            vals.reverse();
+                        }
+                        return vals
+                            .into_iter()
+                            .map(|v| Out {
+                                time: None,
+                                value: Value::Float(v),
+                                aux: 0,
                             })
-                            .unwrap_or_default();
+                            .collect();
                     }
                     if r.is_empty() {
-                        if seen[ci] && is_count[ci] && plan.fill == Fill::Null {
+                        if seen[ci] && is_count[ci] && plan.fill == Fill::Null && !labelled_only {
                             return vec![Out {
                                 time: None,
                                 value: Value::Integer(0),
@@ -739,39 +780,75 @@ fn aggregate_rows(
                 rows.extend(filled(wtime));
                 continue;
             }
-            for i in 0..n {
-                let calls: Vec<Option<&Out>> = finished
+            let mut times: Vec<i64> = if plan.interval.is_some() {
+                vec![wtime]
+            } else {
+                labels
                     .iter()
-                    .map(|f| if f.len() == 1 { f.first() } else { f.get(i) })
-                    .collect();
-                let first = calls.iter().flatten().next();
-                let time = match first {
-                    Some(o) if point_times(&plan.calls[0].name) => o.time.unwrap_or(wtime),
-                    _ => wtime,
-                };
-                let empty = AuxRow {
-                    fields: Vec::new(),
-                    tags: Default::default(),
-                };
-                let auxrow = first.and_then(|o| aux.get(&o.aux)).unwrap_or(&empty);
-                let values = plan
-                    .outputs
+                    .zip(&finished)
+                    .filter(|(_, f)| !f.is_empty())
+                    .map(|(l, _)| *l)
+                    .collect()
+            };
+            times.sort_unstable();
+            times.dedup();
+            for wtime in times {
+                let part: Vec<&[Out]> = finished
                     .iter()
-                    .map(|o| eval(o, &auxrow.fields, &auxrow.tags, &calls))
+                    .zip(&labels)
+                    .map(|(f, l)| {
+                        if plan.interval.is_some() || *l == wtime {
+                            f.as_slice()
+                        } else {
+                            &[]
+                        }
+                    })
                     .collect();
-                let calls = if n == 1 {
-                    calls
+                let n = part.iter().map(|f| f.len()).max().unwrap_or(0);
+                for i in 0..n {
+                    let calls: Vec<Option<&Out>> = part
                         .iter()
-                        .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                rows.push(Row {
-                    time,
-                    values,
-                    calls,
-                });
+                        .map(|f| {
+                            if f.len() == 1 && multi_row {
+                                f.first()
+                            } else if plan.descending {
+                                // Rows are reversed for DESC: the first row out is the
+                                // last built.
+                                (i + f.len()).checked_sub(n).and_then(|k| f.get(k))
+                            } else {
+                                f.get(i)
+                            }
+                        })
+                        .collect();
+                    let first = calls.iter().flatten().next();
+                    let time = match first {
+                        Some(o) if point_times(&plan.calls[0].name) => o.time.unwrap_or(wtime),
+                        _ => wtime,
+                    };
+                    let empty = AuxRow {
+                        fields: Vec::new(),
+                        tags: Default::default(),
+                    };
+                    let auxrow = first.and_then(|o| aux.get(&o.aux)).unwrap_or(&empty);
+                    let values = plan
+                        .outputs
+                        .iter()
+                        .map(|o| eval(o, &auxrow.fields, &auxrow.tags, &calls))
+                        .collect();
+                    let calls = if n == 1 || !multi_row {
+                        calls
+                            .iter()
+                            .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    rows.push(Row {
+                        time,
+                        values,
+                        calls,
+                    });
+                }
             }
         }
         // fill(previous) follows the output order (ORDER BY time DESC fills from later).
@@ -807,11 +884,10 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         let fillable: Vec<bool> = plan
             .outputs
             .iter()
-            .map(|o| {
-                matches!(
-                    o,
-                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
-                )
+            .map(|o| match o {
+                OExpr::Call(ci) => plan.calls[*ci].name != "integral",
+                OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. } => true,
+                _ => false,
             })
             .collect();
         let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
@@ -825,7 +901,9 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         .map(|r| r.calls.iter().map(Value::is_null).collect())
         .collect();
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
-    fill_matrix(plan, &times, &mut m, &vec![true; plan.calls.len()]);
+    // influxd puts no fill iterator over integral().
+    let fillable: Vec<bool> = plan.calls.iter().map(|c| c.name != "integral").collect();
+    fill_matrix(plan, &times, &mut m, &fillable);
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls

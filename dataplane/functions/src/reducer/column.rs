@@ -300,8 +300,14 @@ impl Kept {
     /// that follow each other in time (the same series in several shards, or
     /// a series cut into time chunks) are joined into one series again.
     pub(crate) fn merged(self) -> Kept {
+        self.merged_in(false)
+    }
+
+    /// [`Kept::merged`] in either direction: for `ORDER BY time DESC` influxd
+    /// merges the series newest first, in reverse series-key order.
+    pub(crate) fn merged_in(self, descending: bool) -> Kept {
         let nruns = self.runs.len();
-        if nruns <= 1 {
+        if nruns <= 1 && !descending {
             return self;
         }
         let mut order: Vec<usize> = (0..nruns).collect();
@@ -310,9 +316,8 @@ impl Kept {
                 .cmp(self.run_key(b))
                 .then(self.times[self.runs[a]].cmp(&self.times[self.runs[b]]))
         });
-        // `perm[k]` is the point at position k of the series laid end to end.
-        let mut perm: Vec<usize> = Vec::with_capacity(self.len());
-        let mut series_starts: Vec<usize> = Vec::with_capacity(nruns);
+        // Each series' points (indices), its runs laid end to end.
+        let mut series: Vec<Vec<usize>> = Vec::with_capacity(nruns);
         let mut prev: Option<usize> = None;
         for &r in &order {
             let range = self.run_range(r);
@@ -320,25 +325,27 @@ impl Kept {
                 self.run_key(p) == self.run_key(r)
                     && self.times[self.run_range(p).end - 1] <= self.times[range.start]
             });
-            if !joins {
-                series_starts.push(perm.len());
+            match series.last_mut() {
+                Some(last) if joins => last.extend(range),
+                _ => series.push(range.collect()),
             }
-            perm.extend(range);
             prev = Some(r);
         }
-        let times: Vec<i64> = perm.iter().map(|&j| self.times[j]).collect();
-        let slices: Vec<&[i64]> = series_starts
+        if descending {
+            series.reverse();
+            for s in &mut series {
+                s.reverse();
+            }
+        }
+        let times: Vec<Vec<i64>> = series
             .iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                let e = series_starts.get(i + 1).copied().unwrap_or(times.len());
-                &times[s..e]
-            })
+            .map(|s| s.iter().map(|&j| self.times[j]).collect())
             .collect();
-        let merged = crate::merge::merge_order(&slices);
+        let slices: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
+        let merged = crate::merge::merge_order_by(&slices, descending, |_, _| false);
         let mut out = Kept::new(self.values.value_type());
-        for (series, i) in merged {
-            let j = perm[series_starts[series] + i];
+        for (s, i) in merged {
+            let j = series[s][i];
             out.values.push_scalar(self.values.scalar(j));
             out.times.push(self.times[j]);
             out.aux.push(self.aux[j]);

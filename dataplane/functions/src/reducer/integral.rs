@@ -26,6 +26,7 @@ pub struct IntegralStream {
     unit: f64,
     window: Option<Window>,
     integer_input: bool,
+    descending: bool,
     sum: f64,
     prev: Option<(i64, f64)>,
     start: i64,
@@ -49,6 +50,7 @@ impl IntegralStream {
             unit: unit as f64,
             window,
             integer_input,
+            descending: false,
             sum: 0.0,
             prev: None,
             start: if integer_input {
@@ -61,14 +63,30 @@ impl IntegralStream {
         }
     }
 
-    fn set_window(&mut self, t: i64) {
-        if let Some(w) = self.window {
-            self.start = w.start(t);
-            self.end = w.end(t);
+    /// Reads the points newest first (ORDER BY time DESC), as influxd's
+    /// reducer then does: a window runs from its end (the time it reports)
+    /// back to its start, the areas come out negative, and a point exactly
+    /// on a window's start closes that window twice (the second time with 0).
+    pub fn set_descending(&mut self, descending: bool) {
+        self.descending = descending;
+        if descending && self.window.is_none() {
+            self.end = i64::MIN;
         }
     }
 
-    /// Adds one point; points must come in ascending time order.
+    fn set_window(&mut self, t: i64) {
+        if let Some(w) = self.window {
+            let (start, end) = (w.start(t), w.end(t));
+            (self.start, self.end) = if self.descending {
+                (end, start)
+            } else {
+                (start, end)
+            };
+        }
+    }
+
+    /// Adds one point; points must come in time order (ascending, or
+    /// descending after [`IntegralStream::set_descending`]).
     pub fn push(&mut self, time: i64, value: f64) {
         let Some((pt, pv)) = self.prev else {
             self.prev = Some((time, value));
@@ -81,7 +99,12 @@ impl IntegralStream {
         }
         let mut prev = (pt, pv);
         let mut left = value;
-        if self.window.is_some() && time >= self.end {
+        let crosses = if self.descending {
+            time <= self.end
+        } else {
+            time >= self.end
+        };
+        if self.window.is_some() && crosses {
             if pt != self.end {
                 let v = linear(self.end, pt, time, pv, value);
                 let elapsed = (self.end - pt) as f64 / self.unit;
@@ -101,11 +124,6 @@ impl IntegralStream {
         let elapsed = (time - prev.0) as f64 / self.unit;
         self.sum += 0.5 * (left + prev.1) * elapsed;
         self.prev = Some((time, value));
-    }
-
-    /// Takes the windows completed so far.
-    pub fn drain(&mut self) -> Vec<Point> {
-        std::mem::take(&mut self.out)
     }
 
     /// Flushes the last window. influxd drops it when the last point sits

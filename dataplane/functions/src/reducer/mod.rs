@@ -80,6 +80,8 @@ pub struct Reducer {
     /// The series key of the points pushed next (see
     /// [`Reducer::set_series_key`]); not part of the state that travels.
     series: Vec<u8>,
+    /// Set by [`Reducer::set_latest_first`]; not part of the state that travels.
+    latest_first: bool,
 }
 
 impl Reducer {
@@ -169,10 +171,12 @@ impl Reducer {
         }
     }
 
-    /// Orders distinct()'s values by the last time each was seen, as influxd
-    /// meets them when it reads newest first (ORDER BY time DESC). A no-op for
-    /// other functions; not part of the state that travels.
+    /// Reads the points newest first, as influxd does under ORDER BY time
+    /// DESC: distinct() orders its values by the last time each was seen, and
+    /// integral() runs backwards in time (its areas are negative there, as in
+    /// influxd). Not part of the state that travels.
     pub fn set_latest_first(&mut self) {
+        self.latest_first = true;
         if let State::Distinct(d) = &mut self.state {
             d.latest_first = true;
         }
@@ -473,7 +477,7 @@ impl Reducer {
             }
             State::TopBottom(t) => t.finish(),
             State::Sample(s) => s.finish(),
-            State::Kept(k) => finish_kept(&self.func, k, window_start),
+            State::Kept(k) => finish_kept(&self.func, k, window_start, self.latest_first),
         }
     }
 }
@@ -493,7 +497,7 @@ impl Reducer {
         let State::Kept(k) = self.state else {
             return None;
         };
-        let k = k.merged();
+        let k = k.merged_in(self.latest_first);
         let integer = !matches!(k.values, column::Values::F(_));
         Some((unit, integer, numeric_points(&k)))
     }
@@ -514,7 +518,7 @@ fn numeric_points(k: &Kept) -> Vec<(i64, f64)> {
         .collect()
 }
 
-fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
+fn finish_kept(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> Vec<Point> {
     if k.len() == 0 {
         return Vec::new();
     }
@@ -522,7 +526,7 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
     // group's series in series-key order; the order matters for Go's
     // unstable sort, for the floating-point sums and for which of two
     // equal-time points integral keeps.
-    let k = k.merged();
+    let k = k.merged_in(latest_first && matches!(func, Func::Integral { .. }));
     let at = |v: Option<Value>| {
         v.map(|v| vec![Point::new(window_start, v)])
             .unwrap_or_default()
@@ -535,6 +539,7 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64) -> Vec<Point> {
         Func::Integral { unit } => {
             let integer = !matches!(k.values, column::Values::F(_));
             let mut s = IntegralStream::new(*unit, None, Some(window_start), integer);
+            s.set_descending(latest_first);
             for (t, v) in numeric_points(&k) {
                 s.push(t, v);
             }

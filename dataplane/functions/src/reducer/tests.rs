@@ -122,6 +122,28 @@ fn integral_integer_variant_keeps_influxd_quirk() {
     assert_eq!(i[1], Point::new(10, Value::Float(50.0)));
 }
 
+#[test]
+fn integral_descending_runs_backwards_and_closes_a_window_twice() {
+    // Points at 25 (10), 20 (20), 10 (20) and 5 (0), newest first, 10-unit
+    // windows: influxd labels a window by its end, the areas are negative,
+    // and the point exactly on window [20, 30)'s start closes it (-75), then
+    // opens the same window again, which the next point closes empty (0).
+    let mut s = IntegralStream::new(1, Some(Window::new(10, 0)), Some(0), false);
+    s.set_descending(true);
+    for (t, v) in [(25, 10.0), (20, 20.0), (10, 20.0), (5, 0.0)] {
+        s.push(t, v);
+    }
+    let out = s.finish();
+    let got: Vec<(i64, f64)> = out
+        .iter()
+        .map(|p| match p.value {
+            Value::Float(v) => (p.time, v),
+            _ => panic!("integral answers floats"),
+        })
+        .collect();
+    assert_eq!(got, vec![(30, -75.0), (30, 0.0), (20, -200.0), (10, -50.0)]);
+}
+
 /// Four series whose values tie a lot: which of the equal points
 /// percentile() returns depends on the order the series reach Go's sort.
 fn tied_series() -> Vec<(Vec<u8>, Vec<i64>, Vec<f64>)> {
