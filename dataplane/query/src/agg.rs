@@ -258,6 +258,13 @@ impl Reducer {
         }
     }
 
+    /// See [`tessera_functions::Reducer::set_segment`].
+    pub fn set_segment(&mut self, shard: u64) {
+        if let Some(r) = self.inner.as_mut() {
+            r.set_segment(shard);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.is_none()
     }

@@ -183,11 +183,12 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
             rows.sort_by_key(|r| std::cmp::Reverse(plan.window(r.time).0));
         }
         // Iterators answer on their own when a transformation is one of them, or when
-        // fill(none) lets calls answer in different windows and OFFSET/LIMIT count them.
+        // fill(none) — or integral(), which is never filled — lets calls answer in
+        // different windows and OFFSET/LIMIT count them.
         let by_iterator = plan.aggregate
             && rows.iter().all(|r| r.calls.len() == plan.calls.len())
             && (plan.outputs.iter().any(OExpr::has_transform)
-                || (plan.fill == Fill::None
+                || ((plan.fill == Fill::None || plan.calls.iter().any(|c| c.name == "integral"))
                     && plan.calls.len() > 1
                     && (plan.limit > 0 || plan.offset > 0)));
         if by_iterator {
@@ -725,8 +726,10 @@ fn aggregate_rows(
                         .collect(),
                 })
             };
-            // A window only integral() labels (under DESC, a window's end).
-            let labelled_only = !wins.contains_key(&w);
+            // A window only integral() labels (under DESC, a window's end) past the
+            // windows the other calls' fill iterators answer.
+            let labelled_only =
+                !wins.contains_key(&w) && !span.is_some_and(|(f, l)| (f..=l).contains(&w));
             let reducers = match wins.remove(&w) {
                 Some(r) => r,
                 None if integral_calls

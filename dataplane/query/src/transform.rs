@@ -199,13 +199,19 @@ pub fn apply_windows(
             streams.push(Vec::new());
             continue;
         }
-        // A call's fill iterator answers every window (null ones too) unless fill(none).
+        // A call's fill iterator answers every window (null ones too) unless fill(none);
+        // integral() has none.
         // Only a transformation's own iterator reads the window before the range: its
         // points there are answered, the other calls start at the range.
+        // (Two rows at one time are integral()'s: the other calls answer in the first.)
+        let integral = plan.calls[ci].name == "integral";
         streams.push(limited(
             rows.iter()
+                .enumerate()
+                .filter(|(i, r)| integral || *i == 0 || rows[i - 1].0 != r.0)
+                .map(|(_, r)| r)
                 .filter(|r| shown(r.0))
-                .filter(|r| plan.fill != Fill::None || !r.2[ci].is_null())
+                .filter(|r| (plan.fill != Fill::None && !integral) || !r.2[ci].is_null())
                 .map(|r| (r.0, r.2[ci].clone()))
                 .collect(),
         ));

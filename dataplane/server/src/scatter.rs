@@ -229,6 +229,14 @@ async fn select_local(
         for r in &mut partial.raw {
             r.shard = shard.id;
         }
+        for r in partial
+            .groups
+            .values_mut()
+            .flat_map(|w| w.values_mut())
+            .flatten()
+        {
+            r.set_segment(shard.id);
+        }
         out.merge(partial);
         glommio::yield_if_needed().await;
     }

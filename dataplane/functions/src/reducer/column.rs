@@ -201,6 +201,8 @@ pub(crate) struct Kept {
     /// The runs' series keys back to back; run `i`'s key ends at `key_ends[i]`.
     keys: Vec<u8>,
     key_ends: Vec<usize>,
+    /// Each run's segment: the shard it was read from (see [`Kept::set_segment`]).
+    segs: Vec<u64>,
 }
 
 impl Kept {
@@ -212,6 +214,7 @@ impl Kept {
             runs: Vec::new(),
             keys: Vec::new(),
             key_ends: Vec::new(),
+            segs: Vec::new(),
         }
     }
 
@@ -219,6 +222,15 @@ impl Kept {
         self.runs.push(self.times.len());
         self.keys.extend_from_slice(key);
         self.key_ends.push(self.keys.len());
+        self.segs.push(0);
+    }
+
+    /// Marks every run as read from shard `seg`. influxd merges each shard's
+    /// series on its own (a fresh heap per shard), then the shards in time
+    /// order, so at [`Kept::merged`] runs of different segments are never
+    /// merged together; shard ids grow with time as their groups do.
+    pub(crate) fn set_segment(&mut self, seg: u64) {
+        self.segs.iter_mut().for_each(|s| *s = seg);
     }
 
     /// The series key of run `i`.
@@ -281,6 +293,7 @@ impl Kept {
         self.key_ends
             .extend(other.key_ends.iter().map(|e| e + kbase));
         self.keys.extend(other.keys);
+        self.segs.extend(other.segs);
         self.times.extend(other.times);
         self.aux.extend(other.aux);
         true
@@ -312,17 +325,23 @@ impl Kept {
         }
         let mut order: Vec<usize> = (0..nruns).collect();
         order.sort_by(|&a, &b| {
-            self.run_key(a)
-                .cmp(self.run_key(b))
+            self.segs[a]
+                .cmp(&self.segs[b])
+                .then_with(|| self.run_key(a).cmp(self.run_key(b)))
                 .then(self.times[self.runs[a]].cmp(&self.times[self.runs[b]]))
         });
-        // Each series' points (indices), its runs laid end to end.
-        let mut series: Vec<Vec<usize>> = Vec::with_capacity(nruns);
+        // Per segment, each series' points (indices), its runs laid end to end.
+        let mut segments: Vec<Vec<Vec<usize>>> = Vec::new();
         let mut prev: Option<usize> = None;
         for &r in &order {
             let range = self.run_range(r);
+            if prev.is_none_or(|p| self.segs[p] != self.segs[r]) {
+                segments.push(Vec::new());
+            }
+            let series = segments.last_mut().expect("just pushed");
             let joins = prev.is_some_and(|p| {
-                self.run_key(p) == self.run_key(r)
+                self.segs[p] == self.segs[r]
+                    && self.run_key(p) == self.run_key(r)
                     && self.times[self.run_range(p).end - 1] <= self.times[range.start]
             });
             match series.last_mut() {
@@ -332,23 +351,27 @@ impl Kept {
             prev = Some(r);
         }
         if descending {
-            series.reverse();
-            for s in &mut series {
-                s.reverse();
-            }
+            segments.reverse();
         }
-        let times: Vec<Vec<i64>> = series
-            .iter()
-            .map(|s| s.iter().map(|&j| self.times[j]).collect())
-            .collect();
-        let slices: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
-        let merged = crate::merge::merge_order_by(&slices, descending, |_, _| false);
         let mut out = Kept::new(self.values.value_type());
-        for (s, i) in merged {
-            let j = series[s][i];
-            out.values.push_scalar(self.values.scalar(j));
-            out.times.push(self.times[j]);
-            out.aux.push(self.aux[j]);
+        for mut series in segments {
+            if descending {
+                series.reverse();
+                for s in &mut series {
+                    s.reverse();
+                }
+            }
+            let times: Vec<Vec<i64>> = series
+                .iter()
+                .map(|s| s.iter().map(|&j| self.times[j]).collect())
+                .collect();
+            let slices: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
+            for (s, i) in crate::merge::merge_order_by(&slices, descending, |_, _| false) {
+                let j = series[s][i];
+                out.values.push_scalar(self.values.scalar(j));
+                out.times.push(self.times[j]);
+                out.aux.push(self.aux[j]);
+            }
         }
         out.start_run_at_zero();
         out
@@ -359,6 +382,7 @@ impl Kept {
         self.runs = vec![0];
         self.keys.clear();
         self.key_ends = vec![0];
+        self.segs = vec![0];
     }
 }
 
@@ -401,7 +425,8 @@ impl Values {
 
 impl Kept {
     /// Point count, then the time column (deltas), the aux column (deltas),
-    /// the values, the run starts (deltas), and each run's series key.
+    /// the values, the run starts (deltas), each run's series key, and each
+    /// run's segment.
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
         wire::put_uvarint(out, self.len() as u64);
         let mut prev = 0i64;
@@ -431,6 +456,9 @@ impl Kept {
         // outgrows the bytes that carried it.
         for i in 0..self.runs.len() {
             wire::put_bytes(out, self.run_key(i));
+        }
+        for &seg in &self.segs {
+            wire::put_uvarint(out, seg);
         }
     }
 
@@ -479,6 +507,10 @@ impl Kept {
             let key = r.bytes("series key")?;
             k.keys.extend_from_slice(key);
             k.key_ends.push(k.keys.len());
+        }
+        k.segs.reserve_exact(runs);
+        for _ in 0..runs {
+            k.segs.push(r.uvarint("segment")?);
         }
         Ok(k)
     }

@@ -182,6 +182,17 @@ impl Reducer {
         }
     }
 
+    /// Marks the points pushed so far as read from shard `shard` (shard ids
+    /// grow with time). influxd merges the series of each shard on its own
+    /// and then the shards, so which of two equal-time points comes first —
+    /// what median, mode, stddev, percentile and integral see — starts
+    /// afresh at every shard. A no-op for the functions that keep no points.
+    pub fn set_segment(&mut self, shard: u64) {
+        if let State::Kept(k) = &mut self.state {
+            k.set_segment(shard);
+        }
+    }
+
     /// The series key (as stored: `measurement,tag=value,…`, escaped, tags
     /// sorted) of the series whose points are pushed next.
     ///
