@@ -621,7 +621,7 @@ fn aggregate_rows(
         // twice) and never filled: influxd puts no fill iterator over it.
         let mut integral: HashMap<(usize, i64), Vec<f64>> = HashMap::new();
         let integral_calls: Vec<usize> = match plan.interval {
-            Some(iv) if plan.tz.is_none() => plan
+            Some(iv) => plan
                 .calls
                 .iter()
                 .enumerate()
@@ -650,6 +650,12 @@ fn aggregate_rows(
                             integer,
                         );
                         s.set_descending(plan.descending);
+                        if let Some(tz) = plan.tz.clone() {
+                            let (every, offset) = (iv.every, iv.offset);
+                            s.set_windows(std::sync::Arc::new(move |t| {
+                                crate::tz::window(t, every, offset, Some(&tz))
+                            }));
+                        }
                         for (t, v) in points {
                             s.push(t, v);
                         }

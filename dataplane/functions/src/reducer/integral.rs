@@ -19,12 +19,34 @@ pub(crate) fn linear(t: i64, t0: i64, t1: i64, v0: f64, v1: f64) -> f64 {
     m * x + v0
 }
 
+/// The window bounds `[start, end)` holding a time (GROUP BY time in a time
+/// zone, whose windows are not all alike).
+pub type WindowOf = std::sync::Arc<dyn Fn(i64) -> (i64, i64) + Send + Sync>;
+
+/// How an [`IntegralStream`] cuts time into windows.
+#[derive(Clone)]
+enum Windows {
+    None,
+    Fixed(Window),
+    Zoned(WindowOf),
+}
+
+impl std::fmt::Debug for Windows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Windows::None => f.write_str("None"),
+            Windows::Fixed(w) => write!(f, "Fixed({w:?})"),
+            Windows::Zoned(_) => f.write_str("Zoned"),
+        }
+    }
+}
+
 /// A streaming integral over one group's points in time order, emitting
 /// one `(window start, area)` point per window that had points.
 #[derive(Debug, Clone)]
 pub struct IntegralStream {
     unit: f64,
-    window: Option<Window>,
+    window: Windows,
     integer_input: bool,
     descending: bool,
     sum: f64,
@@ -48,7 +70,7 @@ impl IntegralStream {
     ) -> Self {
         IntegralStream {
             unit: unit as f64,
-            window,
+            window: window.map_or(Windows::None, Windows::Fixed),
             integer_input,
             descending: false,
             sum: 0.0,
@@ -69,20 +91,27 @@ impl IntegralStream {
     /// on a window's start closes that window twice (the second time with 0).
     pub fn set_descending(&mut self, descending: bool) {
         self.descending = descending;
-        if descending && self.window.is_none() {
+        if descending && matches!(self.window, Windows::None) {
             self.end = i64::MIN;
         }
     }
 
+    /// Cuts time with `window_of` instead (GROUP BY time with tz()).
+    pub fn set_windows(&mut self, window_of: WindowOf) {
+        self.window = Windows::Zoned(window_of);
+    }
+
     fn set_window(&mut self, t: i64) {
-        if let Some(w) = self.window {
-            let (start, end) = (w.start(t), w.end(t));
-            (self.start, self.end) = if self.descending {
-                (end, start)
-            } else {
-                (start, end)
-            };
-        }
+        let (start, end) = match &self.window {
+            Windows::None => return,
+            Windows::Fixed(w) => (w.start(t), w.end(t)),
+            Windows::Zoned(f) => f(t),
+        };
+        (self.start, self.end) = if self.descending {
+            (end, start)
+        } else {
+            (start, end)
+        };
     }
 
     /// Adds one point; points must come in time order (ascending, or
@@ -104,7 +133,7 @@ impl IntegralStream {
         } else {
             time >= self.end
         };
-        if self.window.is_some() && crosses {
+        if !matches!(self.window, Windows::None) && crosses {
             if pt != self.end {
                 let v = linear(self.end, pt, time, pv, value);
                 let elapsed = (self.end - pt) as f64 / self.unit;

@@ -17,7 +17,7 @@ mod tests;
 
 pub use build::reducer;
 pub use column::Column;
-pub use integral::IntegralStream;
+pub use integral::{IntegralStream, WindowOf};
 
 use build::Func;
 use column::{Kept, Scalar};
