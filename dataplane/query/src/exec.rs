@@ -545,9 +545,6 @@ pub async fn scan_partition(
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
             }
-            if let Some((fi, n)) = plan.top_take {
-                take_first_points(&mut cols, fi, n, plan.descending);
-            }
             process_series(plan, cond, m, key, tags, cols, &mut aux_next, &mut out)?;
         }
     }
@@ -571,6 +568,39 @@ fn take_first_points(cols: &mut [Option<Column>], fi: usize, n: usize, descendin
     for col in cols.iter_mut().flatten() {
         col.retain_range(lo, hi);
     }
+}
+
+/// [`take_first_points`] over aligned rows (`rows[column][row]`): the first `n` rows
+/// where column `fi` has a value (the last `n` when descending), and the rows of other
+/// columns within the same times.
+fn take_first_rows(
+    rows: &mut [Vec<Value>],
+    times: Vec<i64>,
+    fi: usize,
+    n: usize,
+    descending: bool,
+) -> Vec<i64> {
+    let Some(col) = rows.get(fi) else {
+        return times;
+    };
+    let with: Vec<usize> = (0..times.len()).filter(|&i| !col[i].is_null()).collect();
+    if with.len() <= n || n == 0 {
+        return times;
+    }
+    let (lo, hi) = if descending {
+        (times[with[with.len() - n]], i64::MAX)
+    } else {
+        (i64::MIN, times[with[n - 1]])
+    };
+    let keep: Vec<bool> = times.iter().map(|t| (lo..=hi).contains(t)).collect();
+    for c in rows.iter_mut() {
+        let mut it = keep.iter();
+        c.retain(|_| *it.next().expect("one flag per row"));
+    }
+    times
+        .into_iter()
+        .filter(|t| (lo..=hi).contains(t))
+        .collect()
 }
 
 /// One input series that is not in storage (a subquery's output series).
@@ -735,6 +765,12 @@ fn process_series(
     if plan.slimit > 0 || plan.soffset > 0 {
         out.tag_sets.insert(group.clone());
     }
+    // top()/bottom() under LIMIT read the first points of a series per shard — of the
+    // points a field condition keeps, so with one the take waits for the condition.
+    let mut cols = cols;
+    if let (Some((fi, n)), None) = (plan.top_take, &row_cond) {
+        take_first_points(&mut cols, fi, n, plan.descending);
+    }
     let cols: Vec<Option<Column>> = if cols
         .iter()
         .zip(&plan.field_types)
@@ -784,6 +820,10 @@ fn process_series(
                 .collect()
         }
         None => times,
+    };
+    let times = match (plan.top_take, &keep) {
+        (Some((fi, n)), Some(_)) => take_first_rows(&mut rows, times, fi, n, plan.descending),
+        _ => times,
     };
     if times.is_empty() {
         return Ok(());
