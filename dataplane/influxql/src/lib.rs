@@ -48,7 +48,8 @@ pub use display::{format_rfc3339_nano, ident_needs_quotes, quote_ident, quote_st
 pub use error::ParseError;
 pub use names::{column_names, field_name};
 pub use parser::{
-    parse_expr, parse_query, parse_query_with_params, parse_statement, ParamValue, Params,
+    is_raw_query, parse_expr, parse_query, parse_query_with_params, parse_statement, ParamValue,
+    Params,
 };
 pub use time::{
     format_duration, go_duration, is_time_literal, parse_duration, parse_time_parts,

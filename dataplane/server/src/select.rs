@@ -576,6 +576,20 @@ fn select_subqueries<'a>(
                 },
             };
             inherit_time(&mut inner, &outer_time);
+            // influxd runs an aggregating inner statement's fill(null) as fill(none): the
+            // outer statement drops null rows anyway, but a LIMIT or a transformation
+            // inside then sees only the windows with data.
+            if inner.fill == tessera_influxql::Fill::Null && !tessera_influxql::is_raw_query(&inner)
+            {
+                inner.fill = tessera_influxql::Fill::None;
+            }
+            // An inner statement grouped by tags the outer one does not group by is
+            // limited in the outer statement's grouping (see `limit_in_outer_groups`).
+            let regroup = inner_limits_regroup(&inner, stmt);
+            let inner_limits = (inner.limit, inner.offset, inner.slimit, inner.soffset);
+            if regroup {
+                (inner.limit, inner.offset, inner.slimit, inner.soffset) = (0, 0, 0, 0);
+            }
             let kind = stream_kind(&inner);
             // Rows taken in the inner answer's order are read in the outer statement's
             // direction (a LIMIT inside then keeps the last rows for DESC).
@@ -589,7 +603,17 @@ fn select_subqueries<'a>(
                 lookback: split_statement_time(stmt, now).is_ok_and(|(_, r)| !r.has_min()),
                 ..InnerColumns::default()
             };
-            let series = select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+            let mut series =
+                select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+            if regroup {
+                series = limit_in_outer_groups(
+                    series,
+                    &group_tag_names(stmt),
+                    inner_limits,
+                    !ascending(stmt),
+                    tessera_influxql::is_raw_query(&inner),
+                );
+            }
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
@@ -811,6 +835,124 @@ fn stream_order(
 }
 
 /// The tag keys a statement groups by (`GROUP BY host, time(1m)` → `host`).
+/// Whether an inner statement's LIMIT/OFFSET/SLIMIT/SOFFSET act in the outer
+/// statement's grouping: it has some, groups by a tag (or `*`, a regex) the outer one
+/// does not group by, and the outer one names its tags.
+fn inner_limits_regroup(inner: &SelectStatement, outer: &SelectStatement) -> bool {
+    use tessera_influxql::Expr;
+    if inner.limit == 0 && inner.offset == 0 && inner.slimit == 0 && inner.soffset == 0 {
+        return false;
+    }
+    if outer
+        .dimensions
+        .iter()
+        .any(|d| matches!(d.expr, Expr::Wildcard(_) | Expr::Regex(_)))
+    {
+        return false;
+    }
+    let outer_dims = group_tag_names(outer);
+    inner.dimensions.iter().any(|d| match &d.expr {
+        Expr::VarRef { name, .. } => !outer_dims.contains(name),
+        Expr::Wildcard(_) | Expr::Regex(_) => true,
+        _ => false,
+    })
+}
+
+/// The inner answer as influxd's outer statement reads it when the inner one groups by
+/// tags the outer one does not (influxd gives the inner statement the outer one's
+/// dimensions): SLIMIT/SOFFSET count the outer statement's groups; LIMIT/OFFSET count
+/// points per run of consecutive points of one inner series in the merged stream of an
+/// outer group (by time, series in key order at equal times), so with series
+/// interleaved point by point a LIMIT keeps everything and an OFFSET nothing. A raw
+/// inner statement's storage reads at most LIMIT+OFFSET+1 points per series first.
+fn limit_in_outer_groups(
+    series: Vec<Series>,
+    outer_dims: &[String],
+    (limit, offset, slimit, soffset): (u64, u64, u64, u64),
+    descending: bool,
+    raw: bool,
+) -> Vec<Series> {
+    let time_of = |r: &Vec<tessera_query::Value>| match r.first() {
+        Some(tessera_query::Value::Time(t)) => *t,
+        _ => 0,
+    };
+    let group_of = |s: &Series| -> (String, Vec<String>) {
+        let tags = outer_dims
+            .iter()
+            .map(|d| {
+                s.tags
+                    .iter()
+                    .find(|(k, _)| k == d)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        (s.name.clone(), tags)
+    };
+    // (Each series keeps its place in the answer.)
+    let mut groups: BTreeMap<(String, Vec<String>), Vec<(usize, Series)>> = BTreeMap::new();
+    for (at, mut s) in series.into_iter().enumerate() {
+        if raw && (limit > 0 || offset > 0) {
+            s.values.truncate((limit + offset + 1) as usize);
+        }
+        groups.entry(group_of(&s)).or_default().push((at, s));
+    }
+    let keep_groups = groups
+        .into_values()
+        .skip(soffset as usize)
+        .take(if slimit > 0 {
+            slimit as usize
+        } else {
+            usize::MAX
+        });
+    let mut out = Vec::new();
+    for mut members in keep_groups {
+        if limit > 0 || offset > 0 {
+            members.sort_by(|a, b| a.1.tags.cmp(&b.1.tags));
+            // (time, member, row) in the merged stream's order.
+            let mut order: Vec<(i64, usize, usize)> = members
+                .iter()
+                .enumerate()
+                .flat_map(|(m, (_, s))| {
+                    s.values
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, r)| (time_of(r), m, i))
+                })
+                .collect();
+            order.sort_by(|a, b| {
+                let by_time = if descending {
+                    b.0.cmp(&a.0)
+                } else {
+                    a.0.cmp(&b.0)
+                };
+                by_time.then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+            });
+            let mut kept: Vec<Vec<bool>> = members
+                .iter()
+                .map(|(_, s)| vec![false; s.values.len()])
+                .collect();
+            let mut prev: Option<usize> = None;
+            let mut n = 0u64;
+            for (_, m, i) in order {
+                if prev != Some(m) {
+                    prev = Some(m);
+                    n = 0;
+                }
+                n += 1;
+                kept[m][i] = n > offset && (limit == 0 || n - offset <= limit);
+            }
+            for ((_, s), k) in members.iter_mut().zip(kept) {
+                let mut it = k.into_iter();
+                s.values.retain(|_| it.next().unwrap_or(false));
+            }
+        }
+        out.extend(members.into_iter().filter(|(_, s)| !s.values.is_empty()));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
 fn group_tag_names(stmt: &SelectStatement) -> Vec<String> {
     stmt.dimensions
         .iter()

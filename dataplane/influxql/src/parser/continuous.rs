@@ -124,7 +124,7 @@ impl Parser<'_> {
 }
 
 /// Go's `IsRawQuery`: no function call anywhere in the fields.
-pub(crate) fn is_raw_query(s: &SelectStatement) -> bool {
+pub fn is_raw_query(s: &SelectStatement) -> bool {
     let mut raw = true;
     for f in &s.fields {
         f.expr.walk(&mut |e| {

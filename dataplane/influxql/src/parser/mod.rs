@@ -4,6 +4,7 @@
 
 mod admin;
 mod continuous;
+pub use continuous::is_raw_query;
 mod expr;
 mod select;
 mod show;
