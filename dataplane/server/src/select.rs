@@ -890,7 +890,9 @@ fn limit_in_outer_groups(
         (s.name.clone(), tags)
     };
     // (Each series keeps its place in the answer.)
-    let mut groups: BTreeMap<(String, Vec<String>), Vec<(usize, Series)>> = BTreeMap::new();
+    // (measurement, outer tag values) → (place in the answer, series).
+    type Groups = BTreeMap<(String, Vec<String>), Vec<(usize, Series)>>;
+    let mut groups = Groups::new();
     for (at, mut s) in series.into_iter().enumerate() {
         if raw && (limit > 0 || offset > 0) {
             s.values.truncate((limit + offset + 1) as usize);
