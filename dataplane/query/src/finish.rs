@@ -620,8 +620,11 @@ fn aggregate_rows(
         // as the reducer labels them (under ORDER BY time DESC a window's end, sometimes
         // twice) and never filled: influxd puts no fill iterator over it.
         let mut integral: HashMap<(usize, i64), Vec<f64>> = HashMap::new();
+        // Without GROUP BY time only ORDER BY time DESC needs the stream here: influxd's
+        // integer variant then runs one window from the range's end back to its start,
+        // which a point exactly on the start closes twice.
         let integral_calls: Vec<usize> = match plan.interval {
-            Some(iv) => plan
+            iv if iv.is_some() || plan.descending => plan
                 .calls
                 .iter()
                 .enumerate()
@@ -645,23 +648,32 @@ fn aggregate_rows(
                     {
                         let mut s = tessera_functions::IntegralStream::new(
                             unit,
-                            Some(tessera_functions::Window::new(iv.every, iv.offset)),
+                            iv.map(|iv| tessera_functions::Window::new(iv.every, iv.offset)),
                             plan.range.has_min().then_some(plan.range.min),
                             integer,
                         );
                         s.set_descending(plan.descending);
-                        if let Some(tz) = plan.tz.clone() {
-                            let (every, offset) = (iv.every, iv.offset);
-                            s.set_windows(std::sync::Arc::new(move |t| {
-                                crate::tz::window(t, every, offset, Some(&tz))
-                            }));
+                        match (iv, plan.tz.clone()) {
+                            (Some(iv), Some(tz)) => {
+                                let (every, offset) = (iv.every, iv.offset);
+                                s.set_windows(std::sync::Arc::new(move |t| {
+                                    crate::tz::window(t, every, offset, Some(&tz))
+                                }));
+                            }
+                            (None, _) if integer => {
+                                let (min, end) = (plan.range.min, plan.range.max.saturating_add(1));
+                                s.set_windows(std::sync::Arc::new(move |_| (min, end)));
+                            }
+                            _ => {}
                         }
                         for (t, v) in points {
                             s.push(t, v);
                         }
                         for p in s.finish() {
                             if let tessera_functions::Value::Float(v) = p.value {
-                                integral.entry((ci, p.time)).or_default().push(v);
+                                // (Without GROUP BY time the one window is the range's.)
+                                let w = if iv.is_some() { p.time } else { plan.range.min };
+                                integral.entry((ci, w)).or_default().push(v);
                             }
                         }
                     }

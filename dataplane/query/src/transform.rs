@@ -200,7 +200,7 @@ pub fn apply_windows(
             continue;
         }
         // A call's fill iterator answers every window (null ones too) unless fill(none);
-        // integral() has none.
+        // integral() has none, nor has a statement without GROUP BY time.
         // Only a transformation's own iterator reads the window before the range: its
         // points there are answered, the other calls start at the range.
         // (Two rows at one time are integral()'s: the other calls answer in the first.)
@@ -211,7 +211,10 @@ pub fn apply_windows(
                 .filter(|(i, r)| integral || *i == 0 || rows[i - 1].0 != r.0)
                 .map(|(_, r)| r)
                 .filter(|r| shown(r.0))
-                .filter(|r| (plan.fill != Fill::None && !integral) || !r.2[ci].is_null())
+                .filter(|r| {
+                    (plan.interval.is_some() && plan.fill != Fill::None && !integral)
+                        || !r.2[ci].is_null()
+                })
                 .map(|r| (r.0, r.2[ci].clone()))
                 .collect(),
         ));
