@@ -542,6 +542,46 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
     out
 }
 
+/// percentile() is the one reducer that can read points and answer nothing (its rank
+/// falls outside the window's points). influxd's reduce iterator reads window by window
+/// across the groups, and a window where no group answers makes it report its end;
+/// when percentile() is the statement's only call nothing else keeps the statement
+/// reading, so that call answers nothing from that window on (windows in time order)
+/// in any group — filled where the group answered before, and a group that had not
+/// answered yet has no series. (Under ORDER BY time DESC influxd ends elsewhere too;
+/// not reproduced.)
+fn end_percentile_at_empty_window(
+    plan: &SelectPlan,
+    groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
+) {
+    let mut windows: Vec<i64> = groups.values().flat_map(|w| w.keys().copied()).collect();
+    windows.sort_unstable();
+    windows.dedup();
+    let cutoff = windows.into_iter().find(|w| {
+        let mut read = false;
+        let mut answered = false;
+        for wins in groups.values() {
+            if let Some(r) = wins.get(w).and_then(|rs| rs.first()) {
+                if !r.is_empty() {
+                    read = true;
+                    answered |= !r.clone().finish(*w, plan.descending).is_empty();
+                }
+            }
+        }
+        read && !answered
+    });
+    let Some(cutoff) = cutoff else {
+        return;
+    };
+    for wins in groups.values_mut() {
+        for (_, rs) in wins.range_mut(cutoff..) {
+            if let Some(r) = rs.first_mut() {
+                *r = Reducer::nothing();
+            }
+        }
+    }
+}
+
 /// `unseen`: per group, the calls that read no point in it (influxd's fill iterator never
 /// sees such a series: a transformation over it gets no input).
 fn aggregate_rows(
@@ -550,7 +590,16 @@ fn aggregate_rows(
     out: &mut BTreeMap<GroupKey, Vec<Row>>,
     unseen: &mut BTreeMap<GroupKey, Vec<bool>>,
 ) {
-    let Partial { groups, aux, .. } = partial;
+    let Partial {
+        mut groups, aux, ..
+    } = partial;
+    if plan.calls.len() == 1
+        && plan.calls[0].name == "percentile"
+        && !plan.descending
+        && !plan.outputs.iter().any(OExpr::has_transform)
+    {
+        end_percentile_at_empty_window(plan, &mut groups);
+    }
     // (A transformation of raw values is a call to influxd too: then no call selects.)
     let single_selector = plan.calls.len() == 1
         && !plan.raw_transforms
