@@ -301,3 +301,39 @@ fn distinct_orders_by_first_or_last_sight_and_ships_both() {
     merged.set_latest_first();
     assert_eq!(values(merged), vec![1.0, 2.0, 3.0]);
 }
+
+#[test]
+fn kept_points_merge_shard_by_shard() {
+    // Series a (0, 10 | 20, 40, 50) and b (0, 5 | 20) in two shards: influxd
+    // merges each shard's series with a fresh heap, then the shards in time
+    // order, so at 20 a's point comes first; one heap over both shards would
+    // put b's first (see merge::tests). The order must survive the partials
+    // travelling (encode/decode) and merging in reverse order.
+    let unit = [Arg::Duration(1)];
+    let shard = |a: &[i64], b: &[i64], id: u64| {
+        let mut r = reducer("integral", &unit, ValueType::Float).expect("integral");
+        for (key, times, base) in [(&b"m,h=a"[..], a, 1.0), (&b"m,h=b"[..], b, 100.0)] {
+            r.set_series_key(key);
+            let vals: Vec<f64> = times.iter().map(|t| base + *t as f64).collect();
+            r.push_floats(times, &vals, 0).expect("push");
+        }
+        r.set_segment(id);
+        r
+    };
+    let order =
+        |r: Reducer| -> Vec<(i64, f64)> { r.into_integral_input().expect("integral input").2 };
+    let mut want = order(shard(&[0, 10], &[0, 5], 1));
+    want.extend(order(shard(&[20, 40, 50], &[20], 2)));
+    assert_eq!(&want[4..6], &[(20, 21.0), (20, 120.0)]);
+    let mut buf = Vec::new();
+    shard(&[20, 40, 50], &[20], 2).encode(&mut buf);
+    shard(&[0, 10], &[0, 5], 1).encode(&mut buf);
+    let (mut x, used) = Reducer::decode(&buf).expect("decode");
+    let (y, _) = Reducer::decode(&buf[used..]).expect("decode");
+    x.merge(y).expect("merge");
+    assert_eq!(order(x), want);
+    // One heap over both shards orders the equal-time points otherwise.
+    let mut flat = shard(&[0, 10], &[0, 5], 1);
+    flat.merge(shard(&[20, 40, 50], &[20], 1)).expect("merge");
+    assert_eq!(&order(flat)[4..6], &[(20, 120.0), (20, 21.0)]);
+}
