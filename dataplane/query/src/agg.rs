@@ -258,6 +258,12 @@ impl Reducer {
         }
     }
 
+    /// Whether [`Reducer::finish`] would answer (see
+    /// `tessera_functions::Reducer::answers`); false when it saw nothing.
+    pub fn answers(&self) -> bool {
+        self.inner.as_ref().is_some_and(|r| r.answers())
+    }
+
     /// See [`tessera_functions::Reducer::set_segment`].
     pub fn set_segment(&mut self, shard: u64) {
         if let Some(r) = self.inner.as_mut() {

@@ -550,10 +550,7 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
 /// in any group — filled where the group answered before, and a group that had not
 /// answered yet has no series. (Under ORDER BY time DESC influxd ends elsewhere too;
 /// not reproduced.)
-fn end_percentile_at_empty_window(
-    plan: &SelectPlan,
-    groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
-) {
+fn end_percentile_at_empty_window(groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>) {
     let mut windows: Vec<i64> = groups.values().flat_map(|w| w.keys().copied()).collect();
     windows.sort_unstable();
     windows.dedup();
@@ -564,7 +561,7 @@ fn end_percentile_at_empty_window(
             if let Some(r) = wins.get(w).and_then(|rs| rs.first()) {
                 if !r.is_empty() {
                     read = true;
-                    answered |= !r.clone().finish(*w, plan.descending).is_empty();
+                    answered |= r.answers();
                 }
             }
         }
@@ -598,7 +595,7 @@ fn aggregate_rows(
         && !plan.descending
         && !plan.outputs.iter().any(OExpr::has_transform)
     {
-        end_percentile_at_empty_window(plan, &mut groups);
+        end_percentile_at_empty_window(&mut groups);
     }
     // (A transformation of raw values is a call to influxd too: then no call selects.)
     let single_selector = plan.calls.len() == 1

@@ -330,44 +330,64 @@ impl Kept {
                 .then_with(|| self.run_key(a).cmp(self.run_key(b)))
                 .then(self.times[self.runs[a]].cmp(&self.times[self.runs[b]]))
         });
-        // Per segment, each series' points (indices), its runs laid end to end.
-        let mut segments: Vec<Vec<Vec<usize>>> = Vec::new();
+        // The points (indices) laid out series after series (a series' runs end to end),
+        // with where each series and each segment (a run of series) starts.
+        let mut perm: Vec<usize> = Vec::with_capacity(self.len());
+        let mut series_starts: Vec<usize> = Vec::with_capacity(nruns);
+        let mut seg_starts: Vec<usize> = Vec::new();
         let mut prev: Option<usize> = None;
         for &r in &order {
             let range = self.run_range(r);
             if prev.is_none_or(|p| self.segs[p] != self.segs[r]) {
-                segments.push(Vec::new());
+                seg_starts.push(series_starts.len());
             }
-            let series = segments.last_mut().expect("just pushed");
             let joins = prev.is_some_and(|p| {
                 self.segs[p] == self.segs[r]
                     && self.run_key(p) == self.run_key(r)
                     && self.times[self.run_range(p).end - 1] <= self.times[range.start]
             });
-            match series.last_mut() {
-                Some(last) if joins => last.extend(range),
-                _ => series.push(range.collect()),
+            if !joins {
+                series_starts.push(perm.len());
             }
+            perm.extend(range);
             prev = Some(r);
         }
+        let series_end = |i: usize| series_starts.get(i + 1).copied().unwrap_or(perm.len());
+        let seg_end = |k: usize| {
+            seg_starts
+                .get(k + 1)
+                .copied()
+                .unwrap_or(series_starts.len())
+        };
         if descending {
-            segments.reverse();
-        }
-        let mut out = Kept::new(self.values.value_type());
-        for mut series in segments {
-            if descending {
-                series.reverse();
-                for s in &mut series {
-                    s.reverse();
+            // Newest first: segments, their series and each series' points reversed.
+            let mut rperm = Vec::with_capacity(perm.len());
+            let mut rseries = Vec::with_capacity(series_starts.len());
+            let mut rsegs = Vec::with_capacity(seg_starts.len());
+            for k in (0..seg_starts.len()).rev() {
+                rsegs.push(rseries.len());
+                for i in (seg_starts[k]..seg_end(k)).rev() {
+                    rseries.push(rperm.len());
+                    rperm.extend(perm[series_starts[i]..series_end(i)].iter().rev());
                 }
             }
-            let times: Vec<Vec<i64>> = series
-                .iter()
-                .map(|s| s.iter().map(|&j| self.times[j]).collect())
+            (perm, series_starts, seg_starts) = (rperm, rseries, rsegs);
+        }
+        let series_end = |i: usize| series_starts.get(i + 1).copied().unwrap_or(perm.len());
+        let seg_end = |k: usize| {
+            seg_starts
+                .get(k + 1)
+                .copied()
+                .unwrap_or(series_starts.len())
+        };
+        let times: Vec<i64> = perm.iter().map(|&j| self.times[j]).collect();
+        let mut out = Kept::new(self.values.value_type());
+        for (k, &first) in seg_starts.iter().enumerate() {
+            let slices: Vec<&[i64]> = (first..seg_end(k))
+                .map(|i| &times[series_starts[i]..series_end(i)])
                 .collect();
-            let slices: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
             for (s, i) in crate::merge::merge_order_by(&slices, descending, |_, _| false) {
-                let j = series[s][i];
+                let j = perm[series_starts[first + s] + i];
                 out.values.push_scalar(self.values.scalar(j));
                 out.times.push(self.times[j]);
                 out.aux.push(self.aux[j]);

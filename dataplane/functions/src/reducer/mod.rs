@@ -182,6 +182,15 @@ impl Reducer {
         }
     }
 
+    /// Whether [`Reducer::finish`] would answer anything, without computing it: false
+    /// only for a percentile() whose rank falls outside its points (or no points).
+    pub fn answers(&self) -> bool {
+        match (&self.func, &self.state) {
+            (Func::Percentile(p), State::Kept(k)) => slice::percentile_rank(k.len(), *p).is_some(),
+            _ => true,
+        }
+    }
+
     /// Marks the points pushed so far as read from shard `shard` (shard ids
     /// grow with time). influxd merges the series of each shard on its own
     /// and then the shards, so which of two equal-time points comes first —

@@ -117,15 +117,17 @@ pub(crate) fn stddev(k: &Kept) -> Option<Value> {
 
 /// The point at rank `floor(n * p / 100 + 0.5) - 1` of the Go-sorted
 /// values, with its own time and aux; none when the rank is out of range.
-pub(crate) fn percentile(k: &Kept, p: f64) -> Option<Point> {
-    let n = k.len();
+/// The rank percentile `p` picks among `n` points, if any.
+pub(crate) fn percentile_rank(n: usize, p: f64) -> Option<usize> {
     // Saturating: percentile(-Inf) must not overflow.
     let i = ((n as f64 * p / 100.0 + 0.5).floor() as i64).saturating_sub(1);
-    if i < 0 || i >= n as i64 {
-        return None;
-    }
+    (0..n as i64).contains(&i).then_some(i as usize)
+}
+
+pub(crate) fn percentile(k: &Kept, p: f64) -> Option<Point> {
+    let i = percentile_rank(k.len(), p)?;
     let idx = order_by_value(k);
-    let j = idx[i as usize];
+    let j = idx[i];
     Some(Point {
         time: k.times[j],
         value: k.values.scalar(j).into_value(),
