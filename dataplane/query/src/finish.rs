@@ -951,10 +951,11 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         let fillable: Vec<bool> = plan
             .outputs
             .iter()
-            .map(|o| match o {
-                OExpr::Call(ci) => plan.calls[*ci].name != "integral",
-                OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. } => true,
-                _ => false,
+            .map(|o| {
+                matches!(
+                    o,
+                    OExpr::Call(_) | OExpr::Bin(..) | OExpr::Math(..) | OExpr::Transform { .. }
+                )
             })
             .collect();
         let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
@@ -968,9 +969,9 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         .map(|r| r.calls.iter().map(Value::is_null).collect())
         .collect();
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
-    // influxd puts no fill iterator over integral().
-    let fillable: Vec<bool> = plan.calls.iter().map(|c| c.name != "integral").collect();
-    fill_matrix(plan, &times, &mut m, &fillable);
+    // (integral() has no fill iterator, but the rows the other calls answer fill its
+    // empty cells all the same.)
+    fill_matrix(plan, &times, &mut m, &vec![true; plan.calls.len()]);
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls
