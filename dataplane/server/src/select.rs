@@ -606,12 +606,36 @@ fn select_subqueries<'a>(
             let mut series =
                 select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
             if regroup {
+                // A raw inner statement's storage limits each series per shard: the
+                // start times of the shard groups it reads.
+                let raw_shards = tessera_influxql::is_raw_query(&inner).then(|| {
+                    let mut starts: Vec<i64> = inner
+                        .sources
+                        .iter()
+                        .filter_map(|src| match src {
+                            Source::Measurement(m) => resolve_db_rp(
+                                snap,
+                                m.database.as_deref(),
+                                m.retention_policy.as_deref(),
+                                defaults,
+                            )
+                            .ok(),
+                            Source::Subquery(_) => None,
+                        })
+                        .filter_map(|(db, rp)| snap.data.retention_policy(&db, &rp).cloned())
+                        .flat_map(|r| r.shard_groups.into_iter().filter(|g| !g.is_deleted()))
+                        .map(|g| g.start_time)
+                        .collect();
+                    starts.sort_unstable();
+                    starts.dedup();
+                    starts
+                });
                 series = limit_in_outer_groups(
                     series,
                     &group_tag_names(stmt),
                     inner_limits,
                     !ascending(stmt),
-                    tessera_influxql::is_raw_query(&inner),
+                    raw_shards.as_deref(),
                 );
             }
             let tag_columns = tag_columns.tags.into_inner();
@@ -864,13 +888,14 @@ fn inner_limits_regroup(inner: &SelectStatement, outer: &SelectStatement) -> boo
 /// points per run of consecutive points of one inner series in the merged stream of an
 /// outer group (by time, series in key order at equal times), so with series
 /// interleaved point by point a LIMIT keeps everything and an OFFSET nothing. A raw
-/// inner statement's storage reads at most LIMIT+OFFSET+1 points per series first.
+/// inner statement's storage reads at most LIMIT+OFFSET+1 points per series and shard
+/// first (`raw_shards`: the start times of its shard groups, ascending).
 fn limit_in_outer_groups(
     series: Vec<Series>,
     outer_dims: &[String],
     (limit, offset, slimit, soffset): (u64, u64, u64, u64),
     descending: bool,
-    raw: bool,
+    raw_shards: Option<&[i64]>,
 ) -> Vec<Series> {
     let time_of = |r: &Vec<tessera_query::Value>| match r.first() {
         Some(tessera_query::Value::Time(t)) => *t,
@@ -894,8 +919,23 @@ fn limit_in_outer_groups(
     type Groups = BTreeMap<(String, Vec<String>), Vec<(usize, Series)>>;
     let mut groups = Groups::new();
     for (at, mut s) in series.into_iter().enumerate() {
-        if raw && (limit > 0 || offset > 0) {
-            s.values.truncate((limit + offset + 1) as usize);
+        if let (Some(starts), true) = (raw_shards, limit > 0 || offset > 0) {
+            // The first points of each shard in the read direction (newest under DESC).
+            let mut order: Vec<usize> = (0..s.values.len()).collect();
+            order.sort_by_key(|&i| time_of(&s.values[i]));
+            if descending {
+                order.reverse();
+            }
+            let mut taken: BTreeMap<usize, u64> = BTreeMap::new();
+            let mut keep = vec![false; s.values.len()];
+            for i in order {
+                let shard = starts.partition_point(|&g| g <= time_of(&s.values[i]));
+                let n = taken.entry(shard).or_default();
+                *n += 1;
+                keep[i] = *n <= limit + offset + 1;
+            }
+            let mut it = keep.into_iter();
+            s.values.retain(|_| it.next().unwrap_or(false));
         }
         groups.entry(group_of(&s)).or_default().push((at, s));
     }
