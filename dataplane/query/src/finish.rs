@@ -968,6 +968,17 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         .iter()
         .map(|r| r.calls.iter().map(Value::is_null).collect())
         .collect();
+    // count() is an integer iterator even where it answered nothing: a fill number is
+    // truncated for it (`fill(-1.5)` writes -1), as Go converts it.
+    if let Fill::Number(f) = plan.fill {
+        for (ci, c) in plan.calls.iter().enumerate() {
+            if c.name == "count" && rows.iter().all(|r| r.calls[ci].is_null()) {
+                for r in rows.iter_mut() {
+                    r.calls[ci] = Value::Integer(f as i64);
+                }
+            }
+        }
+    }
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
     // (integral() has no fill iterator, but the rows the other calls answer fill its
     // empty cells all the same.)
