@@ -352,13 +352,6 @@ impl Kept {
             perm.extend(range);
             prev = Some(r);
         }
-        let series_end = |i: usize| series_starts.get(i + 1).copied().unwrap_or(perm.len());
-        let seg_end = |k: usize| {
-            seg_starts
-                .get(k + 1)
-                .copied()
-                .unwrap_or(series_starts.len())
-        };
         if descending {
             // Newest first: segments, their series and each series' points reversed.
             let mut rperm = Vec::with_capacity(perm.len());
@@ -366,25 +359,19 @@ impl Kept {
             let mut rsegs = Vec::with_capacity(seg_starts.len());
             for k in (0..seg_starts.len()).rev() {
                 rsegs.push(rseries.len());
-                for i in (seg_starts[k]..seg_end(k)).rev() {
+                for i in (seg_starts[k]..end_of(&seg_starts, k, series_starts.len())).rev() {
                     rseries.push(rperm.len());
-                    rperm.extend(perm[series_starts[i]..series_end(i)].iter().rev());
+                    let end = end_of(&series_starts, i, perm.len());
+                    rperm.extend(perm[series_starts[i]..end].iter().rev());
                 }
             }
             (perm, series_starts, seg_starts) = (rperm, rseries, rsegs);
         }
-        let series_end = |i: usize| series_starts.get(i + 1).copied().unwrap_or(perm.len());
-        let seg_end = |k: usize| {
-            seg_starts
-                .get(k + 1)
-                .copied()
-                .unwrap_or(series_starts.len())
-        };
         let times: Vec<i64> = perm.iter().map(|&j| self.times[j]).collect();
         let mut out = Kept::new(self.values.value_type());
         for (k, &first) in seg_starts.iter().enumerate() {
-            let slices: Vec<&[i64]> = (first..seg_end(k))
-                .map(|i| &times[series_starts[i]..series_end(i)])
+            let slices: Vec<&[i64]> = (first..end_of(&seg_starts, k, series_starts.len()))
+                .map(|i| &times[series_starts[i]..end_of(&series_starts, i, perm.len())])
                 .collect();
             for (s, i) in crate::merge::merge_order_by(&slices, descending, |_, _| false) {
                 let j = perm[series_starts[first + s] + i];
@@ -404,6 +391,11 @@ impl Kept {
         self.key_ends = vec![0];
         self.segs = vec![0];
     }
+}
+
+/// Where part `i` of consecutive parts starting at `starts` ends (`total` for the last).
+fn end_of(starts: &[usize], i: usize, total: usize) -> usize {
+    starts.get(i + 1).copied().unwrap_or(total)
 }
 
 // Wire encoding (see `crate::wire`). Scalars and values carry no type tag:
