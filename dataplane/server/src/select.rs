@@ -608,28 +608,8 @@ fn select_subqueries<'a>(
             if regroup {
                 // A raw inner statement's storage limits each series per shard: the
                 // start times of the shard groups it reads.
-                let raw_shards = tessera_influxql::is_raw_query(&inner).then(|| {
-                    let mut starts: Vec<i64> = inner
-                        .sources
-                        .iter()
-                        .filter_map(|src| match src {
-                            Source::Measurement(m) => resolve_db_rp(
-                                snap,
-                                m.database.as_deref(),
-                                m.retention_policy.as_deref(),
-                                defaults,
-                            )
-                            .ok(),
-                            Source::Subquery(_) => None,
-                        })
-                        .filter_map(|(db, rp)| snap.data.retention_policy(&db, &rp).cloned())
-                        .flat_map(|r| r.shard_groups.into_iter().filter(|g| !g.is_deleted()))
-                        .map(|g| g.start_time)
-                        .collect();
-                    starts.sort_unstable();
-                    starts.dedup();
-                    starts
-                });
+                let raw_shards = tessera_influxql::is_raw_query(&inner)
+                    .then(|| shard_group_starts(snap, &inner, defaults));
                 series = limit_in_outer_groups(
                     series,
                     &group_tag_names(stmt),
@@ -858,7 +838,35 @@ fn stream_order(
     Some(out)
 }
 
-/// The tag keys a statement groups by (`GROUP BY host, time(1m)` → `host`).
+/// The start times of the live shard groups of the retention policies `stmt` reads
+/// measurements from, ascending.
+fn shard_group_starts(
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+) -> Vec<i64> {
+    let mut starts: Vec<i64> = stmt
+        .sources
+        .iter()
+        .filter_map(|src| match src {
+            Source::Measurement(m) => resolve_db_rp(
+                snap,
+                m.database.as_deref(),
+                m.retention_policy.as_deref(),
+                defaults,
+            )
+            .ok(),
+            Source::Subquery(_) => None,
+        })
+        .filter_map(|(db, rp)| snap.data.retention_policy(&db, &rp))
+        .flat_map(|r| r.shard_groups.iter().filter(|g| !g.is_deleted()))
+        .map(|g| g.start_time)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
 /// Whether an inner statement's LIMIT/OFFSET/SLIMIT/SOFFSET act in the outer
 /// statement's grouping: it has some, groups by a tag (or `*`, a regex) the outer one
 /// does not group by, and the outer one names its tags.
@@ -995,6 +1003,7 @@ fn limit_in_outer_groups(
     out.into_iter().map(|(_, s)| s).collect()
 }
 
+/// The tag keys a statement groups by (`GROUP BY host, time(1m)` → `host`).
 fn group_tag_names(stmt: &SelectStatement) -> Vec<String> {
     stmt.dimensions
         .iter()

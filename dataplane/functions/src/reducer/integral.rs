@@ -19,8 +19,8 @@ pub(crate) fn linear(t: i64, t0: i64, t1: i64, v0: f64, v1: f64) -> f64 {
     m * x + v0
 }
 
-/// The window bounds `[start, end)` holding a time (GROUP BY time in a time
-/// zone, whose windows are not all alike).
+/// The window bounds `[start, end)` holding a time, for windows that are not
+/// all alike (GROUP BY time in a time zone).
 pub type WindowOf = std::sync::Arc<dyn Fn(i64) -> (i64, i64) + Send + Sync>;
 
 /// How an [`IntegralStream`] cuts time into windows.
@@ -96,7 +96,8 @@ impl IntegralStream {
         }
     }
 
-    /// Cuts time with `window_of` instead (GROUP BY time with tz()).
+    /// Cuts time with `window_of` instead: GROUP BY time with tz(), or the one
+    /// window influxd's integer variant reads without GROUP BY time (the range).
     pub fn set_windows(&mut self, window_of: WindowOf) {
         self.window = Windows::Zoned(window_of);
     }
