@@ -237,11 +237,13 @@ pub async fn explain(
 
 /// What an inner statement (a subquery) is told and tells: whether its transformations
 /// read the interval before its range (influxd does only when the outer statement has
-/// no lower time bound), and, filled in, the names of its columns that answer tag values.
+/// no lower time bound), and, filled in, the names of its columns that answer tag values
+/// and the fields it reads that are integers.
 #[derive(Default)]
 struct InnerColumns {
     lookback: bool,
     tags: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    integer_fields: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 fn select_boxed<'a>(
@@ -426,6 +428,13 @@ async fn select_inner(
         cols.tags
             .borrow_mut()
             .extend(plan.tag_columns.iter().cloned());
+        cols.integer_fields.borrow_mut().extend(
+            plan.fields
+                .iter()
+                .zip(&plan.field_types)
+                .filter(|(_, t)| *t == &Some(tessera_storage::batch::FieldType::Integer))
+                .map(|(f, _)| f.clone()),
+        );
     }
     if plan.unreadable && explain == 0 {
         return Ok(Vec::new());
@@ -618,6 +627,7 @@ fn select_subqueries<'a>(
                     raw_shards.as_deref(),
                 );
             }
+            integer_math_columns(&inner, &mut series, &tag_columns.integer_fields.borrow());
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
@@ -836,6 +846,79 @@ fn stream_order(
         out[si][ri] = pos as u64;
     }
     Some(out)
+}
+
+/// influxd types a math function by its argument when an outer statement reads it: over
+/// an integer (`sqrt(uptime)`, `log2(count(x))`, `sin(sum(i))`) the inner column is an
+/// integer one, and its values reach the outer statement truncated (`log2(360)` → 8).
+fn integer_math_columns(
+    inner: &SelectStatement,
+    series: &mut [Series],
+    integer_fields: &std::collections::BTreeSet<String>,
+) {
+    use tessera_influxql::{DataType, Expr};
+    fn integer(e: &Expr, ints: &std::collections::BTreeSet<String>) -> bool {
+        match e {
+            Expr::VarRef { name, data_type } => match data_type {
+                DataType::Integer => true,
+                DataType::Unknown | DataType::Field => ints.contains(name),
+                _ => false,
+            },
+            Expr::Paren(e) => integer(e, ints),
+            Expr::Call { name, args } => match name.as_str() {
+                "count" | "elapsed" => true,
+                "sum"
+                | "max"
+                | "min"
+                | "first"
+                | "last"
+                | "mode"
+                | "spread"
+                | "percentile"
+                | "sample"
+                | "top"
+                | "bottom"
+                | "distinct"
+                | "difference"
+                | "non_negative_difference"
+                | "cumulative_sum" => args.first().is_some_and(|a| integer(a, ints)),
+                n if tessera_query::plan::MATH.contains(&n) => {
+                    args.first().is_some_and(|a| integer(a, ints))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    let columns: Vec<usize> = inner
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| match &f.expr {
+            Expr::Call { name, args } => {
+                tessera_query::plan::MATH.contains(&name.as_str())
+                    && args.first().is_some_and(|a| integer(a, integer_fields))
+            }
+            _ => false,
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
+    if columns.is_empty() {
+        return;
+    }
+    for s in series.iter_mut() {
+        if s.columns.len() != inner.fields.len() + 1 {
+            continue;
+        }
+        for row in s.values.iter_mut() {
+            for &c in &columns {
+                if let Some(tessera_query::Value::Float(v)) = row.get(c) {
+                    // Go's float-to-integer conversion truncates.
+                    row[c] = tessera_query::Value::Integer(*v as i64);
+                }
+            }
+        }
+    }
 }
 
 /// The start times of the live shard groups of the retention policies `stmt` reads
