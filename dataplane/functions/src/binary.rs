@@ -116,6 +116,8 @@ pub fn apply(lhs: &Value, op: Op, rhs: &Value) -> Result<Value, FunctionError> {
         },
         (Value::Integer(a), Value::Unsigned(b)) => int_op(*a, op, *b as i64),
         (Value::Unsigned(a), Value::Integer(b)) => int_op(*a as i64, op, *b),
+        // Go's math.Mod is NaN for a zero divisor: influxd answers null.
+        _ if out == ValueType::Float && op == Op::Mod && rhs.as_f64() == Some(0.0) => Value::Null,
         _ if out == ValueType::Float => {
             let (a, b) = (
                 lhs.as_f64().unwrap_or(f64::NAN),
@@ -127,7 +129,7 @@ pub fn apply(lhs: &Value, op: Op, rhs: &Value) -> Result<Value, FunctionError> {
                 Op::Mul => a * b,
                 Op::Div if b == 0.0 => 0.0,
                 Op::Div => a / b,
-                // Go's math.Mod: the sign of the dividend, NaN for a zero divisor.
+                // Go's math.Mod: the sign of the dividend.
                 _ => a % b,
             })
         }

@@ -995,7 +995,9 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> Value {
                     BinaryOp::Sub => V::Float(x - y),
                     BinaryOp::Mul => V::Float(x * y),
                     BinaryOp::Div => V::Float(if y == 0.0 { 0.0 } else { x / y }),
-                    BinaryOp::Mod => V::Float(if y == 0.0 { 0.0 } else { x % y }),
+                    // Go's math.Mod is NaN for a zero divisor: influxd answers null.
+                    BinaryOp::Mod if y == 0.0 => V::Null,
+                    BinaryOp::Mod => V::Float(x % y),
                     _ => V::Null,
                 }
             }

@@ -182,15 +182,8 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
         } else if plan.descending && plan.interval.is_some() {
             rows.sort_by_key(|r| std::cmp::Reverse(plan.window(r.time).0));
         }
-        // Iterators answer on their own when a transformation is one of them, or when
-        // fill(none) — or integral(), which is never filled — lets calls answer in
-        // different windows and OFFSET/LIMIT count them.
-        let by_iterator = plan.aggregate
-            && rows.iter().all(|r| r.calls.len() == plan.calls.len())
-            && (plan.outputs.iter().any(OExpr::has_transform)
-                || ((plan.fill == Fill::None || plan.calls.iter().any(|c| c.name == "integral"))
-                    && plan.calls.len() > 1
-                    && (plan.limit > 0 || plan.offset > 0)));
+        let by_iterator =
+            by_iterators(plan) && rows.iter().all(|r| r.calls.len() == plan.calls.len());
         if by_iterator {
             rows = transform::apply_windows(
                 plan,
@@ -937,6 +930,18 @@ fn aggregate_rows(
     }
 }
 
+/// Whether an aggregate statement's calls answer as iterators of their own (joined by
+/// time afterwards): when a transformation is one of them, or when fill(none) — or
+/// integral(), which is never filled — lets calls answer in different windows and
+/// OFFSET/LIMIT count them.
+fn by_iterators(plan: &SelectPlan) -> bool {
+    plan.aggregate
+        && (plan.outputs.iter().any(OExpr::has_transform)
+            || ((plan.fill == Fill::None || plan.calls.iter().any(|c| c.name == "integral"))
+                && plan.calls.len() > 1
+                && (plan.limit > 0 || plan.offset > 0)))
+}
+
 fn fill(plan: &SelectPlan, rows: &mut [Row]) {
     if matches!(plan.fill, Fill::Null | Fill::None) {
         return;
@@ -980,9 +985,14 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         }
     }
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
-    // (integral() has no fill iterator, but the rows the other calls answer fill its
-    // empty cells all the same.)
-    fill_matrix(plan, &times, &mut m, &vec![true; plan.calls.len()]);
+    // integral() has no fill iterator, but the rows the other calls answer fill its
+    // empty cells all the same — unless the iterators answer on their own.
+    let fillable: Vec<bool> = plan
+        .calls
+        .iter()
+        .map(|c| c.name != "integral" || !by_iterators(plan))
+        .collect();
+    fill_matrix(plan, &times, &mut m, &fillable);
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls
