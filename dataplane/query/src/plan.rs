@@ -66,6 +66,26 @@ pub const MATH: &[&str] = &[
     "log10", "pow", "round", "sin", "sqrt", "tan",
 ];
 
+/// The calls whose answer has their argument's type (influxd's type mapper): the
+/// selectors, the sums and the differences.
+pub const KEEPS_ARGUMENT_TYPE: &[&str] = &[
+    "min",
+    "max",
+    "first",
+    "last",
+    "sum",
+    "mode",
+    "spread",
+    "percentile",
+    "sample",
+    "top",
+    "bottom",
+    "distinct",
+    "difference",
+    "non_negative_difference",
+    "cumulative_sum",
+];
+
 pub fn is_reducer(name: &str) -> bool {
     AGGREGATES.contains(&name) || SELECTORS.contains(&name)
 }
@@ -719,21 +739,7 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
                 | "moving_average"
                 | "holt_winters"
                 | "holt_winters_with_fit" => Some("float"),
-                "min"
-                | "max"
-                | "first"
-                | "last"
-                | "sum"
-                | "mode"
-                | "spread"
-                | "percentile"
-                | "sample"
-                | "top"
-                | "bottom"
-                | "distinct"
-                | "difference"
-                | "non_negative_difference"
-                | "cumulative_sum" => args
+                n if KEEPS_ARGUMENT_TYPE.contains(&n) => args
                     .first()
                     .and_then(|a| ty(a, schema))
                     .filter(|t| *t != "tag"),

@@ -867,22 +867,9 @@ fn integer_math_columns(
             Expr::Paren(e) => integer(e, ints),
             Expr::Call { name, args } => match name.as_str() {
                 "count" | "elapsed" => true,
-                "sum"
-                | "max"
-                | "min"
-                | "first"
-                | "last"
-                | "mode"
-                | "spread"
-                | "percentile"
-                | "sample"
-                | "top"
-                | "bottom"
-                | "distinct"
-                | "difference"
-                | "non_negative_difference"
-                | "cumulative_sum" => args.first().is_some_and(|a| integer(a, ints)),
-                n if tessera_query::plan::MATH.contains(&n) => {
+                n if tessera_query::plan::KEEPS_ARGUMENT_TYPE.contains(&n)
+                    || tessera_query::plan::MATH.contains(&n) =>
+                {
                     args.first().is_some_and(|a| integer(a, ints))
                 }
                 _ => false,
