@@ -672,9 +672,14 @@ fn aggregate_rows(
                     // One time-ordered merge of the group's series over all its windows
                     // (influxd's heap runs over the whole range, so which of two
                     // equal-time points wins depends on the points before the window).
+                    // (The windows' reducers of this call are taken, not copied: its
+                    // answers come from this stream only.)
                     let mut all: Option<Reducer> = None;
-                    for rs in wins.values() {
-                        let Some(r) = rs.get(ci).cloned() else {
+                    for rs in wins.values_mut() {
+                        let Some(r) = rs
+                            .get_mut(ci)
+                            .map(|r| std::mem::replace(r, Reducer::nothing()))
+                        else {
                             continue;
                         };
                         match all.as_mut() {
