@@ -707,25 +707,13 @@ pub enum CExpr {
 
 pub fn compile_regex(pattern: &str) -> Result<Arc<regex::Regex>, QueryError> {
     thread_local! {
-        /// Regexes compiled on this thread, by pattern: building one costs far more than
-        /// the rest of a small query, and dashboards repeat their queries.
-        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Arc<regex::Regex>>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        /// Regexes compiled on this thread, by pattern.
+        static COMPILED: crate::cache::CacheCell<regex::Regex> = Default::default();
     }
-    if let Some(re) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
-        return Ok(re);
-    }
-    let re = regex::Regex::new(pattern)
-        .map(Arc::new)
-        .map_err(|e| QueryError::msg(format!("error parsing regexp: {e}")))?;
-    COMPILED.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(pattern.to_string(), Arc::clone(&re));
-    });
-    Ok(re)
+    crate::cache::get_or_make(&COMPILED, pattern, 256, || {
+        regex::Regex::new(pattern)
+            .map_err(|e| QueryError::msg(format!("error parsing regexp: {e}")))
+    })
 }
 
 impl CExpr {

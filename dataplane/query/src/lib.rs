@@ -18,6 +18,7 @@
 //! - [`value`], [`error`].
 
 pub mod agg;
+pub mod cache;
 pub mod cond;
 pub mod error;
 pub mod exec;

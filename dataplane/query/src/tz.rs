@@ -81,24 +81,15 @@ impl Tz {
         }
         thread_local! {
             /// Zones read on this thread, by name: a statement with tz() asks for its zone
-            /// several times (time range, shards, plan), and dashboards repeat it.
-            static LOADED: std::cell::RefCell<std::collections::HashMap<String, Arc<Tz>>> =
-                std::cell::RefCell::new(std::collections::HashMap::new());
+            /// several times (time range, shards, plan).
+            static LOADED: crate::cache::CacheCell<Tz> = Default::default();
         }
-        if let Some(tz) = LOADED.with(|l| l.borrow().get(name).cloned()) {
-            return Some(tz);
-        }
-        let dir = std::env::var("ZONEINFO").unwrap_or_else(|_| "/usr/share/zoneinfo".into());
-        let bytes = std::fs::read(std::path::Path::new(&dir).join(name)).ok()?;
-        let tz = Arc::new(parse_tzif(name, &bytes)?);
-        LOADED.with(|l| {
-            let mut l = l.borrow_mut();
-            if l.len() >= 64 {
-                l.clear();
-            }
-            l.insert(name.to_string(), Arc::clone(&tz));
-        });
-        Some(tz)
+        crate::cache::get_or_make(&LOADED, name, 64, || {
+            let dir = std::env::var("ZONEINFO").unwrap_or_else(|_| "/usr/share/zoneinfo".into());
+            let bytes = std::fs::read(std::path::Path::new(&dir).join(name)).map_err(|_| ())?;
+            parse_tzif(name, &bytes).ok_or(())
+        })
+        .ok()
     }
 
     /// Seconds east of UTC in effect at `ns` (UTC nanoseconds).
