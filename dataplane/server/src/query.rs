@@ -200,7 +200,7 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
             // influxd prints the statement as it ran it (a CQ's measurements qualified).
             let shown = match ctx.state.state().snapshot.clone() {
                 Some(snap) => {
-                    crate::statements::shown_statement(&query.statements[i], &p.db, &snap)
+                    crate::statements::shown_statement(&query.statements[i], &p.db, &p.rp, &snap)
                 }
                 None => query.statements[i].clone(),
             };

@@ -49,14 +49,8 @@ pub fn resolve_db_rp(
     rp: Option<&str>,
     defaults: &Defaults<'_>,
 ) -> Result<(String, String), QueryError> {
-    let db = db.filter(|d| !d.is_empty()).unwrap_or(defaults.db);
-    if db.is_empty() {
-        return Err(QueryError::DatabaseRequired);
-    }
-    let d = snap
-        .data
-        .database(db)
-        .ok_or_else(|| QueryError::DatabaseNotFound(db.to_string()))?;
+    let db = resolve_db(snap, db, defaults)?;
+    let d = snap.data.database(&db).expect("resolved above");
     let rp = rp
         .filter(|r| !r.is_empty())
         .or((!defaults.rp.is_empty()).then_some(defaults.rp))
@@ -64,7 +58,23 @@ pub fn resolve_db_rp(
     if !d.retention_policies.contains_key(rp) {
         return Err(QueryError::RetentionPolicyNotFound(rp.to_string()));
     }
-    Ok((db.to_string(), rp.to_string()))
+    Ok((db.clone(), rp.to_string()))
+}
+
+/// Resolves the database of a source (or the request's `db`), which must exist.
+pub fn resolve_db(
+    snap: &Snapshot,
+    db: Option<&str>,
+    defaults: &Defaults<'_>,
+) -> Result<String, QueryError> {
+    let db = db.filter(|d| !d.is_empty()).unwrap_or(defaults.db);
+    if db.is_empty() {
+        return Err(QueryError::DatabaseRequired);
+    }
+    if snap.data.database(db).is_none() {
+        return Err(QueryError::DatabaseNotFound(db.to_string()));
+    }
+    Ok(db.to_string())
 }
 
 /// Shards of `db.rp` whose groups overlap `[min, max]`.

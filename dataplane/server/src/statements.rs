@@ -13,7 +13,7 @@ use tessera_query::{QueryError, Value};
 use crate::handlers::Ctx;
 use crate::meta_sync::ExecuteError;
 use crate::scatter::SeriesFilter;
-use crate::select::{resolve_db_rp, shards_for, Defaults};
+use crate::select::{resolve_db, resolve_db_rp, shards_for, Defaults};
 
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
@@ -350,7 +350,9 @@ async fn run_inner(
             .await
         }
         Statement::CreateContinuousQuery { name, database, .. } => {
-            let stored = qualified_cq(st, &*snapshot(ctx)?);
+            let snap = snapshot(ctx)?;
+            let stored = qualified_cq(st, db_param, rp_param, &snap);
+            check_cq_measurements(&stored, &snap)?;
             exec(
                 ctx,
                 Command::CreateContinuousQuery {
@@ -441,10 +443,10 @@ async fn run_inner(
             };
             let values = snap
                 .data
-                .databases
-                .keys()
-                .filter(|n| visible(n))
-                .map(|n| vec![s(n)])
+                .databases_in_order()
+                .into_iter()
+                .filter(|d| visible(&d.name))
+                .map(|d| vec![s(&d.name)])
                 .collect();
             Ok(vec![series("databases", &["name"], values)])
         }
@@ -459,8 +461,8 @@ async fn run_inner(
                 .database(db)
                 .ok_or_else(|| QueryError::DatabaseNotFound(db.to_string()))?;
             let values = d
-                .retention_policies
-                .values()
+                .policies_in_order()
+                .into_iter()
                 .map(|rp| {
                     vec![
                         s(&rp.name),
@@ -512,8 +514,8 @@ async fn run_inner(
             let snap = snapshot(ctx)?;
             Ok(snap
                 .data
-                .databases
-                .values()
+                .databases_in_order()
+                .into_iter()
                 .map(|d| {
                     series(&d.name, &["name", "query"], {
                         // In creation order, as influxd lists them.
@@ -529,10 +531,10 @@ async fn run_inner(
         Statement::ShowSubscriptions => {
             let snap = snapshot(ctx)?;
             let mut out = Vec::new();
-            for d in snap.data.databases.values() {
+            for d in snap.data.databases_in_order() {
                 let mut values = Vec::new();
-                for rp in d.retention_policies.values() {
-                    for sub in rp.subscriptions.values() {
+                for rp in d.policies_in_order() {
+                    for sub in rp.subscriptions_in_order() {
                         values.push(vec![
                             s(&rp.name),
                             s(&sub.name),
@@ -572,7 +574,7 @@ async fn run_inner(
             let filter_expr = condition.as_ref().map(MeasurementExpr::of).transpose()?;
             let snap = snapshot(ctx)?;
             // An unknown database lists nothing (no error), as influxd.
-            let (db, _) = match resolve_db_rp(&snap, database.as_deref(), None, &defaults) {
+            let db = match resolve_db(&snap, database.as_deref(), &defaults) {
                 Ok(x) => x,
                 Err(QueryError::DatabaseNotFound(_)) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
@@ -789,6 +791,19 @@ async fn run_inner(
                 }
                 None => false,
             };
+            // influxd runs SHOW SERIES over the shards of the named retention policy, else
+            // the default one, which must exist; without time its index then answers for
+            // every policy, but only when that policy has a shard at all.
+            let snap = snapshot(ctx)?;
+            let (db, rp) = resolve_db_rp(
+                &snap,
+                database.as_deref().or(source_database(sources)),
+                source_policy(sources),
+                &defaults,
+            )?;
+            if shards_for(&snap, &db, &rp, i64::MIN, i64::MAX).is_empty() {
+                return Ok(Vec::new());
+            }
             check_tag_comparisons(condition.as_ref())?;
             // Without time influxd first picks measurements through an index check that
             // refuses arithmetic (`host - 1`); with time it reads the series as a SELECT
@@ -838,20 +853,9 @@ async fn run_inner(
             offset,
         } => {
             let snap = snapshot(ctx)?;
-            let src_rp = sources.iter().find_map(|s| match s {
-                Source::Measurement(m) => m.retention_policy.clone(),
-                _ => None,
-            });
-            let src_db = sources.iter().find_map(|s| match s {
-                Source::Measurement(m) => m.database.clone(),
-                _ => None,
-            });
-            let (db, rp) = resolve_db_rp(
-                &snap,
-                database.as_deref().or(src_db.as_deref()),
-                src_rp.as_deref(),
-                &defaults,
-            )?;
+            let src_rp = source_policy(sources);
+            let src_db = source_database(sources);
+            let (db, rp) = resolve_db_rp(&snap, database.as_deref().or(src_db), src_rp, &defaults)?;
             let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
             let fields = crate::cluster_index::fields(ctx, &db, &rp, &shards).await?;
             let filter = sources_filter(sources)?;
@@ -1024,8 +1028,8 @@ async fn run_inner(
         Statement::ShowShardGroups => {
             let snap = snapshot(ctx)?;
             let mut values = Vec::new();
-            for d in snap.data.databases.values() {
-                for rp in d.retention_policies.values() {
+            for d in snap.data.databases_in_order() {
+                for rp in d.policies_in_order() {
                     for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
                         values.push(vec![
                             Value::Integer(g.id as i64),
@@ -1054,9 +1058,9 @@ async fn run_inner(
         Statement::ShowShards => {
             let snap = snapshot(ctx)?;
             let mut out = Vec::new();
-            for d in snap.data.databases.values() {
+            for d in snap.data.databases_in_order() {
                 let mut values = Vec::new();
-                for rp in d.retention_policies.values() {
+                for rp in d.policies_in_order() {
                     for g in rp.shard_groups.iter().filter(|g| !g.is_deleted()) {
                         for sh in &g.shards {
                             values.push(vec![
@@ -1177,11 +1181,8 @@ async fn delete(
     allow_time: bool,
 ) -> Result<Vec<Series>, QueryError> {
     let snap = snapshot(ctx)?;
-    let src_db = sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.database.clone(),
-        _ => None,
-    });
-    let db = src_db.as_deref().unwrap_or(defaults.db);
+    let src_db = source_database(sources);
+    let db = src_db.unwrap_or(defaults.db);
     let d = snap
         .data
         .database(db)
@@ -1349,21 +1350,19 @@ async fn index_series_counted(
     mut per_shard: Option<&mut BTreeMap<String, usize>>,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
     let snap = snapshot(ctx)?;
-    let src_db = sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.database.clone(),
-        _ => None,
-    });
-    let src_rp = sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.retention_policy.clone(),
-        _ => None,
-    });
-    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let src_db = source_database(sources);
+    let src_rp = source_policy(sources);
+    let db = if default_rp_only {
+        resolve_db_rp(&snap, database.or(src_db), src_rp, defaults)?.0
+    } else {
+        resolve_db(&snap, database.or(src_db), defaults)?
+    };
     let filter = sources_filter(sources)?;
     // influxd's index statements read every retention policy, whatever the source names;
     // those that read one read the named one, else the default.
     let rps: Vec<String> = match snap.data.database(&db) {
         Some(d) if default_rp_only => {
-            vec![src_rp.unwrap_or_else(|| d.default_retention_policy.clone())]
+            vec![src_rp.unwrap_or(&d.default_retention_policy).to_string()]
         }
         Some(d) => d.retention_policies.keys().cloned().collect(),
         None => Vec::new(),
@@ -1424,6 +1423,22 @@ async fn index_series_counted(
     Ok((keys, fields))
 }
 
+/// The database the first measurement of a FROM names.
+fn source_database(sources: &[Source]) -> Option<&str> {
+    sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.database.as_deref(),
+        _ => None,
+    })
+}
+
+/// The retention policy the first measurement of a FROM names.
+fn source_policy(sources: &[Source]) -> Option<&str> {
+    sources.iter().find_map(|s| match s {
+        Source::Measurement(m) => m.retention_policy.as_deref(),
+        _ => None,
+    })
+}
+
 /// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
 /// The shards of `shards` whose group overlaps `[min, max]`.
 /// The condition without its time terms when a shard of the database is in its time
@@ -1440,11 +1455,8 @@ fn any_shard_in_time(
         return Ok(Some(Some(condition.clone())));
     }
     let snap = snapshot(ctx)?;
-    let src_db = sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.database.clone(),
-        _ => None,
-    });
-    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let src_db = source_database(sources);
+    let db = resolve_db(&snap, database.or(src_db), defaults)?;
     let any = snap.data.database(&db).is_some_and(|d| {
         d.retention_policies.values().any(|rp| {
             rp.shard_groups
@@ -1499,11 +1511,8 @@ async fn index_scope(
     sources: &[Source],
 ) -> Result<(Option<Vec<String>>, Vec<u64>), QueryError> {
     let snap = snapshot(ctx)?;
-    let src_db = sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.database.clone(),
-        _ => None,
-    });
-    let (db, _) = resolve_db_rp(&snap, database.or(src_db.as_deref()), None, defaults)?;
+    let src_db = source_database(sources);
+    let db = resolve_db(&snap, database.or(src_db), defaults)?;
     let mut shards = Vec::new();
     for rp in snap
         .data
@@ -1572,44 +1581,91 @@ fn tag_values_of(
 }
 
 /// A CREATE CONTINUOUS QUERY as influxd stores and prints it: the measurements its query
-/// reads and writes qualified with the CQ's database and that database's default
-/// retention policy where the text names none. Other statements are returned as given.
-pub fn qualified_cq(st: &Statement, snap: &Snapshot) -> Statement {
+/// reads and writes qualified where the text leaves the database or retention policy out.
+/// As in influxd, the request's `db` (else the CQ's own database) and `rp` (else that
+/// database's default policy) fill them in. Other statements are returned as given.
+pub fn qualified_cq(st: &Statement, db: &str, rp: &str, snap: &Snapshot) -> Statement {
     let mut stored = st.clone();
     if let Statement::CreateContinuousQuery {
         source, database, ..
     } = &mut stored
     {
-        qualify_select(source, database, snap);
+        let db = if db.is_empty() { database } else { db };
+        qualify_select(source, db, rp, snap);
     }
     stored
 }
 
+/// influxd's checks of a continuous query's measurements once qualified
+/// ([`qualified_cq`]), target first: first that each names a database that exists and a
+/// retention policy, then that each policy exists.
+fn check_cq_measurements(stored: &Statement, snap: &Snapshot) -> Result<(), QueryError> {
+    let Statement::CreateContinuousQuery { source, .. } = stored else {
+        return Ok(());
+    };
+    let sources = source.sources.iter().filter_map(|s| match s {
+        Source::Measurement(m) => Some(m),
+        _ => None,
+    });
+    let measurements: Vec<_> = source.target.iter().chain(sources).collect();
+    let name = |m: &tessera_influxql::Measurement| {
+        (
+            m.database.clone().unwrap_or_default(),
+            m.retention_policy.clone().unwrap_or_default(),
+        )
+    };
+    for (db, rp) in measurements.iter().map(|m| name(m)) {
+        if snap.data.database(&db).is_none() {
+            return Err(QueryError::DatabaseNotFound(db));
+        }
+        if rp.is_empty() {
+            return Err(QueryError::msg(format!(
+                "default retention policy not set for: {db}"
+            )));
+        }
+    }
+    for (db, rp) in measurements.iter().map(|m| name(m)) {
+        if snap.data.retention_policy(&db, &rp).is_none() {
+            return Err(QueryError::msg(format!(
+                "retention policy not found: {db}.{rp}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The statement as influxd prints it in a GET warning: a continuous query as stored
 /// ([`qualified_cq`]), a SELECT … INTO with its measurements qualified by the request's
-/// database (`db`) and default retention policies.
-pub fn shown_statement(st: &Statement, db: &str, snap: &Snapshot) -> Statement {
+/// database (`db`) and retention policy (`rp`, else the default ones).
+pub fn shown_statement(st: &Statement, db: &str, rp: &str, snap: &Snapshot) -> Statement {
     match st {
-        Statement::CreateContinuousQuery { .. } => qualified_cq(st, snap),
+        Statement::CreateContinuousQuery { .. } => qualified_cq(st, db, rp, snap),
         Statement::Select(s) if s.target.is_some() => {
             let mut s = s.clone();
-            qualify_select(&mut s, db, snap);
+            qualify_select(&mut s, db, rp, snap);
             Statement::Select(s)
         }
         other => other.clone(),
     }
 }
 
-/// Names `database` and its default retention policy on the sources and the target of
-/// `stmt` where the text leaves them out.
-fn qualify_select(stmt: &mut tessera_influxql::SelectStatement, database: &str, snap: &Snapshot) {
+/// Names `database` and `rp` (else the database's default retention policy) on the
+/// sources and the target of `stmt` where the text leaves them out.
+fn qualify_select(
+    stmt: &mut tessera_influxql::SelectStatement,
+    database: &str,
+    rp: &str,
+    snap: &Snapshot,
+) {
     let qualify = |m: &mut tessera_influxql::Measurement| {
         let db = m
             .database
             .get_or_insert_with(|| database.to_string())
             .clone();
         if m.retention_policy.is_none() {
-            if let Some(d) = snap.data.database(&db) {
+            if !rp.is_empty() {
+                m.retention_policy = Some(rp.to_string());
+            } else if let Some(d) = snap.data.database(&db) {
                 m.retention_policy = Some(d.default_retention_policy.clone());
             }
         }

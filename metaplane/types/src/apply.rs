@@ -329,6 +329,7 @@ impl ClusterState {
                         "subscription requires at least one destination".into(),
                     ));
                 }
+                let created = self.index;
                 let rp = self.rp_mut(database, retention_policy)?;
                 if rp.subscriptions.contains_key(name) {
                     return Err(MetaError::SubscriptionExists);
@@ -339,6 +340,7 @@ impl ClusterState {
                         name: name.clone(),
                         mode: *mode,
                         destinations: destinations.clone(),
+                        created,
                     },
                 );
                 Ok(Reply::Ok)
@@ -405,27 +407,47 @@ impl ClusterState {
         if name.is_empty() {
             return Err(MetaError::DatabaseNameRequired);
         }
-        let rp = match spec {
-            Some(spec) => build_policy(spec)?,
-            None => build_policy(&RetentionPolicySpec {
-                name: DEFAULT_RETENTION_POLICY.into(),
-                ..Default::default()
-            })?,
+        let default_spec = RetentionPolicySpec {
+            name: DEFAULT_RETENTION_POLICY.into(),
+            ..Default::default()
         };
         if let Some(db) = self.databases.get(name) {
-            // influxd: re-creating a database is a no-op, unless the requested policy
-            // conflicts with the one it already has.
-            if spec.is_some() {
-                match db.retention_policies.get(&rp.name) {
-                    Some(existing) if same_policy(existing, &rp) => {}
-                    _ => return Err(MetaError::RetentionPolicyConflict),
-                }
+            // influxd: re-creating a database is a no-op. With a policy spec, a too-short
+            // duration is refused first; then a database that still has policies must
+            // already hold one matching the spec as its default, and one whose policies
+            // were all dropped gets the spec as its new default policy.
+            let Some(spec) = spec else {
+                return Ok(Reply::Ok);
+            };
+            if matches!(spec.duration, Some(d) if d != 0 && d < HOUR) {
+                return Err(MetaError::RetentionPolicyDurationTooLow);
             }
+            if !db.retention_policies.is_empty() {
+                // The matching policy must also be the default: CREATE DATABASE … WITH
+                // only ever makes default policies.
+                return match db.retention_policies.get(&spec.name) {
+                    Some(existing)
+                        if spec_matches(spec, existing)
+                            && db.default_retention_policy == spec.name =>
+                    {
+                        Ok(Reply::Ok)
+                    }
+                    _ => Err(MetaError::RetentionPolicyConflict),
+                };
+            }
+            let mut rp = build_policy(spec)?;
+            rp.created = self.index;
+            let db = self.databases.get_mut(name).expect("checked above");
+            db.default_retention_policy = rp.name.clone();
+            db.retention_policies.insert(rp.name.clone(), rp);
             return Ok(Reply::Ok);
         }
+        let mut rp = build_policy(spec.unwrap_or(&default_spec))?;
+        rp.created = self.index;
         let mut db = Database {
             name: name.to_string(),
             default_retention_policy: rp.name.clone(),
+            created: self.index,
             ..Default::default()
         };
         db.retention_policies.insert(rp.name.clone(), rp);
@@ -439,19 +461,23 @@ impl ClusterState {
         spec: &RetentionPolicySpec,
         make_default: bool,
     ) -> Result<Reply, MetaError> {
-        let rp = build_policy(spec)?;
+        let mut rp = build_policy(spec)?;
+        rp.created = self.index;
         let db = self
             .databases
             .get_mut(database)
             .ok_or_else(|| MetaError::DatabaseNotFound(database.to_string()))?;
         if let Some(existing) = db.retention_policies.get(&rp.name) {
-            if same_policy(existing, &rp)
-                && (!make_default || db.default_retention_policy == rp.name)
-            {
-                return Ok(Reply::Ok);
+            // influxd 1.6: CREATE RETENTION POLICY over a different one of that name is
+            // refused; over the same one it is a no-op, unless it asks to make a
+            // policy that is not the default the default.
+            if !same_policy(existing, &rp) {
+                return Err(MetaError::RetentionPolicyExists);
             }
-            // influxd 1.6: CREATE RETENTION POLICY over a different one of that name.
-            return Err(MetaError::RetentionPolicyExists);
+            if make_default && db.default_retention_policy != rp.name {
+                return Err(MetaError::RetentionPolicyConflict);
+            }
+            return Ok(Reply::Ok);
         }
         if make_default || db.default_retention_policy.is_empty() {
             db.default_retention_policy = rp.name.clone();
@@ -617,7 +643,17 @@ fn build_policy(spec: &RetentionPolicySpec) -> Result<RetentionPolicy, MetaError
         replica_n,
         shard_groups: Vec::new(),
         subscriptions: Default::default(),
+        created: 0,
     })
+}
+
+/// influxd's `RetentionPolicySpec.Matches`: the options the spec names equal the policy's,
+/// with the shard duration normalised against the policy's own duration.
+fn spec_matches(spec: &RetentionPolicySpec, rp: &RetentionPolicy) -> bool {
+    spec.duration.is_none_or(|d| d == rp.duration)
+        && spec.replica_n.is_none_or(|n| n == rp.replica_n)
+        && normalise_shard_duration(spec.shard_group_duration.unwrap_or(0), rp.duration)
+            == rp.shard_group_duration
 }
 
 fn same_policy(a: &RetentionPolicy, b: &RetentionPolicy) -> bool {

@@ -51,6 +51,27 @@ pub struct Database {
     pub default_retention_policy: String,
     pub retention_policies: BTreeMap<String, RetentionPolicy>,
     pub continuous_queries: BTreeMap<String, ContinuousQuery>,
+    /// The log index before the one that created it: listings follow creation order, as
+    /// influxd's do.
+    #[serde(default)]
+    pub created: u64,
+}
+
+impl Database {
+    /// The retention policies in creation order, as influxd lists them.
+    pub fn policies_in_order(&self) -> Vec<&RetentionPolicy> {
+        in_creation_order(self.retention_policies.values(), |rp| rp.created)
+    }
+}
+
+/// `items` sorted by when they were created; ties keep their order.
+fn in_creation_order<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    created: impl Fn(&T) -> u64,
+) -> Vec<&'a T> {
+    let mut out: Vec<&T> = items.collect();
+    out.sort_by_key(|t| created(t));
+    out
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -63,6 +84,16 @@ pub struct RetentionPolicy {
     pub replica_n: u32,
     pub shard_groups: Vec<ShardGroup>,
     pub subscriptions: BTreeMap<String, Subscription>,
+    /// The log index before the one that created it (listing order).
+    #[serde(default)]
+    pub created: u64,
+}
+
+impl RetentionPolicy {
+    /// The subscriptions in creation order, as influxd lists them.
+    pub fn subscriptions_in_order(&self) -> Vec<&Subscription> {
+        in_creation_order(self.subscriptions.values(), |s| s.created)
+    }
 }
 
 /// The options a retention policy is created or altered with; `None` keeps the current or
@@ -125,6 +156,9 @@ pub struct Subscription {
     pub name: String,
     pub mode: SubscriptionMode,
     pub destinations: Vec<String>,
+    /// The log index before the one that created it (listing order).
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// A database privilege, as `GRANT` names them.
@@ -184,6 +218,11 @@ pub struct InstalledLicense {
 impl ClusterState {
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.get(name)
+    }
+
+    /// The databases in creation order, as influxd lists them.
+    pub fn databases_in_order(&self) -> Vec<&Database> {
+        in_creation_order(self.databases.values(), |d| d.created)
     }
 
     pub fn retention_policy(&self, db: &str, rp: &str) -> Option<&RetentionPolicy> {

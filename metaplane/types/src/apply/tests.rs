@@ -295,3 +295,120 @@ fn shard_groups_start_where_go_truncates() {
     // Monday 1969-12-29 starts the week holding the epoch.
     assert_eq!(group_start(0, 7 * DAY), -3 * DAY);
 }
+
+fn create_db(s: &mut ClusterState, index: u64, name: &str, spec: Option<RetentionPolicySpec>) {
+    s.apply(
+        index,
+        &Command::CreateDatabase {
+            name: name.into(),
+            retention_policy: spec,
+        },
+    )
+    .unwrap();
+}
+
+fn spec(name: &str, duration: Option<u64>, shard: Option<u64>) -> RetentionPolicySpec {
+    RetentionPolicySpec {
+        name: name.into(),
+        duration,
+        shard_group_duration: shard,
+        replica_n: None,
+    }
+}
+
+#[test]
+fn recreating_a_database_with_a_policy_follows_influxd() {
+    let mut s = with_nodes(1);
+    create_db(&mut s, 2, "db", None);
+    let create = |s: &mut ClusterState, index, spec| {
+        s.apply(
+            index,
+            &Command::CreateDatabase {
+                name: "db".into(),
+                retention_policy: Some(spec),
+            },
+        )
+    };
+    // Options left out match whatever the default policy has.
+    create(&mut s, 3, spec("autogen", None, Some(WEEK))).unwrap();
+    // A conflicting policy is refused before its durations are checked.
+    let err = create(&mut s, 4, spec("autogen", Some(HOUR), Some(1000 * DAY))).unwrap_err();
+    assert_eq!(err, MetaError::RetentionPolicyConflict);
+    // A matching policy that is not the default conflicts too.
+    s.apply(
+        5,
+        &Command::CreateRetentionPolicy {
+            database: "db".into(),
+            policy: spec("other", Some(2 * HOUR), None),
+            make_default: false,
+        },
+    )
+    .unwrap();
+    let err = create(&mut s, 6, spec("other", Some(2 * HOUR), None)).unwrap_err();
+    assert_eq!(err, MetaError::RetentionPolicyConflict);
+    // So does asking to make it the default through CREATE RETENTION POLICY.
+    let err = s
+        .apply(
+            7,
+            &Command::CreateRetentionPolicy {
+                database: "db".into(),
+                policy: spec("other", Some(2 * HOUR), None),
+                make_default: true,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err, MetaError::RetentionPolicyConflict);
+    // With every policy dropped, the spec becomes the new default policy.
+    for (i, rp) in ["autogen", "other"].into_iter().enumerate() {
+        s.apply(
+            8 + i as u64,
+            &Command::DropRetentionPolicy {
+                database: "db".into(),
+                name: rp.into(),
+            },
+        )
+        .unwrap();
+    }
+    let err = create(&mut s, 10, spec("x", Some(HOUR), Some(1000 * DAY))).unwrap_err();
+    assert_eq!(err, MetaError::IncompatibleDurations);
+    create(&mut s, 11, spec("x", Some(2 * HOUR), None)).unwrap();
+    let d = s.database("db").unwrap();
+    assert_eq!(d.default_retention_policy, "x");
+    assert_eq!(d.retention_policies["x"].shard_group_duration, HOUR);
+}
+
+#[test]
+fn listings_follow_creation_order() {
+    let mut s = with_nodes(1);
+    for (i, name) in ["zeta", "alpha", "mid"].into_iter().enumerate() {
+        create_db(&mut s, 2 + i as u64, name, None);
+    }
+    s.apply(
+        5,
+        &Command::DropDatabase {
+            name: "zeta".into(),
+        },
+    )
+    .unwrap();
+    create_db(&mut s, 6, "zeta", None);
+    for (i, rp) in ["r9", "r1"].into_iter().enumerate() {
+        s.apply(
+            7 + i as u64,
+            &Command::CreateRetentionPolicy {
+                database: "alpha".into(),
+                policy: spec(rp, None, None),
+                make_default: false,
+            },
+        )
+        .unwrap();
+    }
+    let dbs: Vec<_> = s
+        .databases_in_order()
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(dbs, ["alpha", "mid", "zeta"]);
+    let rps: Vec<_> = s.database("alpha").unwrap().policies_in_order();
+    let rps: Vec<_> = rps.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(rps, ["autogen", "r9", "r1"]);
+}
