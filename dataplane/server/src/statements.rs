@@ -124,6 +124,15 @@ fn snapshot(ctx: &Ctx) -> Result<std::sync::Arc<Snapshot>, QueryError> {
         .ok_or_else(|| QueryError::msg("this node has not joined a cluster yet"))
 }
 
+/// influxd's `meta.ValidName` for databases and retention policies: printable, not
+/// empty, not `.` or `..`, and without a slash or backslash.
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .all(|c| c == ' ' || !(c.is_control() || c.is_whitespace()))
+        && !matches!(name, "" | "." | "..")
+        && !name.contains(['/', '\\'])
+}
+
 fn rp_spec(
     name: String,
     duration: Option<i64>,
@@ -163,7 +172,16 @@ async fn run_inner(
             let snap = snapshot(ctx)?;
             crate::select::select(ctx, &snap, sel, &defaults).await
         }
-        Statement::CreateDatabase { name, .. } if name.is_empty() => {
+        Statement::CreateDatabase { name, rp }
+            if !valid_name(name)
+                || rp
+                    .as_ref()
+                    .and_then(|r| r.name.as_deref())
+                    .is_some_and(|n| !n.is_empty() && !valid_name(n)) =>
+        {
+            Err(QueryError::msg("invalid name"))
+        }
+        Statement::CreateRetentionPolicy { name, .. } if !valid_name(name) => {
             Err(QueryError::msg("invalid name"))
         }
         Statement::CreateDatabase { name, rp } => {
@@ -452,7 +470,10 @@ async fn run_inner(
         }
         Statement::ShowRetentionPolicies { database } => {
             let snap = snapshot(ctx)?;
-            let db = database.as_deref().unwrap_or(db_param);
+            let db = database
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .unwrap_or(db_param);
             if db.is_empty() {
                 return Err(QueryError::DatabaseRequired);
             }

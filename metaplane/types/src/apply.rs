@@ -497,10 +497,10 @@ impl ClusterState {
             .databases
             .get(database)
             .ok_or_else(|| MetaError::DatabaseNotFound(database.to_string()))?;
-        let current = db
-            .retention_policies
-            .get(name)
-            .ok_or_else(|| MetaError::RetentionPolicyNotFound(name.to_string()))?;
+        let missing = || MetaError::RetentionPolicyNotFound(name.to_string());
+        let name = db.policy_name(name).to_string();
+        let name = name.as_str();
+        let current = db.retention_policies.get(name).ok_or_else(missing)?;
         let new_name = if spec.name.is_empty() {
             name.to_string()
         } else {

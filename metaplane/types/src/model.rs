@@ -58,6 +58,16 @@ pub struct Database {
 }
 
 impl Database {
+    /// `name`, or the default policy's name when it is empty: influxd's `DatabaseInfo`
+    /// looks an empty policy name up as the default policy (ALTER RETENTION POLICY "").
+    pub fn policy_name<'a>(&'a self, name: &'a str) -> &'a str {
+        if name.is_empty() {
+            &self.default_retention_policy
+        } else {
+            name
+        }
+    }
+
     /// The retention policies in creation order, as influxd lists them.
     pub fn policies_in_order(&self) -> Vec<&RetentionPolicy> {
         in_creation_order(self.retention_policies.values(), |rp| rp.created)
