@@ -226,6 +226,64 @@ fn authentication_and_privileges_match_influxd() {
             q("GET", wally, "", "SHOW DATABASES"),
         ),
         (
+            "writer drops a retention policy of its database",
+            q("POST", wally, "", "DROP RETENTION POLICY nosuch ON db1"),
+        ),
+        (
+            "reader cannot drop a retention policy",
+            q("POST", bob, "", "DROP RETENTION POLICY nosuch ON db0"),
+        ),
+        (
+            "reader creates a continuous query on its database",
+            q(
+                "POST",
+                bob,
+                "",
+                "CREATE CONTINUOUS QUERY c ON db0 BEGIN SELECT count(v) INTO c2 FROM cpu \
+                 GROUP BY time(1h) END",
+            ),
+        ),
+        (
+            "reader: a continuous query into another database needs WRITE there",
+            q(
+                "POST",
+                bob,
+                "",
+                "CREATE CONTINUOUS QUERY d ON db0 BEGIN SELECT count(v) INTO db1..c2 FROM cpu \
+                 GROUP BY time(1h) END",
+            ),
+        ),
+        (
+            "writer: a continuous query needs READ",
+            q(
+                "POST",
+                wally,
+                "",
+                "CREATE CONTINUOUS QUERY e ON db1 BEGIN SELECT count(v) INTO c2 FROM cpu \
+                 GROUP BY time(1h) END",
+            ),
+        ),
+        (
+            "reader cannot drop a continuous query",
+            q("POST", bob, "", "DROP CONTINUOUS QUERY c ON db0"),
+        ),
+        (
+            "admin drops the continuous query",
+            q("POST", admin, "", "DROP CONTINUOUS QUERY c ON db0"),
+        ),
+        (
+            "writer counts tag keys without READ",
+            q("GET", wally, "db1", "SHOW TAG KEY CARDINALITY"),
+        ),
+        (
+            "writer counts series exactly without READ",
+            q("GET", wally, "db1", "SHOW SERIES EXACT CARDINALITY"),
+        ),
+        (
+            "writer: the series estimate needs READ",
+            q("GET", wally, "db1", "SHOW SERIES CARDINALITY"),
+        ),
+        (
             "write without credentials",
             w(None, "db1", "cpu,host=d v=4 4000000000"),
         ),

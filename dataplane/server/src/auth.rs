@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use tessera_influxql::{Source, Statement};
+use tessera_influxql::{CardinalityKind, Source, Statement};
 use tessera_meta_types::{Privilege, Snapshot, User};
 
 use crate::handlers::{error_json, Ctx};
@@ -267,13 +267,32 @@ fn needs(st: &Statement) -> Vec<Need> {
         S::Select(s) => select_needs(s, &mut out),
         S::Explain { statement, .. } => select_needs(statement, &mut out),
         S::Delete { .. } | S::DropSeries { .. } => out.push(write(None)),
+        // READ on the CQ's database, and WRITE on the database its INTO names, if any.
         S::CreateContinuousQuery {
             database, source, ..
         } => {
-            out.push(write(Some(database.clone())));
-            select_needs(source, &mut out);
+            out.push(read(&Some(database.clone())));
+            if let Some(db) = source
+                .target
+                .as_ref()
+                .and_then(|t| t.database.clone())
+                .filter(|d| !d.is_empty())
+            {
+                out.push(write(Some(db)));
+            }
         }
-        S::DropContinuousQuery { database, .. } => out.push(write(Some(database.clone()))),
+        S::DropContinuousQuery { database, .. } | S::DropRetentionPolicy { database, .. } => {
+            out.push(write(Some(database.clone())))
+        }
+        // influxd 1.6 checks only the estimated series and measurement counts; the other
+        // CARDINALITY statements need no privilege.
+        S::ShowCardinality {
+            what: CardinalityKind::Series | CardinalityKind::Measurement,
+            exact: false,
+            database,
+            ..
+        } => out.push(read(database)),
+        S::ShowCardinality { .. } => {}
         S::ShowDatabases => out.push(Need {
             admin: false,
             database: None,
@@ -284,8 +303,7 @@ fn needs(st: &Statement) -> Vec<Need> {
         | S::ShowSeries { database, .. }
         | S::ShowTagKeys { database, .. }
         | S::ShowTagValues { database, .. }
-        | S::ShowFieldKeys { database, .. }
-        | S::ShowCardinality { database, .. } => out.push(read(database)),
+        | S::ShowFieldKeys { database, .. } => out.push(read(database)),
         S::ShowContinuousQueries | S::ShowQueries => out.push(read(&None)),
         _ => out.push(admin()),
     }

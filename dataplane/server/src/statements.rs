@@ -937,12 +937,14 @@ async fn run_inner(
                 && condition.is_none()
                 && sources.is_empty()
             {
-                let (_, shards) = index_scope(ctx, &defaults, database.as_deref(), sources).await?;
+                // influxd answers 0 for a database that is not there or holds nothing.
+                let shards = match index_scope(ctx, &defaults, database.as_deref(), sources).await {
+                    Ok((_, shards)) => shards,
+                    Err(QueryError::DatabaseNotFound(_)) => Vec::new(),
+                    Err(e) => return Err(e),
+                };
                 let one_group = in_one_group(&*snapshot(ctx)?, &shards);
                 let n = crate::cluster_index::series_count(ctx, shards, one_group).await?;
-                if n == 0 {
-                    return Ok(Vec::new());
-                }
                 return Ok(vec![series(
                     "",
                     &["cardinality estimation"],
@@ -959,7 +961,7 @@ async fn run_inner(
             if let Some(c) = condition {
                 tessera_query::cond::split_time(c, now)?;
             }
-            let (keys, fields) = index_series_counted(
+            let found = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
@@ -977,8 +979,16 @@ async fn run_inner(
                 counted || *what != CardinalityKind::Measurement,
                 exact_series.then_some(&mut per_shard),
             )
-            .await?;
+            .await;
             let count = |n: usize| vec![vec![Value::Integer(n as i64)]];
+            let (keys, fields) = match (found, counted) {
+                // The measurement estimate, like the series one, is 0 for a database
+                // that is not there.
+                (Err(QueryError::DatabaseNotFound(_)), false) => {
+                    return Ok(vec![series("", &["cardinality estimation"], count(0))]);
+                }
+                (found, _) => found?,
+            };
             let per_measurement = |f: &dyn Fn(&str, &[&Vec<u8>]) -> usize| -> Vec<Series> {
                 let mut by: BTreeMap<String, Vec<&Vec<u8>>> = BTreeMap::new();
                 for k in &keys {
@@ -987,7 +997,10 @@ async fn run_inner(
                         .push(k);
                 }
                 by.into_iter()
-                    .map(|(m, ks)| series(&m, &["count"], count(f(&m, &ks))))
+                    .map(|(m, ks)| (f(&m, &ks), m))
+                    // A measurement with no tag keys has no TAG KEY CARDINALITY row.
+                    .filter(|(n, _)| *n > 0 || *what != CardinalityKind::TagKey)
+                    .map(|(n, m)| series(&m, &["count"], count(n)))
                     .collect()
             };
             Ok(match what {
@@ -997,12 +1010,12 @@ async fn run_inner(
                         .map(|k| tessera_storage::batch::measurement_of(k).to_vec())
                         .collect::<BTreeSet<_>>()
                         .len();
-                    if n == 0 {
-                        Vec::new()
-                    } else if counted {
-                        vec![series("", &["count"], count(n))]
-                    } else {
+                    if !counted {
                         vec![series("", &["cardinality estimation"], count(n))]
+                    } else if n == 0 {
+                        Vec::new()
+                    } else {
+                        vec![series("", &["count"], count(n))]
                     }
                 }
                 CardinalityKind::Series => {
