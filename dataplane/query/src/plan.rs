@@ -705,6 +705,16 @@ fn arith(op: BinaryOp) -> Option<tessera_functions::binary::Op> {
 /// incompatible types: <l> and <r>`. `None`: fine (or not decidable here).
 fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
     use tessera_functions::ValueType as V;
+    fn vt(t: &str) -> Option<V> {
+        match t {
+            "float" => Some(V::Float),
+            "integer" => Some(V::Integer),
+            "unsigned" => Some(V::Unsigned),
+            "boolean" => Some(V::Boolean),
+            "string" => Some(V::String),
+            _ => None,
+        }
+    }
     fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
         match e {
             Expr::Paren(x) => ty(x, schema),
@@ -752,17 +762,22 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
                 },
                 schema,
             ),
+            // Arithmetic has the type of its answer (`1 * usage_system` is a float).
+            Expr::Binary { op, lhs, rhs } => {
+                let aop = arith(*op)?;
+                let (l, r) = (vt(ty(lhs, schema)?)?, vt(ty(rhs, schema)?)?);
+                match tessera_functions::binary::output_type(l, aop, r).ok()? {
+                    V::Float => Some("float"),
+                    V::Integer => Some("integer"),
+                    V::Unsigned => Some("unsigned"),
+                    V::Boolean => Some("boolean"),
+                    V::String => Some("string"),
+                }
+            }
             _ => None,
         }
     }
-    let vt = |t: &str| match t {
-        "float" => Some(V::Float),
-        "integer" => Some(V::Integer),
-        "unsigned" => Some(V::Unsigned),
-        "boolean" => Some(V::Boolean),
-        "string" => Some(V::String),
-        _ => None,
-    };
+
     match e {
         Expr::Paren(x) => type_error(x, schema),
         Expr::Binary { op, lhs, rhs } => {

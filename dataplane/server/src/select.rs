@@ -858,9 +858,11 @@ fn stream_order(
     Some(out)
 }
 
-/// influxd types a math function by its argument when an outer statement reads it: over
-/// an integer (`sqrt(uptime)`, `log2(count(x))`, `sin(sum(i))`) the inner column is an
-/// integer one, and its values reach the outer statement truncated (`log2(360)` → 8).
+/// influxd types a math function by its argument, and arithmetic between two integers as
+/// an integer, when an outer statement reads it: over integers (`sqrt(uptime)`,
+/// `log2(count(x))`, `sin(sum(i))`, `count(x) / 2`, `humidity / 3`) the inner column is an
+/// integer one, and its values reach the outer statement truncated (`log2(360)` → 8,
+/// `70 / 3` → 23).
 fn integer_math_columns(
     inner: &SelectStatement,
     series: &mut [Series],
@@ -875,6 +877,10 @@ fn integer_math_columns(
                 _ => false,
             },
             Expr::Paren(e) => integer(e, ints),
+            Expr::Integer(_) => true,
+            Expr::Binary { op, lhs, rhs } => {
+                op.is_arithmetic() && integer(lhs, ints) && integer(rhs, ints)
+            }
             Expr::Call { name, args } => match name.as_str() {
                 "count" | "elapsed" => true,
                 n if tessera_query::plan::KEEPS_ARGUMENT_TYPE.contains(&n)
@@ -896,6 +902,7 @@ fn integer_math_columns(
                 tessera_query::plan::MATH.contains(&name.as_str())
                     && args.first().is_some_and(|a| integer(a, integer_fields))
             }
+            e @ Expr::Binary { .. } => integer(e, integer_fields),
             _ => false,
         })
         .map(|(i, _)| i + 1)
