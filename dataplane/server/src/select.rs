@@ -1250,27 +1250,67 @@ fn zip_calls(
     Some((out, seqs))
 }
 
-/// The columns of one sub-frame of an inner answer: each non-time column's non-null
-/// values, typed by the first value (integers mixed with floats become floats).
 /// The names an outer statement reads an inner statement's columns by: influxd maps
 /// a name to the first inner field of that name (`Field.Name()`: `max(a), max(b)` are
 /// both `max`), so a later field whose name repeats is not read at all (its column
-/// here is named `""`). Columns the inner statement expanded itself (wildcards,
-/// top()/bottom() tags) keep their answer names.
+/// here is named `""`). A wildcard's columns are fields named by their keys there, so
+/// `*, usage_user / 2` reads `usage_user` from the wildcard and never the quotient.
+/// Columns of top()/bottom() tags keep their answer names.
 fn outer_names(inner: &SelectStatement, columns: &[String]) -> Vec<String> {
-    use tessera_influxql::Expr;
+    use tessera_influxql::{Expr, Field};
+    let expands = |f: &Field| matches!(f.expr, Expr::Wildcard(_) | Expr::Regex(_));
     let plain = inner.fields.iter().all(|f| match &f.expr {
-        Expr::Wildcard(_) | Expr::Regex(_) => false,
         Expr::VarRef { name, .. } => name != "time",
         Expr::Call { name, args } => !(matches!(name.as_str(), "top" | "bottom") && args.len() > 2),
         _ => true,
     });
-    if !plain || columns.len() != inner.fields.len() + 1 {
+    let wildcards: Vec<usize> = (0..inner.fields.len())
+        .filter(|&i| expands(&inner.fields[i]))
+        .collect();
+    let answered = &columns[1.min(columns.len())..];
+    let others = inner.fields.len() - wildcards.len();
+    if !plain || wildcards.len() > 1 || answered.len() < others {
+        return columns.to_vec();
+    }
+    // The fields with the wildcard written out: its columns are named by their keys,
+    // which the answer may have suffixed (`_1`) after a name claimed elsewhere.
+    let fields: Vec<Field> = match wildcards.first() {
+        None => inner.fields.clone(),
+        Some(&w) => {
+            let claimed: std::collections::HashSet<String> = inner
+                .fields
+                .iter()
+                .filter(|f| !expands(f))
+                .map(tessera_influxql::field_name)
+                .collect();
+            let span = &answered[w..w + (answered.len() - others)];
+            let keys = span.iter().map(|c| {
+                let key = c
+                    .rsplit_once('_')
+                    .filter(|(base, n)| {
+                        claimed.contains(*base) && n.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .map_or(c.as_str(), |(base, _)| base);
+                Field {
+                    expr: Expr::VarRef {
+                        name: key.to_string(),
+                        data_type: tessera_influxql::DataType::Unknown,
+                    },
+                    alias: None,
+                }
+            });
+            let mut fields = inner.fields[..w].to_vec();
+            fields.extend(keys);
+            fields.extend_from_slice(&inner.fields[w + 1..]);
+            fields
+        }
+    };
+    if tessera_query::plan::column_names(&fields) != answered {
         return columns.to_vec();
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![columns[0].clone()];
-    for f in &inner.fields {
+    for f in &fields {
         let n = tessera_influxql::field_name(f);
         out.push(if seen.insert(n.clone()) {
             n
@@ -1281,6 +1321,8 @@ fn outer_names(inner: &SelectStatement, columns: &[String]) -> Vec<String> {
     out
 }
 
+/// The columns of one sub-frame of an inner answer: each non-time column's non-null
+/// values, typed by the first value (integers mixed with floats become floats).
 fn frame_columns(
     names: &[String],
     rows: &[&Vec<tessera_query::Value>],
