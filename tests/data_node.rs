@@ -31,6 +31,90 @@ fn ping_answers_like_influxd() {
     assert!(body["version"].is_string(), "{body}");
 }
 
+/// The statistics a value of one `SHOW STATS` series, by module name and column.
+fn stat(stats: &serde_json::Value, module: &str, column: &str) -> Option<i64> {
+    let series = stats["results"][0]["series"].as_array()?;
+    let s = series.iter().find(|s| s["name"] == module)?;
+    let i = s["columns"].as_array()?.iter().position(|c| c == column)?;
+    s["values"][0][i].as_i64()
+}
+
+#[test]
+fn show_stats_and_debug_vars_count_what_the_node_did() {
+    let c = Cluster::start(1, 1, "", "");
+    let base = format!("http://{}", c.datas[0].http);
+    let q = |q: &str| {
+        http::get(&format!("{base}/query?db=st&q={}", q.replace(' ', "+")))
+            .expect("query")
+            .1
+    };
+    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+st"), b"").unwrap();
+    assert_eq!(status, 200);
+    let before = q("SHOW STATS");
+    let lines = "cpu,host=a v=1 1000000000\ncpu,host=b v=2 1000000000\nmem,host=a v=3 1000000000\n";
+    let (status, _) = http::post_raw(&format!("{base}/write?db=st"), lines.as_bytes()).unwrap();
+    assert_eq!(status, 204);
+    // A refused write: the field type conflicts.
+    let (status, _) = http::post_raw(
+        &format!("{base}/write?db=st"),
+        b"cpu,host=a v=\"x\" 2000000000",
+    )
+    .unwrap();
+    assert_eq!(status, 400);
+    let after = q("SHOW STATS");
+    let grew = |module: &str, column: &str| {
+        stat(&after, module, column).unwrap_or(0) - stat(&before, module, column).unwrap_or(0)
+    };
+    assert_eq!(grew("httpd", "writeReq"), 2, "{after}");
+    assert_eq!(grew("httpd", "pointsWrittenOK"), 3, "{after}");
+    assert_eq!(grew("httpd", "pointsWrittenDropped"), 1, "{after}");
+    assert!(grew("httpd", "clientError") >= 1, "{after}");
+    assert!(grew("queryExecutor", "queriesExecuted") >= 1, "{after}");
+    assert!(grew("write", "pointReq") >= 4, "{after}");
+    assert!(
+        stat(&after, "runtime", "HeapAlloc").unwrap_or(0) > 0,
+        "{after}"
+    );
+    // Per database and per shard on this node.
+    let series = after["results"][0]["series"].as_array().unwrap();
+    let db = series
+        .iter()
+        .find(|s| s["name"] == "database" && s["tags"]["database"] == "st")
+        .expect("database st");
+    assert_eq!(db["values"][0][0], 2, "numMeasurements: {db}");
+    assert_eq!(db["values"][0][1], 3, "numSeries: {db}");
+    let shard = series
+        .iter()
+        .find(|s| s["name"] == "shard" && s["tags"]["database"] == "st")
+        .expect("shard of st");
+    assert!(
+        shard["values"][0][0].as_i64().unwrap_or(0) > 0,
+        "diskBytes: {shard}"
+    );
+    // SHOW STATS FOR one module.
+    let only = q("SHOW STATS FOR 'httpd'");
+    let names: Vec<_> = only["results"][0]["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("httpd")], "{only}");
+    // /debug/vars: influxd's expvar entries, as Telegraf's influxdb input reads them.
+    let vars = c.datas[0].vars();
+    let httpd = vars
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.starts_with("httpd:"))
+        .map(|(_, v)| v.clone())
+        .expect("httpd entry");
+    assert_eq!(httpd["name"], "httpd");
+    assert!(httpd["values"]["req"].as_i64().unwrap_or(0) >= 4, "{httpd}");
+    assert_eq!(vars["database:st"]["values"]["numSeries"], 3, "{vars}");
+    assert!(vars["memstats"]["HeapAlloc"].as_i64().unwrap_or(0) > 0);
+}
+
 #[test]
 fn data_node_follows_metadata_and_survives_meta_loss() {
     let mut c = Cluster::start(3, 1, "", "");

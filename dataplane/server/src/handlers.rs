@@ -61,6 +61,16 @@ const BUILD: &str = "ENT";
 /// Answers one request.
 pub async fn handle(req: Request, ctx: &Ctx) -> Response {
     let core = &*ctx.state;
+    let kind = match req.head.path.as_str() {
+        "/write" => crate::stats::RequestKind::Write {
+            bytes: req.body.len(),
+        },
+        "/query" => crate::stats::RequestKind::Query,
+        "/ping" => crate::stats::RequestKind::Ping,
+        "/status" => crate::stats::RequestKind::Status,
+        _ => crate::stats::RequestKind::Other,
+    };
+    let timer = crate::stats::RequestTimer::start(kind);
     let resp = match (req.head.method.as_str(), req.head.path.as_str()) {
         ("POST", "/write") => match crate::auth::authenticate(&req, ctx).await {
             Ok(user) => crate::write::write(&req, ctx, &user).await,
@@ -73,8 +83,10 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Response {
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
         ("GET", "/debug/shards") => debug_shards(ctx),
+        ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
         _ => route(&req, core),
     };
+    timer.answered(resp.status, resp.body.len());
     finish(resp, core)
 }
 
@@ -90,7 +102,6 @@ fn route(req: &Request, core: &CoreState) -> Response {
     let get_or_head = matches!(head.method.as_str(), "GET" | "HEAD");
     match head.path.as_str() {
         "/ping" if get_or_head => ping(req, core),
-        "/debug/vars" if get_or_head => debug_vars(core),
         "/ping" | "/debug/vars" | "/write" | "/query" => {
             // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
             Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
@@ -114,10 +125,13 @@ fn ping(req: &Request, core: &CoreState) -> Response {
     }
 }
 
-/// `/debug/vars`: what this node knows about itself and its cluster.
-fn debug_vars(core: &CoreState) -> Response {
+/// `/debug/vars`: what this node knows about itself and its cluster, and its statistics
+/// as influxd's expvar page has them (`memstats` and one `"name:tag"` entry per statistic
+/// with its `name`, `tags` and `values`), which Telegraf's `influxdb` input reads.
+async fn debug_vars(ctx: &Ctx) -> Response {
+    let core = &*ctx.state;
     let state = core.state();
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "node_id": state.node_id,
         "meta_index": state.meta_index(),
         "cores": core.facts.cores,
@@ -131,7 +145,28 @@ fn debug_vars(core: &CoreState) -> Response {
             .into_iter()
             .map(|(node, v)| (node.to_string(), v))
             .collect::<std::collections::BTreeMap<_, _>>(),
+        "cmdline": std::env::args().collect::<Vec<_>>(),
     });
+    drop(state);
+    let mut stats = crate::stats::process_stats(&core.facts.http_addr);
+    stats.extend(crate::stats::storage_stats(ctx).await);
+    if let Some(obj) = body.as_object_mut() {
+        for s in stats {
+            if s.name == "runtime" {
+                let memstats = s
+                    .values
+                    .iter()
+                    .map(|(k, v)| match v {
+                        tessera_query::Value::Integer(i) => (k.clone(), serde_json::json!(i)),
+                        _ => (k.clone(), serde_json::Value::Null),
+                    })
+                    .collect::<serde_json::Map<_, _>>();
+                obj.insert("memstats".into(), serde_json::Value::Object(memstats));
+            }
+            let (key, value) = s.to_expvar();
+            obj.insert(key, value);
+        }
+    }
     Response::json(200, body.to_string().into_bytes())
 }
 
@@ -156,7 +191,7 @@ fn debug_shards(ctx: &Ctx) -> Response {
 }
 
 /// `root/<db>/<rp>/<shard id>` directories.
-fn shard_dirs(root: &std::path::Path) -> Vec<(String, String, u64, std::path::PathBuf)> {
+pub(crate) fn shard_dirs(root: &std::path::Path) -> Vec<(String, String, u64, std::path::PathBuf)> {
     let mut out = Vec::new();
     let list = |p: &std::path::Path| {
         std::fs::read_dir(p)
@@ -184,7 +219,7 @@ fn shard_dirs(root: &std::path::Path) -> Vec<(String, String, u64, std::path::Pa
     out
 }
 
-fn dir_bytes(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         match e.metadata() {

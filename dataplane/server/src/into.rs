@@ -134,6 +134,7 @@ pub async fn select_into(
             Some(&rp),
             Precision::Nanosecond,
             crate::cluster::Consistency::One,
+            false,
             move || Ok(body),
         )
         .await

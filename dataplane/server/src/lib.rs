@@ -63,6 +63,7 @@ pub mod scatter;
 pub mod select;
 pub mod state;
 pub mod statements;
+pub mod stats;
 pub mod write;
 
 #[cfg(test)]

@@ -176,6 +176,7 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         }
     }
     let registration = crate::registry::register(&q, &p.db);
+    let _timer = crate::stats::QueryTimer::start();
     let n = query.statements.len();
     if n == 0 {
         // `q=";"`: influxd answers an empty object.

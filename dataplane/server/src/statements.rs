@@ -46,39 +46,7 @@ fn subscription_url_ok(dest: &str) -> bool {
     }
 }
 
-/// `SHOW STATS [FOR '<module>']`: the modules this node keeps statistics for
-/// (`hh_processor`: one series per destination of hinted handoff, as Enterprise).
-fn show_stats(module: Option<&str>) -> Vec<Series> {
-    let mut out = Vec::new();
-    if module.is_none_or(|m| m == "hh_processor") {
-        for (node, v) in crate::handoff::vars() {
-            let fields = serde_json::to_value(&v).unwrap_or_default();
-            let Some(obj) = fields.as_object() else {
-                continue;
-            };
-            let mut cols: Vec<(&String, &serde_json::Value)> = obj.iter().collect();
-            cols.sort_by(|a, b| a.0.cmp(b.0));
-            out.push(Series {
-                name: "hh_processor".into(),
-                tags: vec![("node".into(), node.to_string())],
-                columns: cols.iter().map(|(k, _)| k.to_string()).collect(),
-                values: vec![cols
-                    .iter()
-                    .map(|(_, v)| match v {
-                        serde_json::Value::Number(n) if n.is_u64() => {
-                            Value::Integer(n.as_u64().unwrap_or(0) as i64)
-                        }
-                        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
-                        _ => Value::Null,
-                    })
-                    .collect()],
-                partial: false,
-            });
-        }
-    }
-    out
-}
-
+/// Runs statement `id` of a query: its result, or its error in the result.
 pub async fn run(
     st: &Statement,
     id: usize,
@@ -1161,7 +1129,7 @@ async fn run_inner(
                 values,
             )])
         }
-        Statement::ShowStats { module } => Ok(show_stats(module.as_deref())),
+        Statement::ShowStats { module } => Ok(crate::stats::show(ctx, module.as_deref()).await),
         Statement::ShowDiagnostics { module } => {
             Ok(crate::diagnostics::show(ctx, module.as_deref()))
         }
@@ -1521,7 +1489,7 @@ fn shards_in_range(snap: &Snapshot, shards: &[u64], min: i64, max: i64) -> Vec<u
 }
 
 /// Whether the shards all belong to one shard group (so no two hold the same series).
-fn in_one_group(snap: &Snapshot, shards: &[u64]) -> bool {
+pub(crate) fn in_one_group(snap: &Snapshot, shards: &[u64]) -> bool {
     let mut group = None;
     for d in snap.data.databases.values() {
         for rp in d.retention_policies.values() {

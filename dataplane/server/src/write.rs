@@ -81,9 +81,15 @@ async fn write_inner(
         Some(p) => Precision::parse(&p).unwrap_or(Precision::Nanosecond),
     };
     let rp = head.query_decoded("rp").filter(|r| !r.is_empty());
-    write_lines(ctx, &db, rp.as_deref(), precision, consistency, || {
-        decode_body(req)
-    })
+    write_lines(
+        ctx,
+        &db,
+        rp.as_deref(),
+        precision,
+        consistency,
+        true,
+        || decode_body(req),
+    )
     .await
 }
 
@@ -95,6 +101,7 @@ pub async fn write_lines(
     rp: Option<&str>,
     precision: Precision,
     consistency: Consistency,
+    from_http: bool,
     body: impl FnOnce() -> Result<Bytes, Failure>,
 ) -> Result<Option<String>, Failure> {
     let state = ctx.state.state();
@@ -326,7 +333,7 @@ pub async fn write_lines(
         crate::cluster::send_shard_writes(ctx, db, &rp_name, remote, &owners_of, node_id);
     let local_failed = Batches::failures(writes).await;
     let remote_results = remote_writes.await;
-    crate::cluster::settle(
+    let settled = crate::cluster::settle(
         ctx,
         consistency,
         node_id,
@@ -335,7 +342,14 @@ pub async fn write_lines(
         remote_results,
         &mut |reason, count| drops.add_many(reason, count),
     )
-    .await?;
+    .await;
+    crate::stats::count_write(
+        parsed,
+        drops.count + dropped_retention,
+        settled.is_err(),
+        from_http,
+    );
+    settled?;
 
     // influxd reports the shards' write error first, then points beyond the retention
     // policy, and lines that did not parse only when the write itself went through.
