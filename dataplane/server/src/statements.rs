@@ -949,13 +949,15 @@ async fn run_inner(
             )
             .await;
             let count = |n: usize| vec![vec![Value::Integer(n as i64)]];
-            let (keys, fields) = match (found, counted) {
+            let (keys, fields) = match found {
                 // The measurement estimate, like the series one, is 0 for a database
                 // that is not there.
-                (Err(QueryError::DatabaseNotFound(_)), false) => {
+                Err(QueryError::DatabaseNotFound(_))
+                    if !counted && *what == CardinalityKind::Measurement =>
+                {
                     return Ok(vec![series("", &["cardinality estimation"], count(0))]);
                 }
-                (found, _) => found?,
+                found => found?,
             };
             let per_measurement = |f: &dyn Fn(&str, &[&Vec<u8>]) -> usize| -> Vec<Series> {
                 let mut by: BTreeMap<String, Vec<&Vec<u8>>> = BTreeMap::new();
