@@ -784,13 +784,15 @@ async fn run_inner(
             // the default one, which must exist; without time its index then answers for
             // every policy, but only when that policy has a shard at all.
             let snap = snapshot(ctx)?;
-            let (db, rp) = resolve_db_rp(
-                &snap,
-                database.as_deref().or(source_database(sources)),
-                source_policy(sources),
-                &defaults,
-            )?;
-            if shards_for(&snap, &db, &rp, i64::MIN, i64::MAX).is_empty() {
+            let scope = ShowScope::Sources {
+                named_policy: true,
+                each: false,
+            };
+            let named = show_targets(&snap, &defaults, database.as_deref(), sources, scope)?;
+            if named.iter().all(|(db, rps)| {
+                rps.iter()
+                    .all(|rp| shards_for(&snap, db, rp, i64::MIN, i64::MAX).is_empty())
+            }) {
                 return Ok(Vec::new());
             }
             check_tag_comparisons(condition.as_ref())?;
@@ -817,7 +819,10 @@ async fn run_inner(
                 database.as_deref(),
                 sources,
                 condition.as_ref().map(index_condition),
-                timed,
+                ShowScope::Sources {
+                    named_policy: timed,
+                    each: false,
+                },
                 None,
             )
             .await?;
@@ -842,18 +847,42 @@ async fn run_inner(
             offset,
         } => {
             let snap = snapshot(ctx)?;
-            let src_rp = source_policy(sources);
-            let src_db = source_database(sources);
-            let (db, rp) = resolve_db_rp(&snap, database.as_deref().or(src_db), src_rp, &defaults)?;
-            let shards = shards_for(&snap, &db, &rp, i64::MIN, i64::MAX);
-            let fields = crate::cluster_index::fields(ctx, &db, &rp, &shards).await?;
+            let targets = show_targets(
+                &snap,
+                &defaults,
+                database.as_deref(),
+                sources,
+                ShowScope::Sources {
+                    named_policy: true,
+                    each: false,
+                },
+            )?;
             let filter = sources_filter(sources)?;
-            // A measurement dropped (or whose series were all deleted) keeps its fields in
-            // the shards' registries; influxd forgets them with the measurement.
-            let live = crate::cluster_index::tags(ctx, None, shards).await?;
+            // The union over the sources' databases and policies.
+            let mut fields: BTreeMap<
+                String,
+                BTreeMap<String, BTreeSet<tessera_storage::batch::FieldType>>,
+            > = BTreeMap::new();
+            for (db, rps) in &targets {
+                for rp in rps {
+                    let shards = shards_for(&snap, db, rp, i64::MIN, i64::MAX);
+                    // A measurement dropped (or whose series were all deleted) keeps its
+                    // fields in the shards' registries; influxd forgets them with the
+                    // measurement.
+                    let live = crate::cluster_index::tags(ctx, None, shards.clone()).await?;
+                    for (m, fs) in crate::cluster_index::fields(ctx, db, rp, &shards).await? {
+                        if !filter(&m) || !live.contains_key(&m) {
+                            continue;
+                        }
+                        let e = fields.entry(m).or_default();
+                        for (f, ts) in fs {
+                            e.entry(f).or_default().extend(ts);
+                        }
+                    }
+                }
+            }
             Ok(fields
                 .into_iter()
-                .filter(|(m, _)| filter(m) && live.contains_key(m))
                 .filter_map(|(m, fs)| {
                     // A field with another type in another shard group is listed once
                     // per type, in influxql's order of types.
@@ -879,8 +908,14 @@ async fn run_inner(
             sources,
             condition,
             tag_key,
+            limit,
+            offset,
             ..
         } => {
+            // influxd answers the estimates with FROM, WHERE, LIMIT or OFFSET by counting,
+            // as a SELECT whose one row per measurement an OFFSET skips.
+            let counted =
+                *exact || !sources.is_empty() || condition.is_some() || *limit > 0 || *offset > 0;
             // influxd refuses time in the WHERE of these (both forms name the exact one,
             // but the field key one), and answers nothing for tag values.
             if condition
@@ -900,11 +935,7 @@ async fn run_inner(
             }
             // The estimate (influxd: a sketch) from the indexes' sizes, without listing
             // series.
-            if *what == CardinalityKind::Series
-                && !*exact
-                && condition.is_none()
-                && sources.is_empty()
-            {
+            if *what == CardinalityKind::Series && !counted {
                 // influxd answers 0 for a database that is not there or holds nothing.
                 let shards = match index_scope(ctx, &defaults, database.as_deref(), sources).await {
                     Ok((_, shards)) => shards,
@@ -919,9 +950,17 @@ async fn run_inner(
                     vec![vec![Value::Integer(n as i64)]],
                 )]);
             }
+            if counted && *offset > 0 {
+                // Still checked: the database and its policy.
+                let snap = snapshot(ctx)?;
+                let scope = ShowScope::Sources {
+                    named_policy: true,
+                    each: true,
+                };
+                show_targets(&snap, &defaults, database.as_deref(), sources, scope)?;
+                return Ok(Vec::new());
+            }
             let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
-            // influxd answers the series estimate with FROM or WHERE as the exact count.
-            let counted = *exact || !sources.is_empty() || condition.is_some();
             let exact_series = counted && *what == CardinalityKind::Series;
             // The counted forms are SELECTs in influxd, whose index takes arithmetic
             // (`host - 1`) for every series, and which read the condition twice.
@@ -944,7 +983,10 @@ async fn run_inner(
                     })
                 }),
                 // influxd: only the estimated measurement count reads every RP.
-                counted || *what != CardinalityKind::Measurement,
+                ShowScope::Sources {
+                    named_policy: counted || *what != CardinalityKind::Measurement,
+                    each: true,
+                },
                 exact_series.then_some(&mut per_shard),
             )
             .await;
@@ -1328,8 +1370,84 @@ fn sources_filter(sources: &[Source]) -> Result<NameFilter, QueryError> {
 
 type FieldMap = BTreeMap<String, BTreeMap<String, tessera_storage::batch::FieldType>>;
 
-/// Series keys of the database (all its retention policies unless a source names one),
-/// filtered by the sources and a tag condition; and the field registry of those shards.
+/// Where a SHOW statement reads series from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShowScope {
+    /// The statement's database (ON, else the request's), every retention policy: SHOW
+    /// TAG KEYS and TAG VALUES, which influxd answers from that database's index whatever
+    /// database a FROM names.
+    Database,
+    /// Each FROM measurement's own database (else ON, else the request's), the union over
+    /// them: SHOW SERIES, FIELD KEYS and the counted CARDINALITY forms, which influxd
+    /// rewrites into SELECTs. `named_policy`: only the retention policy a measurement
+    /// names, else its database's default one; otherwise every policy of the database.
+    /// `each`: every measurement is read on its own, in its own database (the counted
+    /// CARDINALITY forms, where a measurement two of them match counts twice); otherwise
+    /// every database read is filtered by all of them (SHOW SERIES).
+    Sources { named_policy: bool, each: bool },
+}
+
+/// The (database, retention policies) a SHOW reads, in `scope`.
+fn show_targets(
+    snap: &Snapshot,
+    defaults: &Defaults<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    scope: ShowScope,
+) -> Result<Vec<(String, Vec<String>)>, QueryError> {
+    let all_policies = |db: &str| -> Vec<String> {
+        snap.data
+            .database(db)
+            .map(|d| d.retention_policies.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let named_policy = match scope {
+        ShowScope::Database => {
+            let db = resolve_db(snap, database, defaults)?;
+            let rps = all_policies(&db);
+            return Ok(vec![(db, rps)]);
+        }
+        ShowScope::Sources { named_policy, .. } => named_policy,
+    };
+    let mut pairs: Vec<(Option<&str>, Option<&str>)> = sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Measurement(m) => Some((
+                m.database.as_deref().filter(|d| !d.is_empty()),
+                m.retention_policy.as_deref().filter(|r| !r.is_empty()),
+            )),
+            Source::Subquery(_) => None,
+        })
+        .collect();
+    if pairs.is_empty() {
+        pairs.push((None, None));
+    }
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (db, rp) in pairs {
+        let (db, rps) = if named_policy {
+            let (db, rp) = resolve_db_rp(snap, db.or(database), rp, defaults)?;
+            (db, vec![rp])
+        } else {
+            let db = resolve_db(snap, db.or(database), defaults)?;
+            let rps = all_policies(&db);
+            (db, rps)
+        };
+        match out.iter_mut().find(|(d, _)| *d == db) {
+            Some((_, have)) => {
+                for rp in rps {
+                    if !have.contains(&rp) {
+                        have.push(rp);
+                    }
+                }
+            }
+            None => out.push((db, rps)),
+        }
+    }
+    Ok(out)
+}
+
+/// Series keys of the database, filtered by the sources and a tag condition; and the
+/// field registry of those shards ([`ShowScope::Database`]).
 async fn index_series(
     ctx: &Ctx,
     defaults: &Defaults<'_>,
@@ -1337,49 +1455,52 @@ async fn index_series(
     sources: &[Source],
     condition: Option<tessera_influxql::Expr>,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
-    index_series_counted(ctx, defaults, database, sources, condition, false, None).await
+    index_series_counted(
+        ctx,
+        defaults,
+        database,
+        sources,
+        condition,
+        ShowScope::Database,
+        None,
+    )
+    .await
 }
 
-/// [`index_series`]; `default_rp_only`: the CARDINALITY statements, which influxd runs
-/// over the database's default retention policy only; with `per_shard`, also the series
-/// of each measurement counted shard by shard (a series in two shards counts twice, as influxd 1.6's exact series
-/// cardinality counts).
+/// [`index_series`] in `scope`; with `per_shard`, also the series of each measurement
+/// counted shard by shard (a series in two shards counts twice, as influxd 1.6's exact
+/// series cardinality counts). Every source's name filters the series of every database
+/// read, as influxd's rewritten SELECTs do.
 async fn index_series_counted(
     ctx: &Ctx,
     defaults: &Defaults<'_>,
     database: Option<&str>,
     sources: &[Source],
     condition: Option<tessera_influxql::Expr>,
-    default_rp_only: bool,
+    scope: ShowScope,
     mut per_shard: Option<&mut BTreeMap<String, usize>>,
 ) -> Result<(BTreeSet<Vec<u8>>, FieldMap), QueryError> {
     let snap = snapshot(ctx)?;
-    let src_db = source_database(sources);
-    let src_rp = source_policy(sources);
-    let db = if default_rp_only {
-        resolve_db_rp(&snap, database.or(src_db), src_rp, defaults)?.0
-    } else {
-        resolve_db(&snap, database.or(src_db), defaults)?
-    };
-    let filter = sources_filter(sources)?;
-    // influxd's index statements read every retention policy, whatever the source names;
-    // those that read one read the named one, else the default.
-    let rps: Vec<String> = match snap.data.database(&db) {
-        Some(d) if default_rp_only => {
-            vec![src_rp.unwrap_or(&d.default_retention_policy).to_string()]
-        }
-        Some(d) => d.retention_policies.keys().cloned().collect(),
-        None => Vec::new(),
-    };
     let (condition, range) = match &condition {
         Some(c) => tessera_query::cond::split_time(c, crate::select::now_ns())?,
         None => (None, tessera_query::cond::TimeRange::default()),
     };
+    let groups: Vec<&[Source]> = match scope {
+        ShowScope::Sources { each: true, .. } if sources.len() > 1 => sources.chunks(1).collect(),
+        _ => vec![sources],
+    };
+    let mut reads = Vec::new();
+    for group in groups {
+        let filter = std::rc::Rc::new(sources_filter(group)?);
+        for (db, rps) in show_targets(&snap, defaults, database, group, scope)? {
+            reads.extend(rps.into_iter().map(|rp| (db.clone(), rp, filter.clone())));
+        }
+    }
     let mut keys = BTreeSet::new();
     let mut fields: FieldMap = BTreeMap::new();
-    for rp in rps {
+    for (db, rp, filter) in &reads {
         // A time condition picks the shard groups that overlap it, as in influxd.
-        let shards = shards_for(&snap, &db, &rp, range.min, range.max);
+        let shards = shards_for(&snap, db, rp, range.min, range.max);
         if shards.is_empty() {
             continue;
         }
@@ -1413,7 +1534,7 @@ async fn index_series_counted(
             got.into_iter()
                 .filter(|k| filter(&unescape(tessera_storage::batch::measurement_of(k)))),
         );
-        for (m, fs) in crate::cluster_index::fields(ctx, &db, &rp, &shards).await? {
+        for (m, fs) in crate::cluster_index::fields(ctx, db, rp, &shards).await? {
             if filter(&m) {
                 let e = fields.entry(m).or_default();
                 for (f, ts) in fs {
@@ -1435,16 +1556,6 @@ fn source_database(sources: &[Source]) -> Option<&str> {
     })
 }
 
-/// The retention policy the first measurement of a FROM names.
-fn source_policy(sources: &[Source]) -> Option<&str> {
-    sources.iter().find_map(|s| match s {
-        Source::Measurement(m) => m.retention_policy.as_deref(),
-        _ => None,
-    })
-}
-
-/// The measurements (`None`: all) and shards (every retention policy) a SHOW reads.
-/// The shards of `shards` whose group overlaps `[min, max]`.
 /// The condition without its time terms when a shard of the database is in its time
 /// range (`Some(None)` when nothing else is left), `None` when none is.
 fn any_shard_in_time(
@@ -1471,6 +1582,7 @@ fn any_shard_in_time(
     Ok(any.then_some(rest))
 }
 
+/// The shards of `shards` whose group overlaps `[min, max]`.
 fn shards_in_range(snap: &Snapshot, shards: &[u64], min: i64, max: i64) -> Vec<u64> {
     let mut out = Vec::new();
     for d in snap.data.databases.values() {
@@ -1508,6 +1620,8 @@ pub(crate) fn in_one_group(snap: &Snapshot, shards: &[u64]) -> bool {
     true
 }
 
+/// The measurements (`None`: all) and shards (every retention policy of the statement's
+/// database, [`ShowScope::Database`]) a SHOW reads.
 async fn index_scope(
     ctx: &Ctx,
     defaults: &Defaults<'_>,
@@ -1515,16 +1629,11 @@ async fn index_scope(
     sources: &[Source],
 ) -> Result<(Option<Vec<String>>, Vec<u64>), QueryError> {
     let snap = snapshot(ctx)?;
-    let src_db = source_database(sources);
-    let db = resolve_db(&snap, database.or(src_db), defaults)?;
     let mut shards = Vec::new();
-    for rp in snap
-        .data
-        .database(&db)
-        .map(|d| d.retention_policies.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
-        shards.extend(shards_for(&snap, &db, &rp, i64::MIN, i64::MAX));
+    for (db, rps) in show_targets(&snap, defaults, database, sources, ShowScope::Database)? {
+        for rp in rps {
+            shards.extend(shards_for(&snap, &db, &rp, i64::MIN, i64::MAX));
+        }
     }
     if sources.is_empty() {
         return Ok((None, shards));
