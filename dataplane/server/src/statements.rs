@@ -1493,7 +1493,10 @@ async fn index_series_counted(
     for group in groups {
         let filter = std::rc::Rc::new(sources_filter(group)?);
         for (db, rps) in show_targets(&snap, defaults, database, group, scope)? {
-            reads.extend(rps.into_iter().map(|rp| (db.clone(), rp, filter.clone())));
+            reads.extend(
+                rps.into_iter()
+                    .map(|rp| (db.clone(), rp, std::rc::Rc::clone(&filter))),
+            );
         }
     }
     let mut keys = BTreeSet::new();
