@@ -491,7 +491,8 @@ pub async fn tag_values(
     Ok(out)
 }
 
-struct TagsOnly;
+/// Resolves every name of a condition as a tag (series conditions).
+pub(crate) struct TagsOnly;
 impl Resolver for TagsOnly {
     fn field(&self, _: &str, _: tessera_influxql::DataType) -> Option<usize> {
         None
@@ -552,15 +553,19 @@ fn visit_keys<'i>(
     for id in index.select(m, &pred).iter() {
         let Some(key) = index.key(id) else { continue };
         if let Some(c) = cond.filter(|_| !exact) {
-            let tags = series_tags(key);
-            let bound =
-                c.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
-            if !matches!(bound.constant(), Some(tessera_query::Value::Boolean(true))) {
+            if !tags_match(c, key) {
                 continue;
             }
         }
         f(key);
     }
+}
+
+/// Whether the tags of series `key` satisfy the compiled tag condition `cond`.
+pub(crate) fn tags_match(cond: &CExpr, key: &[u8]) -> bool {
+    let tags = series_tags(key);
+    let bound = cond.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+    matches!(bound.constant(), Some(tessera_query::Value::Boolean(true)))
 }
 
 async fn delete_local(

@@ -968,20 +968,28 @@ async fn run_inner(
             if let Some(c) = condition {
                 tessera_query::cond::split_time(c, now)?;
             }
+            let index_cond = condition.as_ref().map(|c| {
+                let c = tessera_query::cond::index_terms(c, now, &|_| true);
+                tessera_query::cond::map_terms(&c, &|t| match t {
+                    tessera_influxql::Expr::Binary { op, lhs, rhs } => {
+                        key_values(*op, lhs, rhs).unwrap_or_else(|| t.clone())
+                    }
+                    t => t.clone(),
+                })
+            });
+            // influxd's tag values count reads its condition as a SELECT's: a tag the
+            // measurement does not have compares as a missing field (false), not as ''.
+            // So it is applied below, measurement by measurement.
+            let (index_cond, values_cond) = match what {
+                CardinalityKind::TagValues => (None, index_cond),
+                _ => (index_cond, None),
+            };
             let found = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
-                condition.as_ref().map(|c| {
-                    let c = tessera_query::cond::index_terms(c, now, &|_| true);
-                    tessera_query::cond::map_terms(&c, &|t| match t {
-                        tessera_influxql::Expr::Binary { op, lhs, rhs } => {
-                            key_values(*op, lhs, rhs).unwrap_or_else(|| t.clone())
-                        }
-                        t => t.clone(),
-                    })
-                }),
+                index_cond,
                 // influxd: only the estimated measurement count reads every RP.
                 ShowScope::Sources {
                     named_policy: counted || *what != CardinalityKind::Measurement,
@@ -1000,6 +1008,10 @@ async fn run_inner(
                     return Ok(vec![series("", &["cardinality estimation"], count(0))]);
                 }
                 found => found?,
+            };
+            let keys = match &values_cond {
+                Some(c) => measurement_condition(keys, c)?,
+                None => keys,
             };
             let per_measurement = |f: &dyn Fn(&str, &[&Vec<u8>]) -> usize| -> Vec<Series> {
                 let mut by: BTreeMap<String, Vec<&Vec<u8>>> = BTreeMap::new();
@@ -1549,6 +1561,40 @@ async fn index_series_counted(
         }
     }
     Ok((keys, fields))
+}
+
+/// The series of `keys` that `cond` matches when a comparison of a tag key their
+/// measurement does not have is false (influxd's SELECT reads such a key as a field that
+/// is not there), rather than a comparison with ''.
+fn measurement_condition(
+    keys: BTreeSet<Vec<u8>>,
+    cond: &tessera_influxql::Expr,
+) -> Result<BTreeSet<Vec<u8>>, QueryError> {
+    use tessera_influxql::Expr as E;
+    let mut by: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+    for k in keys {
+        by.entry(tessera_storage::batch::measurement_of(&k).to_vec())
+            .or_default()
+            .push(k);
+    }
+    let mut out = BTreeSet::new();
+    for (_, keys) in by {
+        let present: BTreeSet<String> = keys
+            .iter()
+            .flat_map(|k| series_tags(k).into_iter().map(|(t, _)| t))
+            .collect();
+        let absent = |e: &E| matches!(e, E::VarRef { name, .. } if !present.contains(name));
+        let local = tessera_query::cond::map_terms(cond, &|t| match t {
+            E::Binary { lhs, rhs, .. } if absent(lhs) || absent(rhs) => E::Boolean(false),
+            t => t.clone(),
+        });
+        let compiled = tessera_query::cond::CExpr::compile(&local, &crate::scatter::TagsOnly)?;
+        out.extend(
+            keys.into_iter()
+                .filter(|k| crate::scatter::tags_match(&compiled, k)),
+        );
+    }
+    Ok(out)
 }
 
 /// The database the first measurement of a FROM names.
