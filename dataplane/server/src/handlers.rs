@@ -130,24 +130,7 @@ fn ping(req: &Request, core: &CoreState) -> Response {
 /// with its `name`, `tags` and `values`), which Telegraf's `influxdb` input reads.
 async fn debug_vars(ctx: &Ctx) -> Response {
     let core = &*ctx.state;
-    let state = core.state();
-    let mut body = serde_json::json!({
-        "node_id": state.node_id,
-        "meta_index": state.meta_index(),
-        "cores": core.facts.cores,
-        "core": core.core,
-        "tcp_addr": core.facts.tcp_addr,
-        "http_addr": core.facts.http_addr,
-        "version": core.facts.version,
-        "meta_servers": state.meta_servers,
-        "leases": { "continuous_querier": state.cq_lease_held },
-        "hh_processor": crate::handoff::vars()
-            .into_iter()
-            .map(|(node, v)| (node.to_string(), v))
-            .collect::<std::collections::BTreeMap<_, _>>(),
-        "cmdline": std::env::args().collect::<Vec<_>>(),
-    });
-    drop(state);
+    let mut body = node_vars(core);
     let mut stats = crate::stats::process_stats(&core.facts.http_addr);
     stats.extend(crate::stats::storage_stats(ctx).await);
     if let Some(obj) = body.as_object_mut() {
@@ -168,6 +151,27 @@ async fn debug_vars(ctx: &Ctx) -> Response {
         }
     }
     Response::json(200, body.to_string().into_bytes())
+}
+
+/// What this node publishes about itself in `/debug/vars`.
+fn node_vars(core: &CoreState) -> serde_json::Value {
+    let state = core.state();
+    serde_json::json!({
+        "node_id": state.node_id,
+        "meta_index": state.meta_index(),
+        "cores": core.facts.cores,
+        "core": core.core,
+        "tcp_addr": core.facts.tcp_addr,
+        "http_addr": core.facts.http_addr,
+        "version": core.facts.version,
+        "meta_servers": state.meta_servers,
+        "leases": { "continuous_querier": state.cq_lease_held },
+        "hh_processor": crate::handoff::vars()
+            .into_iter()
+            .map(|(node, v)| (node.to_string(), v))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "cmdline": std::env::args().collect::<Vec<_>>(),
+    })
 }
 
 /// `/debug/shards`: the shards stored on this node and their bytes on disk (data files
@@ -323,8 +327,7 @@ mod tests {
     #[test]
     fn debug_vars_show_published_state() {
         let c = core();
-        let r = get(&c, "GET /debug/vars HTTP/1.1\r\n\r\n");
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let v = node_vars(&c);
         assert_eq!(v["node_id"], serde_json::Value::Null);
         assert_eq!(v["meta_index"], 0);
         assert_eq!(v["cores"], 2);
@@ -338,8 +341,7 @@ mod tests {
             })),
             cq_lease_held: true,
         }));
-        let r = get(&c, "GET /debug/vars HTTP/1.1\r\n\r\n");
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let v = node_vars(&c);
         assert_eq!(v["node_id"], 5);
         assert_eq!(v["meta_index"], 42);
         assert_eq!(v["meta_servers"][0], "m:8091");

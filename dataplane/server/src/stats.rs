@@ -388,16 +388,25 @@ pub fn process_stats(bind: &str) -> Vec<Statistic> {
     out
 }
 
-/// `database` (per database: measurements and series) and `shard` (per shard stored on
-/// this node: bytes on disk) statistics.
+/// `database` (per database: the measurements and series of the shards this node owns)
+/// and `shard` (per shard stored on this node: bytes on disk) statistics. Nothing here
+/// asks another node, so a node down elsewhere does not slow them.
 pub async fn storage_stats(ctx: &crate::handlers::Ctx) -> Vec<Statistic> {
     let mut out = Vec::new();
-    if let Some(snap) = ctx.state.state().snapshot.clone() {
+    let (snapshot, me) = {
+        let state = ctx.state.state();
+        (state.snapshot.clone(), state.node_id)
+    };
+    if let (Some(snap), Some(me)) = (snapshot, me) {
         for d in snap.data.databases_in_order() {
             let shards: Vec<u64> = d
                 .retention_policies
-                .keys()
-                .flat_map(|rp| crate::select::shards_for(&snap, &d.name, rp, i64::MIN, i64::MAX))
+                .values()
+                .flat_map(|rp| &rp.shard_groups)
+                .filter(|g| !g.is_deleted())
+                .flat_map(|g| &g.shards)
+                .filter(|s| s.owners.contains(&me))
+                .map(|s| s.id)
                 .collect();
             let (measurements, series) = if shards.is_empty() {
                 (0, 0)
