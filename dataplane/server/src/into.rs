@@ -124,6 +124,11 @@ pub async fn select_into(
     }
     let mut read = stmt.clone();
     read.target = None;
+    // influxd writes no point for an empty window: `fill(null)` (the default) runs as
+    // `fill(none)`, so a count() of nothing writes no 0 and OFFSET counts written rows.
+    if read.fill == tessera_influxql::Fill::Null {
+        read.fill = tessera_influxql::Fill::None;
+    }
     let series = crate::select::select(ctx, snap, &read, defaults).await?;
     let (lines, points) = to_lines(&series, target.name.as_deref());
     if points > 0 {

@@ -1,6 +1,8 @@
 //! Compaction: merges a run of data files into one, newest value winning on equal
 //! timestamps, re-encoding full blocks. The result takes the newest input's generation,
-//! so it keeps its place in the generation order.
+//! so it keeps its place in the generation order. The points tombstones delete from an
+//! input are left out: the merged file is as new as its newest input, so a tombstone that
+//! masked only the older inputs would no longer mask them there.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -8,6 +10,7 @@ use std::rc::Rc;
 
 use crate::column::Column;
 use crate::partition::DataFile;
+use crate::tombstone::Tombstones;
 use crate::tsm::{field_type_of, TsmError, TsmReader, TsmWriter};
 
 /// Merges `inputs` (oldest first) into a new file of `level`.
@@ -19,6 +22,7 @@ pub async fn merge_files(
     dir: &Path,
     inputs: &[Rc<DataFile>],
     level: u32,
+    tombstones: &Tombstones,
 ) -> Result<DataFile, TsmError> {
     let generation = inputs.iter().map(|f| f.generation).max().unwrap_or(0);
     let path = dir.join(format!("{generation:012}-{level:02}.tsm"));
@@ -76,18 +80,21 @@ pub async fn merge_files(
                     continue;
                 }
                 for b in fe.blocks.iter() {
-                    let col = inputs[*i].reader.read_block(t, b).await?;
+                    let mut col = inputs[*i].reader.read_block(t, b).await?;
+                    tombstones.apply(key, inputs[*i].generation, &mut col);
                     match &mut merged {
                         None => merged = Some(col),
                         Some(m) => m.merge_newer(&col),
                     }
                 }
             }
-            if let Some(m) = merged {
+            if let Some(m) = merged.filter(|m| !m.is_empty()) {
                 fields.push((name.into(), m));
             }
         }
-        w.write_series(key, &fields).await?;
+        if !fields.is_empty() {
+            w.write_series(key, &fields).await?;
+        }
     }
     w.finish().await?;
     let reader = TsmReader::open(&path).await?;

@@ -430,7 +430,10 @@ impl Partition {
             return Ok(());
         }
         let slot = crate::background::compaction_slot().await;
-        let result = crate::compact::merge_files(&self.data_dir, &inputs, level).await;
+        // The tombstones as they are now; one recorded while the merge runs masks the
+        // merged file still, as it is older than the tombstone.
+        let tombstones = self.tombstones.borrow().clone();
+        let result = crate::compact::merge_files(&self.data_dir, &inputs, level, &tombstones).await;
         drop(slot);
         let merged = match result {
             Ok(m) => m,

@@ -28,7 +28,7 @@ pub struct TombstoneError {
     pub reason: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Tombstones {
     path: PathBuf,
     by_key: HashMap<Box<[u8]>, Vec<Tombstone>>,

@@ -242,6 +242,65 @@ fn deletes_survive_compaction_and_reopen_and_leave_the_index() {
 }
 
 #[test]
+fn compaction_with_a_file_newer_than_a_tombstone_keeps_the_delete() {
+    // The merged file takes its newest input's generation: were the deleted points of
+    // the older inputs copied into it, the tombstone (which masks only files older than
+    // itself) would no longer mask them, and the series would come back.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    let (d2, w2) = (data.clone(), wal.clone());
+    let uptimes = |c: Option<Column>| -> Vec<i64> { c.map(|c| c.ts).unwrap_or_default() };
+    run(move || async move {
+        let p = Partition::open(&d2, &w2, small()).await.unwrap();
+        for t in 0..20 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        p.flush().await.unwrap();
+        p.delete_series(&[b"cpu,host=h001".to_vec()], i64::MIN, i64::MAX)
+            .await
+            .unwrap();
+        p.delete_series(&[b"cpu,host=h002".to_vec()], 50, 99)
+            .await
+            .unwrap();
+        // Written after the deletes, then flushed: a file newer than the tombstones.
+        p.write(&batch(2, 1000)).await.unwrap();
+        p.flush().await.unwrap();
+        p.compact_full().await.unwrap();
+        let h1 = uptimes(
+            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h1, vec![1000]);
+        let h2 = uptimes(
+            p.read_field(b"cpu,host=h002", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        let want: Vec<i64> = (0..20)
+            .map(|t| t * 10)
+            .filter(|t| !(50..=99).contains(t))
+            .collect();
+        assert_eq!(h2, want);
+    });
+    run(move || async move {
+        let p = Partition::open(&data, &wal, small()).await.unwrap();
+        let h1 = uptimes(
+            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h1, vec![1000]);
+        let h2 = uptimes(
+            p.read_field(b"cpu,host=h002", b"uptime", i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(h2.len(), 15);
+    });
+}
+
+#[test]
 fn series_index_is_persisted_and_rebuilt_when_damaged() {
     let dir = tempfile::tempdir().unwrap();
     let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
