@@ -226,6 +226,7 @@ pub async fn delete(
     min: i64,
     max: i64,
     shards: Vec<u64>,
+    forget_fields: bool,
 ) -> Result<(), QueryError> {
     let owners = all_owners(ctx);
     let me = me(ctx);
@@ -245,6 +246,7 @@ pub async fn delete(
         condition: filter.condition.as_ref().map(|c| c.to_string()),
         min,
         max,
+        forget_fields,
     };
     let timeout = crate::cluster::reader_timeout(ctx);
     let calls: Vec<_> = remote
@@ -264,7 +266,7 @@ pub async fn delete(
         if local.is_empty() {
             return Ok(());
         }
-        crate::scatter::delete(&ctx.engine, filter, min, max, local).await
+        crate::scatter::delete(&ctx.engine, filter, min, max, local, forget_fields).await
     };
     let (local, remote) = futures_lite::future::zip(local, crate::cluster::join_all(calls)).await;
     local?;
@@ -380,12 +382,13 @@ async fn answer_inner(ctx: &Ctx, q: IndexRequest) -> Result<Response, QueryError
             condition,
             min,
             max,
+            forget_fields,
         } => {
             let filter = SeriesFilter {
                 measurements,
                 condition: parse_condition(condition.as_ref())?,
             };
-            crate::scatter::delete(engine, filter, min, max, q.shards).await?;
+            crate::scatter::delete(engine, filter, min, max, q.shards, forget_fields).await?;
             Response::Done
         }
     })

@@ -59,7 +59,18 @@ pub enum CoreMsg {
     /// A shard's field registry on this node grew: queries must read it again. Answered
     /// once applied, so that the write that registered the fields is acknowledged only
     /// after every core would see them.
-    FieldsChanged { reply: flume::Sender<()> },
+    FieldsChanged {
+        /// A measurement (escaped) whose fields a shard forgot: dropped from what this
+        /// core knows.
+        forgot: Option<(u64, Box<[u8]>)>,
+        reply: flume::Sender<()>,
+    },
+    /// Forget every field of a measurement (escaped) in a shard this core is home to.
+    ForgetFields {
+        shard: u64,
+        measurement: Box<[u8]>,
+        reply: flume::Sender<Result<(), FieldsError>>,
+    },
     /// Queue a shard write for data node `node` in its hinted-handoff queue (this core
     /// owns it).
     Handoff {
@@ -347,15 +358,16 @@ impl Engine {
         self.known_partitions.borrow().get(&shard).copied()
     }
 
-    /// Tells every core (this one included) that a field registry grew, and waits until
-    /// each has taken note.
-    async fn announce_fields_changed(&self) {
-        crate::select::fields_changed();
+    /// Tells every core (this one included) that a field registry changed (`forgot`: a
+    /// shard forgot a measurement's fields), and waits until each has taken note.
+    async fn announce_fields_changed(&self, forgot: Option<(u64, Box<[u8]>)>) {
+        self.fields_changed(forgot.as_ref());
         let mut waits = Vec::new();
         for core in (0..self.cores).filter(|c| *c != self.core) {
             let (reply, rx) = flume::bounded(1);
+            let forgot = forgot.clone();
             if self.mesh[core]
-                .send_async(CoreMsg::FieldsChanged { reply })
+                .send_async(CoreMsg::FieldsChanged { forgot, reply })
                 .await
                 .is_ok()
             {
@@ -365,6 +377,70 @@ impl Engine {
         for rx in waits {
             let _ = rx.recv_async().await;
         }
+    }
+
+    /// Takes note of a registry change on this core.
+    fn fields_changed(&self, forgot: Option<&(u64, Box<[u8]>)>) {
+        if let Some((shard, m)) = forgot {
+            if let Some(known) = self.known_fields.borrow_mut().get_mut(shard) {
+                known.remove(m);
+            }
+        }
+        crate::select::fields_changed();
+    }
+
+    /// Forgets every field of `measurement` (escaped) in `shard`, on its home core, and
+    /// tells every core: DROP MEASUREMENT, after which the measurement may come back with
+    /// other types, as in influxd.
+    pub async fn forget_fields(&self, shard: u64, measurement: &[u8]) -> Result<(), FieldsError> {
+        let home = router::home_core(shard, self.cores);
+        if home == self.core {
+            return self.forget_local(shard, measurement).await;
+        }
+        let gone = || FieldsError {
+            path: String::new(),
+            reason: EngineError::CoreGone(home).to_string(),
+        };
+        let (reply, answer) = flume::bounded(1);
+        self.mesh[home]
+            .send_async(CoreMsg::ForgetFields {
+                shard,
+                measurement: measurement.into(),
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        answer.recv_async().await.map_err(|_| gone())?
+    }
+
+    async fn forget_local(&self, shard: u64, measurement: &[u8]) -> Result<(), FieldsError> {
+        let Some(dir) = self.shard_dir(shard) else {
+            return Ok(());
+        };
+        let changed = {
+            let mut regs = self.registries.borrow_mut();
+            let registry = match regs.entry(shard) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(ShardFields::load(&dir)?),
+            };
+            registry.forget(measurement)?
+        };
+        if changed {
+            self.announce_fields_changed(Some((shard, measurement.into())))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// The directory of a shard stored on this node (`data/<db>/<rp>/<id>`), if any.
+    fn shard_dir(&self, shard: u64) -> Option<PathBuf> {
+        if let Some(r) = self.shard_refs.borrow().get(&shard) {
+            return Some(self.cfg.data_dir.join(r.rel()));
+        }
+        scan_partitions(&self.cfg.data_dir, &self.cfg.wal_dir)
+            .into_iter()
+            .find(|(r, _)| r.id == shard)
+            .map(|(r, _)| self.cfg.data_dir.join(r.rel()))
     }
 
     /// Registers fields in a shard this core is home to. When the registry grew (new
@@ -386,7 +462,7 @@ impl Engine {
         let before = registered();
         let r = self.register_in(shard, fields);
         if registered() > before {
-            self.announce_fields_changed().await;
+            self.announce_fields_changed(None).await;
         }
         r
     }
@@ -444,9 +520,17 @@ impl Engine {
                         let _ = reply.send_async(r).await;
                     }
                     CoreMsg::Scatter(m) => crate::scatter::serve(&me, m).await,
-                    CoreMsg::FieldsChanged { reply } => {
-                        crate::select::fields_changed();
+                    CoreMsg::FieldsChanged { forgot, reply } => {
+                        me.fields_changed(forgot.as_ref());
                         let _ = reply.send_async(()).await;
+                    }
+                    CoreMsg::ForgetFields {
+                        shard,
+                        measurement,
+                        reply,
+                    } => {
+                        let r = me.forget_local(shard, &measurement).await;
+                        let _ = reply.send_async(r).await;
                     }
                     CoreMsg::Handoff {
                         node,

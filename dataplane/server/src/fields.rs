@@ -53,6 +53,28 @@ fn encode(measurement: &[u8], field: &[u8], t: FieldType, out: &mut Vec<u8>) {
     out.extend_from_slice(&payload);
 }
 
+/// The type byte of a record that forgets every field of its measurement (its field name
+/// is empty): DROP MEASUREMENT.
+const FORGET: u8 = 0xff;
+
+/// A record of the log: a field registered, or a measurement forgotten.
+enum Record {
+    Field(FieldKey, FieldType),
+    Forget(Box<[u8]>),
+}
+
+fn decode_record(payload: &[u8]) -> Option<Record> {
+    let ml = u16::from_le_bytes(payload.get(0..2)?.try_into().ok()?) as usize;
+    let m = payload.get(2..2 + ml)?;
+    let at = 2 + ml;
+    let fl = u16::from_le_bytes(payload.get(at..at + 2)?.try_into().ok()?) as usize;
+    if fl == 0 && *payload.get(at + 2)? == FORGET {
+        return Some(Record::Forget(m.into()));
+    }
+    let (key, t) = decode(payload)?;
+    Some(Record::Field(key, t))
+}
+
 fn decode(payload: &[u8]) -> Option<(FieldKey, FieldType)> {
     let ml = u16::from_le_bytes(payload.get(0..2)?.try_into().ok()?) as usize;
     let m = payload.get(2..2 + ml)?;
@@ -90,9 +112,12 @@ impl ShardFields {
                 }
                 break;
             }
-            let (key, t) =
-                decode(payload).ok_or_else(|| err(format!("bad record at byte {pos}")))?;
-            types.insert(key, t);
+            match decode_record(payload).ok_or_else(|| err(format!("bad record at byte {pos}")))? {
+                Record::Field(key, t) => {
+                    types.insert(key, t);
+                }
+                Record::Forget(m) => types.retain(|(km, _), _| *km != m),
+            }
             pos += 8 + len;
         }
         Ok(ShardFields { path, types })
@@ -154,6 +179,37 @@ impl ShardFields {
         Ok(out)
     }
 
+    /// Forgets every field of `measurement` (escaped), durably, as influxd does on DROP
+    /// MEASUREMENT: the measurement may come back with other types. Whether any was known.
+    pub fn forget(&mut self, measurement: &[u8]) -> Result<bool, FieldsError> {
+        if !self.types.keys().any(|(m, _)| &**m == measurement) {
+            return Ok(false);
+        }
+        let err = |e: std::io::Error| FieldsError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut payload = Vec::with_capacity(measurement.len() + 5);
+        payload.extend_from_slice(&(measurement.len() as u16).to_le_bytes());
+        payload.extend_from_slice(measurement);
+        payload.extend_from_slice(&0u16.to_le_bytes());
+        payload.push(FORGET);
+        let mut record = Vec::with_capacity(payload.len() + 8);
+        record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        record.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+        record.extend_from_slice(&payload);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(err)?;
+        f.write_all(&record)
+            .and_then(|_| f.sync_data())
+            .map_err(err)?;
+        self.types.retain(|(m, _), _| &**m != measurement);
+        Ok(true)
+    }
+
     /// How many fields are registered.
     pub fn len(&self) -> usize {
         self.types.len()
@@ -175,6 +231,33 @@ mod tests {
 
     fn key(m: &str, f: &str) -> FieldKey {
         (m.as_bytes().into(), f.as_bytes().into())
+    }
+
+    #[test]
+    fn forgotten_measurements_take_new_types_and_stay_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = ShardFields::load(dir.path()).unwrap();
+        r.register(&[
+            (key("cpu", "a"), FieldType::Float),
+            (key("mem", "a"), FieldType::Float),
+        ])
+        .unwrap();
+        assert!(r.forget(b"cpu").unwrap());
+        assert!(!r.forget(b"cpu").unwrap());
+        assert_eq!(
+            r.register(&[(key("cpu", "a"), FieldType::String)]).unwrap(),
+            vec![FieldType::String]
+        );
+        let r = ShardFields::load(dir.path()).unwrap();
+        let mut all: Vec<_> = r.all().map(|(k, t)| (k.clone(), *t)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            all,
+            vec![
+                (key("cpu", "a"), FieldType::String),
+                (key("mem", "a"), FieldType::Float)
+            ]
+        );
     }
 
     #[test]

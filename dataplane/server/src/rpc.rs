@@ -119,6 +119,8 @@ pub enum IndexOp {
         condition: Option<String>,
         min: i64,
         max: i64,
+        /// DROP MEASUREMENT: the shards also forget the measurements' fields.
+        forget_fields: bool,
     },
 }
 

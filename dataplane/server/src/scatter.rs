@@ -591,13 +591,15 @@ async fn delete_local(
     Ok(())
 }
 
-/// Deletes on every core.
+/// Deletes on every core; `forget_fields` (DROP MEASUREMENT): the shards then forget the
+/// fields of the filter's measurements.
 pub async fn delete(
     engine: &Rc<Engine>,
     filter: SeriesFilter,
     min: i64,
     max: i64,
     shards: Vec<u64>,
+    forget_fields: bool,
 ) -> Result<(), QueryError> {
     let filter = Arc::new(filter);
     let shards = Arc::new(shards);
@@ -615,7 +617,19 @@ pub async fn delete(
     for (_, rx) in waits {
         answer(rx).await??;
     }
-    mine
+    mine?;
+    if forget_fields {
+        for m in filter.measurements.iter().flatten() {
+            let escaped = escape_measurement(m);
+            for &shard in shards.iter() {
+                engine
+                    .forget_fields(shard, &escaped)
+                    .await
+                    .map_err(|e| QueryError::Storage(e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn series_local(

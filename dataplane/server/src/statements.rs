@@ -1207,7 +1207,14 @@ async fn run_inner(
             }
         }
         Statement::Delete { sources, condition } => {
-            delete(ctx, &defaults, sources, condition.as_ref(), true).await
+            delete(
+                ctx,
+                &defaults,
+                sources,
+                condition.as_ref(),
+                Deletion::Points,
+            )
+            .await
         }
         Statement::DropSeries { sources, condition } => {
             if condition
@@ -1218,16 +1225,35 @@ async fn run_inner(
                     "DROP SERIES doesn't support time in WHERE clause",
                 ));
             }
-            delete(ctx, &defaults, sources, condition.as_ref(), false).await
+            delete(
+                ctx,
+                &defaults,
+                sources,
+                condition.as_ref(),
+                Deletion::Series,
+            )
+            .await
         }
         Statement::DropMeasurement { name } => {
             let src = vec![Source::Measurement(tessera_influxql::Measurement {
                 name: Some(name.clone()),
                 ..Default::default()
             })];
-            delete(ctx, &defaults, &src, None, false).await
+            delete(ctx, &defaults, &src, None, Deletion::Measurement).await
         }
     }
+}
+
+/// What a deletion statement deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deletion {
+    /// DELETE: points, in a time range if the condition gives one.
+    Points,
+    /// DROP SERIES: whole series (no time in the condition).
+    Series,
+    /// DROP MEASUREMENT: its series, and its fields in every shard (it may come back with
+    /// other types).
+    Measurement,
 }
 
 /// DELETE / DROP SERIES / DROP MEASUREMENT over every retention policy of the database.
@@ -1236,8 +1262,9 @@ async fn delete(
     defaults: &Defaults<'_>,
     sources: &[Source],
     condition: Option<&tessera_influxql::Expr>,
-    allow_time: bool,
+    what: Deletion,
 ) -> Result<Vec<Series>, QueryError> {
+    let allow_time = what == Deletion::Points;
     let snap = snapshot(ctx)?;
     let src_db = source_database(sources);
     let db = src_db.unwrap_or(defaults.db);
@@ -1288,11 +1315,16 @@ async fn delete(
         if shards.is_empty() {
             continue;
         }
-        let measurements = if sources.is_empty() {
-            None
-        } else {
-            let all = crate::cluster_index::tags(ctx, None, shards.clone()).await?;
-            Some(all.into_keys().filter(|m| filter(m)).collect())
+        let measurements = match sources {
+            [] => None,
+            // DROP MEASUREMENT names one: its fields go even when no series is left.
+            [Source::Measurement(m)] if what == Deletion::Measurement => {
+                Some(m.name.iter().cloned().collect())
+            }
+            _ => {
+                let all = crate::cluster_index::tags(ctx, None, shards.clone()).await?;
+                Some(all.into_keys().filter(|m| filter(m)).collect())
+            }
         };
         crate::cluster_index::delete(
             ctx,
@@ -1303,6 +1335,7 @@ async fn delete(
             range.min,
             range.max,
             shards,
+            what == Deletion::Measurement,
         )
         .await?;
     }

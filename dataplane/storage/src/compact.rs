@@ -82,6 +82,11 @@ pub async fn merge_files(
                 for b in fe.blocks.iter() {
                     let mut col = inputs[*i].reader.read_block(t, b).await?;
                     tombstones.apply(key, inputs[*i].generation, &mut col);
+                    // Deleted points do not type the field: after DROP MEASUREMENT it
+                    // may come back with another type, in a newer input.
+                    if col.is_empty() {
+                        continue;
+                    }
                     match &mut merged {
                         None => merged = Some(col),
                         Some(m) => m.merge_newer(&col),

@@ -534,7 +534,13 @@ impl Partition {
                 out.push((name.to_vec(), t));
             }
         };
+        let tombstones = self.tombstones.borrow();
         for f in self.files.borrow().iter() {
+            // A file whose points of the series are all deleted does not type its fields
+            // (the series may have come back with other types).
+            if tombstones.covers_all(key, f.generation) {
+                continue;
+            }
             if let Some(s) = f.reader.series(key) {
                 for fe in s.fields.iter() {
                     if let Some(t) = field_type_of(fe) {
@@ -573,8 +579,11 @@ impl Partition {
         }
         let files: Vec<Rc<DataFile>> = self.files.borrow().clone();
         let mut out: Option<Column> = None;
+        // The first column with points gives the type: one whose points were all deleted
+        // does not (the series may have come back with another type).
         let mut merge = |col: Column| match &mut out {
             None => out = Some(col),
+            Some(o) if o.is_empty() && !col.is_empty() => *o = col,
             Some(o) if o.field_type() == col.field_type() => o.merge_newer(&col),
             Some(_) => {}
         };

@@ -301,6 +301,52 @@ fn compaction_with_a_file_newer_than_a_tombstone_keeps_the_delete() {
 }
 
 #[test]
+fn a_series_deleted_and_written_again_with_another_type_survives_compaction() {
+    // DROP MEASUREMENT lets a field come back with another type: the deleted float points
+    // must neither hide the new string ones nor make the merge drop them.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    let (d2, w2) = (data.clone(), wal.clone());
+    let key = b"m,h=1";
+    let one = |t: i64, v: Value| {
+        let mut b = BatchBuilder::new();
+        b.point(key, t).unwrap();
+        b.field(b"a", v).unwrap();
+        b.finish()
+    };
+    run(move || async move {
+        let p = Partition::open(&d2, &w2, small()).await.unwrap();
+        p.write(&one(10, Value::Float(1.5))).await.unwrap();
+        p.flush().await.unwrap();
+        p.delete_series(&[key.to_vec()], i64::MIN, i64::MAX)
+            .await
+            .unwrap();
+        p.write(&one(20, Value::Str(b"s"))).await.unwrap();
+        p.flush().await.unwrap();
+        let col = p.read_field(key, b"a", i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(
+            col.map(|c| (c.field_type(), c.ts)),
+            Some((FieldType::String, vec![20]))
+        );
+        assert_eq!(p.fields_of(key), vec![(b"a".to_vec(), FieldType::String)]);
+        p.compact_full().await.unwrap();
+        let col = p.read_field(key, b"a", i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(
+            col.map(|c| (c.field_type(), c.ts)),
+            Some((FieldType::String, vec![20]))
+        );
+    });
+    run(move || async move {
+        let p = Partition::open(&data, &wal, small()).await.unwrap();
+        let col = p.read_field(key, b"a", i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(
+            col.map(|c| (c.field_type(), c.ts)),
+            Some((FieldType::String, vec![20]))
+        );
+    });
+}
+
+#[test]
 fn series_index_is_persisted_and_rebuilt_when_damaged() {
     let dir = tempfile::tempdir().unwrap();
     let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
