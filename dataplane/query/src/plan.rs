@@ -622,7 +622,12 @@ fn expand_fields(
                 }
                 if kind != WildcardKind::Field {
                     for n in &all_tags {
-                        if matches(n) && !group_tags.contains(n) && !all_fields.contains_key(n) {
+                        // A tag named like a field is a column of its own (influxd answers
+                        // the field as `region`, the tag as `region_1`), unless the field
+                        // is a subquery's tag column already listed.
+                        let listed = all_fields.contains_key(n)
+                            && (kind == WildcardKind::Tag || tag_fields.contains(n.as_str()));
+                        if matches(n) && !group_tags.contains(n) && !listed {
                             cols.push((n.clone(), DataType::Tag));
                         }
                     }

@@ -1284,11 +1284,14 @@ fn outer_names(inner: &SelectStatement, columns: &[String]) -> Vec<String> {
                 .map(tessera_influxql::field_name)
                 .collect();
             let span = &answered[w..w + (answered.len() - others)];
+            // A suffixed key repeats one claimed elsewhere, or one of the wildcard's own
+            // (a tag named like a field).
             let keys = span.iter().map(|c| {
                 let key = c
                     .rsplit_once('_')
                     .filter(|(base, n)| {
-                        claimed.contains(*base) && n.bytes().all(|b| b.is_ascii_digit())
+                        (claimed.contains(*base) || span.iter().any(|s| s == base))
+                            && n.bytes().all(|b| b.is_ascii_digit())
                     })
                     .map_or(c.as_str(), |(base, _)| base);
                 Field {
