@@ -48,9 +48,14 @@ fn encode(measurement: &[u8], field: &[u8], t: FieldType, out: &mut Vec<u8>) {
     payload.extend_from_slice(&(field.len() as u16).to_le_bytes());
     payload.extend_from_slice(field);
     payload.push(t as u8);
+    frame(&payload, out);
+}
+
+/// A record as the log holds it: length, checksum, payload.
+fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    out.extend_from_slice(payload);
 }
 
 /// The type byte of a record that forgets every field of its measurement (its field name
@@ -154,21 +159,7 @@ impl ShardFields {
             }
         }
         if !record.is_empty() {
-            let err = |e: std::io::Error| FieldsError {
-                path: self.path.display().to_string(),
-                reason: e.to_string(),
-            };
-            if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir).map_err(err)?;
-            }
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .map_err(err)?;
-            f.write_all(&record)
-                .and_then(|_| f.sync_data())
-                .map_err(err)?;
+            self.append(&record)?;
             for (k, t) in added {
                 self.types.insert(k, t);
             }
@@ -185,29 +176,33 @@ impl ShardFields {
         if !self.types.keys().any(|(m, _)| &**m == measurement) {
             return Ok(false);
         }
-        let err = |e: std::io::Error| FieldsError {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        };
         let mut payload = Vec::with_capacity(measurement.len() + 5);
         payload.extend_from_slice(&(measurement.len() as u16).to_le_bytes());
         payload.extend_from_slice(measurement);
         payload.extend_from_slice(&0u16.to_le_bytes());
         payload.push(FORGET);
         let mut record = Vec::with_capacity(payload.len() + 8);
-        record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        record.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
-        record.extend_from_slice(&payload);
+        frame(&payload, &mut record);
+        self.append(&record)?;
+        self.types.retain(|(m, _), _| &**m != measurement);
+        Ok(true)
+    }
+
+    /// Appends records to the log and makes them durable.
+    fn append(&self, record: &[u8]) -> Result<(), FieldsError> {
+        let err = |e: std::io::Error| FieldsError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(err)?;
-        f.write_all(&record)
-            .and_then(|_| f.sync_data())
-            .map_err(err)?;
-        self.types.retain(|(m, _), _| &**m != measurement);
-        Ok(true)
+        f.write_all(record).and_then(|_| f.sync_data()).map_err(err)
     }
 
     /// How many fields are registered.

@@ -52,6 +52,15 @@ async fn check_all(p: &Partition, series: usize, points: i64) {
     }
 }
 
+/// The timestamps of a series' `uptime` points.
+async fn uptimes_of(p: &Partition, key: &[u8]) -> Vec<i64> {
+    p.read_field(key, b"uptime", i64::MIN, i64::MAX)
+        .await
+        .unwrap()
+        .map(|c| c.ts)
+        .unwrap_or_default()
+}
+
 #[test]
 fn survives_flush_compaction_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +258,6 @@ fn compaction_with_a_file_newer_than_a_tombstone_keeps_the_delete() {
     let dir = tempfile::tempdir().unwrap();
     let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
     let (d2, w2) = (data.clone(), wal.clone());
-    let uptimes = |c: Option<Column>| -> Vec<i64> { c.map(|c| c.ts).unwrap_or_default() };
     run(move || async move {
         let p = Partition::open(&d2, &w2, small()).await.unwrap();
         for t in 0..20 {
@@ -266,17 +274,9 @@ fn compaction_with_a_file_newer_than_a_tombstone_keeps_the_delete() {
         p.write(&batch(2, 1000)).await.unwrap();
         p.flush().await.unwrap();
         p.compact_full().await.unwrap();
-        let h1 = uptimes(
-            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
-                .await
-                .unwrap(),
-        );
+        let h1 = uptimes_of(&p, b"cpu,host=h001").await;
         assert_eq!(h1, vec![1000]);
-        let h2 = uptimes(
-            p.read_field(b"cpu,host=h002", b"uptime", i64::MIN, i64::MAX)
-                .await
-                .unwrap(),
-        );
+        let h2 = uptimes_of(&p, b"cpu,host=h002").await;
         let want: Vec<i64> = (0..20)
             .map(|t| t * 10)
             .filter(|t| !(50..=99).contains(t))
@@ -285,17 +285,9 @@ fn compaction_with_a_file_newer_than_a_tombstone_keeps_the_delete() {
     });
     run(move || async move {
         let p = Partition::open(&data, &wal, small()).await.unwrap();
-        let h1 = uptimes(
-            p.read_field(b"cpu,host=h001", b"uptime", i64::MIN, i64::MAX)
-                .await
-                .unwrap(),
-        );
+        let h1 = uptimes_of(&p, b"cpu,host=h001").await;
         assert_eq!(h1, vec![1000]);
-        let h2 = uptimes(
-            p.read_field(b"cpu,host=h002", b"uptime", i64::MIN, i64::MAX)
-                .await
-                .unwrap(),
-        );
+        let h2 = uptimes_of(&p, b"cpu,host=h002").await;
         assert_eq!(h2.len(), 15);
     });
 }
