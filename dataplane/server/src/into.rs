@@ -1,5 +1,5 @@
-//! `SELECT … INTO`: the answer of the query written back as points (GROUP BY tags stay
-//! tags, every other column becomes a field) through the same path as `/write`; the
+//! `SELECT … INTO`: the answer of the query written back as points (GROUP BY tags and
+//! the tag arguments of top()/bottom() are tags, every other column becomes a field) through the same path as `/write`; the
 //! answer is influxd's `result` series with the number of points written.
 
 use bytes::Bytes;
@@ -51,29 +51,68 @@ fn field_value(v: &Value, out: &mut String) -> bool {
     true
 }
 
-/// Line protocol for the series, into `measurement` (`None`: each series' own name).
-fn to_lines(series: &[Series], measurement: Option<&str>) -> (String, usize) {
+/// Which answer columns (after `time`) are the tag arguments of top()/bottom(): influxd
+/// writes those as tags of the points, with the row's values.
+fn tag_argument_columns(stmt: &SelectStatement) -> Vec<bool> {
+    use tessera_influxql::Expr;
+    let mut out = Vec::new();
+    for f in &stmt.fields {
+        out.push(false);
+        if let Expr::Call { name, args } = &f.expr {
+            if name == "top" || name == "bottom" {
+                for a in args.iter().skip(1).take(args.len().saturating_sub(2)) {
+                    if let Expr::VarRef { .. } = a {
+                        out.push(true);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Line protocol for the series, into `measurement` (`None`: each series' own name);
+/// `tag_columns[i]`: answer column `i + 1` is written as a tag.
+fn to_lines(series: &[Series], measurement: Option<&str>, tag_columns: &[bool]) -> (String, usize) {
     let mut out = String::new();
     let mut points = 0;
+    let is_tag = |i: usize| tag_columns.get(i).copied().unwrap_or(false);
     for s in series {
-        let mut key = String::new();
-        escape(measurement.unwrap_or(&s.name), &[',', ' '], &mut key);
-        for (k, v) in &s.tags {
-            if v.is_empty() {
-                continue;
-            }
-            key.push(',');
-            escape(k, &[',', '=', ' '], &mut key);
-            key.push('=');
-            escape(v, &[',', '=', ' '], &mut key);
-        }
+        let mut name = String::new();
+        escape(measurement.unwrap_or(&s.name), &[',', ' '], &mut name);
         for row in &s.values {
             let Some(Value::Time(t)) = row.first() else {
                 continue;
             };
-            let mut line = key.clone();
+            let mut tags: Vec<(&str, String)> = s
+                .tags
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            for (i, (c, v)) in s.columns.iter().zip(row.iter()).skip(1).enumerate() {
+                if is_tag(i) {
+                    if let Value::String(v) = v {
+                        tags.retain(|(k, _)| *k != c.as_str());
+                        if !v.is_empty() {
+                            tags.push((c.as_str(), v.clone()));
+                        }
+                    }
+                }
+            }
+            tags.sort();
+            let mut line = name.clone();
+            for (k, v) in &tags {
+                line.push(',');
+                escape(k, &[',', '=', ' '], &mut line);
+                line.push('=');
+                escape(v, &[',', '=', ' '], &mut line);
+            }
             let mut any = false;
-            for (c, v) in s.columns.iter().zip(row.iter()).skip(1) {
+            for (i, (c, v)) in s.columns.iter().zip(row.iter()).skip(1).enumerate() {
+                if is_tag(i) {
+                    continue;
+                }
                 let mut f = String::new();
                 escape(c, &[',', '=', ' '], &mut f);
                 f.push('=');
@@ -130,7 +169,8 @@ pub async fn select_into(
         read.fill = tessera_influxql::Fill::None;
     }
     let series = crate::select::select(ctx, snap, &read, defaults).await?;
-    let (lines, points) = to_lines(&series, target.name.as_deref());
+    let tag_columns = tag_argument_columns(stmt);
+    let (lines, points) = to_lines(&series, target.name.as_deref(), &tag_columns);
     if points > 0 {
         let body = Bytes::from(lines);
         match crate::write::write_lines(
