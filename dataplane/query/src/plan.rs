@@ -1174,23 +1174,31 @@ pub fn plan_select(
     })
 }
 
+/// The tag arguments of a top()/bottom() call (`top(x, host, 3)`: `host`), each answered
+/// as a column of its own after the call's.
+pub fn tag_argument_columns(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Call { name, args } if name == "top" || name == "bottom" => args
+            .iter()
+            .skip(1)
+            .take(args.len().saturating_sub(2))
+            .filter(|a| matches!(a, Expr::VarRef { .. }))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Output column names: influxd's `ColumnNames` — aliases claimed first, then generated
 /// names with `_1`, `_2`… for repeats; `top`/`bottom` tag arguments add columns.
 pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
     let mut cols: Vec<tessera_influxql::Field> = Vec::new();
     for f in fields {
         cols.push(f.clone());
-        if let Expr::Call { name, args } = &f.expr {
-            if name == "top" || name == "bottom" {
-                for a in args.iter().skip(1).take(args.len().saturating_sub(2)) {
-                    if let Expr::VarRef { .. } = a {
-                        cols.push(tessera_influxql::Field {
-                            expr: a.clone(),
-                            alias: None,
-                        });
-                    }
-                }
-            }
+        for a in tag_argument_columns(&f.expr) {
+            cols.push(tessera_influxql::Field {
+                expr: a.clone(),
+                alias: None,
+            });
         }
     }
     let mut out: Vec<Option<String>> = vec![None; cols.len()];

@@ -135,18 +135,10 @@ async fn debug_vars(ctx: &Ctx) -> Response {
     stats.extend(crate::stats::storage_stats(ctx).await);
     if let Some(obj) = body.as_object_mut() {
         for s in stats {
-            if s.name == "runtime" {
-                let memstats = s
-                    .values
-                    .iter()
-                    .map(|(k, v)| match v {
-                        tessera_query::Value::Integer(i) => (k.clone(), serde_json::json!(i)),
-                        _ => (k.clone(), serde_json::Value::Null),
-                    })
-                    .collect::<serde_json::Map<_, _>>();
-                obj.insert("memstats".into(), serde_json::Value::Object(memstats));
-            }
             let (key, value) = s.to_expvar();
+            if s.name == "runtime" {
+                obj.insert("memstats".into(), value["values"].clone());
+            }
             obj.insert(key, value);
         }
     }

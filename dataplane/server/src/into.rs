@@ -54,19 +54,11 @@ fn field_value(v: &Value, out: &mut String) -> bool {
 /// Which answer columns (after `time`) are the tag arguments of top()/bottom(): influxd
 /// writes those as tags of the points, with the row's values.
 fn tag_argument_columns(stmt: &SelectStatement) -> Vec<bool> {
-    use tessera_influxql::Expr;
     let mut out = Vec::new();
     for f in &stmt.fields {
         out.push(false);
-        if let Expr::Call { name, args } = &f.expr {
-            if name == "top" || name == "bottom" {
-                for a in args.iter().skip(1).take(args.len().saturating_sub(2)) {
-                    if let Expr::VarRef { .. } = a {
-                        out.push(true);
-                    }
-                }
-            }
-        }
+        let tags = tessera_query::plan::tag_argument_columns(&f.expr);
+        out.extend(tags.iter().map(|_| true));
     }
     out
 }
