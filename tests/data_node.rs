@@ -115,6 +115,99 @@ fn show_stats_and_debug_vars_count_what_the_node_did() {
     assert!(vars["memstats"]["HeapAlloc"].as_i64().unwrap_or(0) > 0);
 }
 
+/// `[monitor] store-enabled`: every node writes its statistics into `_internal`, created
+/// with influxd 1.6.7's `monitor` policy (the answers asserted here are a real influxd's
+/// with the store enabled), stamped on interval boundaries and tagged with the node.
+#[test]
+fn the_monitor_stores_statistics_in_internal() {
+    let c = Cluster::start(1, 2, "", "[monitor]\n  store-interval = \"1s\"\n");
+    let base = format!("http://{}", c.datas[0].http);
+    let q = |q: &str| {
+        let url = format!("{base}/query?db=_internal&q={}", urlencode(q));
+        http::get(&url).expect("query").1
+    };
+    let values = |v: &serde_json::Value| v["results"][0]["series"][0]["values"].clone();
+    wait_for(Duration::from_secs(20), || {
+        values(&q("SHOW DATABASES"))
+            .as_array()
+            .filter(|dbs| dbs.contains(&json!(["_internal"])))
+            .map(|_| ())
+    })
+    .expect("_internal is created");
+    assert_eq!(
+        values(&q("SHOW RETENTION POLICIES ON _internal")),
+        json!([["monitor", "168h0m0s", "24h0m0s", 1, true]])
+    );
+    assert_eq!(
+        q("SHOW DIAGNOSTICS FOR 'config-monitor'")["results"][0]["series"][0],
+        json!({"name": "config-monitor",
+               "columns": ["store-database", "store-enabled", "store-interval"],
+               "values": [["_internal", true, "1s"]]})
+    );
+    // Both nodes write, each under its own nodeID.
+    let per_node = wait_for(Duration::from_secs(20), || {
+        let answer = q("SELECT count(NumGoroutine) FROM runtime GROUP BY nodeID, hostname");
+        let series = answer["results"][0]["series"].as_array()?.clone();
+        (series.len() == 2).then_some(series)
+    })
+    .expect("runtime points from both nodes");
+    for s in &per_node {
+        assert_eq!(s["tags"]["hostname"], "127.0.0.1", "{s}");
+        assert!(s["values"][0][1].as_i64().unwrap_or(0) >= 1, "{s}");
+    }
+    // `shard` comes once the store's first shard is on disk, as in influxd.
+    let expected = [
+        "database",
+        "httpd",
+        "queryExecutor",
+        "runtime",
+        "shard",
+        "write",
+    ];
+    let has_all = |m: &serde_json::Value| {
+        let m = m.as_array()?;
+        expected
+            .iter()
+            .all(|e| m.contains(&json!([e])))
+            .then_some(())
+    };
+    wait_for(Duration::from_secs(20), || {
+        has_all(&values(&q("SHOW MEASUREMENTS")))
+    })
+    .unwrap_or_else(|| panic!("{expected:?} in {}", q("SHOW MEASUREMENTS")));
+    // Points sit on interval boundaries (whole seconds here).
+    let times = q("SELECT \"req\" FROM httpd");
+    let rows = values(&times);
+    assert!(!rows.as_array().unwrap().is_empty(), "{times}");
+    for row in rows.as_array().unwrap() {
+        let t = row[0].as_str().unwrap();
+        assert!(t.ends_with(":00Z") || !t.contains('.'), "{t}");
+    }
+    // The database statistics count the store itself.
+    let db = q("SELECT last(numSeries) FROM \"database\" WHERE \"database\" = '_internal'");
+    assert!(values(&db)[0][1].as_i64().unwrap_or(0) > 0, "{db}");
+    // Dropped, it stays dropped until the node restarts, as influxd.
+    let (status, _) =
+        http::post_raw(&format!("{base}/query?q=DROP+DATABASE+_internal"), b"").unwrap();
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(2500));
+    let dbs = values(&q("SHOW DATABASES"));
+    assert!(
+        !dbs.as_array()
+            .is_some_and(|d| d.contains(&json!(["_internal"]))),
+        "{dbs}"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[test]
 fn data_node_follows_metadata_and_survives_meta_loss() {
     let mut c = Cluster::start(3, 1, "", "");

@@ -73,6 +73,8 @@ bind-address = "127.0.0.1:$RPC"
   bind-address = "127.0.0.1:$PORT"
 [continuous_queries]
   enabled = false
+[monitor]
+  store-enabled = false
 [enterprise]
   license-path = "$lic"
 [logging]

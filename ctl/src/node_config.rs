@@ -54,6 +54,11 @@ pub fn data_config(host: &str, dir: &Path, tcp: u16, http: u16, license: &Path) 
          [http]\n  \
            bind-address = {http_q}\n\
          \n\
+         # The `_internal` database of statistics (influxd's default: true). Off here,\n\
+         # as on the reference peer, so a new cluster lists only your databases.\n\
+         [monitor]\n  \
+           store-enabled = false\n\
+         \n\
          [enterprise]\n  \
            license-path = {license}\n",
         host_q = quote(host),
@@ -106,6 +111,7 @@ mod tests {
         );
         assert!(text.contains("[http]\n  bind-address = \"127.0.0.1:18086\"\n"));
         assert!(text.contains("[enterprise]\n  license-path = \"/t/trial.license\"\n"));
+        assert!(text.contains("[monitor]\n  store-enabled = false\n"));
     }
 
     #[test]

@@ -265,7 +265,6 @@ impl MetaNode {
     }
 }
 
-/// A data node on free loopback ports.
 /// Splits the lines of `section` (up to the next `[…]` header) out of a config snippet:
 /// (those lines, the rest).
 pub fn split_section(text: &str, section: &str) -> (String, String) {
@@ -286,6 +285,7 @@ pub fn split_section(text: &str, section: &str) -> (String, String) {
     (inside, rest)
 }
 
+/// A data node on free loopback ports.
 pub struct DataNode {
     pub proc_: Process,
     pub http: String,
@@ -303,12 +303,18 @@ impl DataNode {
         let config = dir.join("influxd.toml");
         // Keys of an `[http]` section in `extra` join the template's own `[http]`.
         let (http_extra, extra) = split_section(extra, "[http]");
+        // The monitor's `_internal` store is off unless `extra` has a `[monitor]` section
+        // (as the reference peer runs), so SHOW DATABASES answers alike.
+        let (mut monitor, extra) = split_section(&extra, "[monitor]");
+        if monitor.trim().is_empty() {
+            monitor = "  store-enabled = false\n".to_string();
+        }
         fs::write(
             &config,
             format!(
                 "hostname = \"127.0.0.1\"\nbind-address = \"{tcp}\"\n[meta]\n  dir = \"{d}/meta\"\n\
                  [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  spin-before-park = \"0s\"\n[http]\n  bind-address = \"{http}\"\n{http_extra}\n\
-                 [retention]\n  check-interval = \"1s\"\n\
+                 [retention]\n  check-interval = \"1s\"\n[monitor]\n{monitor}\
                  [hinted-handoff]\n  dir = \"{d}/hh\"\n\
                  [enterprise]\n  license-path = \"{}\"\n{extra}\n",
                 license_path.display(),

@@ -53,6 +53,7 @@ pub struct Config {
     pub hinted_handoff: HintedHandoffConfig,
     pub housekeeping: crate::housekeeping::HousekeepingConfig,
     pub continuous_queries: ContinuousQueriesConfig,
+    pub monitor: MonitorConfig,
     pub enterprise: EnterpriseConfig,
     pub logging: LoggingConfig,
 }
@@ -142,6 +143,15 @@ pub struct ContinuousQueriesConfig {
     pub run_interval: Duration,
 }
 
+/// `[monitor]`: the node's statistics stored as points in a database of the cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConfig {
+    pub store_enabled: bool,
+    /// The database written to (created with a `monitor` policy if it does not exist).
+    pub store_database: String,
+    pub store_interval: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnterpriseConfig {
     pub license_key: String,
@@ -228,6 +238,9 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("shard-precreation", "advance-period", Kind::Duration, "30m"),
     ("continuous_queries", "enabled", Kind::Bool, "true"),
     ("continuous_queries", "run-interval", Kind::Duration, "1s"),
+    ("monitor", "store-enabled", Kind::Bool, "true"),
+    ("monitor", "store-database", Kind::Str, "_internal"),
+    ("monitor", "store-interval", Kind::Duration, "10s"),
     ("enterprise", "license-key", Kind::Str, ""),
     ("enterprise", "license-path", Kind::Str, ""),
     ("logging", "level", Kind::Str, "info"),
@@ -528,6 +541,15 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         get("continuous_queries", "enabled").value,
         Value::Bool(true)
     );
+    let store_database = string("monitor", "store-database").trim().to_string();
+    if store_database.is_empty() {
+        return Err(invalid(
+            get("monitor", "store-database"),
+            "monitor",
+            "store-database",
+            "must be specified".into(),
+        ));
+    }
     let level = string("logging", "level").trim().to_lowercase();
     if !LEVELS.contains(&level.as_str()) {
         return Err(invalid(
@@ -596,6 +618,11 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
         continuous_queries: ContinuousQueriesConfig {
             enabled,
             run_interval: dur("continuous_queries", "run-interval")?,
+        },
+        monitor: MonitorConfig {
+            store_enabled: matches!(get("monitor", "store-enabled").value, Value::Bool(true)),
+            store_database,
+            store_interval: dur("monitor", "store-interval")?,
         },
         enterprise: EnterpriseConfig {
             license_key: string("enterprise", "license-key"),
@@ -708,6 +735,14 @@ impl Config {
             "\n[continuous_queries]\n  enabled = {}\n  run-interval = {}",
             self.continuous_queries.enabled,
             d(self.continuous_queries.run_interval)
+        );
+        let m = &self.monitor;
+        let _ = writeln!(
+            out,
+            "\n[monitor]\n  store-enabled = {}\n  store-database = {}\n  store-interval = {}",
+            m.store_enabled,
+            q(&m.store_database),
+            d(m.store_interval)
         );
         let _ = writeln!(
             out,

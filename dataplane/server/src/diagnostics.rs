@@ -182,11 +182,24 @@ pub fn show(ctx: &Ctx, only: Option<&str>) -> Vec<Series> {
             ],
         ),
         module("config-meta", &["dir"], vec![path(&c.meta.dir)]),
-        module(
-            "config-monitor",
-            &["store-enabled"],
-            vec![Value::Boolean(false)],
-        ),
+        // influxd lists the store's database and interval only when it is enabled.
+        if c.monitor.store_enabled {
+            module(
+                "config-monitor",
+                &["store-database", "store-enabled", "store-interval"],
+                vec![
+                    s(c.monitor.store_database.clone()),
+                    Value::Boolean(true),
+                    d(c.monitor.store_interval),
+                ],
+            )
+        } else {
+            module(
+                "config-monitor",
+                &["store-enabled"],
+                vec![Value::Boolean(false)],
+            )
+        },
         module(
             "config-precreator",
             &["enabled"],

@@ -203,6 +203,9 @@ async fn core_main(
     crate::handoff::HintedHandoff::install(setup.hinted_handoff.clone(), core, setup.cpus.len())
         .await;
     let drain_task = glommio::spawn_local(crate::handoff::drain_forever(Rc::clone(&ctx)));
+    // The monitor's store writes the node's statistics from one core.
+    let monitor_task =
+        (core == 0).then(|| glommio::spawn_local(crate::monitor::store_forever(Rc::clone(&ctx))));
     let http_task = glommio::spawn_local(accept_http(http_listener, Rc::clone(&ctx)));
     let cluster_task = glommio::spawn_local(accept_cluster(cluster_listener, ctx));
     tracing::debug!(core, "core serving");
@@ -217,6 +220,7 @@ async fn core_main(
     // Dropping the accept tasks cancels them and closes the listeners.
     drop(http_task);
     drop(drain_task);
+    drop(monitor_task);
     drop(cluster_task);
     drop(mesh_task);
     engine.shutdown().await;

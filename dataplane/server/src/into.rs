@@ -65,7 +65,11 @@ fn tag_argument_columns(stmt: &SelectStatement) -> Vec<bool> {
 
 /// Line protocol for the series, into `measurement` (`None`: each series' own name);
 /// `tag_columns[i]`: answer column `i + 1` is written as a tag.
-fn to_lines(series: &[Series], measurement: Option<&str>, tag_columns: &[bool]) -> (String, usize) {
+pub(crate) fn to_lines(
+    series: &[Series],
+    measurement: Option<&str>,
+    tag_columns: &[bool],
+) -> (String, usize) {
     let mut out = String::new();
     let mut points = 0;
     let is_tag = |i: usize| tag_columns.get(i).copied().unwrap_or(false);

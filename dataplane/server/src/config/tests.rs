@@ -29,6 +29,35 @@ fn defaults_are_enterprise_data_node_defaults() {
     assert_eq!(c.continuous_queries.run_interval, Duration::from_secs(1));
     assert_eq!(c.enterprise.license_key, "");
     assert_eq!(c.logging.level, "info");
+    assert!(c.monitor.store_enabled);
+    assert_eq!(c.monitor.store_database, "_internal");
+    assert_eq!(c.monitor.store_interval, Duration::from_secs(10));
+}
+
+#[test]
+fn monitor_section() {
+    let file = "[monitor]\n  store-enabled = false\n  store-database = \"mon\"\n  store-interval = \"1m\"\n";
+    let loaded = load_from(Some(file), "f.toml", &no_env).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let m = loaded.config.monitor;
+    assert!(!m.store_enabled);
+    assert_eq!(m.store_database, "mon");
+    assert_eq!(m.store_interval, Duration::from_secs(60));
+    let env = env_of(&[("INFLUXDB_MONITOR_STORE_ENABLED", "false")]);
+    assert!(
+        !load_from(None, "", &env)
+            .unwrap()
+            .config
+            .monitor
+            .store_enabled
+    );
+    let e = err("[monitor]\nstore-database = \"  \"");
+    assert!(e.contains("[monitor] store-database"), "{e}");
+    let e = err("[monitor]\nstore-interval = \"0s\"");
+    assert!(
+        e.contains("[monitor] store-interval") && e.contains("greater than 0"),
+        "{e}"
+    );
 }
 
 #[test]
