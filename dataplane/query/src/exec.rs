@@ -173,7 +173,6 @@ pub fn series_tags(key: &[u8]) -> Vec<(String, String)> {
 
 struct PlanResolver<'a> {
     fields: &'a [String],
-    tags: &'a std::collections::BTreeSet<String>,
     schema_fields: &'a std::collections::BTreeSet<String>,
 }
 
@@ -186,11 +185,9 @@ impl Resolver for PlanResolver<'_> {
         if ty != DataType::Field && !self.schema_fields.contains(name) {
             return None;
         }
-        if ty != DataType::Field && self.tags.contains(name) {
-            // A tag of the measurement that is also a field elsewhere: InfluxDB prefers
-            // the field only where the measurement has it; conditions name tags here.
-            return None;
-        }
+        // A name that is a field of any measurement read is the field in every one of
+        // them, even where it is also (or only) a tag: influxd types a condition's names
+        // once for the statement, fields before tags.
         Some(i)
     }
     fn is_tag(&self, _name: &str, _ty: DataType) -> bool {
@@ -444,7 +441,6 @@ pub async fn scan_partition(
     let mut out = Partial::default();
     let resolver = PlanResolver {
         fields: &plan.fields,
-        tags: &plan.tag_names,
         schema_fields: &plan.field_names,
     };
     let cond = match &plan.condition {
@@ -462,15 +458,18 @@ pub async fn scan_partition(
                 .into_iter()
                 .map(<[u8]>::to_vec)
                 .collect();
+            // A name that is a field is read as the field, even where it is a tag too.
             let is_tag = |n: &str| {
-                tag_keys
-                    .iter()
-                    .any(|k| k.as_slice() == escape_tag(n).as_slice())
+                !plan.field_names.contains(n)
+                    && tag_keys
+                        .iter()
+                        .any(|k| k.as_slice() == escape_tag(n).as_slice())
             };
             // A name that is also a field may be read as the field: not exact then.
-            exact = plan.condition.as_ref().is_some_and(|c| {
-                index_exact(c, &|n: &str| is_tag(n) && !plan.field_names.contains(n))
-            });
+            exact = plan
+                .condition
+                .as_ref()
+                .is_some_and(|c| index_exact(c, &is_tag));
             let pred = match &plan.condition {
                 Some(c) => index_predicate_with(
                     c,
@@ -622,7 +621,6 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
     let mut out = Partial::default();
     let resolver = PlanResolver {
         fields: &plan.fields,
-        tags: &plan.tag_names,
         schema_fields: &plan.field_names,
     };
     let cond = match &plan.condition {

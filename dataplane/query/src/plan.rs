@@ -25,6 +25,9 @@ pub struct MeasurementSchema {
     /// counts them among the subquery's dimensions, so a call over `*` skips them and
     /// `*::tag` lists them instead of `*::field`.
     pub tag_fields: BTreeSet<String>,
+    /// A subquery's answer: influxd looks a name up in its columns first, so a column
+    /// is read even through `name::tag` (a tag of the same name is not reachable).
+    pub answer_columns: bool,
 }
 
 /// Measurement name (unescaped) → its schema.
@@ -263,9 +266,7 @@ pub struct SelectPlan {
     pub aggregate: bool,
     /// Aggregate queries with plain field/tag columns (values of the selected point).
     pub aux: bool,
-    /// Tag keys of the measurements read (a name that is a tag and not a field is a tag).
-    pub tag_names: BTreeSet<String>,
-    /// Field keys of the measurements read.
+    /// Field keys of the measurements read (in a condition such a name is the field).
     pub field_names: BTreeSet<String>,
     /// The type each of `fields` is read as (where known): a column stored with another
     /// type in some shard is converted to it, or not read (see [`crate::exec::coerce`]).
@@ -337,6 +338,12 @@ impl Ctx<'_> {
             .values()
             .find_map(|m| m.fields.get(name).copied())
     }
+    /// A column of a subquery's answer (read even as `name::tag`).
+    fn answer_column(&self, name: &str) -> bool {
+        self.schema
+            .values()
+            .any(|m| m.answer_columns && m.fields.contains_key(name))
+    }
     fn is_tag(&self, name: &str) -> bool {
         self.schema
             .values()
@@ -351,8 +358,8 @@ impl Ctx<'_> {
     }
     fn var(&mut self, name: &str, ty: DataType) -> OExpr {
         match ty {
-            DataType::Tag => return OExpr::Tag(name.to_string()),
-            DataType::Field => return OExpr::Field(self.field_index(name)),
+            DataType::Tag if !self.answer_column(name) => return OExpr::Tag(name.to_string()),
+            DataType::Tag | DataType::Field => return OExpr::Field(self.field_index(name)),
             DataType::Float
             | DataType::Integer
             | DataType::Unsigned
@@ -625,8 +632,7 @@ fn expand_fields(
                         // A tag named like a field is a column of its own (influxd answers
                         // the field as `region`, the tag as `region_1`), unless the field
                         // is a subquery's tag column already listed.
-                        let listed = all_fields.contains_key(n)
-                            && (kind == WildcardKind::Tag || tag_fields.contains(n.as_str()));
+                        let listed = all_fields.contains_key(n) && tag_fields.contains(n.as_str());
                         if matches(n) && !group_tags.contains(n) && !listed {
                             cols.push((n.clone(), DataType::Tag));
                         }
@@ -883,6 +889,30 @@ impl SelectPlan {
     }
 }
 
+/// `e` with its `name::tag` references to columns (`is_column`) read as plain names.
+fn untag_columns(e: &Expr, is_column: &dyn Fn(&str) -> bool) -> Expr {
+    match e {
+        Expr::VarRef {
+            name,
+            data_type: DataType::Tag,
+        } if is_column(name) => Expr::VarRef {
+            name: name.clone(),
+            data_type: DataType::Unknown,
+        },
+        Expr::Paren(x) => Expr::Paren(Box::new(untag_columns(x, is_column))),
+        Expr::Binary { op, lhs, rhs } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(untag_columns(lhs, is_column)),
+            rhs: Box::new(untag_columns(rhs, is_column)),
+        },
+        Expr::Call { name, args } => Expr::Call {
+            name: name.clone(),
+            args: args.iter().map(|a| untag_columns(a, is_column)).collect(),
+        },
+        other => other.clone(),
+    }
+}
+
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -894,6 +924,13 @@ pub fn plan_select(
     // A name no measurement has as a field reads as a tag (the index looks it up so).
     let is_tag = |name: &str| !schema.values().any(|m| m.fields.contains_key(name));
     let condition = condition.map(|c| crate::cond::index_terms(&c, now, &is_tag));
+    // Over a subquery a `name::tag` that names one of its columns reads the column.
+    let answer_column = |name: &str| {
+        schema
+            .values()
+            .any(|m| m.answer_columns && m.fields.contains_key(name))
+    };
+    let condition = condition.map(|c| untag_columns(&c, &answer_column));
     let tz = match &stmt.location {
         Some(name) => Some(
             crate::tz::Tz::load(name)
@@ -1004,10 +1041,6 @@ pub fn plan_select(
         }
     }
     // Fields the condition reads.
-    let mut tag_names: BTreeSet<String> = BTreeSet::new();
-    for m in schema.values() {
-        tag_names.extend(m.tags.iter().cloned());
-    }
     if let Some(c) = &condition {
         let mut refs: Vec<(String, DataType)> = Vec::new();
         c.walk(&mut |e| {
@@ -1136,7 +1169,6 @@ pub fn plan_select(
         tag_columns,
         aggregate,
         aux,
-        tag_names,
         field_names: schema
             .values()
             .flat_map(|m| m.fields.keys().cloned())

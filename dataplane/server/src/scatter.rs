@@ -562,9 +562,15 @@ fn visit_keys<'i>(
 }
 
 /// Whether the tags of series `key` satisfy the compiled tag condition `cond`.
+/// `_name` is the series' measurement.
 pub(crate) fn tags_match(cond: &CExpr, key: &[u8]) -> bool {
     let tags = series_tags(key);
-    let bound = cond.bind(&|k: &str| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()));
+    let bound = cond.bind(&|k: &str| {
+        if k == "_name" {
+            return Some(unescape(tessera_storage::batch::measurement_of(key)));
+        }
+        tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
+    });
     matches!(bound.constant(), Some(tessera_query::Value::Boolean(true)))
 }
 

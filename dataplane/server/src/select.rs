@@ -673,6 +673,7 @@ fn select_subqueries<'a>(
                     );
                 }
                 let entry = schema.entry(s.name.clone()).or_default();
+                entry.answer_columns = true;
                 for (k, _) in &s.tags {
                     entry.tags.insert(k.clone());
                 }

@@ -636,6 +636,11 @@ async fn run_inner(
                 filter: condition,
                 ..
             } = ShowCondition::of(condition.as_ref())?;
+            let dbs = statement_db(ctx, database.as_deref(), &defaults);
+            let condition = match condition {
+                Some(c) => Some(field_comparisons_hold(ctx, &dbs, c, false).await?),
+                None => None,
+            };
             let condition = &condition;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let keys = if condition.is_none() {
@@ -720,7 +725,13 @@ async fn run_inner(
                 }
                 Ok(())
             })?;
-            let cond = filter.as_ref().map(index_condition);
+            let dbs = statement_db(ctx, database.as_deref(), &defaults);
+            let cond = match filter {
+                Some(c) => Some(index_condition(
+                    &field_comparisons_hold(ctx, &dbs, c, false).await?,
+                )),
+                None => None,
+            };
             let (names, all_shards) =
                 index_scope(ctx, &defaults, database.as_deref(), sources).await?;
             // influxd's in-memory index is one per database: when any shard is in the
@@ -812,6 +823,11 @@ async fn run_inner(
                     Ok(())
                 })?;
                 condition.clone()
+            };
+            let dbs: Vec<String> = named.iter().map(|(db, _)| db.clone()).collect();
+            let condition = match condition {
+                Some(c) => Some(field_comparisons_hold(ctx, &dbs, c, true).await?),
+                None => None,
             };
             let (keys, _) = index_series_counted(
                 ctx,
@@ -1927,6 +1943,115 @@ fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), Qu
         }
         Ok(())
     })
+}
+
+/// The statement's database (none when it does not resolve: the statement reports that).
+fn statement_db(ctx: &Ctx, database: Option<&str>, defaults: &Defaults<'_>) -> Vec<String> {
+    snapshot(ctx)
+        .and_then(|snap| resolve_db(&snap, database, defaults))
+        .map(|db| vec![db])
+        .unwrap_or_default()
+}
+
+/// influxd's in-memory index leaves a comparison on a field of the measurement to the
+/// query engine, which SHOW never runs: in SHOW SERIES / TAG KEYS / TAG VALUES it holds
+/// for every series of a measurement that has the field (`region = 'x'` lists all the
+/// series of a measurement where `region` is a field, even when `region` is also one of
+/// its tags), and a name cast to a field type (`x::float`) holds everywhere. `x::field`
+/// holds everywhere too, except in SHOW SERIES (`as_field_ref`), which reads it as a plain
+/// `x`. Fields are known per database, as the index: over every retention policy of `dbs`.
+async fn field_comparisons_hold(
+    ctx: &Ctx,
+    dbs: &[String],
+    cond: tessera_influxql::Expr,
+    as_field_ref: bool,
+) -> Result<tessera_influxql::Expr, QueryError> {
+    use tessera_influxql::{BinaryOp as B, DataType as T, Expr as E};
+    fn untyped(e: &E) -> E {
+        match e {
+            E::VarRef {
+                name,
+                data_type: T::Field,
+            } => E::VarRef {
+                name: name.clone(),
+                data_type: T::Unknown,
+            },
+            E::Paren(x) => E::Paren(Box::new(untyped(x))),
+            E::Binary { op, lhs, rhs } => E::Binary {
+                op: *op,
+                lhs: Box::new(untyped(lhs)),
+                rhs: Box::new(untyped(rhs)),
+            },
+            other => other.clone(),
+        }
+    }
+    let cond = if as_field_ref { untyped(&cond) } else { cond };
+    let plain = |e: &E| match e {
+        E::VarRef { name, data_type }
+            if name != "_name" && !tessera_query::cond::is_time_ref(e) =>
+        {
+            Some((name.clone(), *data_type))
+        }
+        _ => None,
+    };
+    let mut names = BTreeSet::new();
+    cond.walk(&mut |e| {
+        if let Some((n, T::Unknown)) = plain(e) {
+            names.insert(n);
+        }
+    });
+    let snap = snapshot(ctx)?;
+    // Field name → the measurements that have it.
+    let mut measurements: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for db in dbs.iter().filter(|_| !names.is_empty()) {
+        let Some(d) = snap.data.database(db) else {
+            continue;
+        };
+        for rp in d.retention_policies.keys() {
+            let shards = shards_for(&snap, db, rp, i64::MIN, i64::MAX);
+            if shards.is_empty() {
+                continue;
+            }
+            for (m, fs) in crate::cluster_index::fields(ctx, db, rp, &shards).await? {
+                for f in fs.keys().filter(|f| names.contains(*f)) {
+                    measurements.entry(f.clone()).or_default().insert(m.clone());
+                }
+            }
+        }
+    }
+    Ok(tessera_query::cond::map_terms(&cond, &|t| {
+        let E::Binary { op, lhs, rhs } = t else {
+            return t.clone();
+        };
+        if matches!(op, B::And | B::Or) {
+            return t.clone();
+        }
+        let mut holds_in: BTreeSet<&String> = BTreeSet::new();
+        for side in [lhs, rhs] {
+            match plain(side) {
+                Some((_, T::Unknown | T::Tag)) | None => {}
+                Some(_) => return E::Boolean(true),
+            }
+            if let Some((n, T::Unknown)) = plain(side) {
+                holds_in.extend(measurements.get(&n).into_iter().flatten());
+            }
+        }
+        holds_in
+            .into_iter()
+            .rev()
+            .fold(t.clone(), |acc, m| E::Binary {
+                op: B::Or,
+                lhs: Box::new(E::Binary {
+                    op: B::Eq,
+                    lhs: Box::new(E::VarRef {
+                        name: "_name".into(),
+                        data_type: T::Unknown,
+                    }),
+                    rhs: Box::new(E::String(m.clone())),
+                }),
+                rhs: Box::new(acc),
+            })
+    }))
 }
 
 /// What influxd's in-memory index makes of a SHOW SERIES / TAG KEYS / TAG VALUES
