@@ -638,7 +638,17 @@ async fn run_inner(
             } = ShowCondition::of(condition.as_ref())?;
             let dbs = statement_db(ctx, database.as_deref(), &defaults);
             let condition = match condition {
-                Some(c) => Some(field_comparisons_hold(ctx, &dbs, c, false).await?),
+                Some(c) => Some(
+                    field_comparisons(
+                        ctx,
+                        &dbs,
+                        c,
+                        FieldTerms::Index {
+                            as_field_ref: false,
+                        },
+                    )
+                    .await?,
+                ),
                 None => None,
             };
             let condition = &condition;
@@ -728,7 +738,15 @@ async fn run_inner(
             let dbs = statement_db(ctx, database.as_deref(), &defaults);
             let cond = match filter {
                 Some(c) => Some(index_condition(
-                    &field_comparisons_hold(ctx, &dbs, c, false).await?,
+                    &field_comparisons(
+                        ctx,
+                        &dbs,
+                        c,
+                        FieldTerms::Index {
+                            as_field_ref: false,
+                        },
+                    )
+                    .await?,
                 )),
                 None => None,
             };
@@ -826,7 +844,10 @@ async fn run_inner(
             };
             let dbs: Vec<String> = named.iter().map(|(db, _)| db.clone()).collect();
             let condition = match condition {
-                Some(c) => Some(field_comparisons_hold(ctx, &dbs, c, true).await?),
+                Some(c) => Some(
+                    field_comparisons(ctx, &dbs, c, FieldTerms::Index { as_field_ref: true })
+                        .await?,
+                ),
                 None => None,
             };
             let (keys, _) = index_series_counted(
@@ -996,6 +1017,12 @@ async fn run_inner(
             // influxd's tag values count reads its condition as a SELECT's: a tag the
             // measurement does not have compares as a missing field (false), not as ''.
             // So it is applied below, measurement by measurement.
+            let mut dbs = statement_db(ctx, database.as_deref(), &defaults);
+            dbs.extend(source_database(sources).map(str::to_string));
+            let index_cond = match index_cond {
+                Some(c) => Some(field_comparisons(ctx, &dbs, c, FieldTerms::Select).await?),
+                None => None,
+            };
             let (index_cond, values_cond) = match what {
                 CardinalityKind::TagValues => (None, index_cond),
                 _ => (index_cond, None),
@@ -1953,18 +1980,31 @@ fn statement_db(ctx: &Ctx, database: Option<&str>, defaults: &Defaults<'_>) -> V
         .unwrap_or_default()
 }
 
-/// influxd's in-memory index leaves a comparison on a field of the measurement to the
-/// query engine, which SHOW never runs: in SHOW SERIES / TAG KEYS / TAG VALUES it holds
-/// for every series of a measurement that has the field (`region = 'x'` lists all the
-/// series of a measurement where `region` is a field, even when `region` is also one of
-/// its tags), and a name cast to a field type (`x::float`) holds everywhere. `x::field`
-/// holds everywhere too, except in SHOW SERIES (`as_field_ref`), which reads it as a plain
-/// `x`. Fields are known per database, as the index: over every retention policy of `dbs`.
-async fn field_comparisons_hold(
+/// How a SHOW statement's condition takes a comparison on a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldTerms {
+    /// SHOW SERIES / TAG KEYS / TAG VALUES: influxd's in-memory index leaves such a
+    /// comparison to the query engine, which SHOW never runs, so it holds for every series
+    /// of a measurement that has the field (`region = 'x'` lists all the series of a
+    /// measurement where `region` is a field, even when `region` is also one of its tags),
+    /// and a name cast to a field type (`x::float`) holds everywhere. `x::field` holds
+    /// everywhere too, except in SHOW SERIES (`as_field_ref`), which reads it as a plain
+    /// `x`. influxd knows the fields of the first shard it reads only (policies in
+    /// creation order, groups in time order): a field written only to later shard groups
+    /// compares as a tag there.
+    Index { as_field_ref: bool },
+    /// The counted CARDINALITY forms, SELECTs over series in influxd: a field has no value
+    /// there, so a comparison on a name that is a field of any measurement of the database
+    /// (or cast to a field type) is false, `!=` included.
+    Select,
+}
+
+/// The condition with its comparisons on fields rewritten `how` influxd takes them.
+async fn field_comparisons(
     ctx: &Ctx,
     dbs: &[String],
     cond: tessera_influxql::Expr,
-    as_field_ref: bool,
+    how: FieldTerms,
 ) -> Result<tessera_influxql::Expr, QueryError> {
     use tessera_influxql::{BinaryOp as B, DataType as T, Expr as E};
     fn untyped(e: &E) -> E {
@@ -1985,7 +2025,10 @@ async fn field_comparisons_hold(
             other => other.clone(),
         }
     }
-    let cond = if as_field_ref { untyped(&cond) } else { cond };
+    let cond = match how {
+        FieldTerms::Index { as_field_ref: true } => untyped(&cond),
+        _ => cond,
+    };
     let plain = |e: &E| match e {
         E::VarRef { name, data_type }
             if name != "_name" && !tessera_query::cond::is_time_ref(e) =>
@@ -2007,12 +2050,30 @@ async fn field_comparisons_hold(
         let Some(d) = snap.data.database(db) else {
             continue;
         };
-        for rp in d.retention_policies.keys() {
-            let shards = shards_for(&snap, db, rp, i64::MIN, i64::MAX);
-            if shards.is_empty() {
-                continue;
-            }
-            for (m, fs) in crate::cluster_index::fields(ctx, db, rp, &shards).await? {
+        let live = |g: &&tessera_meta_types::ShardGroup| !g.is_deleted();
+        let reads: Vec<(String, Vec<u64>)> = match how {
+            FieldTerms::Index { .. } => d
+                .policies_in_order()
+                .into_iter()
+                .find_map(|rp| {
+                    let group = rp
+                        .shard_groups
+                        .iter()
+                        .filter(live)
+                        .min_by_key(|g| g.start_time)?;
+                    Some((rp.name.clone(), group.shards.iter().map(|s| s.id).collect()))
+                })
+                .into_iter()
+                .collect(),
+            FieldTerms::Select => d
+                .retention_policies
+                .keys()
+                .map(|rp| (rp.clone(), shards_for(&snap, db, rp, i64::MIN, i64::MAX)))
+                .filter(|(_, shards)| !shards.is_empty())
+                .collect(),
+        };
+        for (rp, shards) in reads {
+            for (m, fs) in crate::cluster_index::fields(ctx, db, &rp, &shards).await? {
                 for f in fs.keys().filter(|f| names.contains(*f)) {
                     measurements.entry(f.clone()).or_default().insert(m.clone());
                 }
@@ -2030,11 +2091,18 @@ async fn field_comparisons_hold(
         for side in [lhs, rhs] {
             match plain(side) {
                 Some((_, T::Unknown | T::Tag)) | None => {}
-                Some(_) => return E::Boolean(true),
+                Some(_) => return E::Boolean(how != FieldTerms::Select),
             }
             if let Some((n, T::Unknown)) = plain(side) {
                 holds_in.extend(measurements.get(&n).into_iter().flatten());
             }
+        }
+        if how == FieldTerms::Select {
+            return if holds_in.is_empty() {
+                t.clone()
+            } else {
+                E::Boolean(false)
+            };
         }
         holds_in
             .into_iter()
