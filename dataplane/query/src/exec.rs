@@ -788,7 +788,12 @@ fn process_series(
         return Ok(());
     }
     out.series += 1;
-    if plan.aggregate && row_cond.is_none() && !plan.aux && !plan.raw_transforms {
+    if plan.aggregate
+        && row_cond.is_none()
+        && !plan.aux
+        && !plan.raw_transforms
+        && plan.top_take.is_none()
+    {
         return fold_columns(plan, &group, &key, &cols, out);
     }
     let (times, mut rows) = align(&cols);
@@ -824,6 +829,20 @@ fn process_series(
         _ => times,
     };
     if times.is_empty() {
+        return Ok(());
+    }
+    if plan.aggregate && plan.top_take.is_some() {
+        // influxd's take is over the group's points of each shard, merged by time: the
+        // rows wait for the other series of the group (see `take_group_rows`).
+        out.raw.push(RawSeries {
+            group,
+            shard: 0,
+            series_key: key,
+            tags,
+            times,
+            cols: rows,
+            seq: None,
+        });
         return Ok(());
     }
     if plan.aggregate {
@@ -931,6 +950,77 @@ fn fold_columns(
 }
 
 /// General path over aligned, filtered rows of series `key`.
+/// top()/bottom() under LIMIT or OFFSET (`plan.top_take`): influxd's call reads only the
+/// first points of each shard's stream of the group, its series merged by time (series
+/// key order at equal times; both reversed under ORDER BY time DESC). The scan kept each
+/// series' first points of each shard (`partial.raw`); this cuts every (group, shard) to
+/// the first points of the merged stream and folds them into the calls' reducers.
+pub fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), QueryError> {
+    let Some((fi, n)) = plan.top_take else {
+        return Ok(());
+    };
+    let raw = std::mem::take(&mut partial.raw);
+    let mut by: std::collections::BTreeMap<(&GroupKey, u64), Vec<&RawSeries>> = Default::default();
+    for r in &raw {
+        by.entry((&r.group, r.shard)).or_default().push(r);
+    }
+    let mut aux_next = partial.aux.keys().max().map_or(0, |k| k + 1);
+    for ((group, _), members) in by {
+        // (time, series key, member, row) of every row where the call's field has a value.
+        let mut order: Vec<(i64, &[u8], usize, usize)> = Vec::new();
+        for (mi, r) in members.iter().enumerate() {
+            let Some(col) = r.cols.get(fi) else { continue };
+            for (ri, t) in r.times.iter().enumerate() {
+                if !col[ri].is_null() {
+                    order.push((*t, &r.series_key, mi, ri));
+                }
+            }
+        }
+        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        if plan.descending {
+            order.reverse();
+        }
+        let mut keep: Vec<Vec<bool>> = members.iter().map(|r| vec![false; r.times.len()]).collect();
+        for &(_, _, mi, ri) in order.iter().take(n) {
+            keep[mi][ri] = true;
+        }
+        for (r, keep) in members.iter().zip(keep) {
+            let times: Vec<i64> = r
+                .times
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(t, _)| *t)
+                .collect();
+            if times.is_empty() {
+                continue;
+            }
+            let cols: Vec<Vec<Value>> = r
+                .cols
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(v, _)| v.clone())
+                        .collect()
+                })
+                .collect();
+            fold_rows(
+                plan,
+                group,
+                &r.series_key,
+                &times,
+                &cols,
+                &r.tags,
+                &mut aux_next,
+                partial,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn fold_rows(
     plan: &SelectPlan,

@@ -107,6 +107,9 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
 /// Builds the output series of a finished, merged partial.
 pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
     let tag_sets = std::mem::take(&mut partial.tag_sets);
+    if plan.aggregate {
+        crate::exec::take_group_rows(plan, &mut partial)?;
+    }
     let mut out: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
     // Transformations of raw values beside aggregates: each one's points per group,
     // from the raw rows the scan kept (in output order).
