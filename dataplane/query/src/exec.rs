@@ -831,25 +831,15 @@ fn process_series(
     if times.is_empty() {
         return Ok(());
     }
-    if plan.aggregate && plan.top_take.is_some() {
-        // influxd's take is over the group's points of each shard, merged by time: the
-        // rows wait for the other series of the group (see `take_group_rows`).
-        out.raw.push(RawSeries {
-            group,
-            shard: 0,
-            series_key: key,
-            tags,
-            times,
-            cols: rows,
-            seq: None,
-        });
-        return Ok(());
-    }
-    if plan.aggregate {
+    // top()/bottom() under LIMIT: influxd's take is over the group's points of each
+    // shard merged by time, so the rows wait for the group's other series
+    // (`take_group_rows`).
+    let deferred = plan.aggregate && plan.top_take.is_some();
+    if plan.aggregate && !deferred {
         fold_rows(plan, &group, &key, &times, &rows, &tags, aux_next, out)?;
     }
     // Raw answers keep the rows; so do aggregates beside transformations of raw values.
-    if !plan.aggregate || plan.raw_transforms {
+    if !plan.aggregate || plan.raw_transforms || deferred {
         out.raw.push(RawSeries {
             group,
             shard: 0,

@@ -637,20 +637,15 @@ async fn run_inner(
                 ..
             } = ShowCondition::of(condition.as_ref())?;
             let dbs = statement_db(ctx, database.as_deref(), &defaults);
-            let condition = match condition {
-                Some(c) => Some(
-                    field_comparisons(
-                        ctx,
-                        &dbs,
-                        c,
-                        FieldTerms::Index {
-                            as_field_ref: false,
-                        },
-                    )
-                    .await?,
-                ),
-                None => None,
-            };
+            let condition = field_comparisons(
+                ctx,
+                &dbs,
+                condition,
+                FieldTerms::Index {
+                    as_field_ref: false,
+                },
+            )
+            .await?;
             let condition = &condition;
             let mut per: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             let keys = if condition.is_none() {
@@ -736,20 +731,17 @@ async fn run_inner(
                 Ok(())
             })?;
             let dbs = statement_db(ctx, database.as_deref(), &defaults);
-            let cond = match filter {
-                Some(c) => Some(index_condition(
-                    &field_comparisons(
-                        ctx,
-                        &dbs,
-                        c,
-                        FieldTerms::Index {
-                            as_field_ref: false,
-                        },
-                    )
-                    .await?,
-                )),
-                None => None,
-            };
+            let cond = field_comparisons(
+                ctx,
+                &dbs,
+                filter,
+                FieldTerms::Index {
+                    as_field_ref: false,
+                },
+            )
+            .await?
+            .as_ref()
+            .map(index_condition);
             let (names, all_shards) =
                 index_scope(ctx, &defaults, database.as_deref(), sources).await?;
             // influxd's in-memory index is one per database: when any shard is in the
@@ -843,13 +835,13 @@ async fn run_inner(
                 condition.clone()
             };
             let dbs: Vec<String> = named.iter().map(|(db, _)| db.clone()).collect();
-            let condition = match condition {
-                Some(c) => Some(
-                    field_comparisons(ctx, &dbs, c, FieldTerms::Index { as_field_ref: true })
-                        .await?,
-                ),
-                None => None,
-            };
+            let condition = field_comparisons(
+                ctx,
+                &dbs,
+                condition,
+                FieldTerms::Index { as_field_ref: true },
+            )
+            .await?;
             let (keys, _) = index_series_counted(
                 ctx,
                 &defaults,
@@ -1019,10 +1011,7 @@ async fn run_inner(
             // So it is applied below, measurement by measurement.
             let mut dbs = statement_db(ctx, database.as_deref(), &defaults);
             dbs.extend(source_database(sources).map(str::to_string));
-            let index_cond = match index_cond {
-                Some(c) => Some(field_comparisons(ctx, &dbs, c, FieldTerms::Select).await?),
-                None => None,
-            };
+            let index_cond = field_comparisons(ctx, &dbs, index_cond, FieldTerms::Select).await?;
             let (index_cond, values_cond) = match what {
                 CardinalityKind::TagValues => (None, index_cond),
                 _ => (index_cond, None),
@@ -2003,10 +1992,13 @@ enum FieldTerms {
 async fn field_comparisons(
     ctx: &Ctx,
     dbs: &[String],
-    cond: tessera_influxql::Expr,
+    cond: Option<tessera_influxql::Expr>,
     how: FieldTerms,
-) -> Result<tessera_influxql::Expr, QueryError> {
+) -> Result<Option<tessera_influxql::Expr>, QueryError> {
     use tessera_influxql::{BinaryOp as B, DataType as T, Expr as E};
+    let Some(cond) = cond else {
+        return Ok(None);
+    };
     fn untyped(e: &E) -> E {
         match e {
             E::VarRef {
@@ -2080,7 +2072,7 @@ async fn field_comparisons(
             }
         }
     }
-    Ok(tessera_query::cond::map_terms(&cond, &|t| {
+    Ok(Some(tessera_query::cond::map_terms(&cond, &|t| {
         let E::Binary { op, lhs, rhs } = t else {
             return t.clone();
         };
@@ -2119,7 +2111,7 @@ async fn field_comparisons(
                 }),
                 rhs: Box::new(acc),
             })
-    }))
+    })))
 }
 
 /// What influxd's in-memory index makes of a SHOW SERIES / TAG KEYS / TAG VALUES
