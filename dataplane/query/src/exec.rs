@@ -956,22 +956,31 @@ pub fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), Q
     }
     let mut aux_next = partial.aux.keys().max().map_or(0, |k| k + 1);
     for ((group, _), members) in by {
-        // (time, series key, member, row) of every row where the call's field has a value.
-        let mut order: Vec<(i64, &[u8], usize, usize)> = Vec::new();
-        for (mi, r) in members.iter().enumerate() {
-            let Some(col) = r.cols.get(fi) else { continue };
-            for (ri, t) in r.times.iter().enumerate() {
-                if !col[ri].is_null() {
-                    order.push((*t, &r.series_key, mi, ri));
-                }
-            }
-        }
-        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        // The series in key order (reversed under DESC), each one's rows where the call's
+        // field has a value, in the order they are read.
+        let mut members = members;
+        members.sort_by(|a, b| a.series_key.cmp(&b.series_key));
         if plan.descending {
-            order.reverse();
+            members.reverse();
         }
+        let streams: Vec<Vec<(i64, usize)>> = members
+            .iter()
+            .map(|r| {
+                let Some(col) = r.cols.get(fi) else {
+                    return Vec::new();
+                };
+                let mut rows: Vec<(i64, usize)> = (0..r.times.len())
+                    .filter(|ri| !col[*ri].is_null())
+                    .map(|ri| (r.times[ri], ri))
+                    .collect();
+                if plan.descending {
+                    rows.reverse();
+                }
+                rows
+            })
+            .collect();
         let mut keep: Vec<Vec<bool>> = members.iter().map(|r| vec![false; r.times.len()]).collect();
-        for &(_, _, mi, ri) in order.iter().take(n) {
+        for (mi, ri) in go_heap_merge(&streams, !plan.descending, n) {
             keep[mi][ri] = true;
         }
         for (r, keep) in members.iter().zip(keep) {
@@ -1009,6 +1018,72 @@ pub fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), Q
         }
     }
     Ok(())
+}
+
+/// The first `n` rows of `streams` (each `(time, row)` in read order) merged as influxd's
+/// sorted merge iterator does: Go's `container/heap` over the streams, ordered by time
+/// only, so rows of equal time come in the order the heap's sifting leaves them (not
+/// simply stream order). Answers (stream, row).
+fn go_heap_merge(streams: &[Vec<(i64, usize)>], ascending: bool, n: usize) -> Vec<(usize, usize)> {
+    // (stream, next position) of each stream with rows left.
+    let mut items: Vec<(usize, usize)> = (0..streams.len())
+        .filter(|s| !streams[*s].is_empty())
+        .map(|s| (s, 0))
+        .collect();
+    let time = |it: &(usize, usize)| streams[it.0][it.1].0;
+    let less = |items: &[(usize, usize)], i: usize, j: usize| {
+        let (a, b) = (time(&items[i]), time(&items[j]));
+        if ascending {
+            a < b
+        } else {
+            a > b
+        }
+    };
+    let down = |items: &mut Vec<(usize, usize)>, i0: usize, len: usize| {
+        let mut i = i0;
+        loop {
+            let j1 = 2 * i + 1;
+            if j1 >= len {
+                break;
+            }
+            let mut j = j1;
+            if j1 + 1 < len && less(items, j1 + 1, j1) {
+                j = j1 + 1;
+            }
+            if !less(items, j, i) {
+                break;
+            }
+            items.swap(i, j);
+            i = j;
+        }
+    };
+    let len = items.len();
+    for i in (0..len / 2).rev() {
+        down(&mut items, i, len);
+    }
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n && !items.is_empty() {
+        // heap.Pop: the root swapped to the end, sifted, removed.
+        let last = items.len() - 1;
+        items.swap(0, last);
+        down(&mut items, 0, last);
+        let Some((s, pos)) = items.pop() else { break };
+        out.push((s, streams[s][pos].1));
+        if pos + 1 < streams[s].len() {
+            // heap.Push: appended, sifted up.
+            items.push((s, pos + 1));
+            let mut j = items.len() - 1;
+            while j > 0 {
+                let parent = (j - 1) / 2;
+                if !less(&items, j, parent) {
+                    break;
+                }
+                items.swap(parent, j);
+                j = parent;
+            }
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1115,5 +1190,35 @@ mod tests {
         assert_eq!(p("^[a-z]x"), "");
         assert_eq!(p("^("), "", "unparsable");
         assert_eq!(match_prefix("^a b,c"), b"a\\ b\\,c".to_vec());
+    }
+
+    /// The orders influxd 1.6.7's merge gave (its top()/bottom() under LIMIT read them):
+    /// equal times do not come in stream order.
+    #[test]
+    fn go_heap_merge_orders_equal_times_as_go_does() {
+        // Descending, series b then a (key order reversed): b, a at t5, then b at t4.
+        let b = vec![(5, 0), (4, 1), (3, 2)];
+        let a = vec![(5, 0), (4, 1), (3, 2)];
+        assert_eq!(
+            go_heap_merge(&[b, a], false, 4),
+            vec![(0, 0), (1, 0), (0, 1), (1, 1)]
+        );
+        // Three series at one time: the heap's sifting puts the third before the second.
+        let s = |t: &[i64]| {
+            t.iter()
+                .enumerate()
+                .map(|(i, t)| (*t, i))
+                .collect::<Vec<_>>()
+        };
+        let out = go_heap_merge(&[s(&[0, 10]), s(&[0, 10]), s(&[0, 10])], true, 4);
+        assert_eq!(out.len(), 4);
+        let streams: Vec<usize> = go_heap_merge(&[s(&[0, 10]), s(&[0, 10]), s(&[0, 10])], true, 3)
+            .iter()
+            .map(|(st, _)| *st)
+            .collect();
+        assert_eq!(streams, vec![0, 2, 1]);
+        // Fewer rows than asked: all of them, in time order.
+        let out = go_heap_merge(&[s(&[1, 3]), s(&[2])], true, 10);
+        assert_eq!(out, vec![(0, 0), (1, 0), (0, 1)]);
     }
 }
