@@ -539,38 +539,66 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
 }
 
 /// percentile() is the one reducer that can read points and answer nothing (its rank
-/// falls outside the window's points). influxd's reduce iterator reads window by window
-/// across the groups, and a window where no group answers makes it report its end;
-/// when percentile() is the statement's only call nothing else keeps the statement
-/// reading, so that call answers nothing from that window on (windows in time order)
-/// in any group — filled where the group answered before, and a group that had not
-/// answered yet has no series. (Under ORDER BY time DESC influxd ends elsewhere too;
-/// not reproduced.)
-fn end_percentile_at_empty_window(groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>) {
-    let mut windows: Vec<i64> = groups.values().flat_map(|w| w.keys().copied()).collect();
-    windows.sort_unstable();
-    windows.dedup();
-    let cutoff = windows.into_iter().find(|w| {
-        let mut read = false;
-        let mut answered = false;
-        for wins in groups.values() {
-            if let Some(r) = wins.get(w).and_then(|rs| rs.first()) {
-                if !r.is_empty() {
-                    read = true;
-                    answered |= r.answers();
-                }
-            }
+/// falls outside the window's points). influxd's reduce iterator answers one window of
+/// one group at a time — the groups one after the other (by measurement and tags,
+/// reversed under ORDER BY time DESC), each one's windows in time order — and an answer
+/// of nothing is its end: under `fill(none)` the call answers nothing from that window
+/// on, in that group and every later one; with any other fill only the first window that
+/// read points counts (when it answers nothing the statement answers nothing at all, and
+/// a later such window is only a null). This applies when percentile() is the
+/// statement's only call.
+fn end_percentile_at_empty_window(
+    groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
+    plan: &SelectPlan,
+) {
+    let order_key = |g: &GroupKey| {
+        let mut tags: Vec<(String, String)> = plan
+            .group_tags
+            .iter()
+            .cloned()
+            .zip(g.tags.iter().cloned())
+            .collect();
+        tags.sort_unstable();
+        (g.measurement.clone(), tags)
+    };
+    let mut keys: Vec<GroupKey> = groups.keys().cloned().collect();
+    keys.sort_by_cached_key(order_key);
+    if plan.descending {
+        keys.reverse();
+    }
+    let only_first = plan.fill != tessera_influxql::Fill::None;
+    // The windows in the order influxd reads them, as (group, window start).
+    let mut order: Vec<(&GroupKey, i64)> = Vec::new();
+    for g in &keys {
+        let mut times: Vec<i64> = groups[g].keys().copied().collect();
+        if plan.descending {
+            times.reverse();
         }
-        read && !answered
-    });
-    let Some(cutoff) = cutoff else {
+        order.extend(times.into_iter().map(|t| (g, t)));
+    }
+    let read = |g: &GroupKey, t: i64| groups[g][&t].first().filter(|r| !r.is_empty());
+    let end = order
+        .iter()
+        .position(|(g, t)| read(g, *t).is_some_and(|r| !r.answers()));
+    let first_read = order.iter().position(|(g, t)| read(g, *t).is_some());
+    let end = match end {
+        Some(e) if only_first && Some(e) != first_read => None,
+        e => e,
+    };
+    let Some(end) = end else {
         return;
     };
-    for wins in groups.values_mut() {
-        for (_, rs) in wins.range_mut(cutoff..) {
-            if let Some(r) = rs.first_mut() {
-                *r = Reducer::nothing();
-            }
+    let ended: Vec<(GroupKey, i64)> = order[end..]
+        .iter()
+        .map(|(g, t)| ((*g).clone(), *t))
+        .collect();
+    for (g, t) in ended {
+        if let Some(r) = groups
+            .get_mut(&g)
+            .and_then(|w| w.get_mut(&t))
+            .and_then(|rs| rs.first_mut())
+        {
+            *r = Reducer::nothing();
         }
     }
 }
@@ -588,10 +616,9 @@ fn aggregate_rows(
     } = partial;
     if plan.calls.len() == 1
         && plan.calls[0].name == "percentile"
-        && !plan.descending
         && !plan.outputs.iter().any(OExpr::has_transform)
     {
-        end_percentile_at_empty_window(&mut groups);
+        end_percentile_at_empty_window(&mut groups, plan);
     }
     // (A transformation of raw values is a call to influxd too: then no call selects.)
     let single_selector = plan.calls.len() == 1
