@@ -538,6 +538,28 @@ pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
     })
 }
 
+/// `e` with the type of each variable reference (through parentheses, operators and
+/// calls) replaced by `f(name, type)`.
+pub fn retype_refs(e: &Expr, f: &dyn Fn(&str, DataType) -> DataType) -> Expr {
+    match e {
+        Expr::VarRef { name, data_type } => Expr::VarRef {
+            name: name.clone(),
+            data_type: f(name, *data_type),
+        },
+        Expr::Paren(x) => Expr::Paren(Box::new(retype_refs(x, f))),
+        Expr::Binary { op, lhs, rhs } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(retype_refs(lhs, f)),
+            rhs: Box::new(retype_refs(rhs, f)),
+        },
+        Expr::Call { name, args } => Expr::Call {
+            name: name.clone(),
+            args: args.iter().map(|a| retype_refs(a, f)).collect(),
+        },
+        other => other.clone(),
+    }
+}
+
 /// `e` with each term of its AND/OR tree (through parentheses) replaced by `f(term)`.
 pub fn map_terms(e: &Expr, f: &dyn Fn(&Expr) -> Expr) -> Expr {
     match e {

@@ -941,8 +941,9 @@ fn fold_columns(
 
 /// General path over aligned, filtered rows of series `key`.
 /// top()/bottom() under LIMIT or OFFSET (`plan.top_take`): influxd's call reads only the
-/// first points of each shard's stream of the group, its series merged by time (series
-/// key order at equal times; both reversed under ORDER BY time DESC). The scan kept each
+/// first points of each shard's stream of the group, its series (in key order, reversed
+/// under ORDER BY time DESC) merged by time as its sorted merge does ([`go_heap_merge`]).
+/// The scan kept each
 /// series' first points of each shard (`partial.raw`); this cuts every (group, shard) to
 /// the first points of the merged stream and folds them into the calls' reducers.
 pub fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), QueryError> {

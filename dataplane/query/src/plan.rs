@@ -889,30 +889,6 @@ impl SelectPlan {
     }
 }
 
-/// `e` with its `name::tag` references to columns (`is_column`) read as plain names.
-fn untag_columns(e: &Expr, is_column: &dyn Fn(&str) -> bool) -> Expr {
-    match e {
-        Expr::VarRef {
-            name,
-            data_type: DataType::Tag,
-        } if is_column(name) => Expr::VarRef {
-            name: name.clone(),
-            data_type: DataType::Unknown,
-        },
-        Expr::Paren(x) => Expr::Paren(Box::new(untag_columns(x, is_column))),
-        Expr::Binary { op, lhs, rhs } => Expr::Binary {
-            op: *op,
-            lhs: Box::new(untag_columns(lhs, is_column)),
-            rhs: Box::new(untag_columns(rhs, is_column)),
-        },
-        Expr::Call { name, args } => Expr::Call {
-            name: name.clone(),
-            args: args.iter().map(|a| untag_columns(a, is_column)).collect(),
-        },
-        other => other.clone(),
-    }
-}
-
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -930,7 +906,12 @@ pub fn plan_select(
             .values()
             .any(|m| m.answer_columns && m.fields.contains_key(name))
     };
-    let condition = condition.map(|c| untag_columns(&c, &answer_column));
+    let condition = condition.map(|c| {
+        crate::cond::retype_refs(&c, &|name, t| match t {
+            DataType::Tag if answer_column(name) => DataType::Unknown,
+            t => t,
+        })
+    });
     let tz = match &stmt.location {
         Some(name) => Some(
             crate::tz::Tz::load(name)

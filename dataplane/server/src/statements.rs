@@ -1999,26 +1999,13 @@ async fn field_comparisons(
     let Some(cond) = cond else {
         return Ok(None);
     };
-    fn untyped(e: &E) -> E {
-        match e {
-            E::VarRef {
-                name,
-                data_type: T::Field,
-            } => E::VarRef {
-                name: name.clone(),
-                data_type: T::Unknown,
-            },
-            E::Paren(x) => E::Paren(Box::new(untyped(x))),
-            E::Binary { op, lhs, rhs } => E::Binary {
-                op: *op,
-                lhs: Box::new(untyped(lhs)),
-                rhs: Box::new(untyped(rhs)),
-            },
-            other => other.clone(),
-        }
-    }
     let cond = match how {
-        FieldTerms::Index { as_field_ref: true } => untyped(&cond),
+        FieldTerms::Index { as_field_ref: true } => {
+            tessera_query::cond::retype_refs(&cond, &|_, t| match t {
+                T::Field => T::Unknown,
+                t => t,
+            })
+        }
         _ => cond,
     };
     let plain = |e: &E| match e {
