@@ -108,7 +108,7 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
 pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
     let tag_sets = std::mem::take(&mut partial.tag_sets);
     if plan.aggregate {
-        crate::exec::take_group_rows(plan, &mut partial)?;
+        take_group_rows(plan, &mut partial)?;
     }
     let mut out: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
     // Transformations of raw values beside aggregates: each one's points per group,
@@ -413,6 +413,90 @@ fn raw_rows(
             rows.reverse();
         }
         out.insert(g, rows);
+    }
+    Ok(())
+}
+
+/// top()/bottom() under LIMIT or OFFSET (`plan.top_take`): influxd's call reads only the
+/// first points of each shard's stream of the group — its series merged as its sorted
+/// merge does (`merge_order_by`: Go's heap, series in key order, points of equal time
+/// ordered by the statement's other columns while they are strings). The scan kept each
+/// series' first points of each shard (`partial.raw`); this cuts every (group, shard) to
+/// the first points of the merged stream and folds them into the call's reducer.
+fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), crate::QueryError> {
+    let Some((fi, n)) = plan.top_take else {
+        return Ok(());
+    };
+    let aux = aux_refs(plan, false);
+    let raw = std::mem::take(&mut partial.raw);
+    let mut by: BTreeMap<(&GroupKey, u64), Vec<&crate::exec::RawSeries>> = BTreeMap::new();
+    for r in &raw {
+        by.entry((&r.group, r.shard)).or_default().push(r);
+    }
+    let mut aux_next = partial.aux.keys().max().map_or(0, |k| k + 1);
+    for ((group, _), mut members) in by {
+        // Series in key order (reversed under DESC), each one's rows where the call's
+        // field has a value, in the order they are read.
+        members.sort_by(|a, b| a.series_key.cmp(&b.series_key));
+        if plan.descending {
+            members.reverse();
+        }
+        let rows: Vec<Vec<usize>> = members
+            .iter()
+            .map(|r| {
+                let Some(col) = r.cols.get(fi) else {
+                    return Vec::new();
+                };
+                let mut rows: Vec<usize> = (0..r.times.len())
+                    .filter(|ri| !col[*ri].is_null())
+                    .collect();
+                if plan.descending {
+                    rows.reverse();
+                }
+                rows
+            })
+            .collect();
+        let times: Vec<Vec<i64>> = members
+            .iter()
+            .zip(&rows)
+            .map(|(r, rows)| rows.iter().map(|ri| r.times[*ri]).collect())
+            .collect();
+        let runs: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
+        let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+            aux_before(
+                &aux,
+                (members[a.0], rows[a.0][a.1]),
+                (members[b.0], rows[b.0][b.1]),
+                plan.descending,
+            )
+        });
+        let mut keep: Vec<Vec<bool>> = members.iter().map(|r| vec![false; r.times.len()]).collect();
+        for (mi, at) in order.into_iter().take(n) {
+            keep[mi][rows[mi][at]] = true;
+        }
+        for (r, keep) in members.iter().zip(keep) {
+            let kept = |ri: &usize| keep[*ri];
+            let idx: Vec<usize> = (0..r.times.len()).filter(kept).collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let times: Vec<i64> = idx.iter().map(|i| r.times[*i]).collect();
+            let cols: Vec<Vec<Value>> = r
+                .cols
+                .iter()
+                .map(|c| idx.iter().map(|i| c[*i].clone()).collect())
+                .collect();
+            crate::exec::fold_rows(
+                plan,
+                group,
+                &r.series_key,
+                &times,
+                &cols,
+                &r.tags,
+                &mut aux_next,
+                partial,
+            )?;
+        }
     }
     Ok(())
 }
