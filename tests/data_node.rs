@@ -113,6 +113,24 @@ fn show_stats_and_debug_vars_count_what_the_node_did() {
     assert!(httpd["values"]["req"].as_i64().unwrap_or(0) >= 4, "{httpd}");
     assert_eq!(vars["database:st"]["values"]["numSeries"], 3, "{vars}");
     assert!(vars["memstats"]["HeapAlloc"].as_i64().unwrap_or(0) > 0);
+    // influxd's store refuses to remove the policy "" (its path is the database's) once the
+    // database has shards, naming that path; nothing is dropped.
+    let (status, body) = http::post_raw(
+        &format!("{base}/query?q=DROP+RETENTION+POLICY+%22%22+ON+st"),
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let expected = format!(
+        "invalid path for database 'st', retention policy '': {}",
+        c.datas[0].dir.join("data").join("st").display()
+    );
+    assert_eq!(body["results"][0]["error"], json!(expected), "{body}");
+    let rps = q("SHOW RETENTION POLICIES ON st");
+    assert_eq!(
+        rps["results"][0]["series"][0]["values"][0][0], "autogen",
+        "{rps}"
+    );
 }
 
 /// `[monitor] store-enabled`: every node writes its statistics into `_internal`, created

@@ -217,6 +217,20 @@ async fn run_inner(
         }
         Statement::DropRetentionPolicy { name, database } => {
             let snap = snapshot(ctx)?;
+            // influxd's store removes the policy's directory first, and refuses the empty
+            // name (its path is the database's) once the database has shards.
+            let has_shards = snap.data.database(database).is_some_and(|d| {
+                d.retention_policies
+                    .values()
+                    .any(|rp| !rp.shard_groups.is_empty())
+            });
+            if name.is_empty() && has_shards {
+                let db_path = ctx.engine.cfg.data_dir.join(database);
+                return Err(QueryError::msg(format!(
+                    "invalid path for database '{database}', retention policy '': {}",
+                    db_path.display()
+                )));
+            }
             if snap
                 .data
                 .database(database)
