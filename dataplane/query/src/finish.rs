@@ -1197,6 +1197,11 @@ pub(crate) fn fill_matrix(
                     let (ta, tb) = (times[a], times[b]);
                     let (va, vb) = (m[a][c].clone(), m[b][c].clone());
                     for i in a + 1..b {
+                        // A second row of the known value's own window (integral()'s
+                        // extra point) is no window to interpolate: influxd leaves it null.
+                        if times[i] == ta {
+                            continue;
+                        }
                         let frac = (times[i] - ta) as f64 / (tb - ta) as f64;
                         m[i][c] = match (&va, &vb) {
                             (Value::Integer(x), Value::Integer(y)) => {
