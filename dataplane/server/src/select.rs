@@ -985,7 +985,8 @@ fn inner_limits_regroup(inner: &SelectStatement, outer: &SelectStatement) -> boo
 /// outer group (by time, series in key order at equal times), so with series
 /// interleaved point by point a LIMIT keeps everything and an OFFSET nothing. A raw
 /// inner statement's storage reads at most LIMIT+OFFSET+1 points per series and shard
-/// first (`raw_shards`: the start times of its shard groups, ascending).
+/// first, and with an OFFSET applies the OFFSET and LIMIT to those too (`raw_shards`: the
+/// start times of its shard groups, ascending).
 fn limit_in_outer_groups(
     series: Vec<Series>,
     outer_dims: &[String],
@@ -1022,13 +1023,16 @@ fn limit_in_outer_groups(
             if descending {
                 order.reverse();
             }
+            // With an OFFSET, each shard's series iterator also applies the OFFSET and
+            // LIMIT to those points itself, before the outer groups apply them again.
             let mut taken: BTreeMap<usize, u64> = BTreeMap::new();
             let mut keep = vec![false; s.values.len()];
             for i in order {
                 let shard = starts.partition_point(|&g| g <= time_of(&s.values[i]));
                 let n = taken.entry(shard).or_default();
                 *n += 1;
-                keep[i] = *n <= limit + offset + 1;
+                keep[i] = *n <= limit + offset + 1
+                    && (offset == 0 || (*n > offset && (limit == 0 || *n <= offset + limit)));
             }
             let mut it = keep.into_iter();
             s.values.retain(|_| it.next().unwrap_or(false));
