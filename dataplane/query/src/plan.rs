@@ -338,12 +338,6 @@ impl Ctx<'_> {
             .values()
             .find_map(|m| m.fields.get(name).copied())
     }
-    /// A column of a subquery's answer (read even as `name::tag`).
-    fn answer_column(&self, name: &str) -> bool {
-        self.schema
-            .values()
-            .any(|m| m.answer_columns && m.fields.contains_key(name))
-    }
     fn is_tag(&self, name: &str) -> bool {
         self.schema
             .values()
@@ -358,7 +352,9 @@ impl Ctx<'_> {
     }
     fn var(&mut self, name: &str, ty: DataType) -> OExpr {
         match ty {
-            DataType::Tag if !self.answer_column(name) => return OExpr::Tag(name.to_string()),
+            DataType::Tag if !answer_column(self.schema, name) => {
+                return OExpr::Tag(name.to_string())
+            }
             DataType::Tag | DataType::Field => return OExpr::Field(self.field_index(name)),
             DataType::Float
             | DataType::Integer
@@ -889,6 +885,14 @@ impl SelectPlan {
     }
 }
 
+/// A column of a subquery's answer: read even as `name::tag` (influxd looks a name up in
+/// the answer's columns first).
+fn answer_column(schema: &Schema, name: &str) -> bool {
+    schema
+        .values()
+        .any(|m| m.answer_columns && m.fields.contains_key(name))
+}
+
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -901,14 +905,9 @@ pub fn plan_select(
     let is_tag = |name: &str| !schema.values().any(|m| m.fields.contains_key(name));
     let condition = condition.map(|c| crate::cond::index_terms(&c, now, &is_tag));
     // Over a subquery a `name::tag` that names one of its columns reads the column.
-    let answer_column = |name: &str| {
-        schema
-            .values()
-            .any(|m| m.answer_columns && m.fields.contains_key(name))
-    };
     let condition = condition.map(|c| {
         crate::cond::retype_refs(&c, &|name, t| match t {
-            DataType::Tag if answer_column(name) => DataType::Unknown,
+            DataType::Tag if answer_column(schema, name) => DataType::Unknown,
             t => t,
         })
     });

@@ -9,7 +9,7 @@
 //! series of their own into the one database. The task runs on core 0 only.
 
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tessera_meta_types::{Command, RetentionPolicySpec};
 use tessera_query::Value;
@@ -22,12 +22,6 @@ use crate::stats::Statistic;
 pub const MONITOR_POLICY: &str = "monitor";
 /// Its duration: 7 days.
 const MONITOR_DURATION: u64 = 7 * 24 * 3600 * 1_000_000_000;
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
 
 /// The nanoseconds to wait from `now` until the next multiple of `interval`.
 fn until_next(now: i64, interval: i64) -> i64 {
@@ -144,7 +138,7 @@ pub async fn store_forever(ctx: Rc<Ctx>) {
         if !created {
             created = ensure_database(&ctx, &cfg.store_database).await;
         }
-        let now = now_nanos();
+        let now = crate::select::now_ns();
         let wait = until_next(now, interval);
         glommio::timer::sleep(Duration::from_nanos(wait as u64)).await;
         if created {
