@@ -105,6 +105,9 @@ pub struct Reducer {
     /// Nothing is selected beside the calls: which series a point came from is never
     /// asked (see `tessera_functions::Reducer::set_anonymous_ties`).
     anonymous_ties: bool,
+    /// first()/last() read as influxd's engine reads them without GROUP BY time (see
+    /// `tessera_functions::Reducer::set_edge_take`).
+    edge_take: Option<usize>,
 }
 
 /// The technical-analysis transformations (influxd builds them apart from the others).
@@ -156,6 +159,7 @@ impl Reducer {
             args: args.into(),
             inner: None,
             anonymous_ties: false,
+            edge_take: None,
         })
     }
 
@@ -166,11 +170,21 @@ impl Reducer {
         self
     }
 
+    /// See [`Reducer::edge_take`]: set for the calls of a statement without GROUP BY time
+    /// that reads a measurement.
+    pub fn with_edge_take(mut self, take: Option<usize>) -> Reducer {
+        self.edge_take = take;
+        self
+    }
+
     fn ensure(&mut self, t: ValueType) -> Result<&mut tessera_functions::Reducer, QueryError> {
         if self.inner.is_none() {
             let mut r = tessera_functions::reducer(&self.name, &self.args, t).map_err(err)?;
             if self.anonymous_ties {
                 r.set_anonymous_ties();
+            }
+            if let Some(take) = self.edge_take {
+                r.set_edge_take(take);
             }
             self.inner = Some(r);
         }
@@ -243,6 +257,7 @@ impl Reducer {
             args: args.into(),
             inner,
             anonymous_ties: false,
+            edge_take: None,
         }
     }
 
@@ -293,12 +308,25 @@ impl Reducer {
             args: std::sync::Arc::from(Vec::new()),
             inner: None,
             anonymous_ties: false,
+            edge_take: None,
         }
     }
 
     /// `descending`: the query reads newest first (distinct() orders its values by the
     /// last time each was seen).
     pub fn finish(self, window_start: i64, descending: bool) -> Vec<Out> {
+        self.finish_with_ties(window_start, descending, &mut |_, _| false)
+    }
+
+    /// [`Reducer::finish`]; `aux_less(a, b)`: whether the row of aux id `a` goes before
+    /// the row of aux id `b` at equal times in influxd's merge (see
+    /// `tessera_functions::Reducer::finish_with_ties`).
+    pub fn finish_with_ties(
+        self,
+        window_start: i64,
+        descending: bool,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Vec<Out> {
         let Some(mut r) = self.inner else {
             return Vec::new();
         };
@@ -306,7 +334,7 @@ impl Reducer {
             r.set_latest_first();
         }
         let rule = r.time_rule();
-        r.finish(window_start)
+        r.finish_with_ties(window_start, aux_less)
             .into_iter()
             .map(|p| Out {
                 time: match rule {

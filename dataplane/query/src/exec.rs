@@ -724,6 +724,35 @@ pub fn coerce(col: Column, want: tessera_storage::batch::FieldType) -> Option<Co
     Some(Column::from_sorted(ts, vals))
 }
 
+/// A call's argument `x::type` as influxd's engine reads it: float, integer and unsigned
+/// convert into each other; any other type that is not the column's reads nothing.
+fn cast_column(col: &Column, ty: tessera_influxql::DataType) -> Option<Column> {
+    use tessera_influxql::DataType as T;
+    use tessera_storage::batch::FieldType as F;
+    use tessera_storage::column::Values as V;
+    let want = match ty {
+        T::Float => F::Float,
+        T::Integer => F::Integer,
+        T::Unsigned => F::Unsigned,
+        T::String => F::String,
+        T::Boolean => F::Boolean,
+        _ => return None,
+    };
+    if col.field_type() == want {
+        return Some(col.clone());
+    }
+    let vals = match (&col.values, want) {
+        (V::Integer(v), F::Float) => V::Float(v.iter().map(|&x| x as f64).collect()),
+        (V::Unsigned(v), F::Float) => V::Float(v.iter().map(|&x| x as f64).collect()),
+        (V::Float(v), F::Integer) => V::Integer(v.iter().map(|&x| x as i64).collect()),
+        (V::Unsigned(v), F::Integer) => V::Integer(v.iter().map(|&x| x as i64).collect()),
+        (V::Float(v), F::Unsigned) => V::Unsigned(v.iter().map(|&x| x as u64).collect()),
+        (V::Integer(v), F::Unsigned) => V::Unsigned(v.iter().map(|&x| x as u64).collect()),
+        _ => return None,
+    };
+    Some(Column::from_sorted(col.ts.clone(), vals))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn process_series(
     plan: &SelectPlan,
@@ -887,13 +916,25 @@ fn reducers_for<'a>(
                 out.protos = plan
                     .calls
                     .iter()
-                    .map(|c| Reducer::new(c).map(|r| r.with_anonymous_ties(!plan.aux)))
+                    .map(|c| {
+                        Reducer::new(c).map(|r| {
+                            r.with_anonymous_ties(!plan.aux)
+                                .with_edge_take(edge_take(plan))
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
             }
             let rs = out.protos.clone();
             Ok(e.insert(rs))
         }
     }
+}
+
+/// first() and last() of a statement that reads a measurement without GROUP BY time:
+/// influxd's engine lets LIMIT + 1 = 2 points of each shard's merged series through
+/// (see `tessera_functions::Reducer::set_edge_take`).
+fn edge_take(plan: &SelectPlan) -> Option<usize> {
+    (plan.interval.is_none() && !plan.over_subquery).then_some(2)
 }
 
 /// Fast path: no row condition and no aux columns, so each call reads its column directly.
@@ -914,6 +955,17 @@ fn fold_columns(
             .expect("call fields are plan fields");
         let Some(col) = &cols[fi] else { continue };
         out.points += col.ts.len() as u64;
+        let cast;
+        let col = match call.cast {
+            Some(ty) => match cast_column(col, ty) {
+                Some(c) => {
+                    cast = c;
+                    &cast
+                }
+                None => continue,
+            },
+            None => col,
+        };
         // Calls that do not feed a transformation reading back read the range as written.
         let (mut start, stop) = match call_range(plan, ci) {
             Some(r) => (
@@ -996,7 +1048,14 @@ pub(crate) fn fold_rows(
         let w = window_of(plan, *t);
         let rs = reducers_for(plan, out, group, w)?;
         for (ci, fi) in call_fields.iter().enumerate() {
-            let v = &rows[*fi][i];
+            let cast;
+            let v = match plan.calls[ci].cast {
+                Some(ty) => {
+                    cast = crate::finish::cast(rows[*fi][i].clone(), ty);
+                    &cast
+                }
+                None => &rows[*fi][i],
+            };
             if matches!(call_range(plan, ci), Some(r) if *t < r.min || *t > r.max) {
                 continue;
             }

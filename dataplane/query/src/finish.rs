@@ -2,6 +2,7 @@
 //! filled, reducers finished, output expressions evaluated, transformations applied,
 //! ordering and LIMIT/OFFSET/SLIMIT/SOFFSET enforced.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use tessera_influxql::Fill;
@@ -554,26 +555,53 @@ fn aux_before(
 ) -> bool {
     fn text<'a>(r: &AuxRef, (m, ri): (&'a crate::exec::RawSeries, usize)) -> Option<&'a str> {
         match r {
-            AuxRef::Field(i) => match &m.cols[*i][ri] {
-                Value::String(s) => Some(s),
-                _ => None,
-            },
-            AuxRef::Tag(k) => m
-                .tags
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty()),
+            AuxRef::Field(i) => m.cols[*i][ri].as_str(),
+            AuxRef::Tag(k) => tag_text(&m.tags, k),
         }
     }
+    let want = if descending {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    };
+    aux_order(aux, |r| text(r, a), |r| text(r, b)) == Some(want)
+}
+
+/// [`aux_before`] for the selected rows of aggregates (ascending).
+fn aux_row_before(aux: &[AuxRef], a: &AuxRow, b: &AuxRow) -> bool {
+    fn text<'a>(r: &AuxRef, row: &'a AuxRow) -> Option<&'a str> {
+        match r {
+            AuxRef::Field(i) => row.fields.get(*i).and_then(Value::as_str),
+            AuxRef::Tag(k) => tag_text(&row.tags, k),
+        }
+    }
+    aux_order(aux, |r| text(r, a), |r| text(r, b)) == Some(Ordering::Less)
+}
+
+/// A tag's value as an aux value: a series without the tag has none.
+fn tag_text<'a>(tags: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|(key, _)| key == k)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// influxd's comparison of two points' aux values at equal times: the first pair that
+/// differs decides while both are strings; `None` at the first value that is not a
+/// string, or when all are equal.
+fn aux_order<'a>(
+    aux: &[AuxRef],
+    a: impl Fn(&AuxRef) -> Option<&'a str>,
+    b: impl Fn(&AuxRef) -> Option<&'a str>,
+) -> Option<Ordering> {
     for r in aux {
-        match (text(r, a), text(r, b)) {
+        match (a(r), b(r)) {
             (Some(x), Some(y)) if x == y => continue,
-            (Some(x), Some(y)) => return (x < y) != descending,
-            _ => return false,
+            (Some(x), Some(y)) => return Some(x.cmp(y)),
+            _ => return None,
         }
     }
-    false
+    None
 }
 
 /// The windows a group reports, in order, as influxd's fill iterator walks them: from
@@ -734,6 +762,8 @@ fn aggregate_rows(
         !c.distinct_inner && matches!(c.name.as_str(), "top" | "bottom" | "sample" | "distinct")
     });
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
+    // What orders equal-time points in influxd's merge (first()/last() ask).
+    let refs = aux_refs(plan, false);
     // Without GROUP BY time each call's answer carries its own time, and calls answering
     // at different times answer in different rows (influxd's cursor joins the calls'
     // iterators by time): integral() of a float field reports epoch 0 whatever the
@@ -948,7 +978,13 @@ fn aggregate_rows(
                         }
                         return Vec::new();
                     }
-                    r.finish(wtime, plan.descending)
+                    r.finish_with_ties(wtime, plan.descending, &mut |a, b| match (
+                        aux.get(&a),
+                        aux.get(&b),
+                    ) {
+                        (Some(a), Some(b)) => aux_row_before(&refs, a, b),
+                        _ => false,
+                    })
                 })
                 .collect();
             for (e, f) in emitted.iter_mut().zip(&finished) {

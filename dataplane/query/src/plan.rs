@@ -105,6 +105,10 @@ pub struct CallSpec {
     pub tags: Vec<String>,
     /// `count(distinct(x))`.
     pub distinct_inner: bool,
+    /// `x::integer` and friends as the argument: influxd's engine reads the field as
+    /// that type (float, integer and unsigned convert into each other), or reads
+    /// nothing where it cannot. `None` without a cast or with `::field`.
+    pub cast: Option<DataType>,
 }
 
 /// An output column.
@@ -430,16 +434,16 @@ impl Ctx<'_> {
 
     fn call_expr(&mut self, name: &str, args: &[Expr]) -> Result<OExpr, QueryError> {
         if is_reducer(name) {
-            let (field, distinct_inner) = match args.first() {
-                Some(Expr::VarRef { name, .. }) => (name.clone(), false),
+            let (field, distinct_inner, data_type) = match args.first() {
+                Some(Expr::VarRef { name, data_type }) => (name.clone(), false, *data_type),
                 Some(Expr::Call {
                     name: inner,
                     args: ia,
                 }) if inner == "distinct" && name == "count" => match ia.first() {
-                    Some(Expr::VarRef { name, .. }) => (name.clone(), true),
+                    Some(Expr::VarRef { name, data_type }) => (name.clone(), true, *data_type),
                     _ => return Err(QueryError::msg("expected field argument in distinct()")),
                 },
-                Some(Expr::Distinct(f)) if name == "count" => (f.clone(), true),
+                Some(Expr::Distinct(f)) if name == "count" => (f.clone(), true, DataType::Unknown),
                 _ => {
                     return Err(QueryError::msg(format!(
                         "expected field argument in {name}()"
@@ -468,6 +472,8 @@ impl Ctx<'_> {
                 args: rest,
                 tags,
                 distinct_inner,
+                cast: (!matches!(data_type, DataType::Unknown | DataType::Field))
+                    .then_some(data_type),
             });
             return Ok(OExpr::Call(i));
         }

@@ -28,7 +28,7 @@ What is in it (all timestamps in 2023, ns precision):
   and unicode.
 - db0.rp2: `cpu` (host_a, a few points) and `rp2only`.
 - db1.autogen: `cpu` (host_z) and `other`.
-- db2.autogen: `c`, whose field `x` is an integer in one shard group, a float in the next
+- db2.autogen: `tie` (six series on one grid, many equal values; see `tie_lines`), and `c`, whose field `x` is an integer in one shard group, a float in the next
   and a string in the third.
 """
 
@@ -169,7 +169,26 @@ def db2_lines():
         "c,h=b x=2.5 %d" % (10 * day + S),
         'c,h=b y="s" %d' % (10 * day + 2 * S),
         'c,h=c x="str" %d' % (20 * day),
-    ]
+    ] + tie_lines()
+
+
+def tie_lines():
+    """db2.autogen `tie`: six series (g=x: a, b, c; g=y: d, e, f) on one 10 s grid in two
+    shard groups, with few distinct values, so that series tie in time and value (which
+    series first()/last()/min()/max() report then follows influxd's merge order)."""
+    day = 86400 * S
+    out = []
+    for si, h in enumerate("abcdef"):
+        g = "x" if si < 3 else "y"
+        for base in (30 * day, 37 * day):
+            for j in range(6):
+                if (si * 5 + j * 3) % 7 == 6:
+                    continue  # a few holes, so the series' windows differ
+                v = (si * 3 + j * 5 + base // day) % 4
+                out.append('tie,g=%s,h=%s v=%di,s="%s",b=%s %d' % (
+                    g, h, v, "pq"[(si + j) % 2], "true" if (si * j) % 3 == 0 else "false",
+                    base + j * 10 * S))
+    return out
 
 
 def main():

@@ -15,6 +15,8 @@
 
 use super::build::{reducer, NAMES};
 use super::column::Kept;
+use super::edge::Edge;
+use super::selector::Pick;
 use super::{Func, Reducer, State};
 use crate::error::FunctionError;
 use crate::value::{Arg, ValueType};
@@ -22,7 +24,8 @@ use crate::wire::{self, Reader};
 
 /// First byte of every encoding; bump on any change to the format.
 /// 2: kept points carry each run's series key, a selected point its key.
-const VERSION: u8 = 2;
+/// 3: a selector's state starts with its form (0 one point, 1 first/last's edge points).
+const VERSION: u8 = 3;
 
 /// The input type codes, by index.
 const TYPES: [ValueType; 5] = [
@@ -65,7 +68,14 @@ impl Reducer {
             State::Sum(a) => a.save(out),
             State::Mean(m) => m.save(out),
             State::Spread(s) => s.save(out),
-            State::Select(s) => s.save(out),
+            State::Select(s) => {
+                out.push(0);
+                s.save(out);
+            }
+            State::Edge(e) => {
+                out.push(1);
+                e.save(out);
+            }
             State::Distinct(d) => d.save(out),
             State::Kept(k) => k.save(out),
             State::TopBottom(t) => t.save(out),
@@ -117,7 +127,14 @@ impl Reducer {
             State::Sum(a) => a.load(&mut r)?,
             State::Mean(m) => m.load(&mut r)?,
             State::Spread(s) => s.load(&mut r)?,
-            State::Select(s) => s.load(&mut r, input)?,
+            State::Select(s) => match (r.u8("selector form")?, &red.func) {
+                (0, _) => s.load(&mut r, input)?,
+                (1, Func::Select(pick @ (Pick::First | Pick::Last))) => {
+                    red.state = State::Edge(Edge::load(&mut r, *pick, input)?);
+                }
+                _ => return Err(r.error("selector form", "unknown")),
+            },
+            State::Edge(_) => return Err(r.error("selector form", "built as an edge state")),
             State::Distinct(d) => d.load(&mut r, input)?,
             State::Kept(k) => *k = Kept::load(&mut r, input)?,
             State::TopBottom(t) => t.load(&mut r, input)?,

@@ -5,6 +5,7 @@ mod build;
 mod codec;
 mod column;
 mod distinct;
+mod edge;
 mod integral;
 mod sample;
 mod selector;
@@ -22,8 +23,9 @@ pub use integral::{IntegralStream, WindowOf};
 use build::Func;
 use column::{Kept, Scalar};
 use distinct::Distinct;
+use edge::Edge;
 use sample::Sample;
-use selector::Selector;
+use selector::{Pick, Selector};
 use simple::{Acc, Mean, Spread};
 use topbottom::TopBottom;
 
@@ -58,6 +60,8 @@ enum State {
     Mean(Mean),
     Spread(Spread),
     Select(Selector),
+    /// first()/last() without GROUP BY time (see [`Reducer::set_edge_take`]).
+    Edge(Edge),
     Distinct(Distinct),
     Kept(Kept),
     TopBottom(TopBottom),
@@ -197,8 +201,25 @@ impl Reducer {
     /// what median, mode, stddev, percentile and integral see — starts
     /// afresh at every shard. A no-op for the functions that keep no points.
     pub fn set_segment(&mut self, shard: u64) {
-        if let State::Kept(k) = &mut self.state {
-            k.set_segment(shard);
+        match &mut self.state {
+            State::Kept(k) => k.set_segment(shard),
+            State::Edge(e) => e.set_segment(shard),
+            _ => {}
+        }
+    }
+
+    /// For first() and last() without GROUP BY time: influxd's engine merges each
+    /// shard's points of the group's series by time and lets only the first `take`
+    /// (LIMIT + 1 = 2 for these calls) reach the selector, so of several series with a
+    /// point at the first (last) time only those the merge pops first compete (see
+    /// `edge.rs`). Call before pushing anything; a no-op for other functions. Which
+    /// points the merge pops first may depend on the statement's auxiliary values:
+    /// finish with [`Reducer::finish_with_ties`] then.
+    pub fn set_edge_take(&mut self, take: usize) {
+        if let Func::Select(pick @ (Pick::First | Pick::Last)) = self.func {
+            if matches!(&self.state, State::Select(s) if s.best.is_none()) {
+                self.state = State::Edge(Edge::new(pick, take));
+            }
         }
     }
 
@@ -217,7 +238,7 @@ impl Reducer {
     pub fn set_series_key(&mut self, key: &[u8]) {
         let ordered = matches!(
             self.state,
-            State::Kept(_) | State::TopBottom(_) | State::Select(_)
+            State::Kept(_) | State::TopBottom(_) | State::Select(_) | State::Edge(_)
         );
         if ordered && self.series != key {
             self.series.clear();
@@ -280,6 +301,10 @@ impl Reducer {
             State::Spread(s) => s.push_column(col),
             State::Select(s) => {
                 s.push_column(times, col, aux_base, key);
+                true
+            }
+            State::Edge(e) => {
+                e.push_column(times, col, aux_base, key);
                 true
             }
             State::Distinct(d) => {
@@ -377,6 +402,10 @@ impl Reducer {
                 sel.push(time, s, aux, key);
                 true
             }
+            State::Edge(e) => {
+                e.push(time, s, aux, key);
+                true
+            }
             State::Distinct(d) => {
                 d.push(time, s);
                 true
@@ -438,6 +467,10 @@ impl Reducer {
                 a.merge(b);
                 true
             }
+            (State::Edge(a), State::Edge(b)) => {
+                a.merge(b);
+                true
+            }
             (State::Distinct(a), State::Distinct(b)) => {
                 a.merge(b);
                 true
@@ -471,6 +504,18 @@ impl Reducer {
     /// NaN (stddev of one point) must be written as null; ±Inf cannot be
     /// written at all (influxd fails the whole response).
     pub fn finish(self, window_start: i64) -> Vec<Point> {
+        self.finish_with_ties(window_start, &mut |_, _| false)
+    }
+
+    /// [`Reducer::finish`], where `aux_less(a, b)` tells whether the point of aux `a`
+    /// goes before the point of aux `b` at equal times in influxd's merge (its
+    /// auxiliary values compared while both are strings; false when they cannot be told
+    /// apart). Only [`Reducer::set_edge_take`]'s first() and last() ask.
+    pub fn finish_with_ties(
+        self,
+        window_start: i64,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Vec<Point> {
         let at = |v: Value| vec![Point::new(window_start, v)];
         match self.state {
             State::Count(n) => {
@@ -483,7 +528,8 @@ impl Reducer {
             State::Sum(acc) => at(acc.value()),
             State::Mean(m) => m.finish().map(|v| at(Value::Float(v))).unwrap_or_default(),
             State::Spread(s) => s.finish().map(at).unwrap_or_default(),
-            State::Select(s) => s.finish(),
+            State::Select(s) => s.finish(self.latest_first),
+            State::Edge(e) => e.finish(aux_less),
             State::Distinct(d) => {
                 if self.func == Func::CountDistinct {
                     if d.len() == 0 {

@@ -2,9 +2,10 @@
 //! 1.6.7's `*Reduce` functions do (query/call_iterator.go).
 //!
 //! influxd keeps the first pushed of points equal in time and value, and
-//! pushes series in series-key order; partials here arrive in partition,
-//! core and node order, so the selected point remembers its series key and
-//! a full tie goes to the smaller key, whatever the push and merge order.
+//! pushes series in series-key order (reversed under ORDER BY time DESC);
+//! partials here arrive in partition, core and node order, so the selected
+//! point remembers its series key and a full tie goes to the smaller key (the
+//! larger one under DESC), whatever the push and merge order.
 
 use super::column::{Column, Scalar};
 use crate::error::FunctionError;
@@ -31,6 +32,9 @@ pub(crate) struct Best {
     pub(crate) value: Scalar,
     /// The series key of the selected point.
     pub(crate) key: Vec<u8>,
+    /// Of the points equal to it in time and value, the one of the largest series key
+    /// (aux, key) when that is not `key`: the choice under ORDER BY time DESC.
+    pub(crate) last: Option<(u64, Vec<u8>)>,
 }
 
 /// A running selector.
@@ -161,7 +165,7 @@ impl Selector {
     }
 
     fn offer(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
-        let replace = match &self.best {
+        let replace = match &mut self.best {
             None => true,
             Some(b) => {
                 let wins = match (&value, &b.value) {
@@ -172,8 +176,24 @@ impl Selector {
                     (Scalar::B(c), Scalar::B(p)) => better_bool(self.pick, time, *c, b.time, *p),
                     _ => false,
                 };
-                // A full tie: the earlier series in key order, as influxd's push order.
-                wins || (time == b.time && value == b.value && key < b.key.as_slice())
+                if !wins && time == b.time && value == b.value {
+                    // A full tie: the earlier series in key order, as influxd's push
+                    // order; the later one under DESC.
+                    let top = b.last.as_ref().map_or(b.key.as_slice(), |l| l.1.as_slice());
+                    if key > top {
+                        b.last = Some((aux, key.to_vec()));
+                    }
+                    if key < b.key.as_slice() {
+                        let (old_aux, old_key) = (b.aux, std::mem::take(&mut b.key));
+                        if b.last.is_none() {
+                            b.last = Some((old_aux, old_key));
+                        }
+                        b.aux = aux;
+                        b.key.extend_from_slice(key);
+                    }
+                    return;
+                }
+                wins
             }
         };
         if !replace {
@@ -186,6 +206,7 @@ impl Selector {
                 b.value = value;
                 b.key.clear();
                 b.key.extend_from_slice(key);
+                b.last = None;
             }
             None => {
                 self.best = Some(Best {
@@ -193,6 +214,7 @@ impl Selector {
                     aux,
                     value,
                     key: key.to_vec(),
+                    last: None,
                 })
             }
         }
@@ -255,18 +277,29 @@ impl Selector {
 
     pub(crate) fn merge(&mut self, other: Selector) {
         if let Some(b) = other.best {
+            if let Some((aux, key)) = b.last {
+                self.offer(b.time, b.value.clone(), aux, &key);
+            }
             self.offer(b.time, b.value, b.aux, &b.key);
         }
     }
 
-    pub(crate) fn finish(self) -> Vec<Point> {
+    /// The selected point; `descending`: of points equal in time and value, the one of
+    /// the largest series key (influxd reverses the series under ORDER BY time DESC).
+    pub(crate) fn finish(self, descending: bool) -> Vec<Point> {
         match self.best {
             None => Vec::new(),
-            Some(b) => vec![Point {
-                time: b.time,
-                value: b.value.into_value(),
-                aux: b.aux,
-            }],
+            Some(b) => {
+                let aux = match (descending, b.last) {
+                    (true, Some((aux, _))) => aux,
+                    _ => b.aux,
+                };
+                vec![Point {
+                    time: b.time,
+                    value: b.value.into_value(),
+                    aux,
+                }]
+            }
         }
     }
 }
@@ -274,7 +307,8 @@ impl Selector {
 // Wire encoding (see `crate::wire`); the pick comes from the function.
 
 impl Selector {
-    /// 0 when empty, else 1, time, aux, value and series key.
+    /// 0 when empty, else 1, time, aux, value and series key, then 0, or 1 and the
+    /// aux and key of the largest-key full tie.
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
         match &self.best {
             None => wire::put_bool(out, false),
@@ -284,6 +318,11 @@ impl Selector {
                 wire::put_uvarint(out, b.aux);
                 b.value.save(out);
                 wire::put_bytes(out, &b.key);
+                wire::put_bool(out, b.last.is_some());
+                if let Some((aux, key)) = &b.last {
+                    wire::put_uvarint(out, *aux);
+                    wire::put_bytes(out, key);
+                }
             }
         }
     }
@@ -295,6 +334,14 @@ impl Selector {
                 aux: r.uvarint("selected aux")?,
                 value: Scalar::load(r, t)?,
                 key: r.bytes("selected series key")?.to_vec(),
+                last: if r.bool("full tie presence")? {
+                    Some((
+                        r.uvarint("full tie aux")?,
+                        r.bytes("full tie series key")?.to_vec(),
+                    ))
+                } else {
+                    None
+                },
             })
         } else {
             None

@@ -337,3 +337,30 @@ fn kept_points_merge_shard_by_shard() {
     flat.merge(shard(&[20, 40, 50], &[20], 1)).expect("merge");
     assert_eq!(&order(flat)[4..6], &[(20, 120.0), (20, 21.0)]);
 }
+
+#[test]
+fn full_ties_go_to_the_first_series_in_key_order_and_the_last_under_desc() {
+    // influxd 1.6.7: three series with v=5 at one time; max(v), h answers a, and c
+    // under ORDER BY time DESC (it reverses the series), whatever the push order.
+    for order in [["m,h=b", "m,h=c", "m,h=a"], ["m,h=c", "m,h=a", "m,h=b"]] {
+        let mut parts = Vec::new();
+        for key in order {
+            let mut r = reducer("max", &[], ValueType::Integer).unwrap();
+            r.set_series_key(key.as_bytes());
+            let aux = u64::from(key.as_bytes()[4]);
+            r.push_integers(&[0], &[5], aux).unwrap();
+            parts.push(r);
+        }
+        let mut all = parts.remove(0);
+        for p in parts {
+            all.merge(p).unwrap();
+        }
+        let mut bytes = Vec::new();
+        all.encode(&mut bytes);
+        let (decoded, _) = Reducer::decode(&bytes).unwrap();
+        assert_eq!(all.clone().finish(0)[0].aux, u64::from(b'a'));
+        let mut desc = decoded;
+        desc.set_latest_first();
+        assert_eq!(desc.finish(0)[0].aux, u64::from(b'c'));
+    }
+}

@@ -246,7 +246,7 @@ impl TopBottom {
             // influxd feeds the per-tag winners ordered by time, then tag key.
             let mut winners: Vec<(String, Point)> = m
                 .into_iter()
-                .flat_map(|(k, s)| s.finish().into_iter().map(move |p| (k.clone(), p)))
+                .flat_map(|(k, s)| s.finish(false).into_iter().map(move |p| (k.clone(), p)))
                 .collect();
             winners.sort_by(|a, b| a.1.time.cmp(&b.1.time).then_with(|| a.0.cmp(&b.0)));
             for (_, p) in winners {
