@@ -368,14 +368,11 @@ fn raw_rows(
                 continue;
             }
             let runs: Vec<&[i64]> = times[start..end].iter().map(Vec::as_slice).collect();
+            let by_aux =
+                AuxBefore::new(&aux, members[start..end].iter().collect(), plan.descending);
             let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
-                let (ia, ib) = (start + a.0, start + b.0);
-                aux_before(
-                    &aux,
-                    (&members[ia], kept[ia][a.1].0),
-                    (&members[ib], kept[ib][b.1].0),
-                    plan.descending,
-                )
+                let (ra, rb) = (kept[start + a.0][a.1].0, kept[start + b.0][b.1].0);
+                by_aux.before((a.0, ra), (b.0, rb))
             });
             shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
             start = end;
@@ -463,13 +460,9 @@ fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), crate
             .map(|(r, rows)| rows.iter().map(|ri| r.times[*ri]).collect())
             .collect();
         let runs: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
+        let by_aux = AuxBefore::new(&aux, members.clone(), plan.descending);
         let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
-            aux_before(
-                &aux,
-                (members[a.0], rows[a.0][a.1]),
-                (members[b.0], rows[b.0][b.1]),
-                plan.descending,
-            )
+            by_aux.before((a.0, rows[a.0][a.1]), (b.0, rows[b.0][b.1]))
         });
         let mut keep: Vec<Vec<bool>> = members.iter().map(|r| vec![false; r.times.len()]).collect();
         for (mi, at) in order.into_iter().take(n) {
@@ -547,27 +540,75 @@ fn aux_refs(plan: &SelectPlan, transforms: bool) -> Vec<AuxRef> {
 
 /// Whether row `a` goes before row `b` of the same time in influxd's merge: their aux
 /// values compared in order while both are strings (the first other value ends it).
-fn aux_before(
-    aux: &[AuxRef],
-    a: (&crate::exec::RawSeries, usize),
-    b: (&crate::exec::RawSeries, usize),
+/// The order of equal-time points of a group's series in influxd's merge, by their aux
+/// values (see [`aux_order`]). A tag's value is the same for all of a series' points, so
+/// tags are ranked once per series and compared as numbers.
+struct AuxBefore<'a> {
+    aux: &'a [AuxRef],
+    members: Vec<&'a crate::exec::RawSeries>,
+    /// Per aux ref: for a tag, each member's value as its rank among the members' values
+    /// (`None`: the series lacks the tag); `None` for a field.
+    ranks: Vec<Option<Vec<Option<u32>>>>,
     descending: bool,
-) -> bool {
-    fn text<'a>(r: &AuxRef, (m, ri): (&'a crate::exec::RawSeries, usize)) -> Option<&'a str> {
-        match r {
-            AuxRef::Field(i) => m.cols[*i][ri].as_str(),
-            AuxRef::Tag(k) => tag_text(&m.tags, k),
-        }
-    }
-    let want = if descending {
-        Ordering::Greater
-    } else {
-        Ordering::Less
-    };
-    aux_order(aux, |r| text(r, a), |r| text(r, b)) == Some(want)
 }
 
-/// [`aux_before`] for the selected rows of aggregates (ascending).
+impl<'a> AuxBefore<'a> {
+    fn new(
+        aux: &'a [AuxRef],
+        members: Vec<&'a crate::exec::RawSeries>,
+        descending: bool,
+    ) -> AuxBefore<'a> {
+        let ranks = aux
+            .iter()
+            .map(|r| {
+                let AuxRef::Tag(k) = r else { return None };
+                let texts: Vec<Option<&str>> =
+                    members.iter().map(|m| tag_text(&m.tags, k)).collect();
+                let mut sorted: Vec<&str> = texts.iter().flatten().copied().collect();
+                sorted.sort_unstable();
+                sorted.dedup();
+                Some(
+                    texts
+                        .iter()
+                        .map(|t| t.map(|t| sorted.partition_point(|v| *v < t) as u32))
+                        .collect(),
+                )
+            })
+            .collect();
+        AuxBefore {
+            aux,
+            members,
+            ranks,
+            descending,
+        }
+    }
+
+    /// Whether row `a.1` of member `a.0` goes before row `b.1` of member `b.0`.
+    fn before(&self, a: (usize, usize), b: (usize, usize)) -> bool {
+        let (ma, mb) = (self.members[a.0], self.members[b.0]);
+        for (r, ranks) in self.aux.iter().zip(&self.ranks) {
+            let o = match (r, ranks) {
+                (_, Some(ranks)) => match (ranks[a.0], ranks[b.0]) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => return false,
+                },
+                (AuxRef::Field(i), None) => {
+                    match (ma.cols[*i][a.1].as_str(), mb.cols[*i][b.1].as_str()) {
+                        (Some(x), Some(y)) => x.cmp(y),
+                        _ => return false,
+                    }
+                }
+                (AuxRef::Tag(_), None) => return false,
+            };
+            if o != Ordering::Equal {
+                return (o == Ordering::Less) != self.descending;
+            }
+        }
+        false
+    }
+}
+
+/// [`AuxBefore`] for the selected rows of aggregates (ascending).
 fn aux_row_before(aux: &[AuxRef], a: &AuxRow, b: &AuxRow) -> bool {
     fn text<'a>(r: &AuxRef, row: &'a AuxRow) -> Option<&'a str> {
         match r {

@@ -274,8 +274,13 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         return Response::json(200, body.into_bytes());
     }
     if p.chunked {
-        // One JSON object per chunk, one after the other.
-        let mut body = String::new();
+        // One JSON object per chunk, one after the other (sized as results_json guesses).
+        let cells: usize = results
+            .iter()
+            .flat_map(|r| &r.series)
+            .map(|s| s.values.len() * s.columns.len())
+            .sum();
+        let mut body = String::with_capacity(64 + cells * 12);
         for r in split_chunks(results, &query.statements) {
             body.push_str(&results_json(&[r], tf, p.pretty));
         }
@@ -316,15 +321,19 @@ fn needs_post(st: &tessera_influxql::Statement) -> bool {
 /// Splits series longer than `size` rows into parts marked `partial`.
 fn chunk_series(r: &mut StatementResult, size: usize) {
     let mut out = Vec::new();
-    for s in r.series.drain(..) {
+    for mut s in r.series.drain(..) {
         if s.values.len() <= size {
             out.push(s);
             continue;
         }
-        let n = s.values.len().div_ceil(size);
-        for (i, part) in s.values.chunks(size).enumerate() {
+        // Each part moves its own rows: cloning the series with its rows per part would
+        // cost rows × parts.
+        let values = std::mem::take(&mut s.values);
+        let n = values.len().div_ceil(size);
+        let mut rows = values.into_iter();
+        for i in 0..n {
             let mut c = s.clone();
-            c.values = part.to_vec();
+            c.values = rows.by_ref().take(size).collect();
             c.partial = i + 1 < n;
             out.push(c);
         }
