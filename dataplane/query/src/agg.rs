@@ -279,6 +279,13 @@ impl Reducer {
         self.inner.as_ref().is_some_and(|r| r.answers())
     }
 
+    /// See [`tessera_functions::Reducer::retained_aux_since`].
+    pub fn retained_aux_since(&self, floor: u64, f: &mut dyn FnMut(u64)) {
+        if let Some(r) = &self.inner {
+            r.retained_aux_since(floor, f);
+        }
+    }
+
     /// See [`tessera_functions::Reducer::set_segment`].
     pub fn set_segment(&mut self, shard: u64) {
         if let Some(r) = self.inner.as_mut() {

@@ -1030,22 +1030,22 @@ pub(crate) fn fold_rows(
                 .join("\u{0}")
         })
         .collect();
+    // Row i's aux id is floor + i. Only the rows some reducer still holds get their
+    // AuxRow, once the series is pushed: a selector keeps one row of many.
+    let floor = *aux_next;
+    let mut touched: Vec<i64> = Vec::new();
     for (i, t) in times.iter().enumerate() {
         let aux = if plan.aux {
             let id = *aux_next;
             *aux_next += 1;
-            out.aux.insert(
-                id,
-                AuxRow {
-                    fields: rows.iter().map(|c| c[i].clone()).collect(),
-                    tags: Arc::clone(tags),
-                },
-            );
             id
         } else {
             0
         };
         let w = window_of(plan, *t);
+        if plan.aux && touched.last() != Some(&w) {
+            touched.push(w);
+        }
         let rs = reducers_for(plan, out, group, w)?;
         for (ci, fi) in call_fields.iter().enumerate() {
             let cast;
@@ -1062,6 +1062,35 @@ pub(crate) fn fold_rows(
             if !v.is_null() {
                 rs[ci].push(*t, v, aux, &tag_keys[ci], key)?;
             }
+        }
+    }
+    if plan.aux {
+        touched.sort_unstable();
+        touched.dedup();
+        let mut live: Vec<u64> = Vec::new();
+        if let Some(windows) = out.groups.get(group) {
+            for w in &touched {
+                for r in windows.get(w).into_iter().flatten() {
+                    r.retained_aux_since(floor, &mut |id| live.push(id));
+                }
+            }
+        }
+        live.sort_unstable();
+        live.dedup();
+        for id in live {
+            let Some(i) = usize::try_from(id - floor)
+                .ok()
+                .filter(|i| *i < times.len())
+            else {
+                continue;
+            };
+            out.aux.insert(
+                id,
+                AuxRow {
+                    fields: rows.iter().map(|c| c[i].clone()).collect(),
+                    tags: Arc::clone(tags),
+                },
+            );
         }
     }
     Ok(())

@@ -303,6 +303,22 @@ impl Kept {
         self.times.len()
     }
 
+    /// The aux ids at or above `floor` of the newest points (pushed points take
+    /// consecutive ids, so the scan stops at the first older one).
+    pub(crate) fn aux_ids_since(&self, floor: u64, f: &mut dyn FnMut(u64)) {
+        for &a in self.aux.iter().rev() {
+            if a < floor {
+                break;
+            }
+            f(a);
+        }
+    }
+
+    /// Every kept aux id.
+    pub(crate) fn aux_ids(&self, f: &mut dyn FnMut(u64)) {
+        self.aux.iter().for_each(|&a| f(a));
+    }
+
     /// The points in the order influxd's time-ordered merge of the series
     /// would feed them (see [`crate::merge::merge_order`]).
     ///

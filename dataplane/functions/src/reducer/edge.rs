@@ -113,6 +113,13 @@ impl Edge {
         self.add(key, std::iter::once((time, aux, value)));
     }
 
+    /// The aux ids of the newest run (where a series' pushes go).
+    pub(crate) fn aux_ids(&self, f: &mut dyn FnMut(u64)) {
+        if let Some(r) = self.runs.last() {
+            r.points.iter().for_each(|p| f(p.1));
+        }
+    }
+
     pub(crate) fn merge(&mut self, other: Edge) {
         self.runs.extend(other.runs);
     }

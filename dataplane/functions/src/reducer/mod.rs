@@ -246,6 +246,31 @@ impl Reducer {
         }
     }
 
+    /// Calls `f` with every aux id at or above `floor` that the state may still answer
+    /// with, looking only where the points of the series pushed since `floor` was the
+    /// next id can have gone (the current tag key of `top(x, tag, N)`, the newest run of
+    /// kept points, …), so that the caller keeps the rows of only those ids. Ids pushed
+    /// by one series must be consecutive and at or above `floor`.
+    pub fn retained_aux_since(&self, floor: u64, f: &mut dyn FnMut(u64)) {
+        let mut take = |id: u64| {
+            if id >= floor {
+                f(id);
+            }
+        };
+        match &self.state {
+            State::Select(s) => s.aux_ids(&mut take),
+            State::Edge(e) => e.aux_ids(&mut take),
+            State::TopBottom(t) => t.aux_ids_since(floor, &mut take),
+            State::Kept(k) => k.aux_ids_since(floor, &mut take),
+            State::Sample(s) => s.aux_ids(&mut take),
+            State::Count(_)
+            | State::Sum(_)
+            | State::Mean(_)
+            | State::Spread(_)
+            | State::Distinct(_) => {}
+        }
+    }
+
     fn mismatch(&self, pushed: ValueType) -> FunctionError {
         FunctionError::TypeMismatch {
             function: self.name.to_string(),

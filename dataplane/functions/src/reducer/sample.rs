@@ -48,6 +48,11 @@ impl Sample {
         }
     }
 
+    /// The aux ids of the sampled points.
+    pub(crate) fn aux_ids(&self, f: &mut dyn FnMut(u64)) {
+        self.kept.aux_ids(f);
+    }
+
     /// Adds the points of `batch` (a Kept with one or more points).
     pub(crate) fn absorb(&mut self, batch: Kept) {
         for i in 0..batch.len() {

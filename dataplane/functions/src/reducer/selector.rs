@@ -284,6 +284,16 @@ impl Selector {
         }
     }
 
+    /// The aux ids it may answer with.
+    pub(crate) fn aux_ids(&self, f: &mut dyn FnMut(u64)) {
+        if let Some(b) = &self.best {
+            f(b.aux);
+            if let Some((aux, _)) = &b.last {
+                f(*aux);
+            }
+        }
+    }
+
     /// The selected point; `descending`: of points equal in time and value, the one of
     /// the largest series key (influxd reverses the series under ORDER BY time DESC).
     pub(crate) fn finish(self, descending: bool) -> Vec<Point> {

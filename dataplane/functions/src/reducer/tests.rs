@@ -364,3 +364,35 @@ fn full_ties_go_to_the_first_series_in_key_order_and_the_last_under_desc() {
         assert_eq!(desc.finish(0)[0].aux, u64::from(b'c'));
     }
 }
+
+#[test]
+fn retained_aux_ids_are_those_a_series_left_behind() {
+    // max(): of a series' three points only the best stays.
+    let mut r = reducer("max", &[], ValueType::Float).unwrap();
+    r.set_series_key(b"m,h=a");
+    r.push_floats(&[0, 1, 2], &[1.0, 5.0, 2.0], 100).unwrap();
+    let mut got = Vec::new();
+    r.retained_aux_since(100, &mut |id| got.push(id));
+    assert_eq!(got, vec![101]);
+    // A later series that does not win leaves nothing of its own.
+    r.set_series_key(b"m,h=b");
+    r.push_floats(&[0], &[0.5], 200).unwrap();
+    got.clear();
+    r.retained_aux_since(200, &mut |id| got.push(id));
+    assert!(got.is_empty(), "{got:?}");
+    // top(x, tag, N): only the current tag key's best is looked at.
+    let mut t = reducer(
+        "top",
+        &[Arg::Ident("h".into()), Arg::Integer(2)],
+        ValueType::Float,
+    )
+    .unwrap();
+    for (k, base) in [("a", 10), ("b", 20)] {
+        t.set_tag_key(k);
+        t.set_series_key(format!("m,h={k}").as_bytes());
+        t.push_floats(&[0, 1], &[1.0, 3.0], base).unwrap();
+    }
+    got.clear();
+    t.retained_aux_since(20, &mut |id| got.push(id));
+    assert_eq!(got, vec![21]);
+}

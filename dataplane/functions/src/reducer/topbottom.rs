@@ -140,6 +140,20 @@ impl TopBottom {
         })
     }
 
+    /// The aux ids at or above `floor` it may answer with, where the current series'
+    /// points can have gone: the current tag key's best, the heap, the newest kept points.
+    pub(crate) fn aux_ids_since(&self, floor: u64, f: &mut dyn FnMut(u64)) {
+        if let Some(m) = &self.by_tag {
+            if let Some(sel) = m.get(&self.current_key) {
+                sel.aux_ids(f);
+            }
+        }
+        self.heap.iter().for_each(|c| f(c.aux));
+        if let Some(k) = &self.kept {
+            k.aux_ids_since(floor, f);
+        }
+    }
+
     /// Pushes one batch of series `key` (see [`Kept::merged`] for why the key).
     pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>, aux_base: u64, key: &[u8]) {
         if let Some(sel) = self.tag_selector() {
