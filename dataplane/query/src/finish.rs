@@ -317,6 +317,15 @@ fn raw_rows(
     let extra = transform::extra_inputs(plan);
     let aux = aux_refs(plan, transforms);
     let mut fields = vec![Value::Null; plan.fields.len()];
+    // Under LIMIT (without transformations, which read every row) a group answers its
+    // first LIMIT + OFFSET rows, so no series needs to give more.
+    let cap = match plan.limit {
+        0 => usize::MAX,
+        l if !transforms && !plan.over_subquery => {
+            usize::try_from(l.saturating_add(plan.offset)).unwrap_or(usize::MAX)
+        }
+        _ => usize::MAX,
+    };
     for (g, mut members) in groups {
         // influxd merges each shard's series (in key order, reversed for ORDER BY time
         // DESC) on its own, then the shards.
@@ -336,8 +345,17 @@ fn raw_rows(
         let mut kept: Vec<Vec<(usize, Vec<Value>)>> = Vec::with_capacity(members.len());
         let mut times: Vec<Vec<i64>> = Vec::with_capacity(members.len());
         for m in &members {
-            let mut rows: Vec<(usize, Vec<Value>)> = Vec::with_capacity(m.times.len());
-            for ri in 0..m.times.len() {
+            let mut rows: Vec<(usize, Vec<Value>)> = Vec::with_capacity(m.times.len().min(cap));
+            // In the query's time order; a series' k-th row is at least the group's k-th.
+            let order: Box<dyn Iterator<Item = usize>> = if plan.descending {
+                Box::new((0..m.times.len()).rev())
+            } else {
+                Box::new(0..m.times.len())
+            };
+            for ri in order {
+                if rows.len() == cap {
+                    break;
+                }
                 for (fi, col) in m.cols.iter().enumerate() {
                     fields[fi] = col[ri].clone();
                 }
@@ -351,9 +369,6 @@ fn raw_rows(
                         .collect();
                     rows.push((ri, values));
                 }
-            }
-            if plan.descending {
-                rows.reverse();
             }
             times.push(rows.iter().map(|(ri, _)| m.times[*ri]).collect());
             kept.push(rows);
