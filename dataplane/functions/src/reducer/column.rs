@@ -36,6 +36,17 @@ impl Column<'_> {
         self.len() == 0
     }
 
+    /// Value `i` as a scalar.
+    pub(crate) fn scalar(&self, i: usize) -> Scalar {
+        match self {
+            Column::Float(v) => Scalar::F(v[i]),
+            Column::Integer(v) => Scalar::I(v[i]),
+            Column::Unsigned(v) => Scalar::U(v[i]),
+            Column::String(v) => Scalar::S(v[i].clone()),
+            Column::Boolean(v) => Scalar::B(v[i]),
+        }
+    }
+
     /// The column's type.
     pub fn value_type(&self) -> ValueType {
         match self {

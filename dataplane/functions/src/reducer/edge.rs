@@ -89,16 +89,7 @@ impl Edge {
         aux_base: u64,
         key: &[u8],
     ) {
-        let point = |i: usize| {
-            let value = match col {
-                Column::Float(v) => Scalar::F(v[i]),
-                Column::Integer(v) => Scalar::I(v[i]),
-                Column::Unsigned(v) => Scalar::U(v[i]),
-                Column::String(v) => Scalar::S(v[i].clone()),
-                Column::Boolean(v) => Scalar::B(v[i]),
-            };
-            (times[i], aux_base.wrapping_add(i as u64), value)
-        };
+        let point = |i: usize| (times[i], aux_base.wrapping_add(i as u64), col.scalar(i));
         // Only the batch's first (last) `take` points are ever looked at.
         let n = times.len();
         let range = if self.latest() {

@@ -164,18 +164,11 @@ impl TopBottom {
             k.extend(times, c, aux_base, key);
             return;
         }
-        for i in 0..times.len() {
-            let value = match c {
-                Column::Float(v) => Scalar::F(v[i]),
-                Column::Integer(v) => Scalar::I(v[i]),
-                Column::Unsigned(v) => Scalar::U(v[i]),
-                Column::String(v) => Scalar::S(v[i].clone()),
-                Column::Boolean(v) => Scalar::B(v[i]),
-            };
+        for (i, &time) in times.iter().enumerate() {
             self.aggregate(Cand {
-                time: times[i],
+                time,
                 aux: aux_base.wrapping_add(i as u64),
-                value,
+                value: c.scalar(i),
             });
         }
     }
