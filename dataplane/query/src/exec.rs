@@ -39,6 +39,13 @@ pub struct RawSeries {
     /// rows (a subquery over aggregates): rows of one shard are then taken in this order
     /// rather than merged by time. `None` for rows read from storage.
     pub seq: Option<Vec<u64>>,
+    /// The shard group within the source a subquery's rows came from (0 for rows read
+    /// from storage, whose `shard` says it): each group's series merge on their own.
+    pub part: u32,
+    /// Over a subquery: the rows come from a measurement named beside the subqueries,
+    /// which influxd's outer statement reads as storage (tags are aux values in the
+    /// merge of its series).
+    pub measured: bool,
 }
 
 /// The row a selector picked, for aux columns: the plan's fields and the series' tags.
@@ -614,6 +621,11 @@ pub struct Frame {
     /// Time → place in the source's stream, sorted by time (a frame's times are unique),
     /// when the source fixes its row order.
     pub seq: Option<Vec<(i64, u64)>>,
+    /// The shard group of the inner statement the rows were read from, when the outer
+    /// statement merges them by time (0 otherwise).
+    pub part: u32,
+    /// The rows come from a measurement named beside the subqueries.
+    pub measured: bool,
 }
 
 /// Runs `plan` over in-memory series (the outer query of a subquery).
@@ -662,6 +674,8 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
         )?;
         for r in &mut out.raw[pushed..] {
             r.shard = f.source;
+            r.part = f.part;
+            r.measured = f.measured;
             r.seq = f.seq.as_ref().map(|seq| {
                 r.times
                     .iter()
@@ -877,6 +891,8 @@ fn process_series(
             times,
             cols: rows,
             seq: None,
+            part: 0,
+            measured: false,
         });
     }
     Ok(())

@@ -304,6 +304,30 @@ fn fixed_order(
     Some(order.into_iter().map(|(_, m, at)| (m, at)).collect())
 }
 
+/// The stream of members `from..to` (of one shard), as (member, kept row): in the order
+/// their source fixed, else merged by time as influxd's heap pops them.
+fn member_order(
+    plan: &SelectPlan,
+    members: &[crate::exec::RawSeries],
+    kept: &[Vec<(usize, Vec<Value>)>],
+    times: &[Vec<i64>],
+    by_aux: &AuxBefore<'_>,
+    from: usize,
+    to: usize,
+) -> Vec<(usize, usize)> {
+    if let Some(order) = fixed_order(&members[from..to], &kept[from..to]) {
+        return order.into_iter().map(|(m, at)| (from + m, at)).collect();
+    }
+    let runs: Vec<&[i64]> = times[from..to].iter().map(Vec::as_slice).collect();
+    tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+        let (ma, mb) = (from + a.0, from + b.0);
+        by_aux.before((ma, kept[ma][a.1].0), (mb, kept[mb][b.1].0))
+    })
+    .into_iter()
+    .map(|(m, at)| (from + m, at))
+    .collect()
+}
+
 fn raw_rows(
     plan: &SelectPlan,
     partial: Partial,
@@ -315,7 +339,9 @@ fn raw_rows(
     }
     let transforms = plan.outputs.iter().any(OExpr::has_transform);
     let extra = transform::extra_inputs(plan);
-    let aux = aux_refs(plan, transforms);
+    let aux = aux_refs(plan, transforms, !plan.over_subquery);
+    // Across the FROM items of subqueries the tags are aux values too.
+    let outer_aux = aux_refs(plan, transforms, true);
     let mut fields = vec![Value::Null; plan.fields.len()];
     // Under LIMIT (without transformations, which read every row) a group answers its
     // first LIMIT + OFFSET rows, so no series needs to give more.
@@ -330,7 +356,7 @@ fn raw_rows(
         // influxd merges each shard's series (in key order, reversed for ORDER BY time
         // DESC) on its own, then the shards.
         members.sort_by(|a, b| {
-            a.shard.cmp(&b.shard).then_with(|| {
+            (a.shard, a.part).cmp(&(b.shard, b.part)).then_with(|| {
                 let by_key = a.series_key.cmp(&b.series_key);
                 if plan.descending {
                     by_key.reverse()
@@ -373,23 +399,37 @@ fn raw_rows(
             times.push(rows.iter().map(|(ri, _)| m.times[*ri]).collect());
             kept.push(rows);
         }
+        // influxd's merge compares the aux values of equal-time points at every level:
+        // the series of a shard, and the shards (or the FROM items of subqueries).
+        let by_aux = AuxBefore::new(&aux, members.iter().collect(), plan.descending);
+        let by_outer_aux = plan
+            .over_subquery
+            .then(|| AuxBefore::new(&outer_aux, members.iter().collect(), plan.descending));
+        let by_outer_aux = by_outer_aux.as_ref().unwrap_or(&by_aux);
+        // A measurement beside subqueries merges its series as a storage read does.
         let mut shards: Vec<Vec<(usize, usize)>> = Vec::new();
         let mut start = 0;
         while start < members.len() {
             let end = start + members[start..].partition_point(|m| m.shard == members[start].shard);
-            if let Some(order) = fixed_order(&members[start..end], &kept[start..end]) {
-                shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
-                start = end;
-                continue;
+            // A subquery's rows merge per shard group of the inner statement, the
+            // groups' streams one after the other in the query's time order.
+            let mut parts: Vec<Vec<(usize, usize)>> = Vec::new();
+            let mut from = start;
+            while from < end {
+                let to =
+                    from + members[from..end].partition_point(|m| m.part == members[from].part);
+                let by = if members[from].measured {
+                    by_outer_aux
+                } else {
+                    &by_aux
+                };
+                parts.push(member_order(plan, &members, &kept, &times, by, from, to));
+                from = to;
             }
-            let runs: Vec<&[i64]> = times[start..end].iter().map(Vec::as_slice).collect();
-            let by_aux =
-                AuxBefore::new(&aux, members[start..end].iter().collect(), plan.descending);
-            let order = tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
-                let (ra, rb) = (kept[start + a.0][a.1].0, kept[start + b.0][b.1].0);
-                by_aux.before((a.0, ra), (b.0, rb))
-            });
-            shards.push(order.into_iter().map(|(m, at)| (start + m, at)).collect());
+            if plan.descending {
+                parts.reverse();
+            }
+            shards.push(parts.concat());
             start = end;
         }
         if let Some(n) = plan.shard_take {
@@ -403,10 +443,13 @@ fn raw_rows(
             .collect();
         let runs: Vec<&[i64]> = shard_times.iter().map(Vec::as_slice).collect();
         let order: Vec<(usize, usize)> =
-            tessera_functions::merge_order_by(&runs, plan.descending, |_, _| false)
-                .into_iter()
-                .map(|(s, at)| shards[s][at])
-                .collect();
+            tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+                let ((ma, ra), (mb, rb)) = (shards[a.0][a.1], shards[b.0][b.1]);
+                by_outer_aux.before((ma, kept[ma][ra].0), (mb, kept[mb][rb].0))
+            })
+            .into_iter()
+            .map(|(s, at)| shards[s][at])
+            .collect();
         // The group's rows in influxd's merge order, which decides the order of
         // points at equal times (and what transformations see).
         let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());
@@ -440,7 +483,7 @@ fn take_group_rows(plan: &SelectPlan, partial: &mut Partial) -> Result<(), crate
     let Some((fi, n)) = plan.top_take else {
         return Ok(());
     };
-    let aux = aux_refs(plan, false);
+    let aux = aux_refs(plan, false, !plan.over_subquery);
     let raw = std::mem::take(&mut partial.raw);
     let mut by: BTreeMap<(&GroupKey, u64), Vec<&crate::exec::RawSeries>> = BTreeMap::new();
     for r in &raw {
@@ -518,30 +561,35 @@ enum AuxRef {
     Tag(String),
 }
 
-fn aux_refs(plan: &SelectPlan, transforms: bool) -> Vec<AuxRef> {
+/// The aux values of the statement's outputs (`transforms`: not those only a
+/// transformation reads). Tags are aux values only `with_tags`: over a subquery the
+/// inner statement's points carry them as tags, and only the outer merge of the FROM
+/// items sees them as values.
+fn aux_refs(plan: &SelectPlan, transforms: bool, with_tags: bool) -> Vec<AuxRef> {
     fn walk(
         o: &OExpr,
-        transforms: bool,
+        (transforms, with_tags): (bool, bool),
         out: &mut Vec<(String, bool, Option<usize>)>,
         plan: &SelectPlan,
     ) {
+        let how = (transforms, with_tags);
         match o {
             OExpr::Field(i) => out.push((plan.fields[*i].clone(), false, Some(*i))),
-            OExpr::Tag(k) if !plan.over_subquery => out.push((k.clone(), true, None)),
+            OExpr::Tag(k) if with_tags => out.push((k.clone(), true, None)),
             OExpr::Bin(_, a, b) => {
-                walk(a, transforms, out, plan);
-                walk(b, transforms, out, plan);
+                walk(a, how, out, plan);
+                walk(b, how, out, plan);
             }
-            OExpr::Math(_, a) => a.iter().for_each(|x| walk(x, transforms, out, plan)),
-            OExpr::Cast(a, _) => walk(a, transforms, out, plan),
+            OExpr::Math(_, a) => a.iter().for_each(|x| walk(x, how, out, plan)),
+            OExpr::Cast(a, _) => walk(a, how, out, plan),
             // A transformation's argument drives its own iterator; it is no aux value.
-            OExpr::Transform { inner, .. } if !transforms => walk(inner, transforms, out, plan),
+            OExpr::Transform { inner, .. } if !transforms => walk(inner, how, out, plan),
             _ => {}
         }
     }
     let mut refs = Vec::new();
     for o in &plan.outputs {
-        walk(o, transforms, &mut refs, plan);
+        walk(o, (transforms, with_tags), &mut refs, plan);
     }
     refs.sort();
     refs.dedup();
@@ -819,7 +867,7 @@ fn aggregate_rows(
     });
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
     // What orders equal-time points in influxd's merge (first()/last() ask).
-    let refs = aux_refs(plan, false);
+    let refs = aux_refs(plan, false, !plan.over_subquery);
     // Without GROUP BY time each call's answer carries its own time, and calls answering
     // at different times answer in different rows (influxd's cursor joins the calls'
     // iterators by time): integral() of a float field reports epoch 0 whatever the
@@ -1175,7 +1223,7 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
             })
             .collect();
         let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
-        fill_matrix(plan, &times, &mut m, &fillable);
+        fill_matrix(&plan.fill, &times, &mut m, &fillable);
         return;
     }
     // Fill each call's values, then compute the outputs again where a call was filled:
@@ -1203,7 +1251,7 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         .iter()
         .map(|c| c.name != "integral" || !by_iterators(plan))
         .collect();
-    fill_matrix(plan, &times, &mut m, &fillable);
+    fill_matrix(&plan.fill, &times, &mut m, &fillable);
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls
@@ -1227,19 +1275,14 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
 }
 
 /// Fills the columns of `m` (one vector per row, at `times`) that `fillable` marks, with
-/// `plan.fill`: a number (taking the column's type), the previous value, or the
-/// linear interpolation between the values around.
-pub(crate) fn fill_matrix(
-    plan: &SelectPlan,
-    times: &[i64],
-    m: &mut [&mut Vec<Value>],
-    fillable: &[bool],
-) {
+/// `fill`: a number (taking the column's type), the previous value, or the linear
+/// interpolation between the values around.
+pub fn fill_matrix(fill: &Fill, times: &[i64], m: &mut [&mut Vec<Value>], fillable: &[bool]) {
     let columns = (0..fillable.len()).filter(|c| fillable[*c]);
-    match plan.fill {
+    match *fill {
         Fill::Null | Fill::None => {}
         Fill::Number(_) | Fill::Integer(_) => {
-            let v = match plan.fill {
+            let v = match *fill {
                 Fill::Number(f) => Value::Float(f),
                 Fill::Integer(i) => Value::Integer(i),
                 _ => Value::Null,
@@ -1329,6 +1372,8 @@ mod tests {
             cols: vec![times.iter().map(|t| Value::Integer(*t)).collect()],
             times,
             seq,
+            part: 0,
+            measured: false,
         }
     }
 

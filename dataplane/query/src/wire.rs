@@ -139,6 +139,8 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
             times,
             cols,
             seq: None,
+            part: 0,
+            measured: false,
         });
     }
     let ng = r.len(1)?;
@@ -492,6 +494,8 @@ mod tests {
                 ],
             ],
             seq: None,
+            part: 0,
+            measured: false,
         });
         let mut windows = BTreeMap::new();
         windows.insert(0, vec![Reducer::from_parts("count".into(), vec![], None)]);

@@ -622,8 +622,21 @@ fn select_subqueries<'a>(
                 lookback: split_statement_time(stmt, now).is_ok_and(|(_, r)| !r.has_min()),
                 ..InnerColumns::default()
             };
+            // An inner aggregate that fills is read in blocks: run it without the fill,
+            // which `fill_in_blocks` then applies as influxd's outer statement sees it.
+            // (Not reproduced: an outer GROUP BY time reduces each run of one window in
+            // that stream on its own, answering a window once per block.)
+            let blocks = fills_in_blocks(&inner, kind, now)
+                && group_interval(stmt, now).is_none()
+                && inner_limits.0 == 0
+                && inner_limits.1 == 0;
+            let fill = inner.fill;
+            if blocks {
+                inner.fill = tessera_influxql::Fill::None;
+            }
             let mut series =
                 select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+            inner.fill = fill;
             if regroup {
                 // A raw inner statement's storage limits each series per shard: the
                 // start times of the shard groups it reads.
@@ -642,8 +655,17 @@ fn select_subqueries<'a>(
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
             let zipped = zip_calls(kind, &inner, &series, &outer_dims, !ascending(stmt));
+            let group_starts = (kind == StreamKind::Merged
+                && zipped.is_none()
+                && tessera_influxql::is_raw_query(&inner))
+            .then(|| shard_group_starts(snap, &inner, defaults));
             let (series, seqs) = match zipped {
                 Some((zipped, seqs)) => (zipped, Some(seqs)),
+                None if blocks => {
+                    let (series, seqs) =
+                        fill_in_blocks(&inner, series, &outer_dims, !ascending(stmt), now)?;
+                    (series, Some(seqs))
+                }
                 None => {
                     let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
                     (series, seqs)
@@ -683,33 +705,43 @@ fn select_subqueries<'a>(
                 // Rows of one inner series may share a time (several series merged, or
                 // GROUP BY with selectors): the k-th row at a time goes to sub-frame k,
                 // so every frame has unique times and no row is lost.
+                // Rows the outer statement merges by time come from the inner statement's
+                // shard groups, which influxd merges one by one: each group is a frame.
+                let group_of = |t: i64| match &group_starts {
+                    Some(starts) => starts.partition_point(|s| *s <= t).saturating_sub(1),
+                    None => 0,
+                };
                 let mut seen: std::collections::HashMap<i64, usize> = Default::default();
-                let mut parts: Vec<Vec<&Vec<tessera_query::Value>>> = Vec::new();
-                let mut part_seqs: Vec<Vec<(i64, u64)>> = Vec::new();
+                let mut parts: BTreeMap<(usize, usize), Vec<&Vec<tessera_query::Value>>> =
+                    BTreeMap::new();
+                let mut part_seqs: BTreeMap<(usize, usize), Vec<(i64, u64)>> = BTreeMap::new();
                 for (ri, r) in s.values.iter().enumerate() {
                     let Some(tessera_query::Value::Time(t)) = r.first() else {
                         continue;
                     };
                     let k = seen.entry(*t).or_insert(0);
-                    if parts.len() <= *k {
-                        parts.push(Vec::new());
-                        part_seqs.push(Vec::new());
-                    }
-                    parts[*k].push(r);
+                    let at = (group_of(*t), *k);
+                    parts.entry(at).or_default().push(r);
                     if let Some(seqs) = &seqs {
-                        part_seqs[*k].push((*t, seqs[si][ri]));
+                        part_seqs.entry(at).or_default().push((*t, seqs[si][ri]));
                     }
                     *k += 1;
                 }
-                for (part, mut seq) in parts.into_iter().zip(part_seqs) {
+                for (at, part) in parts {
                     let columns = frame_columns(&names, &part, &mut entry.fields);
-                    seq.sort_unstable();
+                    let seq = seqs.is_some().then(|| {
+                        let mut seq = part_seqs.remove(&at).unwrap_or_default();
+                        seq.sort_unstable();
+                        seq
+                    });
                     frames.push(tessera_query::exec::Frame {
                         measurement: s.name.clone(),
                         tags: s.tags.clone(),
                         columns,
                         source,
-                        seq: seqs.is_some().then_some(seq),
+                        seq,
+                        part: u32::try_from(at.0).unwrap_or(u32::MAX),
+                        measured: matches!(src, Source::Measurement(_)),
                     });
                 }
             }
@@ -802,25 +834,10 @@ fn stream_order(
     descending: bool,
     now: i64,
 ) -> Option<Vec<Vec<u64>>> {
-    use tessera_influxql::Expr;
     if kind == StreamKind::Merged {
         return None;
     }
-    let mut interval: Option<(i64, i64)> = None;
-    for d in &inner.dimensions {
-        if let Expr::Call { name, args } = &d.expr {
-            if let (true, Some(Expr::Duration(every))) = (name == "time", args.first()) {
-                let offset = match args.get(1) {
-                    Some(Expr::Duration(o)) => *o,
-                    Some(Expr::Call { name, .. }) if name == "now" => now,
-                    _ => 0,
-                };
-                if *every > 0 {
-                    interval = Some((*every, offset.rem_euclid(*every)));
-                }
-            }
-        }
-    }
+    let interval = group_interval(inner, now);
     let tz = inner
         .location
         .as_deref()
@@ -857,6 +874,181 @@ fn stream_order(
         out[si][ri] = pos as u64;
     }
     Some(out)
+}
+
+/// A statement's GROUP BY time interval and offset (within the interval), if any.
+fn group_interval(stmt: &SelectStatement, now: i64) -> Option<(i64, i64)> {
+    use tessera_influxql::Expr;
+    let mut interval = None;
+    for d in &stmt.dimensions {
+        if let Expr::Call { name, args } = &d.expr {
+            if let (true, Some(Expr::Duration(every))) = (name == "time", args.first()) {
+                let offset = match args.get(1) {
+                    Some(Expr::Duration(o)) => *o,
+                    Some(Expr::Call { name, .. }) if name == "now" => now,
+                    _ => 0,
+                };
+                if *every > 0 {
+                    interval = Some((*every, offset.rem_euclid(*every)));
+                }
+            }
+        }
+    }
+    interval
+}
+
+/// Whether influxd's outer statement reads an inner aggregate's fill in blocks (see
+/// [`fill_in_blocks`]): the inner statement groups by time, fills with a value, the
+/// previous or linear values, every field is a call that reduces, and no LIMIT or
+/// OFFSET counts its rows.
+fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool {
+    use tessera_influxql::{Expr, Fill};
+    kind == StreamKind::Windows
+        && matches!(
+            inner.fill,
+            Fill::Number(_) | Fill::Integer(_) | Fill::Previous | Fill::Linear
+        )
+        && group_interval(inner, now).is_some()
+        && inner.limit == 0
+        && inner.offset == 0
+        && inner
+            .fields
+            .iter()
+            .all(|f| matches!(&f.expr, Expr::Call { name, .. } if is_reducer_call(name)))
+}
+
+/// The inner aggregate's rows as influxd's outer statement reads them when the inner one
+/// fills (`series`: the inner answer without fill). The inner stream goes window by
+/// window, then series by series within each outer group, and influxd's fill iterator
+/// starts a series over whenever the series changes from one point to the next: it
+/// fills the rest of the windows of the one it leaves, then all windows of the next
+/// from the first. So every run of consecutive points of one series becomes a block of
+/// all the windows (usually one point and the fill around it; `fill(previous)` starts
+/// each block with nothing). Returns the series with their blocks' rows and each row's
+/// place in the stream.
+fn fill_in_blocks(
+    inner: &SelectStatement,
+    series: Vec<Series>,
+    outer_dims: &[String],
+    descending: bool,
+    now: i64,
+) -> Result<(Vec<Series>, Vec<Vec<u64>>), QueryError> {
+    use tessera_query::Value as V;
+    let Some((every, offset)) = group_interval(inner, now) else {
+        let seqs = series
+            .iter()
+            .map(|s| (0..s.values.len() as u64).collect())
+            .collect();
+        return Ok((series, seqs));
+    };
+    let tz = inner
+        .location
+        .as_deref()
+        .and_then(tessera_query::tz::Tz::load);
+    let window = |t: i64| tessera_query::tz::window(t, every, offset, tz.as_deref());
+    let (_, range) = split_statement_time(inner, now)?;
+    let first = (range.min != tessera_query::cond::MIN_TIME).then(|| window(range.min).0);
+    let last = window(if range.max == tessera_query::cond::MAX_TIME {
+        now
+    } else {
+        range.max
+    })
+    .0;
+    let time_of = |r: &Vec<V>| match r.first() {
+        Some(V::Time(t)) => Some(*t),
+        _ => None,
+    };
+    // The outer groups, each with its rows window by window, then series by series.
+    let mut groups: BTreeMap<Vec<&str>, Vec<(i64, usize, usize)>> = BTreeMap::new();
+    for (si, s) in series.iter().enumerate() {
+        let key: Vec<&str> = outer_dims
+            .iter()
+            .map(|d| {
+                s.tags
+                    .iter()
+                    .find(|(k, _)| k == d)
+                    .map_or("", |(_, v)| v.as_str())
+            })
+            .collect();
+        let rows = groups.entry(key).or_default();
+        for (ri, r) in s.values.iter().enumerate() {
+            if let Some(t) = time_of(r) {
+                rows.push((window(t).0, si, ri));
+            }
+        }
+    }
+    let mut values: Vec<Vec<Vec<V>>> = vec![Vec::new(); series.len()];
+    let mut seqs: Vec<Vec<u64>> = vec![Vec::new(); series.len()];
+    let mut pos = 0u64;
+    for (_, mut rows) in groups {
+        // A descending answer lists its series in reverse; the stream has them ascending.
+        rows.sort_by(|a, b| {
+            let (w, s) = if descending {
+                (b.0.cmp(&a.0), b.1.cmp(&a.1))
+            } else {
+                (a.0.cmp(&b.0), a.1.cmp(&b.1))
+            };
+            w.then(s).then(a.2.cmp(&b.2))
+        });
+        let mut at = 0;
+        while at < rows.len() {
+            let si = rows[at].1;
+            let end = at + rows[at..].iter().take_while(|r| r.1 == si).count();
+            let block: BTreeMap<i64, usize> = rows[at..end].iter().map(|r| (r.0, r.2)).collect();
+            // The windows the block walks: from the range's first (the block's own first
+            // without a lower bound) to the last, backwards under ORDER BY time DESC.
+            let (lo, hi) = match (block.keys().next(), block.keys().next_back()) {
+                (Some(lo), Some(hi)) => (*lo, *hi),
+                _ => break,
+            };
+            let from = first.unwrap_or(lo).min(lo);
+            let to = last.max(hi);
+            let mut times = Vec::new();
+            let mut w = from;
+            while w <= to {
+                times.push(w);
+                let next = window(w.saturating_add(every)).0;
+                if next <= w {
+                    break;
+                }
+                w = next;
+            }
+            if descending {
+                times.reverse();
+            }
+            let s = &series[si];
+            let width = s.columns.len();
+            let mut block_rows: Vec<Vec<V>> = times
+                .iter()
+                .map(|w| match block.get(w) {
+                    Some(ri) => s.values[*ri].clone(),
+                    None => {
+                        let mut r = vec![V::Null; width];
+                        r[0] = V::Time(*w);
+                        r
+                    }
+                })
+                .collect();
+            let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
+            let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
+            tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
+            for r in block_rows {
+                values[si].push(r);
+                seqs[si].push(pos);
+                pos += 1;
+            }
+            at = end;
+        }
+    }
+    let series = series
+        .into_iter()
+        .zip(values)
+        .map(|(mut s, v)| {
+            s.values = v;
+            s
+        })
+        .collect();
+    Ok((series, seqs))
 }
 
 /// influxd types a math function by its argument, and arithmetic between two integers as
