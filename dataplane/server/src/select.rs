@@ -569,6 +569,8 @@ fn select_subqueries<'a>(
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
         let mut declared: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        let mut declared_tags: BTreeMap<String, std::collections::BTreeSet<String>> =
+            BTreeMap::new();
         let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
         for src in &stmt.sources {
             if let Source::Subquery(inner) = src {
@@ -615,6 +617,16 @@ fn select_subqueries<'a>(
             if kind != StreamKind::Merged && inner.sort_fields.is_empty() {
                 inner.sort_fields = stmt.sort_fields.clone();
             }
+            // A tag the inner statement groups by only because the outer one does is no
+            // column of the inner answer: the outer statement groups by it, but reads it
+            // as null (`SELECT host … GROUP BY host` over an inner without host).
+            let own_dims: Option<Vec<String>> = (!inner.dimensions.iter().any(|d| {
+                matches!(
+                    d.expr,
+                    tessera_influxql::Expr::Wildcard(_) | tessera_influxql::Expr::Regex(_)
+                )
+            }))
+            .then(|| group_tag_names(&inner));
             inherit_dimensions(&mut inner, stmt);
             // The inner statement reads back for its transformations only when the outer
             // one has no lower time bound.
@@ -626,13 +638,13 @@ fn select_subqueries<'a>(
             // which `fill_in_blocks` then applies as influxd's outer statement sees it.
             // (Not reproduced: an outer GROUP BY time reduces each run of one window in
             // that stream on its own, answering a window once per block.)
-            let blocks = fills_in_blocks(&inner, kind, now)
-                && group_interval(stmt, now).is_none()
-                && inner_limits.0 == 0
-                && inner_limits.1 == 0;
-            let fill = inner.fill;
+            // Its LIMIT and OFFSET count the rows of each block (each run of one series
+            // in the stream, whatever the outer grouping).
+            let blocks = fills_in_blocks(&inner, kind, now) && group_interval(stmt, now).is_none();
+            let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
             if blocks {
                 inner.fill = tessera_influxql::Fill::None;
+                (inner.limit, inner.offset) = (0, 0);
             }
             let mut series =
                 select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
@@ -642,15 +654,20 @@ fn select_subqueries<'a>(
                 // start times of the shard groups it reads.
                 let raw_shards = tessera_influxql::is_raw_query(&inner)
                     .then(|| shard_group_starts(snap, &inner, defaults));
+                let (limit, offset, slimit, soffset) = inner_limits;
+                let counted = if blocks { (0, 0) } else { (limit, offset) };
                 series = limit_in_outer_groups(
                     series,
                     &group_tag_names(stmt),
-                    inner_limits,
+                    (counted.0, counted.1, slimit, soffset),
                     !ascending(stmt),
                     raw_shards.as_deref(),
                 );
             }
             integer_math_columns(&inner, &mut series, &tag_columns.integer_fields.borrow());
+            if series.is_empty() {
+                declare_unanswered(&inner, &mut declared, &mut declared_tags);
+            }
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
@@ -662,8 +679,14 @@ fn select_subqueries<'a>(
             let (series, seqs) = match zipped {
                 Some((zipped, seqs)) => (zipped, Some(seqs)),
                 None if blocks => {
-                    let (series, seqs) =
-                        fill_in_blocks(&inner, series, &outer_dims, !ascending(stmt), now)?;
+                    let (series, seqs) = fill_in_blocks(
+                        &inner,
+                        series,
+                        &outer_dims,
+                        block_limits,
+                        !ascending(stmt),
+                        now,
+                    )?;
                     (series, Some(seqs))
                 }
                 None => {
@@ -673,8 +696,9 @@ fn select_subqueries<'a>(
             };
             for (si, s) in series.into_iter().enumerate() {
                 let names = outer_names(&inner, &s.columns);
-                // Calls and expressions of the inner statement (not raw fields, which
-                // have their stored type) are fields to the outer one.
+                // The inner statement's fields are the outer one's, answered or not (a raw
+                // field keeps the type it was read with; one without values reads as a
+                // float).
                 if names.len() == inner.fields.len() + 1 {
                     declared.entry(s.name.clone()).or_default().extend(
                         inner
@@ -686,8 +710,7 @@ fn select_subqueries<'a>(
                                     && !tag_columns.contains(*n)
                                     && !matches!(
                                         f.expr,
-                                        tessera_influxql::Expr::VarRef { .. }
-                                            | tessera_influxql::Expr::Wildcard(_)
+                                        tessera_influxql::Expr::Wildcard(_)
                                             | tessera_influxql::Expr::Regex(_)
                                     )
                             })
@@ -697,7 +720,9 @@ fn select_subqueries<'a>(
                 let entry = schema.entry(s.name.clone()).or_default();
                 entry.answer_columns = true;
                 for (k, _) in &s.tags {
-                    entry.tags.insert(k.clone());
+                    if own_dims.as_ref().is_none_or(|own| own.contains(k)) {
+                        entry.tags.insert(k.clone());
+                    }
                 }
                 for c in s.columns.iter().filter(|c| tag_columns.contains(*c)) {
                     entry.tag_fields.insert(c.clone());
@@ -749,6 +774,11 @@ fn select_subqueries<'a>(
         // The inner statement's fields are the outer one's fields whether or not they
         // answered anything (influxd takes them from the statement): a field without
         // values is read as a float.
+        for (m, tags) in declared_tags {
+            if let Some(entry) = schema.get_mut(&m) {
+                entry.tags.extend(tags);
+            }
+        }
         for (m, fields) in declared {
             if let Some(entry) = schema.get_mut(&m) {
                 for f in fields {
@@ -770,6 +800,52 @@ fn select_subqueries<'a>(
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
     })
+}
+
+/// The columns an inner statement that answered nothing still gives the outer one (its
+/// fields, and the tags it groups by by name), under the measurements it names: influxd
+/// takes them from the statement, so a FROM item without data still adds its (empty)
+/// columns beside another's.
+fn declare_unanswered(
+    inner: &SelectStatement,
+    fields: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
+    tags: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
+) {
+    use tessera_influxql::Expr;
+    let expands = inner
+        .fields
+        .iter()
+        .any(|f| matches!(f.expr, Expr::Wildcard(_) | Expr::Regex(_)));
+    let columns: Vec<String> = if expands {
+        Vec::new()
+    } else {
+        tessera_influxql::column_names(inner)
+            .into_iter()
+            .skip(1)
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    let dims: Vec<String> = inner
+        .dimensions
+        .iter()
+        .filter_map(|d| match &d.expr {
+            Expr::VarRef { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    for src in &inner.sources {
+        if let Source::Measurement(m) = src {
+            if let Some(name) = &m.name {
+                fields
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(columns.iter().cloned());
+                tags.entry(name.clone())
+                    .or_default()
+                    .extend(dims.iter().cloned());
+            }
+        }
+    }
 }
 
 /// How influxd's outer query reads the rows of an inner statement.
@@ -899,8 +975,8 @@ fn group_interval(stmt: &SelectStatement, now: i64) -> Option<(i64, i64)> {
 
 /// Whether influxd's outer statement reads an inner aggregate's fill in blocks (see
 /// [`fill_in_blocks`]): the inner statement groups by time, fills with a value, the
-/// previous or linear values, every field is a call that reduces, and no LIMIT or
-/// OFFSET counts its rows.
+/// previous or linear values, and every field is a call that reduces to one row per
+/// window.
 fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool {
     use tessera_influxql::{Expr, Fill};
     kind == StreamKind::Windows
@@ -909,12 +985,11 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool 
             Fill::Number(_) | Fill::Integer(_) | Fill::Previous | Fill::Linear
         )
         && group_interval(inner, now).is_some()
-        && inner.limit == 0
-        && inner.offset == 0
-        && inner
-            .fields
-            .iter()
-            .all(|f| matches!(&f.expr, Expr::Call { name, .. } if is_reducer_call(name)))
+        && inner.fields.iter().all(|f| {
+            matches!(&f.expr, Expr::Call { name, .. } if is_reducer_call(name)
+                // influxd never fills the calls that answer several rows per window.
+                && !matches!(name.as_str(), "top" | "bottom" | "sample" | "distinct"))
+        })
 }
 
 /// The inner aggregate's rows as influxd's outer statement reads them when the inner one
@@ -924,12 +999,14 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool 
 /// fills the rest of the windows of the one it leaves, then all windows of the next
 /// from the first. So every run of consecutive points of one series becomes a block of
 /// all the windows (usually one point and the fill around it; `fill(previous)` starts
-/// each block with nothing). Returns the series with their blocks' rows and each row's
-/// place in the stream.
+/// each block with nothing). influxd's limit iterator starts over with every series
+/// change as well: `(limit, skip)` (LIMIT, OFFSET) count the rows of each block. Returns the series
+/// with their blocks' rows and each row's place in the stream.
 fn fill_in_blocks(
     inner: &SelectStatement,
     series: Vec<Series>,
     outer_dims: &[String],
+    (limit, skip): (u64, u64),
     descending: bool,
     now: i64,
 ) -> Result<(Vec<Series>, Vec<Vec<u64>>), QueryError> {
@@ -1032,7 +1109,12 @@ fn fill_in_blocks(
             let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
             let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
             tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
-            for r in block_rows {
+            let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+            let take = match limit {
+                0 => usize::MAX,
+                l => usize::try_from(l).unwrap_or(usize::MAX),
+            };
+            for r in block_rows.into_iter().skip(skip).take(take) {
                 values[si].push(r);
                 seqs[si].push(pos);
                 pos += 1;
