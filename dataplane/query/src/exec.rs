@@ -400,6 +400,36 @@ fn to_values(c: &Column) -> Vec<Value> {
 }
 
 /// Joins columns on time: the union of their timestamps, nulls where a column has none.
+/// Aligned columns (`align`) with a row at every time of `points` too, null where no
+/// column has a value.
+fn with_points(
+    times: Vec<i64>,
+    rows: Vec<Vec<Value>>,
+    points: &[i64],
+) -> (Vec<i64>, Vec<Vec<Value>>) {
+    let mut all: Vec<i64> = times.iter().chain(points).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    if all.len() == times.len() {
+        return (times, rows);
+    }
+    let rows = rows
+        .into_iter()
+        .map(|col| {
+            let mut out = vec![Value::Null; all.len()];
+            let mut j = 0;
+            for (t, v) in times.iter().zip(col) {
+                while all[j] < *t {
+                    j += 1;
+                }
+                out[j] = v;
+            }
+            out
+        })
+        .collect();
+    (all, rows)
+}
+
 pub fn align(cols: &[Option<Column>]) -> (Vec<i64>, Vec<Vec<Value>>) {
     let present: Vec<&Column> = cols.iter().flatten().collect();
     let same = present.windows(2).all(|w| w[0].ts == w[1].ts);
@@ -551,7 +581,7 @@ pub async fn scan_partition(
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
             }
-            process_series(plan, cond, m, key, tags, cols, &mut aux_next, &mut out)?;
+            process_series(plan, cond, m, key, tags, cols, &[], &mut aux_next, &mut out)?;
         }
     }
     Ok(out)
@@ -626,6 +656,9 @@ pub struct Frame {
     pub part: u32,
     /// The rows come from a measurement named beside the subqueries.
     pub measured: bool,
+    /// The times of all the frame's rows, sorted: every row of an inner answer is a point
+    /// to the outer statement, even one whose values are all null.
+    pub points: Vec<i64>,
 }
 
 /// Runs `plan` over in-memory series (the outer query of a subquery).
@@ -662,6 +695,12 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             .collect();
         let key = format!("{}\0{i:08}", f.measurement).into_bytes();
         let pushed = out.raw.len();
+        let points: Vec<i64> = f
+            .points
+            .iter()
+            .copied()
+            .filter(|t| (plan.range.min..=plan.range.max).contains(t))
+            .collect();
         process_series(
             plan,
             &cond,
@@ -669,6 +708,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             key,
             tags,
             cols,
+            &points,
             &mut aux_next,
             &mut out,
         )?;
@@ -767,6 +807,8 @@ fn cast_column(col: &Column, ty: tessera_influxql::DataType) -> Option<Column> {
     Some(Column::from_sorted(col.ts.clone(), vals))
 }
 
+/// `points`: times the series has a row at even where the columns have no value (the
+/// rows of an inner answer, sorted; empty for storage).
 #[allow(clippy::too_many_arguments)]
 fn process_series(
     plan: &SelectPlan,
@@ -775,6 +817,7 @@ fn process_series(
     key: Vec<u8>,
     tags: Arc<Vec<(String, String)>>,
     cols: Vec<Option<Column>>,
+    points: &[i64],
     aux_next: &mut u64,
     out: &mut Partial,
 ) -> Result<(), QueryError> {
@@ -827,7 +870,16 @@ fn process_series(
     } else {
         cols
     };
-    if cols.iter().all(Option::is_none) {
+    // (Only a statement that selects a field the inner one answers reads its rows.)
+    let points = if plan.aggregate
+        || plan.outputs.is_empty()
+        || plan.field_types.iter().all(Option::is_none)
+    {
+        &[]
+    } else {
+        points
+    };
+    if cols.iter().all(Option::is_none) && points.is_empty() {
         return Ok(());
     }
     out.series += 1;
@@ -839,7 +891,12 @@ fn process_series(
     {
         return fold_columns(plan, &group, &key, &cols, out);
     }
-    let (times, mut rows) = align(&cols);
+    let (times, rows) = align(&cols);
+    let (times, mut rows) = if points.is_empty() || plan.aggregate {
+        (times, rows)
+    } else {
+        with_points(times, rows, points)
+    };
     out.points += times.len() as u64 * cols.iter().flatten().count() as u64;
     let keep: Option<Vec<bool>> = row_cond.as_ref().map(|c| {
         let mut row = vec![Value::Null; rows.len()];

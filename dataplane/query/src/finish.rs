@@ -385,7 +385,13 @@ fn raw_rows(
                 for (fi, col) in m.cols.iter().enumerate() {
                     fields[fi] = col[ri].clone();
                 }
-                if plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
+                // Every row of an inner answer is a point of the outer statement, nulls
+                // and all.
+                let point = plan.over_subquery
+                    && !m.measured
+                    && !plan.outputs.is_empty()
+                    && plan.field_types.iter().any(Option::is_some);
+                if point || plan.outputs.iter().any(|o| present(o, &fields, &m.tags)) {
                     let values = plan
                         .outputs
                         .iter()

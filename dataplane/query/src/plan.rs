@@ -876,6 +876,50 @@ pub fn needs_tag_keys(stmt: &SelectStatement) -> bool {
 }
 
 impl SelectPlan {
+    /// Over a subquery, a cast of a raw field to a type its values cannot take (a string
+    /// `::float`, a number `::string`) leaves the values as they are: influxd's outer
+    /// statement reads the inner rows without converting them. Casts between numbers
+    /// still convert.
+    pub fn keep_uncastable_fields(&mut self) {
+        fn castable(from: FieldType, to: tessera_influxql::DataType) -> bool {
+            use tessera_influxql::DataType as T;
+            let number = |t: FieldType| {
+                matches!(
+                    t,
+                    FieldType::Float | FieldType::Integer | FieldType::Unsigned
+                )
+            };
+            match to {
+                T::Float | T::Integer | T::Unsigned => number(from),
+                T::String => from == FieldType::String,
+                T::Boolean => from == FieldType::Boolean,
+                _ => true,
+            }
+        }
+        fn walk(o: &mut OExpr, types: &[Option<FieldType>]) {
+            match o {
+                OExpr::Cast(inner, to) => {
+                    if let OExpr::Field(i) = **inner {
+                        if let Some(Some(from)) = types.get(i) {
+                            if !castable(*from, *to) {
+                                *o = OExpr::Field(i);
+                            }
+                        }
+                    }
+                }
+                OExpr::Bin(_, a, b) => {
+                    walk(a, types);
+                    walk(b, types);
+                }
+                OExpr::Math(_, args) => args.iter_mut().for_each(|a| walk(a, types)),
+                _ => {}
+            }
+        }
+        for o in self.outputs.iter_mut() {
+            walk(o, &self.field_types);
+        }
+    }
+
     /// Marks the plan as a subquery's inner statement: the range goes back to `min` (the
     /// statement's own lower bound) without the transformations' lookback.
     pub fn as_inner(&mut self, min: i64) {

@@ -254,6 +254,8 @@ struct InnerColumns {
     lookback: bool,
     tags: std::cell::RefCell<std::collections::BTreeSet<String>>,
     integer_fields: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// The types of the fields the inner statement reads.
+    field_types: std::cell::RefCell<BTreeMap<String, tessera_storage::batch::FieldType>>,
 }
 
 fn select_boxed<'a>(
@@ -445,6 +447,12 @@ async fn select_inner(
                 .filter(|(_, t)| *t == &Some(tessera_storage::batch::FieldType::Integer))
                 .map(|(f, _)| f.clone()),
         );
+        cols.field_types.borrow_mut().extend(
+            plan.fields
+                .iter()
+                .zip(&plan.field_types)
+                .filter_map(|(f, t)| t.map(|t| (f.clone(), t))),
+        );
     }
     if plan.unreadable && explain == 0 {
         return Ok(Vec::new());
@@ -571,6 +579,8 @@ fn select_subqueries<'a>(
         let mut declared: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         let mut declared_tags: BTreeMap<String, std::collections::BTreeSet<String>> =
             BTreeMap::new();
+        let mut declared_types: BTreeMap<(String, String), tessera_storage::batch::FieldType> =
+            BTreeMap::new();
         let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
         for src in &stmt.sources {
             if let Source::Subquery(inner) = src {
@@ -668,6 +678,7 @@ fn select_subqueries<'a>(
             if series.is_empty() {
                 declare_unanswered(&inner, &mut declared, &mut declared_tags);
             }
+            let inner_types = tag_columns.field_types.into_inner();
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
             let outer_dims = group_tag_names(stmt);
@@ -700,6 +711,13 @@ fn select_subqueries<'a>(
                 // field keeps the type it was read with; one without values reads as a
                 // float).
                 if names.len() == inner.fields.len() + 1 {
+                    for (f, n) in inner.fields.iter().zip(names.iter().skip(1)) {
+                        if let tessera_influxql::Expr::VarRef { name, .. } = &f.expr {
+                            if let Some(t) = inner_types.get(name) {
+                                declared_types.insert((s.name.clone(), n.clone()), *t);
+                            }
+                        }
+                    }
                     declared.entry(s.name.clone()).or_default().extend(
                         inner
                             .fields
@@ -754,6 +772,14 @@ fn select_subqueries<'a>(
                 }
                 for (at, part) in parts {
                     let columns = frame_columns(&names, &part, &mut entry.fields);
+                    let mut points: Vec<i64> = part
+                        .iter()
+                        .filter_map(|r| match r.first() {
+                            Some(tessera_query::Value::Time(t)) => Some(*t),
+                            _ => None,
+                        })
+                        .collect();
+                    points.sort_unstable();
                     let seq = seqs.is_some().then(|| {
                         let mut seq = part_seqs.remove(&at).unwrap_or_default();
                         seq.sort_unstable();
@@ -767,6 +793,7 @@ fn select_subqueries<'a>(
                         seq,
                         part: u32::try_from(at.0).unwrap_or(u32::MAX),
                         measured: matches!(src, Source::Measurement(_)),
+                        points,
                     });
                 }
             }
@@ -783,10 +810,11 @@ fn select_subqueries<'a>(
             if let Some(entry) = schema.get_mut(&m) {
                 for f in fields {
                     if !entry.tags.contains(&f) {
-                        entry
-                            .fields
-                            .entry(f)
-                            .or_insert(tessera_storage::batch::FieldType::Float);
+                        let t = declared_types
+                            .get(&(m.clone(), f.clone()))
+                            .copied()
+                            .unwrap_or(tessera_storage::batch::FieldType::Float);
+                        entry.fields.entry(f).or_insert(t);
                     }
                 }
             }
@@ -797,6 +825,7 @@ fn select_subqueries<'a>(
             return Ok(Vec::new());
         }
         plan.over_subquery = true;
+        plan.keep_uncastable_fields();
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
     })
