@@ -638,6 +638,7 @@ fn select_subqueries<'a>(
             }))
             .then(|| group_tag_names(&inner));
             inherit_dimensions(&mut inner, stmt);
+            keep_inherited_tag_columns(&mut inner, own_dims.as_deref());
             // The inner statement reads back for its transformations only when the outer
             // one has no lower time bound.
             let tag_columns = InnerColumns {
@@ -734,6 +735,24 @@ fn select_subqueries<'a>(
                             })
                             .map(|(_, n)| n.clone()),
                     );
+                } else if inner
+                    .fields
+                    .iter()
+                    .any(|f| matches!(f.expr, tessera_influxql::Expr::Wildcard(_)))
+                {
+                    // A wildcard's columns are the fields it listed, answered or not.
+                    for n in names.iter().skip(1) {
+                        if n.is_empty() || tag_columns.contains(n) {
+                            continue;
+                        }
+                        if let Some(t) = inner_types.get(n) {
+                            declared_types.insert((s.name.clone(), n.clone()), *t);
+                        }
+                        declared
+                            .entry(s.name.clone())
+                            .or_default()
+                            .insert(n.clone());
+                    }
                 }
                 let entry = schema.entry(s.name.clone()).or_default();
                 entry.answer_columns = true;
@@ -1735,6 +1754,40 @@ fn inherit_dimensions(inner: &mut SelectStatement, outer: &SelectStatement) {
             inner.dimensions.push(d.clone());
         }
     }
+}
+
+/// An inner wildcard expands against the inner statement's own GROUP BY in influxd: a
+/// tag it groups by only because the outer statement does (`SELECT * FROM (SELECT * FROM
+/// m) GROUP BY host`) is still one of its columns. The inherited tags the wildcard would
+/// have listed are selected explicitly.
+fn keep_inherited_tag_columns(inner: &mut SelectStatement, own_dims: Option<&[String]>) {
+    use tessera_influxql::{Expr, WildcardKind};
+    let Some(own) = own_dims else {
+        return;
+    };
+    let mut extra = Vec::new();
+    for tag in group_tag_names(inner) {
+        if own.contains(&tag) {
+            continue;
+        }
+        let listed = inner.fields.iter().any(|f| match &f.expr {
+            Expr::Wildcard(k) => *k != WildcardKind::Field,
+            Expr::Regex(r) => {
+                tessera_query::cond::compile_regex(&r.0).is_ok_and(|re| re.is_match(&tag))
+            }
+            _ => false,
+        });
+        if listed {
+            extra.push(tessera_influxql::Field {
+                expr: Expr::VarRef {
+                    name: tag,
+                    data_type: tessera_influxql::DataType::Tag,
+                },
+                alias: None,
+            });
+        }
+    }
+    inner.fields.extend(extra);
 }
 
 /// An inner statement without time terms of its own reads the outer statement's range.
