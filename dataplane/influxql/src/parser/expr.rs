@@ -240,6 +240,7 @@ impl Parser<'_> {
 
     /// A call's arguments; the name and `(` have been read.
     fn parse_call(&mut self, name: &str) -> PResult<Expr> {
+        // (A wildcard in parentheses is a wildcard: influxd reduces the parentheses away.)
         let name = go_to_lower(name);
         let mut args = Vec::new();
         if let Some(re) = self.parse_regex()? {
@@ -249,7 +250,7 @@ impl Parser<'_> {
                 return Ok(Expr::Call { name, args });
             }
             self.unscan();
-            args.push(self.parse_expr()?);
+            args.push(unparen_wildcard(self.parse_expr()?));
         }
         loop {
             if self.scan_ignore_ws().tok != Tok::Comma {
@@ -260,7 +261,7 @@ impl Parser<'_> {
                 args.push(Expr::Regex(re));
                 continue;
             }
-            args.push(self.parse_expr()?);
+            args.push(unparen_wildcard(self.parse_expr()?));
         }
         let t = self.scan();
         if t.tok != Tok::RParen {
@@ -325,4 +326,16 @@ pub(crate) fn go_to_lower(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A field or call argument that is a wildcard in parentheses (`(*)`, `((*::field))`) is
+/// the wildcard: influxd reduces parentheses around anything but an operator.
+pub(crate) fn unparen_wildcard(e: Expr) -> Expr {
+    match e {
+        Expr::Paren(inner) => match unparen_wildcard(*inner) {
+            w @ Expr::Wildcard(_) => w,
+            other => Expr::Paren(Box::new(other)),
+        },
+        other => other,
+    }
 }

@@ -85,7 +85,7 @@ impl Parser<'_> {
         } else {
             let pos = self.scan_ignore_ws().pos;
             self.unscan();
-            let expr = self.parse_expr()?;
+            let expr = crate::parser::expr::unparen_wildcard(self.parse_expr()?);
             let mut bad = None;
             invalid_field_operator(&expr, &mut bad);
             if let Some(op) = bad {
