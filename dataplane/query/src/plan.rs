@@ -25,6 +25,10 @@ pub struct MeasurementSchema {
     /// counts them among the subquery's dimensions, so a call over `*` skips them and
     /// `*::tag` lists them instead of `*::field`.
     pub tag_fields: BTreeSet<String>,
+    /// The tag columns of a subquery's top()/bottom() tag arguments: the tag of the same
+    /// name the subquery groups by is that column for `*` (no `host_1` twin, unlike a
+    /// selected tag).
+    pub tag_args: BTreeSet<String>,
     /// A subquery's answer: influxd looks a name up in its columns first, so a column
     /// is read even through `name::tag` (a tag of the same name is not reachable).
     pub answer_columns: bool,
@@ -588,7 +592,9 @@ fn expand_fields(
     let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
     let mut all_tags: BTreeSet<String> = BTreeSet::new();
     let mut tag_fields: BTreeSet<&str> = BTreeSet::new();
+    let mut tag_args: BTreeSet<&str> = BTreeSet::new();
     for m in schema.values() {
+        tag_args.extend(m.tag_args.iter().map(String::as_str));
         for (f, t) in &m.fields {
             all_fields.entry(f.clone()).or_insert(*t);
         }
@@ -632,9 +638,10 @@ fn expand_fields(
                 if kind != WildcardKind::Field {
                     for n in &all_tags {
                         // A tag named like a field is a column of its own (influxd answers
-                        // the field as `region`, the tag as `region_1`), unless the field
-                        // is a subquery's tag column already listed.
-                        let listed = all_fields.contains_key(n) && tag_fields.contains(n.as_str());
+                        // the field as `region`, the tag as `region_1`), a subquery's tag
+                        // column beside the tag it groups by too (but not a top() or
+                        // bottom() tag argument's).
+                        let listed = all_fields.contains_key(n) && tag_args.contains(n.as_str());
                         if matches(n) && !group_tags.contains(n) && !listed {
                             cols.push((n.clone(), DataType::Tag));
                         }

@@ -764,6 +764,7 @@ fn select_subqueries<'a>(
                 for c in s.columns.iter().filter(|c| tag_columns.contains(*c)) {
                     entry.tag_fields.insert(c.clone());
                 }
+                entry.tag_args.extend(top_tag_args(&inner));
                 // Rows of one inner series may share a time (several series merged, or
                 // GROUP BY with selectors): the k-th row at a time goes to sub-frame k,
                 // so every frame has unique times and no row is lost.
@@ -896,6 +897,24 @@ fn declare_unanswered(
     }
 }
 
+/// The tag arguments of an inner statement's top() and bottom() calls.
+fn top_tag_args(inner: &SelectStatement) -> Vec<String> {
+    use tessera_influxql::Expr;
+    let mut out = Vec::new();
+    for f in &inner.fields {
+        if let Expr::Call { name, args } = &f.expr {
+            if matches!(name.as_str(), "top" | "bottom") && args.len() > 2 {
+                for a in &args[1..args.len() - 1] {
+                    if let Expr::VarRef { name, .. } = a {
+                        out.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// How influxd's outer query reads the rows of an inner statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StreamKind {
@@ -980,16 +999,7 @@ fn stream_order(
             }
         }
     }
-    // A descending answer lists its series in reverse; the stream has them ascending
-    // in every window.
-    rows.sort_by(|a, b| {
-        let (w, s) = if descending {
-            (b.0.cmp(&a.0), b.1.cmp(&a.1))
-        } else {
-            (a.0.cmp(&b.0), a.1.cmp(&b.1))
-        };
-        w.then(s).then(a.2.cmp(&b.2))
-    });
+    sort_window_major(&mut rows, descending);
     let mut out: Vec<Vec<u64>> = series
         .iter()
         .map(|s| vec![u64::MAX; s.values.len()])
@@ -998,6 +1008,20 @@ fn stream_order(
         out[si][ri] = pos as u64;
     }
     Some(out)
+}
+
+/// Sorts (window, series, row) entries of an inner answer into the order influxd's
+/// outer statement streams them: window by window in the query's direction, then series
+/// ascending (a descending answer lists its series in reverse), then rows as answered.
+fn sort_window_major(rows: &mut [(i64, usize, usize)], descending: bool) {
+    rows.sort_by(|a, b| {
+        let (w, s) = if descending {
+            (b.0.cmp(&a.0), b.1.cmp(&a.1))
+        } else {
+            (a.0.cmp(&b.0), a.1.cmp(&b.1))
+        };
+        w.then(s).then(a.2.cmp(&b.2))
+    });
 }
 
 /// A statement's GROUP BY time interval and offset (within the interval), if any.
@@ -1106,15 +1130,7 @@ fn fill_in_blocks(
     let mut seqs: Vec<Vec<u64>> = vec![Vec::new(); series.len()];
     let mut pos = 0u64;
     for (_, mut rows) in groups {
-        // A descending answer lists its series in reverse; the stream has them ascending.
-        rows.sort_by(|a, b| {
-            let (w, s) = if descending {
-                (b.0.cmp(&a.0), b.1.cmp(&a.1))
-            } else {
-                (a.0.cmp(&b.0), a.1.cmp(&b.1))
-            };
-            w.then(s).then(a.2.cmp(&b.2))
-        });
+        sort_window_major(&mut rows, descending);
         let mut at = 0;
         while at < rows.len() {
             let si = rows[at].1;
