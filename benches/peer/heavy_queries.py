@@ -52,6 +52,8 @@ QUERIES = [
      "WHERE %s GROUP BY time(5m)" % RANGE, {}),
     ("subquery_max_of_count",
      "SELECT max(c) FROM (SELECT count(usage_user) AS c FROM cpu WHERE %s GROUP BY time(1m), host)" % RANGE, {}),
+    ("subquery_max_of_count_unbounded",
+     "SELECT max(c) FROM (SELECT count(usage_user) AS c FROM cpu GROUP BY time(1m), host)", {}),
     ("math_two_fields", "SELECT usage_user + usage_system FROM cpu WHERE region = 'us-west-1'", {}),
     ("show_series", "SHOW SERIES", {}),
     ("show_series_where", "SHOW SERIES WHERE region = 'us-west-1'", {}),

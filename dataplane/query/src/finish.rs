@@ -980,8 +980,11 @@ fn aggregate_rows(
                 .collect(),
             _ => Vec::new(),
         };
-        // Only calls other than integral() are filled.
-        let fills = integral_calls.len() < plan.calls.len();
+        // Only calls other than integral() are filled; under fill(none) the windows
+        // without data are skipped, so only those with data are walked (a span without
+        // a lower bound reaches up to now).
+        let fills =
+            integral_calls.len() < plan.calls.len() && plan.fill != tessera_influxql::Fill::None;
         let keys: Vec<i64> = match span {
             Some((first, last)) => {
                 let mut data: Vec<i64> = wins.keys().copied().collect();
