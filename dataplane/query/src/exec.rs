@@ -415,19 +415,22 @@ fn with_points(
     }
     let rows = rows
         .into_iter()
-        .map(|col| {
-            let mut out = vec![Value::Null; all.len()];
-            let mut j = 0;
-            for (t, v) in times.iter().zip(col) {
-                while all[j] < *t {
-                    j += 1;
-                }
-                out[j] = v;
-            }
-            out
-        })
+        .map(|col| spread(&times, col, &all))
         .collect();
     (all, rows)
+}
+
+/// Values at `times` placed at their times in `all` (a sorted superset), null elsewhere.
+fn spread(times: &[i64], values: Vec<Value>, all: &[i64]) -> Vec<Value> {
+    let mut out = vec![Value::Null; all.len()];
+    let mut j = 0;
+    for (t, v) in times.iter().zip(values) {
+        while all[j] < *t {
+            j += 1;
+        }
+        out[j] = v;
+    }
+    out
 }
 
 pub fn align(cols: &[Option<Column>]) -> (Vec<i64>, Vec<Vec<Value>>) {
@@ -450,19 +453,9 @@ pub fn align(cols: &[Option<Column>]) -> (Vec<i64>, Vec<Vec<Value>>) {
     times.dedup();
     let out = cols
         .iter()
-        .map(|c| {
-            let mut col = vec![Value::Null; times.len()];
-            if let Some(c) = c {
-                let vals = to_values(c);
-                let mut j = 0;
-                for (t, v) in c.ts.iter().zip(vals) {
-                    while times[j] < *t {
-                        j += 1;
-                    }
-                    col[j] = v;
-                }
-            }
-            col
+        .map(|c| match c {
+            Some(c) => spread(&c.ts, to_values(c), &times),
+            None => vec![Value::Null; times.len()],
         })
         .collect();
     (times, out)

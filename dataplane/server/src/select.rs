@@ -1010,6 +1010,18 @@ fn stream_order(
     Some(out)
 }
 
+/// An inner series' values of the outer statement's GROUP BY tags ("" where it has none).
+fn dim_values<'a>(s: &'a Series, dims: &[String]) -> Vec<&'a str> {
+    dims.iter()
+        .map(|d| {
+            s.tags
+                .iter()
+                .find(|(k, _)| k == d)
+                .map_or("", |(_, v)| v.as_str())
+        })
+        .collect()
+}
+
 /// Sorts (window, series, row) entries of an inner answer into the order influxd's
 /// outer statement streams them: window by window in the query's direction, then series
 /// ascending (a descending answer lists its series in reverse), then rows as answered.
@@ -1110,16 +1122,7 @@ fn fill_in_blocks(
     // The outer groups, each with its rows window by window, then series by series.
     let mut groups: BTreeMap<Vec<&str>, Vec<(i64, usize, usize)>> = BTreeMap::new();
     for (si, s) in series.iter().enumerate() {
-        let key: Vec<&str> = outer_dims
-            .iter()
-            .map(|d| {
-                s.tags
-                    .iter()
-                    .find(|(k, _)| k == d)
-                    .map_or("", |(_, v)| v.as_str())
-            })
-            .collect();
-        let rows = groups.entry(key).or_default();
+        let rows = groups.entry(dim_values(s, outer_dims)).or_default();
         for (ri, r) in s.values.iter().enumerate() {
             if let Some(t) = time_of(r) {
                 rows.push((window(t).0, si, ri));
@@ -1485,20 +1488,7 @@ fn zip_calls(
     let asc = |si: usize| if descending { nseries - 1 - si } else { si };
     // The outer statement's GROUP BY tags come first in every stream (influxd sorts the
     // inner points by them), so the rank of each series' values of those tags.
-    let mut dim_keys: Vec<Vec<&str>> = series
-        .iter()
-        .map(|s| {
-            outer_dims
-                .iter()
-                .map(|d| {
-                    s.tags
-                        .iter()
-                        .find(|(k, _)| k == d)
-                        .map_or("", |(_, v)| v.as_str())
-                })
-                .collect()
-        })
-        .collect();
+    let mut dim_keys: Vec<Vec<&str>> = series.iter().map(|s| dim_values(s, outer_dims)).collect();
     let mut ranks: Vec<Vec<&str>> = dim_keys.clone();
     ranks.sort();
     ranks.dedup();
