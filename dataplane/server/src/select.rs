@@ -1057,6 +1057,10 @@ fn group_interval(stmt: &SelectStatement, now: i64) -> Option<(i64, i64)> {
     interval
 }
 
+/// The most rows the fill blocks of one inner statement may make (each block walks all
+/// the windows); past them the inner statement is filled per series instead.
+const MAX_BLOCK_ROWS: u64 = 1_000_000;
+
 /// Whether influxd's outer statement reads an inner aggregate's fill in blocks (see
 /// [`fill_in_blocks`]): the inner statement groups by time, fills with a value, the
 /// previous or linear values, and every field is a call that reduces to one row per
@@ -1084,7 +1088,9 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool 
 /// from the first. So every run of consecutive points of one series becomes a block of
 /// all the windows (usually one point and the fill around it; `fill(previous)` starts
 /// each block with nothing). influxd's limit iterator starts over with every series
-/// change as well: `(limit, skip)` (LIMIT, OFFSET) count the rows of each block. Returns the series
+/// change as well: `(limit, skip)` (LIMIT, OFFSET) count the rows of each block. Blocks
+/// that would make more than [`MAX_BLOCK_ROWS`] rows are not reproduced: the inner
+/// statement is then filled per series, as a top-level statement is. Returns the series
 /// with their blocks' rows and each row's place in the stream.
 fn fill_in_blocks(
     inner: &SelectStatement,
@@ -1129,67 +1135,91 @@ fn fill_in_blocks(
             }
         }
     }
-    let mut values: Vec<Vec<Vec<V>>> = vec![Vec::new(); series.len()];
-    let mut seqs: Vec<Vec<u64>> = vec![Vec::new(); series.len()];
-    let mut pos = 0u64;
+    // The blocks in stream order: an inner series and its (window, row) entries.
+    let mut blocks: Vec<(usize, BTreeMap<i64, usize>)> = Vec::new();
     for (_, mut rows) in groups {
         sort_window_major(&mut rows, descending);
         let mut at = 0;
         while at < rows.len() {
             let si = rows[at].1;
             let end = at + rows[at..].iter().take_while(|r| r.1 == si).count();
-            let block: BTreeMap<i64, usize> = rows[at..end].iter().map(|r| (r.0, r.2)).collect();
-            // The windows the block walks: from the range's first (the block's own first
-            // without a lower bound) to the last, backwards under ORDER BY time DESC.
-            let (lo, hi) = match (block.keys().next(), block.keys().next_back()) {
-                (Some(lo), Some(hi)) => (*lo, *hi),
-                _ => break,
-            };
-            let from = first.unwrap_or(lo).min(lo);
-            let to = last.max(hi);
-            let mut times = Vec::new();
-            let mut w = from;
-            while w <= to {
-                times.push(w);
-                let next = window(w.saturating_add(every)).0;
-                if next <= w {
-                    break;
-                }
-                w = next;
-            }
-            if descending {
-                times.reverse();
-            }
-            let s = &series[si];
-            let width = s.columns.len();
-            let mut block_rows: Vec<Vec<V>> = times
-                .iter()
-                .map(|w| match block.get(w) {
-                    Some(ri) => s.values[*ri].clone(),
-                    None => {
-                        let mut r = vec![V::Null; width];
-                        r[0] = V::Time(*w);
-                        r
-                    }
-                })
-                .collect();
-            let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
-            let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
-            tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
-            let skip = usize::try_from(skip).unwrap_or(usize::MAX);
-            let take = match limit {
-                0 => usize::MAX,
-                l => usize::try_from(l).unwrap_or(usize::MAX),
-            };
-            for r in block_rows.into_iter().skip(skip).take(take) {
-                values[si].push(r);
-                seqs[si].push(pos);
-                pos += 1;
-            }
+            blocks.push((si, rows[at..end].iter().map(|r| (r.0, r.2)).collect()));
             at = end;
         }
     }
-    let series = series
+    // The windows a block walks: from the range's first (the block's own first without a
+    // lower bound) to the last.
+    let span = |block: &BTreeMap<i64, usize>| -> Option<(i64, i64)> {
+        let (lo, hi) = (*block.keys().next()?, *block.keys().next_back()?);
+        Some((first.unwrap_or(lo).min(lo), last.max(hi)))
+    };
+    let rows_needed: u64 = blocks
+        .iter()
+        .filter_map(|(_, b)| span(b))
+        .map(|(from, to)| u64::try_from((to - from) / every).unwrap_or(0) + 1)
+        .fold(0, u64::saturating_add);
+    // Blocks can multiply the rows by the windows: past a bound, the inner statement is
+    // filled per series as a top-level one is (one block per series).
+    let per_series = rows_needed > MAX_BLOCK_ROWS;
+    if per_series {
+        let mut whole: Vec<BTreeMap<i64, usize>> = vec![BTreeMap::new(); series.len()];
+        for (si, b) in blocks {
+            whole[si].extend(b);
+        }
+        blocks = whole
+            .into_iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_empty())
+            .collect();
+    }
+    let mut values: Vec<Vec<Vec<V>>> = vec![Vec::new(); series.len()];
+    let mut seqs: Vec<Vec<u64>> = vec![Vec::new(); series.len()];
+    let mut pos = 0u64;
+    for (si, block) in blocks {
+        let Some((from, to)) = span(&block) else {
+            continue;
+        };
+        let mut times = Vec::new();
+        let mut w = from;
+        while w <= to {
+            times.push(w);
+            let next = window(w.saturating_add(every)).0;
+            if next <= w {
+                break;
+            }
+            w = next;
+        }
+        if descending {
+            times.reverse();
+        }
+        let s = &series[si];
+        let width = s.columns.len();
+        let mut block_rows: Vec<Vec<V>> = times
+            .iter()
+            .map(|w| match block.get(w) {
+                Some(ri) => s.values[*ri].clone(),
+                None => {
+                    let mut r = vec![V::Null; width];
+                    r[0] = V::Time(*w);
+                    r
+                }
+            })
+            .collect();
+        let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
+        let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
+        tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
+        let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+        let take = match limit {
+            0 => usize::MAX,
+            l => usize::try_from(l).unwrap_or(usize::MAX),
+        };
+        for r in block_rows.into_iter().skip(skip).take(take) {
+            values[si].push(r);
+            seqs[si].push(pos);
+            pos += 1;
+        }
+    }
+    let series: Vec<Series> = series
         .into_iter()
         .zip(values)
         .map(|(mut s, v)| {
@@ -1197,6 +1227,12 @@ fn fill_in_blocks(
             s
         })
         .collect();
+    if per_series {
+        // Filled per series, the rows stream window by window as any inner aggregate's.
+        if let Some(seqs) = stream_order(StreamKind::Windows, inner, &series, descending, now) {
+            return Ok((series, seqs));
+        }
+    }
     Ok((series, seqs))
 }
 
