@@ -576,10 +576,8 @@ fn select_subqueries<'a>(
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
-        let mut declared: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        let mut declared: Declared = BTreeMap::new();
         let mut declared_tags: BTreeMap<String, std::collections::BTreeSet<String>> =
-            BTreeMap::new();
-        let mut declared_types: BTreeMap<(String, String), tessera_storage::batch::FieldType> =
             BTreeMap::new();
         let ascending = |s: &SelectStatement| s.sort_fields.first().is_none_or(|f| f.ascending);
         for src in &stmt.sources {
@@ -651,9 +649,10 @@ fn select_subqueries<'a>(
             // that stream on its own, answering a window once per block.)
             // Its LIMIT and OFFSET count the rows of each block (each run of one series
             // in the stream, whatever the outer grouping).
-            let blocks = fills_in_blocks(&inner, kind, now) && group_interval(stmt, now).is_none();
+            let blocks =
+                fills_in_blocks(&inner, kind, now).filter(|_| group_interval(stmt, now).is_none());
             let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
-            if blocks {
+            if blocks.is_some() {
                 inner.fill = tessera_influxql::Fill::None;
                 (inner.limit, inner.offset) = (0, 0);
             }
@@ -666,7 +665,11 @@ fn select_subqueries<'a>(
                 let raw_shards = tessera_influxql::is_raw_query(&inner)
                     .then(|| shard_group_starts(snap, &inner, defaults));
                 let (limit, offset, slimit, soffset) = inner_limits;
-                let counted = if blocks { (0, 0) } else { (limit, offset) };
+                let counted = if blocks.is_some() {
+                    (0, 0)
+                } else {
+                    (limit, offset)
+                };
                 series = limit_in_outer_groups(
                     series,
                     &group_tag_names(stmt),
@@ -688,20 +691,21 @@ fn select_subqueries<'a>(
                 && zipped.is_none()
                 && tessera_influxql::is_raw_query(&inner))
             .then(|| shard_group_starts(snap, &inner, defaults));
-            let (series, seqs) = match zipped {
-                Some((zipped, seqs)) => (zipped, Some(seqs)),
-                None if blocks => {
+            let (series, seqs) = match (zipped, blocks) {
+                (Some((zipped, seqs)), _) => (zipped, Some(seqs)),
+                (None, Some(interval)) => {
                     let (series, seqs) = fill_in_blocks(
                         &inner,
                         series,
                         &outer_dims,
+                        interval,
                         block_limits,
                         !ascending(stmt),
                         now,
                     )?;
                     (series, Some(seqs))
                 }
-                None => {
+                (None, None) => {
                     let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
                     (series, seqs)
                 }
@@ -711,47 +715,27 @@ fn select_subqueries<'a>(
                 // The inner statement's fields are the outer one's, answered or not (a raw
                 // field keeps the type it was read with; one without values reads as a
                 // float).
+                let columns = names.iter().skip(1);
                 if names.len() == inner.fields.len() + 1 {
-                    for (f, n) in inner.fields.iter().zip(names.iter().skip(1)) {
-                        if let tessera_influxql::Expr::VarRef { name, .. } = &f.expr {
-                            if let Some(t) = inner_types.get(name) {
-                                declared_types.insert((s.name.clone(), n.clone()), *t);
-                            }
+                    for (f, n) in inner.fields.iter().zip(columns) {
+                        let t = match &f.expr {
+                            tessera_influxql::Expr::VarRef { name, .. } => inner_types.get(name),
+                            tessera_influxql::Expr::Wildcard(_)
+                            | tessera_influxql::Expr::Regex(_) => continue,
+                            _ => None,
+                        };
+                        if !n.is_empty() && !tag_columns.contains(n) {
+                            declare(&mut declared, &s.name, n, t.copied());
                         }
                     }
-                    declared.entry(s.name.clone()).or_default().extend(
-                        inner
-                            .fields
-                            .iter()
-                            .zip(names.iter().skip(1))
-                            .filter(|(f, n)| {
-                                !n.is_empty()
-                                    && !tag_columns.contains(*n)
-                                    && !matches!(
-                                        f.expr,
-                                        tessera_influxql::Expr::Wildcard(_)
-                                            | tessera_influxql::Expr::Regex(_)
-                                    )
-                            })
-                            .map(|(_, n)| n.clone()),
-                    );
                 } else if inner
                     .fields
                     .iter()
                     .any(|f| matches!(f.expr, tessera_influxql::Expr::Wildcard(_)))
                 {
                     // A wildcard's columns are the fields it listed, answered or not.
-                    for n in names.iter().skip(1) {
-                        if n.is_empty() || tag_columns.contains(n) {
-                            continue;
-                        }
-                        if let Some(t) = inner_types.get(n) {
-                            declared_types.insert((s.name.clone(), n.clone()), *t);
-                        }
-                        declared
-                            .entry(s.name.clone())
-                            .or_default()
-                            .insert(n.clone());
+                    for n in columns.filter(|n| !n.is_empty() && !tag_columns.contains(*n)) {
+                        declare(&mut declared, &s.name, n, inner_types.get(n).copied());
                     }
                 }
                 let entry = schema.entry(s.name.clone()).or_default();
@@ -828,12 +812,9 @@ fn select_subqueries<'a>(
         }
         for (m, fields) in declared {
             if let Some(entry) = schema.get_mut(&m) {
-                for f in fields {
+                for (f, t) in fields {
                     if !entry.tags.contains(&f) {
-                        let t = declared_types
-                            .get(&(m.clone(), f.clone()))
-                            .copied()
-                            .unwrap_or(tessera_storage::batch::FieldType::Float);
+                        let t = t.unwrap_or(tessera_storage::batch::FieldType::Float);
                         entry.fields.entry(f).or_insert(t);
                     }
                 }
@@ -851,13 +832,29 @@ fn select_subqueries<'a>(
     })
 }
 
+/// Measurement → the inner statements' field names the outer statement reads, with the
+/// type of a raw field (the others read as floats when they have no values).
+type Declared = BTreeMap<String, BTreeMap<String, Option<tessera_storage::batch::FieldType>>>;
+
+/// Declares a field of a subquery's measurement; a known type wins over none.
+fn declare(d: &mut Declared, m: &str, name: &str, t: Option<tessera_storage::batch::FieldType>) {
+    let slot = d
+        .entry(m.to_string())
+        .or_default()
+        .entry(name.to_string())
+        .or_default();
+    if slot.is_none() {
+        *slot = t;
+    }
+}
+
 /// The columns an inner statement that answered nothing still gives the outer one (its
 /// fields, and the tags it groups by by name), under the measurements it names: influxd
 /// takes them from the statement, so a FROM item without data still adds its (empty)
 /// columns beside another's.
 fn declare_unanswered(
     inner: &SelectStatement,
-    fields: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
+    fields: &mut Declared,
     tags: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
 ) {
     use tessera_influxql::Expr;
@@ -885,10 +882,9 @@ fn declare_unanswered(
     for src in &inner.sources {
         if let Source::Measurement(m) = src {
             if let Some(name) = &m.name {
-                fields
-                    .entry(name.clone())
-                    .or_default()
-                    .extend(columns.iter().cloned());
+                for c in &columns {
+                    declare(fields, name, c, None);
+                }
                 tags.entry(name.clone())
                     .or_default()
                     .extend(dims.iter().cloned());
@@ -1061,23 +1057,24 @@ fn group_interval(stmt: &SelectStatement, now: i64) -> Option<(i64, i64)> {
 /// the windows); past them the inner statement is filled per series instead.
 const MAX_BLOCK_ROWS: u64 = 1_000_000;
 
-/// Whether influxd's outer statement reads an inner aggregate's fill in blocks (see
+/// The inner statement's GROUP BY time interval when influxd's outer statement reads its
+/// fill in blocks (see
 /// [`fill_in_blocks`]): the inner statement groups by time, fills with a value, the
 /// previous or linear values, and every field is a call that reduces to one row per
 /// window.
-fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> bool {
+fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> Option<(i64, i64)> {
     use tessera_influxql::{Expr, Fill};
-    kind == StreamKind::Windows
+    let fills = kind == StreamKind::Windows
         && matches!(
             inner.fill,
             Fill::Number(_) | Fill::Integer(_) | Fill::Previous | Fill::Linear
         )
-        && group_interval(inner, now).is_some()
         && inner.fields.iter().all(|f| {
             matches!(&f.expr, Expr::Call { name, .. } if is_reducer_call(name)
                 // influxd never fills the calls that answer several rows per window.
                 && !matches!(name.as_str(), "top" | "bottom" | "sample" | "distinct"))
-        })
+        });
+    group_interval(inner, now).filter(|_| fills)
 }
 
 /// The inner aggregate's rows as influxd's outer statement reads them when the inner one
@@ -1096,18 +1093,12 @@ fn fill_in_blocks(
     inner: &SelectStatement,
     series: Vec<Series>,
     outer_dims: &[String],
+    (every, offset): (i64, i64),
     (limit, skip): (u64, u64),
     descending: bool,
     now: i64,
 ) -> Result<(Vec<Series>, Vec<Vec<u64>>), QueryError> {
     use tessera_query::Value as V;
-    let Some((every, offset)) = group_interval(inner, now) else {
-        let seqs = series
-            .iter()
-            .map(|s| (0..s.values.len() as u64).collect())
-            .collect();
-        return Ok((series, seqs));
-    };
     let tz = inner
         .location
         .as_deref()
@@ -1174,6 +1165,11 @@ fn fill_in_blocks(
     }
     let mut values: Vec<Vec<Vec<V>>> = vec![Vec::new(); series.len()];
     let mut seqs: Vec<Vec<u64>> = vec![Vec::new(); series.len()];
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    let take = match limit {
+        0 => usize::MAX,
+        l => usize::try_from(l).unwrap_or(usize::MAX),
+    };
     let mut pos = 0u64;
     for (si, block) in blocks {
         let Some((from, to)) = span(&block) else {
@@ -1208,11 +1204,6 @@ fn fill_in_blocks(
         let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
         let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
         tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
-        let skip = usize::try_from(skip).unwrap_or(usize::MAX);
-        let take = match limit {
-            0 => usize::MAX,
-            l => usize::try_from(l).unwrap_or(usize::MAX),
-        };
         for r in block_rows.into_iter().skip(skip).take(take) {
             values[si].push(r);
             seqs[si].push(pos);
