@@ -12,7 +12,8 @@
 # node identity), metanode/ (the meta node), *.toml, *.log, *.pid.
 # Environment: TESSERA_BIN [target/release] where influxd and influxd-meta are;
 # META_PORT [PORT+100] (raft on META_PORT-2); RPC_PORT [PORT+2]; LOG_LEVEL [warn];
-# SNAPSHOT_COLD [10s]; FULL_COLD [30s]; NICE [0]; READY_TIMEOUT [60].
+# SNAPSHOT_COLD [10s]; FULL_COLD [30s]; NICE [0]; READY_TIMEOUT [60]; EXTRA_TOML (appended
+# to the data node's config, e.g. $'[cluster]\n  chunked-slice-points = 100').
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,6 +80,7 @@ bind-address = "127.0.0.1:$RPC"
   license-path = "$lic"
 [logging]
   level = "${LOG_LEVEL:-warn}"
+${EXTRA_TOML:-}
 CONF
     nice -n "${NICE:-0}" "$BIN/influxd-meta" -config "$DIR/influxd-meta.toml" >>"$DIR/influxd-meta.log" 2>&1 &
     echo $! >"$DIR/influxd-meta.pid"

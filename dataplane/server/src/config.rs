@@ -117,6 +117,10 @@ pub struct ClusterConfig {
     pub max_select_series: u64,
     /// `max-select-buckets`: GROUP BY time windows a SELECT may make (0: no limit).
     pub max_select_buckets: u64,
+    /// `chunked-slice-points`: a raw SELECT answered with `chunked=true` reads its time
+    /// range in slices of about this many points, each sent before the next is read, so
+    /// its memory stays bounded whatever the answer's size (0: one read).
+    pub chunked_slice_points: u64,
 }
 
 /// `[hinted-handoff]`: writes for owners that did not answer wait here.
@@ -217,6 +221,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("cluster", "max-select-point", Kind::Int, "0"),
     ("cluster", "max-select-series", Kind::Int, "0"),
     ("cluster", "max-select-buckets", Kind::Int, "0"),
+    ("cluster", "chunked-slice-points", Kind::Int, "250000"),
     ("hinted-handoff", "enabled", Kind::Bool, "true"),
     ("hinted-handoff", "dir", Kind::Str, "/var/lib/influxdb/hh"),
     ("hinted-handoff", "max-size", Kind::Size, "10737418240"),
@@ -593,6 +598,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             max_select_point: non_negative("cluster", "max-select-point")?,
             max_select_series: non_negative("cluster", "max-select-series")?,
             max_select_buckets: non_negative("cluster", "max-select-buckets")?,
+            chunked_slice_points: non_negative("cluster", "chunked-slice-points")?,
         },
         hinted_handoff: HintedHandoffConfig {
             enabled: matches!(get("hinted-handoff", "enabled").value, Value::Bool(true)),
@@ -690,7 +696,8 @@ impl Config {
             "\n[cluster]\n  dial-timeout = {}\n  shard-writer-timeout = {}\n  \
              shard-reader-timeout = {}\n  pool-max-idle-streams = {}\n  \
              pool-max-idle-time = {}\n  max-select-point = {}\n  \
-             max-select-series = {}\n  max-select-buckets = {}",
+             max-select-series = {}\n  max-select-buckets = {}\n  \
+             chunked-slice-points = {}",
             d(self.cluster.dial_timeout),
             d(self.cluster.shard_writer_timeout),
             d(self.cluster.shard_reader_timeout),
@@ -698,7 +705,8 @@ impl Config {
             d(self.cluster.pool_max_idle_time),
             self.cluster.max_select_point,
             self.cluster.max_select_series,
-            self.cluster.max_select_buckets
+            self.cluster.max_select_buckets,
+            self.cluster.chunked_slice_points
         );
         let hh = &self.hinted_handoff;
         let _ = writeln!(

@@ -59,7 +59,7 @@ pub fn error_json(status: u16, message: &str) -> Response {
 const BUILD: &str = "ENT";
 
 /// Answers one request.
-pub async fn handle(req: Request, ctx: &Ctx) -> Response {
+pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
     let core = &*ctx.state;
     let kind = match req.head.path.as_str() {
         "/write" => crate::stats::RequestKind::Write {

@@ -238,12 +238,21 @@ fn has_token(value: &[u8], token: &[u8]) -> bool {
 }
 
 /// A response to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// A body that follows in pieces as its producer makes them (`Transfer-Encoding:
+    /// chunked`, each piece one HTTP chunk, sent as soon as it comes); `body` is then
+    /// unused.
+    pub stream: Option<BodyStream>,
 }
+
+/// The receiving end of a streamed body. The producer stops when it is dropped (the
+/// client went away).
+#[derive(Debug, Clone)]
+pub struct BodyStream(pub flume::Receiver<Vec<u8>>);
 
 impl Response {
     pub fn new(status: u16) -> Response {
@@ -251,6 +260,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 
@@ -277,6 +287,12 @@ impl Response {
         self
     }
 
+    /// A body streamed from `pieces` (see [`Response::stream`]).
+    pub fn streamed(mut self, pieces: flume::Receiver<Vec<u8>>) -> Response {
+        self.stream = Some(BodyStream(pieces));
+        self
+    }
+
     /// Serializes the response; `head_only` for `HEAD` requests keeps the length header.
     pub fn encode(&self, head_only: bool, keep_alive: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(b"HTTP/1.1 ");
@@ -292,7 +308,9 @@ impl Response {
             out.extend_from_slice(b"\r\n");
         }
         // 204 and 304 carry no body and no length (RFC 9110 8.6).
-        if self.status != 204 && self.status != 304 {
+        if self.stream.is_some() {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        } else if self.status != 204 && self.status != 304 {
             out.extend_from_slice(b"Content-Length: ");
             out.extend_from_slice(self.body.len().to_string().as_bytes());
             out.extend_from_slice(b"\r\n");
@@ -301,11 +319,56 @@ impl Response {
             out.extend_from_slice(b"Connection: close\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        if !head_only && self.status != 204 && self.status != 304 {
+        if !head_only && self.status != 204 && self.status != 304 && self.stream.is_none() {
             out.extend_from_slice(&self.body);
         }
     }
+
+    /// Writes the response; a streamed body piece by piece, each flushed as it comes.
+    pub async fn send<S: AsyncWrite + Unpin>(
+        self,
+        stream: &mut S,
+        head_only: bool,
+        keep_alive: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), HttpError> {
+        out.clear();
+        self.encode(head_only, keep_alive, out);
+        let Some(BodyStream(pieces)) = self.stream else {
+            stream.write_all(out).await?;
+            stream.flush().await?;
+            return Ok(());
+        };
+        if head_only {
+            out.extend_from_slice(b"0\r\n\r\n");
+            stream.write_all(out).await?;
+            stream.flush().await?;
+            return Ok(());
+        }
+        // The head goes out with the first piece.
+        while let Ok(piece) = pieces.recv_async().await {
+            if piece.is_empty() {
+                continue;
+            }
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(&piece);
+            out.extend_from_slice(b"\r\n");
+            // Pieces already waiting go out in the same write.
+            if pieces.is_empty() || out.len() >= WRITE_BATCH {
+                stream.write_all(out).await?;
+                stream.flush().await?;
+                out.clear();
+            }
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        stream.write_all(out).await?;
+        stream.flush().await?;
+        Ok(())
+    }
 }
+
+/// A streamed body's pieces are gathered into writes of about this size.
+const WRITE_BATCH: usize = 256 * 1024;
 
 fn reason(status: u16) -> &'static str {
     match status {
@@ -364,10 +427,9 @@ where
             let keep_alive = head.keep_alive;
             let head_only = head.method == "HEAD";
             let response = handler(Request { head, body }).await;
-            out.clear();
-            response.encode(head_only, keep_alive, &mut out);
-            stream.write_all(&out).await?;
-            stream.flush().await?;
+            response
+                .send(stream, head_only, keep_alive, &mut out)
+                .await?;
             if !keep_alive {
                 return Ok(());
             }
@@ -405,10 +467,9 @@ where
         let head_only = head.method == "HEAD";
         let request = Request { head, body };
         let response = handler(request).await;
-        out.clear();
-        response.encode(head_only, keep_alive, &mut out);
-        stream.write_all(&out).await?;
-        stream.flush().await?;
+        response
+            .send(stream, head_only, keep_alive, &mut out)
+            .await?;
         if !keep_alive {
             return Ok(());
         }

@@ -107,6 +107,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             points: config.cluster.max_select_point,
             series: config.cluster.max_select_series,
             buckets: config.cluster.max_select_buckets,
+            slice_points: config.cluster.chunked_slice_points,
         },
         rpc: crate::rpc::ClientConfig {
             dial_timeout: config.cluster.dial_timeout,

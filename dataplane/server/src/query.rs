@@ -3,11 +3,13 @@
 //! executed", with influxd's numbering), answers as JSON or CSV (`Accept`).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use tessera_influxql::{ParamValue, Params};
 use tessera_query::output::{
     error_json as query_error_json, results_json, CsvWriter, StatementResult, TimeFormat,
 };
+use tessera_query::QueryError;
 
 use crate::handlers::Ctx;
 use crate::http::{Request, Response};
@@ -130,7 +132,11 @@ fn parse_params(raw: &str) -> Result<Params, String> {
     Ok(out)
 }
 
-pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::User>) -> Response {
+pub async fn query(
+    req: &Request,
+    ctx: &Rc<Ctx>,
+    user: Option<&tessera_meta_types::User>,
+) -> Response {
     let p = read_params(req);
     let csv = wants_csv(req);
     let Some(q) = p.q.clone().filter(|q| !q.trim().is_empty()) else {
@@ -175,13 +181,28 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
             }
         }
     }
-    let registration = crate::registry::register(&q, &p.db);
-    let _timer = crate::stats::QueryTimer::start();
     let n = query.statements.len();
     if n == 0 {
         // `q=";"`: influxd answers an empty object.
         return Response::json(200, b"{}\n".to_vec());
     }
+    if p.chunked {
+        // Each result object goes out as it is made (a few waiting at most).
+        let (tx, rx) = flume::bounded(STREAM_DEPTH);
+        let job = Streamed {
+            ctx: Rc::clone(ctx),
+            user: user.cloned(),
+            text: q,
+            get: req.head.method == "GET",
+            csv,
+            params: p,
+        };
+        glommio::spawn_local(job.run(query, tx)).detach();
+        let kind = if csv { "text/csv" } else { "application/json" };
+        return Response::new(200).header("Content-Type", kind).streamed(rx);
+    }
+    let registration = crate::registry::register(&q, &p.db);
+    let _timer = crate::stats::QueryTimer::start();
     let mut results: Vec<StatementResult> = Vec::new();
     let mut i = 0;
     let mut failed = false;
@@ -197,20 +218,8 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         )
         .await;
         let mut r = r;
-        if req.head.method == "GET" && needs_post(&query.statements[i]) && r.error.is_none() {
-            // influxd prints the statement as it ran it (a CQ's measurements qualified).
-            let shown = match ctx.state.state().snapshot.clone() {
-                Some(snap) => {
-                    crate::statements::shown_statement(&query.statements[i], &p.db, &p.rp, &snap)
-                }
-                None => query.statements[i].clone(),
-            };
-            r.messages.push((
-                "warning".into(),
-                format!(
-                    "deprecated use of '{shown}' in a read only context, please use a POST request instead"
-                ),
-            ));
+        if req.head.method == "GET" {
+            warn_get(&mut r, &query.statements[i], &p.db, &p.rp, ctx);
         }
         let err = r.error.is_some();
         results.push(r);
@@ -221,18 +230,7 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         i += 1;
     }
     if failed {
-        // influxd's loop sends "not executed" from the failed statement's own id up to
-        // the second-to-last one; a result with the id of the one before replaces its
-        // error.
-        while i + 1 < n {
-            match results.last_mut() {
-                Some(last) if last.statement_id == i => {
-                    last.error = Some("not executed".into());
-                }
-                _ => results.push(StatementResult::error(i, "not executed")),
-            }
-            i += 1;
-        }
+        not_executed(&mut results, i, n);
     }
     drop(registration);
     let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
@@ -243,13 +241,9 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
         if chunking(query.statements.get(r.statement_id)) != Chunking::Select {
             continue;
         }
-        if p.chunked {
-            chunk_series(r, p.chunk_size);
-        } else {
-            // influxd merges its 10000-row chunks back but keeps the flag.
-            for s in r.series.iter_mut() {
-                s.partial |= s.values.len() > 10_000;
-            }
+        // influxd merges its 10000-row chunks back but keeps the flag.
+        for s in r.series.iter_mut() {
+            s.partial |= s.values.len() > 10_000;
         }
     }
     if csv {
@@ -271,19 +265,6 @@ pub async fn query(req: &Request, ctx: &Ctx, user: Option<&tessera_meta_types::U
             "json: error calling MarshalJSON for type httpd.Response: json: error calling \
              MarshalJSON for type *query.Result: json: unsupported value: {v}\n"
         );
-        return Response::json(200, body.into_bytes());
-    }
-    if p.chunked {
-        // One JSON object per chunk, one after the other (sized as results_json guesses).
-        let cells: usize = results
-            .iter()
-            .flat_map(|r| &r.series)
-            .map(|s| s.values.len() * s.columns.len())
-            .sum();
-        let mut body = String::with_capacity(64 + cells * 12);
-        for r in split_chunks(results, &query.statements) {
-            body.push_str(&results_json(&[r], tf, p.pretty));
-        }
         return Response::json(200, body.into_bytes());
     }
     Response::json(200, results_json(&results, tf, p.pretty).into_bytes())
@@ -318,29 +299,6 @@ fn needs_post(st: &tessera_influxql::Statement) -> bool {
     }
 }
 
-/// Splits series longer than `size` rows into parts marked `partial`.
-fn chunk_series(r: &mut StatementResult, size: usize) {
-    let mut out = Vec::new();
-    for mut s in r.series.drain(..) {
-        if s.values.len() <= size {
-            out.push(s);
-            continue;
-        }
-        // Each part moves its own rows: cloning the series with its rows per part would
-        // cost rows × parts.
-        let values = std::mem::take(&mut s.values);
-        let n = values.len().div_ceil(size);
-        let mut rows = values.into_iter();
-        for i in 0..n {
-            let mut c = s.clone();
-            c.values = rows.by_ref().take(size).collect();
-            c.partial = i + 1 < n;
-            out.push(c);
-        }
-    }
-    r.series = out;
-}
-
 /// How influxd 1.6 chunks a statement's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunking {
@@ -368,34 +326,160 @@ fn chunking(stmt: Option<&tessera_influxql::Statement>) -> Chunking {
     }
 }
 
-/// influxd's chunked answers: each series (part) in its own result object; `partial` on
-/// the result while more of the same statement follows (SELECT-like statements).
-fn split_chunks(
-    results: Vec<StatementResult>,
-    statements: &[tessera_influxql::Statement],
-) -> Vec<StatementResult> {
-    let mut out = Vec::new();
-    for r in results {
-        let style = chunking(statements.get(r.statement_id));
-        if r.series.len() <= 1 || style == Chunking::Whole {
-            out.push(r);
-            continue;
+/// influxd's warning on a statement that changes data sent over GET.
+fn warn_get(
+    r: &mut StatementResult,
+    st: &tessera_influxql::Statement,
+    db: &str,
+    rp: &str,
+    ctx: &Ctx,
+) {
+    if !needs_post(st) || r.error.is_some() {
+        return;
+    }
+    // influxd prints the statement as it ran it (a CQ's measurements qualified).
+    let shown = match ctx.state.state().snapshot.clone() {
+        Some(snap) => crate::statements::shown_statement(st, db, rp, &snap),
+        None => st.clone(),
+    };
+    r.messages.push((
+        "warning".into(),
+        format!(
+            "deprecated use of '{shown}' in a read only context, please use a POST request instead"
+        ),
+    ));
+}
+
+/// After statement `failed` of `n` failed: influxd's loop sends "not executed" from the
+/// failed statement's own id up to the second-to-last one; a result with the id of the
+/// one before replaces its error.
+fn not_executed(results: &mut Vec<StatementResult>, failed: usize, n: usize) {
+    let mut i = failed;
+    while i + 1 < n {
+        match results.last_mut() {
+            Some(last) if last.statement_id == i => {
+                last.error = Some("not executed".into());
+            }
+            _ => results.push(StatementResult::error(i, "not executed")),
         }
-        let n = r.series.len();
-        for (i, s) in r.series.into_iter().enumerate() {
-            out.push(StatementResult {
-                statement_id: r.statement_id,
-                series: vec![s],
-                messages: if i == 0 {
-                    r.messages.clone()
-                } else {
-                    Vec::new()
-                },
-                partial: style == Chunking::Select && i + 1 < n,
-                error: None,
-                tz: r.tz.clone(),
-            });
+        i += 1;
+    }
+}
+
+/// Result objects waiting to be written, at most, before the statement waits.
+const STREAM_DEPTH: usize = 4;
+
+/// A `chunked=true` query, run apart from its request: it sends its result objects as
+/// they are made and stops when the client goes away.
+struct Streamed {
+    ctx: Rc<Ctx>,
+    user: Option<tessera_meta_types::User>,
+    text: String,
+    get: bool,
+    csv: bool,
+    params: QueryParams,
+}
+
+impl Streamed {
+    async fn run(self, query: tessera_influxql::Query, tx: flume::Sender<Vec<u8>>) {
+        let p = &self.params;
+        let registration = crate::registry::register(&self.text, &p.db);
+        let _timer = crate::stats::QueryTimer::start();
+        let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
+        let mut out = crate::chunked::Emitter::new(tx, tf, p.pretty, self.csv);
+        let n = query.statements.len();
+        for (i, st) in query.statements.iter().enumerate() {
+            let r = match self.statement(st, i, &registration.cancel, &mut out).await {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                // The client is gone.
+                Err(()) => return,
+            };
+            // A failed statement ends the query.
+            let mut results = vec![r];
+            not_executed(&mut results, i, n);
+            for r in &results {
+                if out.emit(r).await.is_err() {
+                    return;
+                }
+            }
+            return;
         }
     }
-    out
+
+    /// Runs one statement and sends its answer; its error result when it failed (`None`
+    /// when it did not). `Err` when the client is gone.
+    async fn statement(
+        &self,
+        st: &tessera_influxql::Statement,
+        i: usize,
+        cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+        out: &mut crate::chunked::Emitter,
+    ) -> Result<Option<StatementResult>, ()> {
+        use tessera_influxql::Statement as S;
+        let p = &self.params;
+        let ctx = &*self.ctx;
+        let user = self.user.as_ref();
+        if let S::Select(sel) = st {
+            if sel.target.is_none() {
+                let tz = sel
+                    .location
+                    .as_deref()
+                    .and_then(tessera_query::tz::Tz::load);
+                let mut chunks = crate::chunked::Chunker::new(i, p.chunk_size, tz);
+                let done = crate::statements::run_streamed(
+                    sel,
+                    &p.db,
+                    &p.rp,
+                    cancel,
+                    ctx,
+                    &mut chunks,
+                    out,
+                )
+                .await;
+                return match done {
+                    Ok(()) => chunks.finish(out).await.map(|_| None).map_err(|_| ()),
+                    Err(QueryError::Killed) if out.gone() => Err(()),
+                    Err(e) => {
+                        chunks.abort(out).await.map_err(|_| ())?;
+                        Ok(Some(StatementResult::error(i, e.to_string())))
+                    }
+                };
+            }
+        }
+        let mut r = crate::statements::run(st, i, &p.db, &p.rp, cancel, ctx, user).await;
+        if self.get {
+            warn_get(&mut r, st, &p.db, &p.rp, ctx);
+        }
+        if r.error.is_some() {
+            return Ok(Some(r));
+        }
+        let sent = match chunking(Some(st)) {
+            Chunking::Select => {
+                crate::chunked::Chunker::new(i, p.chunk_size, None)
+                    .result(out, r)
+                    .await
+            }
+            Chunking::PerSeries if r.series.len() > 1 => {
+                let mut sent = Ok(());
+                let messages = std::mem::take(&mut r.messages);
+                for (k, s) in r.series.into_iter().enumerate() {
+                    let one = StatementResult {
+                        statement_id: i,
+                        series: vec![s],
+                        messages: if k == 0 { messages.clone() } else { Vec::new() },
+                        tz: r.tz.clone(),
+                        ..Default::default()
+                    };
+                    sent = out.emit(&one).await;
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                sent
+            }
+            _ => out.emit(&r).await,
+        };
+        sent.map(|_| None).map_err(|_| ())
+    }
 }

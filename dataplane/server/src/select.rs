@@ -24,6 +24,8 @@ pub struct SelectLimits {
     pub points: u64,
     pub series: u64,
     pub buckets: u64,
+    /// `chunked-slice-points`: points a streamed SELECT reads at a time (0: all at once).
+    pub slice_points: u64,
 }
 
 /// Where unqualified names point: the `db` and `rp` parameters.
@@ -215,6 +217,283 @@ pub async fn select(
     select_boxed(ctx, snap, stmt, defaults, 0, None).await
 }
 
+/// Runs a `SELECT` for a `chunked=true` answer, handing its series to `chunks` as they
+/// are read. A raw statement over one retention policy whose answer would pass
+/// `chunked-slice-points` reads its range in time slices, measurement by measurement,
+/// each slice sent before the next is read; any other statement is answered whole.
+pub async fn select_streamed(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    chunks: &mut crate::chunked::Chunker,
+    out: &mut crate::chunked::Emitter,
+) -> Result<(), QueryError> {
+    let p = match prepare(ctx, snap, stmt, defaults, 0, None).await? {
+        Planned::Done(series) => {
+            for s in series {
+                chunks.series(out, s).await?;
+            }
+            return Ok(());
+        }
+        Planned::Ready(p) => p,
+    };
+    let limits = defaults.limits;
+    let sliceable = limits.slice_points > 0
+        && limits.series == 0
+        && stmt.dimensions.is_empty()
+        && stmt.limit == 0
+        && stmt.offset == 0
+        && stmt.slimit == 0
+        && stmt.soffset == 0
+        && p.groups.len() == 1
+        && !p.plan.aggregate
+        && !p.plan.raw_transforms
+        && !p.plan.fields.is_empty()
+        && !p
+            .plan
+            .outputs
+            .iter()
+            .any(tessera_query::plan::OExpr::has_transform);
+    if !sliceable {
+        let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
+        check_limits(limits, total.series, total.points)?;
+        for s in answer(snap, stmt, defaults, *p, total)? {
+            chunks.series(out, s).await?;
+        }
+        return Ok(());
+    }
+    // Ungrouped raw rows: one series per measurement, in name order (reversed for
+    // ORDER BY time DESC), each the time-ordered rows of its slices.
+    let mut names = p.groups[0].names.clone();
+    if p.plan.descending {
+        names.reverse();
+    }
+    let (db, rp) = (p.groups[0].db.clone(), p.groups[0].rp.clone());
+    let mut points = 0u64;
+    for name in names {
+        let mut slices = time_slices(ctx, snap, stmt, defaults, &p, &name).await?;
+        tracing::debug!(measurement = %name, slices = slices.len(), "chunked read in time slices");
+        if p.plan.descending {
+            slices.reverse();
+        }
+        for (min, max) in slices {
+            let mut plan = p.plan.clone();
+            plan.range.min = min;
+            plan.range.max = max;
+            let only: std::collections::HashSet<u64> =
+                shards_for(snap, &db, &rp, min, max).into_iter().collect();
+            if only.is_empty() {
+                continue;
+            }
+            let only = Only {
+                shards: &only,
+                measurement: &name,
+            };
+            let total = execute(ctx, snap, stmt, defaults, &p, &plan, Some(only)).await?;
+            points += total.points;
+            check_limits(limits, 0, points)?;
+            for s in tessera_query::finish::finish(&plan, total)? {
+                chunks.piece(out, s).await?;
+            }
+            if defaults.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(QueryError::Killed);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Windows a count of the data is taken in, to cut a range into slices.
+const SLICE_WINDOWS: i64 = 1024;
+
+/// `[min, max]` slices of the statement's range, each holding about `slice_points`
+/// points of measurement `name`. A window of the count that holds more is counted again
+/// in finer windows, down to single timestamps. One slice when the whole range holds no
+/// more than that.
+async fn time_slices(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    p: &Prepared,
+    name: &str,
+) -> Result<Vec<(i64, i64)>, QueryError> {
+    let range = p.plan.range;
+    let whole = vec![(range.min, range.max)];
+    let g = &p.groups[0];
+    // Where the data can be: the shard groups in the range.
+    let Some(r) = snap.data.retention_policy(&g.db, &g.rp) else {
+        return Ok(whole);
+    };
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for sg in r
+        .shard_groups
+        .iter()
+        .filter(|sg| group_in_range(sg, range.min, range.max))
+    {
+        lo = lo.min(sg.start_time);
+        hi = hi.max(sg.truncated_at.unwrap_or(sg.end_time).saturating_sub(1));
+    }
+    let (lo, hi) = (lo.max(range.min), hi.min(range.max));
+    if lo >= hi {
+        return Ok(whole);
+    }
+    let target = defaults.limits.slice_points;
+    let count = WindowCount {
+        ctx,
+        snap,
+        stmt,
+        defaults,
+        fields: &p.plan.fields,
+        db: &g.db,
+        rp: &g.rp,
+        name,
+    };
+    let mut windows = count.windows(lo, hi).await?;
+    if windows.iter().map(|w| w.2).sum::<u64>() <= target {
+        return Ok(whole);
+    }
+    loop {
+        let mut finer = Vec::with_capacity(windows.len());
+        let mut refined = false;
+        for &(start, every, n) in &windows {
+            if n > target && every > 1 {
+                let end = start.saturating_add(every - 1);
+                finer.extend(count.windows(start.max(lo), end.min(hi)).await?);
+                refined = true;
+            } else {
+                finer.push((start, every, n));
+            }
+        }
+        windows = finer;
+        if !refined {
+            break;
+        }
+    }
+    let per_window: Vec<(i64, u64)> = windows.iter().map(|&(t, _, n)| (t, n)).collect();
+    Ok(cut_slices(range.min, range.max, &per_window, target))
+}
+
+/// Counts a measurement's points per time window (for [`time_slices`]).
+struct WindowCount<'a> {
+    ctx: &'a Ctx,
+    snap: &'a Snapshot,
+    stmt: &'a SelectStatement,
+    defaults: &'a Defaults<'a>,
+    fields: &'a [String],
+    db: &'a str,
+    rp: &'a str,
+    name: &'a str,
+}
+
+impl WindowCount<'_> {
+    /// `(window start, window width, points)` of the windows of `[lo, hi]` that hold
+    /// points (about `SLICE_WINDOWS` of them); a window's points are those of its most
+    /// counted field, the fewest rows it can hold.
+    async fn windows(&self, lo: i64, hi: i64) -> Result<Vec<(i64, i64, u64)>, QueryError> {
+        use tessera_influxql::{BinaryOp, DataType, Dimension, Expr, Field, Measurement};
+        use tessera_query::value::Value;
+        let mut windows = SLICE_WINDOWS;
+        if self.defaults.limits.buckets > 0 {
+            windows = windows.min(self.defaults.limits.buckets as i64);
+        }
+        let span = (hi as i128 - lo as i128 + 1).max(1) as u128;
+        let every = i64::try_from(span.div_ceil(windows.max(1) as u128))
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let time = |op: BinaryOp, t: i64| Expr::Binary {
+            op,
+            lhs: Box::new(Expr::VarRef {
+                name: "time".into(),
+                data_type: DataType::Unknown,
+            }),
+            rhs: Box::new(Expr::Time(t)),
+        };
+        let and = |a: Expr, b: Expr| Expr::Binary {
+            op: BinaryOp::And,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        };
+        let mut condition = and(time(BinaryOp::Gte, lo), time(BinaryOp::Lte, hi));
+        if let Some(c) = &self.stmt.condition {
+            condition = and(Expr::Paren(Box::new(c.clone())), condition);
+        }
+        let count = SelectStatement {
+            fields: self
+                .fields
+                .iter()
+                .map(|f| Field {
+                    expr: Expr::Call {
+                        name: "count".into(),
+                        args: vec![Expr::VarRef {
+                            name: f.clone(),
+                            data_type: DataType::Field,
+                        }],
+                    },
+                    alias: None,
+                })
+                .collect(),
+            sources: vec![Source::Measurement(Measurement {
+                database: Some(self.db.to_string()),
+                retention_policy: Some(self.rp.to_string()),
+                name: Some(self.name.to_string()),
+                regex: None,
+            })],
+            condition: Some(condition),
+            dimensions: vec![Dimension {
+                expr: Expr::Call {
+                    name: "time".into(),
+                    args: vec![Expr::Duration(every)],
+                },
+            }],
+            fill: tessera_influxql::Fill::None,
+            ..Default::default()
+        };
+        let counted = select_boxed(self.ctx, self.snap, &count, self.defaults, 0, None).await?;
+        let mut out = Vec::new();
+        for s in &counted {
+            for row in &s.values {
+                let Some((Value::Time(t), counts)) = row.split_first() else {
+                    continue;
+                };
+                let n = counts
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Integer(n) => u64::try_from(*n).ok(),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0);
+                out.push((*t, every, n));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Cuts `[min, max]` at window starts into slices of about `target` points, from the
+/// points counted per window (`(start, points)`, ascending).
+fn cut_slices(min: i64, max: i64, per_window: &[(i64, u64)], target: u64) -> Vec<(i64, i64)> {
+    let total: u64 = per_window.iter().map(|w| w.1).sum();
+    if total <= target {
+        return vec![(min, max)];
+    }
+    let mut out = Vec::new();
+    let mut from = min;
+    let mut held = 0u64;
+    for &(start, n) in per_window {
+        if held > 0 && held + n > target && start > from {
+            out.push((from, start - 1));
+            from = start;
+            held = 0;
+        }
+        held += n;
+    }
+    out.push((from, max));
+    out
+}
+
 /// `EXPLAIN` (`analyze` false) or `EXPLAIN ANALYZE` of a SELECT. A statement reading
 /// subqueries is explained by its first subquery (the iterators influxd creates are the
 /// inner statement's).
@@ -277,6 +556,41 @@ async fn select_inner(
     explain: u8,
     inner: Option<&InnerColumns>,
 ) -> Result<Vec<Series>, QueryError> {
+    let p = match prepare(ctx, snap, stmt, defaults, explain, inner).await? {
+        Planned::Done(series) => return Ok(series),
+        Planned::Ready(p) => p,
+    };
+    let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
+    check_limits(defaults.limits, total.series, total.points)?;
+    answer(snap, stmt, defaults, *p, total)
+}
+
+/// A statement planned: where each of its (db, rp) groups is read, its schema and plan.
+struct Prepared {
+    groups: Vec<Group>,
+    schema: Schema,
+    all_names: Vec<String>,
+    plan: tessera_query::plan::SelectPlan,
+    shards_in_range: BTreeMap<String, usize>,
+    bare_condition: Option<tessera_influxql::Expr>,
+    started: std::time::Instant,
+    planned: std::time::Duration,
+}
+
+enum Planned {
+    /// Answered while planning (nothing to read, or a statement over subqueries).
+    Done(Vec<Series>),
+    Ready(Box<Prepared>),
+}
+
+async fn prepare(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    explain: u8,
+    inner: Option<&InnerColumns>,
+) -> Result<Planned, QueryError> {
     let started = std::time::Instant::now();
     let now = now_ns();
     let (bare_condition, range) = split_statement_time(stmt, now)?;
@@ -288,7 +602,9 @@ async fn select_inner(
         .iter()
         .any(|s| matches!(s, Source::Subquery(_)))
     {
-        return select_subqueries(ctx, snap, stmt, defaults, now).await;
+        return select_subqueries(ctx, snap, stmt, defaults, now)
+            .await
+            .map(Planned::Done);
     }
     for s in &stmt.sources {
         match s {
@@ -428,7 +744,7 @@ async fn select_inner(
         });
     }
     if groups.is_empty() && explain == 0 {
-        return Ok(Vec::new());
+        return Ok(Planned::Done(Vec::new()));
     }
     let all_names: Vec<String> = schema.keys().cloned().collect();
     let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
@@ -455,7 +771,7 @@ async fn select_inner(
         );
     }
     if plan.unreadable && explain == 0 {
-        return Ok(Vec::new());
+        return Ok(Planned::Done(Vec::new()));
     }
     let planned = started.elapsed();
     let limits = defaults.limits;
@@ -467,11 +783,61 @@ async fn select_inner(
             return Err(QueryError::MaxSelectBuckets(n, limits.buckets));
         }
     }
+    Ok(Planned::Ready(Box::new(Prepared {
+        groups,
+        schema,
+        all_names,
+        plan,
+        shards_in_range,
+        bare_condition,
+        started,
+        planned,
+    })))
+}
+
+/// `max-select-series` and `max-select-point` (influxd checks the series when it plans
+/// the iterators, the points as it reads).
+fn check_limits(limits: SelectLimits, series: u64, points: u64) -> Result<(), QueryError> {
+    if limits.series > 0 && series > limits.series {
+        return Err(QueryError::MaxSelectSeries(series, limits.series));
+    }
+    if limits.points > 0 && points > limits.points {
+        return Err(QueryError::MaxSelectPoint(points, limits.points));
+    }
+    Ok(())
+}
+
+/// A part of what a plan reads: some of its shards, one of its measurements.
+struct Only<'a> {
+    shards: &'a std::collections::HashSet<u64>,
+    measurement: &'a str,
+}
+
+/// Runs `plan` on every group's shards (only a part of them, when given) and merges what
+/// the cores and the other data nodes answer.
+async fn execute(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    prepared: &Prepared,
+    plan: &tessera_query::plan::SelectPlan,
+    only: Option<Only<'_>>,
+) -> Result<tessera_query::exec::Partial, QueryError> {
     let statement = stmt.to_string();
     let mut total = tessera_query::exec::Partial::default();
-    for (gi, g) in groups.into_iter().enumerate() {
+    for (gi, g) in prepared.groups.iter().enumerate() {
+        let mut placement = g.placement.clone();
         let mut p = plan.clone();
-        p.measurements = g.names;
+        p.measurements = g.names.clone();
+        if let Some(only) = &only {
+            placement.local.retain(|s| only.shards.contains(s));
+            for shards in placement.remote.values_mut() {
+                shards.retain(|s| only.shards.contains(s));
+            }
+            placement.remote.retain(|_, shards| !shards.is_empty());
+            p.measurements.retain(|m| m == only.measurement);
+        }
         p.id_base = gi as u32;
         let remote = cluster_query::select_remote(
             ctx,
@@ -480,20 +846,20 @@ async fn select_inner(
             &g.db,
             &g.rp,
             &g.owners,
-            g.placement.remote,
+            placement.remote,
             &statement,
             &p,
-            &all_names,
-            &schema,
+            &prepared.all_names,
+            &prepared.schema,
         );
         let local = async {
-            if g.placement.local.is_empty() {
+            if placement.local.is_empty() {
                 return Ok(tessera_query::exec::Partial::default());
             }
             crate::scatter::select(
                 &ctx.engine,
                 Arc::new(p.clone()),
-                g.placement.local,
+                placement.local,
                 Arc::clone(&defaults.cancel),
             )
             .await
@@ -504,17 +870,32 @@ async fn select_inner(
             total.merge(r);
         }
     }
-    let killed = || defaults.cancel.load(std::sync::atomic::Ordering::Relaxed);
-    if killed() {
+    if defaults.cancel.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(QueryError::Killed);
     }
-    // influxd checks the series when it plans the iterators, the points as it reads.
-    if limits.series > 0 && total.series > limits.series {
-        return Err(QueryError::MaxSelectSeries(total.series, limits.series));
-    }
-    if limits.points > 0 && total.points > limits.points {
-        return Err(QueryError::MaxSelectPoint(total.points, limits.points));
-    }
+    Ok(total)
+}
+
+/// The answer from what was read: EXPLAIN's, or the statement's series.
+fn answer(
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    p: Prepared,
+    mut total: tessera_query::exec::Partial,
+) -> Result<Vec<Series>, QueryError> {
+    let Prepared {
+        schema,
+        all_names,
+        plan,
+        shards_in_range,
+        bare_condition,
+        started,
+        planned,
+        ..
+    } = p;
+    let explain = plan.explain;
+    let killed = || defaults.cancel.load(std::sync::atomic::Ordering::Relaxed);
     if explain != 0 {
         let stats = std::mem::take(&mut total.explain);
         if explain == 1 {

@@ -74,6 +74,28 @@ pub async fn run(
     }
 }
 
+/// Runs a SELECT (without INTO) for a `chunked=true` answer: its series go to `chunks`
+/// as they are read.
+pub async fn run_streamed(
+    sel: &tessera_influxql::SelectStatement,
+    db: &str,
+    rp: &str,
+    cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ctx: &Ctx,
+    chunks: &mut crate::chunked::Chunker,
+    out: &mut crate::chunked::Emitter,
+) -> Result<(), QueryError> {
+    tessera_influxql::validate_select(sel).map_err(QueryError::Influx)?;
+    let snap = snapshot(ctx)?;
+    let defaults = Defaults {
+        db,
+        rp,
+        limits: ctx.limits,
+        cancel: std::sync::Arc::clone(cancel),
+    };
+    crate::select::select_streamed(ctx, &snap, sel, &defaults, chunks, out).await
+}
+
 async fn exec(ctx: &Ctx, c: Command) -> Result<Vec<Series>, QueryError> {
     ctx.execute(c)
         .await
