@@ -127,15 +127,16 @@ fn chunked_select_read_in_slices_answers_as_read_whole() {
     c.start_all();
     let node = c.datas[0].http.clone();
     post(&node, &[("q", "CREATE DATABASE s")]);
-    // 12 hosts every 30 minutes over three weeks (three shard groups), the tag `a_host`
-    // first in column order (it orders rows of equal time, as in influxd), and a second
-    // measurement, sparser, with a field only some points have.
+    // 12 hosts in 2 data centres every 30 minutes over three weeks (three shard groups),
+    // the tag `a_host` first in column order (it orders rows of equal time, as in
+    // influxd), and a second measurement, sparser, with a field only some points have.
     let mut body = String::new();
     for step in 0..(21 * 48) {
         let t = START + step * HOUR / 2;
         for h in 0..12 {
             body.push_str(&format!(
-                "m,a_host=h{h:02} v={},i={}i {t}\n",
+                "m,a_host=h{h:02},b_dc=dc{} v={},i={}i {t}\n",
+                h % 2,
                 (step * 7 + h) % 101,
                 step * 12 + h
             ));
@@ -155,8 +156,12 @@ fn chunked_select_read_in_slices_answers_as_read_whole() {
         "SELECT * FROM m WHERE time >= '2023-01-05T00:00:00Z' AND time < '2023-01-12T12:00:00Z'",
         "SELECT s, a_host FROM n",
         "SELECT i * 2, a_host FROM m WHERE time > now() - 100000d",
-        // Not read in slices (answered whole), cut the same way.
+        // Grouped: runs of groups, a group larger than a slice in time slices.
         "SELECT * FROM m GROUP BY a_host",
+        "SELECT * FROM m GROUP BY b_dc ORDER BY time DESC",
+        "SELECT * FROM /./ GROUP BY *",
+        "SELECT v, a_host FROM m WHERE a_host =~ /h0[1-4]/ GROUP BY /dc/",
+        // Not read in slices (answered whole), cut the same way.
         "SELECT * FROM m LIMIT 1000 OFFSET 10",
         "SELECT mean(v) FROM m GROUP BY time(1h)",
         "SELECT * FROM m; SELECT * FROM nope; SHOW MEASUREMENTS",

@@ -608,6 +608,10 @@ fn expand_fields(
         FieldType::Boolean => DataType::Boolean,
         FieldType::String => DataType::String,
     };
+    let dimension_wildcard = stmt
+        .dimensions
+        .iter()
+        .any(|d| matches!(d.expr, Expr::Wildcard(_) | Expr::Regex(_)));
     let mut out = Vec::new();
     for f in &stmt.fields {
         match &f.expr {
@@ -635,7 +639,8 @@ fn expand_fields(
                         cols.push((n.clone(), dt(*t)));
                     }
                 }
-                if kind != WildcardKind::Field {
+                // influxd lists no tag at all beside a GROUP BY * or a regex dimension.
+                if kind != WildcardKind::Field && !dimension_wildcard {
                     for n in &all_tags {
                         // A tag named like a field is a column of its own (influxd answers
                         // the field as `region`, the tag as `region_1`), a subquery's tag

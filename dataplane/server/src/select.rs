@@ -241,7 +241,6 @@ pub async fn select_streamed(
     let limits = defaults.limits;
     let sliceable = limits.slice_points > 0
         && limits.series == 0
-        && stmt.dimensions.is_empty()
         && stmt.limit == 0
         && stmt.offset == 0
         && stmt.slimit == 0
@@ -263,22 +262,80 @@ pub async fn select_streamed(
         }
         return Ok(());
     }
-    // Ungrouped raw rows: one series per measurement, in name order (reversed for
-    // ORDER BY time DESC), each the time-ordered rows of its slices.
-    let mut names = p.groups[0].names.clone();
+    // The parts read one after the other, in the answer's order: ungrouped, each
+    // measurement (one series each, in name order); grouped by tags, runs of the
+    // groups (tag sets) of one measurement, as the count of each group fills a slice.
+    // Each part is read whole, or in time slices when it holds more than a slice.
+    let target = limits.slice_points;
+    let mut parts: Vec<ReadPart> = Vec::new();
+    if p.plan.group_tags.is_empty() {
+        for name in &p.groups[0].names {
+            parts.push(ReadPart {
+                measurement: name.clone(),
+                keys: None,
+                points: u64::MAX,
+            });
+        }
+    } else {
+        let groups = group_counts(ctx, snap, stmt, defaults, &p).await?;
+        if groups.iter().map(|g| g.points).sum::<u64>() <= target {
+            let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
+            check_limits(limits, total.series, total.points)?;
+            for s in answer(snap, stmt, defaults, *p, total)? {
+                chunks.series(out, s).await?;
+            }
+            return Ok(());
+        }
+        // Runs of consecutive groups of one measurement, up to a slice's points each.
+        let mut from = 0;
+        while from < groups.len() {
+            let mut to = from + 1;
+            let mut held = groups[from].points;
+            while to < groups.len()
+                && groups[to].measurement == groups[from].measurement
+                && held + groups[to].points <= target
+            {
+                held += groups[to].points;
+                to += 1;
+            }
+            parts.push(ReadPart {
+                measurement: groups[from].measurement.clone(),
+                keys: Some(any_tag_set(
+                    groups[from..to].iter().map(|g| g.tags.as_slice()),
+                )),
+                points: held,
+            });
+            from = to;
+        }
+    }
     if p.plan.descending {
-        names.reverse();
+        parts.reverse();
     }
     let (db, rp) = (p.groups[0].db.clone(), p.groups[0].rp.clone());
     let mut points = 0u64;
-    for name in names {
-        let mut slices = time_slices(ctx, snap, stmt, defaults, &p, &name).await?;
-        tracing::debug!(measurement = %name, slices = slices.len(), "chunked read in time slices");
+    for ReadPart {
+        measurement: name,
+        keys,
+        points: held,
+    } in parts
+    {
+        let mut slices = if held > target {
+            time_slices(ctx, snap, stmt, defaults, &p, &name, keys.as_ref()).await?
+        } else {
+            vec![(p.plan.range.min, p.plan.range.max)]
+        };
+        tracing::debug!(measurement = %name, slices = slices.len(), "chunked read in parts");
         if p.plan.descending {
             slices.reverse();
         }
+        let mut plan = p.plan.clone();
+        if let Some(keys) = &keys {
+            plan.condition = Some(match plan.condition.take() {
+                Some(c) => and_expr(paren(c), paren(keys.clone())),
+                None => keys.clone(),
+            });
+        }
         for (min, max) in slices {
-            let mut plan = p.plan.clone();
             plan.range.min = min;
             plan.range.max = max;
             let only: std::collections::HashSet<u64> =
@@ -304,6 +361,144 @@ pub async fn select_streamed(
     Ok(())
 }
 
+fn paren(e: tessera_influxql::Expr) -> tessera_influxql::Expr {
+    tessera_influxql::Expr::Paren(Box::new(e))
+}
+
+fn and_expr(a: tessera_influxql::Expr, b: tessera_influxql::Expr) -> tessera_influxql::Expr {
+    tessera_influxql::Expr::Binary {
+        op: tessera_influxql::BinaryOp::And,
+        lhs: Box::new(a),
+        rhs: Box::new(b),
+    }
+}
+
+/// `(k1 = 'v1' AND k2 = 'v2') OR …`: the series of these tag sets (an empty value is a
+/// series without the tag, as in influxd).
+fn any_tag_set<'a>(sets: impl Iterator<Item = &'a [(String, String)]>) -> tessera_influxql::Expr {
+    use tessera_influxql::{BinaryOp, DataType, Expr};
+    let mut any: Option<Expr> = None;
+    for set in sets {
+        let mut all: Option<Expr> = None;
+        for (k, v) in set {
+            let eq = Expr::Binary {
+                op: BinaryOp::Eq,
+                lhs: Box::new(Expr::VarRef {
+                    name: k.clone(),
+                    data_type: DataType::Tag,
+                }),
+                rhs: Box::new(Expr::String(v.clone())),
+            };
+            all = Some(match all {
+                Some(a) => and_expr(a, eq),
+                None => eq,
+            });
+        }
+        let all = all.unwrap_or(Expr::Boolean(true));
+        any = Some(match any {
+            Some(a) => Expr::Binary {
+                op: BinaryOp::Or,
+                lhs: Box::new(a),
+                rhs: Box::new(paren(all)),
+            },
+            None => paren(all),
+        });
+    }
+    any.unwrap_or(Expr::Boolean(false))
+}
+
+/// What a streamed SELECT reads at once (in time slices when it holds more than a
+/// slice's points).
+struct ReadPart {
+    measurement: String,
+    /// The tag sets read (all when `None`).
+    keys: Option<tessera_influxql::Expr>,
+    points: u64,
+}
+
+/// One group (output series) of a statement grouped by tags, and its points.
+struct GroupCount {
+    measurement: String,
+    tags: Vec<(String, String)>,
+    /// Its most counted field's points: the fewest rows they make.
+    points: u64,
+}
+
+/// The statement's groups in the answer's (ascending) order.
+async fn group_counts(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    p: &Prepared,
+) -> Result<Vec<GroupCount>, QueryError> {
+    let g = &p.groups[0];
+    let count = SelectStatement {
+        fields: count_fields(&p.plan.fields),
+        sources: g
+            .names
+            .iter()
+            .map(|n| measurement_source(&g.db, &g.rp, n))
+            .collect(),
+        condition: stmt.condition.clone(),
+        dimensions: stmt.dimensions.clone(),
+        ..Default::default()
+    };
+    let counted = select_boxed(ctx, snap, &count, defaults, 0, None).await?;
+    Ok(counted
+        .into_iter()
+        .map(|s| GroupCount {
+            points: s
+                .values
+                .iter()
+                .map(|row| most_counted(row))
+                .max()
+                .unwrap_or(0),
+            measurement: s.name,
+            tags: s.tags,
+        })
+        .collect())
+}
+
+/// `count(f)` of each field, for the counts that cut an answer into parts.
+fn count_fields(fields: &[String]) -> Vec<tessera_influxql::Field> {
+    use tessera_influxql::{DataType, Expr, Field};
+    fields
+        .iter()
+        .map(|f| Field {
+            expr: Expr::Call {
+                name: "count".into(),
+                args: vec![Expr::VarRef {
+                    name: f.clone(),
+                    data_type: DataType::Field,
+                }],
+            },
+            alias: None,
+        })
+        .collect()
+}
+
+fn measurement_source(db: &str, rp: &str, name: &str) -> Source {
+    Source::Measurement(tessera_influxql::Measurement {
+        database: Some(db.to_string()),
+        retention_policy: Some(rp.to_string()),
+        name: Some(name.to_string()),
+        regex: None,
+    })
+}
+
+/// The largest count of a `[time, count…]` row: the fewest rows the points make.
+fn most_counted(row: &[tessera_query::value::Value]) -> u64 {
+    row.iter()
+        .skip(1)
+        .filter_map(|v| match v {
+            tessera_query::value::Value::Integer(n) => u64::try_from(*n).ok(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Windows a count of the data is taken in, to cut a range into slices.
 const SLICE_WINDOWS: i64 = 1024;
 
@@ -318,6 +513,7 @@ async fn time_slices(
     defaults: &Defaults<'_>,
     p: &Prepared,
     name: &str,
+    keys: Option<&tessera_influxql::Expr>,
 ) -> Result<Vec<(i64, i64)>, QueryError> {
     let range = p.plan.range;
     let whole = vec![(range.min, range.max)];
@@ -349,6 +545,7 @@ async fn time_slices(
         db: &g.db,
         rp: &g.rp,
         name,
+        keys,
     };
     let mut windows = count.windows(lo, hi).await?;
     if windows.iter().map(|w| w.2).sum::<u64>() <= target {
@@ -385,6 +582,8 @@ struct WindowCount<'a> {
     db: &'a str,
     rp: &'a str,
     name: &'a str,
+    /// The tag sets counted (all when `None`).
+    keys: Option<&'a tessera_influxql::Expr>,
 }
 
 impl WindowCount<'_> {
@@ -392,7 +591,7 @@ impl WindowCount<'_> {
     /// points (about `SLICE_WINDOWS` of them); a window's points are those of its most
     /// counted field, the fewest rows it can hold.
     async fn windows(&self, lo: i64, hi: i64) -> Result<Vec<(i64, i64, u64)>, QueryError> {
-        use tessera_influxql::{BinaryOp, DataType, Dimension, Expr, Field, Measurement};
+        use tessera_influxql::{BinaryOp, DataType, Dimension, Expr};
         use tessera_query::value::Value;
         let mut windows = SLICE_WINDOWS;
         if self.defaults.limits.buckets > 0 {
@@ -410,36 +609,16 @@ impl WindowCount<'_> {
             }),
             rhs: Box::new(Expr::Time(t)),
         };
-        let and = |a: Expr, b: Expr| Expr::Binary {
-            op: BinaryOp::And,
-            lhs: Box::new(a),
-            rhs: Box::new(b),
-        };
-        let mut condition = and(time(BinaryOp::Gte, lo), time(BinaryOp::Lte, hi));
+        let mut condition = and_expr(time(BinaryOp::Gte, lo), time(BinaryOp::Lte, hi));
+        if let Some(keys) = self.keys {
+            condition = and_expr(paren(keys.clone()), condition);
+        }
         if let Some(c) = &self.stmt.condition {
-            condition = and(Expr::Paren(Box::new(c.clone())), condition);
+            condition = and_expr(paren(c.clone()), condition);
         }
         let count = SelectStatement {
-            fields: self
-                .fields
-                .iter()
-                .map(|f| Field {
-                    expr: Expr::Call {
-                        name: "count".into(),
-                        args: vec![Expr::VarRef {
-                            name: f.clone(),
-                            data_type: DataType::Field,
-                        }],
-                    },
-                    alias: None,
-                })
-                .collect(),
-            sources: vec![Source::Measurement(Measurement {
-                database: Some(self.db.to_string()),
-                retention_policy: Some(self.rp.to_string()),
-                name: Some(self.name.to_string()),
-                regex: None,
-            })],
+            fields: count_fields(self.fields),
+            sources: vec![measurement_source(self.db, self.rp, self.name)],
             condition: Some(condition),
             dimensions: vec![Dimension {
                 expr: Expr::Call {
@@ -454,18 +633,9 @@ impl WindowCount<'_> {
         let mut out = Vec::new();
         for s in &counted {
             for row in &s.values {
-                let Some((Value::Time(t), counts)) = row.split_first() else {
-                    continue;
-                };
-                let n = counts
-                    .iter()
-                    .filter_map(|v| match v {
-                        Value::Integer(n) => u64::try_from(*n).ok(),
-                        _ => None,
-                    })
-                    .max()
-                    .unwrap_or(0);
-                out.push((*t, every, n));
+                if let Some(Value::Time(t)) = row.first() {
+                    out.push((*t, every, most_counted(row)));
+                }
             }
         }
         Ok(out)
