@@ -96,7 +96,8 @@ fn influx_cli_and_python_client_work_unchanged() {
     let (_, out) = influx(node, &["-database", "cli", "-execute", "SELECT FROM"]);
     assert!(out.contains("error parsing query"), "{out}");
 
-    // python3-influxdb: create, write points (JSON → line protocol), query, drop.
+    // python3-influxdb: create, write points (JSON → line protocol), query (MessagePack,
+    // which it asks for), drop.
     let (host, port) = node.rsplit_once(':').expect("host:port");
     let script = format!(
         r#"
@@ -114,6 +115,11 @@ means = {{tags["room"]: list(points)[0]["mean"] for (_, tags), points in rs.item
 assert means == {{"a": 21.0, "b": 18.0}}, means
 rows = list(c.query("SELECT v FROM temp WHERE room = 'a'").get_points())
 assert [r["time"] for r in rows] == ["2023-01-01T00:00:00Z", "2023-01-01T00:01:00Z"], rows
+# The client asks for MessagePack (as from influxd 1.6) and decodes its time extension.
+r = c.request(url="query", method="GET", params={{"q": "SHOW DATABASES"}}, expected_response_code=200)
+assert r.headers["Content-Type"] == "application/x-msgpack", r.headers
+rows = list(c.query("SELECT v FROM temp WHERE room = 'a'", epoch="ms").get_points())
+assert [r["time"] for r in rows] == [1672531200000, 1672531260000], rows
 try:
     c.query("SELECT v FROM")
     raise SystemExit("a bad query did not raise")

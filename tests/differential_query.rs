@@ -60,6 +60,7 @@ const FILES: &[&str] = &[
     "multi_statement",
     "params",
     "csv",
+    "msgpack",
     "show",
     "explain",
     "errors",
@@ -175,7 +176,16 @@ fn send(base: &str, case: &Case) -> Result<Answer, String> {
         .unwrap_or("")
         .to_string();
     let bytes = resp.bytes().map_err(|e| format!("answer cut short: {e}"))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let text = if content_type.contains("msgpack") {
+        // MessagePack is binary: stored (and compared) as hex.
+        let mut hex = String::from("hex:");
+        for b in bytes.iter() {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        hex
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
     let body = decode(case, &content_type, text);
     Ok(Answer {
         status,
@@ -209,6 +219,8 @@ fn family(content_type: &str) -> &'static str {
         "json"
     } else if content_type.contains("csv") {
         "csv"
+    } else if content_type.contains("msgpack") {
+        "msgpack"
     } else if content_type.is_empty() {
         "none"
     } else {

@@ -27,7 +27,8 @@ Case format (one JSON object per line):
                   tests/differential_query.rs for what each one checks
     status, content_type, body   recorded: body is the parsed JSON (a list of the JSON
                   objects when params.chunked is "true"), or the raw text when the answer
-                  is not JSON or compare is "text". A "columns" answer longer than 64 KiB
+                  is not JSON or compare is "text" ("hex:…" for a MessagePack answer).
+                  A "columns" answer longer than 64 KiB
                   is stored as its shape (each "values" list replaced by its length).
 """
 
@@ -53,7 +54,7 @@ DATASET = os.path.join(CASES, "dataset.lp")
 FILES = [
     "select_raw", "where", "aggregates", "selectors", "group_by_time", "fill",
     "group_by_tags", "order_limit", "math", "transformations", "subqueries", "tz",
-    "multi_statement", "params", "csv", "show", "explain", "errors", "combinations", "into", "ddl",
+    "multi_statement", "params", "csv", "msgpack", "show", "explain", "errors", "combinations", "into", "ddl",
 ]
 
 # The most lines in one /write request while loading the dataset.
@@ -196,6 +197,9 @@ def request(base, case):
     else:
         url = f"{base}/query" + (f"?{query}" if query else "")
     status, ctype, raw = http(method, url, body, headers)
+    if "msgpack" in ctype:
+        # MessagePack is binary: stored (and compared) as hex.
+        return status, ctype, "hex:" + raw.hex()
     return status, ctype, raw.decode("utf-8", errors="replace")
 
 

@@ -22,6 +22,9 @@ struct Row {
     /// fill() fills these, as influxd fills each call's iterator, and computes the
     /// outputs over them again.
     calls: Vec<Value>,
+    /// Under fill(number) or fill(previous), the selected point's values the outputs read
+    /// (its fields by plan index, then the tags they read): influxd fills these too.
+    aux: Vec<Value>,
 }
 
 impl Row {
@@ -31,6 +34,148 @@ impl Row {
             time,
             values,
             calls: Vec::new(),
+            aux: Vec::new(),
+        }
+    }
+}
+
+/// The outputs of an aggregate statement as they read the selected point's values
+/// filled (see [`Row::aux`]): each tag they read becomes a field after the plan's.
+struct AuxFill {
+    tags: Vec<String>,
+    outputs: Vec<OExpr>,
+    /// The inputs the outputs read.
+    read: Vec<bool>,
+}
+
+impl AuxFill {
+    fn new(plan: &SelectPlan) -> Option<AuxFill> {
+        if !plan.aux
+            || !matches!(
+                plan.fill,
+                Fill::Number(_) | Fill::Integer(_) | Fill::Previous
+            )
+        {
+            return None;
+        }
+        fn rewrite(o: &OExpr, nf: usize, tags: &mut Vec<String>) -> OExpr {
+            match o {
+                OExpr::Tag(k) => {
+                    let i = tags.iter().position(|t| t == k).unwrap_or_else(|| {
+                        tags.push(k.clone());
+                        tags.len() - 1
+                    });
+                    OExpr::Field(nf + i)
+                }
+                OExpr::Bin(op, a, b) => OExpr::Bin(
+                    *op,
+                    Box::new(rewrite(a, nf, tags)),
+                    Box::new(rewrite(b, nf, tags)),
+                ),
+                OExpr::Math(f, a) => {
+                    OExpr::Math(f.clone(), a.iter().map(|x| rewrite(x, nf, tags)).collect())
+                }
+                OExpr::Cast(a, t) => OExpr::Cast(Box::new(rewrite(a, nf, tags)), *t),
+                other => other.clone(),
+            }
+        }
+        fn mark(o: &OExpr, read: &mut Vec<bool>) {
+            match o {
+                OExpr::Field(i) => {
+                    if *i >= read.len() {
+                        read.resize(*i + 1, false);
+                    }
+                    read[*i] = true;
+                }
+                OExpr::Bin(_, a, b) => {
+                    mark(a, read);
+                    mark(b, read);
+                }
+                OExpr::Math(_, a) => a.iter().for_each(|x| mark(x, read)),
+                OExpr::Cast(a, _) => mark(a, read),
+                _ => {}
+            }
+        }
+        let nf = plan.fields.len();
+        let mut tags = Vec::new();
+        let outputs: Vec<OExpr> = plan
+            .outputs
+            .iter()
+            .map(|o| {
+                if o.reads_row() {
+                    rewrite(o, nf, &mut tags)
+                } else {
+                    o.clone()
+                }
+            })
+            .collect();
+        let mut read = vec![false; nf + tags.len()];
+        for o in outputs.iter().filter(|o| o.reads_row()) {
+            mark(o, &mut read);
+        }
+        Some(AuxFill {
+            tags,
+            outputs,
+            read,
+        })
+    }
+
+    /// A row's inputs from the point it selected (none: a window without one).
+    fn inputs(&self, plan: &SelectPlan, point: Option<&AuxRow>) -> Vec<Value> {
+        let mut v = vec![Value::Null; self.read.len()];
+        if let Some(p) = point {
+            for (i, f) in p.fields.iter().enumerate().take(plan.fields.len()) {
+                v[i] = f.clone();
+            }
+            for (j, k) in self.tags.iter().enumerate() {
+                v[plan.fields.len() + j] = eval(&OExpr::Tag(k.clone()), &[], &p.tags, &[]);
+            }
+        }
+        v
+    }
+
+    /// Fills the rows' inputs as influxd fills the selected point's values: a null
+    /// takes the fill number (converted to an integer or float field's type; a tag or
+    /// other field takes it as written) or the previous value of its column; then the
+    /// outputs that read them are computed again.
+    fn fill(&self, plan: &SelectPlan, rows: &mut [Row]) {
+        let number = |i: usize| -> Option<Value> {
+            use tessera_storage::batch::FieldType;
+            let t = plan.field_types.get(i).copied().flatten();
+            match (plan.fill, t) {
+                (Fill::Number(f), Some(FieldType::Integer)) => Some(Value::Integer(f as i64)),
+                (Fill::Integer(n), Some(FieldType::Float)) => Some(Value::Float(n as f64)),
+                (Fill::Number(f), _) => Some(Value::Float(f)),
+                (Fill::Integer(n), _) => Some(Value::Integer(n)),
+                _ => None,
+            }
+        };
+        let mut previous: Vec<Value> = vec![Value::Null; self.read.len()];
+        for r in rows.iter_mut() {
+            if r.aux.len() != self.read.len() {
+                continue;
+            }
+            for (i, v) in r.aux.iter_mut().enumerate() {
+                if !self.read[i] {
+                    continue;
+                }
+                if v.is_null() {
+                    if let Some(n) = number(i) {
+                        *v = n;
+                    } else if plan.fill == Fill::Previous {
+                        *v = previous[i].clone();
+                    }
+                } else {
+                    previous[i] = v.clone();
+                }
+            }
+            let outs: Vec<Option<Out>> = r.calls.iter().map(Out::of).collect();
+            let refs: Vec<Option<&Out>> = outs.iter().map(Option::as_ref).collect();
+            for (c, o) in self.outputs.iter().enumerate() {
+                if o.reads_row() {
+                    r.values[c] = eval(o, &r.aux, &[], &refs);
+                }
+            }
         }
     }
 }
@@ -874,6 +1019,7 @@ fn aggregate_rows(
     let is_count: Vec<bool> = plan.calls.iter().map(|c| c.name == "count").collect();
     // What orders equal-time points in influxd's merge (first()/last() ask).
     let refs = aux_refs(plan, false, !plan.over_subquery);
+    let aux_fill = AuxFill::new(plan);
     // Without GROUP BY time each call's answer carries its own time, and calls answering
     // at different times answer in different rows (influxd's cursor joins the calls'
     // iterators by time): integral() of a float field reports epoch 0 whatever the
@@ -1043,6 +1189,10 @@ fn aggregate_rows(
                         .iter()
                         .map(|c| c.map(|o| o.value.clone()).unwrap_or(Value::Null))
                         .collect(),
+                    aux: aux_fill
+                        .as_ref()
+                        .map(|a| a.inputs(plan, None))
+                        .unwrap_or_default(),
                 })
             };
             // A window only integral() labels (under DESC, a window's end) past the
@@ -1171,10 +1321,15 @@ fn aggregate_rows(
                     } else {
                         Vec::new()
                     };
+                    let point = first.and_then(|o| aux.get(&o.aux));
                     rows.push(Row {
                         time,
                         values,
                         calls,
+                        aux: aux_fill
+                            .as_ref()
+                            .map(|a| a.inputs(plan, point))
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -1182,10 +1337,13 @@ fn aggregate_rows(
         // fill(previous) follows the output order (ORDER BY time DESC fills from later).
         if plan.descending {
             rows.reverse();
-            fill(plan, &mut rows);
+        }
+        fill(plan, &mut rows);
+        if let Some(a) = &aux_fill {
+            a.fill(plan, &mut rows);
+        }
+        if plan.descending {
             rows.reverse();
-        } else {
-            fill(plan, &mut rows);
         }
         // A group where no call answered anything has no rows at all (fill() has nothing
         // to fill from: `percentile(x, 0)` never answers; a field condition can leave

@@ -23,6 +23,7 @@ pub mod cond;
 pub mod error;
 pub mod exec;
 pub mod finish;
+pub mod msgpack;
 pub mod output;
 pub mod plan;
 pub mod timefmt;

@@ -394,6 +394,14 @@ pub fn error_json(message: &str, pretty: bool) -> String {
     out
 }
 
+/// A request's error as influxd's CSV writer puts it: an `error` header and the message.
+pub fn error_csv(message: &str) -> String {
+    let mut out = String::from("error\n");
+    csv_field(message, &mut out);
+    out.push('\n');
+    out
+}
+
 fn csv_field(s: &str, out: &mut String) {
     let needs = s.contains([',', '"', '\r', '\n']) || s.starts_with(' ') || s.starts_with('\t');
     if needs {

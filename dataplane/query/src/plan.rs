@@ -135,6 +135,18 @@ pub enum OExpr {
 }
 
 impl OExpr {
+    /// Whether this output reads a field or tag of the row itself, outside any call
+    /// (beside aggregates: a value of the selected point).
+    pub fn reads_row(&self) -> bool {
+        match self {
+            OExpr::Field(_) | OExpr::Tag(_) => true,
+            OExpr::Bin(_, a, b) => a.reads_row() || b.reads_row(),
+            OExpr::Math(_, a) => a.iter().any(OExpr::reads_row),
+            OExpr::Cast(a, _) => a.reads_row(),
+            OExpr::Call(_) | OExpr::Lit(_) | OExpr::Transform { .. } => false,
+        }
+    }
+
     /// Calls `f` with every transformation node of this output (outer ones first).
     pub fn walk_transform_nodes<'a>(&'a self, f: &mut impl FnMut(&'a OExpr)) {
         match self {
@@ -1098,11 +1110,9 @@ pub fn plan_select(
     }
     let _ = (ctx.group_tags, ctx.aggregate);
     let (plan_fields, calls, call_reads_back) = (ctx.fields, ctx.calls, ctx.reads_back);
+    // (Math over them too: `max(x), uptime * 2` reads the selected point's uptime.)
     let aux = aggregate
-        && (outputs
-            .iter()
-            .any(|o| matches!(o, OExpr::Field(_) | OExpr::Tag(_) | OExpr::Cast(..)))
-            || calls.iter().any(|c| !c.tags.is_empty()));
+        && (outputs.iter().any(OExpr::reads_row) || calls.iter().any(|c| !c.tags.is_empty()));
     let columns = column_names(&fields);
     let tag_columns: BTreeSet<String> = tag_outputs
         .iter()

@@ -9,26 +9,29 @@
 use tessera_query::output::{results_json, CsvWriter, Series, StatementResult, TimeFormat};
 use tessera_query::QueryError;
 
-/// Writes result objects to the stream, as JSON (one object and a newline each) or CSV.
+use crate::handlers::Format;
+
+/// Writes result objects to the stream, as JSON (one object and a newline each), CSV
+/// or MessagePack (one map each).
 pub struct Emitter {
     tx: flume::Sender<Vec<u8>>,
     tf: TimeFormat,
-    pretty: bool,
-    csv: Option<CsvWriter>,
+    format: Format,
+    csv: CsvWriter,
 }
 
 impl Emitter {
-    pub fn new(tx: flume::Sender<Vec<u8>>, tf: TimeFormat, pretty: bool, csv: bool) -> Emitter {
+    pub fn new(tx: flume::Sender<Vec<u8>>, tf: TimeFormat, format: Format) -> Emitter {
         Emitter {
             tx,
             // CSV prints RFC 3339 times as nanoseconds.
-            tf: if csv && tf == TimeFormat::Rfc3339 {
+            tf: if format == Format::Csv && tf == TimeFormat::Rfc3339 {
                 TimeFormat::Epoch(1)
             } else {
                 tf
             },
-            pretty,
-            csv: csv.then(CsvWriter::default),
+            format,
+            csv: CsvWriter::default(),
         }
     }
 
@@ -40,26 +43,28 @@ impl Emitter {
     /// Sends one result object; fails when the client is gone.
     pub async fn emit(&mut self, r: &StatementResult) -> Result<(), QueryError> {
         let one = std::slice::from_ref(r);
-        let body = match &mut self.csv {
-            Some(w) => {
+        let body = match self.format {
+            Format::Csv => {
                 let mut out = String::new();
-                w.write(one, self.tf, &mut out);
-                out
+                self.csv.write(one, self.tf, &mut out);
+                out.into_bytes()
             }
-            None => match tessera_query::output::unencodable_float(one) {
+            Format::Msgpack => tessera_query::msgpack::results(one, self.tf),
+            Format::Json { pretty } => match tessera_query::output::unencodable_float(one) {
                 // influxd's JSON encoder fails on ±Inf: the chunk is the encoder's error.
                 Some(v) => format!(
                     "json: error calling MarshalJSON for type httpd.Response: json: error \
                      calling MarshalJSON for type *query.Result: json: unsupported value: {v}\n"
-                ),
-                None => results_json(one, self.tf, self.pretty),
+                )
+                .into_bytes(),
+                None => results_json(one, self.tf, pretty).into_bytes(),
             },
         };
         if body.is_empty() {
             return Ok(());
         }
         self.tx
-            .send_async(body.into_bytes())
+            .send_async(body)
             .await
             .map_err(|_| QueryError::Killed)
     }

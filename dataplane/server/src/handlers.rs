@@ -49,10 +49,76 @@ impl Ctx {
     }
 }
 
-/// An error answer with InfluxDB's JSON shape.
+/// An error answer with InfluxDB's shape: `{"error":"…"}` (its body is written again
+/// in the request's format by [`handle`]).
 pub fn error_json(status: u16, message: &str) -> Response {
-    let body = serde_json::json!({ "error": message });
-    Response::json(status, body.to_string().into_bytes())
+    let mut r = Response::json(
+        status,
+        tessera_query::output::error_json(message, false).into_bytes(),
+    );
+    r.error = Some(message.to_string());
+    r
+}
+
+/// The format influxd 1.6 answers a request in: from its `Accept` header, matched
+/// exactly (`application/csv` or `text/csv`, `application/x-msgpack`), else JSON,
+/// indented when the URL (not a form body) says `pretty=true`. Errors of every endpoint
+/// take it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json { pretty: bool },
+    Csv,
+    Msgpack,
+}
+
+impl Format {
+    pub fn of(req: &Request) -> Format {
+        let accept = req
+            .head
+            .header("accept")
+            .map(|v| String::from_utf8_lossy(v).trim().to_string());
+        match accept.as_deref() {
+            Some("application/csv" | "text/csv") => Format::Csv,
+            Some("application/x-msgpack") => Format::Msgpack,
+            _ => Format::Json {
+                pretty: req.head.query_decoded("pretty").as_deref() == Some("true"),
+            },
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json { .. } => "application/json",
+            Format::Csv => "text/csv",
+            Format::Msgpack => "application/x-msgpack",
+        }
+    }
+
+    /// An error answer's body in this format, with influxd's `X-Influxdb-Error` header
+    /// (the message's first 1024 bytes) on every error but a 401.
+    pub fn error(self, mut resp: Response) -> Response {
+        let Some(message) = resp.error.take() else {
+            return resp;
+        };
+        resp.body = match self {
+            Format::Json { pretty } => {
+                tessera_query::output::error_json(&message, pretty).into_bytes()
+            }
+            Format::Csv => tessera_query::output::error_csv(&message).into_bytes(),
+            Format::Msgpack => tessera_query::msgpack::error(&message),
+        };
+        resp.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        resp = resp.header("Content-Type", self.content_type());
+        if resp.status != 401 && resp.status / 100 != 2 {
+            let mut end = message.len().min(1024);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            resp = resp.header("X-Influxdb-Error", &message[..end]);
+        }
+        resp
+    }
 }
 
 /// `X-Influxdb-Build` of an Enterprise build.
@@ -61,6 +127,7 @@ const BUILD: &str = "ENT";
 /// Answers one request.
 pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
     let core = &*ctx.state;
+    let format = Format::of(&req);
     let kind = match req.head.path.as_str() {
         "/write" => crate::stats::RequestKind::Write {
             bytes: req.body.len(),
@@ -86,6 +153,7 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
         ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
         _ => route(&req, core),
     };
+    let resp = format.error(resp);
     timer.answered(resp.status, resp.body.len());
     finish(resp, core)
 }

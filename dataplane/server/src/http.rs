@@ -247,6 +247,9 @@ pub struct Response {
     /// chunked`, each piece one HTTP chunk, sent as soon as it comes); `body` is then
     /// unused.
     pub stream: Option<BodyStream>,
+    /// An error answer's message: its body is written in the format the request asked
+    /// for (see `handlers::Format`) before it is sent.
+    pub error: Option<String>,
 }
 
 /// The receiving end of a streamed body. The producer stops when it is dropped (the
@@ -261,6 +264,7 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             stream: None,
+            error: None,
         }
     }
 

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use tessera_influxql::{ParamValue, Params};
-use tessera_query::output::{
-    error_json as query_error_json, results_json, CsvWriter, StatementResult, TimeFormat,
-};
+use tessera_query::output::{results_json, CsvWriter, StatementResult, TimeFormat};
 use tessera_query::QueryError;
 
 use crate::handlers::Ctx;
@@ -45,7 +43,8 @@ fn read_params(req: &Request) -> QueryParams {
         db: get("db").unwrap_or_default(),
         rp: get("rp").unwrap_or_default(),
         epoch: get("epoch"),
-        pretty: get("pretty").as_deref() == Some("true"),
+        // influxd reads `pretty` from the URL only.
+        pretty: req.head.query_decoded("pretty").as_deref() == Some("true"),
         chunked: get("chunked").as_deref() == Some("true"),
         chunk_size: get("chunk_size")
             .and_then(|s| s.parse().ok())
@@ -55,26 +54,8 @@ fn read_params(req: &Request) -> QueryParams {
     }
 }
 
-fn wants_csv(req: &Request) -> bool {
-    req.head
-        .header("accept")
-        .map(|a| {
-            let a = String::from_utf8_lossy(a);
-            a.contains("application/csv") || a.contains("text/csv")
-        })
-        .unwrap_or(false)
-}
-
-fn error_response(status: u16, msg: &str, pretty: bool, csv: bool) -> Response {
-    if csv {
-        let mut out = String::from("error\n\"");
-        out.push_str(&msg.replace('"', "\"\""));
-        out.push_str("\"\n");
-        return Response::new(status)
-            .header("Content-Type", "text/csv")
-            .body(out.into_bytes());
-    }
-    Response::json(status, query_error_json(msg, pretty).into_bytes())
+fn error_response(status: u16, msg: &str) -> Response {
+    crate::handlers::error_json(status, msg)
 }
 
 /// `params={"name": value}` as influxd 1.6 decodes it.
@@ -138,21 +119,21 @@ pub async fn query(
     user: Option<&tessera_meta_types::User>,
 ) -> Response {
     let p = read_params(req);
-    let csv = wants_csv(req);
+    let format = crate::handlers::Format::of(req);
     let Some(q) = p.q.clone().filter(|q| !q.trim().is_empty()) else {
-        return error_response(400, "missing required parameter \"q\"", p.pretty, csv);
+        return error_response(400, "missing required parameter \"q\"");
     };
     let params = match p.params.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => match parse_params(raw) {
             Ok(x) => x,
-            Err(e) => return error_response(400, &e, p.pretty, csv),
+            Err(e) => return error_response(400, &e),
         },
         None => HashMap::new(),
     };
     // influxd trims the query before parsing (positions in errors depend on it).
     let query = match tessera_influxql::parse_query_with_params(q.trim(), &params) {
         Ok(q) => q,
-        Err(e) => return error_response(400, &e.influxd_text(), p.pretty, csv),
+        Err(e) => return error_response(400, &e.influxd_text()),
     };
     // influxd resolves tz() while parsing.
     for st in &query.statements {
@@ -162,8 +143,6 @@ pub async fn query(
                     return error_response(
                         400,
                         &format!("error parsing query: unable to find time zone {name}"),
-                        p.pretty,
-                        csv,
                     );
                 }
             }
@@ -172,12 +151,7 @@ pub async fn query(
     if ctx.config.http.auth_enabled {
         if let Some(snap) = ctx.state.state().snapshot.clone() {
             if let Err(e) = crate::auth::authorize_query(user, &query.statements, &p.db, &snap) {
-                return error_response(
-                    403,
-                    &format!("error authorizing query: {e}"),
-                    p.pretty,
-                    csv,
-                );
+                return error_response(403, &format!("error authorizing query: {e}"));
             }
         }
     }
@@ -194,12 +168,13 @@ pub async fn query(
             user: user.cloned(),
             text: q,
             get: req.head.method == "GET",
-            csv,
+            format,
             params: p,
         };
         glommio::spawn_local(job.run(query, tx)).detach();
-        let kind = if csv { "text/csv" } else { "application/json" };
-        return Response::new(200).header("Content-Type", kind).streamed(rx);
+        return Response::new(200)
+            .header("Content-Type", format.content_type())
+            .streamed(rx);
     }
     let registration = crate::registry::register(&q, &p.db);
     let _timer = crate::stats::QueryTimer::start();
@@ -246,7 +221,12 @@ pub async fn query(
             s.partial |= s.values.len() > 10_000;
         }
     }
-    if csv {
+    if format == crate::handlers::Format::Msgpack {
+        return Response::new(200)
+            .header("Content-Type", format.content_type())
+            .body(tessera_query::msgpack::results(&results, tf));
+    }
+    if format == crate::handlers::Format::Csv {
         let mut out = String::new();
         let tf = if tf == TimeFormat::Rfc3339 {
             TimeFormat::Epoch(1)
@@ -376,7 +356,7 @@ struct Streamed {
     user: Option<tessera_meta_types::User>,
     text: String,
     get: bool,
-    csv: bool,
+    format: crate::handlers::Format,
     params: QueryParams,
 }
 
@@ -386,7 +366,7 @@ impl Streamed {
         let registration = crate::registry::register(&self.text, &p.db);
         let _timer = crate::stats::QueryTimer::start();
         let tf = TimeFormat::from_epoch_param(p.epoch.as_deref());
-        let mut out = crate::chunked::Emitter::new(tx, tf, p.pretty, self.csv);
+        let mut out = crate::chunked::Emitter::new(tx, tf, self.format);
         let n = query.statements.len();
         for (i, st) in query.statements.iter().enumerate() {
             let r = match self.statement(st, i, &registration.cancel, &mut out).await {
