@@ -99,6 +99,59 @@ fn expected_chunks(node: &str, db: &str, q: &str, size: usize) -> Vec<Value> {
     out
 }
 
+/// A `/query` answer's body over a raw connection (HTTP chunks joined, gunzipped when
+/// asked for gzip, which the answer must then say).
+fn raw_query(node: &str, db: &str, q: &str, chunked: bool, gzip: bool) -> Vec<u8> {
+    let mut params = format!("db={db}&q={}", q.replace(' ', "+").replace('*', "%2A"));
+    if chunked {
+        params.push_str("&chunked=true&chunk_size=500");
+    }
+    let mut stream = std::net::TcpStream::connect(node).expect("connect");
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "GET /query?{params} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{accept}\r\n"
+    )
+    .expect("send");
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).expect("read");
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
+    let mut body = all[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut joined = Vec::new();
+        let mut at = 0;
+        loop {
+            let eol = at
+                + body[at..]
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .expect("size");
+            let size = usize::from_str_radix(std::str::from_utf8(&body[at..eol]).expect("hex"), 16)
+                .expect("chunk size");
+            if size == 0 {
+                break;
+            }
+            joined.extend_from_slice(&body[eol + 2..eol + 2 + size]);
+            at = eol + 2 + size + 2;
+        }
+        body = joined;
+    }
+    assert_eq!(head.contains("content-encoding: gzip"), gzip, "{head}");
+    if gzip {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        body = out;
+    }
+    body
+}
+
 /// Every row of a chunked answer, as text, sorted.
 fn row_set(chunks: &[Value]) -> Vec<String> {
     let mut rows: Vec<String> = chunks
@@ -179,6 +232,17 @@ fn chunked_select_read_in_slices_answers_as_read_whole() {
                 assert_eq!(g, w, "{q} (chunk_size {size}): result object {i}");
             }
         }
+    }
+    // Gzipped (`Accept-Encoding: gzip`, as influxd gzips /query answers), streamed or
+    // not, the same answer once unzipped.
+    for (q, chunked) in [
+        ("SELECT * FROM m", true),
+        ("SELECT * FROM m GROUP BY b_dc", false),
+    ] {
+        let plain = raw_query(&node, "s", q, chunked, false);
+        let zipped = raw_query(&node, "s", q, chunked, true);
+        assert!(!plain.is_empty());
+        assert_eq!(zipped, plain, "{q}: gzipped");
     }
     // A float alone does not order rows of equal time (influxd's heap does, from its
     // history): the rows are the same, their order at equal times may differ.

@@ -128,6 +128,11 @@ const BUILD: &str = "ENT";
 pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
     let core = &*ctx.state;
     let format = Format::of(&req);
+    let req_gzip = req.head.path == "/query"
+        && req
+            .head
+            .header("accept-encoding")
+            .is_some_and(|v| v.windows(4).any(|w| w == b"gzip"));
     let kind = match req.head.path.as_str() {
         "/write" => crate::stats::RequestKind::Write {
             bytes: req.body.len(),
@@ -153,7 +158,9 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
         ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
         _ => route(&req, core),
     };
-    let resp = format.error(resp);
+    let mut resp = format.error(resp);
+    // influxd gzips `/query` answers (only) for a client that accepts it.
+    resp.gzip = req_gzip && resp.status != 204;
     timer.answered(resp.status, resp.body.len());
     finish(resp, core)
 }

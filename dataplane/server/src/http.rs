@@ -250,6 +250,8 @@ pub struct Response {
     /// An error answer's message: its body is written in the format the request asked
     /// for (see `handlers::Format`) before it is sent.
     pub error: Option<String>,
+    /// Send the body gzipped (`Content-Encoding: gzip`), a streamed one piece by piece.
+    pub gzip: bool,
 }
 
 /// The receiving end of a streamed body. The producer stops when it is dropped (the
@@ -265,6 +267,7 @@ impl Response {
             body: Vec::new(),
             stream: None,
             error: None,
+            gzip: false,
         }
     }
 
@@ -298,7 +301,15 @@ impl Response {
     }
 
     /// Serializes the response; `head_only` for `HEAD` requests keeps the length header.
+    /// (A gzipped whole body is compressed here.)
     pub fn encode(&self, head_only: bool, keep_alive: bool, out: &mut Vec<u8>) {
+        if self.gzip && self.stream.is_none() {
+            let mut plain = self.clone();
+            plain.gzip = false;
+            plain.body = gzip_all(&self.body);
+            plain.headers.push(("Content-Encoding", "gzip".into()));
+            return plain.encode(head_only, keep_alive, out);
+        }
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.to_string().as_bytes());
         out.push(b' ');
@@ -321,6 +332,9 @@ impl Response {
         }
         if !keep_alive {
             out.extend_from_slice(b"Connection: close\r\n");
+        }
+        if self.gzip {
+            out.extend_from_slice(b"Content-Encoding: gzip\r\n");
         }
         out.extend_from_slice(b"\r\n");
         if !head_only && self.status != 204 && self.status != 304 && self.stream.is_none() {
@@ -349,14 +363,37 @@ impl Response {
             stream.flush().await?;
             return Ok(());
         }
+        // A gzipped stream is one gzip member, flushed after each piece so the client
+        // can read every piece as it comes.
+        let mut gz = self
+            .gzip
+            .then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        let chunk = |out: &mut Vec<u8>, data: &[u8]| {
+            if !data.is_empty() {
+                out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                out.extend_from_slice(data);
+                out.extend_from_slice(b"\r\n");
+            }
+        };
         // The head goes out with the first piece.
         while let Ok(piece) = pieces.recv_async().await {
             if piece.is_empty() {
                 continue;
             }
-            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
-            out.extend_from_slice(&piece);
-            out.extend_from_slice(b"\r\n");
+            match gz.as_mut() {
+                Some(gz) => {
+                    use std::io::Write;
+                    gz.write_all(&piece)?;
+                    // Only a piece with nothing behind it is flushed (a sync flush costs
+                    // a few bytes each).
+                    if pieces.is_empty() {
+                        gz.flush()?;
+                    }
+                    let done = std::mem::take(gz.get_mut());
+                    chunk(out, &done);
+                }
+                None => chunk(out, &piece),
+            }
             // Pieces already waiting go out in the same write.
             if pieces.is_empty() || out.len() >= WRITE_BATCH {
                 stream.write_all(out).await?;
@@ -364,11 +401,27 @@ impl Response {
                 out.clear();
             }
         }
+        if let Some(gz) = gz {
+            let rest = gz.finish()?;
+            chunk(out, &rest);
+        }
         out.extend_from_slice(b"0\r\n\r\n");
         stream.write_all(out).await?;
         stream.flush().await?;
         Ok(())
     }
+}
+
+/// `body` gzipped at the fastest level (the client only needs to read it).
+fn gzip_all(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(body);
+    gz.finish().unwrap_or_default()
 }
 
 /// A streamed body's pieces are gathered into writes of about this size.
