@@ -98,6 +98,8 @@ pub struct HttpConfig {
     pub auth_enabled: bool,
     /// Key of HS256 bearer tokens (JWT); empty: bearer tokens are refused.
     pub shared_secret: String,
+    /// `/debug/pprof` is served.
+    pub pprof_enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +215,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("http", "max-body-size", Kind::Int, "25000000"),
     ("http", "auth-enabled", Kind::Bool, "false"),
     ("http", "shared-secret", Kind::Str, ""),
+    ("http", "pprof-enabled", Kind::Bool, "true"),
     ("cluster", "dial-timeout", Kind::Duration, "1s"),
     ("cluster", "shard-writer-timeout", Kind::Duration, "5s"),
     ("cluster", "shard-reader-timeout", Kind::Duration, "5s"),
@@ -588,6 +591,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             max_body_size: non_negative("http", "max-body-size")?,
             auth_enabled: matches!(get("http", "auth-enabled").value, Value::Bool(true)),
             shared_secret: string("http", "shared-secret"),
+            pprof_enabled: matches!(get("http", "pprof-enabled").value, Value::Bool(true)),
         },
         cluster: ClusterConfig {
             dial_timeout: dur("cluster", "dial-timeout")?,
@@ -681,7 +685,7 @@ impl Config {
         let _ = writeln!(
             out,
             "\n[http]\n  bind-address = {}\n  max-body-size = {}\n  auth-enabled = {}\n  \
-             shared-secret = {}",
+             shared-secret = {}\n  pprof-enabled = {}",
             q(&self.http.bind_address.to_string()),
             self.http.max_body_size,
             self.http.auth_enabled,
@@ -689,7 +693,8 @@ impl Config {
                 ""
             } else {
                 "<set>"
-            })
+            }),
+            self.http.pprof_enabled
         );
         let _ = writeln!(
             out,

@@ -154,9 +154,15 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
         },
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
+        (_, path) if path.starts_with("/debug/pprof") && ctx.config.http.pprof_enabled => {
+            match crate::pprof::answer(&req).await {
+                Some(r) => r,
+                None => route(&req),
+            }
+        }
         ("GET", "/debug/shards") => debug_shards(ctx),
         ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
-        _ => route(&req, core),
+        _ => route(&req),
     };
     let mut resp = format.error(resp);
     // influxd gzips `/query` answers (only) for a client that accepts it.
@@ -172,12 +178,12 @@ fn finish(resp: Response, core: &CoreState) -> Response {
         .header("X-Influxdb-Version", core.facts.version)
 }
 
-fn route(req: &Request, core: &CoreState) -> Response {
+fn route(req: &Request) -> Response {
     let head = &req.head;
     let get_or_head = matches!(head.method.as_str(), "GET" | "HEAD");
     match head.path.as_str() {
-        "/ping" if get_or_head => ping(req, core),
-        "/ping" | "/debug/vars" | "/write" | "/query" => {
+        "/ping" | "/status" if get_or_head => ping(),
+        "/ping" | "/status" | "/debug/vars" | "/write" | "/query" => {
             // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
             Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
         }
@@ -186,18 +192,10 @@ fn route(req: &Request, core: &CoreState) -> Response {
     }
 }
 
-/// `/ping`: 204, or with `verbose` (any value but empty, `0`, `false`) 200 and the version.
-fn ping(req: &Request, core: &CoreState) -> Response {
-    let verbose = req
-        .head
-        .query_param("verbose")
-        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
-    if verbose {
-        let body = serde_json::json!({ "version": core.facts.version });
-        Response::json(200, body.to_string().into_bytes())
-    } else {
-        Response::new(204)
-    }
+/// `/ping` and `/status`: 204 (influxd 1.6 answers `verbose=true` the same), with the
+/// JSON content type influxd puts on it.
+fn ping() -> Response {
+    Response::new(204).header("Content-Type", "application/json")
 }
 
 /// `/debug/vars`: what this node knows about itself and its cluster, and its statistics
@@ -344,13 +342,10 @@ mod tests {
     fn get(core: &CoreState, raw: &str) -> Response {
         let head = parse_head(raw.as_bytes()).unwrap().unwrap();
         finish(
-            route(
-                &Request {
-                    head,
-                    body: Bytes::new(),
-                },
-                core,
-            ),
+            route(&Request {
+                head,
+                body: Bytes::new(),
+            }),
             core,
         )
     }
@@ -374,13 +369,12 @@ mod tests {
         let r2 = get(&c, "HEAD /ping HTTP/1.1\r\n\r\n");
         assert_eq!(r2.status, 204);
         assert_ne!(header(&r2, "Request-Id"), Some(id));
+        // influxd 1.6.7 has no verbose ping.
         let r = get(&c, "GET /ping?verbose=true HTTP/1.1\r\n\r\n");
-        assert_eq!(r.status, 200);
-        assert_eq!(r.body, br#"{"version":"9.9.9-tessera"}"#);
-        assert_eq!(
-            get(&c, "GET /ping?verbose=false HTTP/1.1\r\n\r\n").status,
-            204
-        );
+        assert_eq!(r.status, 204);
+        assert!(r.body.is_empty());
+        assert_eq!(get(&c, "GET /status HTTP/1.1\r\n\r\n").status, 204);
+        assert_eq!(get(&c, "HEAD /status HTTP/1.1\r\n\r\n").status, 204);
         assert_eq!(get(&c, "POST /ping HTTP/1.1\r\n\r\n").status, 405);
     }
 

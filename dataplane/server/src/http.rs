@@ -44,12 +44,12 @@ impl HttpError {
         let (status, text) = match self {
             HttpError::Malformed(_) | HttpError::BadContentLength => (400, "Bad Request"),
             HttpError::HeadTooLarge => (431, "Request Header Fields Too Large"),
-            // influxd answers an oversized body in its JSON error shape.
+            // influxd answers an oversized body through its JSON error writer.
             HttpError::BodyTooLarge(_) => {
-                return Some(Response::json(
-                    413,
-                    br#"{"error":"Request Entity Too Large"}"#.to_vec(),
-                ))
+                return Some(
+                    Response::json(413, b"{\"error\":\"Request Entity Too Large\"}\n".to_vec())
+                        .header("X-Influxdb-Error", "Request Entity Too Large"),
+                )
             }
             HttpError::BadChunk(_) => (400, "Bad Request"),
             HttpError::UnsupportedEncoding(_) => (501, "Not Implemented"),

@@ -57,6 +57,7 @@ pub mod meta_sync;
 pub mod monitor;
 pub mod node;
 pub mod node_identity;
+pub mod pprof;
 pub mod query;
 pub mod registry;
 pub mod router;
