@@ -255,9 +255,7 @@ pub async fn select_streamed(
             .iter()
             .any(tessera_query::plan::OExpr::has_transform);
     if !sliceable {
-        let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
-        check_limits(limits, total.series, total.points)?;
-        for s in answer(snap, stmt, defaults, *p, total)? {
+        for s in read_whole(ctx, snap, stmt, defaults, p).await? {
             chunks.series(out, s).await?;
         }
         return Ok(());
@@ -279,9 +277,7 @@ pub async fn select_streamed(
     } else {
         let groups = group_counts(ctx, snap, stmt, defaults, &p).await?;
         if groups.iter().map(|g| g.points).sum::<u64>() <= target {
-            let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
-            check_limits(limits, total.series, total.points)?;
-            for s in answer(snap, stmt, defaults, *p, total)? {
+            for s in read_whole(ctx, snap, stmt, defaults, p).await? {
                 chunks.series(out, s).await?;
             }
             return Ok(());
@@ -730,6 +726,17 @@ async fn select_inner(
         Planned::Done(series) => return Ok(series),
         Planned::Ready(p) => p,
     };
+    read_whole(ctx, snap, stmt, defaults, p).await
+}
+
+/// Reads a planned statement in one go: its answer.
+async fn read_whole(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    p: Box<Prepared>,
+) -> Result<Vec<Series>, QueryError> {
     let total = execute(ctx, snap, stmt, defaults, &p, &p.plan, None).await?;
     check_limits(defaults.limits, total.series, total.points)?;
     answer(snap, stmt, defaults, *p, total)
