@@ -73,6 +73,9 @@ pub struct Head {
     /// `Transfer-Encoding: chunked`: the body's length is known only once read.
     pub chunked: bool,
     pub keep_alive: bool,
+    /// An HTTP/1.0 request: a streamed answer goes without chunked encoding, its end
+    /// being the connection's.
+    pub http10: bool,
     pub expect_continue: bool,
     /// Bytes of the head, including the blank line.
     pub len: usize,
@@ -173,6 +176,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
         chunked: false,
         // HTTP/1.1 keeps the connection by default, HTTP/1.0 closes it.
         keep_alive: version >= 1,
+        http10: version == 0,
         expect_continue: false,
         len,
     };
@@ -303,12 +307,24 @@ impl Response {
     /// Serializes the response; `head_only` for `HEAD` requests keeps the length header.
     /// (A gzipped whole body is compressed here.)
     pub fn encode(&self, head_only: bool, keep_alive: bool, out: &mut Vec<u8>) {
+        self.encode_head(head_only, keep_alive, false, out)
+    }
+
+    /// [`Response::encode`]; `plain_stream`: a streamed body goes as it is, ended by the
+    /// connection's close (an HTTP/1.0 client knows no chunked encoding).
+    fn encode_head(
+        &self,
+        head_only: bool,
+        keep_alive: bool,
+        plain_stream: bool,
+        out: &mut Vec<u8>,
+    ) {
         if self.gzip && self.stream.is_none() {
             let mut plain = self.clone();
             plain.gzip = false;
             plain.body = gzip_all(&self.body);
             plain.headers.push(("Content-Encoding", "gzip".into()));
-            return plain.encode(head_only, keep_alive, out);
+            return plain.encode_head(head_only, keep_alive, plain_stream, out);
         }
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.to_string().as_bytes());
@@ -324,7 +340,9 @@ impl Response {
         }
         // 204 and 304 carry no body and no length (RFC 9110 8.6).
         if self.stream.is_some() {
-            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            if !plain_stream {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            }
         } else if self.status != 204 && self.status != 304 {
             out.extend_from_slice(b"Content-Length: ");
             out.extend_from_slice(self.body.len().to_string().as_bytes());
@@ -348,17 +366,23 @@ impl Response {
         stream: &mut S,
         head_only: bool,
         keep_alive: bool,
+        http10: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), HttpError> {
         out.clear();
-        self.encode(head_only, keep_alive, out);
+        // An HTTP/1.0 client gets a streamed body as it is, then the close.
+        let plain = http10 && self.stream.is_some();
+        let keep_alive = keep_alive && !plain;
+        self.encode_head(head_only, keep_alive, plain, out);
         let Some(BodyStream(pieces)) = self.stream else {
             stream.write_all(out).await?;
             stream.flush().await?;
             return Ok(());
         };
         if head_only {
-            out.extend_from_slice(b"0\r\n\r\n");
+            if !plain {
+                out.extend_from_slice(b"0\r\n\r\n");
+            }
             stream.write_all(out).await?;
             stream.flush().await?;
             return Ok(());
@@ -369,7 +393,9 @@ impl Response {
             .gzip
             .then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
         let chunk = |out: &mut Vec<u8>, data: &[u8]| {
-            if !data.is_empty() {
+            if plain {
+                out.extend_from_slice(data);
+            } else if !data.is_empty() {
                 out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
                 out.extend_from_slice(data);
                 out.extend_from_slice(b"\r\n");
@@ -405,7 +431,9 @@ impl Response {
             let rest = gz.finish()?;
             chunk(out, &rest);
         }
-        out.extend_from_slice(b"0\r\n\r\n");
+        if !plain {
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
         stream.write_all(out).await?;
         stream.flush().await?;
         Ok(())
@@ -482,10 +510,11 @@ where
                 Err(e) => return reject(stream, e).await,
             };
             let keep_alive = head.keep_alive;
-            let head_only = head.method == "HEAD";
+            let (head_only, http10) = (head.method == "HEAD", head.http10);
             let response = handler(Request { head, body }).await;
+            let keep_alive = keep_alive && !(http10 && response.stream.is_some());
             response
-                .send(stream, head_only, keep_alive, &mut out)
+                .send(stream, head_only, keep_alive, http10, &mut out)
                 .await?;
             if !keep_alive {
                 return Ok(());
@@ -521,11 +550,12 @@ where
             Bytes::from(body)
         };
         let keep_alive = head.keep_alive;
-        let head_only = head.method == "HEAD";
+        let (head_only, http10) = (head.method == "HEAD", head.http10);
         let request = Request { head, body };
         let response = handler(request).await;
+        let keep_alive = keep_alive && !(http10 && response.stream.is_some());
         response
-            .send(stream, head_only, keep_alive, &mut out)
+            .send(stream, head_only, keep_alive, http10, &mut out)
             .await?;
         if !keep_alive {
             return Ok(());

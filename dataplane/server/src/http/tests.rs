@@ -170,3 +170,65 @@ fn bodies_over_the_limit_get_influxdb_json_413() {
     assert!(block_on(serve_connection(&mut conn, 10, echo)).is_err());
     assert!(String::from_utf8_lossy(&conn.written).starts_with("HTTP/1.1 413"));
 }
+
+/// A handler whose answer streams three pieces.
+async fn streamed(_req: Request) -> Response {
+    let (tx, rx) = flume::bounded(4);
+    for piece in ["ab", "", "cde"] {
+        tx.send(piece.as_bytes().to_vec()).unwrap();
+    }
+    drop(tx);
+    Response::json(200, Vec::new()).streamed(rx)
+}
+
+#[test]
+fn streamed_bodies_go_in_http_chunks_or_plain_to_http10() {
+    let mut conn = Duplex::new(&[b"GET /q HTTP/1.1\r\n\r\nGET /q HTTP/1.1\r\n\r\n"]);
+    block_on(serve_connection(&mut conn, MAX_BODY, streamed)).unwrap();
+    let out = String::from_utf8_lossy(&conn.written).to_string();
+    // Both answers on the kept connection, each ended by the last chunk.
+    assert_eq!(
+        out.matches("Transfer-Encoding: chunked\r\n").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(!out.contains("Content-Length"), "{out}");
+
+    // HTTP/1.0 knows no chunked encoding: the body as it is, then the close.
+    let mut conn = Duplex::new(&[b"GET /q HTTP/1.0\r\n\r\nGET /q HTTP/1.0\r\n\r\n"]);
+    block_on(serve_connection(&mut conn, MAX_BODY, streamed)).unwrap();
+    let out = String::from_utf8_lossy(&conn.written).to_string();
+    assert!(!out.contains("Transfer-Encoding"), "{out}");
+    assert!(out.ends_with("Connection: close\r\n\r\nabcde"), "{out}");
+    assert_eq!(out.matches("HTTP/1.1 200").count(), 1, "{out}");
+}
+
+#[test]
+fn gzipped_streams_unzip_to_the_pieces() {
+    use std::io::Read;
+    async fn zipped(req: Request) -> Response {
+        let mut r = streamed(req).await;
+        r.gzip = true;
+        r
+    }
+    let mut conn = Duplex::new(&[b"GET /q HTTP/1.0\r\n\r\n"]);
+    block_on(serve_connection(&mut conn, MAX_BODY, zipped)).unwrap();
+    let split = conn
+        .written
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap();
+    let head = String::from_utf8_lossy(&conn.written[..split]).to_string();
+    assert!(head.contains("Content-Encoding: gzip"), "{head}");
+    let mut body = String::new();
+    flate2::read::GzDecoder::new(&conn.written[split + 4..])
+        .read_to_string(&mut body)
+        .unwrap();
+    assert_eq!(body, "abcde");
+}
