@@ -397,6 +397,34 @@ fn debug_pprof_profiles_the_node() {
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
 
+    // /debug/requests: the writes and queries of the next seconds, per client.
+    let n3 = node.clone();
+    let watch = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .get(format!("http://{n3}/debug/requests?seconds=2"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let post = |path: &str, body: &str| {
+        client
+            .post(format!("http://{node}{path}"))
+            .body(body.to_string())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(post("/query", "q=CREATE+DATABASE+r"), 200);
+    assert_eq!(post("/write?db=r", "m v=1"), 204);
+    assert_eq!(post("/write?db=r", "m v=2"), 204);
+    assert_eq!(post("/query", "q=SHOW+DATABASES"), 200);
+    let seen: serde_json::Value = serde_json::from_str(&watch.join().unwrap()).unwrap();
+    assert_eq!(seen, json!({"127.0.0.1": {"writes": 2, "queries": 2}}));
+
     let mut off = Cluster::configure(1, 1, &tessera_tests::license::valid(8, 4), "", "");
     off.datas[0].set("http", "pprof-enabled", "false");
     off.start_all();

@@ -244,9 +244,10 @@ async fn accept_http(listener: TcpListener, ctx: Rc<Ctx>) {
 
 async fn serve_http(mut stream: TcpStream, ctx: Rc<Ctx>) {
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let result = http::serve_connection(&mut stream, ctx.max_body, |req| {
         let ctx = Rc::clone(&ctx);
-        async move { handlers::handle(req, &ctx).await }
+        async move { handlers::handle(req, &ctx, peer).await }
     })
     .await;
     if let Err(e) = result {

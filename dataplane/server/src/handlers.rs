@@ -125,7 +125,7 @@ impl Format {
 const BUILD: &str = "ENT";
 
 /// Answers one request.
-pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
+pub async fn handle(req: Request, ctx: &Rc<Ctx>, peer: Option<std::net::IpAddr>) -> Response {
     let core = &*ctx.state;
     let format = Format::of(&req);
     let req_gzip = req.head.path == "/query"
@@ -145,13 +145,20 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>) -> Response {
     let timer = crate::stats::RequestTimer::start(kind);
     let resp = match (req.head.method.as_str(), req.head.path.as_str()) {
         ("POST", "/write") => match crate::auth::authenticate(&req, ctx).await {
-            Ok(user) => crate::write::write(&req, ctx, &user).await,
+            Ok(user) => {
+                crate::requests::record(true, peer, user.as_ref().map(|u| u.name.as_str()));
+                crate::write::write(&req, ctx, &user).await
+            }
             Err(refused) => refused,
         },
         ("GET" | "POST", "/query") => match crate::auth::authenticate(&req, ctx).await {
-            Ok(user) => crate::query::query(&req, ctx, user.as_ref()).await,
+            Ok(user) => {
+                crate::requests::record(false, peer, user.as_ref().map(|u| u.name.as_str()));
+                crate::query::query(&req, ctx, user.as_ref()).await
+            }
             Err(refused) => refused,
         },
+        ("GET", "/debug/requests") => crate::requests::answer(&req).await,
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
         (_, path) if path.starts_with("/debug/pprof") && ctx.config.http.pprof_enabled => {

@@ -60,6 +60,7 @@ pub mod node_identity;
 pub mod pprof;
 pub mod query;
 pub mod registry;
+pub mod requests;
 pub mod router;
 pub mod rpc;
 pub mod scatter;
