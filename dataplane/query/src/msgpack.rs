@@ -129,28 +129,23 @@ fn value(out: &mut Vec<u8>, v: &Value, tf: TimeFormat) {
 }
 
 fn map_header(out: &mut Vec<u8>, n: usize) {
-    match n {
-        0..=15 => out.push(0x80 | n as u8),
-        16..=0xffff => {
-            out.push(0xde);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0xdf);
-            out.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-    }
+    header(out, n, 0x80, 0xde, 0xdf);
 }
 
 fn array_header(out: &mut Vec<u8>, n: usize) {
+    header(out, n, 0x90, 0xdc, 0xdd);
+}
+
+/// A map or array header: the fix form up to 15 entries, else the 16- or 32-bit one.
+fn header(out: &mut Vec<u8>, n: usize, fix: u8, m16: u8, m32: u8) {
     match n {
-        0..=15 => out.push(0x90 | n as u8),
+        0..=15 => out.push(fix | n as u8),
         16..=0xffff => {
-            out.push(0xdc);
+            out.push(m16);
             out.extend_from_slice(&(n as u16).to_be_bytes());
         }
         _ => {
-            out.push(0xdd);
+            out.push(m32);
             out.extend_from_slice(&(n as u32).to_be_bytes());
         }
     }
