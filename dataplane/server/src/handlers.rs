@@ -73,13 +73,9 @@ pub enum Format {
 
 impl Format {
     pub fn of(req: &Request) -> Format {
-        let accept = req
-            .head
-            .header("accept")
-            .map(|v| String::from_utf8_lossy(v).trim().to_string());
-        match accept.as_deref() {
-            Some("application/csv" | "text/csv") => Format::Csv,
-            Some("application/x-msgpack") => Format::Msgpack,
+        match req.head.header("accept").map(<[u8]>::trim_ascii) {
+            Some(b"application/csv" | b"text/csv") => Format::Csv,
+            Some(b"application/x-msgpack") => Format::Msgpack,
             _ => Format::Json {
                 pretty: req.head.query_decoded("pretty").as_deref() == Some("true"),
             },

@@ -305,7 +305,7 @@ impl Response {
     }
 
     /// Serializes the response; `head_only` for `HEAD` requests keeps the length header.
-    /// (A gzipped whole body is compressed here.)
+    /// (A gzipped whole body is compressed by [`Response::send`] before.)
     pub fn encode(&self, head_only: bool, keep_alive: bool, out: &mut Vec<u8>) {
         self.encode_head(head_only, keep_alive, false, out)
     }
@@ -319,13 +319,6 @@ impl Response {
         plain_stream: bool,
         out: &mut Vec<u8>,
     ) {
-        if self.gzip && self.stream.is_none() {
-            let mut plain = self.clone();
-            plain.gzip = false;
-            plain.body = gzip_all(&self.body);
-            plain.headers.push(("Content-Encoding", "gzip".into()));
-            return plain.encode_head(head_only, keep_alive, plain_stream, out);
-        }
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.to_string().as_bytes());
         out.push(b' ');
@@ -362,7 +355,7 @@ impl Response {
 
     /// Writes the response; a streamed body piece by piece, each flushed as it comes.
     pub async fn send<S: AsyncWrite + Unpin>(
-        self,
+        mut self,
         stream: &mut S,
         head_only: bool,
         keep_alive: bool,
@@ -370,6 +363,12 @@ impl Response {
         out: &mut Vec<u8>,
     ) -> Result<(), HttpError> {
         out.clear();
+        // A whole body is gzipped in place (a stream is, piece by piece, below).
+        if self.gzip && self.stream.is_none() {
+            self.body = gzip_all(&self.body);
+            self.gzip = false;
+            self.headers.push(("Content-Encoding", "gzip".into()));
+        }
         // An HTTP/1.0 client gets a streamed body as it is, then the close.
         let plain = http10 && self.stream.is_some();
         let keep_alive = keep_alive && !plain;
