@@ -333,3 +333,117 @@ fn a_streamed_query_stops_when_killed_or_when_its_client_goes() {
         .expect("json");
     assert_eq!(v["results"][0]["series"][0]["values"][0][1], 200_000);
 }
+
+/// Each series' rows `offset..offset + limit` of a whole answer (the columns and tags
+/// as they are), leaving out series with none: what LIMIT and OFFSET answer.
+fn sliced(whole: &Value, limit: usize, offset: usize) -> Value {
+    let mut out = whole.clone();
+    for r in out["results"].as_array_mut().expect("results") {
+        let Some(series) = r.get_mut("series").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for s in series.iter_mut() {
+            let values: Vec<Value> = s["values"].as_array().expect("values").clone();
+            s["values"] = Value::Array(values.into_iter().skip(offset).take(limit).collect());
+        }
+        series.retain(|s| !s["values"].as_array().expect("values").is_empty());
+        if series.is_empty() {
+            r.as_object_mut().expect("result").remove("series");
+        }
+    }
+    out
+}
+
+#[test]
+fn limit_reads_only_the_first_rows_and_answers_as_the_whole_cut() {
+    // Under LIMIT each series is read only up to its first LIMIT + OFFSET answering
+    // rows (bounded from the files' block index, sorted columns in memory), and each
+    // level cuts the rows to what can reach the answer. The answer must be the whole
+    // answer's rows, cut: in files (small snapshots), the cache, behind a delete,
+    // across shard groups, with ties at every time.
+    let mut c = Cluster::configure(1, 1, &tessera_tests::license::valid(8, 4), "", "");
+    c.datas[0].set("data", "cache-snapshot-memory-size", "\"64k\"");
+    c.start_all();
+    let node = c.datas[0].http.clone();
+    post(&node, &[("q", "CREATE DATABASE l")]);
+    let mut body = String::new();
+    for step in 0..(21 * 24) {
+        let t = START + step * HOUR;
+        for h in 0..6 {
+            let sparse = if (step + h) % 7 == 0 {
+                format!(",s=\"x{step}\"")
+            } else {
+                String::new()
+            };
+            body.push_str(&format!(
+                "m,a_host=h{h},b_dc=dc{} v={},i={}i{sparse} {t}\n",
+                h % 2,
+                (step * 7 + h) % 101,
+                step * 6 + h
+            ));
+        }
+        if step % 500 == 499 {
+            write(&node, "l", std::mem::take(&mut body));
+        }
+    }
+    write(&node, "l", body);
+    let deleted = post(
+        &node,
+        &[
+            ("db", "l"),
+            (
+                "q",
+                "DELETE FROM m WHERE a_host = 'h1' AND time < '2023-01-09T00:00:00Z'",
+            ),
+        ],
+    );
+    assert_eq!(deleted.status().as_u16(), 200);
+    // Written last: in the cache, beside the files.
+    let mut body = String::new();
+    for step in 0..48 {
+        let t = START + 21 * 24 * HOUR + step * HOUR;
+        body.push_str(&format!("m,a_host=h0,b_dc=dc0 v={step},i={step}i {t}\n"));
+    }
+    write(&node, "l", body);
+    let statements = [
+        "SELECT * FROM m",
+        "SELECT v FROM m",
+        "SELECT s FROM m",
+        "SELECT s, i FROM m",
+        "SELECT v, a_host FROM m WHERE a_host != 'h2'",
+        "SELECT * FROM m WHERE v > 50",
+        "SELECT v::integer, i FROM m",
+        "SELECT i * 2 FROM m WHERE time >= '2023-01-04T00:00:00Z' AND time < '2023-01-16T00:00:00Z'",
+        "SELECT * FROM m GROUP BY a_host",
+        "SELECT v FROM m GROUP BY b_dc",
+        "SELECT i FROM m WHERE a_host = 'h1' GROUP BY *",
+    ];
+    let mut rows = 0;
+    for q in statements {
+        for order in ["", " ORDER BY time DESC"] {
+            let q = format!("{q}{order}");
+            let whole: Value = post(&node, &[("db", "l"), ("q", &q)]).json().expect("json");
+            for (limit, offset) in [
+                (1, 0),
+                (5, 3),
+                (40, 0),
+                (100, 250),
+                (7, 3020),
+                (9, 1_000_000),
+            ] {
+                let lq = format!("{q} LIMIT {limit} OFFSET {offset}");
+                let got: Value = post(&node, &[("db", "l"), ("q", &lq)])
+                    .json()
+                    .expect("json");
+                let want = sliced(&whole, limit, offset);
+                assert_eq!(got, want, "{lq}");
+                rows += got["results"][0]["series"].as_array().map_or(0, |s| {
+                    s.iter()
+                        .map(|s| s["values"].as_array().map_or(0, Vec::len))
+                        .sum()
+                });
+            }
+        }
+    }
+    assert!(rows > 2000, "{rows}");
+}

@@ -553,6 +553,7 @@ pub async fn scan_partition(
         }
         // The index selected exactly the matching series: nothing left to evaluate.
         let cond = if exact { &None } else { &cond };
+        let plain_cap = plan.raw_row_cap().filter(|_| plan.fields_answer_plainly());
         for (n, key) in keys.into_iter().enumerate() {
             if n % 64 == 63 {
                 // Long scans let the core's other work (requests, mesh messages such as
@@ -563,13 +564,15 @@ pub async fn scan_partition(
                 return Err(QueryError::Killed);
             }
             let tags = Arc::new(series_tags(&key));
-            if skip_series(cond, m, &tags) {
+            let constant = series_constant(cond, m, &tags);
+            if matches!(&constant, Some(v) if *v != Value::Boolean(true)) {
                 continue;
             }
+            let (min, max) = capped_range(plan, part, &key, plain_cap, constant.is_none());
             let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
             for f in &plan.fields {
                 let c = part
-                    .read_field(&key, f.as_bytes(), plan.range.min, plan.range.max)
+                    .read_field(&key, f.as_bytes(), min, max)
                     .await
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
                 cols.push(c.filter(|c| !c.is_empty()));
@@ -577,7 +580,132 @@ pub async fn scan_partition(
             process_series(plan, cond, m, key, tags, cols, &[], &mut aux_next, &mut out)?;
         }
     }
+    cut_raw_to_cap(plan, &mut out.raw);
     Ok(out)
+}
+
+/// Keeps a column's first `n` values in the query's time order (the last `n` when
+/// descending).
+fn keep_first_values(c: &mut Column, n: usize, descending: bool) {
+    if c.len() <= n {
+        return;
+    }
+    if n == 0 {
+        c.retain_range(i64::MAX, i64::MIN);
+    } else if descending {
+        c.retain_range(c.ts[c.len() - n], i64::MAX);
+    } else {
+        c.retain_range(i64::MIN, c.ts[n - 1]);
+    }
+}
+
+/// A raw series' rows under LIMIT: only those that answer (some output reads a value
+/// of the row), the first `n` of them in the query's time order. Every row kept then
+/// counts towards the answer, which [`cut_raw_to_cap`] relies on.
+fn first_answering_rows(
+    plan: &SelectPlan,
+    tags: &[(String, String)],
+    rows: &mut [Vec<Value>],
+    times: Vec<i64>,
+    n: usize,
+) -> Vec<i64> {
+    let mut fields = vec![Value::Null; rows.len()];
+    let mut keep = vec![false; times.len()];
+    let order: Box<dyn Iterator<Item = usize>> = if plan.descending {
+        Box::new((0..times.len()).rev())
+    } else {
+        Box::new(0..times.len())
+    };
+    let mut kept = 0;
+    for i in order {
+        if kept == n {
+            break;
+        }
+        for (f, col) in fields.iter_mut().zip(rows.iter()) {
+            *f = col[i].clone();
+        }
+        if plan
+            .outputs
+            .iter()
+            .any(|o| crate::finish::present(o, &fields, tags))
+        {
+            keep[i] = true;
+            kept += 1;
+        }
+    }
+    if kept == times.len() {
+        return times;
+    }
+    for c in rows.iter_mut() {
+        let mut it = keep.iter();
+        c.retain(|_| *it.next().expect("one flag per row"));
+    }
+    times
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// Under LIMIT (`SelectPlan::raw_row_cap`), cuts the raw rows of each output series to
+/// what can reach its answer: with `n` = LIMIT + OFFSET and `c` the time of the group's
+/// n-th row in the query's time order, every row up to `c` stays, and of each series
+/// the one row after — the row the merge would take next from that series, so that
+/// the merge (Go's heap, whose order of equal-time rows depends on what it holds)
+/// orders the rows up to `c` exactly as over all rows. Every row kept must answer
+/// (see [`first_answering_rows`]); the rows up to `c` must be all of them, which holds
+/// for the output of this function too, so it can be applied at every level.
+pub fn cut_raw_to_cap(plan: &SelectPlan, raw: &mut [RawSeries]) {
+    let Some(n) = plan.raw_row_cap() else {
+        return;
+    };
+    let mut by_group: HashMap<&GroupKey, Vec<usize>> = HashMap::new();
+    for (i, r) in raw.iter().enumerate() {
+        by_group.entry(&r.group).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = by_group.into_values().collect();
+    for members in groups {
+        let runs: Vec<&[i64]> = members.iter().map(|&i| raw[i].times.as_slice()).collect();
+        let Some(keep) = cut_runs(&runs, n, plan.descending) else {
+            continue;
+        };
+        for (i, k) in members.into_iter().zip(keep) {
+            let r = &mut raw[i];
+            r.times.truncate(k.end);
+            r.times.drain(..k.start);
+            for col in r.cols.iter_mut() {
+                col.truncate(k.end);
+                col.drain(..k.start);
+            }
+        }
+    }
+}
+
+/// What [`cut_raw_to_cap`] keeps of each run (ascending times): `None` when the runs
+/// hold at most `n` rows.
+fn cut_runs(runs: &[&[i64]], n: usize, descending: bool) -> Option<Vec<std::ops::Range<usize>>> {
+    let total: usize = runs.iter().map(|r| r.len()).sum();
+    if n == 0 || total <= n {
+        return None;
+    }
+    let mut all: Vec<i64> = runs.iter().flat_map(|r| r.iter().copied()).collect();
+    let c = if descending {
+        *all.select_nth_unstable_by(n - 1, |a, b| b.cmp(a)).1
+    } else {
+        *all.select_nth_unstable(n - 1).1
+    };
+    Some(
+        runs.iter()
+            .map(|r| {
+                if descending {
+                    r.partition_point(|&t| t < c).saturating_sub(1)..r.len()
+                } else {
+                    0..(r.partition_point(|&t| t <= c) + 1).min(r.len())
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Keeps the first `n` points of column `fi` in scan order (the last `n` when
@@ -724,7 +852,9 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
 }
 
 /// Whether the tag terms of the condition rule the series out.
-fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool {
+/// What the condition is for every row of a series when its tags alone decide it (no
+/// condition: true); `None` when it reads the rows' fields.
+fn series_constant(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> Option<Value> {
     match cond {
         Some(c) => {
             let b = c.bind(&|k: &str| {
@@ -733,9 +863,48 @@ fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool
                 }
                 tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone())
             });
-            matches!(b.constant(), Some(v) if *v != Value::Boolean(true))
+            b.constant().cloned()
         }
-        None => false,
+        None => Some(Value::Boolean(true)),
+    }
+}
+
+fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool {
+    matches!(series_constant(cond, m, tags), Some(v) if v != Value::Boolean(true))
+}
+
+/// Under LIMIT, the part of the query's range that holds a series' first LIMIT + OFFSET
+/// answering rows, as far as the partition knows without reading: every value of a
+/// field read answers (`plainly`, no condition on fields), so the first time by which
+/// some field surely has that many values bounds them all.
+fn capped_range(
+    plan: &SelectPlan,
+    part: &Partition,
+    key: &[u8],
+    cap: Option<usize>,
+    field_cond: bool,
+) -> (i64, i64) {
+    let range = (plan.range.min, plan.range.max);
+    let Some(n) = cap else {
+        return range;
+    };
+    if field_cond {
+        return range;
+    }
+    let mut bound: Option<i64> = None;
+    for (f, want) in plan.fields.iter().zip(&plan.field_types) {
+        if let Some(t) = part.nth_time(key, f.as_bytes(), range, n, plan.descending, *want) {
+            bound = Some(match bound {
+                None => t,
+                Some(b) if plan.descending => b.max(t),
+                Some(b) => b.min(t),
+            });
+        }
+    }
+    match bound {
+        Some(b) if plan.descending => (b, range.1),
+        Some(b) => (range.0, b),
+        None => range,
     }
 }
 
@@ -863,6 +1032,17 @@ fn process_series(
     } else {
         cols
     };
+    // Under LIMIT a series gives at most its first LIMIT + OFFSET answering rows; when
+    // every value read answers, those lie within each column's first as many values.
+    let cap = plan.raw_row_cap();
+    let mut cols = cols;
+    if let (Some(n), None) = (cap, &row_cond) {
+        if plan.fields_answer_plainly() {
+            for c in cols.iter_mut().flatten() {
+                keep_first_values(c, n, plan.descending);
+            }
+        }
+    }
     // (Only a statement that selects a field the inner one answers reads its rows.)
     let points = if plan.aggregate
         || plan.outputs.is_empty()
@@ -920,6 +1100,10 @@ fn process_series(
     let times = match (plan.top_take, &keep) {
         (Some((fi, n)), Some(_)) => take_first_rows(&mut rows, times, fi, n, plan.descending),
         _ => times,
+    };
+    let times = match cap {
+        Some(n) => first_answering_rows(plan, &tags, &mut rows, times, n),
+        None => times,
     };
     if times.is_empty() {
         return Ok(());
@@ -1181,6 +1365,72 @@ mod tests {
         assert!(!exact("usage > 1 OR host = 'a'"), "not a tag");
         assert!(!exact("host = 'a' AND time > 0"));
         assert!(!exact("host::field = 'a'"));
+    }
+
+    #[test]
+    fn cut_runs_keep_the_merge_order_of_the_first_rows() {
+        // Random runs with many equal times, merged as influxd's heap merges them
+        // (no tie-break: the heap's history decides): the first n rows of the merge of
+        // the cut runs are those of the merge of all rows.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for round in 0..400 {
+            let runs: Vec<Vec<i64>> = (0..1 + rand(12))
+                .map(|_| {
+                    let mut r: Vec<i64> = (0..rand(15)).map(|_| rand(20) as i64).collect();
+                    r.sort_unstable();
+                    r.dedup();
+                    r
+                })
+                .collect();
+            let descending = round % 2 == 1;
+            let n = 1 + rand(25) as usize;
+            let order = |runs: &[Vec<i64>]| -> Vec<(usize, i64)> {
+                let ordered: Vec<Vec<i64>> = runs
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        if descending {
+                            r.reverse();
+                        }
+                        r
+                    })
+                    .collect();
+                let refs: Vec<&[i64]> = ordered.iter().map(Vec::as_slice).collect();
+                tessera_functions::merge_order_by(&refs, descending, |_, _| false)
+                    .into_iter()
+                    .map(|(run, at)| (run, ordered[run][at]))
+                    .collect()
+            };
+            let refs: Vec<&[i64]> = runs.iter().map(Vec::as_slice).collect();
+            let Some(keep) = cut_runs(&refs, n, descending) else {
+                assert!(runs.iter().map(Vec::len).sum::<usize>() <= n);
+                continue;
+            };
+            let cut: Vec<Vec<i64>> = runs
+                .iter()
+                .zip(&keep)
+                .map(|(r, k)| r[k.clone()].to_vec())
+                .collect();
+            let (full, part) = (order(&runs), order(&cut));
+            assert!(part.len() >= n, "{runs:?} {n}");
+            assert_eq!(full[..n], part[..n], "{runs:?} {n} {descending}");
+            // Applied again to its own output, the cut keeps the same first rows.
+            let refs: Vec<&[i64]> = cut.iter().map(Vec::as_slice).collect();
+            if let Some(again) = cut_runs(&refs, n, descending) {
+                let twice: Vec<Vec<i64>> = cut
+                    .iter()
+                    .zip(&again)
+                    .map(|(r, k)| r[k.clone()].to_vec())
+                    .collect();
+                assert_eq!(full[..n], order(&twice)[..n], "{runs:?} {n} {descending}");
+            }
+        }
     }
 
     #[test]

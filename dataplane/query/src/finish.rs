@@ -417,7 +417,7 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
 /// Whether an output of a raw row reads a field the row has. A field cast to a type it
 /// cannot take counts as absent (influxd casts in storage, so the point has no value and
 /// a row whose only field casts to null is not emitted).
-fn present(o: &OExpr, fields: &[Value], tags: &[(String, String)]) -> bool {
+pub(crate) fn present(o: &OExpr, fields: &[Value], tags: &[(String, String)]) -> bool {
     match o {
         OExpr::Field(i) => fields.get(*i).is_some_and(|v| !v.is_null()),
         OExpr::Cast(inner, _) if matches!(**inner, OExpr::Field(_)) => {
@@ -490,13 +490,7 @@ fn raw_rows(
     let mut fields = vec![Value::Null; plan.fields.len()];
     // Under LIMIT (without transformations, which read every row) a group answers its
     // first LIMIT + OFFSET rows, so no series needs to give more.
-    let cap = match plan.limit {
-        0 => usize::MAX,
-        l if !transforms && !plan.over_subquery => {
-            usize::try_from(l.saturating_add(plan.offset)).unwrap_or(usize::MAX)
-        }
-        _ => usize::MAX,
-    };
+    let cap = plan.raw_row_cap().unwrap_or(usize::MAX);
     for (g, mut members) in groups {
         // influxd merges each shard's series (in key order, reversed for ORDER BY time
         // DESC) on its own, then the shards.

@@ -263,6 +263,61 @@ impl SelectPlan {
             None => (self.range.min, self.range.max),
         }
     }
+
+    /// Under LIMIT, how many rows of each series and of each output series can reach
+    /// the answer of a raw statement: LIMIT + OFFSET (the k-th row of a series is at
+    /// least the k-th of the series it merges into). `None` when every row counts:
+    /// aggregates, transformations (they read all rows) and subqueries (their rows
+    /// keep their source's order).
+    pub fn raw_row_cap(&self) -> Option<usize> {
+        if self.limit == 0
+            || self.aggregate
+            || self.raw_transforms
+            || self.over_subquery
+            || self.outputs.iter().any(OExpr::has_transform)
+        {
+            return None;
+        }
+        Some(usize::try_from(self.limit.saturating_add(self.offset)).unwrap_or(usize::MAX))
+    }
+
+    /// Whether every value of every field read makes a row that answers: the outputs
+    /// read the fields plainly (no casts to another type, which can turn a value into
+    /// nothing; `SELECT *` casts each field to its own type), and every field read is
+    /// an output's. Then a series' first N values of any field lie within its first N
+    /// answering rows.
+    pub fn fields_answer_plainly(&self) -> bool {
+        fn plain(plan: &SelectPlan, o: &OExpr, read: &mut [bool]) -> bool {
+            match o {
+                OExpr::Field(i) => {
+                    if let Some(r) = read.get_mut(*i) {
+                        *r = true;
+                    }
+                    true
+                }
+                OExpr::Tag(_) | OExpr::Lit(_) => true,
+                OExpr::Bin(_, a, b) => plain(plan, a, read) && plain(plan, b, read),
+                OExpr::Math(_, a) => a.iter().all(|x| plain(plan, x, read)),
+                OExpr::Cast(inner, to) => match **inner {
+                    OExpr::Field(i) => {
+                        let own = match plan.field_types.get(i).copied().flatten() {
+                            Some(FieldType::Float) => DataType::Float,
+                            Some(FieldType::Integer) => DataType::Integer,
+                            Some(FieldType::Unsigned) => DataType::Unsigned,
+                            Some(FieldType::Boolean) => DataType::Boolean,
+                            Some(FieldType::String) => DataType::String,
+                            None => return false,
+                        };
+                        own == *to && plain(plan, inner, read)
+                    }
+                    _ => false,
+                },
+                OExpr::Call(_) | OExpr::Transform { .. } => false,
+            }
+        }
+        let mut read = vec![false; self.fields.len()];
+        self.outputs.iter().all(|o| plain(self, o, &mut read)) && read.iter().all(|r| *r)
+    }
 }
 
 /// A compiled `SELECT` against concrete measurements. `Send + Sync`: it is shared with the

@@ -240,6 +240,7 @@ async fn select_local(
         out.merge(partial);
         glommio::yield_if_needed().await;
     }
+    tessera_query::exec::cut_raw_to_cap(plan, &mut out.raw);
     Ok(out)
 }
 

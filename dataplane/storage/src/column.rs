@@ -234,6 +234,41 @@ impl Column {
         *self = out;
     }
 
+    /// A copy of the values with `min <= t <= max`, sorted and unique (only those are
+    /// copied when the column is already sorted).
+    pub fn range_copy(&self, min: i64, max: i64) -> Column {
+        if !self.sorted {
+            let mut c = self.clone();
+            c.normalize();
+            c.retain_range(min, max);
+            return c;
+        }
+        let lo = self.ts.partition_point(|&t| t < min);
+        let hi = self.ts.partition_point(|&t| t <= max).max(lo);
+        let mut out = Column::new(self.field_type());
+        out.ts.extend_from_slice(&self.ts[lo..hi]);
+        out.values.extend_from(&self.values, lo..hi);
+        out
+    }
+
+    /// A time by which the column surely has `n` values within `[min, max]` (from which,
+    /// when `descending`); `None` when it has fewer or is not sorted yet.
+    pub fn nth_time(&self, min: i64, max: i64, n: usize, descending: bool) -> Option<i64> {
+        if !self.sorted || n == 0 {
+            return None;
+        }
+        let lo = self.ts.partition_point(|&t| t < min);
+        let hi = self.ts.partition_point(|&t| t <= max);
+        if hi < lo || hi - lo < n {
+            return None;
+        }
+        Some(if descending {
+            self.ts[hi - n]
+        } else {
+            self.ts[lo + n - 1]
+        })
+    }
+
     /// Drops the values with `min <= t <= max`.
     pub fn remove_range(&mut self, min: i64, max: i64) {
         let lo = self.ts.partition_point(|&t| t < min);
@@ -279,5 +314,26 @@ mod tests {
         assert_eq!(old.values, Values::Float(vec![1.0, 20.0, 3.0, 4.0, 5.0]));
         old.retain_range(2, 4);
         assert_eq!(old.ts, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn range_copy_and_nth_time() {
+        let mut c = Column::new(FieldType::Integer);
+        for t in [5, 1, 3, 3, 9, 7] {
+            assert!(c.push(t, Value::Integer(t * 10)));
+        }
+        // Not sorted yet: copied whole and normalized, no bound known.
+        let r = c.range_copy(2, 7);
+        assert_eq!(r.ts, vec![3, 5, 7]);
+        assert_eq!(r.values, Values::Integer(vec![30, 50, 70]));
+        assert_eq!(c.nth_time(i64::MIN, i64::MAX, 1, false), None);
+        c.normalize();
+        assert_eq!(c.range_copy(2, 7), r);
+        assert_eq!(c.range_copy(10, 20).len(), 0);
+        assert_eq!(c.nth_time(2, 9, 2, false), Some(5));
+        assert_eq!(c.nth_time(2, 9, 2, true), Some(7));
+        assert_eq!(c.nth_time(2, 9, 4, false), Some(9));
+        assert_eq!(c.nth_time(2, 9, 5, false), None);
+        assert_eq!(c.nth_time(2, 9, 0, false), None);
     }
 }

@@ -597,9 +597,7 @@ impl Partition {
         if let Some(snap) = snap {
             if let Ok(i) = snap.binary_search_by(|(k, _)| (**k).cmp(key)) {
                 if let Some(c) = snap[i].1.field(field) {
-                    let mut c = c.clone();
-                    c.retain_range(min, max);
-                    merge(c);
+                    merge(c.range_copy(min, max));
                 }
             }
         }
@@ -607,13 +605,68 @@ impl Partition {
             .cache
             .borrow()
             .get(key)
-            .and_then(|s| s.field(field).cloned());
-        if let Some(mut c) = cached {
-            c.normalize();
-            c.retain_range(min, max);
+            .and_then(|s| s.field(field).map(|c| c.range_copy(min, max)));
+        if let Some(c) = cached {
             merge(c);
         }
         Ok(out)
+    }
+
+    /// A time by which the field of the series surely has `n` points within `[min, max]`
+    /// (from which, when `descending`), known without reading values: from the block
+    /// index of a file no tombstone touches, or a sorted column in memory. `None` when
+    /// no single source holds `n` there, or some source holds the field as another type
+    /// than `want`. Reading `[min, bound]` (`[bound, max]`) then gives the field's first
+    /// `n` points.
+    pub fn nth_time(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        (min, max): (i64, i64),
+        n: usize,
+        descending: bool,
+        want: Option<FieldType>,
+    ) -> Option<i64> {
+        if min > max || n == 0 {
+            return None;
+        }
+        let mut best: Option<i64> = None;
+        let mut offer = |t: Option<i64>| {
+            if let Some(t) = t {
+                best = Some(match best {
+                    None => t,
+                    Some(b) if descending => b.max(t),
+                    Some(b) => b.min(t),
+                });
+            }
+        };
+        let tombstones = self.tombstones.borrow();
+        for f in self.files.borrow().iter() {
+            let t = f
+                .reader
+                .nth_time(key, field, (min, max), n, descending, want)?;
+            if !tombstones.touches(key, f.generation) {
+                offer(t);
+            }
+        }
+        let typed = |c: &Column| want.is_none_or(|w| c.field_type() == w);
+        if let Some(snap) = self.snapshot.borrow().as_ref() {
+            if let Ok(i) = snap.binary_search_by(|(k, _)| (**k).cmp(key)) {
+                if let Some(c) = snap[i].1.field(field) {
+                    if !typed(c) {
+                        return None;
+                    }
+                    offer(c.nth_time(min, max, n, descending));
+                }
+            }
+        }
+        if let Some(c) = self.cache.borrow().get(key).and_then(|s| s.field(field)) {
+            if !typed(c) {
+                return None;
+            }
+            offer(c.nth_time(min, max, n, descending));
+        }
+        best
     }
 
     /// What reading one field of one series within `[min, max]` touches: the files and

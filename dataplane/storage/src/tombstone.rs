@@ -144,6 +144,13 @@ impl Tombstones {
         }
     }
 
+    /// Whether some tombstone removes points of the series from a file of `generation`.
+    pub fn touches(&self, key: &[u8], generation: u64) -> bool {
+        self.by_key
+            .get(key)
+            .is_some_and(|ts| ts.iter().any(|t| generation < t.upto))
+    }
+
     /// Whether every point of the series in files older than `generation` is deleted.
     pub fn covers_all(&self, key: &[u8], generation: u64) -> bool {
         self.by_key.get(key).is_some_and(|ts| {

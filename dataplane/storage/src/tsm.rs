@@ -495,6 +495,67 @@ impl TsmReader {
         Ok(Some(out))
     }
 
+    /// From the block index alone: a time by which the field of the series surely has
+    /// `n` points within `[min, max]` in this file (from which, when `descending`),
+    /// counting only blocks wholly inside the range: `Some(None)` when the file holds
+    /// fewer there or its blocks overlap; `None` when it stores the field with another
+    /// type than `want` (a read would keep one type only, so no bound holds).
+    pub fn nth_time(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        (min, max): (i64, i64),
+        n: usize,
+        descending: bool,
+        want: Option<FieldType>,
+    ) -> Option<Option<i64>> {
+        let Some(fe) = self
+            .series(key)
+            .and_then(|s| s.fields.iter().find(|f| f.name.as_slice() == field))
+        else {
+            return Some(None);
+        };
+        if want.is_some_and(|w| w as u8 != fe.field_type) {
+            return None;
+        }
+        let blocks = &fe.blocks;
+        if blocks
+            .windows(2)
+            .any(|w| w[0].max_time.to_native() >= w[1].min_time.to_native())
+        {
+            return Some(None);
+        }
+        let inside =
+            |b: &ArchivedBlockEntry| b.min_time.to_native() >= min && b.max_time.to_native() <= max;
+        let mut held = 0usize;
+        if descending {
+            for b in blocks.iter().rev() {
+                if b.max_time.to_native() < min {
+                    break;
+                }
+                if inside(b) {
+                    held += b.count.to_native() as usize;
+                    if held >= n {
+                        return Some(Some(b.min_time.to_native()));
+                    }
+                }
+            }
+        } else {
+            for b in blocks.iter() {
+                if b.min_time.to_native() > max {
+                    break;
+                }
+                if inside(b) {
+                    held += b.count.to_native() as usize;
+                    if held >= n {
+                        return Some(Some(b.max_time.to_native()));
+                    }
+                }
+            }
+        }
+        Some(None)
+    }
+
     pub async fn close(self) {
         let file = Rc::clone(&self.file);
         drop(self);

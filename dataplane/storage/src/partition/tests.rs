@@ -394,3 +394,81 @@ fn series_index_is_persisted_and_rebuilt_when_damaged() {
         assert_eq!(*seen.lock().unwrap(), before, "damaged: {damage}");
     }
 }
+
+#[test]
+fn nth_time_bounds_a_series_first_points() {
+    // Points in files (two flushes, one compacted), in the cache, one series with a
+    // deleted range: wherever a bound is given, reading up to it yields the field's
+    // first n points (last n, descending) exactly as a full read does.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, wal) = (dir.path().join("data"), dir.path().join("wal"));
+    run(move || async move {
+        let p = Partition::open(&data, &wal, small()).await.unwrap();
+        for t in 0..20 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        p.flush().await.unwrap();
+        for t in 20..40 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        p.flush().await.unwrap();
+        for t in 40..55 {
+            p.write(&batch(3, t * 10)).await.unwrap();
+        }
+        p.delete_series(&[b"cpu,host=h001".to_vec()], 30, 120)
+            .await
+            .unwrap();
+        let mut bounded = 0;
+        for key in [&b"cpu,host=h000"[..], b"cpu,host=h001", b"cpu,host=h002"] {
+            for (min, max) in [(i64::MIN, i64::MAX), (35, 400), (0, 99)] {
+                let full = p
+                    .read_field(key, b"uptime", min, max)
+                    .await
+                    .unwrap()
+                    .map(|c| c.ts)
+                    .unwrap_or_default();
+                for n in 1..60 {
+                    for descending in [false, true] {
+                        let want = Some(FieldType::Integer);
+                        let Some(b) = p.nth_time(key, b"uptime", (min, max), n, descending, want)
+                        else {
+                            continue;
+                        };
+                        bounded += 1;
+                        let (lo, hi) = if descending { (b, max) } else { (min, b) };
+                        let got = p
+                            .read_field(key, b"uptime", lo, hi)
+                            .await
+                            .unwrap()
+                            .map(|c| c.ts)
+                            .unwrap_or_default();
+                        assert!(got.len() >= n, "{key:?} {n} {descending} {b}");
+                        if descending {
+                            assert_eq!(got[got.len() - n..], full[full.len() - n..]);
+                        } else {
+                            assert_eq!(got[..n], full[..n]);
+                        }
+                    }
+                }
+                // Another type than the stored one: no bound.
+                assert_eq!(
+                    p.nth_time(key, b"uptime", (min, max), 1, false, Some(FieldType::Float)),
+                    None
+                );
+            }
+        }
+        assert!(bounded > 100, "{bounded}");
+        // More points than the series holds: no bound.
+        assert_eq!(
+            p.nth_time(
+                b"cpu,host=h000",
+                b"uptime",
+                (i64::MIN, i64::MAX),
+                56,
+                false,
+                None
+            ),
+            None
+        );
+    });
+}
