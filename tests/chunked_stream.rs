@@ -446,4 +446,42 @@ fn limit_reads_only_the_first_rows_and_answers_as_the_whole_cut() {
         }
     }
     assert!(rows > 2000, "{rows}");
+    // first() and last() alone read each series' first (last) two points of each field;
+    // a condition every row meets (every point has `i`) makes the engine read all rows,
+    // and the answer must be the same.
+    for (select, group) in [
+        ("last(v)", ""),
+        ("first(v)", ""),
+        ("last(*)", ""),
+        ("first(*)", " GROUP BY a_host"),
+        ("last(s), last(i)", " GROUP BY b_dc"),
+        ("first(s)", ""),
+        ("last(v)", " GROUP BY *"),
+    ] {
+        for range in [
+            "",
+            "time >= '2023-01-05T00:00:00Z' AND time < '2023-01-19T00:00:00Z'",
+        ] {
+            let q = |extra: &str| {
+                let cond: Vec<&str> = [range, extra]
+                    .into_iter()
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                let cond = if cond.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", cond.join(" AND "))
+                };
+                format!("SELECT {select} FROM m{cond}{group}")
+            };
+            let got: Value = post(&node, &[("db", "l"), ("q", &q(""))])
+                .json()
+                .expect("json");
+            let want: Value = post(&node, &[("db", "l"), ("q", &q("i >= 0"))])
+                .json()
+                .expect("json");
+            assert!(got["results"][0]["series"].is_array(), "{}: {got}", q(""));
+            assert_eq!(got, want, "{}", q(""));
+        }
+    }
 }

@@ -553,7 +553,10 @@ pub async fn scan_partition(
         }
         // The index selected exactly the matching series: nothing left to evaluate.
         let cond = if exact { &None } else { &cond };
-        let plain_cap = plan.raw_row_cap().filter(|_| plan.fields_answer_plainly());
+        let bounded = (
+            plan.raw_row_cap().filter(|_| plan.fields_answer_plainly()),
+            plan.edge_calls(),
+        );
         for (n, key) in keys.into_iter().enumerate() {
             if n % 64 == 63 {
                 // Long scans let the core's other work (requests, mesh messages such as
@@ -568,9 +571,9 @@ pub async fn scan_partition(
             if matches!(&constant, Some(v) if *v != Value::Boolean(true)) {
                 continue;
             }
-            let (min, max) = capped_range(plan, part, &key, plain_cap, constant.is_none());
+            let ranges = field_ranges(plan, part, &key, bounded, constant.is_none());
             let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
-            for f in &plan.fields {
+            for (f, (min, max)) in plan.fields.iter().zip(ranges) {
                 let c = part
                     .read_field(&key, f.as_bytes(), min, max)
                     .await
@@ -873,39 +876,57 @@ fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool
     matches!(series_constant(cond, m, tags), Some(v) if v != Value::Boolean(true))
 }
 
-/// Under LIMIT, the part of the query's range that holds a series' first LIMIT + OFFSET
-/// answering rows, as far as the partition knows without reading: every value of a
-/// field read answers (`plainly`, no condition on fields), so the first time by which
-/// some field surely has that many values bounds them all.
-fn capped_range(
+/// The part of the query's range each field of a series is read in, as far as the
+/// partition knows without reading (see `Partition::nth_time`):
+/// - under LIMIT (`cap`), when every value of a field read answers (no condition on
+///   fields), the first time by which some field surely has LIMIT + OFFSET values bounds
+///   the series' first LIMIT + OFFSET answering rows, for every field;
+/// - for calls that are all first() or all last() (`edge`), each field's own first
+///   (last) two points are all its call can see.
+fn field_ranges(
     plan: &SelectPlan,
     part: &Partition,
     key: &[u8],
-    cap: Option<usize>,
+    (cap, edge): (Option<usize>, Option<bool>),
     field_cond: bool,
-) -> (i64, i64) {
+) -> Vec<(i64, i64)> {
     let range = (plan.range.min, plan.range.max);
-    let Some(n) = cap else {
-        return range;
-    };
+    let mut ranges = vec![range; plan.fields.len()];
     if field_cond {
-        return range;
+        return ranges;
     }
-    let mut bound: Option<i64> = None;
-    for (f, want) in plan.fields.iter().zip(&plan.field_types) {
-        if let Some(t) = part.nth_time(key, f.as_bytes(), range, n, plan.descending, *want) {
-            bound = Some(match bound {
-                None => t,
-                Some(b) if plan.descending => b.max(t),
-                Some(b) => b.min(t),
-            });
+    let bound_of =
+        |f: &String, want, n, latest| part.nth_time(key, f.as_bytes(), range, n, latest, want);
+    if let Some(n) = cap {
+        let mut bound: Option<i64> = None;
+        for (f, want) in plan.fields.iter().zip(&plan.field_types) {
+            if let Some(t) = bound_of(f, *want, n, plan.descending) {
+                bound = Some(match bound {
+                    None => t,
+                    Some(b) if plan.descending => b.max(t),
+                    Some(b) => b.min(t),
+                });
+            }
+        }
+        let capped = match bound {
+            Some(b) if plan.descending => (b, range.1),
+            Some(b) => (range.0, b),
+            None => range,
+        };
+        ranges.fill(capped);
+    } else if let Some(latest) = edge {
+        for ((f, want), r) in plan.fields.iter().zip(&plan.field_types).zip(&mut ranges) {
+            if !plan.calls.iter().any(|c| c.field == *f) {
+                continue;
+            }
+            match bound_of(f, *want, 2, latest) {
+                Some(b) if latest => r.0 = b,
+                Some(b) => r.1 = b,
+                None => {}
+            }
         }
     }
-    match bound {
-        Some(b) if plan.descending => (b, range.1),
-        Some(b) => (range.0, b),
-        None => range,
-    }
+    ranges
 }
 
 /// influxql's order of data types (float, integer, string, boolean, unsigned): a field

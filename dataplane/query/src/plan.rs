@@ -281,6 +281,31 @@ impl SelectPlan {
         Some(usize::try_from(self.limit.saturating_add(self.offset)).unwrap_or(usize::MAX))
     }
 
+    /// For a statement whose calls are all first() (`Some(false)`) or all last()
+    /// (`Some(true)`) without GROUP BY time, reading fields plainly and without aux
+    /// values: influxd's selector sees only the first (last) two points of each shard's
+    /// merged series (`tessera_functions::Reducer::set_edge_take`), so each call's field
+    /// needs only each series' first (last) two points, whatever its other fields hold.
+    pub fn edge_calls(&self) -> Option<bool> {
+        if !self.aggregate
+            || self.interval.is_some()
+            || self.aux
+            || self.raw_transforms
+            || self.over_subquery
+            || self.top_take.is_some()
+            || self.own_range.is_some()
+            || self.outputs.iter().any(OExpr::has_transform)
+        {
+            return None;
+        }
+        let latest = self.calls.first()?.name == "last";
+        let pick = if latest { "last" } else { "first" };
+        self.calls
+            .iter()
+            .all(|c| c.name == pick && c.cast.is_none() && !c.distinct_inner)
+            .then_some(latest)
+    }
+
     /// Whether every value of every field read makes a row that answers: the outputs
     /// read the fields plainly (no casts to another type, which can turn a value into
     /// nothing; `SELECT *` casts each field to its own type), and every field read is
