@@ -412,6 +412,9 @@ fn limit_reads_only_the_first_rows_and_answers_as_the_whole_cut() {
         "SELECT s, i FROM m",
         "SELECT v, a_host FROM m WHERE a_host != 'h2'",
         "SELECT * FROM m WHERE v > 50",
+        // Few rows meet these: read in growing windows.
+        "SELECT v, s FROM m WHERE v > 95",
+        "SELECT i FROM m WHERE v < 3 AND a_host = 'h0'",
         "SELECT v::integer, i FROM m",
         "SELECT i * 2 FROM m WHERE time >= '2023-01-04T00:00:00Z' AND time < '2023-01-16T00:00:00Z'",
         "SELECT * FROM m GROUP BY a_host",

@@ -571,20 +571,106 @@ pub async fn scan_partition(
             if matches!(&constant, Some(v) if *v != Value::Boolean(true)) {
                 continue;
             }
-            let ranges = field_ranges(plan, part, &key, bounded, constant.is_none());
-            let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
-            for (f, (min, max)) in plan.fields.iter().zip(ranges) {
-                let c = part
-                    .read_field(&key, f.as_bytes(), min, max)
-                    .await
-                    .map_err(|e| QueryError::Storage(e.to_string()))?;
-                cols.push(c.filter(|c| !c.is_empty()));
+            // Under LIMIT with a condition on fields: the first rows that meet it, read
+            // in growing windows from the range's start (end, descending).
+            if let (Some(n), None) = (plan.raw_row_cap(), &constant) {
+                if let Some(done) =
+                    scan_growing(plan, part, cond, (m, &key, &tags), n, &mut aux_next).await?
+                {
+                    out.merge(done);
+                    continue;
+                }
             }
+            let ranges = field_ranges(plan, part, &key, bounded, constant.is_none());
+            let cols = read_fields(plan, part, &key, &ranges).await?;
             process_series(plan, cond, m, key, tags, cols, &[], &mut aux_next, &mut out)?;
         }
     }
     cut_raw_to_cap(plan, &mut out.raw);
     Ok(out)
+}
+
+/// The plan's fields of a series, each within its range.
+async fn read_fields(
+    plan: &SelectPlan,
+    part: &Partition,
+    key: &[u8],
+    ranges: &[(i64, i64)],
+) -> Result<Vec<Option<Column>>, QueryError> {
+    let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
+    for (f, (min, max)) in plan.fields.iter().zip(ranges) {
+        let c = part
+            .read_field(key, f.as_bytes(), *min, *max)
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        cols.push(c.filter(|c| !c.is_empty()));
+    }
+    Ok(cols)
+}
+
+/// A series' first `n` rows under a condition on fields (LIMIT + OFFSET of a raw
+/// statement): all fields read in a window from the range's start (end, descending)
+/// that holds 4n points of some field, then 16n, … until the rows the window gives
+/// reach `n` or it spans the range. Every row up to the window's edge is read whole,
+/// so its first `n` rows are the series'. `None` when the files and memory cannot
+/// bound such a window (then the whole range is read).
+async fn scan_growing(
+    plan: &SelectPlan,
+    part: &Partition,
+    cond: &Option<CExpr>,
+    (m, key, tags): (&str, &[u8], &Arc<Vec<(String, String)>>),
+    n: usize,
+    aux_next: &mut u64,
+) -> Result<Option<Partial>, QueryError> {
+    let range = (plan.range.min, plan.range.max);
+    let mut want = n.max(1).saturating_mul(4);
+    let mut read: Option<(i64, i64)> = None;
+    loop {
+        let Some(bound) = series_bound(plan, part, key, want) else {
+            return Ok(None);
+        };
+        let window = if plan.descending {
+            (bound, range.1)
+        } else {
+            (range.0, bound)
+        };
+        if read == Some(window) {
+            // (One block holds them all: the same window again.)
+            want = want.saturating_mul(4);
+            continue;
+        }
+        read = Some(window);
+        let cols = read_fields(plan, part, key, &vec![window; plan.fields.len()]).await?;
+        let mut got = Partial::default();
+        process_series(
+            plan,
+            cond,
+            m,
+            key.to_vec(),
+            Arc::clone(tags),
+            cols,
+            &[],
+            aux_next,
+            &mut got,
+        )?;
+        let rows: usize = got.raw.iter().map(|r| r.times.len()).sum();
+        if rows >= n || window == range {
+            return Ok(Some(got));
+        }
+        want = want.saturating_mul(4);
+        glommio::executor().yield_now().await;
+    }
+}
+
+/// The first time by which some field of the series surely has `n` values in the
+/// query's range (from which, descending), from what the partition knows unread.
+fn series_bound(plan: &SelectPlan, part: &Partition, key: &[u8], n: usize) -> Option<i64> {
+    let range = (plan.range.min, plan.range.max);
+    plan.fields
+        .iter()
+        .zip(&plan.field_types)
+        .filter_map(|(f, want)| part.nth_time(key, f.as_bytes(), range, n, plan.descending, *want))
+        .reduce(|a, b| if plan.descending { a.max(b) } else { a.min(b) })
 }
 
 /// Keeps a column's first `n` values in the query's time order (the last `n` when
@@ -898,17 +984,7 @@ fn field_ranges(
     let bound_of =
         |f: &String, want, n, latest| part.nth_time(key, f.as_bytes(), range, n, latest, want);
     if let Some(n) = cap {
-        let mut bound: Option<i64> = None;
-        for (f, want) in plan.fields.iter().zip(&plan.field_types) {
-            if let Some(t) = bound_of(f, *want, n, plan.descending) {
-                bound = Some(match bound {
-                    None => t,
-                    Some(b) if plan.descending => b.max(t),
-                    Some(b) => b.min(t),
-                });
-            }
-        }
-        let capped = match bound {
+        let capped = match series_bound(plan, part, key, n) {
             Some(b) if plan.descending => (b, range.1),
             Some(b) => (range.0, b),
             None => range,
