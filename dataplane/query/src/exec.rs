@@ -590,6 +590,9 @@ pub async fn scan_partition(
     Ok(out)
 }
 
+/// A series' tags (key, value), unescaped, shared by the rows read from it.
+type SeriesTags = Arc<Vec<(String, String)>>;
+
 /// The plan's fields of a series, each within its range.
 async fn read_fields(
     plan: &SelectPlan,
@@ -618,7 +621,7 @@ async fn scan_growing(
     plan: &SelectPlan,
     part: &Partition,
     cond: &Option<CExpr>,
-    (m, key, tags): (&str, &[u8], &Arc<Vec<(String, String)>>),
+    (m, key, tags): (&str, &[u8], &SeriesTags),
     n: usize,
     aux_next: &mut u64,
 ) -> Result<Option<Partial>, QueryError> {
