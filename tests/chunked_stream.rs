@@ -460,6 +460,13 @@ fn limit_reads_only_the_first_rows_and_answers_as_the_whole_cut() {
         ("last(s), last(i)", " GROUP BY b_dc"),
         ("first(s)", ""),
         ("last(v)", " GROUP BY *"),
+        // Aux values: the rows at the selected times, read whole.
+        ("last(v), i, s", ""),
+        ("first(s), v, a_host", " GROUP BY b_dc"),
+        // first() and last() of one field: both ends.
+        ("first(v), last(v)", ""),
+        ("last(i) - first(i)", " GROUP BY a_host"),
+        ("first(s), last(v)", " GROUP BY b_dc"),
     ] {
         for range in [
             "",

@@ -593,20 +593,31 @@ pub async fn scan_partition(
 /// A series' tags (key, value), unescaped, shared by the rows read from it.
 type SeriesTags = Arc<Vec<(String, String)>>;
 
-/// The plan's fields of a series, each within its range.
+/// The plan's fields of a series, each within its ranges (ascending and apart).
 async fn read_fields(
     plan: &SelectPlan,
     part: &Partition,
     key: &[u8],
-    ranges: &[(i64, i64)],
+    ranges: &[Vec<(i64, i64)>],
 ) -> Result<Vec<Option<Column>>, QueryError> {
     let mut cols: Vec<Option<Column>> = Vec::with_capacity(plan.fields.len());
-    for (f, (min, max)) in plan.fields.iter().zip(ranges) {
-        let c = part
-            .read_field(key, f.as_bytes(), *min, *max)
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
-        cols.push(c.filter(|c| !c.is_empty()));
+    for (f, ranges) in plan.fields.iter().zip(ranges) {
+        let mut col: Option<Column> = None;
+        for (min, max) in ranges {
+            let c = part
+                .read_field(key, f.as_bytes(), *min, *max)
+                .await
+                .map_err(|e| QueryError::Storage(e.to_string()))?;
+            match (&mut col, c) {
+                (None, c) => col = c,
+                (Some(have), Some(c)) if have.is_empty() => *have = c,
+                (Some(have), Some(c)) if have.field_type() == c.field_type() => {
+                    have.merge_newer(&c)
+                }
+                _ => {}
+            }
+        }
+        cols.push(col.filter(|c| !c.is_empty()));
     }
     Ok(cols)
 }
@@ -643,7 +654,7 @@ async fn scan_growing(
             continue;
         }
         read = Some(window);
-        let cols = read_fields(plan, part, key, &vec![window; plan.fields.len()]).await?;
+        let cols = read_fields(plan, part, key, &vec![vec![window]; plan.fields.len()]).await?;
         let mut got = Partial::default();
         process_series(
             plan,
@@ -965,47 +976,83 @@ fn skip_series(cond: &Option<CExpr>, m: &str, tags: &[(String, String)]) -> bool
     matches!(series_constant(cond, m, tags), Some(v) if v != Value::Boolean(true))
 }
 
-/// The part of the query's range each field of a series is read in, as far as the
-/// partition knows without reading (see `Partition::nth_time`):
+/// The parts of the query's range each field of a series is read in (one or two,
+/// ascending and apart), as far as the partition knows without reading (see
+/// `Partition::nth_time`):
 /// - under LIMIT (`cap`), when every value of a field read answers (no condition on
 ///   fields), the first time by which some field surely has LIMIT + OFFSET values bounds
 ///   the series' first LIMIT + OFFSET answering rows, for every field;
-/// - for calls that are all first() or all last() (`edge`), each field's own first
-///   (last) two points are all its call can see.
+/// - for calls that are all first() or last() (`edge`, see `SelectPlan::edge_calls`),
+///   each call's field's first (last) two points are all its call can see: each field
+///   is read up to its own bound (from it, for last()), or with aux values every field
+///   up to the widest bound of the calls' fields, so the rows there are whole.
 fn field_ranges(
     plan: &SelectPlan,
     part: &Partition,
     key: &[u8],
-    (cap, edge): (Option<usize>, Option<bool>),
+    (cap, edge): (Option<usize>, Option<(bool, bool)>),
     field_cond: bool,
-) -> Vec<(i64, i64)> {
+) -> Vec<Vec<(i64, i64)>> {
     let range = (plan.range.min, plan.range.max);
-    let mut ranges = vec![range; plan.fields.len()];
+    let whole = vec![vec![range]; plan.fields.len()];
     if field_cond {
-        return ranges;
+        return whole;
     }
-    let bound_of =
-        |f: &String, want, n, latest| part.nth_time(key, f.as_bytes(), range, n, latest, want);
     if let Some(n) = cap {
         let capped = match series_bound(plan, part, key, n) {
             Some(b) if plan.descending => (b, range.1),
             Some(b) => (range.0, b),
             None => range,
         };
-        ranges.fill(capped);
-    } else if let Some(latest) = edge {
-        for ((f, want), r) in plan.fields.iter().zip(&plan.field_types).zip(&mut ranges) {
-            if !plan.calls.iter().any(|c| c.field == *f) {
-                continue;
-            }
-            match bound_of(f, *want, 2, latest) {
-                Some(b) if latest => r.0 = b,
-                Some(b) => r.1 = b,
-                None => {}
-            }
-        }
+        return vec![vec![capped]; plan.fields.len()];
     }
-    ranges
+    let Some((firsts, lasts)) = edge else {
+        return whole;
+    };
+    // Per field: the bound of its first two points and of its last two, where a call
+    // needs them (`Some(None)`: needed, unknown).
+    let bounds: Vec<(Option<Option<i64>>, Option<Option<i64>>)> = plan
+        .fields
+        .iter()
+        .zip(&plan.field_types)
+        .map(|(f, want)| {
+            let called = |name: &str| plan.calls.iter().any(|c| c.name == name && c.field == *f);
+            let bound = |latest| part.nth_time(key, f.as_bytes(), range, 2, latest, *want);
+            (
+                called("first").then(|| bound(false)),
+                called("last").then(|| bound(true)),
+            )
+        })
+        .collect();
+    let windows = |first: Option<Option<i64>>, last: Option<Option<i64>>| -> Vec<(i64, i64)> {
+        match (first, last) {
+            (Some(None), _) | (_, Some(None)) | (None, None) => vec![range],
+            (Some(Some(f)), None) => vec![(range.0, f)],
+            (None, Some(Some(l))) => vec![(l, range.1)],
+            (Some(Some(f)), Some(Some(l))) if f < l => vec![(range.0, f), (l, range.1)],
+            _ => vec![range],
+        }
+    };
+    if plan.aux {
+        // One set of windows for every field: the widest the calls need (a call's
+        // field with no bound known: everything).
+        let widest = |latest: bool| -> Option<i64> {
+            let mut out = None;
+            for b in bounds.iter().filter_map(|b| if latest { b.1 } else { b.0 }) {
+                let b = b?;
+                out = Some(match out {
+                    None => b,
+                    Some(o) if latest => b.min(o),
+                    Some(o) => b.max(o),
+                });
+            }
+            out
+        };
+        let first = firsts.then(|| widest(false));
+        let last = lasts.then(|| widest(true));
+        return vec![windows(first, last); plan.fields.len()];
+    }
+    bounds.into_iter().map(|(f, l)| windows(f, l)).collect()
 }
 
 /// influxql's order of data types (float, integer, string, boolean, unsigned): a field

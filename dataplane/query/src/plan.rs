@@ -281,29 +281,30 @@ impl SelectPlan {
         Some(usize::try_from(self.limit.saturating_add(self.offset)).unwrap_or(usize::MAX))
     }
 
-    /// For a statement whose calls are all first() (`Some(false)`) or all last()
-    /// (`Some(true)`) without GROUP BY time, reading fields plainly and without aux
-    /// values: influxd's selector sees only the first (last) two points of each shard's
-    /// merged series (`tessera_functions::Reducer::set_edge_take`), so each call's field
-    /// needs only each series' first (last) two points, whatever its other fields hold.
-    pub fn edge_calls(&self) -> Option<bool> {
+    /// For a statement whose calls are all first() or last() without GROUP BY time:
+    /// influxd's selector sees only the first (last) two points of each shard's merged
+    /// series (`tessera_functions::Reducer::set_edge_take`), so each call's field needs
+    /// only each series' first (last) two points, and aux values only the rows at those
+    /// times. `Some((any first(), any last()))`, `None` for other statements.
+    pub fn edge_calls(&self) -> Option<(bool, bool)> {
         if !self.aggregate
             || self.interval.is_some()
-            || self.aux
             || self.raw_transforms
             || self.over_subquery
             || self.top_take.is_some()
             || self.own_range.is_some()
+            || self.calls.is_empty()
             || self.outputs.iter().any(OExpr::has_transform)
+            || !self.calls.iter().all(|c| {
+                matches!(c.name.as_str(), "first" | "last") && c.cast.is_none() && !c.distinct_inner
+            })
         {
             return None;
         }
-        let latest = self.calls.first()?.name == "last";
-        let pick = if latest { "last" } else { "first" };
-        self.calls
-            .iter()
-            .all(|c| c.name == pick && c.cast.is_none() && !c.distinct_inner)
-            .then_some(latest)
+        Some((
+            self.calls.iter().any(|c| c.name == "first"),
+            self.calls.iter().any(|c| c.name == "last"),
+        ))
     }
 
     /// Whether every value of every field read makes a row that answers: the outputs
