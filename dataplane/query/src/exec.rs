@@ -1011,7 +1011,8 @@ fn field_ranges(
     };
     // Per field: the bound of its first two points and of its last two, where a call
     // needs them (`Some(None)`: needed, unknown).
-    let bounds: Vec<(Option<Option<i64>>, Option<Option<i64>>)> = plan
+    type Needed = Option<Option<i64>>;
+    let bounds: Vec<(Needed, Needed)> = plan
         .fields
         .iter()
         .zip(&plan.field_types)
@@ -1024,7 +1025,7 @@ fn field_ranges(
             )
         })
         .collect();
-    let windows = |first: Option<Option<i64>>, last: Option<Option<i64>>| -> Vec<(i64, i64)> {
+    let windows = |first: Needed, last: Needed| -> Vec<(i64, i64)> {
         match (first, last) {
             (Some(None), _) | (_, Some(None)) | (None, None) => vec![range],
             (Some(Some(f)), None) => vec![(range.0, f)],
