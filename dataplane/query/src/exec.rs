@@ -702,6 +702,75 @@ fn keep_first_values(c: &mut Column, n: usize, descending: bool) {
     }
 }
 
+/// first() and last() without GROUP BY time (`SelectPlan::edge_calls`: `(firsts,
+/// lasts)`) see only each series' first (last) two points of their field: a called
+/// field keeps those at the ends its calls read; with aux values every field keeps the
+/// rows from the start up to the latest second point of a first() call's field, and
+/// from the earliest next-to-last point of a last() call's field, so those rows are
+/// whole. (What was read is bounded by blocks; this cuts it to the points.)
+fn trim_to_edges(plan: &SelectPlan, cols: &mut [Option<Column>], (firsts, lasts): (bool, bool)) {
+    let called = |fi: usize, name: &str| {
+        plan.fields
+            .get(fi)
+            .is_some_and(|f| plan.calls.iter().any(|c| c.name == name && c.field == *f))
+    };
+    // The times to keep up to (from) at the start (end): `None` keeps all.
+    let keep = |c: &Column, first: bool, last: bool| -> (Option<i64>, Option<i64>) {
+        let n = c.len();
+        (
+            (first && n > 2).then(|| c.ts[1]),
+            (last && n > 2).then(|| c.ts[n - 2]),
+        )
+    };
+    let cut = |c: &mut Column, upto: Option<i64>, from: Option<i64>, first: bool, last: bool| {
+        match (first, last, upto, from) {
+            (true, true, Some(u), Some(f)) if u < f => c.remove_range(u + 1, f - 1),
+            (true, false, Some(u), _) => c.retain_range(i64::MIN, u),
+            (false, true, _, Some(f)) => c.retain_range(f, i64::MAX),
+            _ => {}
+        }
+    };
+    if plan.aux {
+        // The widest the calls' fields need; a call's field with few points: all.
+        let mut upto: Option<i64> = None;
+        let mut from: Option<i64> = None;
+        let (mut all_start, mut all_end) = (false, false);
+        for (fi, c) in cols.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let (first, last) = (called(fi, "first"), called(fi, "last"));
+            let (u, f) = keep(c, first, last);
+            if first {
+                match u {
+                    Some(u) => upto = Some(upto.map_or(u, |x| x.max(u))),
+                    None => all_start = true,
+                }
+            }
+            if last {
+                match f {
+                    Some(f) => from = Some(from.map_or(f, |x| x.min(f))),
+                    None => all_end = true,
+                }
+            }
+        }
+        if all_start || all_end {
+            return;
+        }
+        for c in cols.iter_mut().flatten() {
+            cut(c, upto, from, firsts, lasts);
+        }
+        return;
+    }
+    for (fi, c) in cols.iter_mut().enumerate() {
+        let Some(c) = c else { continue };
+        let (first, last) = (called(fi, "first"), called(fi, "last"));
+        if !first && !last {
+            continue;
+        }
+        let (u, f) = keep(c, first, last);
+        cut(c, u, f, first, last);
+    }
+}
+
 /// A raw series' rows under LIMIT: only those that answer (some output reads a value
 /// of the row), the first `n` of them in the query's time order. Every row kept then
 /// counts towards the answer, which [`cut_raw_to_cap`] relies on.
@@ -1190,6 +1259,9 @@ fn process_series(
                 keep_first_values(c, n, plan.descending);
             }
         }
+    }
+    if let (Some(edge), None) = (plan.edge_calls(), &row_cond) {
+        trim_to_edges(plan, &mut cols, edge);
     }
     // (Only a statement that selects a field the inner one answers reads its rows.)
     let points = if plan.aggregate
