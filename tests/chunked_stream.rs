@@ -405,7 +405,20 @@ fn limit_reads_only_the_first_rows_and_answers_as_the_whole_cut() {
         body.push_str(&format!("m,a_host=h0,b_dc=dc0 v={step},i={step}i {t}\n"));
     }
     write(&node, "l", body);
+    // One long series (read in growing windows under a condition).
+    for part in 0..4 {
+        let mut body = String::new();
+        for k in 0..5000 {
+            let step = part * 5000 + k;
+            let t = START + step * HOUR / 60;
+            let s = if step % 13 == 0 { ",s=\"y\"" } else { "" };
+            body.push_str(&format!("g,a_host=h0 v={}{s} {t}\n", (step * 37) % 1000));
+        }
+        write(&node, "l", body);
+    }
     let statements = [
+        "SELECT * FROM g WHERE v >= 990",
+        "SELECT v, s FROM g WHERE v = 7 OR v = 500",
         "SELECT * FROM m",
         "SELECT v FROM m",
         "SELECT s FROM m",

@@ -622,12 +622,17 @@ async fn read_fields(
     Ok(cols)
 }
 
+/// The fewest points of a field a first window of [`scan_growing`] holds.
+const GROWING_FROM: usize = 4096;
+
 /// A series' first `n` rows under a condition on fields (LIMIT + OFFSET of a raw
-/// statement): all fields read in a window from the range's start (end, descending)
-/// that holds 4n points of some field, then 16n, … until the rows the window gives
-/// reach `n` or it spans the range. Every row up to the window's edge is read whole,
-/// so its first `n` rows are the series'. `None` when the files and memory cannot
-/// bound such a window (then the whole range is read).
+/// statement): the fields are read in windows from the range's start (end, descending)
+/// that grow to hold 4n points of some field (at least [`GROWING_FROM`]), then four
+/// times as many, … until the rows read reach `n`;
+/// when the files and memory cannot bound the next window, the rest of the range is
+/// read. Every row up to the window's edge is read whole, so its first `n` rows are the
+/// series'. Each part is read once. `None` when not even a first window is bounded
+/// (then the whole range is read as usual).
 async fn scan_growing(
     plan: &SelectPlan,
     part: &Partition,
@@ -637,24 +642,40 @@ async fn scan_growing(
     aux_next: &mut u64,
 ) -> Result<Option<Partial>, QueryError> {
     let range = (plan.range.min, plan.range.max);
-    let mut want = n.max(1).saturating_mul(4);
-    let mut read: Option<(i64, i64)> = None;
+    // (A series of fewer points is read whole at once.)
+    let mut want = n.saturating_mul(4).max(GROWING_FROM);
+    // The columns read so far, and up to (from) where.
+    let mut have: Option<(Vec<Option<Column>>, i64)> = None;
     loop {
-        let Some(bound) = series_bound(plan, part, key, want) else {
-            return Ok(None);
+        let bound = series_bound(plan, part, key, want);
+        let edge = match (bound, &have) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) if plan.descending => range.0,
+            (None, Some(_)) => range.1,
+            (Some(b), _) => b,
         };
-        let window = if plan.descending {
-            (bound, range.1)
-        } else {
-            (range.0, bound)
+        // The part not read yet.
+        let fresh = match &have {
+            Some((_, at)) if plan.descending => (edge, at.saturating_sub(1)),
+            Some((_, at)) => (at.saturating_add(1), edge),
+            None if plan.descending => (edge, range.1),
+            None => (range.0, edge),
         };
-        if read == Some(window) {
+        if fresh.0 > fresh.1 {
             // (One block holds them all: the same window again.)
             want = want.saturating_mul(4);
             continue;
         }
-        read = Some(window);
-        let cols = read_fields(plan, part, key, &vec![vec![window]; plan.fields.len()]).await?;
+        let more = read_fields(plan, part, key, &vec![vec![fresh]; plan.fields.len()]).await?;
+        let cols = match have.take() {
+            None => more,
+            Some((mut cols, _)) => {
+                for (c, m) in cols.iter_mut().zip(more) {
+                    extend_column(c, m, plan.descending);
+                }
+                cols
+            }
+        };
         let mut got = Partial::default();
         process_series(
             plan,
@@ -662,17 +683,40 @@ async fn scan_growing(
             m,
             key.to_vec(),
             Arc::clone(tags),
-            cols,
+            cols.clone(),
             &[],
             aux_next,
             &mut got,
         )?;
         let rows: usize = got.raw.iter().map(|r| r.times.len()).sum();
-        if rows >= n || window == range {
+        if rows >= n
+            || bound.is_none()
+            || edge == range.0 && plan.descending
+            || edge == range.1 && !plan.descending
+        {
             return Ok(Some(got));
         }
+        have = Some((cols, edge));
         want = want.saturating_mul(4);
         glommio::executor().yield_now().await;
+    }
+}
+
+/// Adds a column's values read past what it holds (later ones; earlier ones when
+/// `descending`). A column of another type is left out, as a read keeps one type.
+fn extend_column(have: &mut Option<Column>, more: Option<Column>, descending: bool) {
+    match (have.as_mut(), more) {
+        (_, None) => {}
+        (None, more) => *have = more,
+        (Some(h), Some(m)) if h.field_type() != m.field_type() => {}
+        (Some(h), Some(mut m)) => {
+            if descending {
+                m.merge_newer(h);
+                *h = m;
+            } else {
+                h.merge_newer(&m);
+            }
+        }
     }
 }
 
@@ -722,13 +766,13 @@ fn trim_to_edges(plan: &SelectPlan, cols: &mut [Option<Column>], (firsts, lasts)
             (last && n > 2).then(|| c.ts[n - 2]),
         )
     };
-    let cut = |c: &mut Column, upto: Option<i64>, from: Option<i64>, first: bool, last: bool| {
-        match (first, last, upto, from) {
-            (true, true, Some(u), Some(f)) if u < f => c.remove_range(u + 1, f - 1),
-            (true, false, Some(u), _) => c.retain_range(i64::MIN, u),
-            (false, true, _, Some(f)) => c.retain_range(f, i64::MAX),
-            _ => {}
-        }
+    let cut = |c: &mut Column, upto: Option<i64>, from: Option<i64>, first: bool, last: bool| match (
+        first, last, upto, from,
+    ) {
+        (true, true, Some(u), Some(f)) if u < f => c.remove_range(u + 1, f - 1),
+        (true, false, Some(u), _) => c.retain_range(i64::MIN, u),
+        (false, true, _, Some(f)) => c.retain_range(f, i64::MAX),
+        _ => {}
     };
     if plan.aux {
         // The widest the calls' fields need; a call's field with few points: all.
