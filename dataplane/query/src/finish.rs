@@ -909,7 +909,7 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
 /// a later such window is only a null). This applies when percentile() is the
 /// statement's only call.
 fn end_percentile_at_empty_window(
-    groups: &mut HashMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
+    groups: &mut crate::exec::FastMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
     plan: &SelectPlan,
 ) {
     let order_key = |g: &GroupKey| {

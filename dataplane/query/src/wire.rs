@@ -5,7 +5,7 @@
 //! anything is allocated, so hostile input is an error, never a panic or a huge
 //! allocation. Reducer states use `tessera_functions::Reducer::encode`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tessera_functions::Arg;
@@ -160,7 +160,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
         p.groups.insert(g, windows);
     }
     let na = r.len(9)?;
-    let mut aux = HashMap::with_capacity(na);
+    let mut aux = crate::exec::FastMap::with_capacity_and_hasher(na, Default::default());
     for _ in 0..na {
         let id = r.u64()?;
         let nf = r.len(1)?;
