@@ -214,8 +214,15 @@ fn chunked_select_read_in_slices_answers_as_read_whole() {
         "SELECT * FROM m GROUP BY b_dc ORDER BY time DESC",
         "SELECT * FROM /./ GROUP BY *",
         "SELECT v, a_host FROM m WHERE a_host =~ /h0[1-4]/ GROUP BY /dc/",
-        // Not read in slices (answered whole), cut the same way.
+        // LIMIT and OFFSET past a slice: counted across the parts.
         "SELECT * FROM m LIMIT 1000 OFFSET 10",
+        "SELECT * FROM m ORDER BY time DESC LIMIT 2000 OFFSET 150",
+        "SELECT v, a_host FROM m WHERE v > 20 LIMIT 5000",
+        "SELECT * FROM m GROUP BY a_host LIMIT 400 OFFSET 7",
+        "SELECT * FROM m, n GROUP BY b_dc ORDER BY time DESC LIMIT 350",
+        // Not read in slices (answered whole), cut the same way.
+        "SELECT * FROM m LIMIT 200 OFFSET 10",
+        "SELECT * FROM m OFFSET 3000",
         "SELECT mean(v) FROM m GROUP BY time(1h)",
         "SELECT * FROM m; SELECT * FROM nope; SHOW MEASUREMENTS",
     ];

@@ -239,10 +239,15 @@ pub async fn select_streamed(
         Planned::Ready(p) => p,
     };
     let limits = defaults.limits;
+    // LIMIT and OFFSET are counted across the parts (a small LIMIT reads little anyway:
+    // see `SelectPlan::raw_row_cap`). OFFSET alone reads the first rows of each shard
+    // (`SelectPlan::shard_take`), so it is read whole.
+    let (limit, offset) = (stmt.limit, stmt.offset);
+    let counted = (limit == 0 && offset == 0)
+        || (limit > 0 && limit.saturating_add(offset) > limits.slice_points);
     let sliceable = limits.slice_points > 0
         && limits.series == 0
-        && stmt.limit == 0
-        && stmt.offset == 0
+        && counted
         && stmt.slimit == 0
         && stmt.soffset == 0
         && p.groups.len() == 1
@@ -309,6 +314,9 @@ pub async fn select_streamed(
     }
     let (db, rp) = (p.groups[0].db.clone(), p.groups[0].rp.clone());
     let mut points = 0u64;
+    // Rows of each output series (name, tags) so far, for LIMIT and OFFSET.
+    let mut counted_rows: std::collections::HashMap<(String, Vec<(String, String)>), u64> =
+        std::collections::HashMap::new();
     for ReadPart {
         measurement: name,
         keys,
@@ -325,6 +333,8 @@ pub async fn select_streamed(
             slices.reverse();
         }
         let mut plan = p.plan.clone();
+        plan.limit = 0;
+        plan.offset = 0;
         if let Some(keys) = &keys {
             plan.condition = Some(match plan.condition.take() {
                 Some(c) => and_expr(paren(c), paren(keys.clone())),
@@ -346,11 +356,38 @@ pub async fn select_streamed(
             let total = execute(ctx, snap, stmt, defaults, &p, &plan, Some(only)).await?;
             points += total.points;
             check_limits(limits, 0, points)?;
-            for s in tessera_query::finish::finish(&plan, total)? {
+            for mut s in tessera_query::finish::finish(&plan, total)? {
+                if limit > 0 || offset > 0 {
+                    let seen = counted_rows
+                        .entry((s.name.clone(), s.tags.clone()))
+                        .or_insert(0);
+                    let n = s.values.len() as u64;
+                    let from = offset.saturating_sub(*seen).min(n);
+                    let to = match limit {
+                        0 => n,
+                        l => offset.saturating_add(l).saturating_sub(*seen).min(n),
+                    };
+                    *seen += n;
+                    if from >= to {
+                        continue;
+                    }
+                    // (Both within the series' rows, which fit in memory.)
+                    s.values.truncate(to as usize);
+                    s.values.drain(..from as usize);
+                }
                 chunks.piece(out, s).await?;
             }
             if defaults.cancel.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(QueryError::Killed);
+            }
+            // Ungrouped, the measurement is one series: done once LIMIT is reached.
+            if keys.is_none()
+                && limit > 0
+                && counted_rows
+                    .get(&(name.clone(), Vec::new()))
+                    .is_some_and(|seen| *seen >= offset.saturating_add(limit))
+            {
+                break;
             }
         }
     }
