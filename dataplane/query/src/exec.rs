@@ -856,15 +856,20 @@ fn first_answering_rows(
     if kept == times.len() {
         return times;
     }
+    retain_rows(rows, &times, &keep)
+}
+
+/// Keeps the aligned rows (`rows[column][row]`) whose flag is set; their times.
+fn retain_rows(rows: &mut [Vec<Value>], times: &[i64], keep: &[bool]) -> Vec<i64> {
     for c in rows.iter_mut() {
         let mut it = keep.iter();
         c.retain(|_| *it.next().expect("one flag per row"));
     }
     times
-        .into_iter()
+        .iter()
         .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(t, _)| t)
+        .filter(|(_, k)| **k)
+        .map(|(t, _)| *t)
         .collect()
 }
 
@@ -1351,18 +1356,7 @@ fn process_series(
             .collect()
     });
     let times: Vec<i64> = match &keep {
-        Some(k) => {
-            for col in rows.iter_mut() {
-                let mut it = k.iter();
-                col.retain(|_| *it.next().expect("one flag per row"));
-            }
-            times
-                .iter()
-                .zip(k)
-                .filter(|(_, k)| **k)
-                .map(|(t, _)| *t)
-                .collect()
-        }
+        Some(k) => retain_rows(&mut rows, &times, k),
         None => times,
     };
     let times = match (plan.top_take, &keep) {
