@@ -425,6 +425,37 @@ fn debug_pprof_profiles_the_node() {
     let seen: serde_json::Value = serde_json::from_str(&watch.join().unwrap()).unwrap();
     assert_eq!(seen, json!({"127.0.0.1": {"writes": 2, "queries": 2}}));
 
+    // /metrics: the process metrics in Prometheus's text format, as influxd 1.6 serves
+    // them (GET only).
+    let metrics = client.get(format!("http://{node}/metrics")).send().unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    assert_eq!(
+        metrics.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = metrics.text().unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("process_resident_memory_bytes") > 1e6, "{text}");
+    assert!(value("process_open_fds") >= 3.0, "{text}");
+    assert!(value("process_cpu_seconds_total") > 0.0, "{text}");
+    let started = value("process_start_time_seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        started <= now + 1.0 && started > now - 3600.0,
+        "{started} {now}"
+    );
+    assert!(text.contains("# TYPE promhttp_metric_handler_requests_total counter\n"));
+    assert_eq!(post("/metrics", ""), 405);
+
     let mut off = Cluster::configure(1, 1, &tessera_tests::license::valid(8, 4), "", "");
     off.datas[0].set("http", "pprof-enabled", "false");
     off.start_all();

@@ -165,6 +165,7 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>, peer: Option<std::net::IpAddr>)
         }
         ("GET", "/debug/shards") => debug_shards(ctx),
         ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
+        ("GET", "/metrics") => crate::metrics::answer(),
         _ => route(&req),
     };
     let mut resp = format.error(resp);
@@ -190,6 +191,7 @@ fn route(req: &Request) -> Response {
             // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
             Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
         }
+        "/metrics" => Response::text(405, "Method Not Allowed\n").header("Allow", "GET"),
         // Go's http.NotFound.
         _ => Response::text(404, "404 page not found\n"),
     }

@@ -54,6 +54,7 @@ pub mod lease;
 pub mod listener;
 pub mod manifest;
 pub mod meta_sync;
+pub mod metrics;
 pub mod monitor;
 pub mod node;
 pub mod node_identity;
