@@ -1695,6 +1695,82 @@ mod tests {
         }
     }
 
+    /// A plan of `q` over measurement `m` with float fields `v` and `w` and tag `host`.
+    fn plan_of(q: &str) -> SelectPlan {
+        let tessera_influxql::Statement::Select(stmt) =
+            tessera_influxql::parse_statement(q).expect("parses")
+        else {
+            panic!("not a SELECT: {q}");
+        };
+        let mut m = crate::plan::MeasurementSchema::default();
+        for f in ["v", "w"] {
+            m.fields
+                .insert(f.to_string(), tessera_storage::batch::FieldType::Float);
+        }
+        m.tags.insert("host".to_string());
+        let schema: crate::plan::Schema = [("m".to_string(), m)].into_iter().collect();
+        crate::plan::plan_select(&stmt, vec!["m".to_string()], &schema, 0).expect("plans")
+    }
+
+    fn column(ts: &[i64]) -> Option<Column> {
+        Some(Column::from_sorted(
+            ts.to_vec(),
+            Values::Float(ts.iter().map(|t| *t as f64).collect()),
+        ))
+    }
+
+    fn times(cols: &[Option<Column>]) -> Vec<Vec<i64>> {
+        cols.iter()
+            .map(|c| c.as_ref().map(|c| c.ts.clone()).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn edges_keep_the_two_points_the_selector_sees() {
+        // The edge selector keeps each series' first (last) two points of its field
+        // (`tessera_functions` edge.rs), so the cut keeps exactly those: with aux
+        // values, every field's rows from (up to) the call field's second point.
+        let cut = |q: &str, cols: Vec<Option<Column>>| {
+            let plan = plan_of(q);
+            let edge = plan.edge_calls().expect("edge calls");
+            let mut cols = cols;
+            // Columns in the plan's field order.
+            assert!(cols.len() >= plan.fields.len(), "{:?}", plan.fields);
+            cols.truncate(plan.fields.len());
+            trim_to_edges(&plan, &mut cols, edge);
+            (plan.fields.clone(), times(&cols))
+        };
+        let v = [10, 20, 30, 40, 50, 60];
+        let (_, t) = cut("SELECT last(v) FROM m", vec![column(&v)]);
+        assert_eq!(t, vec![vec![50, 60]]);
+        let (_, t) = cut("SELECT first(v) FROM m", vec![column(&v)]);
+        assert_eq!(t, vec![vec![10, 20]]);
+        let (_, t) = cut("SELECT first(v), last(v) FROM m", vec![column(&v)]);
+        assert_eq!(t, vec![vec![10, 20, 50, 60]]);
+        // Two points or fewer: all kept.
+        let (_, t) = cut("SELECT last(v) FROM m", vec![column(&[5, 7])]);
+        assert_eq!(t, vec![vec![5, 7]]);
+        // Aux values: the other field keeps the rows at and after v's next-to-last point.
+        let (fields, t) = cut(
+            "SELECT last(v), w FROM m",
+            vec![column(&v), column(&[15, 35, 45, 55, 65])],
+        );
+        assert_eq!(fields, vec!["v".to_string(), "w".to_string()]);
+        assert_eq!(t, vec![vec![50, 60], vec![55, 65]]);
+        let (_, t) = cut(
+            "SELECT first(v), w FROM m",
+            vec![column(&v), column(&[5, 15, 25, 35])],
+        );
+        assert_eq!(t, vec![vec![10, 20], vec![5, 15]]);
+        // Without aux values each call's field is cut on its own.
+        let (fields, t) = cut(
+            "SELECT first(v), last(w) FROM m",
+            vec![column(&v), column(&[1, 2, 3, 4])],
+        );
+        assert_eq!(fields, vec!["v".to_string(), "w".to_string()]);
+        assert_eq!(t, vec![vec![10, 20], vec![3, 4]]);
+    }
+
     #[test]
     fn regex_prefixes_bound_the_values_visited() {
         let p = |re: &str| String::from_utf8(literal_prefix(re)).unwrap();
