@@ -612,14 +612,7 @@ async fn read_fields(
                 .read_field(key, f.as_bytes(), *min, *max)
                 .await
                 .map_err(|e| QueryError::Storage(e.to_string()))?;
-            match (&mut col, c) {
-                (None, c) => col = c,
-                (Some(have), Some(c)) if have.is_empty() => *have = c,
-                (Some(have), Some(c)) if have.field_type() == c.field_type() => {
-                    have.merge_newer(&c)
-                }
-                _ => {}
-            }
+            extend_column(&mut col, c, false);
         }
         cols.push(col.filter(|c| !c.is_empty()));
     }
@@ -707,11 +700,13 @@ async fn scan_growing(
 }
 
 /// Adds a column's values read past what it holds (later ones; earlier ones when
-/// `descending`). A column of another type is left out, as a read keeps one type.
+/// `descending`). As one read does, the first column with values gives the type: a
+/// column of another type is left out.
 fn extend_column(have: &mut Option<Column>, more: Option<Column>, descending: bool) {
     match (have.as_mut(), more) {
         (_, None) => {}
         (None, more) => *have = more,
+        (Some(h), Some(m)) if h.is_empty() => *h = m,
         (Some(h), Some(m)) if h.field_type() != m.field_type() => {}
         (Some(h), Some(mut m)) => {
             if descending {
@@ -756,66 +751,31 @@ fn keep_first_values(c: &mut Column, n: usize, descending: bool) {
 /// rows from the start up to the latest second point of a first() call's field, and
 /// from the earliest next-to-last point of a last() call's field, so those rows are
 /// whole. (What was read is bounded by blocks; this cuts it to the points.)
-fn trim_to_edges(plan: &SelectPlan, cols: &mut [Option<Column>], (firsts, lasts): (bool, bool)) {
-    let called = |fi: usize, name: &str| {
-        plan.fields
-            .get(fi)
-            .is_some_and(|f| plan.calls.iter().any(|c| c.name == name && c.field == *f))
-    };
-    // The times to keep up to (from) at the start (end): `None` keeps all.
-    let keep = |c: &Column, first: bool, last: bool| -> (Option<i64>, Option<i64>) {
-        let n = c.len();
-        (
-            (first && n > 2).then(|| c.ts[1]),
-            (last && n > 2).then(|| c.ts[n - 2]),
-        )
-    };
-    let cut = |c: &mut Column, upto: Option<i64>, from: Option<i64>, first: bool, last: bool| match (
-        first, last, upto, from,
-    ) {
-        (true, true, Some(u), Some(f)) if u < f => c.remove_range(u + 1, f - 1),
-        (true, false, Some(u), _) => c.retain_range(i64::MIN, u),
-        (false, true, _, Some(f)) => c.retain_range(f, i64::MAX),
-        _ => {}
-    };
-    if plan.aux {
-        // The widest the calls' fields need; a call's field with few points: all.
-        let mut upto: Option<i64> = None;
-        let mut from: Option<i64> = None;
-        let (mut all_start, mut all_end) = (false, false);
-        for (fi, c) in cols.iter().enumerate() {
-            let Some(c) = c else { continue };
-            let (first, last) = (called(fi, "first"), called(fi, "last"));
-            let (u, f) = keep(c, first, last);
-            if first {
-                match u {
-                    Some(u) => upto = Some(upto.map_or(u, |x| x.max(u))),
-                    None => all_start = true,
-                }
-            }
-            if last {
-                match f {
-                    Some(f) => from = Some(from.map_or(f, |x| x.min(f))),
-                    None => all_end = true,
-                }
-            }
-        }
-        if all_start || all_end {
-            return;
-        }
-        for c in cols.iter_mut().flatten() {
-            cut(c, upto, from, firsts, lasts);
-        }
-        return;
-    }
-    for (fi, c) in cols.iter_mut().enumerate() {
+fn trim_to_edges(plan: &SelectPlan, cols: &mut [Option<Column>], edge: (bool, bool)) {
+    let all = (i64::MIN, i64::MAX);
+    // A column of two points or fewer keeps all of them (an unknown bound).
+    let bounds: Vec<(Needed, Needed)> = plan
+        .fields
+        .iter()
+        .zip(cols.iter())
+        .map(|(f, c)| {
+            let Some(c) = c else {
+                return (None, None);
+            };
+            let n = c.len();
+            (
+                called(plan, f, "first").then(|| (n > 2).then(|| c.ts[1])),
+                called(plan, f, "last").then(|| (n > 2).then(|| c.ts[n - 2])),
+            )
+        })
+        .collect();
+    for (c, w) in cols.iter_mut().zip(edge_windows(plan, all, &bounds, edge)) {
         let Some(c) = c else { continue };
-        let (first, last) = (called(fi, "first"), called(fi, "last"));
-        if !first && !last {
-            continue;
+        match w.as_slice() {
+            [(lo, hi)] if (*lo, *hi) != all => c.retain_range(*lo, *hi),
+            [(_, upto), (from, _)] => c.remove_range(upto + 1, from - 1),
+            _ => {}
         }
-        let (u, f) = keep(c, first, last);
-        cut(c, u, f, first, last);
     }
 }
 
@@ -1131,22 +1091,41 @@ fn field_ranges(
     let Some((firsts, lasts)) = edge else {
         return whole;
     };
-    // Per field: the bound of its first two points and of its last two, where a call
-    // needs them (`Some(None)`: needed, unknown).
-    type Needed = Option<Option<i64>>;
     let bounds: Vec<(Needed, Needed)> = plan
         .fields
         .iter()
         .zip(&plan.field_types)
         .map(|(f, want)| {
-            let called = |name: &str| plan.calls.iter().any(|c| c.name == name && c.field == *f);
             let bound = |latest| part.nth_time(key, f.as_bytes(), range, 2, latest, *want);
             (
-                called("first").then(|| bound(false)),
-                called("last").then(|| bound(true)),
+                called(plan, f, "first").then(|| bound(false)),
+                called(plan, f, "last").then(|| bound(true)),
             )
         })
         .collect();
+    edge_windows(plan, range, &bounds, (firsts, lasts))
+}
+
+/// Where a call needs a field's first (last) two points: the bound of them, `None` when
+/// unknown (`None` overall: no call needs that end).
+type Needed = Option<Option<i64>>;
+
+/// Whether a call named `name` reads field `f`.
+fn called(plan: &SelectPlan, f: &str, name: &str) -> bool {
+    plan.calls.iter().any(|c| c.name == name && c.field == f)
+}
+
+/// The parts of `range` each field keeps for first()/last() calls (`(firsts, lasts)`),
+/// from each field's bounds (`bounds`, in the plan's field order): up to its first
+/// two points, from its last two, both, or all of it where a needed bound is unknown.
+/// With aux values every field keeps the widest parts the calls' fields need, so the
+/// rows there are whole.
+fn edge_windows(
+    plan: &SelectPlan,
+    range: (i64, i64),
+    bounds: &[(Needed, Needed)],
+    (firsts, lasts): (bool, bool),
+) -> Vec<Vec<(i64, i64)>> {
     let windows = |first: Needed, last: Needed| -> Vec<(i64, i64)> {
         match (first, last) {
             (Some(None), _) | (_, Some(None)) | (None, None) => vec![range],
@@ -1157,8 +1136,7 @@ fn field_ranges(
         }
     };
     if plan.aux {
-        // One set of windows for every field: the widest the calls need (a call's
-        // field with no bound known: everything).
+        // (A call's field with no bound known: everything.)
         let widest = |latest: bool| -> Option<i64> {
             let mut out = None;
             for b in bounds.iter().filter_map(|b| if latest { b.1 } else { b.0 }) {
@@ -1173,9 +1151,9 @@ fn field_ranges(
         };
         let first = firsts.then(|| widest(false));
         let last = lasts.then(|| widest(true));
-        return vec![windows(first, last); plan.fields.len()];
+        return vec![windows(first, last); bounds.len()];
     }
-    bounds.into_iter().map(|(f, l)| windows(f, l)).collect()
+    bounds.iter().map(|(f, l)| windows(*f, *l)).collect()
 }
 
 /// influxql's order of data types (float, integer, string, boolean, unsigned): a field

@@ -12,6 +12,17 @@ use crate::cond::{compile_regex, TimeRange, MAX_TIME};
 use crate::error::QueryError;
 use crate::value::Value;
 
+/// The InfluxQL data type of a stored field type.
+pub fn data_type(t: FieldType) -> DataType {
+    match t {
+        FieldType::Float => DataType::Float,
+        FieldType::Integer => DataType::Integer,
+        FieldType::Unsigned => DataType::Unsigned,
+        FieldType::Boolean => DataType::Boolean,
+        FieldType::String => DataType::String,
+    }
+}
+
 /// Fields (with types) and tag keys of one measurement, over the shards a query reads.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasurementSchema {
@@ -326,15 +337,8 @@ impl SelectPlan {
                 OExpr::Math(_, a) => a.iter().all(|x| plain(plan, x, read)),
                 OExpr::Cast(inner, to) => match **inner {
                     OExpr::Field(i) => {
-                        let own = match plan.field_types.get(i).copied().flatten() {
-                            Some(FieldType::Float) => DataType::Float,
-                            Some(FieldType::Integer) => DataType::Integer,
-                            Some(FieldType::Unsigned) => DataType::Unsigned,
-                            Some(FieldType::Boolean) => DataType::Boolean,
-                            Some(FieldType::String) => DataType::String,
-                            None => return false,
-                        };
-                        own == *to && plain(plan, inner, read)
+                        plan.field_types.get(i).copied().flatten().map(data_type) == Some(*to)
+                            && plain(plan, inner, read)
                     }
                     _ => false,
                 },
@@ -694,13 +698,6 @@ fn expand_fields(
         all_tags.extend(m.tags.iter().cloned());
         tag_fields.extend(m.tag_fields.iter().map(String::as_str));
     }
-    let dt = |t: FieldType| match t {
-        FieldType::Float => DataType::Float,
-        FieldType::Integer => DataType::Integer,
-        FieldType::Unsigned => DataType::Unsigned,
-        FieldType::Boolean => DataType::Boolean,
-        FieldType::String => DataType::String,
-    };
     let dimension_wildcard = stmt
         .dimensions
         .iter()
@@ -729,7 +726,7 @@ fn expand_fields(
                         WildcardKind::Tag => as_tag,
                     };
                     if wanted && matches(n) {
-                        cols.push((n.clone(), dt(*t)));
+                        cols.push((n.clone(), data_type(*t)));
                     }
                 }
                 // influxd lists no tag at all beside a GROUP BY * or a regex dimension.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tessera_influxql::{DataType, Expr, Source};
 use tessera_query::exec::ExplainStat;
 use tessera_query::output::Series;
-use tessera_query::plan::{CallSpec, OExpr, SelectPlan};
+use tessera_query::plan::{data_type, CallSpec, OExpr, SelectPlan};
 use tessera_query::Value;
 use tessera_storage::batch::FieldType;
 use tessera_storage::partition::FieldStats;
@@ -24,16 +24,6 @@ use tessera_query::plan::Schema;
 /// Calls influxd pushes down to storage (its iterator carries the call); every other
 /// function reads the raw field and reduces it above storage.
 const PUSHED: &[&str] = &["count", "min", "max", "sum", "first", "last", "mean"];
-
-fn data_type(t: FieldType) -> DataType {
-    match t {
-        FieldType::Float => DataType::Float,
-        FieldType::Integer => DataType::Integer,
-        FieldType::Unsigned => DataType::Unsigned,
-        FieldType::String => DataType::String,
-        FieldType::Boolean => DataType::Boolean,
-    }
-}
 
 fn type_name(t: FieldType) -> &'static str {
     match t {
