@@ -1503,13 +1503,17 @@ pub(crate) fn fold_rows(
                 .expect("call fields are plan fields")
         })
         .collect();
-    // top(x, tag…, N)'s key: the series' values of the call's tags, the same for every row.
+    // top(x, tag…, N)'s key: the series' values of the call's tags, the same for every row,
+    // in the order of the tags' names (influxd ranks the per-tag winners by its tag-set id,
+    // which lists the values so).
     let tag_keys: Vec<String> = plan
         .calls
         .iter()
         .map(|c| {
-            c.tags
-                .iter()
+            let mut names: Vec<&String> = c.tags.iter().collect();
+            names.sort();
+            names
+                .into_iter()
                 .map(|k| {
                     tags.iter()
                         .find(|(tk, _)| tk == k)

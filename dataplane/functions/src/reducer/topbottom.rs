@@ -82,13 +82,71 @@ fn decisive(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<usize>
     Some(heap)
 }
 
+/// The per-tag-key selectors of `top(x, tag…, N)`. Points arrive series by series, so
+/// the selector of the key being pushed is found once per series, not once per point
+/// (`current`, reset when the key changes).
+#[derive(Debug, Clone, Default)]
+struct TagSelectors {
+    keys: BTreeMap<String, usize>,
+    sels: Vec<Selector>,
+    current: Option<usize>,
+}
+
+impl TagSelectors {
+    fn current(&mut self, key: &str, pick: Pick) -> &mut Selector {
+        let i = match self.current {
+            Some(i) => i,
+            None => {
+                let i = match self.keys.get(key) {
+                    Some(&i) => i,
+                    None => {
+                        self.sels.push(Selector::new(pick));
+                        self.keys.insert(key.to_string(), self.sels.len() - 1);
+                        self.sels.len() - 1
+                    }
+                };
+                self.current = Some(i);
+                i
+            }
+        };
+        &mut self.sels[i]
+    }
+
+    fn get(&self, key: &str) -> Option<&Selector> {
+        self.keys.get(key).map(|&i| &self.sels[i])
+    }
+
+    /// Merges `sel` into the selector of `key` (a new one when there is none).
+    fn merge(&mut self, key: String, sel: Selector) {
+        match self.keys.get(&key) {
+            Some(&i) => self.sels[i].merge(sel),
+            None => {
+                self.sels.push(sel);
+                self.keys.insert(key, self.sels.len() - 1);
+            }
+        }
+    }
+
+    /// (key, selector) by key, ascending.
+    fn sorted(&self) -> impl Iterator<Item = (&String, &Selector)> {
+        self.keys.iter().map(|(k, &i)| (k, &self.sels[i]))
+    }
+
+    fn into_sorted(self) -> impl Iterator<Item = (String, Selector)> {
+        let mut sels: Vec<Option<Selector>> = self.sels.into_iter().map(Some).collect();
+        self.keys
+            .into_iter()
+            .map(move |(k, i)| (k, sels[i].take().expect("one key per selector")))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct TopBottom {
     top: bool,
     n: usize,
     heap: Vec<Cand>,
     /// With tag arguments: best point per tag-value key, fed to the heap at finish.
-    by_tag: Option<BTreeMap<String, Selector>>,
+    by_tag: Option<TagSelectors>,
     current_key: String,
     /// Without tag arguments: every pushed point, replayed at finish.
     kept: Option<Kept>,
@@ -102,7 +160,7 @@ impl TopBottom {
             top,
             n,
             heap: Vec::with_capacity(n.min(1024)),
-            by_tag: tagged.then(BTreeMap::new),
+            by_tag: tagged.then(TagSelectors::default),
             current_key: String::new(),
             kept: (!tagged).then(|| Kept::new(input)),
             anonymous_ties: false,
@@ -113,6 +171,9 @@ impl TopBottom {
         if self.current_key != key {
             self.current_key.clear();
             self.current_key.push_str(key);
+            if let Some(m) = &mut self.by_tag {
+                m.current = None;
+            }
         }
     }
 
@@ -132,21 +193,14 @@ impl TopBottom {
     fn tag_selector(&mut self) -> Option<&mut Selector> {
         let pick = if self.top { Pick::Max } else { Pick::Min };
         let key = &self.current_key;
-        self.by_tag.as_mut().map(|m| {
-            if !m.contains_key(key) {
-                m.insert(key.clone(), Selector::new(pick));
-            }
-            m.get_mut(key).expect("inserted above")
-        })
+        self.by_tag.as_mut().map(|m| m.current(key, pick))
     }
 
     /// The aux ids at or above `floor` it may answer with, where the current series'
     /// points can have gone: the current tag key's best, the heap, the newest kept points.
     pub(crate) fn aux_ids_since(&self, floor: u64, f: &mut dyn FnMut(u64)) {
-        if let Some(m) = &self.by_tag {
-            if let Some(sel) = m.get(&self.current_key) {
-                sel.aux_ids(f);
-            }
+        if let Some(sel) = self.by_tag.as_ref().and_then(|m| m.get(&self.current_key)) {
+            sel.aux_ids(f);
         }
         self.heap.iter().for_each(|c| f(c.aux));
         if let Some(k) = &self.kept {
@@ -192,13 +246,8 @@ impl TopBottom {
         }
         match (&mut self.by_tag, other.by_tag) {
             (Some(mine), Some(theirs)) => {
-                for (k, sel) in theirs {
-                    match mine.get_mut(&k) {
-                        Some(m) => m.merge(sel),
-                        None => {
-                            mine.insert(k, sel);
-                        }
-                    }
+                for (k, sel) in theirs.into_sorted() {
+                    mine.merge(k, sel);
                 }
             }
             _ => {
@@ -250,13 +299,10 @@ impl TopBottom {
             }
         }
         if let Some(m) = self.by_tag.take() {
-            // influxd feeds the per-tag winners ordered by time, then tag key.
-            let mut winners: Vec<(String, Point)> = m
-                .into_iter()
-                .flat_map(|(k, s)| s.finish(false).into_iter().map(move |p| (k.clone(), p)))
-                .collect();
-            winners.sort_by(|a, b| a.1.time.cmp(&b.1.time).then_with(|| a.0.cmp(&b.0)));
-            for (_, p) in winners {
+            // influxd feeds the per-tag winners in the order of their keys (its tag-set
+            // ids), whatever their times and the statement's time order.
+            let winners = m.into_sorted().flat_map(|(_, s)| s.finish(false));
+            for p in winners {
                 if let Some(value) = Scalar::from_value(&p.value) {
                     self.aggregate(Cand {
                         time: p.time,
@@ -297,8 +343,8 @@ impl TopBottom {
         }
         wire::put_str(out, &self.current_key);
         if let Some(m) = &self.by_tag {
-            wire::put_uvarint(out, m.len() as u64);
-            for (k, sel) in m {
+            wire::put_uvarint(out, m.keys.len() as u64);
+            for (k, sel) in m.sorted() {
                 wire::put_str(out, k);
                 sel.save(out);
             }
@@ -324,17 +370,21 @@ impl TopBottom {
         }
         self.current_key = r.str("tag key")?.to_string();
         if let Some(m) = &mut self.by_tag {
+            m.current = None;
             let pick = if self.top { Pick::Max } else { Pick::Min };
             // A tag entry takes at least a key length and a presence byte.
             let n = r.count(2, "tag count")?;
             for _ in 0..n {
                 let key = r.str("tag key")?.to_string();
-                if m.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                if m.keys
+                    .last_key_value()
+                    .is_some_and(|(last, _)| *last >= key)
+                {
                     return Err(r.error("tag key", "not in ascending order"));
                 }
                 let mut sel = Selector::new(pick);
                 sel.load(r, t)?;
-                m.insert(key, sel);
+                m.merge(key, sel);
             }
         }
         if let Some(k) = &mut self.kept {
