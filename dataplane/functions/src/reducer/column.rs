@@ -238,7 +238,7 @@ impl Kept {
 
     /// Marks every run as read from shard `seg`. influxd merges each shard's
     /// series on its own (a fresh heap per shard), then the shards in time
-    /// order, so at [`Kept::merged`] runs of different segments are never
+    /// order, so at [`Kept::merged_in`] runs of different segments are never
     /// merged together; shard ids grow with time as their groups do.
     pub(crate) fn set_segment(&mut self, seg: u64) {
         self.segs.iter_mut().for_each(|s| *s = seg);
@@ -293,7 +293,7 @@ impl Kept {
     }
 
     /// Appends `other`'s points and runs after `self`'s. The order does
-    /// not matter: [`Kept::merged`] orders the runs by series key.
+    /// not matter: [`Kept::merged_in`] orders the runs by series key.
     pub(crate) fn append(&mut self, other: Kept) -> bool {
         if !self.values.append(other.values) {
             return false;
@@ -339,13 +339,17 @@ impl Kept {
     /// runs without keys keep their push order — and runs of one series
     /// that follow each other in time (the same series in several shards, or
     /// a series cut into time chunks) are joined into one series again.
-    pub(crate) fn merged(self) -> Kept {
-        self.merged_in(false)
+    ///
+    /// In either direction: for `ORDER BY time DESC` influxd merges the series newest
+    /// first, in reverse series-key order.
+    pub(crate) fn merged_in(self, descending: bool) -> Kept {
+        self.merged_by(descending, &mut |_, _| false)
     }
 
-    /// [`Kept::merged`] in either direction: for `ORDER BY time DESC` influxd
-    /// merges the series newest first, in reverse series-key order.
-    pub(crate) fn merged_in(self, descending: bool) -> Kept {
+    /// [`Kept::merged_in`] where `tie(a, b)` tells whether the point of aux id `a` goes
+    /// before the point of aux id `b` at equal times in the merge (influxd's sorted merge
+    /// compares the points' auxiliary values there, in the merge's direction).
+    pub(crate) fn merged_by(self, descending: bool, tie: &mut dyn FnMut(u64, u64) -> bool) -> Kept {
         let nruns = self.runs.len();
         if nruns <= 1 && !descending {
             return self;
@@ -400,7 +404,11 @@ impl Kept {
             let slices: Vec<&[i64]> = (first..end_of(&seg_starts, k, series_starts.len()))
                 .map(|i| &times[series_starts[i]..end_of(&series_starts, i, perm.len())])
                 .collect();
-            for (s, i) in crate::merge::merge_order_by(&slices, descending, |_, _| false) {
+            let aux_of = |s: usize, i: usize| self.aux[perm[series_starts[first + s] + i]];
+            let order = crate::merge::merge_order_by(&slices, descending, |a, b| {
+                tie(aux_of(a.0, a.1), aux_of(b.0, b.1))
+            });
+            for (s, i) in order {
                 let j = perm[series_starts[first + s] + i];
                 out.values.push_scalar(self.values.scalar(j));
                 out.times.push(self.times[j]);

@@ -566,7 +566,7 @@ impl Reducer {
                     d.finish(window_start)
                 }
             }
-            State::TopBottom(t) => t.finish(),
+            State::TopBottom(t) => t.finish_with_ties(self.latest_first, aux_less),
             State::Sample(s) => s.finish(),
             State::Kept(k) => finish_kept(&self.func, k, window_start, self.latest_first),
         }

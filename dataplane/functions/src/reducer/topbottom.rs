@@ -208,7 +208,7 @@ impl TopBottom {
         }
     }
 
-    /// Pushes one batch of series `key` (see [`Kept::merged`] for why the key).
+    /// Pushes one batch of series `key` (see [`Kept::merged_in`] for why the key).
     pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>, aux_base: u64, key: &[u8]) {
         if let Some(sel) = self.tag_selector() {
             sel.push_column(times, c, aux_base, key);
@@ -261,14 +261,25 @@ impl TopBottom {
         }
     }
 
-    /// The kept points ordered by time; equal times in rank order.
-    pub(crate) fn finish(self) -> Vec<Point> {
-        self.finish_with(true)
+    /// The kept points ordered by time (equal times in rank order), replayed in influxd's sorted merge: newest first
+    /// under ORDER BY time DESC (`latest_first`), and at equal times the point whose
+    /// auxiliary values `aux_less` puts first (ascending; reversed when newest first).
+    pub(crate) fn finish_with_ties(
+        self,
+        latest_first: bool,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Vec<Point> {
+        self.finish_with(true, latest_first, aux_less)
     }
 
-    /// [`Self::finish`]; `fast` allows skipping the merge-order replay when it cannot
+    /// [`Self::finish_with_ties`]; `fast` allows skipping the merge-order replay when it cannot
     /// change the answer.
-    fn finish_with(mut self, fast: bool) -> Vec<Point> {
+    fn finish_with(
+        mut self,
+        fast: bool,
+        latest_first: bool,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Vec<Point> {
         if let Some(k) = self.kept.take() {
             let best = if fast && self.heap.is_empty() {
                 decisive(&k, self.n, self.top, self.anonymous_ties)
@@ -287,7 +298,13 @@ impl TopBottom {
                     }
                 }
                 None => {
-                    let k = k.merged();
+                    let k = k.merged_by(latest_first, &mut |a, b| {
+                        if latest_first {
+                            aux_less(b, a)
+                        } else {
+                            aux_less(a, b)
+                        }
+                    });
                     for i in 0..k.len() {
                         self.aggregate(Cand {
                             time: k.times[i],
@@ -429,13 +446,20 @@ mod tests {
             }
             let mut anon = a.clone();
             anon.anonymous_ties = true;
-            let (fast, replayed) = (a.finish_with(true), b.finish_with(false));
+            let (fast, replayed) = (
+                a.finish_with(true, false, &mut |_, _| false),
+                b.finish_with(false, false, &mut |_, _| false),
+            );
             assert_eq!(fast, replayed, "case {case}");
             // Without asking which series a point came from, ties look the same.
             let seen = |ps: Vec<Point>| -> Vec<(i64, crate::value::Value)> {
                 ps.into_iter().map(|p| (p.time, p.value)).collect()
             };
-            assert_eq!(seen(anon.finish_with(true)), seen(replayed), "case {case}");
+            assert_eq!(
+                seen(anon.finish_with(true, false, &mut |_, _| false)),
+                seen(replayed),
+                "case {case}"
+            );
         }
         assert!(shortcuts > 50, "the shortcut was taken {shortcuts} times");
     }
