@@ -261,9 +261,10 @@ impl TopBottom {
         }
     }
 
-    /// The kept points ordered by time (equal times in rank order), replayed in influxd's sorted merge: newest first
-    /// under ORDER BY time DESC (`latest_first`), and at equal times the point whose
-    /// auxiliary values `aux_less` puts first (ascending; reversed when newest first).
+    /// The kept points ordered by time (equal times in rank order), replayed in
+    /// influxd's sorted merge: newest first under ORDER BY time DESC (`latest_first`),
+    /// and at equal times the point whose auxiliary values `aux_less` puts first
+    /// (ascending; reversed when newest first).
     pub(crate) fn finish_with_ties(
         self,
         latest_first: bool,
@@ -272,8 +273,8 @@ impl TopBottom {
         self.finish_with(true, latest_first, aux_less)
     }
 
-    /// [`Self::finish_with_ties`]; `fast` allows skipping the merge-order replay when it cannot
-    /// change the answer.
+    /// [`Self::finish_with_ties`]; `fast` allows skipping the merge-order replay when it
+    /// cannot change the answer.
     fn finish_with(
         mut self,
         fast: bool,
