@@ -27,12 +27,25 @@ pub fn merge_order(runs: &[&[i64]]) -> Vec<(usize, usize)> {
 /// For a descending merge each run is given newest first, the runs in reverse
 /// series-key order (influxd reverses a tag set's series for `ORDER BY time
 /// DESC`), and `tie` answers for the descending order.
-pub fn merge_order_by<F>(runs: &[&[i64]], descending: bool, mut tie: F) -> Vec<(usize, usize)>
+pub fn merge_order_by<F>(runs: &[&[i64]], descending: bool, tie: F) -> Vec<(usize, usize)>
 where
     F: FnMut((usize, usize), (usize, usize)) -> bool,
 {
-    let total = runs.iter().map(|r| r.len()).sum();
-    let mut out = Vec::with_capacity(total);
+    merge_order_upto(runs, descending, tie, usize::MAX)
+}
+
+/// The first `limit` points of [`merge_order_by`]'s order (the heap stops there).
+pub fn merge_order_upto<F>(
+    runs: &[&[i64]],
+    descending: bool,
+    mut tie: F,
+    limit: usize,
+) -> Vec<(usize, usize)>
+where
+    F: FnMut((usize, usize), (usize, usize)) -> bool,
+{
+    let total: usize = runs.iter().map(|r| r.len()).sum();
+    let mut out = Vec::with_capacity(total.min(limit));
     let mut less = |a: &Head, b: &Head| {
         if a.time != b.time {
             (a.time < b.time) != descending
@@ -51,7 +64,7 @@ where
         })
         .collect();
     gosort::heap_init(&mut heap, &mut less);
-    while !heap.is_empty() {
+    while !heap.is_empty() && out.len() < limit {
         let mut h = gosort::heap_pop(&mut heap, &mut less);
         out.push((h.run, h.at));
         h.at += 1;
@@ -66,6 +79,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limited_merge_is_the_prefix_of_the_whole() {
+        // Ties everywhere, runs of different lengths: the first n pops are the same
+        // whether the heap runs to the end or stops.
+        let runs: Vec<Vec<i64>> = (0..7)
+            .map(|r| (0..(3 + r % 4)).map(|i| (i * (r % 3 + 1)) as i64).collect())
+            .collect();
+        let slices: Vec<&[i64]> = runs.iter().map(Vec::as_slice).collect();
+        for descending in [false, true] {
+            let rev: Vec<Vec<i64>> = runs
+                .iter()
+                .map(|r| r.iter().rev().copied().collect())
+                .collect();
+            let rslices: Vec<&[i64]> = rev.iter().map(Vec::as_slice).collect();
+            let input = if descending { &rslices } else { &slices };
+            let tie = |a: (usize, usize), b: (usize, usize)| a.0 % 2 < b.0 % 2;
+            let whole = merge_order_by(input, descending, tie);
+            for n in [0, 1, 5, 11, whole.len(), whole.len() + 3] {
+                let part = merge_order_upto(input, descending, tie, n);
+                assert_eq!(part, whole[..n.min(whole.len())], "n = {n}");
+            }
+        }
+    }
 
     #[test]
     fn equal_times_follow_the_heap() {

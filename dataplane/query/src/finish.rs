@@ -464,13 +464,28 @@ fn member_order(
         return order.into_iter().map(|(m, at)| (from + m, at)).collect();
     }
     let runs: Vec<&[i64]> = times[from..to].iter().map(Vec::as_slice).collect();
-    tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
-        let (ma, mb) = (from + a.0, from + b.0);
-        by_aux.before((ma, kept[ma][a.1].0), (mb, kept[mb][b.1].0))
-    })
+    tessera_functions::merge_order_upto(
+        &runs,
+        plan.descending,
+        |a, b| {
+            let (ma, mb) = (from + a.0, from + b.0);
+            by_aux.before((ma, kept[ma][a.1].0), (mb, kept[mb][b.1].0))
+        },
+        rows_wanted(plan),
+    )
     .into_iter()
     .map(|(m, at)| (from + m, at))
     .collect()
+}
+
+/// How many of a group's merged rows a raw statement can answer with: LIMIT + OFFSET
+/// without transformations (which read every row), else all.
+fn rows_wanted(plan: &SelectPlan) -> usize {
+    if plan.outputs.iter().any(OExpr::has_transform) {
+        usize::MAX
+    } else {
+        plan.raw_row_cap().unwrap_or(usize::MAX)
+    }
 }
 
 fn raw_rows(
@@ -587,14 +602,18 @@ fn raw_rows(
             .map(|o| o.iter().map(|&(m, at)| times[m][at]).collect())
             .collect();
         let runs: Vec<&[i64]> = shard_times.iter().map(Vec::as_slice).collect();
-        let order: Vec<(usize, usize)> =
-            tessera_functions::merge_order_by(&runs, plan.descending, |a, b| {
+        let order: Vec<(usize, usize)> = tessera_functions::merge_order_upto(
+            &runs,
+            plan.descending,
+            |a, b| {
                 let ((ma, ra), (mb, rb)) = (shards[a.0][a.1], shards[b.0][b.1]);
                 by_outer_aux.before((ma, kept[ma][ra].0), (mb, kept[mb][rb].0))
-            })
-            .into_iter()
-            .map(|(s, at)| shards[s][at])
-            .collect();
+            },
+            rows_wanted(plan),
+        )
+        .into_iter()
+        .map(|(s, at)| shards[s][at])
+        .collect();
         // The group's rows in influxd's merge order, which decides the order of
         // points at equal times (and what transformations see).
         let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());

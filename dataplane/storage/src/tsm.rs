@@ -314,6 +314,9 @@ pub struct TsmReader {
     data: std::cell::RefCell<Option<Rc<Vec<u8>>>>,
     /// Whether loading was tried (and failed or was refused): read blocks one by one.
     uncached: std::cell::Cell<bool>,
+    /// The index entry [`TsmReader::series`] found last: a scan asks for each field of a
+    /// series in turn, so most lookups are answered by one comparison.
+    last_series: std::cell::Cell<usize>,
 }
 
 impl Drop for TsmReader {
@@ -375,6 +378,7 @@ impl TsmReader {
             size,
             data: std::cell::RefCell::new(None),
             uncached: std::cell::Cell::new(false),
+            last_series: std::cell::Cell::new(0),
         })
     }
 
@@ -396,10 +400,16 @@ impl TsmReader {
     /// The entry of `key`, if this file has that series.
     pub fn series(&self, key: &[u8]) -> Option<&ArchivedSeriesEntry> {
         let series = &self.index().series;
-        series
+        if let Some(s) = series.get(self.last_series.get()) {
+            if s.key.as_slice() == key {
+                return Some(s);
+            }
+        }
+        let i = series
             .binary_search_by(|s| s.key.as_slice().cmp(key))
-            .ok()
-            .map(|i| &series[i])
+            .ok()?;
+        self.last_series.set(i);
+        Some(&series[i])
     }
 
     /// Reads and decodes one block, checking its checksum.
