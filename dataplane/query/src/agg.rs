@@ -286,6 +286,26 @@ impl Reducer {
         }
     }
 
+    /// See [`tessera_functions::Reducer::feed_order`] (`descending`: ORDER BY time DESC).
+    pub fn feed_order(
+        &self,
+        descending: bool,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Option<Vec<u64>> {
+        let mut r = self.inner.clone()?;
+        if descending {
+            r.set_latest_first();
+        }
+        r.feed_order(aux_less)
+    }
+
+    /// See [`tessera_functions::Reducer::set_feed_rank`].
+    pub fn set_feed_rank(&mut self, rank: std::sync::Arc<tessera_functions::FeedRank>) {
+        if let Some(r) = self.inner.as_mut() {
+            r.set_feed_rank(rank);
+        }
+    }
+
     /// See [`tessera_functions::Reducer::set_segment`].
     pub fn set_segment(&mut self, shard: u64) {
         if let Some(r) = self.inner.as_mut() {

@@ -918,6 +918,44 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
     out
 }
 
+/// top() and bottom() without tag arguments over GROUP BY time, beside other columns:
+/// influxd's sorted merge of the group's series runs once over the whole range, so of a
+/// window's points equal in time (and in the columns it compares), which one the heap
+/// pops first depends on the points of the windows before. Each window's reducer is
+/// given its points' places in that one merge (`aux_less` orders equal-time rows by the
+/// statement's columns, as for [`Reducer::finish_with_ties`]).
+fn feed_windows_as_one_merge(
+    plan: &SelectPlan,
+    wins: &mut BTreeMap<i64, Vec<Reducer>>,
+    aux_less: &mut dyn FnMut(u64, u64) -> bool,
+) {
+    for ci in 0..plan.calls.len() {
+        if !matches!(plan.calls[ci].name.as_str(), "top" | "bottom") {
+            continue;
+        }
+        let mut all: Option<Reducer> = None;
+        for r in wins.values().filter_map(|rs| rs.get(ci)) {
+            match all.as_mut() {
+                None => all = Some(r.clone()),
+                Some(a) => a.merge(r.clone()),
+            }
+        }
+        let Some(order) = all.and_then(|a| a.feed_order(plan.descending, aux_less)) else {
+            continue;
+        };
+        let rank: std::sync::Arc<tessera_functions::FeedRank> = std::sync::Arc::new(
+            order
+                .into_iter()
+                .enumerate()
+                .map(|(i, aux)| (aux, i as u64))
+                .collect(),
+        );
+        for r in wins.values_mut().filter_map(|rs| rs.get_mut(ci)) {
+            r.set_feed_rank(std::sync::Arc::clone(&rank));
+        }
+    }
+}
+
 /// percentile() is the one reducer that can read points and answer nothing (its rank
 /// falls outside the window's points). influxd's reduce iterator answers one window of
 /// one group at a time — the groups one after the other (by measurement and tags,
@@ -1059,6 +1097,16 @@ fn aggregate_rows(
         })
         .collect();
     for (g, mut wins) in groups {
+        if plan.interval.is_some() && plan.aux && wins.len() > 1 {
+            feed_windows_as_one_merge(
+                plan,
+                &mut wins,
+                &mut |a, b| match (aux.get(&a), aux.get(&b)) {
+                    (Some(a), Some(b)) => aux_row_before(&refs, a, b),
+                    _ => false,
+                },
+            );
+        }
         // Calls that have data somewhere in the group: their empty windows count 0.
         let mut seen = vec![false; plan.calls.len()];
         for rs in wins.values() {

@@ -209,6 +209,7 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
         input,
         state,
         series: Vec::new(),
+        feed: None,
         latest_first: false,
     })
 }

@@ -19,6 +19,7 @@ mod tests;
 pub use build::reducer;
 pub use column::Column;
 pub use integral::{IntegralStream, WindowOf};
+pub use topbottom::FeedRank;
 
 use build::Func;
 use column::{Kept, Scalar};
@@ -84,6 +85,8 @@ pub struct Reducer {
     /// The series key of the points pushed next (see
     /// [`Reducer::set_series_key`]); not part of the state that travels.
     series: Vec<u8>,
+    /// Set by [`Reducer::set_feed_rank`]; not part of the state that travels.
+    feed: Option<std::sync::Arc<FeedRank>>,
     /// Set by [`Reducer::set_latest_first`]; not part of the state that travels.
     latest_first: bool,
 }
@@ -186,6 +189,28 @@ impl Reducer {
         }
     }
 
+    /// For top() and bottom() without tag arguments: the aux ids of the points kept, in
+    /// the order influxd's sorted merge feeds them (`aux_less` as in
+    /// [`Reducer::finish_with_ties`]; newest first after [`Reducer::set_latest_first`]).
+    /// Over the reducers of all of a group's windows merged into one, this is the feed
+    /// of the whole range that [`Reducer::set_feed_rank`] gives each window. `None` for
+    /// other functions.
+    pub fn feed_order(self, aux_less: &mut dyn FnMut(u64, u64) -> bool) -> Option<Vec<u64>> {
+        match self.state {
+            State::TopBottom(t) if t.keeps_points() => {
+                Some(t.feed_order(self.latest_first, aux_less))
+            }
+            _ => None,
+        }
+    }
+
+    /// Feeds the window's points in the order `rank` gives their aux ids (see
+    /// [`Reducer::feed_order`]) rather than in a merge of the window's points alone.
+    /// Not part of the state that travels.
+    pub fn set_feed_rank(&mut self, rank: std::sync::Arc<FeedRank>) {
+        self.feed = Some(rank);
+    }
+
     /// Whether [`Reducer::finish`] would answer anything, without computing it: false
     /// only for a percentile() whose rank falls outside its points (or no points).
     pub fn answers(&self) -> bool {
@@ -204,6 +229,7 @@ impl Reducer {
         match &mut self.state {
             State::Kept(k) => k.set_segment(shard),
             State::Edge(e) => e.set_segment(shard),
+            State::TopBottom(t) => t.set_segment(shard),
             _ => {}
         }
     }
@@ -566,7 +592,9 @@ impl Reducer {
                     d.finish(window_start)
                 }
             }
-            State::TopBottom(t) => t.finish_with_ties(self.latest_first, aux_less),
+            State::TopBottom(t) => {
+                t.finish_with_ties(self.latest_first, aux_less, self.feed.as_deref())
+            }
             State::Sample(s) => s.finish(),
             State::Kept(k) => finish_kept(&self.func, k, window_start, self.latest_first),
         }

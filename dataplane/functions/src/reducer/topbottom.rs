@@ -18,6 +18,11 @@ use crate::gosort;
 use crate::value::{Point, ValueType};
 use crate::wire::{self, Reader};
 
+/// Each point's place (by aux id) in the merge that fed a statement's windows: influxd's
+/// sorted merge runs once over the whole range, so the order of a window's equal-time
+/// points that its statement's columns cannot tell apart depends on the windows before.
+pub type FeedRank = std::collections::HashMap<u64, u64>;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Cand {
     time: i64,
@@ -266,11 +271,57 @@ impl TopBottom {
     /// and at equal times the point whose auxiliary values `aux_less` puts first
     /// (ascending; reversed when newest first).
     pub(crate) fn finish_with_ties(
+        mut self,
+        latest_first: bool,
+        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+        feed: Option<&FeedRank>,
+    ) -> Vec<Point> {
+        if let Some((feed, k)) = feed.and_then(|f| Some((f, self.kept.take()?))) {
+            // The order the statement's whole merge fed these points in (see
+            // `FeedRank`): replayed as is.
+            let mut order: Vec<usize> = (0..k.len()).collect();
+            order.sort_by_key(|&i| feed.get(&k.aux[i]).copied().unwrap_or(u64::MAX));
+            for i in order {
+                self.aggregate(Cand {
+                    time: k.times[i],
+                    aux: k.aux[i],
+                    value: k.values.scalar(i),
+                });
+            }
+        }
+        self.finish_with(true, latest_first, aux_less)
+    }
+
+    /// Marks the kept points as read from shard `seg` (see [`Kept::set_segment`]).
+    pub(crate) fn set_segment(&mut self, seg: u64) {
+        if let Some(k) = &mut self.kept {
+            k.set_segment(seg);
+        }
+    }
+
+    /// Whether it keeps every point (no tag arguments), replayed at finish.
+    pub(crate) fn keeps_points(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// The aux ids of the kept points in influxd's sorted merge of the series (see
+    /// [`Self::finish_with_ties`]).
+    pub(crate) fn feed_order(
         self,
         latest_first: bool,
         aux_less: &mut dyn FnMut(u64, u64) -> bool,
-    ) -> Vec<Point> {
-        self.finish_with(true, latest_first, aux_less)
+    ) -> Vec<u64> {
+        let Some(k) = self.kept else {
+            return Vec::new();
+        };
+        k.merged_by(latest_first, &mut |a, b| {
+            if latest_first {
+                aux_less(b, a)
+            } else {
+                aux_less(a, b)
+            }
+        })
+        .aux
     }
 
     /// [`Self::finish_with_ties`]; `fast` allows skipping the merge-order replay when it
