@@ -58,7 +58,8 @@ pub mod wire;
 pub use error::FunctionError;
 pub use merge::{merge_order, merge_order_by, merge_order_upto};
 pub use reducer::{
-    reducer, Column, FeedRank, IntegralInput, IntegralStream, Reducer, TimeRule, WindowOf,
+    feed_windows_in_one_merge, reducer, Column, FeedRank, IntegralInput, IntegralStream, Reducer,
+    TimeRule, WindowOf,
 };
 pub use transform::{transform, Transform, TransformContext};
 pub use value::{Arg, Point, Value, ValueType};

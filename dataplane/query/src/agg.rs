@@ -299,6 +299,11 @@ impl Reducer {
         r.feed_order(aux_less)
     }
 
+    /// The function's reducer (`None` before any point).
+    pub fn inner_mut(&mut self) -> Option<&mut tessera_functions::Reducer> {
+        self.inner.as_mut()
+    }
+
     /// See [`tessera_functions::Reducer::set_feed_rank`].
     pub fn set_feed_rank(&mut self, rank: std::sync::Arc<tessera_functions::FeedRank>) {
         if let Some(r) = self.inner.as_mut() {

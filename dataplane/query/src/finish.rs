@@ -1097,6 +1097,19 @@ fn aggregate_rows(
         })
         .collect();
     for (g, mut wins) in groups {
+        if plan.interval.is_some() && !plan.over_subquery && wins.len() > 1 {
+            for ci in 0..plan.calls.len() {
+                let mut rs: Vec<(i64, &mut tessera_functions::Reducer)> = wins
+                    .iter_mut()
+                    .filter_map(|(t, rs)| Some((*t, rs.get_mut(ci)?.inner_mut()?)))
+                    .collect();
+                tessera_functions::feed_windows_in_one_merge(
+                    &mut rs,
+                    &|t| plan.window(t).0,
+                    plan.descending,
+                );
+            }
+        }
         if plan.interval.is_some() && plan.aux && wins.len() > 1 {
             feed_windows_as_one_merge(
                 plan,

@@ -210,6 +210,7 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
         state,
         series: Vec::new(),
         feed: None,
+        ordered: None,
         latest_first: false,
     })
 }

@@ -87,6 +87,9 @@ pub struct Reducer {
     series: Vec<u8>,
     /// Set by [`Reducer::set_feed_rank`]; not part of the state that travels.
     feed: Option<std::sync::Arc<FeedRank>>,
+    /// Set by [`feed_windows_in_one_merge`]: the window's points in the order the merge
+    /// of the whole range feeds them. Not part of the state that travels.
+    ordered: Option<Kept>,
     /// Set by [`Reducer::set_latest_first`]; not part of the state that travels.
     latest_first: bool,
 }
@@ -596,7 +599,10 @@ impl Reducer {
                 t.finish_with_ties(self.latest_first, aux_less, self.feed.as_deref())
             }
             State::Sample(s) => s.finish(),
-            State::Kept(k) => finish_kept(&self.func, k, window_start, self.latest_first),
+            State::Kept(k) => match self.ordered {
+                Some(o) => finish_in_order(&self.func, o, window_start, self.latest_first),
+                None => finish_kept(&self.func, k, window_start, self.latest_first),
+            },
         }
     }
 }
@@ -645,7 +651,58 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> V
     // group's series in series-key order; the order matters for Go's
     // unstable sort, for the floating-point sums and for which of two
     // equal-time points integral keeps.
-    let k = k.merged_in(latest_first && matches!(func, Func::Integral { .. }));
+    let k = k.merged_in(latest_first);
+    finish_in_order(func, k, window_start, latest_first)
+}
+
+/// mode() and stddev() over GROUP BY time: influxd's sorted merge of a group's series runs
+/// once over the whole range, so the order a window's points come in (which mode()'s
+/// unstable sort and stddev()'s sums see) depends on the points after the window too:
+/// the heap's pushes of each series' next point shape it. `windows` are one call's
+/// reducers of one group, keyed by window start; `window_of` maps a time to its window's
+/// start. Each window is given its points as the one merge orders them (newest first
+/// under ORDER BY time DESC: `descending`). Other functions are left as they are.
+pub fn feed_windows_in_one_merge(
+    windows: &mut [(i64, &mut Reducer)],
+    window_of: &dyn Fn(i64) -> i64,
+    descending: bool,
+) {
+    let mut union: Option<Kept> = None;
+    for (_, r) in windows.iter() {
+        if let (State::Kept(k), Func::Mode | Func::Stddev) = (&r.state, &r.func) {
+            match union.as_mut() {
+                None => union = Some(k.clone()),
+                Some(u) => {
+                    if !u.append(k.clone()) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    let Some(union) = union else {
+        return;
+    };
+    let merged = union.merged_in(descending);
+    let mut parts: std::collections::HashMap<i64, Kept> = std::collections::HashMap::new();
+    for i in 0..merged.len() {
+        let part = parts
+            .entry(window_of(merged.times[i]))
+            .or_insert_with(|| Kept::new(merged.values.value_type()));
+        part.push(merged.times[i], merged.values.scalar(i), merged.aux[i], &[]);
+    }
+    for (start, r) in windows.iter_mut() {
+        if let (State::Kept(_), Func::Mode | Func::Stddev) = (&r.state, &r.func) {
+            r.ordered = parts.remove(start);
+        }
+    }
+}
+
+/// [`finish_kept`] over points already in influxd's feeding order.
+fn finish_in_order(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> Vec<Point> {
+    if k.len() == 0 {
+        return Vec::new();
+    }
     let at = |v: Option<Value>| {
         v.map(|v| vec![Point::new(window_start, v)])
             .unwrap_or_default()
