@@ -655,9 +655,10 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> V
     finish_in_order(func, k, window_start, latest_first)
 }
 
-/// mode() and stddev() over GROUP BY time: influxd's sorted merge of a group's series runs
-/// once over the whole range, so the order a window's points come in (which mode()'s
-/// unstable sort and stddev()'s sums see) depends on the points after the window too:
+/// mode(), stddev(), median() and percentile() over GROUP BY time: influxd's sorted merge
+/// of a group's series runs once over the whole range, so the order a window's points
+/// come in (which Go's unstable sorts, stddev()'s sums and the time percentile() answers
+/// with see) depends on the points after the window too:
 /// the heap's pushes of each series' next point shape it. `windows` are one call's
 /// reducers of one group, keyed by window start; `window_of` maps a time to its window's
 /// start. Each window is given its points as the one merge orders them (newest first
@@ -669,7 +670,7 @@ pub fn feed_windows_in_one_merge(
 ) {
     let mut union: Option<Kept> = None;
     for (_, r) in windows.iter() {
-        if let (State::Kept(k), Func::Mode | Func::Stddev) = (&r.state, &r.func) {
+        if let (State::Kept(k), true) = (&r.state, merges_whole_range(&r.func)) {
             match union.as_mut() {
                 None => union = Some(k.clone()),
                 Some(u) => {
@@ -692,10 +693,19 @@ pub fn feed_windows_in_one_merge(
         part.push(merged.times[i], merged.values.scalar(i), merged.aux[i], &[]);
     }
     for (start, r) in windows.iter_mut() {
-        if let (State::Kept(_), Func::Mode | Func::Stddev) = (&r.state, &r.func) {
+        if let (State::Kept(_), true) = (&r.state, merges_whole_range(&r.func)) {
             r.ordered = parts.remove(start);
         }
     }
+}
+
+/// The functions [`feed_windows_in_one_merge`] feeds (integral() runs its own stream over
+/// the windows).
+fn merges_whole_range(func: &Func) -> bool {
+    matches!(
+        func,
+        Func::Mode | Func::Stddev | Func::Median | Func::Percentile(_)
+    )
 }
 
 /// [`finish_kept`] over points already in influxd's feeding order.
