@@ -396,3 +396,73 @@ fn retained_aux_ids_are_those_a_series_left_behind() {
     t.retained_aux_since(20, &mut |id| got.push(id));
     assert_eq!(got, vec![21]);
 }
+
+#[test]
+fn windows_take_their_block_of_the_one_merge_of_the_range() {
+    // Four series of equal values with points in both windows, some series missing
+    // from one: each window's points must come in the order the merge of the whole
+    // range (Go's heap, series in key order) pops them, not a merge of the window alone.
+    let series: [(&[u8], &[i64]); 4] = [
+        (b"m,h=a", &[0, 5, 10, 15]),
+        (b"m,h=b", &[5, 10, 15]),
+        (b"m,h=c", &[0, 10]),
+        (b"m,h=d", &[0, 5, 15]),
+    ];
+    let window_of = |t: i64| t - t % 10;
+    for descending in [false, true] {
+        let mut windows: Vec<(i64, Reducer)> = [0, 10]
+            .into_iter()
+            .map(|w| (w, reducer("mode", &[], ValueType::Float).expect("reducer")))
+            .collect();
+        for (s, (key, times)) in series.iter().enumerate() {
+            for (w, r) in windows.iter_mut() {
+                let at: Vec<usize> = (0..times.len())
+                    .filter(|&i| window_of(times[i]) == *w)
+                    .collect();
+                if at.is_empty() {
+                    continue;
+                }
+                let ts: Vec<i64> = at.iter().map(|&i| times[i]).collect();
+                r.set_series_key(key);
+                r.push_floats(&ts, &vec![1.0; ts.len()], ((s as u64) << 32) + at[0] as u64)
+                    .expect("push");
+            }
+        }
+        let mut refs: Vec<(i64, &mut Reducer)> = windows.iter_mut().map(|(w, r)| (*w, r)).collect();
+        feed_windows_in_one_merge(&mut refs, &window_of, descending);
+        // The oracle: the whole range merged (newest first under DESC).
+        let runs: Vec<Vec<i64>> = series
+            .iter()
+            .map(|(_, t)| {
+                let mut t = t.to_vec();
+                if descending {
+                    t.reverse();
+                }
+                t
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        if descending {
+            order.reverse();
+        }
+        let slices: Vec<&[i64]> = order.iter().map(|&s| runs[s].as_slice()).collect();
+        let merged: Vec<(u64, i64)> =
+            crate::merge::merge_order_by(&slices, descending, |_, _| false)
+                .into_iter()
+                .map(|(r, i)| {
+                    let s = order[r];
+                    let at = if descending { runs[s].len() - 1 - i } else { i };
+                    (((s as u64) << 32) + at as u64, runs[s][i])
+                })
+                .collect();
+        for (w, r) in &windows {
+            let want: Vec<u64> = merged
+                .iter()
+                .filter(|(_, t)| window_of(*t) == *w)
+                .map(|(aux, _)| *aux)
+                .collect();
+            let got = r.ordered.as_ref().expect("fed").aux.clone();
+            assert_eq!(got, want, "window {w}, descending {descending}");
+        }
+    }
+}
