@@ -304,6 +304,16 @@ impl Reducer {
         self.inner.as_mut()
     }
 
+    /// See [`tessera_functions::Reducer::kept_len`].
+    pub fn kept_len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |r| r.kept_len())
+    }
+
+    /// See [`tessera_functions::Reducer::replays_ties`].
+    pub fn replays_ties(&self) -> bool {
+        self.inner.as_ref().is_some_and(|r| r.replays_ties())
+    }
+
     /// See [`tessera_functions::Reducer::set_feed_rank`].
     pub fn set_feed_rank(&mut self, rank: std::sync::Arc<tessera_functions::FeedRank>) {
         if let Some(r) = self.inner.as_mut() {

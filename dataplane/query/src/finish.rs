@@ -768,7 +768,7 @@ fn aux_refs(plan: &SelectPlan, transforms: bool, with_tags: bool) -> Vec<AuxRef>
 /// Whether row `a` goes before row `b` of the same time in influxd's merge: their aux
 /// values compared in order while both are strings (the first other value ends it).
 /// The order of equal-time points of a group's series in influxd's merge, by their aux
-/// values (see [`aux_order`]). A tag's value is the same for all of a series' points, so
+/// values (see [`texts_before`]). A tag's value is the same for all of a series' points, so
 /// tags are ranked once per series and compared as numbers.
 struct AuxBefore<'a> {
     aux: &'a [AuxRef],
@@ -835,15 +835,26 @@ impl<'a> AuxBefore<'a> {
     }
 }
 
-/// [`AuxBefore`] for the selected rows of aggregates (ascending).
-fn aux_row_before(aux: &[AuxRef], a: &AuxRow, b: &AuxRow) -> bool {
-    fn text<'a>(r: &AuxRef, row: &'a AuxRow) -> Option<&'a str> {
-        match r {
-            AuxRef::Field(i) => row.fields.get(*i).and_then(Value::as_str),
-            AuxRef::Tag(k) => tag_text(&row.tags, k),
+/// A selected row's value of one aux ref, when it is a string.
+fn aux_text<'a>(r: &AuxRef, row: &'a AuxRow) -> Option<&'a str> {
+    match r {
+        AuxRef::Field(i) => row.fields.get(*i).and_then(Value::as_str),
+        AuxRef::Tag(k) => tag_text(&row.tags, k),
+    }
+}
+
+/// Whether selected row `a` goes before row `b` of the same time in influxd's merge
+/// (ascending): their values of the aux refs (looked up beforehand with [`aux_text`])
+/// compared in order while both are strings; the first other value ends it.
+fn texts_before(a: &[Option<&str>], b: &[Option<&str>]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) => return x < y,
+            _ => return false,
         }
     }
-    aux_order(aux, |r| text(r, a), |r| text(r, b)) == Some(Ordering::Less)
+    false
 }
 
 /// A tag's value as an aux value: a series without the tag has none.
@@ -852,24 +863,6 @@ fn tag_text<'a>(tags: &'a [(String, String)], k: &str) -> Option<&'a str> {
         .find(|(key, _)| key == k)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
-}
-
-/// influxd's comparison of two points' aux values at equal times: the first pair that
-/// differs decides while both are strings; `None` at the first value that is not a
-/// string, or when all are equal.
-fn aux_order<'a>(
-    aux: &[AuxRef],
-    a: impl Fn(&AuxRef) -> Option<&'a str>,
-    b: impl Fn(&AuxRef) -> Option<&'a str>,
-) -> Option<Ordering> {
-    for r in aux {
-        match (a(r), b(r)) {
-            (Some(x), Some(y)) if x == y => continue,
-            (Some(x), Some(y)) => return Some(x.cmp(y)),
-            _ => return None,
-        }
-    }
-    None
 }
 
 /// The windows a group reports, in order, as influxd's fill iterator walks them: from
@@ -918,6 +911,11 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
     out
 }
 
+/// The most points [`feed_windows_as_one_merge`] replays for one call of one group: past
+/// it (every comparison of equal times compares the rows' columns) each window replays
+/// its own points, as if the merge started at the window.
+const ONE_MERGE_MAX_POINTS: usize = 200_000;
+
 /// top() and bottom() without tag arguments over GROUP BY time, beside other columns:
 /// influxd's sorted merge of the group's series runs once over the whole range, so of a
 /// window's points equal in time (and in the columns it compares), which one the heap
@@ -930,7 +928,20 @@ fn feed_windows_as_one_merge(
     aux_less: &mut dyn FnMut(u64, u64) -> bool,
 ) {
     for ci in 0..plan.calls.len() {
-        if !matches!(plan.calls[ci].name.as_str(), "top" | "bottom") {
+        // (Only a window whose best points tie replays its points in order.)
+        if !matches!(plan.calls[ci].name.as_str(), "top" | "bottom")
+            || !wins
+                .values()
+                .any(|rs| rs.get(ci).is_some_and(Reducer::replays_ties))
+        {
+            continue;
+        }
+        let points: usize = wins
+            .values()
+            .filter_map(|rs| rs.get(ci))
+            .map(Reducer::kept_len)
+            .sum();
+        if points > ONE_MERGE_MAX_POINTS {
             continue;
         }
         let mut all: Option<Reducer> = None;
@@ -1096,6 +1107,15 @@ fn aggregate_rows(
             }
         })
         .collect();
+    // Each selected row's values of `refs` that are strings, looked up once: equal-time
+    // points compare them at every step of a replayed merge.
+    let texts: crate::exec::FastMap<u64, Vec<Option<&str>>> = if refs.is_empty() {
+        crate::exec::FastMap::default()
+    } else {
+        aux.iter()
+            .map(|(id, row)| (*id, refs.iter().map(|r| aux_text(r, row)).collect()))
+            .collect()
+    };
     for (g, mut wins) in groups {
         if plan.interval.is_some() && !plan.over_subquery && wins.len() > 1 {
             for ci in 0..plan.calls.len() {
@@ -1111,14 +1131,13 @@ fn aggregate_rows(
             }
         }
         if plan.interval.is_some() && plan.aux && wins.len() > 1 {
-            feed_windows_as_one_merge(
-                plan,
-                &mut wins,
-                &mut |a, b| match (aux.get(&a), aux.get(&b)) {
-                    (Some(a), Some(b)) => aux_row_before(&refs, a, b),
-                    _ => false,
-                },
-            );
+            feed_windows_as_one_merge(plan, &mut wins, &mut |a, b| match (
+                texts.get(&a),
+                texts.get(&b),
+            ) {
+                (Some(a), Some(b)) => texts_before(a, b),
+                _ => false,
+            });
         }
         // Calls that have data somewhere in the group: their empty windows count 0.
         let mut seen = vec![false; plan.calls.len()];
@@ -1316,10 +1335,10 @@ fn aggregate_rows(
                         return Vec::new();
                     }
                     r.finish_with_ties(wtime, plan.descending, &mut |a, b| match (
-                        aux.get(&a),
-                        aux.get(&b),
+                        texts.get(&a),
+                        texts.get(&b),
                     ) {
-                        (Some(a), Some(b)) => aux_row_before(&refs, a, b),
+                        (Some(a), Some(b)) => texts_before(a, b),
                         _ => false,
                     })
                 })

@@ -207,6 +207,23 @@ impl Reducer {
         }
     }
 
+    /// How many points it keeps (top() and bottom() without tag arguments, and the
+    /// functions over kept points); 0 for others.
+    pub fn kept_len(&self) -> usize {
+        match &self.state {
+            State::Kept(k) => k.len(),
+            State::TopBottom(t) => t.kept_len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether finishing top() or bottom() replays the kept points in the merge's order
+    /// (some of the N+1 best tie in value and time): only then does
+    /// [`Reducer::set_feed_rank`] matter.
+    pub fn replays_ties(&self) -> bool {
+        matches!(&self.state, State::TopBottom(t) if t.replays())
+    }
+
     /// Feeds the window's points in the order `rank` gives their aux ids (see
     /// [`Reducer::feed_order`]) rather than in a merge of the window's points alone.
     /// Not part of the state that travels.

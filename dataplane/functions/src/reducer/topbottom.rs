@@ -276,12 +276,18 @@ impl TopBottom {
         aux_less: &mut dyn FnMut(u64, u64) -> bool,
         feed: Option<&FeedRank>,
     ) -> Vec<Point> {
-        if let Some((feed, k)) = feed.and_then(|f| Some((f, self.kept.take()?))) {
+        let replays = self.replays();
+        if let Some((feed, k)) = feed
+            .filter(|_| replays)
+            .and_then(|f| Some((f, self.kept.take()?)))
+        {
             // The order the statement's whole merge fed these points in (see
             // `FeedRank`): replayed as is.
-            let mut order: Vec<usize> = (0..k.len()).collect();
-            order.sort_by_key(|&i| feed.get(&k.aux[i]).copied().unwrap_or(u64::MAX));
-            for i in order {
+            let mut order: Vec<(u64, usize)> = (0..k.len())
+                .map(|i| (feed.get(&k.aux[i]).copied().unwrap_or(u64::MAX), i))
+                .collect();
+            order.sort_unstable();
+            for (_, i) in order {
                 self.aggregate(Cand {
                     time: k.times[i],
                     aux: k.aux[i],
@@ -297,6 +303,21 @@ impl TopBottom {
         if let Some(k) = &mut self.kept {
             k.set_segment(seg);
         }
+    }
+
+    /// Whether finishing replays the kept points in the merge's order: some of the N+1
+    /// best tie in value and time (see [`decisive`]).
+    pub(crate) fn replays(&self) -> bool {
+        self.heap.is_empty()
+            && self
+                .kept
+                .as_ref()
+                .is_some_and(|k| decisive(k, self.n, self.top, self.anonymous_ties).is_none())
+    }
+
+    /// How many points it keeps.
+    pub(crate) fn kept_len(&self) -> usize {
+        self.kept.as_ref().map_or(0, Kept::len)
     }
 
     /// Whether it keeps every point (no tag arguments), replayed at finish.
