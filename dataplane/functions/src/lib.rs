@@ -38,7 +38,8 @@
 //! - `wire` — the binary encoding [`Reducer::encode`] / [`Reducer::decode`]
 //!   use to ship partial reducers between nodes; its primitives and
 //!   [`wire::put_value`] / [`wire::Reader::value`] serve values and points.
-//! - `merge` — [`merge_order`], influxd's time-ordered merge of a group's series.
+//! - `merge` — [`merge_order`], influxd's time-ordered merge of a group's series;
+//!   `tie` — [`TieKeys`], how it orders equal-time points by the statement's columns.
 //! - `gosort`, `gomath`, `gotrig` — ports of Go's `sort.Sort`/`container/heap`
 //!   and `math` (Pow, Log, Exp, trigonometry): influxd's exact answers depend on them.
 
@@ -50,6 +51,7 @@ mod gotrig;
 pub mod math;
 mod merge;
 mod reducer;
+mod tie;
 mod transform;
 mod value;
 mod window;
@@ -58,9 +60,10 @@ pub mod wire;
 pub use error::FunctionError;
 pub use merge::{merge_order, merge_order_by, merge_order_upto};
 pub use reducer::{
-    feed_windows_in_one_merge, reducer, Column, FeedRank, IntegralInput, IntegralStream, Reducer,
-    TimeRule, WindowOf,
+    feed_windows_in_one_merge, reducer, Column, IntegralInput, IntegralStream, Reducer, TimeRule,
+    WindowOf,
 };
+pub use tie::{key_before, NoTies, TieKeys};
 pub use transform::{transform, Transform, TransformContext};
 pub use value::{Arg, Point, Value, ValueType};
 pub use window::Window;

@@ -286,39 +286,9 @@ impl Reducer {
         }
     }
 
-    /// See [`tessera_functions::Reducer::feed_order`] (`descending`: ORDER BY time DESC).
-    pub fn feed_order(
-        &self,
-        descending: bool,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
-    ) -> Option<Vec<u64>> {
-        let mut r = self.inner.clone()?;
-        if descending {
-            r.set_latest_first();
-        }
-        r.feed_order(aux_less)
-    }
-
     /// The function's reducer (`None` before any point).
     pub fn inner_mut(&mut self) -> Option<&mut tessera_functions::Reducer> {
         self.inner.as_mut()
-    }
-
-    /// See [`tessera_functions::Reducer::kept_len`].
-    pub fn kept_len(&self) -> usize {
-        self.inner.as_ref().map_or(0, |r| r.kept_len())
-    }
-
-    /// See [`tessera_functions::Reducer::replays_ties`].
-    pub fn replays_ties(&self) -> bool {
-        self.inner.as_ref().is_some_and(|r| r.replays_ties())
-    }
-
-    /// See [`tessera_functions::Reducer::set_feed_rank`].
-    pub fn set_feed_rank(&mut self, rank: std::sync::Arc<tessera_functions::FeedRank>) {
-        if let Some(r) = self.inner.as_mut() {
-            r.set_feed_rank(rank);
-        }
     }
 
     /// See [`tessera_functions::Reducer::set_segment`].
@@ -357,17 +327,17 @@ impl Reducer {
     /// `descending`: the query reads newest first (distinct() orders its values by the
     /// last time each was seen).
     pub fn finish(self, window_start: i64, descending: bool) -> Vec<Out> {
-        self.finish_with_ties(window_start, descending, &mut |_, _| false)
+        self.finish_with_ties(window_start, descending, &tessera_functions::NoTies)
     }
 
-    /// [`Reducer::finish`]; `aux_less(a, b)`: whether the row of aux id `a` goes before
-    /// the row of aux id `b` at equal times in influxd's merge (see
+    /// [`Reducer::finish`]; equal-time rows of different series go in the order of their
+    /// keys in `ties` in influxd's merge (see
     /// `tessera_functions::Reducer::finish_with_ties`).
     pub fn finish_with_ties(
         self,
         window_start: i64,
         descending: bool,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+        ties: &dyn tessera_functions::TieKeys,
     ) -> Vec<Out> {
         let Some(mut r) = self.inner else {
             return Vec::new();
@@ -376,7 +346,7 @@ impl Reducer {
             r.set_latest_first();
         }
         let rule = r.time_rule();
-        r.finish_with_ties(window_start, aux_less)
+        r.finish_with_ties(window_start, ties)
             .into_iter()
             .map(|p| Out {
                 time: match rule {

@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
+use tessera_functions::TieKeys;
 use tessera_influxql::Fill;
 
 use crate::agg::{Out, Reducer};
@@ -768,7 +769,7 @@ fn aux_refs(plan: &SelectPlan, transforms: bool, with_tags: bool) -> Vec<AuxRef>
 /// Whether row `a` goes before row `b` of the same time in influxd's merge: their aux
 /// values compared in order while both are strings (the first other value ends it).
 /// The order of equal-time points of a group's series in influxd's merge, by their aux
-/// values (see [`texts_before`]). A tag's value is the same for all of a series' points, so
+/// values (see [`tessera_functions::key_before`]). A tag's value is the same for all of a series' points, so
 /// tags are ranked once per series and compared as numbers.
 struct AuxBefore<'a> {
     aux: &'a [AuxRef],
@@ -843,18 +844,90 @@ fn aux_text<'a>(r: &AuxRef, row: &'a AuxRow) -> Option<&'a str> {
     }
 }
 
-/// Whether selected row `a` goes before row `b` of the same time in influxd's merge
-/// (ascending): their values of the aux refs (looked up beforehand with [`aux_text`])
-/// compared in order while both are strings; the first other value ends it.
-fn texts_before(a: &[Option<&str>], b: &[Option<&str>]) -> bool {
-    for (x, y) in a.iter().zip(b) {
-        match (x, y) {
-            (Some(x), Some(y)) if x == y => continue,
-            (Some(x), Some(y)) => return x < y,
-            _ => return false,
+/// The selected rows' values of the aux refs as [`TieKeys`]: per ref, a string's rank
+/// among the ref's values over all rows (equal strings, equal ranks), so that the merges
+/// that order equal-time rows by them compare integers. Ranked on the first ask: most
+/// statements never compare.
+struct AuxTies<'a> {
+    refs: &'a [AuxRef],
+    rows: &'a crate::exec::FastMap<u64, AuxRow>,
+    ranks: std::cell::OnceCell<Vec<RefRanks<'a>>>,
+}
+
+/// One aux ref's strings ranked. A tag's value is looked up once per tag list (rows of
+/// one series share theirs), by the list's address.
+#[derive(Default)]
+struct RefRanks<'a> {
+    by_text: crate::exec::FastMap<&'a str, u32>,
+    by_tags: crate::exec::FastMap<usize, Option<u32>>,
+}
+
+impl<'a> AuxTies<'a> {
+    fn new(refs: &'a [AuxRef], rows: &'a crate::exec::FastMap<u64, AuxRow>) -> AuxTies<'a> {
+        AuxTies {
+            refs,
+            rows,
+            ranks: std::cell::OnceCell::new(),
         }
     }
-    false
+
+    fn rank(&self) -> Vec<RefRanks<'a>> {
+        self.refs
+            .iter()
+            .map(|r| {
+                let mut ranks = RefRanks::default();
+                for row in self.rows.values() {
+                    if let AuxRef::Tag(_) = r {
+                        let at = std::sync::Arc::as_ptr(&row.tags) as usize;
+                        if ranks.by_tags.insert(at, None).is_some() {
+                            continue;
+                        }
+                    }
+                    if let Some(t) = aux_text(r, row) {
+                        ranks.by_text.insert(t, 0);
+                    }
+                }
+                let mut texts: Vec<&str> = ranks.by_text.keys().copied().collect();
+                texts.sort_unstable();
+                for (i, t) in texts.into_iter().enumerate() {
+                    ranks.by_text.insert(t, i as u32);
+                }
+                if let AuxRef::Tag(k) = r {
+                    let RefRanks { by_text, by_tags } = &mut ranks;
+                    for row in self.rows.values() {
+                        let at = std::sync::Arc::as_ptr(&row.tags) as usize;
+                        if let Some(slot @ None) = by_tags.get_mut(&at) {
+                            *slot = tag_text(&row.tags, k).and_then(|t| by_text.get(t).copied());
+                        }
+                    }
+                }
+                ranks
+            })
+            .collect()
+    }
+}
+
+impl TieKeys for AuxTies<'_> {
+    fn width(&self) -> usize {
+        self.refs.len()
+    }
+
+    fn key(&self, aux: u64, out: &mut [Option<u32>]) {
+        let Some(row) = self.rows.get(&aux) else {
+            return;
+        };
+        let ranks = self.ranks.get_or_init(|| self.rank());
+        for ((r, ranks), o) in self.refs.iter().zip(ranks).zip(out) {
+            *o = match r {
+                AuxRef::Tag(_) => ranks
+                    .by_tags
+                    .get(&(std::sync::Arc::as_ptr(&row.tags) as usize))
+                    .copied()
+                    .flatten(),
+                AuxRef::Field(_) => aux_text(r, row).and_then(|t| ranks.by_text.get(t).copied()),
+            };
+        }
+    }
 }
 
 /// A tag's value as an aux value: a series without the tag has none.
@@ -909,62 +982,6 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
         }
     }
     out
-}
-
-/// The most points [`feed_windows_as_one_merge`] replays for one call of one group: past
-/// it (every comparison of equal times compares the rows' columns) each window replays
-/// its own points, as if the merge started at the window.
-const ONE_MERGE_MAX_POINTS: usize = 200_000;
-
-/// top() and bottom() without tag arguments over GROUP BY time, beside other columns:
-/// influxd's sorted merge of the group's series runs once over the whole range, so of a
-/// window's points equal in time (and in the columns it compares), which one the heap
-/// pops first depends on the points of the windows before. Each window's reducer is
-/// given its points' places in that one merge (`aux_less` orders equal-time rows by the
-/// statement's columns, as for [`Reducer::finish_with_ties`]).
-fn feed_windows_as_one_merge(
-    plan: &SelectPlan,
-    wins: &mut BTreeMap<i64, Vec<Reducer>>,
-    aux_less: &mut dyn FnMut(u64, u64) -> bool,
-) {
-    for ci in 0..plan.calls.len() {
-        // (Only a window whose best points tie replays its points in order.)
-        if !matches!(plan.calls[ci].name.as_str(), "top" | "bottom")
-            || !wins
-                .values()
-                .any(|rs| rs.get(ci).is_some_and(Reducer::replays_ties))
-        {
-            continue;
-        }
-        let points: usize = wins
-            .values()
-            .filter_map(|rs| rs.get(ci))
-            .map(Reducer::kept_len)
-            .sum();
-        if points > ONE_MERGE_MAX_POINTS {
-            continue;
-        }
-        let mut all: Option<Reducer> = None;
-        for r in wins.values().filter_map(|rs| rs.get(ci)) {
-            match all.as_mut() {
-                None => all = Some(r.clone()),
-                Some(a) => a.merge(r.clone()),
-            }
-        }
-        let Some(order) = all.and_then(|a| a.feed_order(plan.descending, aux_less)) else {
-            continue;
-        };
-        let rank: std::sync::Arc<tessera_functions::FeedRank> = std::sync::Arc::new(
-            order
-                .into_iter()
-                .enumerate()
-                .map(|(i, aux)| (aux, i as u64))
-                .collect(),
-        );
-        for r in wins.values_mut().filter_map(|rs| rs.get_mut(ci)) {
-            r.set_feed_rank(std::sync::Arc::clone(&rank));
-        }
-    }
 }
 
 /// percentile() is the one reducer that can read points and answer nothing (its rank
@@ -1107,17 +1124,9 @@ fn aggregate_rows(
             }
         })
         .collect();
-    // Each selected row's values of `refs` that are strings, looked up once: equal-time
-    // points compare them at every step of a replayed merge.
-    let texts: crate::exec::FastMap<u64, Vec<Option<&str>>> = if refs.is_empty() {
-        crate::exec::FastMap::default()
-    } else {
-        aux.iter()
-            .map(|(id, row)| (*id, refs.iter().map(|r| aux_text(r, row)).collect()))
-            .collect()
-    };
+    let ties = AuxTies::new(&refs, &aux);
     for (g, mut wins) in groups {
-        if plan.interval.is_some() && !plan.over_subquery && wins.len() > 1 {
+        if plan.interval.is_some() && wins.len() > 1 {
             for ci in 0..plan.calls.len() {
                 let mut rs: Vec<(i64, &mut tessera_functions::Reducer)> = wins
                     .iter_mut()
@@ -1127,17 +1136,10 @@ fn aggregate_rows(
                     &mut rs,
                     &|t| plan.window(t).0,
                     plan.descending,
+                    &ties,
+                    !plan.over_subquery,
                 );
             }
-        }
-        if plan.interval.is_some() && plan.aux && wins.len() > 1 {
-            feed_windows_as_one_merge(plan, &mut wins, &mut |a, b| match (
-                texts.get(&a),
-                texts.get(&b),
-            ) {
-                (Some(a), Some(b)) => texts_before(a, b),
-                _ => false,
-            });
         }
         // Calls that have data somewhere in the group: their empty windows count 0.
         let mut seen = vec![false; plan.calls.len()];
@@ -1334,13 +1336,7 @@ fn aggregate_rows(
                         }
                         return Vec::new();
                     }
-                    r.finish_with_ties(wtime, plan.descending, &mut |a, b| match (
-                        texts.get(&a),
-                        texts.get(&b),
-                    ) {
-                        (Some(a), Some(b)) => texts_before(a, b),
-                        _ => false,
-                    })
+                    r.finish_with_ties(wtime, plan.descending, &ties)
                 })
                 .collect();
             for (e, f) in emitted.iter_mut().zip(&finished) {

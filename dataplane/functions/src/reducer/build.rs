@@ -209,7 +209,6 @@ pub fn reducer(name: &str, args: &[Arg], input: ValueType) -> Result<Reducer, Fu
         input,
         state,
         series: Vec::new(),
-        feed: None,
         ordered: None,
         latest_first: false,
     })

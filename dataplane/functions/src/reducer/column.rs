@@ -343,13 +343,13 @@ impl Kept {
     /// In either direction: for `ORDER BY time DESC` influxd merges the series newest
     /// first, in reverse series-key order.
     pub(crate) fn merged_in(self, descending: bool) -> Kept {
-        self.merged_by(descending, &mut |_, _| false)
+        self.merged_by(descending, &crate::tie::NoTies)
     }
 
-    /// [`Kept::merged_in`] where `tie(a, b)` tells whether the point of aux id `a` goes
-    /// before the point of aux id `b` at equal times in the merge (influxd's sorted merge
-    /// compares the points' auxiliary values there, in the merge's direction).
-    pub(crate) fn merged_by(self, descending: bool, tie: &mut dyn FnMut(u64, u64) -> bool) -> Kept {
+    /// [`Kept::merged_in`] where equal-time points of different series go in the order of
+    /// their keys in `ties` (influxd's sorted merge compares the points' auxiliary values
+    /// there; reversed newest first).
+    pub(crate) fn merged_by(self, descending: bool, ties: &dyn crate::tie::TieKeys) -> Kept {
         let nruns = self.runs.len();
         if nruns <= 1 && !descending {
             return self;
@@ -399,17 +399,44 @@ impl Kept {
             (perm, series_starts, seg_starts) = (rperm, rseries, rsegs);
         }
         let times: Vec<i64> = perm.iter().map(|&j| self.times[j]).collect();
+        // Each point's key, looked up once: equal times compare them at every heap step.
+        let width = ties.width();
+        let tie_keys = crate::tie::keys_of(ties, perm.iter().map(|&j| self.aux[j]));
+        let key = |p: usize| &tie_keys[p * width..(p + 1) * width];
         let mut out = Kept::new(self.values.value_type());
         for (k, &first) in seg_starts.iter().enumerate() {
-            let slices: Vec<&[i64]> = (first..end_of(&seg_starts, k, series_starts.len()))
-                .map(|i| &times[series_starts[i]..end_of(&series_starts, i, perm.len())])
-                .collect();
-            let aux_of = |s: usize, i: usize| self.aux[perm[series_starts[first + s] + i]];
-            let order = crate::merge::merge_order_by(&slices, descending, |a, b| {
-                tie(aux_of(a.0, a.1), aux_of(b.0, b.1))
-            });
-            for (s, i) in order {
-                let j = perm[series_starts[first + s] + i];
+            let series_end = end_of(&seg_starts, k, series_starts.len());
+            let span = series_starts[first]..end_of(&series_starts, series_end - 1, perm.len());
+            // Positions into `perm`, in the merge's order.
+            let keys = &tie_keys[span.start * width..span.end * width];
+            let order: Vec<usize> =
+                match crate::merge::order_by_keys(&times[span.clone()], keys, width, descending) {
+                    Some(order) => order.into_iter().map(|p| span.start + p).collect(),
+                    None => {
+                        let slices: Vec<&[i64]> = (first..series_end)
+                            .map(|i| {
+                                &times[series_starts[i]..end_of(&series_starts, i, perm.len())]
+                            })
+                            .collect();
+                        let at = |s: usize, i: usize| series_starts[first + s] + i;
+                        crate::merge::merge_order_by(&slices, descending, |a, b| {
+                            if width == 0 {
+                                return false;
+                            }
+                            let (ka, kb) = (key(at(a.0, a.1)), key(at(b.0, b.1)));
+                            if descending {
+                                crate::tie::key_before(kb, ka)
+                            } else {
+                                crate::tie::key_before(ka, kb)
+                            }
+                        })
+                        .into_iter()
+                        .map(|(s, i)| at(s, i))
+                        .collect()
+                    }
+                };
+            for p in order {
+                let j = perm[p];
                 out.values.push_scalar(self.values.scalar(j));
                 out.times.push(self.times[j]);
                 out.aux.push(self.aux[j]);

@@ -120,11 +120,9 @@ impl Edge {
         self.runs.iter_mut().for_each(|r| r.seg = seg);
     }
 
-    /// The selected point. `aux_less(a, b)`: whether the point of aux `a` goes before
-    /// the point of aux `b` of the same time in an ascending merge (influxd compares
-    /// the statement's auxiliary values while both are strings; false when it cannot
-    /// tell them apart).
-    pub(crate) fn finish(mut self, aux_less: &mut dyn FnMut(u64, u64) -> bool) -> Vec<Point> {
+    /// The selected point; equal-time points of different series go in the order of
+    /// their keys in `ties`.
+    pub(crate) fn finish(mut self, ties: &dyn crate::tie::TieKeys) -> Vec<Point> {
         let latest = self.latest();
         self.runs
             .sort_by(|a, b| a.seg.cmp(&b.seg).then_with(|| a.key.cmp(&b.key)));
@@ -169,11 +167,7 @@ impl Edge {
             let slices: Vec<&[i64]> = times.iter().map(Vec::as_slice).collect();
             let order = crate::merge::merge_order_by(&slices, latest, |a, b| {
                 let (pa, pb) = (shard[a.0].points[a.1].1, shard[b.0].points[b.1].1);
-                if latest {
-                    aux_less(pb, pa)
-                } else {
-                    aux_less(pa, pb)
-                }
+                crate::tie::aux_before(ties, latest, pa, pb)
             });
             // The selector sees them in the order popped: of equal points the first stays.
             for (ri, pi) in order.into_iter().take(self.take) {
@@ -249,7 +243,7 @@ mod tests {
     use crate::value::Value;
 
     fn values(e: Edge) -> Vec<(i64, Value)> {
-        e.finish(&mut |_, _| false)
+        e.finish(&crate::tie::NoTies)
             .into_iter()
             .map(|p| (p.time, p.value))
             .collect()
@@ -294,7 +288,7 @@ mod tests {
             let key = format!("m,h={}", ["a", "b", "c", "d"][i]);
             e.push_column(&[0], Column::Integer(&[v]), i as u64, key.as_bytes());
         }
-        let got = e.finish(&mut |a, b| a < b);
+        let got = e.finish(&crate::tie::ById::new(4));
         assert_eq!(got[0].value, Value::Integer(37), "a and b are popped");
         assert_eq!(got[0].aux, 1);
     }

@@ -19,8 +19,8 @@ mod tests;
 pub use build::reducer;
 pub use column::Column;
 pub use integral::{IntegralStream, WindowOf};
-pub use topbottom::FeedRank;
 
+use crate::tie::{NoTies, TieKeys};
 use build::Func;
 use column::{Kept, Scalar};
 use distinct::Distinct;
@@ -85,8 +85,6 @@ pub struct Reducer {
     /// The series key of the points pushed next (see
     /// [`Reducer::set_series_key`]); not part of the state that travels.
     series: Vec<u8>,
-    /// Set by [`Reducer::set_feed_rank`]; not part of the state that travels.
-    feed: Option<std::sync::Arc<FeedRank>>,
     /// Set by [`feed_windows_in_one_merge`]: the window's points in the order the merge
     /// of the whole range feeds them. Not part of the state that travels.
     ordered: Option<Kept>,
@@ -190,45 +188,6 @@ impl Reducer {
         if let State::Distinct(d) = &mut self.state {
             d.latest_first = true;
         }
-    }
-
-    /// For top() and bottom() without tag arguments: the aux ids of the points kept, in
-    /// the order influxd's sorted merge feeds them (`aux_less` as in
-    /// [`Reducer::finish_with_ties`]; newest first after [`Reducer::set_latest_first`]).
-    /// Over the reducers of all of a group's windows merged into one, this is the feed
-    /// of the whole range that [`Reducer::set_feed_rank`] gives each window. `None` for
-    /// other functions.
-    pub fn feed_order(self, aux_less: &mut dyn FnMut(u64, u64) -> bool) -> Option<Vec<u64>> {
-        match self.state {
-            State::TopBottom(t) if t.keeps_points() => {
-                Some(t.feed_order(self.latest_first, aux_less))
-            }
-            _ => None,
-        }
-    }
-
-    /// How many points it keeps (top() and bottom() without tag arguments, and the
-    /// functions over kept points); 0 for others.
-    pub fn kept_len(&self) -> usize {
-        match &self.state {
-            State::Kept(k) => k.len(),
-            State::TopBottom(t) => t.kept_len(),
-            _ => 0,
-        }
-    }
-
-    /// Whether finishing top() or bottom() replays the kept points in the merge's order
-    /// (some of the N+1 best tie in value and time): only then does
-    /// [`Reducer::set_feed_rank`] matter.
-    pub fn replays_ties(&self) -> bool {
-        matches!(&self.state, State::TopBottom(t) if t.replays())
-    }
-
-    /// Feeds the window's points in the order `rank` gives their aux ids (see
-    /// [`Reducer::feed_order`]) rather than in a merge of the window's points alone.
-    /// Not part of the state that travels.
-    pub fn set_feed_rank(&mut self, rank: std::sync::Arc<FeedRank>) {
-        self.feed = Some(rank);
     }
 
     /// Whether [`Reducer::finish`] would answer anything, without computing it: false
@@ -575,18 +534,14 @@ impl Reducer {
     /// NaN (stddev of one point) must be written as null; ±Inf cannot be
     /// written at all (influxd fails the whole response).
     pub fn finish(self, window_start: i64) -> Vec<Point> {
-        self.finish_with_ties(window_start, &mut |_, _| false)
+        self.finish_with_ties(window_start, &NoTies)
     }
 
-    /// [`Reducer::finish`], where `aux_less(a, b)` tells whether the point of aux `a`
-    /// goes before the point of aux `b` at equal times in influxd's merge (its
-    /// auxiliary values compared while both are strings; false when they cannot be told
-    /// apart). Only [`Reducer::set_edge_take`]'s first() and last() ask.
-    pub fn finish_with_ties(
-        self,
-        window_start: i64,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
-    ) -> Vec<Point> {
+    /// [`Reducer::finish`], where equal-time points of different series go in the order
+    /// of their keys in `ties` in influxd's merge (its auxiliary values compared while
+    /// both are strings): which of them top(), bottom(), percentile() and
+    /// [`Reducer::set_edge_take`]'s first() and last() answer.
+    pub fn finish_with_ties(self, window_start: i64, ties: &dyn TieKeys) -> Vec<Point> {
         let at = |v: Value| vec![Point::new(window_start, v)];
         match self.state {
             State::Count(n) => {
@@ -600,7 +555,7 @@ impl Reducer {
             State::Mean(m) => m.finish().map(|v| at(Value::Float(v))).unwrap_or_default(),
             State::Spread(s) => s.finish().map(at).unwrap_or_default(),
             State::Select(s) => s.finish(self.latest_first),
-            State::Edge(e) => e.finish(aux_less),
+            State::Edge(e) => e.finish(ties),
             State::Distinct(d) => {
                 if self.func == Func::CountDistinct {
                     if d.len() == 0 {
@@ -612,13 +567,11 @@ impl Reducer {
                     d.finish(window_start)
                 }
             }
-            State::TopBottom(t) => {
-                t.finish_with_ties(self.latest_first, aux_less, self.feed.as_deref())
-            }
+            State::TopBottom(t) => t.finish(self.latest_first, ties, self.ordered),
             State::Sample(s) => s.finish(),
             State::Kept(k) => match self.ordered {
                 Some(o) => finish_in_order(&self.func, o, window_start, self.latest_first),
-                None => finish_kept(&self.func, k, window_start, self.latest_first),
+                None => finish_kept(&self.func, k, window_start, self.latest_first, ties),
             },
         }
     }
@@ -660,7 +613,13 @@ fn numeric_points(k: &Kept) -> Vec<(i64, f64)> {
         .collect()
 }
 
-fn finish_kept(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> Vec<Point> {
+fn finish_kept(
+    func: &Func,
+    k: Kept,
+    window_start: i64,
+    latest_first: bool,
+    ties: &dyn TieKeys,
+) -> Vec<Point> {
     if k.len() == 0 {
         return Vec::new();
     }
@@ -668,56 +627,86 @@ fn finish_kept(func: &Func, k: Kept, window_start: i64, latest_first: bool) -> V
     // group's series in series-key order; the order matters for Go's
     // unstable sort, for the floating-point sums and for which of two
     // equal-time points integral keeps.
-    let k = k.merged_in(latest_first);
+    let k = k.merged_by(latest_first, ties);
     finish_in_order(func, k, window_start, latest_first)
 }
 
-/// mode(), stddev(), median() and percentile() over GROUP BY time: influxd's sorted merge
-/// of a group's series runs once over the whole range, so the order a window's points
-/// come in (which Go's unstable sorts, stddev()'s sums and the time percentile() answers
-/// with see) depends on the points after the window too:
-/// the heap's pushes of each series' next point shape it. `windows` are one call's
-/// reducers of one group, keyed by window start; `window_of` maps a time to its window's
-/// start. Each window is given its points as the one merge orders them (newest first
-/// under ORDER BY time DESC: `descending`). Other functions are left as they are.
+/// mode(), stddev(), median(), percentile(), top() and bottom() over GROUP BY time:
+/// influxd's sorted merge of a group's series runs once over the whole range, so the
+/// order a window's points come in (which Go's unstable sorts, stddev()'s sums, the time
+/// percentile() answers with and which of tied points top()'s heap keeps see) depends on
+/// the points after the window too: the heap's pushes of each series' next point shape it.
+///
+/// `windows` are one call's reducers of one group, keyed by window start; `window_of`
+/// maps a time to its window's start. Each window is given its points as the one merge
+/// orders them (newest first under ORDER BY time DESC: `descending`; equal times by their
+/// keys in `ties`). top() and bottom() take part only where some window's best points tie
+/// (elsewhere the order cannot change their answer); the functions over kept points only
+/// with `kept_functions`. Other functions are left as they are.
 pub fn feed_windows_in_one_merge(
     windows: &mut [(i64, &mut Reducer)],
     window_of: &dyn Fn(i64) -> i64,
     descending: bool,
+    ties: &dyn TieKeys,
+    kept_functions: bool,
 ) {
-    let mut union: Option<Kept> = None;
-    for (_, r) in windows.iter() {
-        if let (State::Kept(k), true) = (&r.state, merges_whole_range(&r.func)) {
-            match union.as_mut() {
-                None => union = Some(k.clone()),
-                Some(u) => {
-                    if !u.append(k.clone()) {
-                        return;
-                    }
-                }
+    // (Every top()/bottom() window decides, so that the decision is kept for finishing.)
+    let mut top_bottom = false;
+    let mut replays = false;
+    for (_, r) in windows.iter_mut() {
+        if let State::TopBottom(t) = &mut r.state {
+            top_bottom = true;
+            replays |= t.replays();
+        }
+    }
+    if top_bottom && !replays {
+        return;
+    }
+    fn fed(r: &mut Reducer, kept_functions: bool) -> Option<&mut Kept> {
+        match &mut r.state {
+            State::Kept(k) if kept_functions && merges_whole_range(&r.func) => Some(k),
+            State::TopBottom(t) => t.kept_mut(),
+            _ => None,
+        }
+    }
+    // Only when each window's points are of its type and fall in it.
+    let mut value_type = None;
+    for (start, r) in windows.iter_mut() {
+        if let Some(k) = fed(r, kept_functions) {
+            let t = k.values.value_type();
+            if *value_type.get_or_insert(t) != t || k.times.iter().any(|&x| window_of(x) != *start)
+            {
+                return;
             }
         }
     }
-    let Some(union) = union else {
+    let Some(value_type) = value_type else {
         return;
     };
-    let merged = union.merged_in(descending);
+    let mut union = Kept::new(value_type);
+    for (_, r) in windows.iter_mut() {
+        if let Some(k) = fed(r, kept_functions) {
+            union.append(std::mem::replace(k, Kept::new(value_type)));
+        }
+    }
+    let merged = union.merged_by(descending, ties);
     let mut parts: std::collections::HashMap<i64, Kept> = std::collections::HashMap::new();
     for i in 0..merged.len() {
         let part = parts
             .entry(window_of(merged.times[i]))
-            .or_insert_with(|| Kept::new(merged.values.value_type()));
+            .or_insert_with(|| Kept::new(value_type));
         part.push(merged.times[i], merged.values.scalar(i), merged.aux[i], &[]);
     }
     for (start, r) in windows.iter_mut() {
-        if let (State::Kept(_), true) = (&r.state, merges_whole_range(&r.func)) {
-            r.ordered = parts.remove(start);
+        if fed(r, kept_functions).is_some() {
+            // (A window without points of its own keeps none.)
+            r.ordered = Some(parts.remove(start).unwrap_or_else(|| Kept::new(value_type)));
         }
     }
 }
 
-/// The functions [`feed_windows_in_one_merge`] feeds (integral() runs its own stream over
-/// the windows).
+/// The functions over kept points that [`feed_windows_in_one_merge`] feeds (integral()
+/// runs its own stream over the windows).
 fn merges_whole_range(func: &Func) -> bool {
     matches!(
         func,

@@ -429,7 +429,7 @@ fn windows_take_their_block_of_the_one_merge_of_the_range() {
             }
         }
         let mut refs: Vec<(i64, &mut Reducer)> = windows.iter_mut().map(|(w, r)| (*w, r)).collect();
-        feed_windows_in_one_merge(&mut refs, &window_of, descending);
+        feed_windows_in_one_merge(&mut refs, &window_of, descending, &crate::tie::NoTies, true);
         // The oracle: the whole range merged (newest first under DESC).
         let runs: Vec<Vec<i64>> = series
             .iter()

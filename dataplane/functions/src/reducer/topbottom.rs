@@ -15,13 +15,9 @@ use super::column::{Column, Kept, Scalar};
 use super::selector::{Pick, Selector};
 use crate::error::FunctionError;
 use crate::gosort;
+use crate::tie::TieKeys;
 use crate::value::{Point, ValueType};
 use crate::wire::{self, Reader};
-
-/// Each point's place (by aux id) in the merge that fed a statement's windows: influxd's
-/// sorted merge runs once over the whole range, so the order of a window's equal-time
-/// points that its statement's columns cannot tell apart depends on the windows before.
-pub type FeedRank = std::collections::HashMap<u64, u64>;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Cand {
@@ -157,6 +153,9 @@ pub(crate) struct TopBottom {
     kept: Option<Kept>,
     /// See [`super::Reducer::set_anonymous_ties`].
     pub(crate) anonymous_ties: bool,
+    /// [`decisive`]'s answer over the kept points, once asked ([`TopBottom::replays`]):
+    /// the best candidates, or `None` when the kept points must be replayed.
+    best: Option<Option<Vec<Cand>>>,
 }
 
 impl TopBottom {
@@ -169,6 +168,7 @@ impl TopBottom {
             current_key: String::new(),
             kept: (!tagged).then(|| Kept::new(input)),
             anonymous_ties: false,
+            best: None,
         }
     }
 
@@ -215,6 +215,7 @@ impl TopBottom {
 
     /// Pushes one batch of series `key` (see [`Kept::merged_in`] for why the key).
     pub(crate) fn push_column(&mut self, times: &[i64], c: Column<'_>, aux_base: u64, key: &[u8]) {
+        self.best = None;
         if let Some(sel) = self.tag_selector() {
             sel.push_column(times, c, aux_base, key);
             return;
@@ -233,6 +234,7 @@ impl TopBottom {
     }
 
     pub(crate) fn push(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
+        self.best = None;
         if let Some(sel) = self.tag_selector() {
             sel.push(time, value, aux, key);
             return;
@@ -245,6 +247,7 @@ impl TopBottom {
     }
 
     pub(crate) fn merge(&mut self, other: TopBottom) {
+        self.best = None;
         if let (Some(mine), Some(theirs)) = (&mut self.kept, other.kept) {
             mine.append(theirs);
             return;
@@ -266,36 +269,17 @@ impl TopBottom {
         }
     }
 
-    /// The kept points ordered by time (equal times in rank order), replayed in
-    /// influxd's sorted merge: newest first under ORDER BY time DESC (`latest_first`),
-    /// and at equal times the point whose auxiliary values `aux_less` puts first
-    /// (ascending; reversed when newest first).
-    pub(crate) fn finish_with_ties(
-        mut self,
+    /// The rows: the kept points replayed in influxd's sorted merge (newest first under
+    /// ORDER BY time DESC: `latest_first`; equal times by their keys in `ties`), or
+    /// `ordered`, the window's points as the merge of the whole range fed them (see
+    /// [`super::feed_windows_in_one_merge`]).
+    pub(crate) fn finish(
+        self,
         latest_first: bool,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
-        feed: Option<&FeedRank>,
+        ties: &dyn TieKeys,
+        ordered: Option<Kept>,
     ) -> Vec<Point> {
-        let replays = self.replays();
-        if let Some((feed, k)) = feed
-            .filter(|_| replays)
-            .and_then(|f| Some((f, self.kept.take()?)))
-        {
-            // The order the statement's whole merge fed these points in (see
-            // `FeedRank`): replayed as is.
-            let mut order: Vec<(u64, usize)> = (0..k.len())
-                .map(|i| (feed.get(&k.aux[i]).copied().unwrap_or(u64::MAX), i))
-                .collect();
-            order.sort_unstable();
-            for (_, i) in order {
-                self.aggregate(Cand {
-                    time: k.times[i],
-                    aux: k.aux[i],
-                    value: k.values.scalar(i),
-                });
-            }
-        }
-        self.finish_with(true, latest_first, aux_less)
+        self.finish_with(true, latest_first, ties, ordered)
     }
 
     /// Marks the kept points as read from shard `seg` (see [`Kept::set_segment`]).
@@ -305,79 +289,62 @@ impl TopBottom {
         }
     }
 
-    /// Whether finishing replays the kept points in the merge's order: some of the N+1
-    /// best tie in value and time (see [`decisive`]).
-    pub(crate) fn replays(&self) -> bool {
-        self.heap.is_empty()
-            && self
-                .kept
-                .as_ref()
-                .is_some_and(|k| decisive(k, self.n, self.top, self.anonymous_ties).is_none())
-    }
-
-    /// How many points it keeps.
-    pub(crate) fn kept_len(&self) -> usize {
-        self.kept.as_ref().map_or(0, Kept::len)
-    }
-
-    /// Whether it keeps every point (no tag arguments), replayed at finish.
-    pub(crate) fn keeps_points(&self) -> bool {
-        self.kept.is_some()
-    }
-
-    /// The aux ids of the kept points in influxd's sorted merge of the series (see
-    /// [`Self::finish_with_ties`]).
-    pub(crate) fn feed_order(
-        self,
-        latest_first: bool,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
-    ) -> Vec<u64> {
-        let Some(k) = self.kept else {
-            return Vec::new();
-        };
-        k.merged_by(latest_first, &mut |a, b| {
-            if latest_first {
-                aux_less(b, a)
-            } else {
-                aux_less(a, b)
-            }
+    /// The best candidates when no replay can change them (see [`decisive`]).
+    fn decide(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<Cand>> {
+        decisive(k, n, top, anonymous).map(|best| {
+            best.into_iter()
+                .map(|i| Cand {
+                    time: k.times[i],
+                    aux: k.aux[i],
+                    value: k.values.scalar(i),
+                })
+                .collect()
         })
-        .aux
     }
 
-    /// [`Self::finish_with_ties`]; `fast` allows skipping the merge-order replay when it
-    /// cannot change the answer.
+    /// Whether finishing replays the kept points in the merge's order: some of the N+1
+    /// best tie in value and time (see [`decisive`]). The answer is kept for finishing.
+    pub(crate) fn replays(&mut self) -> bool {
+        if !self.heap.is_empty() {
+            return false;
+        }
+        let (n, top, anonymous) = (self.n, self.top, self.anonymous_ties);
+        let Some(k) = &self.kept else {
+            return false;
+        };
+        self.best
+            .get_or_insert_with(|| Self::decide(k, n, top, anonymous))
+            .is_none()
+    }
+
+    /// The kept points (without tag arguments), taken out for a merge of several windows'
+    /// points once [`TopBottom::replays`] has decided.
+    pub(crate) fn kept_mut(&mut self) -> Option<&mut Kept> {
+        self.kept.as_mut()
+    }
+
+    /// [`Self::finish`]; `fast` allows skipping the merge-order replay when it cannot
+    /// change the answer.
     fn finish_with(
         mut self,
         fast: bool,
         latest_first: bool,
-        aux_less: &mut dyn FnMut(u64, u64) -> bool,
+        ties: &dyn TieKeys,
+        ordered: Option<Kept>,
     ) -> Vec<Point> {
         if let Some(k) = self.kept.take() {
-            let best = if fast && self.heap.is_empty() {
-                decisive(&k, self.n, self.top, self.anonymous_ties)
-            } else {
-                None
+            let best = match self.best.take() {
+                Some(best) if fast => best,
+                _ if fast && self.heap.is_empty() => {
+                    Self::decide(&k, self.n, self.top, self.anonymous_ties)
+                }
+                _ => None,
             };
             match best {
                 // No ties among the best: any feeding order keeps the same points.
-                Some(best) => {
-                    for i in best {
-                        self.aggregate(Cand {
-                            time: k.times[i],
-                            aux: k.aux[i],
-                            value: k.values.scalar(i),
-                        });
-                    }
-                }
+                Some(best) => best.into_iter().for_each(|c| self.aggregate(c)),
                 None => {
-                    let k = k.merged_by(latest_first, &mut |a, b| {
-                        if latest_first {
-                            aux_less(b, a)
-                        } else {
-                            aux_less(a, b)
-                        }
-                    });
+                    let k = ordered.unwrap_or_else(|| k.merged_by(latest_first, ties));
                     for i in 0..k.len() {
                         self.aggregate(Cand {
                             time: k.times[i],
@@ -487,6 +454,7 @@ impl TopBottom {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tie::NoTies;
 
     /// The shortcut answers what the replay in merge order answers, ties or not.
     #[test]
@@ -520,8 +488,8 @@ mod tests {
             let mut anon = a.clone();
             anon.anonymous_ties = true;
             let (fast, replayed) = (
-                a.finish_with(true, false, &mut |_, _| false),
-                b.finish_with(false, false, &mut |_, _| false),
+                a.finish_with(true, false, &NoTies, None),
+                b.finish_with(false, false, &NoTies, None),
             );
             assert_eq!(fast, replayed, "case {case}");
             // Without asking which series a point came from, ties look the same.
@@ -529,7 +497,7 @@ mod tests {
                 ps.into_iter().map(|p| (p.time, p.value)).collect()
             };
             assert_eq!(
-                seen(anon.finish_with(true, false, &mut |_, _| false)),
+                seen(anon.finish_with(true, false, &NoTies, None)),
                 seen(replayed),
                 "case {case}"
             );
