@@ -58,7 +58,7 @@ mod window;
 pub mod wire;
 
 pub use error::FunctionError;
-pub use merge::{merge_order, merge_order_by, merge_order_upto};
+pub use merge::{merge_order, merge_order_by, merge_order_upto, parallel_merge_windows};
 pub use reducer::{
     feed_windows_in_one_merge, reducer, Column, IntegralInput, IntegralStream, Reducer, TimeRule,
     WindowOf,

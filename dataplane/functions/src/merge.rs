@@ -124,9 +124,177 @@ pub(crate) fn order_by_keys(
     Some(order)
 }
 
+/// The order in which influxd's engine delivers the per-series outputs of a call
+/// under a `ParallelMergeIterator` (min(), max(), first() and last() of a tag set
+/// in one shard): each series gives one point per window it has points in; the
+/// tag set's series are cut into `parallelism` (GOMAXPROCS) consecutive parts,
+/// the last taking the remainder; each part is merged on Go's heap by window
+/// only, a popped series giving its points of that window before it goes back;
+/// then the parts are merged the same way. Of points equal in time and value the
+/// first delivered wins, so this order names the series a full tie answers.
+///
+/// `series` holds each series' windows (their starts) in the order it gives
+/// them (newest first when `descending`), the series in the tag set's order
+/// (series-key order, reversed under ORDER BY time DESC); a series without
+/// points still counts in the cut. `visit(window, series)` is called in output
+/// order until it returns false.
+pub fn parallel_merge_windows(
+    series: &[&[i64]],
+    parallelism: usize,
+    descending: bool,
+    mut visit: impl FnMut(i64, usize) -> bool,
+) {
+    let n = series.len();
+    if n == 0 {
+        return;
+    }
+    let parts = parallelism.clamp(1, n);
+    let per = n / parts;
+    let mut streams: Vec<Vec<(i64, usize)>> = Vec::with_capacity(parts);
+    for i in 0..parts {
+        let lo = i * per;
+        let hi = if i + 1 < parts { lo + per } else { n };
+        let part = &series[lo..hi];
+        let mut out = Vec::with_capacity(part.iter().map(|s| s.len()).sum());
+        merge_windowed(
+            &part.iter().map(|s| s.len()).collect::<Vec<_>>(),
+            |run, at| part[run][at],
+            descending,
+            |run, at| out.push((part[run][at], lo + run)),
+        );
+        streams.push(out);
+    }
+    if streams.len() == 1 {
+        for (w, s) in &streams[0] {
+            if !visit(*w, *s) {
+                return;
+            }
+        }
+        return;
+    }
+    let mut go = true;
+    merge_windowed(
+        &streams.iter().map(Vec::len).collect::<Vec<_>>(),
+        |run, at| streams[run][at].0,
+        descending,
+        |run, at| {
+            if go {
+                let (w, s) = streams[run][at];
+                go = visit(w, s);
+            }
+        },
+    );
+}
+
+/// Go's `MergeIterator` over runs of windowed points: `window(run, at)` is the
+/// window of a run's point `at` (runs ordered by window); the heap orders runs
+/// by their next point's window alone, and a popped run gives all its points of
+/// that window (`emit(run, at)`) before it is pushed back.
+fn merge_windowed(
+    lens: &[usize],
+    window: impl Fn(usize, usize) -> i64,
+    descending: bool,
+    mut emit: impl FnMut(usize, usize),
+) {
+    // (run, next index)
+    let mut heap: Vec<(usize, usize)> = (0..lens.len())
+        .filter(|&r| lens[r] > 0)
+        .map(|r| (r, 0))
+        .collect();
+    let mut less = |a: &(usize, usize), b: &(usize, usize)| {
+        let (x, y) = (window(a.0, a.1), window(b.0, b.1));
+        if descending {
+            x > y
+        } else {
+            x < y
+        }
+    };
+    gosort::heap_init(&mut heap, &mut less);
+    while !heap.is_empty() {
+        let (run, mut at) = gosort::heap_pop(&mut heap, &mut less);
+        let w = window(run, at);
+        while at < lens[run] && window(run, at) == w {
+            emit(run, at);
+            at += 1;
+        }
+        if at < lens[run] {
+            gosort::heap_push(&mut heap, (run, at), &mut less);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_merge_pops_equal_windows_in_go_heap_order() {
+        // Eight single-window series, two parts: each part's heap pops its first
+        // series, then its last, then backwards (influxd answers `max(v), h` with
+        // c when b and c tie: a d c b, then e h g f).
+        let one: Vec<i64> = vec![0];
+        let series: Vec<&[i64]> = vec![&one; 8];
+        let mut got = Vec::new();
+        parallel_merge_windows(&series, 2, false, |w, s| {
+            got.push((w, s));
+            true
+        });
+        let order: Vec<usize> = got.iter().map(|x| x.1).collect();
+        assert_eq!(order, vec![0, 3, 2, 1, 4, 7, 6, 5]);
+        // One part: the plain heap order; more parts than series: one each, and
+        // the merge of the parts pops them in heap order too.
+        let mut got = Vec::new();
+        parallel_merge_windows(&series[..4], 1, false, |_, s| {
+            got.push(s);
+            true
+        });
+        assert_eq!(got, vec![0, 3, 2, 1]);
+        let mut got = Vec::new();
+        parallel_merge_windows(&series[..3], 8, false, |_, s| {
+            got.push(s);
+            true
+        });
+        assert_eq!(got, vec![0, 2, 1]);
+    }
+
+    #[test]
+    fn parallel_merge_keeps_windows_in_order_and_stops_when_asked() {
+        // Series with holes: every window comes out whole before the next, in
+        // either direction, and the empty series still counts in the cut.
+        let a: Vec<i64> = vec![0, 10, 20];
+        let b: Vec<i64> = vec![10];
+        let c: Vec<i64> = vec![];
+        let d: Vec<i64> = vec![0, 20];
+        let series: Vec<&[i64]> = vec![&a, &b, &c, &d];
+        let mut got = Vec::new();
+        parallel_merge_windows(&series, 2, false, |w, s| {
+            got.push((w, s));
+            true
+        });
+        let windows: Vec<i64> = got.iter().map(|x| x.0).collect();
+        assert_eq!(windows, vec![0, 0, 10, 10, 20, 20]);
+        let mut seen: Vec<(i64, usize)> = got.clone();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            vec![(0, 0), (0, 3), (10, 0), (10, 1), (20, 0), (20, 3)]
+        );
+        // Part one (a, b) before part two (c, d) within each window.
+        assert_eq!(got[0], (0, 0));
+        assert_eq!(got[1], (0, 3));
+        let rev: Vec<Vec<i64>> = series
+            .iter()
+            .rev()
+            .map(|s| s.iter().rev().copied().collect())
+            .collect();
+        let rev: Vec<&[i64]> = rev.iter().map(Vec::as_slice).collect();
+        let mut got = Vec::new();
+        parallel_merge_windows(&rev, 2, true, |w, _| {
+            got.push(w);
+            got.len() < 3
+        });
+        assert_eq!(got, vec![20, 20, 10]);
+    }
 
     #[test]
     fn whole_distinct_keys_sort_as_the_heap_merges() {

@@ -108,6 +108,9 @@ pub struct Reducer {
     /// first()/last() read as influxd's engine reads them without GROUP BY time (see
     /// `tessera_functions::Reducer::set_edge_take`).
     edge_take: Option<usize>,
+    /// A selector keeps every series of a full tie (see
+    /// `tessera_functions::Reducer::track_series_ties`).
+    series_ties: bool,
 }
 
 /// The technical-analysis transformations (influxd builds them apart from the others).
@@ -160,7 +163,31 @@ impl Reducer {
             inner: None,
             anonymous_ties: false,
             edge_take: None,
+            series_ties: false,
         })
+    }
+
+    /// Keep every series of a selector's full tie: set where the statement selects columns beside a
+    /// lone selector (`SelectPlan::series_ties`).
+    pub fn track_series_ties(&mut self) {
+        self.series_ties = true;
+        if let Some(r) = &mut self.inner {
+            r.track_series_ties();
+        }
+    }
+
+    /// The series keys of a selector's full tie (see
+    /// `tessera_functions::Reducer::full_tie`).
+    pub fn full_tie(&self) -> Vec<&[u8]> {
+        self.inner
+            .as_ref()
+            .map(|r| r.full_tie())
+            .unwrap_or_default()
+    }
+
+    /// Makes a selector answer with the tied point of series `key`.
+    pub fn choose_series(&mut self, key: &[u8]) -> bool {
+        self.inner.as_mut().is_some_and(|r| r.choose_series(key))
     }
 
     /// See [`Reducer::anonymous_ties`]: set when the query selects nothing beside its
@@ -185,6 +212,9 @@ impl Reducer {
             }
             if let Some(take) = self.edge_take {
                 r.set_edge_take(take);
+            }
+            if self.series_ties {
+                r.track_series_ties();
             }
             self.inner = Some(r);
         }
@@ -258,10 +288,12 @@ impl Reducer {
             inner,
             anonymous_ties: false,
             edge_take: None,
+            series_ties: false,
         }
     }
 
     pub fn merge(&mut self, other: Reducer) {
+        self.series_ties |= other.series_ties;
         match (&mut self.inner, other.inner) {
             (_, None) => {}
             (None, Some(o)) => self.inner = Some(o),
@@ -321,6 +353,7 @@ impl Reducer {
             inner: None,
             anonymous_ties: false,
             edge_take: None,
+            series_ties: false,
         }
     }
 

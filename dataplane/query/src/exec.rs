@@ -79,7 +79,27 @@ pub struct Partial {
     /// Under SLIMIT/SOFFSET: the groups of every series the tag condition selects,
     /// whether or not they hold data (influxd limits its tag sets before it reads).
     pub tag_sets: std::collections::BTreeSet<GroupKey>,
+    /// Where full ties name a series (`SelectPlan::series_ties`): every series the
+    /// tag condition selects, with the windows it has points in.
+    pub presence: Vec<SeriesWindows>,
+    /// The scan stopped noting `presence` (too many windows): ties answer the first
+    /// series in key order.
+    pub presence_overflow: bool,
 }
+
+/// One series of a shard and the windows it gives a point in (see
+/// `tessera_functions::parallel_merge_windows`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesWindows {
+    pub shard: u64,
+    pub group: GroupKey,
+    pub key: Vec<u8>,
+    /// Window starts, ascending.
+    pub windows: Vec<i64>,
+}
+
+/// The most windows a partial notes for [`Partial::presence`] (8 bytes each).
+pub const PRESENCE_MAX_WINDOWS: usize = 4 << 20;
 
 /// FNV-1a, 64 bit.
 pub fn fnv64a(data: &[u8]) -> u64 {
@@ -109,6 +129,17 @@ impl Partial {
     pub fn merge(&mut self, other: Partial) {
         self.raw.extend(other.raw);
         self.tag_sets.extend(other.tag_sets);
+        self.presence_overflow |= other.presence_overflow;
+        if self.presence_overflow {
+            self.presence = Vec::new();
+        } else {
+            self.presence.extend(other.presence);
+            let noted: usize = self.presence.iter().map(|p| p.windows.len()).sum();
+            if noted > PRESENCE_MAX_WINDOWS {
+                self.presence_overflow = true;
+                self.presence = Vec::new();
+            }
+        }
         self.points += other.points;
         self.series += other.series;
         self.explain.extend(other.explain);
@@ -1259,6 +1290,17 @@ fn process_series(
     if plan.slimit > 0 || plan.soffset > 0 {
         out.tag_sets.insert(group.clone());
     }
+    if plan.series_ties() && !out.presence_overflow {
+        // Every series the condition selects counts where influxd cuts a tag set's
+        // series into parts, with points in the range or not (`fold_rows` adds its
+        // windows).
+        out.presence.push(SeriesWindows {
+            shard: 0,
+            group: group.clone(),
+            key: key.clone(),
+            windows: Vec::new(),
+        });
+    }
     // top()/bottom() under LIMIT read the first points of a series per shard — of the
     // points a field condition keeps, so with one the take waits for the condition.
     let mut cols = cols;
@@ -1408,8 +1450,13 @@ fn reducers_for<'a>(
                     .iter()
                     .map(|c| {
                         Reducer::new(c).map(|r| {
-                            r.with_anonymous_ties(!plan.aux)
-                                .with_edge_take(edge_take(plan))
+                            let mut r = r
+                                .with_anonymous_ties(!plan.aux)
+                                .with_edge_take(edge_take(plan));
+                            if plan.series_ties() {
+                                r.track_series_ties();
+                            }
+                            r
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
@@ -1528,6 +1575,8 @@ pub(crate) fn fold_rows(
     // AuxRow, once the series is pushed: a selector keeps one row of many.
     let floor = *aux_next;
     let mut touched: Vec<i64> = Vec::new();
+    let note_windows = plan.series_ties() && !out.presence_overflow;
+    let mut pushed_windows: Vec<i64> = Vec::new();
     for (i, t) in times.iter().enumerate() {
         let aux = if plan.aux {
             let id = *aux_next;
@@ -1555,6 +1604,19 @@ pub(crate) fn fold_rows(
             }
             if !v.is_null() {
                 rs[ci].push(*t, v, aux, &tag_keys[ci], key)?;
+                if note_windows && pushed_windows.last() != Some(&w) {
+                    pushed_windows.push(w);
+                }
+            }
+        }
+    }
+    if note_windows {
+        if let Some(p) = out.presence.last_mut().filter(|p| p.key == key) {
+            p.windows.extend(pushed_windows);
+            let noted: usize = out.presence.iter().map(|p| p.windows.len()).sum();
+            if noted > PRESENCE_MAX_WINDOWS {
+                out.presence_overflow = true;
+                out.presence = Vec::new();
             }
         }
     }

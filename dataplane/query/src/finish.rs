@@ -1049,6 +1049,146 @@ fn end_percentile_at_empty_window(
     }
 }
 
+/// GOMAXPROCS of the influxd whose answers Tessera gives (0: not set).
+static GO_MAXPROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the GOMAXPROCS influxd would run with on this machine: Go's default is the
+/// number of CPUs the process may use, which the server reads at start, before its
+/// executors are pinned to one CPU each.
+pub fn set_go_maxprocs(n: usize) {
+    GO_MAXPROCS.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// GOMAXPROCS of the influxd whose answers Tessera gives: it decides where influxd's
+/// engine cuts a tag set's series into parts (`tessera_functions::parallel_merge_windows`).
+fn go_maxprocs() -> usize {
+    match GO_MAXPROCS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Points equal in time and value in several series, under a lone selector beside other
+/// columns (`SelectPlan::series_ties`): each window's selector answers the series
+/// influxd's engine delivers first, replayed per shard and group from the windows each
+/// series has points in. A window whose tied series have points there in more than one
+/// shard keeps the first series in key order.
+fn resolve_series_ties(
+    plan: &SelectPlan,
+    groups: &mut crate::exec::FastMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
+    presence: Vec<crate::exec::SeriesWindows>,
+) {
+    type Ties = BTreeMap<i64, Vec<Vec<u8>>>;
+    let mut tied: BTreeMap<GroupKey, Ties> = BTreeMap::new();
+    for (g, windows) in groups.iter() {
+        for (w, rs) in windows {
+            let keys = rs.first().map(|r| r.full_tie()).unwrap_or_default();
+            if keys.len() > 1 {
+                tied.entry(g.clone())
+                    .or_default()
+                    .insert(*w, keys.into_iter().map(<[u8]>::to_vec).collect());
+            }
+        }
+    }
+    if tied.is_empty() {
+        return;
+    }
+    // group → shard → its series.
+    let mut by_shard: BTreeMap<GroupKey, BTreeMap<u64, Vec<crate::exec::SeriesWindows>>> =
+        BTreeMap::new();
+    for p in presence {
+        if tied.contains_key(&p.group) {
+            by_shard
+                .entry(p.group.clone())
+                .or_default()
+                .entry(p.shard)
+                .or_default()
+                .push(p);
+        }
+    }
+    for (g, windows) in tied {
+        let Some(shards) = by_shard.get_mut(&g) else {
+            continue;
+        };
+        // window → (shard, series key) influxd delivers first of the tied ones.
+        let mut first: BTreeMap<i64, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let (lo, hi) = match (windows.keys().next(), windows.keys().next_back()) {
+            (Some(lo), Some(hi)) => (*lo, *hi),
+            _ => continue,
+        };
+        for (shard, series) in shards.iter_mut() {
+            series.sort_by(|a, b| a.key.cmp(&b.key));
+            series.dedup_by(|a, b| {
+                if a.key == b.key {
+                    b.windows.append(&mut a.windows);
+                    true
+                } else {
+                    false
+                }
+            });
+            for s in series.iter_mut() {
+                s.windows.sort_unstable();
+                s.windows.dedup();
+                if plan.descending {
+                    s.windows.reverse();
+                }
+            }
+            if plan.descending {
+                series.reverse();
+            }
+            let index: crate::exec::FastMap<&[u8], usize> = series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.key.as_slice(), i))
+                .collect();
+            let mut want: crate::exec::FastMap<(i64, usize), ()> = Default::default();
+            for (w, keys) in &windows {
+                for k in keys {
+                    if let Some(&i) = index.get(k.as_slice()) {
+                        want.insert((*w, i), ());
+                    }
+                }
+            }
+            if want.is_empty() {
+                continue;
+            }
+            let slices: Vec<&[i64]> = series.iter().map(|s| s.windows.as_slice()).collect();
+            let mut found: crate::exec::FastMap<i64, usize> = Default::default();
+            tessera_functions::parallel_merge_windows(
+                &slices,
+                go_maxprocs(),
+                plan.descending,
+                |w, i| {
+                    if want.contains_key(&(w, i)) {
+                        found.entry(w).or_insert(i);
+                    }
+                    if plan.descending {
+                        w >= lo
+                    } else {
+                        w <= hi
+                    }
+                },
+            );
+            for (w, i) in found {
+                first
+                    .entry(w)
+                    .or_default()
+                    .push((*shard, series[i].key.clone()));
+            }
+        }
+        let Some(group) = groups.get_mut(&g) else {
+            continue;
+        };
+        for (w, picks) in first {
+            if let ([(_, key)], Some(rs)) = (picks.as_slice(), group.get_mut(&w)) {
+                if let Some(r) = rs.first_mut() {
+                    r.choose_series(key);
+                }
+            }
+        }
+    }
+}
+
 /// `unseen`: per group, the calls that read no point in it (influxd's fill iterator never
 /// sees such a series: a transformation over it gets no input).
 fn aggregate_rows(
@@ -1058,8 +1198,15 @@ fn aggregate_rows(
     unseen: &mut BTreeMap<GroupKey, Vec<bool>>,
 ) {
     let Partial {
-        mut groups, aux, ..
+        mut groups,
+        aux,
+        presence,
+        presence_overflow,
+        ..
     } = partial;
+    if plan.series_ties() && !presence_overflow {
+        resolve_series_ties(plan, &mut groups, presence);
+    }
     if plan.calls.len() == 1
         && plan.calls[0].name == "percentile"
         && !plan.outputs.iter().any(OExpr::has_transform)

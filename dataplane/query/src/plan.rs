@@ -318,6 +318,25 @@ impl SelectPlan {
         ))
     }
 
+    /// A lone min(), max(), first() or last() beside other columns, read from storage
+    /// (first() and last() under GROUP BY time; without it they are `edge_calls`):
+    /// which series answers a full tie (points equal in time and value in several
+    /// series) shows in those columns, and it is the one influxd's
+    /// `ParallelMergeIterator` delivers first. The scan then notes each series'
+    /// windows (`Partial::presence`) and the selectors keep every tied series.
+    pub fn series_ties(&self) -> bool {
+        self.aggregate
+            && self.aux
+            && !self.over_subquery
+            && !self.raw_transforms
+            && self.calls.len() == 1
+            && match self.calls[0].name.as_str() {
+                "min" | "max" => true,
+                "first" | "last" => self.interval.is_some(),
+                _ => false,
+            }
+    }
+
     /// Whether every value of every field read makes a row that answers: the outputs
     /// read the fields plainly (no casts to another type, which can turn a value into
     /// nothing; `SELECT *` casts each field to its own type), and every field read is

@@ -14,7 +14,7 @@ use crate::agg::Reducer;
 use crate::exec::{AuxRow, ExplainStat, GroupKey, Partial, RawSeries};
 use crate::value::Value;
 
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
 
 /// Why bytes are not a partial.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -93,6 +93,17 @@ pub fn encode(p: &Partial) -> Vec<u8> {
             for v in [st.files, st.blocks, st.bytes, st.cached] {
                 put_u64(&mut w, v);
             }
+        }
+    }
+    w.push(u8::from(p.presence_overflow));
+    put_len(&mut w, p.presence.len());
+    for s in &p.presence {
+        put_u64(&mut w, s.shard);
+        put_group(&mut w, &s.group);
+        put_bytes(&mut w, &s.key);
+        put_len(&mut w, s.windows.len());
+        for t in &s.windows {
+            put_u64(&mut w, *t as u64);
         }
     }
     w
@@ -204,6 +215,24 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
             series,
             hashes,
             fields,
+        });
+    }
+    p.presence_overflow = r.u8()? != 0;
+    let np = r.len(17)?;
+    for _ in 0..np {
+        let shard = r.u64()?;
+        let group = r.group()?;
+        let key = r.bytes()?.to_vec();
+        let nw = r.len(8)?;
+        let mut windows = Vec::with_capacity(nw);
+        for _ in 0..nw {
+            windows.push(r.u64()? as i64);
+        }
+        p.presence.push(crate::exec::SeriesWindows {
+            shard,
+            group,
+            key,
+            windows,
         });
     }
     if r.pos != bytes.len() {
@@ -507,6 +536,15 @@ mod tests {
                 tags: Arc::new(vec![]),
             },
         );
+        p.presence.push(crate::exec::SeriesWindows {
+            shard: 3,
+            group: GroupKey {
+                measurement: "cpu".into(),
+                tags: vec!["eu".into()],
+            },
+            key: b"cpu,host=a".to_vec(),
+            windows: vec![-60, 0, 60],
+        });
         p
     }
 
@@ -519,6 +557,8 @@ mod tests {
         assert_eq!(q.points, 42);
         assert_eq!(q.raw[0].cols[0][2], Value::Float(-0.0));
         assert_eq!(q.aux[&9].fields[1], Value::Time(5));
+        assert_eq!(q.presence, p.presence);
+        assert!(!q.presence_overflow);
     }
 
     /// A percentile partial of the series `keys` (ties everywhere: value = time % 3).

@@ -13,6 +13,10 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // What influxd's GOMAXPROCS would be here, read before any thread is pinned.
+    tessera_query::finish::set_go_maxprocs(
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
     let cli = Cli::parse_from(normalize_args(std::env::args_os()));
     let result = match cli.command {
         None => run(cli.run),

@@ -229,6 +229,9 @@ async fn select_local(
         for r in &mut partial.raw {
             r.shard = shard.id;
         }
+        for p in &mut partial.presence {
+            p.shard = shard.id;
+        }
         for r in partial
             .groups
             .values_mut()

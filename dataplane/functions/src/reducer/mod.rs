@@ -179,6 +179,34 @@ impl Reducer {
         }
     }
 
+    /// For min(), max(), first() and last(): keep every series of a full tie (points
+    /// equal in time and value) so that the caller can name the one influxd's merge
+    /// delivers first ([`Reducer::full_tie`], [`Reducer::choose_series`]). Travels
+    /// with the state; a no-op for other functions.
+    pub fn track_series_ties(&mut self) {
+        if let State::Select(s) = &mut self.state {
+            s.track_ties = true;
+        }
+    }
+
+    /// The series keys of a selector's full tie (the one it would answer first), or
+    /// nothing when one series answers alone or the function is not a selector.
+    pub fn full_tie(&self) -> Vec<&[u8]> {
+        match &self.state {
+            State::Select(s) => s.tied_keys(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Makes a selector answer with the tied point of series `key` (in either time
+    /// order). False when it holds no tied point of that series.
+    pub fn choose_series(&mut self, key: &[u8]) -> bool {
+        match &mut self.state {
+            State::Select(s) => s.choose(key),
+            _ => false,
+        }
+    }
+
     /// Reads the points newest first, as influxd does under ORDER BY time
     /// DESC: distinct() orders its values by the last time each was seen, and
     /// integral() runs backwards in time (its areas are negative there, as in

@@ -1,11 +1,13 @@
 //! first(), last(), min(), max(): keep one point, ties resolved as influxd
 //! 1.6.7's `*Reduce` functions do (query/call_iterator.go).
 //!
-//! influxd keeps the first pushed of points equal in time and value, and
-//! pushes series in series-key order (reversed under ORDER BY time DESC);
-//! partials here arrive in partition, core and node order, so the selected
-//! point remembers its series key and a full tie goes to the smaller key (the
-//! larger one under DESC), whatever the push and merge order.
+//! influxd keeps the first point its merge delivers of points equal in time
+//! and value; partials here arrive in partition, core and node order, so the
+//! selected point remembers its series key and a full tie goes to the smaller
+//! key (the larger one under DESC), whatever the push and merge order. Where
+//! the statement selects other columns, which series that is shows: then the
+//! selector keeps every series of a full tie (`track_ties`) and the caller
+//! names the one influxd's merge delivers first ([`Selector::choose`]).
 
 use super::column::{Column, Scalar};
 use crate::error::FunctionError;
@@ -32,9 +34,10 @@ pub(crate) struct Best {
     pub(crate) value: Scalar,
     /// The series key of the selected point.
     pub(crate) key: Vec<u8>,
-    /// Of the points equal to it in time and value, the one of the largest series key
-    /// (aux, key) when that is not `key`: the choice under ORDER BY time DESC.
-    pub(crate) last: Option<(u64, Vec<u8>)>,
+    /// The other points equal to it in time and value, (aux, series key), each key
+    /// larger than `key`: all of them when the selector tracks ties, else only the
+    /// one of the largest key (the choice under ORDER BY time DESC).
+    pub(crate) ties: Vec<(u64, Vec<u8>)>,
 }
 
 /// A running selector.
@@ -42,6 +45,8 @@ pub(crate) struct Best {
 pub(crate) struct Selector {
     pub(crate) pick: Pick,
     pub(crate) best: Option<Best>,
+    /// Keep every series of a full tie, not only the smallest and largest key.
+    pub(crate) track_ties: bool,
 }
 
 /// Does `(ct, cv)` replace `(pt, pv)` under `pick`? Go's exact conditions.
@@ -161,7 +166,11 @@ fn extreme_i64(pick: Pick, values: &[i64]) -> usize {
 
 impl Selector {
     pub(crate) fn new(pick: Pick) -> Self {
-        Selector { pick, best: None }
+        Selector {
+            pick,
+            best: None,
+            track_ties: false,
+        }
     }
 
     fn offer(&mut self, time: i64, value: Scalar, aux: u64, key: &[u8]) {
@@ -177,19 +186,28 @@ impl Selector {
                     _ => false,
                 };
                 if !wins && time == b.time && value == b.value {
-                    // A full tie: the earlier series in key order, as influxd's push
-                    // order; the later one under DESC.
-                    let top = b.last.as_ref().map_or(b.key.as_slice(), |l| l.1.as_slice());
-                    if key > top {
-                        b.last = Some((aux, key.to_vec()));
+                    // A full tie: the smaller key answers until the caller chooses.
+                    if key == b.key.as_slice() {
+                        return;
                     }
                     if key < b.key.as_slice() {
-                        let (old_aux, old_key) = (b.aux, std::mem::take(&mut b.key));
-                        if b.last.is_none() {
-                            b.last = Some((old_aux, old_key));
-                        }
-                        b.aux = aux;
-                        b.key.extend_from_slice(key);
+                        let old_aux = std::mem::replace(&mut b.aux, aux);
+                        let old_key = std::mem::replace(&mut b.key, key.to_vec());
+                        b.ties.push((old_aux, old_key));
+                    } else {
+                        b.ties.push((aux, key.to_vec()));
+                    }
+                    if !self.track_ties && b.ties.len() > 1 {
+                        // Only the largest key can still answer (under DESC).
+                        let top = b
+                            .ties
+                            .iter()
+                            .enumerate()
+                            .max_by(|x, y| x.1 .1.cmp(&y.1 .1))
+                            .map_or(0, |(i, _)| i);
+                        let keep = b.ties.swap_remove(top);
+                        b.ties.clear();
+                        b.ties.push(keep);
                     }
                     return;
                 }
@@ -206,7 +224,7 @@ impl Selector {
                 b.value = value;
                 b.key.clear();
                 b.key.extend_from_slice(key);
-                b.last = None;
+                b.ties.clear();
             }
             None => {
                 self.best = Some(Best {
@@ -214,7 +232,7 @@ impl Selector {
                     aux,
                     value,
                     key: key.to_vec(),
-                    last: None,
+                    ties: Vec::new(),
                 })
             }
         }
@@ -276,8 +294,9 @@ impl Selector {
     }
 
     pub(crate) fn merge(&mut self, other: Selector) {
+        self.track_ties |= other.track_ties;
         if let Some(b) = other.best {
-            if let Some((aux, key)) = b.last {
+            for (aux, key) in b.ties {
                 self.offer(b.time, b.value.clone(), aux, &key);
             }
             self.offer(b.time, b.value, b.aux, &b.key);
@@ -288,9 +307,42 @@ impl Selector {
     pub(crate) fn aux_ids(&self, f: &mut dyn FnMut(u64)) {
         if let Some(b) = &self.best {
             f(b.aux);
-            if let Some((aux, _)) = &b.last {
+            for (aux, _) in &b.ties {
                 f(*aux);
             }
+        }
+    }
+
+    /// The series keys of a full tie (the selected one first), or nothing when
+    /// one series answers alone.
+    pub(crate) fn tied_keys(&self) -> Vec<&[u8]> {
+        match &self.best {
+            Some(b) if !b.ties.is_empty() => std::iter::once(b.key.as_slice())
+                .chain(b.ties.iter().map(|(_, k)| k.as_slice()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Answers with series `key` of a full tie, in either time order. False
+    /// when no tied point is of that series.
+    pub(crate) fn choose(&mut self, key: &[u8]) -> bool {
+        let Some(b) = &mut self.best else {
+            return false;
+        };
+        if b.key == key {
+            b.ties.clear();
+            return true;
+        }
+        match b.ties.iter().position(|(_, k)| k == key) {
+            Some(i) => {
+                let (aux, key) = b.ties.swap_remove(i);
+                b.aux = aux;
+                b.key = key;
+                b.ties.clear();
+                true
+            }
+            None => false,
         }
     }
 
@@ -300,7 +352,8 @@ impl Selector {
         match self.best {
             None => Vec::new(),
             Some(b) => {
-                let aux = match (descending, b.last) {
+                let largest = b.ties.into_iter().max_by(|x, y| x.1.cmp(&y.1));
+                let aux = match (descending, largest) {
                     (true, Some((aux, _))) => aux,
                     _ => b.aux,
                 };
@@ -317,9 +370,10 @@ impl Selector {
 // Wire encoding (see `crate::wire`); the pick comes from the function.
 
 impl Selector {
-    /// 0 when empty, else 1, time, aux, value and series key, then 0, or 1 and the
-    /// aux and key of the largest-key full tie.
+    /// Whether it tracks ties, then 0 when empty, else 1, time, aux, value and
+    /// series key, then the count and the aux and key of each full tie.
     pub(crate) fn save(&self, out: &mut Vec<u8>) {
+        wire::put_bool(out, self.track_ties);
         match &self.best {
             None => wire::put_bool(out, false),
             Some(b) => {
@@ -328,8 +382,8 @@ impl Selector {
                 wire::put_uvarint(out, b.aux);
                 b.value.save(out);
                 wire::put_bytes(out, &b.key);
-                wire::put_bool(out, b.last.is_some());
-                if let Some((aux, key)) = &b.last {
+                wire::put_uvarint(out, b.ties.len() as u64);
+                for (aux, key) in &b.ties {
                     wire::put_uvarint(out, *aux);
                     wire::put_bytes(out, key);
                 }
@@ -338,20 +392,27 @@ impl Selector {
     }
 
     pub(crate) fn load(&mut self, r: &mut Reader<'_>, t: ValueType) -> Result<(), FunctionError> {
+        self.track_ties = r.bool("selector tie tracking")?;
         self.best = if r.bool("selector presence")? {
+            let time = r.ivarint("selected time")?;
+            let aux = r.uvarint("selected aux")?;
+            let value = Scalar::load(r, t)?;
+            let key = r.bytes("selected series key")?.to_vec();
+            let n = r.uvarint("full tie count")?;
+            let mut ties = Vec::new();
+            for _ in 0..n {
+                // (Each tie takes at least two bytes: a hostile count ends at the input's end.)
+                ties.push((
+                    r.uvarint("full tie aux")?,
+                    r.bytes("full tie series key")?.to_vec(),
+                ));
+            }
             Some(Best {
-                time: r.ivarint("selected time")?,
-                aux: r.uvarint("selected aux")?,
-                value: Scalar::load(r, t)?,
-                key: r.bytes("selected series key")?.to_vec(),
-                last: if r.bool("full tie presence")? {
-                    Some((
-                        r.uvarint("full tie aux")?,
-                        r.bytes("full tie series key")?.to_vec(),
-                    ))
-                } else {
-                    None
-                },
+                time,
+                aux,
+                value,
+                key,
+                ties,
             })
         } else {
             None
