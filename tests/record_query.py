@@ -106,8 +106,11 @@ bind-address = "127.0.0.1:{rpc}"
         with open(path, "w") as f:
             f.write(conf)
         self.log = open(os.path.join(d, "influxd.log"), "w")
+        # GOMAXPROCS fixes where influxd cuts a tag set's series into parts, which decides
+        # which of several tied series a selector answers; Tessera's tests run with 2 too.
         self.proc = subprocess.Popen([binary, "-config", path], stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, GOMAXPROCS="2"))
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -119,9 +119,12 @@ impl Process {
             .open(&self.log)
             .expect("log file");
         let mut cmd = Command::new(&self.binary);
+        // The recorded answers come from an influxd with GOMAXPROCS=2 (where it cuts a
+        // tag set's series decides which of several tied series a selector answers).
         cmd.arg("-config")
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .env("GOMAXPROCS", "2")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
@@ -518,6 +521,7 @@ impl RealInfluxd {
         let child = Command::new(INFLUXD)
             .arg("-config")
             .arg(&path)
+            .env("GOMAXPROCS", "2")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -178,11 +178,8 @@ impl Reducer {
 
     /// The series keys of a selector's full tie (see
     /// `tessera_functions::Reducer::full_tie`).
-    pub fn full_tie(&self) -> Vec<&[u8]> {
-        self.inner
-            .as_ref()
-            .map(|r| r.full_tie())
-            .unwrap_or_default()
+    pub fn full_tie(&self) -> Option<(i64, Vec<&[u8]>)> {
+        self.inner.as_ref().and_then(|r| r.full_tie())
     }
 
     /// Makes a selector answer with the tied point of series `key`.

@@ -96,6 +96,10 @@ pub struct SeriesWindows {
     pub key: Vec<u8>,
     /// Window starts, ascending.
     pub windows: Vec<i64>,
+    /// The series' first and last point in the shard (`i64::MAX`, `i64::MIN` when it has
+    /// none): which shard a tied point is in, where a window spans shards.
+    pub first: i64,
+    pub last: i64,
 }
 
 /// The most windows a partial notes for [`Partial::presence`] (8 bytes each).
@@ -1299,6 +1303,8 @@ fn process_series(
             group: group.clone(),
             key: key.clone(),
             windows: Vec::new(),
+            first: i64::MAX,
+            last: i64::MIN,
         });
     }
     // top()/bottom() under LIMIT read the first points of a series per shard — of the
@@ -1612,6 +1618,12 @@ pub(crate) fn fold_rows(
     }
     if note_windows {
         if let Some(p) = out.presence.last_mut().filter(|p| p.key == key) {
+            if !pushed_windows.is_empty() {
+                if let (Some(a), Some(b)) = (times.first(), times.last()) {
+                    p.first = p.first.min(*a.min(b));
+                    p.last = p.last.max(*a.max(b));
+                }
+            }
             p.windows.extend(pushed_windows);
             let noted: usize = out.presence.iter().map(|p| p.windows.len()).sum();
             if noted > PRESENCE_MAX_WINDOWS {

@@ -1071,22 +1071,21 @@ fn go_maxprocs() -> usize {
 /// Points equal in time and value in several series, under a lone selector beside other
 /// columns (`SelectPlan::series_ties`): each window's selector answers the series
 /// influxd's engine delivers first, replayed per shard and group from the windows each
-/// series has points in. A window whose tied series have points there in more than one
-/// shard keeps the first series in key order.
+/// series has points in (the tied points are all in one shard: they share a time).
 fn resolve_series_ties(
     plan: &SelectPlan,
     groups: &mut crate::exec::FastMap<GroupKey, BTreeMap<i64, Vec<Reducer>>>,
     presence: Vec<crate::exec::SeriesWindows>,
 ) {
-    type Ties = BTreeMap<i64, Vec<Vec<u8>>>;
+    // group → window → (the tied points' time, their series).
+    type Ties = BTreeMap<i64, (i64, Vec<Vec<u8>>)>;
     let mut tied: BTreeMap<GroupKey, Ties> = BTreeMap::new();
     for (g, windows) in groups.iter() {
         for (w, rs) in windows {
-            let keys = rs.first().map(|r| r.full_tie()).unwrap_or_default();
-            if keys.len() > 1 {
+            if let Some((time, keys)) = rs.first().and_then(|r| r.full_tie()) {
                 tied.entry(g.clone())
                     .or_default()
-                    .insert(*w, keys.into_iter().map(<[u8]>::to_vec).collect());
+                    .insert(*w, (time, keys.into_iter().map(<[u8]>::to_vec).collect()));
             }
         }
     }
@@ -1110,8 +1109,8 @@ fn resolve_series_ties(
         let Some(shards) = by_shard.get_mut(&g) else {
             continue;
         };
-        // window → (shard, series key) influxd delivers first of the tied ones.
-        let mut first: BTreeMap<i64, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        // window → the (shard, series) influxd delivers first of the tied ones.
+        let mut first: BTreeMap<i64, Vec<(u64, usize)>> = BTreeMap::new();
         let (lo, hi) = match (windows.keys().next(), windows.keys().next_back()) {
             (Some(lo), Some(hi)) => (*lo, *hi),
             _ => continue,
@@ -1121,6 +1120,8 @@ fn resolve_series_ties(
             series.dedup_by(|a, b| {
                 if a.key == b.key {
                     b.windows.append(&mut a.windows);
+                    b.first = b.first.min(a.first);
+                    b.last = b.last.max(a.last);
                     true
                 } else {
                     false
@@ -1141,11 +1142,15 @@ fn resolve_series_ties(
                 .enumerate()
                 .map(|(i, s)| (s.key.as_slice(), i))
                 .collect();
+            // A tied point is this shard's when its series' points here reach its time
+            // (shards hold apart time ranges).
             let mut want: crate::exec::FastMap<(i64, usize), ()> = Default::default();
-            for (w, keys) in &windows {
+            for (w, (time, keys)) in &windows {
                 for k in keys {
                     if let Some(&i) = index.get(k.as_slice()) {
-                        want.insert((*w, i), ());
+                        if (series[i].first..=series[i].last).contains(time) {
+                            want.insert((*w, i), ());
+                        }
                     }
                 }
             }
@@ -1170,17 +1175,15 @@ fn resolve_series_ties(
                 },
             );
             for (w, i) in found {
-                first
-                    .entry(w)
-                    .or_default()
-                    .push((*shard, series[i].key.clone()));
+                first.entry(w).or_default().push((*shard, i));
             }
         }
         let Some(group) = groups.get_mut(&g) else {
             continue;
         };
         for (w, picks) in first {
-            if let ([(_, key)], Some(rs)) = (picks.as_slice(), group.get_mut(&w)) {
+            if let ([(shard, i)], Some(rs)) = (picks.as_slice(), group.get_mut(&w)) {
+                let key = &shards[shard][*i].key;
                 if let Some(r) = rs.first_mut() {
                     r.choose_series(key);
                 }

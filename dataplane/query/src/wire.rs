@@ -105,6 +105,8 @@ pub fn encode(p: &Partial) -> Vec<u8> {
         for t in &s.windows {
             put_u64(&mut w, *t as u64);
         }
+        put_u64(&mut w, s.first as u64);
+        put_u64(&mut w, s.last as u64);
     }
     w
 }
@@ -218,7 +220,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
         });
     }
     p.presence_overflow = r.u8()? != 0;
-    let np = r.len(17)?;
+    let np = r.len(40)?;
     for _ in 0..np {
         let shard = r.u64()?;
         let group = r.group()?;
@@ -233,6 +235,8 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
             group,
             key,
             windows,
+            first: r.u64()? as i64,
+            last: r.u64()? as i64,
         });
     }
     if r.pos != bytes.len() {
@@ -544,6 +548,8 @@ mod tests {
             },
             key: b"cpu,host=a".to_vec(),
             windows: vec![-60, 0, 60],
+            first: -59,
+            last: 61,
         });
         p
     }

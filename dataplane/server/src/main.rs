@@ -13,10 +13,14 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // What influxd's GOMAXPROCS would be here, read before any thread is pinned.
-    tessera_query::finish::set_go_maxprocs(
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-    );
+    // What influxd's GOMAXPROCS would be here: the GOMAXPROCS environment variable, as
+    // Go reads it, else the CPUs this process may use, read before any thread is pinned.
+    let procs = std::env::var("GOMAXPROCS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tessera_query::finish::set_go_maxprocs(procs);
     let cli = Cli::parse_from(normalize_args(std::env::args_os()));
     let result = match cli.command {
         None => run(cli.run),

@@ -28,7 +28,8 @@ What is in it (all timestamps in 2023, ns precision):
   and unicode.
 - db0.rp2: `cpu` (host_a, a few points) and `rp2only`.
 - db1.autogen: `cpu` (host_z) and `other`.
-- db2.autogen: `tie` (six series on one grid, many equal values; see `tie_lines`), and `c`, whose field `x` is an integer in one shard group, a float in the next
+- db2.autogen: `tie` (six series on one grid, many equal values; see `tie_lines`), `ptie`
+  (twenty series, see `ptie_lines`), and `c`, whose field `x` is an integer in one shard group, a float in the next
   and a string in the third.
 """
 
@@ -169,7 +170,29 @@ def db2_lines():
         "c,h=b x=2.5 %d" % (10 * day + S),
         'c,h=b y="s" %d' % (10 * day + 2 * S),
         'c,h=c x="str" %d' % (20 * day),
-    ] + tie_lines()
+    ] + tie_lines() + ptie_lines()
+
+
+def ptie_lines():
+    """db2.autogen `ptie`: twenty series (g=x: p00..p11; g=y: p12..p19) on one 10 s grid,
+    twelve points from 1970-02-14 and six from 1970-02-21 (two shard groups), with holes
+    and values 0..2, so that many series tie in time and value in a window and which one
+    min()/max()/first()/last() report beside a tag follows influxd's ParallelMergeIterator
+    (the series cut into GOMAXPROCS parts, each merged on Go's heap by window)."""
+    day = 86400 * S
+    out = []
+    for si in range(20):
+        g = "x" if si < 12 else "y"
+        for base, n in ((44 * day, 12), (51 * day, 6)):
+            for j in range(n):
+                if (si * 7 + j * 5 + base // day) % 9 == 4:
+                    continue
+                if si == 17 and base == 44 * day:
+                    continue  # a series with points in the second shard group only
+                v = (si * 5 + j * 3 + si * j) % 3
+                out.append('ptie,g=%s,h=p%02d v=%di,f=%s,s="%s" %d' % (
+                    g, si, v, f2(v / 2), "pq"[(si + j) % 2], base + j * 10 * S))
+    return out
 
 
 def tie_lines():

@@ -189,12 +189,13 @@ impl Reducer {
         }
     }
 
-    /// The series keys of a selector's full tie (the one it would answer first), or
-    /// nothing when one series answers alone or the function is not a selector.
-    pub fn full_tie(&self) -> Vec<&[u8]> {
+    /// The time and the series keys of a selector's full tie (the one it would
+    /// answer first leading), or `None` when one series answers alone or the
+    /// function is not a selector.
+    pub fn full_tie(&self) -> Option<(i64, Vec<&[u8]>)> {
         match &self.state {
             State::Select(s) => s.tied_keys(),
-            _ => Vec::new(),
+            _ => None,
         }
     }
 

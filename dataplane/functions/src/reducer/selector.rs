@@ -313,14 +313,17 @@ impl Selector {
         }
     }
 
-    /// The series keys of a full tie (the selected one first), or nothing when
-    /// one series answers alone.
-    pub(crate) fn tied_keys(&self) -> Vec<&[u8]> {
+    /// The time and the series keys of a full tie (the selected one first), or
+    /// `None` when one series answers alone.
+    pub(crate) fn tied_keys(&self) -> Option<(i64, Vec<&[u8]>)> {
         match &self.best {
-            Some(b) if !b.ties.is_empty() => std::iter::once(b.key.as_slice())
-                .chain(b.ties.iter().map(|(_, k)| k.as_slice()))
-                .collect(),
-            _ => Vec::new(),
+            Some(b) if !b.ties.is_empty() => Some((
+                b.time,
+                std::iter::once(b.key.as_slice())
+                    .chain(b.ties.iter().map(|(_, k)| k.as_slice()))
+                    .collect(),
+            )),
+            _ => None,
         }
     }
 
