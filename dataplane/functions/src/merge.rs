@@ -196,29 +196,28 @@ fn merge_windowed(
     descending: bool,
     mut emit: impl FnMut(usize, usize),
 ) {
-    // (run, next index)
-    let mut heap: Vec<(usize, usize)> = (0..lens.len())
+    // (window of the next point, run, its index): the window rides along so that
+    // the heap's comparisons read no run.
+    let mut heap: Vec<(i64, usize, usize)> = (0..lens.len())
         .filter(|&r| lens[r] > 0)
-        .map(|r| (r, 0))
+        .map(|r| (window(r, 0), r, 0))
         .collect();
-    let mut less = |a: &(usize, usize), b: &(usize, usize)| {
-        let (x, y) = (window(a.0, a.1), window(b.0, b.1));
+    let mut less = |a: &(i64, usize, usize), b: &(i64, usize, usize)| {
         if descending {
-            x > y
+            a.0 > b.0
         } else {
-            x < y
+            a.0 < b.0
         }
     };
     gosort::heap_init(&mut heap, &mut less);
     while !heap.is_empty() {
-        let (run, mut at) = gosort::heap_pop(&mut heap, &mut less);
-        let w = window(run, at);
+        let (w, run, mut at) = gosort::heap_pop(&mut heap, &mut less);
         while at < lens[run] && window(run, at) == w {
             emit(run, at);
             at += 1;
         }
         if at < lens[run] {
-            gosort::heap_push(&mut heap, (run, at), &mut less);
+            gosort::heap_push(&mut heap, (window(run, at), run, at), &mut less);
         }
     }
 }
