@@ -94,7 +94,8 @@ fn compile_transform(name: &str, arg0: &Expr, c: &mut Compiled, allow: bool) -> 
         }
         return compile_expr(arg0, c, allow);
     }
-    if c.interval != 0 {
+    // (An interval a subquery takes from its outer statement does not ask for one.)
+    if c.interval != 0 && !c.inherited_interval {
         return Err(format!(
             "aggregate function required inside the call to {name}"
         ));

@@ -1169,6 +1169,11 @@ fn select_subqueries<'a>(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
     Box::pin(async move {
         let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
+        let outer_interval = stmt
+            .dimensions
+            .iter()
+            .find(|d| is_time_dimension(d))
+            .cloned();
         let mut frames = Vec::new();
         let mut schema: Schema = BTreeMap::new();
         let mut declared: Declared = BTreeMap::new();
@@ -1200,6 +1205,7 @@ fn select_subqueries<'a>(
                 },
             };
             inherit_time(&mut inner, &outer_time);
+            inherit_interval(&mut inner, outer_interval.as_ref());
             // influxd runs an aggregating inner statement's fill(null) as fill(none): the
             // outer statement drops null rows anyway, but a LIMIT or a transformation
             // inside then sees only the windows with data.
@@ -1215,9 +1221,11 @@ fn select_subqueries<'a>(
                 (inner.limit, inner.offset, inner.slimit, inner.soffset) = (0, 0, 0, 0);
             }
             let kind = stream_kind(&inner);
-            // Rows taken in the inner answer's order are read in the outer statement's
-            // direction (a LIMIT inside then keeps the last rows for DESC).
-            if kind != StreamKind::Merged && inner.sort_fields.is_empty() {
+            // influxd builds the inner statement's iterators in the outer statement's
+            // direction: a LIMIT inside keeps the last rows for DESC, and transformations
+            // run newest first (derivative() changes sign, cumulative_sum() sums from the
+            // end).
+            if inner.sort_fields.is_empty() {
                 inner.sort_fields = stmt.sort_fields.clone();
             }
             // A tag the inner statement groups by only because the outer one does is no
@@ -1421,6 +1429,9 @@ fn select_subqueries<'a>(
             return Ok(Vec::new());
         }
         plan.over_subquery = true;
+        // influxd's LIMIT cuts the points top()/bottom() read only where it reads
+        // storage (its engine's limit iterator); over a subquery they read every row.
+        plan.top_take = None;
         plan.keep_uncastable_fields();
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
@@ -2416,6 +2427,73 @@ fn keep_inherited_tag_columns(inner: &mut SelectStatement, own_dims: Option<&[St
         }
     }
     inner.fields.extend(extra);
+}
+
+/// `GROUP BY time(…)`.
+fn is_time_dimension(d: &tessera_influxql::Dimension) -> bool {
+    matches!(&d.expr, tessera_influxql::Expr::Call { name, .. } if name == "time")
+}
+
+/// influxd's subquery takes the outer statement's GROUP BY time interval (and offset)
+/// when it has none of its own (its compiler's inherited interval): an aggregating inner
+/// statement then answers per window of that interval (`SELECT max(m) FROM (SELECT
+/// max(x) AS m FROM cpu) GROUP BY time(1m)` takes the max of per-minute maxima), and
+/// derivative() and non_negative_derivative() of a field without a unit take the
+/// interval as their unit. A raw statement passes the interval on to its own
+/// subqueries, so the whole tree below is rewritten here.
+fn inherit_interval(stmt: &mut SelectStatement, inherited: Option<&tessera_influxql::Dimension>) {
+    use tessera_influxql::{Expr, Source};
+    let own = stmt
+        .dimensions
+        .iter()
+        .find(|d| is_time_dimension(d))
+        .cloned();
+    if let (None, Some(dim)) = (&own, inherited) {
+        let mut names = Vec::new();
+        stmt.fields
+            .iter()
+            .for_each(|f| call_names(&f.expr, &mut names));
+        if names.iter().any(|n| is_reducer_call(n)) {
+            stmt.dimensions.push(dim.clone());
+        } else if let Expr::Call { args, .. } = &dim.expr {
+            if let Some(every @ Expr::Duration(_)) = args.first() {
+                for f in &mut stmt.fields {
+                    derivative_unit(&mut f.expr, every);
+                }
+            }
+        }
+    }
+    let passed = own.or_else(|| inherited.cloned());
+    for src in &mut stmt.sources {
+        if let Source::Subquery(inner) = src {
+            inherit_interval(inner, passed.as_ref());
+        }
+    }
+}
+
+/// Gives derivative() and non_negative_derivative() of a field written without a unit
+/// the unit `every`.
+fn derivative_unit(e: &mut tessera_influxql::Expr, every: &tessera_influxql::Expr) {
+    use tessera_influxql::Expr;
+    match e {
+        Expr::Call { name, args } => {
+            if matches!(name.as_str(), "derivative" | "non_negative_derivative")
+                && args.len() == 1
+                && !matches!(args[0], Expr::Call { .. })
+            {
+                args.push(every.clone());
+            }
+            for a in args.iter_mut() {
+                derivative_unit(a, every);
+            }
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            derivative_unit(lhs, every);
+            derivative_unit(rhs, every);
+        }
+        Expr::Paren(x) => derivative_unit(x, every),
+        _ => {}
+    }
 }
 
 /// An inner statement without time terms of its own reads the outer statement's range.
