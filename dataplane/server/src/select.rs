@@ -1432,6 +1432,9 @@ fn select_subqueries<'a>(
         // influxd's LIMIT cuts the points top()/bottom() read only where it reads
         // storage (its engine's limit iterator); over a subquery they read every row.
         plan.top_take = None;
+        // Nor does OFFSET without LIMIT stop reading after OFFSET + 1 rows of each shard
+        // (`SelectPlan::shard_take`): an outer statement skips its offset of all rows.
+        plan.shard_take = None;
         plan.keep_uncastable_fields();
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
