@@ -1309,7 +1309,18 @@ fn select_subqueries<'a>(
                     (series, Some(seqs))
                 }
                 (None, None) => {
-                    let seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
+                    let mut seqs = stream_order(kind, &inner, &series, !ascending(stmt), now);
+                    if seqs.is_none() && kind == StreamKind::Merged && outer_dims.is_empty() {
+                        seqs = transform_input_order(
+                            ctx,
+                            snap,
+                            &inner,
+                            &series,
+                            defaults,
+                            !ascending(stmt),
+                        )
+                        .await?;
+                    }
                     (series, seqs)
                 }
             };
@@ -2430,6 +2441,138 @@ fn keep_inherited_tag_columns(inner: &mut SelectStatement, own_dims: Option<&[St
         }
     }
     inner.fields.extend(extra);
+}
+
+/// influxd reads a raw transformation of an inner statement grouped by tags the outer
+/// statement does not group by (`SELECT m FROM (SELECT derivative(x) AS m FROM cpu GROUP
+/// BY host)`) over one storage merge of all the inner series' points by time (its engine
+/// groups by the outer statement's dimensions; the transformation keeps a state per
+/// inner group), so the rows several series answer at one time come out in the order
+/// that merge — Go's heap over the series in key order, one per shard group — pops the
+/// points they were computed at. Reads the inner statement's input points again and
+/// numbers the answer's rows in that order; `None` where it does not apply.
+async fn transform_input_order(
+    ctx: &Ctx,
+    snap: &Snapshot,
+    inner: &SelectStatement,
+    series: &[Series],
+    defaults: &Defaults<'_>,
+    descending: bool,
+) -> Result<Option<Vec<Vec<u64>>>, QueryError> {
+    use tessera_influxql::{Expr, WildcardKind};
+    let [field] = inner.fields.as_slice() else {
+        return Ok(None);
+    };
+    let arg = match &field.expr {
+        Expr::Call { name, args } if tessera_query::plan::is_transform(name) => {
+            match args.first() {
+                Some(a @ Expr::VarRef { .. }) => a.clone(),
+                _ => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    if series.len() < 2 || series.iter().any(|s| s.name != series[0].name) {
+        return Ok(None);
+    }
+    // The input points: the argument field of every series, in the inner direction.
+    let mut input = inner.clone();
+    input.fields = vec![tessera_influxql::Field {
+        expr: arg,
+        alias: None,
+    }];
+    input.dimensions = vec![tessera_influxql::Dimension {
+        expr: Expr::Wildcard(WildcardKind::All),
+    }];
+    (input.limit, input.offset) = (0, 0);
+    let raw = select_boxed(ctx, snap, &input, defaults, 0, None).await?;
+    if raw.iter().any(|s| s.name != series[0].name) {
+        return Ok(None);
+    }
+    // Each input series' key (as stored) and the answered group it feeds.
+    let group_keys: Vec<Vec<(String, String)>> = series.iter().map(|s| s.tags.clone()).collect();
+    let mut runs: Vec<(Vec<u8>, usize, Vec<i64>)> = Vec::new();
+    for r in &raw {
+        let Some(g) = group_keys.iter().position(|gk| {
+            gk.iter()
+                .all(|(k, v)| r.tags.iter().any(|(rk, rv)| rk == k && rv == v))
+        }) else {
+            continue;
+        };
+        let mut key = tessera_query::exec::escape_measurement(&r.name);
+        for (k, v) in r.tags.iter().filter(|(_, v)| !v.is_empty()) {
+            key.push(b',');
+            key.extend(tessera_query::exec::escape_tag(k));
+            key.push(b'=');
+            key.extend(tessera_query::exec::escape_tag(v));
+        }
+        let mut times: Vec<i64> = r
+            .values
+            .iter()
+            .filter_map(|row| match row.first() {
+                Some(tessera_query::Value::Time(t)) => Some(*t),
+                _ => None,
+            })
+            .collect();
+        times.sort_unstable();
+        runs.push((key, g, times));
+    }
+    runs.sort_by(|a, b| a.0.cmp(&b.0));
+    if descending {
+        runs.reverse();
+    }
+    // One merge per shard group, in the query's direction.
+    let starts = shard_group_starts(snap, inner, defaults);
+    let shard_of = |t: i64| starts.partition_point(|s| *s <= t);
+    let mut shards: Vec<usize> = runs
+        .iter()
+        .flat_map(|r| r.2.iter().map(|t| shard_of(*t)))
+        .collect();
+    shards.sort_unstable();
+    shards.dedup();
+    if descending {
+        shards.reverse();
+    }
+    let mut place: tessera_query::exec::FastMap<(usize, i64), u64> = Default::default();
+    let mut next: u64 = 0;
+    for shard in shards {
+        let parts: Vec<Vec<i64>> = runs
+            .iter()
+            .map(|r| {
+                let mut v: Vec<i64> =
+                    r.2.iter()
+                        .copied()
+                        .filter(|t| shard_of(*t) == shard)
+                        .collect();
+                if descending {
+                    v.reverse();
+                }
+                v
+            })
+            .collect();
+        let slices: Vec<&[i64]> = parts.iter().map(Vec::as_slice).collect();
+        for (run, at) in tessera_functions::merge_order_by(&slices, descending, |_, _| false) {
+            place.entry((runs[run].1, parts[run][at])).or_insert(next);
+            next += 1;
+        }
+    }
+    Ok(Some(
+        series
+            .iter()
+            .enumerate()
+            .map(|(g, s)| {
+                s.values
+                    .iter()
+                    .map(|row| match row.first() {
+                        Some(tessera_query::Value::Time(t)) => {
+                            place.get(&(g, *t)).copied().unwrap_or(u64::MAX)
+                        }
+                        _ => u64::MAX,
+                    })
+                    .collect()
+            })
+            .collect(),
+    ))
 }
 
 /// `GROUP BY time(…)`.
