@@ -85,6 +85,8 @@ pub struct Partial {
     /// The scan stopped noting `presence` (too many windows): ties answer the first
     /// series in key order.
     pub presence_overflow: bool,
+    /// Windows noted in `presence` (never sent: the receiver counts them again).
+    pub presence_windows: usize,
 }
 
 /// One series of a shard and the windows it gives a point in (see
@@ -134,15 +136,17 @@ impl Partial {
         self.raw.extend(other.raw);
         self.tag_sets.extend(other.tag_sets);
         self.presence_overflow |= other.presence_overflow;
-        if self.presence_overflow {
+        self.presence_windows += other
+            .presence
+            .iter()
+            .map(|p| p.windows.len())
+            .sum::<usize>();
+        if self.presence_overflow || self.presence_windows > PRESENCE_MAX_WINDOWS {
+            self.presence_overflow = true;
             self.presence = Vec::new();
+            self.presence_windows = 0;
         } else {
             self.presence.extend(other.presence);
-            let noted: usize = self.presence.iter().map(|p| p.windows.len()).sum();
-            if noted > PRESENCE_MAX_WINDOWS {
-                self.presence_overflow = true;
-                self.presence = Vec::new();
-            }
         }
         self.points += other.points;
         self.series += other.series;
@@ -1624,11 +1628,12 @@ pub(crate) fn fold_rows(
                     p.last = p.last.max(*a.max(b));
                 }
             }
+            out.presence_windows += pushed_windows.len();
             p.windows.extend(pushed_windows);
-            let noted: usize = out.presence.iter().map(|p| p.windows.len()).sum();
-            if noted > PRESENCE_MAX_WINDOWS {
+            if out.presence_windows > PRESENCE_MAX_WINDOWS {
                 out.presence_overflow = true;
                 out.presence = Vec::new();
+                out.presence_windows = 0;
             }
         }
     }
