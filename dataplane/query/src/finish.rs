@@ -307,14 +307,24 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
         raw_rows(plan, partial, &mut out)?;
     }
     // SLIMIT/SOFFSET pick among the tag sets the index selected, with data or not: a
-    // picked set without points answers nothing (as in influxd).
+    // picked set without points answers nothing (as in influxd). influxd's engine limits
+    // the tag sets of each measurement it reads on its own, so `FROM m1, m2 SLIMIT 2`
+    // answers up to two series of each.
     let by_tag_sets = !tag_sets.is_empty() && plan.slimit > 0;
     if by_tag_sets {
-        let picked: std::collections::BTreeSet<&GroupKey> = tag_sets
-            .iter()
-            .skip(plan.soffset as usize)
-            .take(plan.slimit as usize)
-            .collect();
+        let mut picked: std::collections::BTreeSet<&GroupKey> = Default::default();
+        let mut at = 0usize;
+        let mut measurement: Option<&str> = None;
+        for g in &tag_sets {
+            if measurement != Some(g.measurement.as_str()) {
+                measurement = Some(g.measurement.as_str());
+                at = 0;
+            }
+            if at >= plan.soffset as usize && at - (plan.soffset as usize) < plan.slimit as usize {
+                picked.insert(g);
+            }
+            at += 1;
+        }
         out.retain(|g, _| picked.contains(g));
     }
     let mut columns = vec!["time".to_string()];
