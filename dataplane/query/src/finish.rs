@@ -1639,7 +1639,13 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
             })
             .collect();
         let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
-        fill_matrix(&plan.fill, &times, &mut m, &fillable);
+        fill_matrix(
+            &plan.fill,
+            &times,
+            &mut m,
+            &fillable,
+            plan.interval.map_or(0, |i| i.every),
+        );
         return;
     }
     // Fill each call's values, then compute the outputs again where a call was filled:
@@ -1667,7 +1673,13 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
         .iter()
         .map(|c| c.name != "integral" || !by_iterators(plan))
         .collect();
-    fill_matrix(&plan.fill, &times, &mut m, &fillable);
+    fill_matrix(
+        &plan.fill,
+        &times,
+        &mut m,
+        &fillable,
+        plan.interval.map_or(0, |i| i.every),
+    );
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls
@@ -1692,8 +1704,15 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
 
 /// Fills the columns of `m` (one vector per row, at `times`) that `fillable` marks, with
 /// `fill`: a number (taking the column's type), the previous value, or the linear
-/// interpolation between the values around.
-pub fn fill_matrix(fill: &Fill, times: &[i64], m: &mut [&mut Vec<Value>], fillable: &[bool]) {
+/// interpolation between the values around. `every`: the GROUP BY time interval, the
+/// unit influxd interpolates in (0: nanoseconds).
+pub fn fill_matrix(
+    fill: &Fill,
+    times: &[i64],
+    m: &mut [&mut Vec<Value>],
+    fillable: &[bool],
+    every: i64,
+) {
     let columns = (0..fillable.len()).filter(|c| fillable[*c]);
     match *fill {
         Fill::Null | Fill::None => {}
@@ -1753,13 +1772,20 @@ pub fn fill_matrix(fill: &Fill, times: &[i64], m: &mut [&mut Vec<Value>], fillab
                         if times[i] == ta {
                             continue;
                         }
-                        let frac = (times[i] - ta) as f64 / (tb - ta) as f64;
+                        // influxd's y = m·x + b over window numbers (each time divided
+                        // by the interval, as Go divides), an integer truncated as a
+                        // whole (a falling 9 → 5 over three windows fills 7 and 6).
+                        let unit = every.max(1);
+                        let (sa, sb, si) = (ta / unit, tb / unit, times[i] / unit);
+                        let span = sb.wrapping_sub(sa) as f64;
+                        let dx = si.wrapping_sub(sa) as f64;
                         m[i][c] = match (&va, &vb) {
                             (Value::Integer(x), Value::Integer(y)) => {
-                                Value::Integer(x + ((y - x) as f64 * frac) as i64)
+                                let slope = y.wrapping_sub(*x) as f64 / span;
+                                Value::Integer((slope * dx + *x as f64) as i64)
                             }
                             _ => match (va.as_f64(), vb.as_f64()) {
-                                (Some(x), Some(y)) => Value::Float(x + (y - x) * frac),
+                                (Some(x), Some(y)) => Value::Float((y - x) / span * dx + x),
                                 _ => Value::Null,
                             },
                         };

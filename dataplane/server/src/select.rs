@@ -1823,7 +1823,7 @@ fn fill_in_blocks(
             .collect();
         let fillable: Vec<bool> = (0..width).map(|c| c > 0).collect();
         let mut m: Vec<&mut Vec<V>> = block_rows.iter_mut().collect();
-        tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable);
+        tessera_query::finish::fill_matrix(&inner.fill, &times, &mut m, &fillable, every);
         for r in block_rows.into_iter().skip(skip).take(take) {
             values[si].push(r);
             seqs[si].push(pos);
