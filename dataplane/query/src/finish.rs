@@ -1668,10 +1668,24 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.calls).collect();
     // integral() has no fill iterator, but the rows the other calls answer fill its
     // empty cells all the same — unless the iterators answer on their own.
+    // A call over a field no measurement read has, whose answer takes its argument's
+    // type (sum, last, max, …), has no type in influxd and so no fill iterator: it stays
+    // null under fill(<number>); count(), mean() and the other fixed-type calls fill.
+    let typeless = |c: &crate::plan::CallSpec| {
+        !matches!(
+            c.name.as_str(),
+            "count" | "mean" | "median" | "stddev" | "integral"
+        ) && !c.distinct_inner
+            && plan
+                .fields
+                .iter()
+                .position(|f| *f == c.field)
+                .is_some_and(|fi| plan.field_types.get(fi).is_some_and(Option::is_none))
+    };
     let fillable: Vec<bool> = plan
         .calls
         .iter()
-        .map(|c| c.name != "integral" || !by_iterators(plan))
+        .map(|c| (c.name != "integral" || !by_iterators(plan)) && !typeless(c))
         .collect();
     fill_matrix(
         &plan.fill,
