@@ -167,6 +167,15 @@ impl Reducer {
         })
     }
 
+    /// The error influxd gives for this call over a field of type `t` before it reads a
+    /// point (its iterators are typed by the field): `unsupported mean iterator type:
+    /// *query.stringInterruptIterator`. `None` when the call takes the type.
+    pub fn type_error(&self, t: FieldType) -> Option<QueryError> {
+        tessera_functions::reducer(&self.name, &self.args, value_type(t))
+            .err()
+            .map(err)
+    }
+
     /// Keep every series of a selector's full tie: set where the statement selects columns beside a
     /// lone selector (`SelectPlan::series_ties`).
     pub fn track_series_ties(&mut self) {

@@ -87,6 +87,10 @@ pub struct Partial {
     pub presence_overflow: bool,
     /// Windows noted in `presence` (never sent: the receiver counts them again).
     pub presence_windows: usize,
+    /// Series the tag condition selected, with points in the range or not: influxd types
+    /// its iterators by the field for each, so a call that cannot take the field's type
+    /// fails even where no point is read.
+    pub selected: u64,
 }
 
 /// One series of a shard and the windows it gives a point in (see
@@ -135,6 +139,7 @@ impl Partial {
     pub fn merge(&mut self, other: Partial) {
         self.raw.extend(other.raw);
         self.tag_sets.extend(other.tag_sets);
+        self.selected += other.selected;
         self.presence_overflow |= other.presence_overflow;
         self.presence_windows += other
             .presence
@@ -1298,6 +1303,7 @@ fn process_series(
     if plan.slimit > 0 || plan.soffset > 0 {
         out.tag_sets.insert(group.clone());
     }
+    out.selected += 1;
     if plan.series_ties() && !out.presence_overflow {
         // Every series the condition selects counts where influxd cuts a tag set's
         // series into parts, with points in the range or not (`fold_rows` adds its

@@ -253,6 +253,25 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
 
 /// Builds the output series of a finished, merged partial.
 pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
+    // A call that cannot take its field's type fails once any series is selected, points
+    // read or not (influxd's iterators are typed by the field).
+    if plan.aggregate && !plan.raw_transforms && !plan.over_subquery && partial.selected > 0 {
+        for c in &plan.calls {
+            if c.cast.is_some() {
+                continue;
+            }
+            let t = plan
+                .fields
+                .iter()
+                .position(|f| *f == c.field)
+                .and_then(|fi| plan.field_types.get(fi).copied().flatten());
+            if let Some(t) = t {
+                if let Some(e) = Reducer::new(c)?.type_error(t) {
+                    return Err(e);
+                }
+            }
+        }
+    }
     let tag_sets = std::mem::take(&mut partial.tag_sets);
     if plan.aggregate {
         take_group_rows(plan, &mut partial)?;

@@ -14,7 +14,7 @@ use crate::agg::Reducer;
 use crate::exec::{AuxRow, ExplainStat, GroupKey, Partial, RawSeries};
 use crate::value::Value;
 
-const VERSION: u8 = 5;
+const VERSION: u8 = 6;
 
 /// Why bytes are not a partial.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -95,6 +95,7 @@ pub fn encode(p: &Partial) -> Vec<u8> {
             }
         }
     }
+    put_u64(&mut w, p.selected);
     w.push(u8::from(p.presence_overflow));
     put_len(&mut w, p.presence.len());
     for s in &p.presence {
@@ -219,6 +220,7 @@ pub fn decode(bytes: &[u8]) -> Result<Partial, WireError> {
             fields,
         });
     }
+    p.selected = r.u64()?;
     p.presence_overflow = r.u8()? != 0;
     let np = r.len(40)?;
     for _ in 0..np {
