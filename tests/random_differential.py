@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Random differential statements: sends the same generated InfluxQL to two 1.x servers
+(real influxd 1.6.7 and Tessera) and prints the statements whose answers differ
+(floats compared with a relative tolerance of 1e-9). A way to find what the recorded
+corpus (tests/cases/query) does not cover yet; a difference found here becomes a corpus
+case once it is fixed or understood.
+
+    python3 tests/random_differential.py FIRST_PORT SECOND_PORT MODE N SEED
+
+MODE: `bench` (aggregates, selectors, transformations over the standard workload's db
+`bench`, ../shared/peer/gen_lp.py), `subqueries` (the same db, subqueries, raw
+transformations, top()/bottom()), `corpus` (db0 of tests/cases/query/dataset.lp, loaded
+into both servers). Ranges are bounded except where the generator means otherwise.
+"""
+import json
+import random
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+R1=["time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z'","time >= '2020-01-01T00:03:15Z' AND time <= '2020-01-01T00:07:45Z'"]
+fields=["usage_user","usage_idle","uptime","status","throttled","usage_system"]
+aggs=["count","mean","sum","min","max","first","last","spread","stddev","median","mode","distinct","integral","percentile"]
+def fn():
+    a=random.choice(aggs); f=random.choice(fields)
+    if a=="percentile": return f"percentile({f}, {random.choice([1,25,50,90,99])})"
+    if a=="integral": return f"integral({f}, 1m)"
+    return f"{a}({f})"
+def gen_bench_aggregates():
+    calls=[fn() for _ in range(random.choice([1,1,2]))]
+    sel=", ".join(calls)
+    r=random.random()
+    if r<0.15: sel=f"derivative({random.choice(['mean','max','last'])}({random.choice(fields[:3])}), 1m)"
+    elif r<0.25: sel=f"{random.choice(['difference','non_negative_difference','cumulative_sum','moving_average'])}({random.choice(['mean','max','first','sum'])}({random.choice(fields[:3])}){', 3' if 'moving' in sel else ''})"
+    elif r<0.35: sel=f"{calls[0]}, host"
+    where=random.choice(R1)
+    w=random.random()
+    if w<0.3: where+=" AND host =~ /host_1[0-9]$/"
+    elif w<0.45: where+=" AND region = 'eu-west-1'"
+    elif w<0.55: where+=" AND usage_user > 60"
+    gb=[]
+    if random.random()<0.75: gb.append(f"time({random.choice(['30s','1m','2m','90s','1m, 20s'])})")
+    if random.random()<0.4: gb.append(random.choice(["region","az","host","*"]))
+    s=f"SELECT {sel} FROM cpu WHERE {where}"
+    if gb: s+=" GROUP BY "+", ".join(gb)
+    if gb and gb[0].startswith("time") and random.random()<0.5: s+=" fill("+random.choice(["none","null","0","previous","linear"])+")"
+    if random.random()<0.25: s+=" ORDER BY time DESC"
+    if random.random()<0.2: s+=f" LIMIT {random.choice([1,3,7])}"
+    if random.random()<0.1: s+=f" SLIMIT {random.choice([1,2])}"
+    return s
+
+
+R2=["time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:05:00Z'","time >= '2020-01-01T00:03:15Z' AND time <= '2020-01-01T00:04:45Z'"]
+H2=" AND host =~ /^host_(1|2|3)$/"
+def gen_bench_subqueries():
+    k=random.random(); where=random.choice(R2)+random.choice([H2, H2+" AND usage_user > 30", " AND (host = 'host_5' OR host = 'host_77')", H2+" AND status = 'ok'", H2+" AND throttled = true"])
+    if k<0.2:
+        cols=random.choice(["*","usage_user, host","usage_user + usage_system AS s, host","usage_user * 2, status","uptime, region::tag","/usage_(u|s)/","usage_user::integer","usage_idle - 50"])
+        s=f"SELECT {cols} FROM cpu WHERE {where}"
+        if random.random()<0.5: s+=" GROUP BY "+random.choice(["host","*","region","az, host"])
+    elif k<0.4:
+        f=random.choice(["usage_user","uptime","usage_idle"])
+        c=random.choice([f"top({f}, 3)",f"bottom({f}, 2)",f"top({f}, host, 2)",f"bottom({f}, host, 3), region",f"top({f}, 4), host",f"sample({f}, 1)" if False else f"max({f}), host",f"distinct(status)",f"count(distinct(status))"])
+        s=f"SELECT {c} FROM cpu WHERE {where}"
+        if random.random()<0.5: s+=" GROUP BY time("+random.choice(["1m","30s","2m"])+")"
+        if random.random()<0.3: s+=(", " if "GROUP BY" in s else " GROUP BY ")+random.choice(["region","host"])
+    elif k<0.6:
+        inner=random.choice(["SELECT mean(usage_user) AS m FROM cpu WHERE {w} GROUP BY time(1m), host","SELECT max(usage_user) AS m, usage_idle FROM cpu WHERE {w} GROUP BY host","SELECT usage_user AS m, host FROM cpu WHERE {w}","SELECT derivative(usage_user) AS m FROM cpu WHERE {w} GROUP BY host"]).format(w=where)
+        outer=random.choice(["max(m)","mean(m)","count(m)","m","sum(m), count(m)","top(m, 2)","last(m)"])
+        s=f"SELECT {outer} FROM ({inner})"
+        if random.random()<0.5: s+=" GROUP BY "+random.choice(["host","time(2m)","*"])
+    elif k<0.8:
+        f=random.choice(["usage_user","uptime"])
+        c=random.choice([f"{f}",f"difference({f})",f"derivative({f}, 10s)",f"moving_average({f}, 3)",f"cumulative_sum({f})",f"non_negative_derivative({f})",f"elapsed({f}, 10s)",f"abs({f} - 50)",f"round({f} / 3)",f"holt_winters(mean({f}), 3, 1)"])
+        s=f"SELECT {c} FROM cpu WHERE {where}"
+        if "holt" in c: s+=" GROUP BY time(30s)"
+        elif random.random()<0.5: s+=" GROUP BY host"
+    else:
+        s=random.choice(["SHOW TAG VALUES FROM cpu WITH KEY = region WHERE host = 'host_1'","SHOW SERIES FROM cpu WHERE host =~ /^host_1$/","SHOW TAG KEYS FROM cpu LIMIT 2","SHOW FIELD KEYS FROM cpu","SHOW MEASUREMENTS WITH MEASUREMENT =~ /c.u/","SHOW TAG VALUES EXACT CARDINALITY FROM cpu WITH KEY = az","SHOW SERIES CARDINALITY FROM cpu WHERE region = 'eu-west-1'","SHOW TAG VALUES FROM cpu WITH KEY IN (region, az) LIMIT 3 OFFSET 2"])
+        return s
+    if random.random()<0.25: s+=" ORDER BY time DESC"
+    if random.random()<0.3: s+=f" LIMIT {random.choice([1,2,5])}"
+    if random.random()<0.15: s+=f" OFFSET {random.choice([1,3])}"
+    if random.random()<0.1: s+=f" SLIMIT 1 SOFFSET 1"
+    return s
+
+
+
+
+
+R3=["time >= '2023-01-01T00:00:00Z' AND time < '2023-01-01T01:00:00Z'","time >= '2023-01-01T00:20:00Z' AND time <= '2023-01-01T01:40:00Z'", "time > '2023-01-01T01:30:00Z' AND time < '2023-01-01T03:00:00Z'"]
+def gen_corpus_mixed():
+    k=random.random()
+    where=random.choice(R3)+random.choice(["", " AND host = 'host_c'", " AND region = 'us-east'", " AND usage_user > 40", " AND status = 'warn'", " AND (host = 'host_a' OR host = 'host_e')", " AND healthy = false"])
+    meas=random.choice(["cpu","cpu","mem","cpu, mem","/^(cpu|mem)$/"])
+    f=random.choice(["usage_user","usage_system","uptime","status","healthy","*"]) if "mem" not in meas else random.choice(["*","used","cached","swap","delta"])
+    if k<0.35:
+        agg=random.choice(["count","mean","max","min","first","last","sum","spread","median","mode","stddev","distinct"])
+        if f=="*" : sel=f"{agg}(*)"
+        else: sel=f"{agg}({f})"
+        if random.random()<0.3: sel+=", "+random.choice(["count","max","last"])+"("+random.choice(["usage_user","uptime","used"])+")"
+        s=f"SELECT {sel} FROM {meas} WHERE {where}"
+        gb=[]
+        if random.random()<0.7: gb.append(f"time({random.choice(['5m','10m','17m','1h','5m, 2m'])})")
+        if random.random()<0.4: gb.append(random.choice(["host","region","*","/reg/"]))
+        if gb: s+=" GROUP BY "+", ".join(gb)
+        if gb and gb[0].startswith('time') and random.random()<0.6: s+=" fill("+random.choice(["none","null","-1","previous","linear"])+")"
+        if random.random()<0.2 and gb and gb[0].startswith('time'): s+=" tz('"+random.choice(["America/New_York","Asia/Kolkata","Europe/Berlin"])+"')"
+    elif k<0.6:
+        sel=random.choice(["*","usage_user, host","usage_user::integer, uptime::float","status, healthy","host, region, usage_system","usage_user + usage_system, host", "*::field","used, cached"])
+        s=f"SELECT {sel} FROM {meas} WHERE {where}"
+        if random.random()<0.4: s+=" GROUP BY "+random.choice(["host","*","region"])
+    elif k<0.8:
+        s=random.choice(["SHOW TAG VALUES FROM cpu WITH KEY = host WHERE region = 'eu-west'","SHOW SERIES WHERE host = 'host_a'","SHOW TAG KEYS","SHOW FIELD KEYS","SHOW MEASUREMENTS","SHOW TAG VALUES WITH KEY =~ /o/","SHOW SERIES FROM mem","SHOW TAG VALUES CARDINALITY WITH KEY = host","SHOW FIELD KEY CARDINALITY","SHOW MEASUREMENTS WHERE host = 'host_a'","SHOW SERIES EXACT CARDINALITY FROM cpu WHERE region = 'us-east'","SHOW TAG KEYS FROM cpu WHERE host = 'host_e'","SHOW TAG VALUES FROM cpu, mem WITH KEY IN (host, region)","SHOW MEASUREMENT CARDINALITY","SHOW SERIES CARDINALITY FROM /c/"])
+        return s
+    else:
+        fn=random.choice(["holt_winters(mean(usage_user), 3, 1)","derivative(max(uptime), 1m)","non_negative_difference(last(uptime))","moving_average(mean(usage_user), 2)","cumulative_sum(count(usage_user))","elapsed(last(usage_user), 1m)","difference(max(usage_user))","chande_momentum_oscillator(mean(usage_user), 3)","exponential_moving_average(mean(usage_user), 3)","kaufmans_efficiency_ratio(mean(usage_user), 2)","relative_strength_index(mean(usage_user), 3)","triple_exponential_derivative(mean(usage_user), 2)","integral(usage_user, 1m)","percentile(usage_user, 90)","top(usage_user, host, 2)","bottom(usage_user, 3), host","sample(usage_user, 2)" if False else "count(distinct(status))","spread(uptime)"])
+        s=f"SELECT {fn} FROM cpu WHERE {where} GROUP BY time({random.choice(['5m','10m','7m'])})"
+        if random.random()<0.4: s+=", host"
+        if random.random()<0.4: s+=" fill("+random.choice(["none","0","previous","linear"])+")"
+    if random.random()<0.25: s+=" ORDER BY time DESC"
+    if random.random()<0.25: s+=f" LIMIT {random.choice([1,2,5])}"
+    if random.random()<0.15: s+=f" OFFSET {random.choice([1,3])}"
+    if random.random()<0.15: s+=f" SLIMIT {random.choice([1,2])}"
+    if random.random()<0.1: s+=f" SOFFSET 1"
+    return s
+
+
+def close(a,b):
+    if isinstance(a,float) and isinstance(b,(int,float)) or isinstance(b,float) and isinstance(a,(int,float)):
+        if a==b: return True
+        return abs(a-b)<=1e-9*max(abs(a),abs(b),1e-300)
+    if isinstance(a,(list,tuple)) and isinstance(b,(list,tuple)): return len(a)==len(b) and all(close(x,y) for x,y in zip(a,b))
+    if isinstance(a,dict) and isinstance(b,dict): return a.keys()==b.keys() and all(close(a[k],b[k]) for k in a)
+    return a==b
+
+
+def main():
+    first, second, mode, n, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    random.seed(seed)
+    gen, db = {
+        "bench": (gen_bench_aggregates, "bench"),
+        "subqueries": (gen_bench_subqueries, "bench"),
+        "corpus": (gen_corpus_mixed, "db0"),
+    }[mode]
+    diffs = 0
+    for _ in range(n):
+        s = gen()
+        res = []
+        for p in (first, second):
+            u = f"http://127.0.0.1:{p}/query?db={db}&" + urllib.parse.urlencode({"q": s})
+            try:
+                with urllib.request.urlopen(u) as r:
+                    res.append((r.status, json.load(r)))
+            except urllib.error.HTTPError as e:
+                res.append((e.code, json.load(e)))
+        if not close(res[0], res[1]):
+            diffs += 1
+            print("DIFF", s)
+            print("  first ", json.dumps(res[0])[:400])
+            print("  second", json.dumps(res[1])[:400])
+    print("diffs", diffs, "of", n)
+
+
+if __name__ == "__main__":
+    main()
