@@ -136,6 +136,16 @@ pub struct ExplainStat {
 }
 
 impl Partial {
+    /// Past [`PRESENCE_MAX_WINDOWS`] (or once overflowed) the partial stops noting
+    /// presence and drops what it holds.
+    fn cap_presence(&mut self) {
+        if self.presence_overflow || self.presence_windows > PRESENCE_MAX_WINDOWS {
+            self.presence_overflow = true;
+            self.presence = Vec::new();
+            self.presence_windows = 0;
+        }
+    }
+
     pub fn merge(&mut self, other: Partial) {
         self.raw.extend(other.raw);
         self.tag_sets.extend(other.tag_sets);
@@ -146,13 +156,8 @@ impl Partial {
             .iter()
             .map(|p| p.windows.len())
             .sum::<usize>();
-        if self.presence_overflow || self.presence_windows > PRESENCE_MAX_WINDOWS {
-            self.presence_overflow = true;
-            self.presence = Vec::new();
-            self.presence_windows = 0;
-        } else {
-            self.presence.extend(other.presence);
-        }
+        self.presence.extend(other.presence);
+        self.cap_presence();
         self.points += other.points;
         self.series += other.series;
         self.explain.extend(other.explain);
@@ -1636,11 +1641,7 @@ pub(crate) fn fold_rows(
             }
             out.presence_windows += pushed_windows.len();
             p.windows.extend(pushed_windows);
-            if out.presence_windows > PRESENCE_MAX_WINDOWS {
-                out.presence_overflow = true;
-                out.presence = Vec::new();
-                out.presence_windows = 0;
-            }
+            out.cap_presence();
         }
     }
     if plan.aux {

@@ -260,12 +260,7 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
             if c.cast.is_some() {
                 continue;
             }
-            let t = plan
-                .fields
-                .iter()
-                .position(|f| *f == c.field)
-                .and_then(|fi| plan.field_types.get(fi).copied().flatten());
-            if let Some(t) = t {
+            if let Some(Some(t)) = plan.read_type(&c.field) {
                 if let Some(e) = Reducer::new(c)?.type_error(t) {
                     return Err(e);
                 }
@@ -1173,12 +1168,13 @@ fn resolve_series_ties(
                 .collect();
             // A tied point is this shard's when its series' points here reach its time
             // (shards hold apart time ranges).
-            let mut want: crate::exec::FastMap<(i64, usize), ()> = Default::default();
+            let mut want: std::collections::HashSet<(i64, usize), ahash::RandomState> =
+                Default::default();
             for (w, (time, keys)) in &windows {
                 for k in keys {
                     if let Some(&i) = index.get(k.as_slice()) {
                         if (series[i].first..=series[i].last).contains(time) {
-                            want.insert((*w, i), ());
+                            want.insert((*w, i));
                         }
                     }
                 }
@@ -1193,7 +1189,7 @@ fn resolve_series_ties(
                 go_maxprocs(),
                 plan.descending,
                 |w, i| {
-                    if want.contains_key(&(w, i)) {
+                    if want.contains(&(w, i)) {
                         found.entry(w).or_insert(i);
                     }
                     if plan.descending {
@@ -1658,13 +1654,7 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
             })
             .collect();
         let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.values).collect();
-        fill_matrix(
-            &plan.fill,
-            &times,
-            &mut m,
-            &fillable,
-            plan.interval.map_or(0, |i| i.every),
-        );
+        fill_matrix(&plan.fill, &times, &mut m, &fillable, plan.every());
         return;
     }
     // Fill each call's values, then compute the outputs again where a call was filled:
@@ -1695,24 +1685,14 @@ fn fill(plan: &SelectPlan, rows: &mut [Row]) {
             c.name.as_str(),
             "count" | "mean" | "median" | "stddev" | "integral"
         ) && !c.distinct_inner
-            && plan
-                .fields
-                .iter()
-                .position(|f| *f == c.field)
-                .is_some_and(|fi| plan.field_types.get(fi).is_some_and(Option::is_none))
+            && plan.read_type(&c.field) == Some(None)
     };
     let fillable: Vec<bool> = plan
         .calls
         .iter()
         .map(|c| (c.name != "integral" || !by_iterators(plan)) && !typeless(c))
         .collect();
-    fill_matrix(
-        &plan.fill,
-        &times,
-        &mut m,
-        &fillable,
-        plan.interval.map_or(0, |i| i.every),
-    );
+    fill_matrix(&plan.fill, &times, &mut m, &fillable, plan.every());
     for (r, was_null) in rows.iter_mut().zip(before) {
         let filled = r
             .calls

@@ -318,6 +318,28 @@ impl SelectPlan {
         ))
     }
 
+    /// The GROUP BY time interval in nanoseconds (0 without one).
+    pub fn every(&self) -> i64 {
+        self.interval.map_or(0, |i| i.every)
+    }
+
+    /// The type `field` is read as: `None` when it is none of the plan's fields,
+    /// `Some(None)` when no measurement read has it.
+    pub fn read_type(&self, field: &str) -> Option<Option<FieldType>> {
+        let fi = self.fields.iter().position(|f| f == field)?;
+        Some(self.field_types.get(fi).copied().flatten())
+    }
+
+    /// Marks the plan as the outer statement over subqueries. influxd's LIMIT cuts the
+    /// points top()/bottom() read, and OFFSET without LIMIT stops after OFFSET + 1 rows
+    /// of each shard, only where it reads storage (its engine's limit iterator): over a
+    /// subquery every row is read and the offset skipped of all of them.
+    pub fn mark_over_subquery(&mut self) {
+        self.over_subquery = true;
+        self.top_take = None;
+        self.shard_take = None;
+    }
+
     /// A lone min(), max(), first() or last() beside other columns, read from storage
     /// (first() and last() under GROUP BY time; without it they are `edge_calls`):
     /// which series answers a full tie (points equal in time and value in several

@@ -335,13 +335,7 @@ fn scanner_defaults(plan: &SelectPlan, columns: &[bool], rows: &mut [(i64, Vec<V
     }
     let times: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut m: Vec<&mut Vec<Value>> = rows.iter_mut().map(|r| &mut r.1).collect();
-    crate::finish::fill_matrix(
-        &plan.fill,
-        &times,
-        &mut m,
-        columns,
-        plan.interval.map_or(0, |i| i.every),
-    );
+    crate::finish::fill_matrix(&plan.fill, &times, &mut m, columns, plan.every());
 }
 
 /// Rows from per-column point streams as influxd's cursor reads its iterators: each

@@ -1390,13 +1390,7 @@ fn select_subqueries<'a>(
                 }
                 for (at, part) in parts {
                     let columns = frame_columns(&names, &part, &mut entry.fields);
-                    let mut points: Vec<i64> = part
-                        .iter()
-                        .filter_map(|r| match r.first() {
-                            Some(tessera_query::Value::Time(t)) => Some(*t),
-                            _ => None,
-                        })
-                        .collect();
+                    let mut points: Vec<i64> = part.iter().filter_map(|r| row_time(r)).collect();
                     points.sort_unstable();
                     let seq = seqs.is_some().then(|| {
                         let mut seq = part_seqs.remove(&at).unwrap_or_default();
@@ -1439,13 +1433,7 @@ fn select_subqueries<'a>(
         if plan.unreadable {
             return Ok(Vec::new());
         }
-        plan.over_subquery = true;
-        // influxd's LIMIT cuts the points top()/bottom() read only where it reads
-        // storage (its engine's limit iterator); over a subquery they read every row.
-        plan.top_take = None;
-        // Nor does OFFSET without LIMIT stop reading after OFFSET + 1 rows of each shard
-        // (`SelectPlan::shard_take`): an outer statement skips its offset of all rows.
-        plan.shard_take = None;
+        plan.mark_over_subquery();
         plan.keep_uncastable_fields();
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
         tessera_query::finish::finish(&plan, partial)
@@ -1732,10 +1720,7 @@ fn fill_in_blocks(
         range.max
     })
     .0;
-    let time_of = |r: &Vec<V>| match r.first() {
-        Some(V::Time(t)) => Some(*t),
-        _ => None,
-    };
+    let time_of = |r: &Vec<V>| row_time(r);
     // The outer groups, each with its rows window by window, then series by series.
     let mut groups: BTreeMap<Vec<&str>, Vec<(i64, usize, usize)>> = BTreeMap::new();
     for (si, s) in series.iter().enumerate() {
@@ -2506,14 +2491,7 @@ async fn transform_input_order(
             key.push(b'=');
             key.extend(tessera_query::exec::escape_tag(v));
         }
-        let mut times: Vec<i64> = r
-            .values
-            .iter()
-            .filter_map(|row| match row.first() {
-                Some(tessera_query::Value::Time(t)) => Some(*t),
-                _ => None,
-            })
-            .collect();
+        let mut times: Vec<i64> = r.values.iter().filter_map(|row| row_time(row)).collect();
         times.sort_unstable();
         runs.push((key, g, times));
     }
@@ -2563,16 +2541,23 @@ async fn transform_input_order(
             .map(|(g, s)| {
                 s.values
                     .iter()
-                    .map(|row| match row.first() {
-                        Some(tessera_query::Value::Time(t)) => {
-                            place.get(&(g, *t)).copied().unwrap_or(u64::MAX)
-                        }
-                        _ => u64::MAX,
+                    .map(|row| {
+                        row_time(row)
+                            .and_then(|t| place.get(&(g, t)).copied())
+                            .unwrap_or(u64::MAX)
                     })
                     .collect()
             })
             .collect(),
     ))
+}
+
+/// The time of an answer's row (its first column).
+fn row_time(row: &[tessera_query::Value]) -> Option<i64> {
+    match row.first() {
+        Some(tessera_query::Value::Time(t)) => Some(*t),
+        _ => None,
+    }
 }
 
 /// `GROUP BY time(…)`.
