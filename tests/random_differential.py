@@ -10,7 +10,8 @@ case once it is fixed or understood.
 MODE: `bench` (aggregates, selectors, transformations over the standard workload's db
 `bench`, ../shared/peer/gen_lp.py), `subqueries` (the same db, subqueries, raw
 transformations, top()/bottom()), `corpus` (db0 of tests/cases/query/dataset.lp, loaded
-into both servers). Ranges are bounded except where the generator means otherwise.
+into both servers), `wide` (db0 again: math between aggregates, math functions, regex
+field keys, negated and mixed conditions, several sources, subqueries). Ranges are bounded except where the generator means otherwise.
 """
 import json
 import random
@@ -127,6 +128,66 @@ def gen_corpus_mixed():
     return s
 
 
+def gen_corpus_wide():
+    """Broader shapes over db0: math between aggregates, math functions, regex field keys,
+    negated and mixed conditions, several sources, negative offsets, integer fields."""
+    where = random.choice(R3) + random.choice([
+        "", " AND host != 'host_a'", " AND host !~ /a|b/", " AND region <> 'us-east'",
+        " AND usage_user >= 30 AND usage_system < 10", " AND (status = 'ok' OR healthy = true)",
+        " AND uptime + 1 > 1500", " AND (host = 'host_a' OR usage_user > 50)", " AND usage_user * 2 < 70",
+        " AND status != 'ok'", " AND healthy != true", " AND host =~ /^host_[cd]$/ AND usage_system > 9.5"])
+    k = random.random()
+    if k < 0.2:
+        a = random.choice(["mean(usage_user) + max(usage_system)", "count(uptime) * 2", "max(usage_user) - min(usage_user)",
+                           "sum(uptime) / count(uptime)", "mean(usage_user) * 10 AS m10, first(status)", "last(uptime) % 7",
+                           "floor(mean(usage_user))", "round(max(usage_system)), ceil(min(usage_user))", "abs(min(usage_user) - 50)",
+                           "sqrt(max(usage_user))", "pow(mean(usage_system), 2)", "log(max(uptime), 10)", "max(/usage/)", "count(/u/)",
+                           "first(*)", "mean(*)", "spread(/usage_/)", "min(uptime) / 3", "median(usage_user) + 1", "-max(usage_user)"])
+        s = f"SELECT {a} FROM cpu WHERE {where}"
+        gb = []
+        if random.random() < 0.7: gb.append(f"time({random.choice(['10m', '15m', '10m, -3m', '30m, 5m', '7m'])})")
+        if random.random() < 0.4: gb.append(random.choice(["host", "region", "*"]))
+        if gb: s += " GROUP BY " + ", ".join(gb)
+        if gb and gb[0].startswith("time") and random.random() < 0.5: s += " fill(" + random.choice(["none", "null", "3", "previous", "linear"]) + ")"
+    elif k < 0.45:
+        c = random.choice(["usage_user * 2 + uptime", "sqrt(usage_user), host", "pow(usage_user, 2), status", "log2(uptime)", "ln(usage_system)",
+                           "atan2(usage_user, usage_system)", "exp(usage_system / 10)", "sin(usage_user), cos(usage_user)", "log10(uptime) AS l, region",
+                           "uptime / 7", "uptime % 7", "usage_user, usage_user::integer, uptime::float", "/usage/, host::tag", "-usage_user",
+                           "usage_user - usage_system AS d", "status, healthy, uptime", "round(usage_user * 10) / 10", "asin(usage_user / 100)",
+                           "floor(usage_user), ceil(usage_system)", "uptime * 1.5", "usage_user + 'x'"])
+        s = f"SELECT {c} FROM cpu WHERE {where}"
+        if random.random() < 0.4: s += " GROUP BY " + random.choice(["host", "*", "region", "host, region"])
+    elif k < 0.6:
+        src = random.choice(["cpu, mem", "/.*/", "db0.autogen.cpu", "db0.rp2.cpu", '"db0".."cpu"', "/^m/", "mem", "weather", "cpu, rp2only"])
+        c = random.choice(["*", "count(*)", "max(used), max(usage_user)", "last(*)", "mean(temp), count(sky)", "first(*)", "used / 1000000", "sum(delta), min(delta)", "abs(delta)"])
+        rng = random.choice(R3 + ["time >= '2023-01-01T00:00:00Z' AND time < '2023-01-10T00:00:00Z'"])
+        s = f"SELECT {c} FROM {src} WHERE {rng}"
+        if random.random() < 0.4: s += " GROUP BY " + random.choice(["*", "host", "city", "time(1h)", "time(1d), *"])
+    elif k < 0.8:
+        f = random.choice(["usage_user", "uptime", "usage_system"])
+        c = random.choice([f"top({f}, 3), host, usage_system", f"bottom({f}, 2), status", f"top({f}, region, 2)", f"max({f}), status, healthy",
+                           f"last({f}), uptime", f"first({f}), *", f"min({f}), region", f"percentile({f}, 75), host", f"top({f}, host, region, 2)",
+                           f"bottom({f}, 4)", f"distinct({f})", f"count(distinct({f}))", f"mode({f})", f"integral({f})", f"integral({f}, 10s)"])
+        s = f"SELECT {c} FROM cpu WHERE {where}"
+        if random.random() < 0.5: s += " GROUP BY time(" + random.choice(["10m", "20m", "1h"]) + ")"
+        if random.random() < 0.3: s += (", " if "GROUP BY" in s else " GROUP BY ") + random.choice(["region", "host"])
+    else:
+        f = random.choice(["usage_user", "uptime"])
+        inner = random.choice([f"SELECT {f} FROM cpu WHERE {where}", f"SELECT mean({f}) AS {f} FROM cpu WHERE {where} GROUP BY time(5m), host",
+                               f"SELECT max({f}) AS {f}, host FROM cpu WHERE {where} GROUP BY region", f"SELECT {f} * 2 AS {f} FROM cpu WHERE {where} GROUP BY *",
+                               f"SELECT top({f}, 3) AS {f} FROM cpu WHERE {where} GROUP BY host", f"SELECT difference({f}) AS {f} FROM cpu WHERE {where} GROUP BY host"])
+        outer = random.choice([f"mean({f})", f"count({f})", f"max({f}), min({f})", f"{f}", f"sum({f})", f"derivative(mean({f}), 5m)", f"first({f}), host"])
+        s = f"SELECT {outer} FROM ({inner})"
+        if random.random() < 0.6: s += " WHERE " + random.choice(R3)
+        if random.random() < 0.5: s += " GROUP BY " + random.choice(["host", "time(10m)", "*", "region", "time(10m), host"])
+    if random.random() < 0.25: s += " ORDER BY time DESC"
+    if random.random() < 0.25: s += f" LIMIT {random.choice([1, 2, 5])}"
+    if random.random() < 0.15: s += f" OFFSET {random.choice([1, 3])}"
+    if random.random() < 0.15: s += f" SLIMIT {random.choice([1, 2])}"
+    if random.random() < 0.1: s += " SOFFSET 1"
+    return s
+
+
 def close(a,b):
     if isinstance(a,float) and isinstance(b,(int,float)) or isinstance(b,float) and isinstance(a,(int,float)):
         if a==b: return True
@@ -143,6 +204,7 @@ def main():
         "bench": (gen_bench_aggregates, "bench"),
         "subqueries": (gen_bench_subqueries, "bench"),
         "corpus": (gen_corpus_mixed, "db0"),
+        "wide": (gen_corpus_wide, "db0"),
     }[mode]
     diffs = 0
     for _ in range(n):

@@ -111,6 +111,9 @@ pub struct Reducer {
     /// A selector keeps every series of a full tie (see
     /// `tessera_functions::Reducer::track_series_ties`).
     series_ties: bool,
+    /// Values of a type the call cannot take are skipped rather than failing: under
+    /// SLIMIT/SOFFSET, `finish` raises the error only when a tag set is picked.
+    defer_type_errors: bool,
 }
 
 /// The technical-analysis transformations (influxd builds them apart from the others).
@@ -164,6 +167,7 @@ impl Reducer {
             anonymous_ties: false,
             edge_take: None,
             series_ties: false,
+            defer_type_errors: false,
         })
     }
 
@@ -210,6 +214,19 @@ impl Reducer {
         self
     }
 
+    /// See [`Reducer::defer_type_errors`].
+    pub fn with_deferred_type_errors(mut self, defer: bool) -> Reducer {
+        self.defer_type_errors = defer;
+        self
+    }
+
+    /// Whether values of type `t` are skipped (a deferred type error).
+    fn skips(&self, t: ValueType) -> bool {
+        self.defer_type_errors
+            && self.inner.is_none()
+            && tessera_functions::reducer(&self.name, &self.args, t).is_err()
+    }
+
     fn ensure(&mut self, t: ValueType) -> Result<&mut tessera_functions::Reducer, QueryError> {
         if self.inner.is_none() {
             let mut r = tessera_functions::reducer(&self.name, &self.args, t).map_err(err)?;
@@ -241,6 +258,9 @@ impl Reducer {
         let Some(t) = value_type_of(v) else {
             return Ok(());
         };
+        if self.skips(t) {
+            return Ok(());
+        }
         let r = self.ensure(t)?;
         if !r.tag_keys().is_empty() {
             r.set_tag_key(tag_key);
@@ -258,7 +278,11 @@ impl Reducer {
         aux_base: u64,
         series_key: &[u8],
     ) -> Result<(), QueryError> {
-        let r = self.ensure(value_type(values.field_type()))?;
+        let t = value_type(values.field_type());
+        if self.skips(t) {
+            return Ok(());
+        }
+        let r = self.ensure(t)?;
         r.set_series_key(series_key);
         let strings: Vec<String>;
         let col = match values {
@@ -295,6 +319,7 @@ impl Reducer {
             anonymous_ties: false,
             edge_take: None,
             series_ties: false,
+            defer_type_errors: false,
         }
     }
 
@@ -360,6 +385,7 @@ impl Reducer {
             anonymous_ties: false,
             edge_take: None,
             series_ties: false,
+            defer_type_errors: false,
         }
     }
 

@@ -1028,8 +1028,24 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
         None => None,
     };
     let mut aux_next: u64 = 1 << 60;
+    // The inner statements read within the outer range; a row labelled before it (an
+    // inner window that starts earlier) still counts, as in influxd, which does not
+    // filter its subqueries' rows by time — except in an aggregate without GROUP BY
+    // time, whose one window is the range (see `cut_groups`).
+    let whole_range = plan.aggregate && plan.interval.is_none();
+    let min = if whole_range {
+        plan.range.min
+    } else {
+        crate::cond::MIN_TIME
+    };
+    let max = plan.range.max;
+    let cut = if whole_range && plan.range.has_min() {
+        cut_groups(plan, &cond, &frames)
+    } else {
+        Default::default()
+    };
     for (i, f) in frames.into_iter().enumerate() {
-        if !plan.measurements.contains(&f.measurement) {
+        if !plan.measurements.contains(&f.measurement) || cut.contains(&i) {
             continue;
         }
         let tags = Arc::new(f.tags);
@@ -1042,7 +1058,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             .map(|name| {
                 f.columns.iter().find(|(n, _)| n == name).map(|(_, c)| {
                     let mut c = c.clone();
-                    c.retain_range(plan.range.min, plan.range.max);
+                    c.retain_range(min, max);
                     c
                 })
             })
@@ -1054,7 +1070,7 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
             .points
             .iter()
             .copied()
-            .filter(|t| (plan.range.min..=plan.range.max).contains(t))
+            .filter(|t| (min..=max).contains(t))
             .collect();
         process_series(
             plan,
@@ -1083,6 +1099,75 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
         }
     }
     Ok(out)
+}
+
+/// The frames an aggregate without GROUP BY time over subqueries never reads. influxd
+/// reduces each FROM item's stream on its own, its groups in order (descending under
+/// ORDER BY time DESC); a point before the range's start (an inner window labelled before
+/// it) ends that stream: under ORDER BY time ASC it is the group's first point and the
+/// group answers nothing, under DESC its last and the group answers the points before
+/// it. The groups after it answer nothing either way.
+fn cut_groups(
+    plan: &SelectPlan,
+    cond: &Option<CExpr>,
+    frames: &[Frame],
+) -> std::collections::HashSet<usize> {
+    let group_of = |f: &Frame| GroupKey {
+        measurement: f.measurement.clone(),
+        tags: plan
+            .group_tags
+            .iter()
+            .map(|t| {
+                f.tags
+                    .iter()
+                    .find(|(k, _)| k == t)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect(),
+    };
+    let read = |f: &Frame| {
+        plan.measurements.contains(&f.measurement) && !skip_series(cond, &f.measurement, &f.tags)
+    };
+    // Per source: group → its earliest point.
+    let mut earliest: BTreeMap<u64, BTreeMap<GroupKey, i64>> = BTreeMap::new();
+    for f in frames.iter().filter(|f| read(f)) {
+        if let Some(first) = f.points.first() {
+            let e = earliest
+                .entry(f.source)
+                .or_default()
+                .entry(group_of(f))
+                .or_insert(i64::MAX);
+            *e = (*e).min(*first);
+        }
+    }
+    let mut ends: BTreeMap<u64, GroupKey> = BTreeMap::new();
+    for (source, groups) in earliest {
+        let early = |(_, t): &(GroupKey, i64)| *t < plan.range.min;
+        let end = if plan.descending {
+            groups.into_iter().rev().find(early)
+        } else {
+            groups.into_iter().find(early)
+        };
+        if let Some((g, _)) = end {
+            ends.insert(source, g);
+        }
+    }
+    frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            ends.get(&f.source).is_some_and(|end| {
+                let g = group_of(f);
+                if plan.descending {
+                    g < *end
+                } else {
+                    g >= *end
+                }
+            })
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Whether the tag terms of the condition rule the series out.
@@ -1473,7 +1558,8 @@ fn reducers_for<'a>(
                         Reducer::new(c).map(|r| {
                             let mut r = r
                                 .with_anonymous_ties(!plan.aux)
-                                .with_edge_take(edge_take(plan));
+                                .with_edge_take(edge_take(plan))
+                                .with_deferred_type_errors(plan.slimit > 0 || plan.soffset > 0);
                             if plan.series_ties() {
                                 r.track_series_ties();
                             }

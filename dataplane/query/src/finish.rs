@@ -251,11 +251,41 @@ fn series_tags(plan: &SelectPlan, g: &GroupKey) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The tag sets SLIMIT/SOFFSET pick, each measurement's on its own.
+fn picked_tag_sets<'a>(
+    plan: &SelectPlan,
+    tag_sets: &'a std::collections::BTreeSet<GroupKey>,
+) -> std::collections::BTreeSet<&'a GroupKey> {
+    let mut picked = std::collections::BTreeSet::new();
+    let mut at = 0usize;
+    let mut measurement: Option<&str> = None;
+    let (offset, limit) = (plan.soffset as usize, plan.slimit as usize);
+    for g in tag_sets {
+        if measurement != Some(g.measurement.as_str()) {
+            measurement = Some(g.measurement.as_str());
+            at = 0;
+        }
+        if at >= offset && (limit == 0 || at - offset < limit) {
+            picked.insert(g);
+        }
+        at += 1;
+    }
+    picked
+}
+
 /// Builds the output series of a finished, merged partial.
 pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, crate::QueryError> {
     // A call that cannot take its field's type fails once any series is selected, points
     // read or not (influxd's iterators are typed by the field).
-    if plan.aggregate && !plan.raw_transforms && !plan.over_subquery && partial.selected > 0 {
+    // (Under SLIMIT/SOFFSET, once a tag set they pick is: influxd drops the others before
+    // it builds any iterator.)
+    let limited = plan.slimit > 0 || plan.soffset > 0;
+    let selected = if limited {
+        !picked_tag_sets(plan, &partial.tag_sets).is_empty()
+    } else {
+        partial.selected > 0
+    };
+    if plan.aggregate && !plan.raw_transforms && !plan.over_subquery && selected {
         for c in &plan.calls {
             if c.cast.is_some() {
                 continue;
@@ -326,19 +356,7 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
     // answers up to two series of each.
     let by_tag_sets = !tag_sets.is_empty() && plan.slimit > 0;
     if by_tag_sets {
-        let mut picked: std::collections::BTreeSet<&GroupKey> = Default::default();
-        let mut at = 0usize;
-        let mut measurement: Option<&str> = None;
-        for g in &tag_sets {
-            if measurement != Some(g.measurement.as_str()) {
-                measurement = Some(g.measurement.as_str());
-                at = 0;
-            }
-            if at >= plan.soffset as usize && at - (plan.soffset as usize) < plan.slimit as usize {
-                picked.insert(g);
-            }
-            at += 1;
-        }
+        let picked = picked_tag_sets(plan, &tag_sets);
         out.retain(|g, _| picked.contains(g));
     }
     let mut columns = vec!["time".to_string()];
@@ -1401,6 +1419,14 @@ fn aggregate_rows(
         // a lower bound reaches up to now).
         let fills =
             integral_calls.len() < plan.calls.len() && plan.fill != tessera_influxql::Fill::None;
+        // Over subqueries without a lower time bound, influxd's fill iterator starts
+        // each series at its own first window.
+        let span = match span {
+            Some((_, last)) if plan.over_subquery && !plan.range.has_min() && !plan.descending => {
+                wins.keys().next().map(|first| (*first, last))
+            }
+            other => other,
+        };
         let keys: Vec<i64> = match span {
             Some((first, last)) => {
                 let mut data: Vec<i64> = wins.keys().copied().collect();

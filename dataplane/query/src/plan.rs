@@ -451,8 +451,7 @@ pub struct SelectPlan {
     /// EXPLAIN: 0 runs the query; 1 only gathers what it would read
     /// ([`crate::exec::ExplainStat`]); 2 (EXPLAIN ANALYZE) runs it and gathers that too.
     pub explain: u8,
-    /// The plan of a subquery's inner statement: influxd reads no extra interval before
-    /// its time range for its transformations (only a top-level statement does).
+    /// The plan of a subquery's inner statement ([`SelectPlan::as_inner`]).
     pub inner: bool,
     /// The statement reads nothing (influxd's widened time range overflowed).
     pub unreadable: bool,
@@ -699,7 +698,7 @@ pub fn shard_range(stmt: &SelectStatement, range: TimeRange) -> TimeRange {
     r
 }
 
-pub(crate) fn reads_back(name: &str) -> bool {
+pub fn reads_back(name: &str) -> bool {
     matches!(
         name,
         "derivative"
@@ -1063,18 +1062,48 @@ impl SelectPlan {
         }
     }
 
-    /// Marks the plan as a subquery's inner statement: the range goes back to `min` (the
-    /// statement's own lower bound) without the transformations' lookback.
-    pub fn as_inner(&mut self, min: i64) {
+    /// Marks the plan as a subquery's inner statement. influxd widens an inner
+    /// statement's own time range for its transformations that read back (by one GROUP BY
+    /// interval, its own or the one it inherits from `every`, which raw transformations
+    /// such as `difference(x)` then read back by too) and then keeps it within the outer
+    /// statement's range `outer`; all it reads, it answers (no row is held back as input
+    /// only). The range is the intersection of both when the statement was planned (its
+    /// condition carries the outer time terms too), so widening it and cutting it to
+    /// `outer` gives the same range.
+    pub fn as_inner(&mut self, outer: TimeRange, every: Option<i64>) {
+        let raw_back = self.interval.is_none()
+            && self.outputs.iter().any(|o| {
+                let mut any = false;
+                o.walk_transforms(&mut |name| any |= reads_back(name));
+                any
+            });
+        if let (true, Some(every)) = (raw_back, every.filter(|e| *e > 0)) {
+            if !self.descending {
+                if self.range.has_min() {
+                    self.range.min = self.range.min.saturating_sub(every);
+                } else {
+                    // As at the top level: the widened start overflows, nothing is read.
+                    self.unreadable = true;
+                }
+            } else if self.range.max < MAX_TIME {
+                self.range.max = self.range.max.saturating_add(every).min(MAX_TIME - 1);
+            }
+        }
+        let range = TimeRange {
+            min: self.range.min.max(outer.min),
+            max: self.range.max.min(outer.max),
+        };
+        self.inner_range(range);
+    }
+
+    /// The inner statement's range as [`Self::as_inner`] found it (a data node planning
+    /// its part of the inner statement is given it).
+    pub fn inner_range(&mut self, range: TimeRange) {
         self.inner = true;
-        self.own_range = None;
         self.shard_take = None;
-        if self.output_min.take().is_some() {
-            self.range.min = min;
-        }
-        if let Some((_, max)) = self.output_max.take() {
-            self.range.max = max;
-        }
+        self.output_min = None;
+        self.output_max = None;
+        self.range = range;
     }
 }
 

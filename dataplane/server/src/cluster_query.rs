@@ -276,6 +276,8 @@ pub async fn select_remote(
             token,
             explain: plan.explain,
             inner: plan.inner,
+            inner_min: plan.range.min,
+            inner_max: plan.range.max,
         })
     };
     let nodes: Vec<NodeId> = snap
@@ -395,10 +397,10 @@ async fn select_here(ctx: &Ctx, q: &SelectRequest) -> Result<Vec<u8>, QueryError
     plan.node_slot = q.node_slot;
     plan.explain = q.explain;
     if q.inner {
-        let min = tessera_query::cond::split_statement_time(&stmt, q.now)?
-            .1
-            .min;
-        plan.as_inner(min);
+        plan.inner_range(tessera_query::cond::TimeRange {
+            min: q.inner_min,
+            max: q.inner_max,
+        });
     }
     let registration = crate::registry::register(&q.statement, &q.database);
     let key = (q.coordinator, q.token);

@@ -82,8 +82,11 @@ pub struct SelectRequest {
     pub token: u64,
     /// The plan's EXPLAIN mode (0 none, 1 EXPLAIN, 2 EXPLAIN ANALYZE).
     pub explain: u8,
-    /// A subquery's inner statement (no lookback before its range).
+    /// A subquery's inner statement, and the range the coordinator's plan of it reads
+    /// (`SelectPlan::as_inner`).
     pub inner: bool,
+    pub inner_min: i64,
+    pub inner_max: i64,
 }
 
 /// A request of the series index over some of the receiver's shards.

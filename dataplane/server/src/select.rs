@@ -727,13 +727,13 @@ pub async fn explain(
     .await
 }
 
-/// What an inner statement (a subquery) is told and tells: whether its transformations
-/// read the interval before its range (influxd does only when the outer statement has
-/// no lower time bound), and, filled in, the names of its columns that answer tag values
-/// and the fields it reads that are integers.
+/// What an inner statement (a subquery) is told and tells: the outer statement's time
+/// range and GROUP BY time interval (see `SelectPlan::as_inner`), and, filled in, the
+/// names of its columns that answer tag values and the fields it reads that are integers.
 #[derive(Default)]
 struct InnerColumns {
-    lookback: bool,
+    outer: tessera_query::cond::TimeRange,
+    every: Option<i64>,
     tags: std::cell::RefCell<std::collections::BTreeSet<String>>,
     integer_fields: std::cell::RefCell<std::collections::BTreeSet<String>>,
     /// The types of the fields the inner statement reads.
@@ -843,7 +843,23 @@ async fn prepare(
     let mut groups: Vec<Group> = Vec::new();
     let mut schema: Schema = BTreeMap::new();
     let mut shards_in_range: BTreeMap<String, usize> = BTreeMap::new();
-    let read = tessera_query::plan::shard_range(stmt, range);
+    let mut read = tessera_query::plan::shard_range(stmt, range);
+    if let Some(every) = inner.and_then(|c| c.every) {
+        // A raw transformation of an inner statement reads back by the inherited
+        // interval (`SelectPlan::as_inner`).
+        let mut back = false;
+        for f in &stmt.fields {
+            f.expr.walk(&mut |e| {
+                if let tessera_influxql::Expr::Call { name, .. } = e {
+                    back |= tessera_query::plan::reads_back(name);
+                }
+            });
+        }
+        if back && group_interval(stmt, now).is_none() {
+            read.min = read.min.saturating_sub(every);
+            read.max = read.max.saturating_add(every);
+        }
+    }
     for ((db, rp), ms) in by_rp {
         let max = if read.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
             now
@@ -964,9 +980,7 @@ async fn prepare(
     let mut plan = plan_select(stmt, all_names.clone(), &schema, now)?;
     plan.explain = explain;
     if let Some(cols) = inner {
-        if !cols.lookback {
-            plan.as_inner(range.min);
-        }
+        plan.as_inner(cols.outer, cols.every);
         cols.tags
             .borrow_mut()
             .extend(plan.tag_columns.iter().cloned());
@@ -1168,7 +1182,16 @@ fn select_subqueries<'a>(
     now: i64,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Series>, QueryError>> + 'a>> {
     Box::pin(async move {
-        let outer_time: Vec<tessera_influxql::Expr> = time_terms(stmt.condition.as_ref());
+        let outer_every = group_interval(stmt, now).map(|(every, _)| every);
+        let mut outer_range = split_statement_time(stmt, now)?.1;
+        if outer_every.is_some() && !outer_range.has_max() {
+            outer_range.max = now;
+        }
+        // The outer statement's transformations that read back read their inner
+        // statements one interval further too (the outer plan holds those rows back as
+        // input only).
+        let outer_range = tessera_query::plan::shard_range(stmt, outer_range);
+        let outer_time = range_terms(outer_range);
         let outer_interval = stmt
             .dimensions
             .iter()
@@ -1215,6 +1238,11 @@ fn select_subqueries<'a>(
             }
             // An inner statement grouped by tags the outer one does not group by is
             // limited in the outer statement's grouping (see `limit_in_outer_groups`).
+            // influxd hands the outer SLIMIT and SOFFSET to the inner statement, added to
+            // its own, and applies them nowhere else (the outer statement's series come
+            // from the inner answers, which it does not limit again).
+            inner.slimit += stmt.slimit;
+            inner.soffset += stmt.soffset;
             let regroup = inner_limits_regroup(&inner, stmt);
             let inner_limits = (inner.limit, inner.offset, inner.slimit, inner.soffset);
             if regroup {
@@ -1240,10 +1268,9 @@ fn select_subqueries<'a>(
             .then(|| group_tag_names(&inner));
             inherit_dimensions(&mut inner, stmt);
             keep_inherited_tag_columns(&mut inner, own_dims.as_deref());
-            // The inner statement reads back for its transformations only when the outer
-            // one has no lower time bound.
             let tag_columns = InnerColumns {
-                lookback: split_statement_time(stmt, now).is_ok_and(|(_, r)| !r.has_min()),
+                outer: outer_range,
+                every: outer_every,
                 ..InnerColumns::default()
             };
             // An inner aggregate that fills is read in blocks: run it without the fill,
@@ -1433,6 +1460,7 @@ fn select_subqueries<'a>(
         if plan.unreadable {
             return Ok(Vec::new());
         }
+        (plan.slimit, plan.soffset) = (0, 0);
         plan.mark_over_subquery();
         plan.keep_uncastable_fields();
         let partial = tessera_query::exec::scan_frames(&plan, frames)?;
@@ -2011,6 +2039,10 @@ fn limit_in_outer_groups(
             s.values.retain(|_| it.next().unwrap_or(false));
         }
         groups.entry(group_of(&s)).or_default().push((at, s));
+    }
+    // As influxd's engine limits tag sets: SOFFSET without SLIMIT keeps none.
+    if soffset > 0 && slimit == 0 {
+        groups.clear();
     }
     let keep_groups = groups
         .into_values()
@@ -2627,15 +2659,9 @@ fn derivative_unit(e: &mut tessera_influxql::Expr, every: &tessera_influxql::Exp
     }
 }
 
-/// An inner statement without time terms of its own reads the outer statement's range.
+/// An inner statement reads within the outer statement's range: the outer time terms are
+/// added to its own (influxd intersects the two ranges).
 fn inherit_time(inner: &mut SelectStatement, outer_time: &[tessera_influxql::Expr]) {
-    let has_time = inner
-        .condition
-        .as_ref()
-        .is_some_and(tessera_query::cond::mentions_time);
-    if has_time {
-        return;
-    }
     for t in outer_time {
         inner.condition = Some(match inner.condition.take() {
             Some(c) => tessera_influxql::Expr::Binary {
@@ -2646,6 +2672,27 @@ fn inherit_time(inner: &mut SelectStatement, outer_time: &[tessera_influxql::Exp
             None => t.clone(),
         });
     }
+}
+
+/// `time >= min AND time <= max` as terms, for the bounds `range` has.
+fn range_terms(range: tessera_query::cond::TimeRange) -> Vec<tessera_influxql::Expr> {
+    use tessera_influxql::{BinaryOp, DataType, Expr};
+    let term = |op, t| Expr::Binary {
+        op,
+        lhs: Box::new(Expr::VarRef {
+            name: "time".into(),
+            data_type: DataType::Unknown,
+        }),
+        rhs: Box::new(Expr::Time(t)),
+    };
+    let mut out = Vec::new();
+    if range.has_min() {
+        out.push(term(BinaryOp::Gte, range.min));
+    }
+    if range.has_max() {
+        out.push(term(BinaryOp::Lte, range.max));
+    }
+    out
 }
 
 /// The `time` comparisons at the top level of a condition (ANDed terms).
