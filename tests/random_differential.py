@@ -11,7 +11,9 @@ MODE: `bench` (aggregates, selectors, transformations over the standard workload
 `bench`, ../shared/peer/gen_lp.py), `subqueries` (the same db, subqueries, raw
 transformations, top()/bottom()), `corpus` (db0 of tests/cases/query/dataset.lp, loaded
 into both servers), `wide` (db0 again: math between aggregates, math functions, regex
-field keys, negated and mixed conditions, several sources, subqueries). Ranges are bounded except where the generator means otherwise.
+field keys, negated and mixed conditions, several sources, subqueries), `edges` (db0:
+relative and exact times, contradictory conditions, literals, several selectors, DISTINCT
+forms, several measurements, SHOW with WHERE/LIMIT). Ranges are bounded except where the generator means otherwise.
 """
 import json
 import random
@@ -188,6 +190,65 @@ def gen_corpus_wide():
     return s
 
 
+def gen_corpus_edges():
+    """Edge shapes over db0: relative and exact times, empty and contradictory conditions,
+    regexes on string fields, literals on the left, division by zero, several selectors,
+    wildcard selectors with fill, DISTINCT forms, holt_winters_with_fit, GROUP BY * over
+    several measurements."""
+    rng = random.choice(R3 + ["time > '2023-01-01T00:00:00Z' - 10m AND time < '2023-01-01T01:00:00Z' + 5m",
+                              "time = '2023-01-01T00:10:00Z'", "time >= '2023-01-01T00:00:00Z' AND time <= '2023-01-01T00:00:00Z'"])
+    cond = random.choice(["", " AND status =~ /o/", " AND status !~ /^ok$/", " AND usage_user > 30 AND usage_user < 20",
+                          ' AND "host" = \'host_a\'', " AND host =~ //", " AND healthy = true", " AND healthy = 'true'",
+                          " AND uptime = 1010", " AND usage_user = 20", " AND region =~ /^us/ AND host != 'host_e'", " AND (usage_user > 50 OR usage_system > 12)"])
+    where = rng + cond
+    k = random.random()
+    if k < 0.3:
+        c = random.choice(["100 - usage_user", "usage_user / 0", "uptime / 0", "uptime * 9223372036854775807", "usage_user, 2 * usage_system",
+                           "max(usage_user), min(usage_user)", "max(usage_user), usage_system, status", "first(usage_user), last(usage_user), host",
+                           "last(*)", "first(/usage/)", "count(DISTINCT status)", "DISTINCT status", "distinct(healthy)", "percentile(usage_user, 50.5)",
+                           "median(uptime), mode(status)", "spread(uptime) / 2", "stddev(usage_user) * 0", "min(usage_user) + max(usage_user) / 2",
+                           "top(usage_user, host, 2), usage_system", "bottom(uptime, 1), *", "count(status), sum(uptime)"])
+        s = f"SELECT {c} FROM cpu WHERE {where}"
+        agg = any(a in c for a in ["max(", "min(", "first(", "last(", "count(", "percentile", "median", "spread", "stddev", "top(", "bottom(", "DISTINCT", "distinct"])
+        if agg and random.random() < 0.6:
+            s += " GROUP BY time(" + random.choice(["10m", "15m", "1h", "13m"]) + ")" + random.choice(["", ", host", ", *"])
+            if random.random() < 0.5: s += " fill(" + random.choice(["none", "null", "0", "previous", "linear"]) + ")"
+        elif random.random() < 0.3:
+            s += " GROUP BY " + random.choice(["host", "*", "region"])
+    elif k < 0.5:
+        c = random.choice(["count(*)", "max(*)", "*", "last(*)", "mean(*)"])
+        s = f"SELECT {c} FROM {random.choice(['/.*/', 'cpu, mem', '/^(cpu|weather)$/', 'mem, weather'])} WHERE {rng}"
+        if random.random() < 0.6: s += " GROUP BY " + random.choice(["*", "time(30m), *", "time(1h)", "host"])
+    elif k < 0.65:
+        c = random.choice(["holt_winters_with_fit(mean(usage_user), 2, 2)", "holt_winters(max(uptime), 3, 0)", "derivative(usage_user, 1m)",
+                           "non_negative_derivative(max(uptime), 30s)", "difference(usage_user)", "elapsed(usage_user, 1s)", "moving_average(usage_user, 4)",
+                           "cumulative_sum(uptime)", "exponential_moving_average(usage_user, 4)", "double_exponential_moving_average(mean(usage_user), 3)",
+                           "kaufmans_adaptive_moving_average(mean(usage_user), 3)", "triple_exponential_moving_average(usage_user, 3)"])
+        s = f"SELECT {c} FROM cpu WHERE {where}"
+        if "(mean(" in c or "(max(" in c: s += " GROUP BY time(" + random.choice(["5m", "10m"]) + ")" + random.choice(["", ", host"])
+        elif random.random() < 0.5: s += " GROUP BY host"
+    elif k < 0.8:
+        s = random.choice([f"SELECT usage_user FROM cpu WHERE {where} GROUP BY host LIMIT 3 OFFSET 2", f"SELECT * FROM cpu WHERE {where} LIMIT 4",
+                           f"SELECT usage_user, host FROM cpu WHERE {where} ORDER BY time DESC LIMIT 5", f"SELECT * FROM cpu WHERE {where} GROUP BY * SLIMIT 2 SOFFSET 1",
+                           f"SELECT mean(usage_user) FROM cpu WHERE {where} GROUP BY time(10m), host SLIMIT 2 LIMIT 3",
+                           f"SELECT count(usage_user) FROM cpu WHERE {where} GROUP BY time(20m) tz('America/Chicago')",
+                           f"SELECT max(temp) FROM weather WHERE time >= '2023-01-02T00:00:00Z' AND time < '2023-01-10T00:00:00Z' GROUP BY time(1d), city tz('Asia/Tokyo')",
+                           f"SELECT first(temp), last(sky) FROM weather WHERE time >= '2023-01-02T00:00:00Z' AND time < '2023-01-10T00:00:00Z' GROUP BY time(2d, 1d) fill(previous)"])
+        return s
+    else:
+        s = random.choice(["SHOW TAG VALUES FROM cpu WITH KEY = host WHERE time > '2023-01-01T01:00:00Z'", "SHOW SERIES FROM cpu WHERE time < '2023-01-01T00:30:00Z'",
+                           "SHOW MEASUREMENTS WHERE region =~ /east/", "SHOW TAG KEYS FROM /m.*/", "SHOW FIELD KEYS FROM weather", "SHOW TAG VALUES WITH KEY = city",
+                           "SHOW SERIES LIMIT 3 OFFSET 2", "SHOW MEASUREMENTS LIMIT 2 OFFSET 1", "SHOW TAG VALUES FROM cpu WITH KEY =~ /reg|ho/ WHERE host != 'host_a'",
+                           "SHOW SERIES CARDINALITY", "SHOW TAG KEY CARDINALITY FROM cpu", "SHOW FIELD KEY EXACT CARDINALITY", "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = region",
+                           "SHOW RETENTION POLICIES", "SHOW RETENTION POLICIES ON db1", "SHOW MEASUREMENT EXACT CARDINALITY", "SHOW SERIES FROM cpu, mem WHERE host = 'host_b'"])
+        return s
+    if random.random() < 0.2: s += " ORDER BY time DESC"
+    if random.random() < 0.2: s += f" LIMIT {random.choice([1, 2, 5])}"
+    if random.random() < 0.1: s += f" OFFSET {random.choice([1, 3])}"
+    if random.random() < 0.1: s += f" SLIMIT {random.choice([1, 2])}"
+    return s
+
+
 def close(a,b):
     if isinstance(a,float) and isinstance(b,(int,float)) or isinstance(b,float) and isinstance(a,(int,float)):
         if a==b: return True
@@ -205,6 +266,7 @@ def main():
         "subqueries": (gen_bench_subqueries, "bench"),
         "corpus": (gen_corpus_mixed, "db0"),
         "wide": (gen_corpus_wide, "db0"),
+        "edges": (gen_corpus_edges, "db0"),
     }[mode]
     diffs = 0
     for _ in range(n):

@@ -260,12 +260,16 @@ fn picked_tag_sets<'a>(
     let mut at = 0usize;
     let mut measurement: Option<&str> = None;
     let (offset, limit) = (plan.soffset as usize, plan.slimit as usize);
+    // SOFFSET without SLIMIT picks none (influxd's `LimitTagSets`).
+    if limit == 0 && offset > 0 {
+        return picked;
+    }
     for g in tag_sets {
         if measurement != Some(g.measurement.as_str()) {
             measurement = Some(g.measurement.as_str());
             at = 0;
         }
-        if at >= offset && (limit == 0 || at - offset < limit) {
+        if at >= offset && at - offset < limit {
             picked.insert(g);
         }
         at += 1;
