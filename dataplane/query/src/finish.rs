@@ -455,6 +455,24 @@ pub fn finish(plan: &SelectPlan, mut partial: Partial) -> Result<Vec<Series>, cr
             usize::MAX
         })
         .collect();
+    // integral() alone without GROUP BY time: influxd reduces each measurement's groups in
+    // one Go map and answers them in its iteration order, random; for up to 8 groups most
+    // often the reverse of the stream's order (descending tags, ascending under DESC).
+    if plan.aggregate
+        && plan.interval.is_none()
+        && !plan.calls.is_empty()
+        && plan.calls.iter().all(|c| c.name == "integral")
+    {
+        let mut at = 0;
+        while at < series.len() {
+            let run = series[at..]
+                .iter()
+                .take_while(|s| s.name == series[at].name)
+                .count();
+            series[at..at + run].reverse();
+            at += run;
+        }
+    }
     if plan.descending {
         series.reverse();
     }

@@ -9,15 +9,29 @@ use crate::value::{Point, Value};
 
 /// Points in sorted-by-value order as (value index) permutation.
 fn order_by_value(k: &Kept) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..k.len()).collect();
-    match &k.values {
-        Values::F(v) => gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]),
-        Values::I(v) => gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]),
-        Values::U(v) => gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]),
-        Values::S(v) => gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]),
-        Values::B(v) => gosort::sort_by(&mut idx, |&a, &b| !v[a] & v[b]),
+    // Numbers are sorted as (value, index) pairs: the same comparisons and swaps as
+    // sorting the indices by the values they point at (so the same permutation), without
+    // the indirection.
+    fn by_pairs<T: Copy + PartialOrd>(v: &[T]) -> Vec<usize> {
+        let mut pairs: Vec<(T, usize)> = v.iter().copied().zip(0..).collect();
+        gosort::sort_by(&mut pairs, |a, b| a.0 < b.0);
+        pairs.into_iter().map(|(_, i)| i).collect()
     }
-    idx
+    match &k.values {
+        Values::F(v) => by_pairs(v),
+        Values::I(v) => by_pairs(v),
+        Values::U(v) => by_pairs(v),
+        Values::S(v) => {
+            let mut idx: Vec<usize> = (0..k.len()).collect();
+            gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]);
+            idx
+        }
+        Values::B(v) => {
+            let mut idx: Vec<usize> = (0..k.len()).collect();
+            gosort::sort_by(&mut idx, |&a, &b| !v[a] & v[b]);
+            idx
+        }
+    }
 }
 
 pub(crate) fn median(k: &Kept) -> Option<Value> {
