@@ -157,8 +157,19 @@ pub async fn query(
     }
     let n = query.statements.len();
     if n == 0 {
-        // `q=";"`: influxd answers an empty object.
-        return Response::json(200, b"{}\n".to_vec());
+        // `q=";"`: influxd answers an empty JSON object, MessagePack `{"results": []}`,
+        // and nothing at all in CSV or when chunked.
+        use crate::handlers::Format;
+        let body = match (p.chunked, format) {
+            (true, _) | (false, Format::Csv) => Vec::new(),
+            (false, Format::Json { .. }) => b"{}\n".to_vec(),
+            (false, Format::Msgpack) => {
+                tessera_query::msgpack::results(&[], TimeFormat::from_epoch_param(None))
+            }
+        };
+        return Response::new(200)
+            .header("Content-Type", format.content_type())
+            .body(body);
     }
     if p.chunked {
         // Each result object goes out as it is made (a few waiting at most).
@@ -330,20 +341,23 @@ fn warn_get(
     ));
 }
 
-/// After statement `failed` of `n` failed: influxd's loop sends "not executed" from the
-/// failed statement's own id up to the second-to-last one; a result with the id of the
-/// one before replaces its error.
+/// After statement `failed` of `n` failed (the answer not chunked).
 fn not_executed(results: &mut Vec<StatementResult>, failed: usize, n: usize) {
-    let mut i = failed;
-    while i + 1 < n {
-        match results.last_mut() {
-            Some(last) if last.statement_id == i => {
-                last.error = Some("not executed".into());
-            }
-            _ => results.push(StatementResult::error(i, "not executed")),
+    // influxd sends one "not executed" result per statement after the failed one, all
+    // under the failed statement's id; merged into one answer they replace its error.
+    if failed + 1 < n {
+        if let Some(last) = results.last_mut().filter(|r| r.statement_id == failed) {
+            last.error = Some("not executed".into());
         }
-        i += 1;
     }
+}
+
+/// The results a chunked answer sends after statement `failed` failed: as many "not
+/// executed" as statements after it, each under the failed statement's id (influxd's).
+fn not_executed_chunks(failed: usize, n: usize) -> Vec<StatementResult> {
+    (failed + 1..n)
+        .map(|_| StatementResult::error(failed, "not executed"))
+        .collect()
 }
 
 /// Result objects waiting to be written, at most, before the statement waits.
@@ -377,7 +391,7 @@ impl Streamed {
             };
             // A failed statement ends the query.
             let mut results = vec![r];
-            not_executed(&mut results, i, n);
+            results.extend(not_executed_chunks(i, n));
             for r in &results {
                 if out.emit(r).await.is_err() {
                     return;
