@@ -732,8 +732,17 @@ fn expand_fields(
     let mut tag_args: BTreeSet<&str> = BTreeSet::new();
     for m in schema.values() {
         tag_args.extend(m.tag_args.iter().map(String::as_str));
+        // A field of several types across the measurements is read as the lowest-ranked
+        // one (influxd's `FieldDimensions`: float before integer before string…).
         for (f, t) in &m.fields {
-            all_fields.entry(f.clone()).or_insert(*t);
+            all_fields
+                .entry(f.clone())
+                .and_modify(|old| {
+                    if crate::exec::type_rank(*t) < crate::exec::type_rank(*old) {
+                        *old = *t;
+                    }
+                })
+                .or_insert(*t);
         }
         all_tags.extend(m.tags.iter().cloned());
         tag_fields.extend(m.tag_fields.iter().map(String::as_str));
