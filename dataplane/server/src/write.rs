@@ -234,19 +234,19 @@ pub async fn write_lines(
                 let m = measurement_of(&key_buf);
                 let mut unknown = false;
                 let mut conflict = None;
+                // A point with a conflicting field is dropped and registers none of its
+                // new fields (as in influxd).
                 for (name, (v, _)) in fields.clone() {
                     match ctx.engine.known_field(shard.id, m, &name) {
-                        None => {
-                            unknown = true;
-                            break;
-                        }
-                        Some(held) if held != v.field_type() && conflict.is_none() => {
+                        None => unknown = true,
+                        Some(held) if held != v.field_type() => {
                             conflict = Some(conflict_text(&name, m, v.field_type(), held));
+                            break;
                         }
                         Some(_) => {}
                     }
                 }
-                if !unknown {
+                if !unknown || conflict.is_some() {
                     if let Some(c) = conflict {
                         drops.add(|| c);
                     } else {
@@ -286,6 +286,14 @@ pub async fn write_lines(
         let mut request: Vec<(FieldKey, FieldType)> = Vec::new();
         for d in deferred.iter().filter(|d| d.shard == shard_id) {
             let m = measurement_of(&d.key);
+            // A point that conflicts with a field already held registers nothing.
+            if d.fields.iter().any(|(name, v)| {
+                ctx.engine
+                    .known_field(shard_id, m, name)
+                    .is_some_and(|held| held != v.as_value().field_type())
+            }) {
+                continue;
+            }
             for (name, v) in &d.fields {
                 if !request
                     .iter()
@@ -421,6 +429,14 @@ pub async fn apply_shard(
     let mut bad = None;
     let decoded = tessera_storage::batch::for_each_point(batch, |p| {
         let m = measurement_of(p.series_key);
+        // A point that conflicts with a field already held registers nothing.
+        if p.fields.iter().any(|(name, v)| {
+            ctx.engine
+                .known_field(shard_id, m, name)
+                .is_some_and(|held| held != v.field_type())
+        }) {
+            return;
+        }
         for (name, v) in &p.fields {
             if ctx.engine.known_field(shard_id, m, name).is_none()
                 && !request
