@@ -950,12 +950,12 @@ async fn run_inner(
                 .into_iter()
                 .filter_map(|(m, fs)| {
                     // A field with another type in another shard group is listed once
-                    // per type, in influxql's order of types.
+                    // per type, the types by name (influxd sorts the rows).
                     let values: Vec<Vec<Value>> = fs
                         .into_iter()
                         .flat_map(|(f, ts)| {
                             let mut ts: Vec<_> = ts.into_iter().collect();
-                            ts.sort_by_key(|t| tessera_query::exec::type_rank(*t));
+                            ts.sort_by_key(|t| type_name(*t));
                             ts.into_iter().map(move |t| (f.clone(), t))
                         })
                         .skip(*offset as usize)
