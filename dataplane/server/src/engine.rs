@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
-use crate::fields::{FieldKey, FieldsError, RegisterError, ShardFields};
+use crate::fields::{FieldRequest, FieldsError, RegisterError, ShardFields};
 use crate::router;
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -51,8 +51,8 @@ pub enum CoreMsg {
     /// Register fields in a shard this core is home to; answers the types the shard holds.
     RegisterFields {
         shard: ShardRef,
-        fields: Vec<(FieldKey, FieldType)>,
-        reply: flume::Sender<Result<(u32, Vec<FieldType>), RegisterError>>,
+        fields: Vec<FieldRequest>,
+        reply: flume::Sender<Result<(u32, Vec<Option<FieldType>>), RegisterError>>,
     },
     /// A query's work on this core's partitions of some shards.
     Scatter(crate::scatter::ScatterMsg),
@@ -284,8 +284,8 @@ impl Engine {
     pub async fn field_types(
         self: &Rc<Self>,
         shard: &ShardRef,
-        fields: Vec<(FieldKey, FieldType)>,
-    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
+        fields: Vec<FieldRequest>,
+    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
         let gone = |core: usize| {
             RegisterError::Failed(FieldsError {
                 path: String::new(),
@@ -295,16 +295,22 @@ impl Engine {
         let partitions = self.known_partitions.borrow().get(&shard.id).copied();
         let mut out: Vec<Option<FieldType>> = fields
             .iter()
-            .map(|((m, f), _)| self.known_field(shard.id, m, f))
+            .map(|((m, f), _, _)| self.known_field(shard.id, m, f))
             .collect();
-        let missing: Vec<(FieldKey, FieldType)> = fields
+        // A point with a field this core already knows to conflict is dropped: none of
+        // its fields is asked for.
+        let dropped: std::collections::HashSet<u32> = fields
             .iter()
             .zip(&out)
-            .filter(|(_, t)| t.is_none())
-            .map(|(f, _)| f.clone())
+            .filter(|((_, t, _), held)| held.is_some_and(|h| h != *t))
+            .map(|((_, _, point), _)| *point)
             .collect();
+        let asked: Vec<usize> = (0..fields.len())
+            .filter(|&i| out[i].is_none() && !dropped.contains(&fields[i].2))
+            .collect();
+        let missing: Vec<FieldRequest> = asked.iter().map(|&i| fields[i].clone()).collect();
         if let (true, Some(p)) = (missing.is_empty(), partitions) {
-            return Ok((p, out.into_iter().map(|t| t.expect("all known")).collect()));
+            return Ok((p, out));
         }
         let home = router::home_core(shard.id, self.cores);
         let (partitions, answered) = if home == self.core {
@@ -327,20 +333,17 @@ impl Engine {
         {
             let mut known = self.known_fields.borrow_mut();
             let k = known.entry(shard.id).or_default();
-            for (((m, f), _), t) in missing.iter().zip(&answered) {
-                k.entry(m.clone()).or_default().insert(f.clone(), *t);
+            // (A field left unregistered, its point dropped, stays unknown.)
+            for (((m, f), _, _), t) in missing.iter().zip(&answered) {
+                if let Some(t) = t {
+                    k.entry(m.clone()).or_default().insert(f.clone(), *t);
+                }
             }
         }
-        let mut answers = answered.into_iter();
-        for slot in out.iter_mut().filter(|t| t.is_none()) {
-            *slot = answers.next();
+        for (i, t) in asked.into_iter().zip(answered) {
+            out[i] = t;
         }
-        Ok((
-            partitions,
-            out.into_iter()
-                .map(|t| t.unwrap_or(FieldType::Float))
-                .collect(),
-        ))
+        Ok((partitions, out))
     }
 
     /// The type this core knows `shard` holds for a field, without asking anyone.
@@ -449,8 +452,8 @@ impl Engine {
     async fn register_local(
         &self,
         shard: &ShardRef,
-        fields: &[(FieldKey, FieldType)],
-    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
+        fields: &[FieldRequest],
+    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
         let registered = || {
             self.registries
                 .borrow()
@@ -470,8 +473,8 @@ impl Engine {
     fn register_in(
         &self,
         shard: &ShardRef,
-        fields: &[(FieldKey, FieldType)],
-    ) -> Result<(u32, Vec<FieldType>), RegisterError> {
+        fields: &[FieldRequest],
+    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
             Some(p) => *p,

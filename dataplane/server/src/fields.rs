@@ -17,6 +17,10 @@ use tessera_storage::batch::FieldType;
 /// name unescaped.
 pub type FieldKey = (Box<[u8]>, Box<[u8]>);
 
+/// A field to register with its type and the index of the point (of the request) that
+/// brought it.
+pub type FieldRequest = (FieldKey, FieldType, u32);
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("field registry {path}: {reason}")]
 pub struct FieldsError {
@@ -129,45 +133,52 @@ impl ShardFields {
     }
 
     /// Registers the fields not known yet and returns, for each requested field, the type
-    /// the shard holds (which may differ from the one requested: a conflict).
-    ///
-    /// The new fields are recorded even when the request then fails with
-    /// [`RegisterError::Conflict`], as influxd records them.
+    /// the shard holds after the request (`None`: still unknown). Each field names the
+    /// point it came from, and the points are validated in order as influxd validates a
+    /// write: a point with a field held with another type (or brought so by an earlier
+    /// point) is dropped and registers none of its new fields; the new fields of the other
+    /// points are registered at once, so later points see them.
     pub fn register(
         &mut self,
-        fields: &[(FieldKey, FieldType)],
-    ) -> Result<Vec<FieldType>, RegisterError> {
-        let mut out = Vec::with_capacity(fields.len());
+        fields: &[FieldRequest],
+    ) -> Result<Vec<Option<FieldType>>, RegisterError> {
         let mut record = Vec::new();
-        let mut added: Vec<(FieldKey, FieldType)> = Vec::new();
-        let mut conflict = false;
-        for (key, t) in fields {
-            match self.types.get(key) {
-                Some(existing) => out.push(*existing),
-                None => {
-                    if let Some((_, first)) = added.iter().find(|(k, _)| k == key) {
-                        if first != t {
-                            conflict = true;
-                        }
-                        out.push(*first);
-                        continue;
+        let mut added: HashMap<FieldKey, FieldType> = HashMap::new();
+        let mut at = 0;
+        while at < fields.len() {
+            let point = fields[at].2;
+            let end = at + fields[at..].iter().take_while(|f| f.2 == point).count();
+            let mut local: Vec<(&FieldKey, FieldType)> = Vec::new();
+            let mut valid = true;
+            for (key, t, _) in &fields[at..end] {
+                match self.types.get(key).or_else(|| added.get(key)) {
+                    Some(h) if h != t => {
+                        valid = false;
+                        break;
                     }
-                    encode(&key.0, &key.1, *t, &mut record);
-                    added.push((key.clone(), *t));
-                    out.push(*t);
+                    Some(_) => {}
+                    // (A field given twice in the point keeps its first type; the point
+                    // is then dropped by the writer, its fields registered all the same.)
+                    None if local.iter().any(|(k, _)| *k == key) => {}
+                    None => local.push((key, *t)),
                 }
             }
+            if valid {
+                for (key, t) in local {
+                    encode(&key.0, &key.1, t, &mut record);
+                    added.insert(key.clone(), t);
+                }
+            }
+            at = end;
         }
         if !record.is_empty() {
             self.append(&record)?;
-            for (k, t) in added {
-                self.types.insert(k, t);
-            }
+            self.types.extend(added);
         }
-        if conflict {
-            return Err(RegisterError::Conflict);
-        }
-        Ok(out)
+        Ok(fields
+            .iter()
+            .map(|(key, _, _)| self.types.get(key).copied())
+            .collect())
     }
 
     /// Forgets every field of `measurement` (escaped), durably, as influxd does on DROP
@@ -233,15 +244,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut r = ShardFields::load(dir.path()).unwrap();
         r.register(&[
-            (key("cpu", "a"), FieldType::Float),
-            (key("mem", "a"), FieldType::Float),
+            (key("cpu", "a"), FieldType::Float, 0),
+            (key("mem", "a"), FieldType::Float, 1),
         ])
         .unwrap();
         assert!(r.forget(b"cpu").unwrap());
         assert!(!r.forget(b"cpu").unwrap());
         assert_eq!(
-            r.register(&[(key("cpu", "a"), FieldType::String)]).unwrap(),
-            vec![FieldType::String]
+            r.register(&[(key("cpu", "a"), FieldType::String, 0)])
+                .unwrap(),
+            vec![Some(FieldType::String)]
         );
         let r = ShardFields::load(dir.path()).unwrap();
         let mut all: Vec<_> = r.all().map(|(k, t)| (k.clone(), *t)).collect();
@@ -259,27 +271,57 @@ mod tests {
     fn first_type_wins_and_persists() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = ShardFields::load(dir.path()).unwrap();
-        // A new field with two types in one request fails it, but stays registered.
-        assert!(matches!(
+        // Points are validated in order: the first type of a new field wins and a later
+        // point with another type registers nothing.
+        assert_eq!(
             r.register(&[
-                (key("cpu", "v"), FieldType::Float),
-                (key("cpu", "v"), FieldType::Integer),
-                (key("cpu", "s"), FieldType::String),
-            ]),
-            Err(RegisterError::Conflict)
-        ));
+                (key("cpu", "v"), FieldType::Float, 0),
+                (key("cpu", "v"), FieldType::Integer, 1),
+                (key("cpu", "s"), FieldType::String, 1),
+                (key("cpu", "s"), FieldType::String, 2),
+            ])
+            .unwrap(),
+            vec![
+                Some(FieldType::Float),
+                Some(FieldType::Float),
+                Some(FieldType::String),
+                Some(FieldType::String)
+            ]
+        );
         let mut r = ShardFields::load(dir.path()).unwrap();
         assert_eq!(
-            r.register(&[(key("cpu", "v"), FieldType::Boolean)])
+            r.register(&[(key("cpu", "v"), FieldType::Boolean, 0)])
                 .unwrap(),
-            vec![FieldType::Float]
+            vec![Some(FieldType::Float)]
         );
         assert_eq!(r.all().count(), 2);
+        // A field twice in one point with two types keeps the first (the writer then
+        // drops the point).
+        assert_eq!(
+            r.register(&[
+                (key("cpu", "w"), FieldType::Float, 0),
+                (key("cpu", "w"), FieldType::Integer, 0),
+            ])
+            .unwrap(),
+            vec![Some(FieldType::Float), Some(FieldType::Float)]
+        );
+        // A point conflicting with a held field registers none of its new fields; another
+        // point's are registered.
+        assert_eq!(
+            r.register(&[
+                (key("cpu", "n"), FieldType::Integer, 0),
+                (key("cpu", "v"), FieldType::String, 0),
+                (key("cpu", "m"), FieldType::Integer, 1),
+            ])
+            .unwrap(),
+            vec![None, Some(FieldType::Float), Some(FieldType::Integer)]
+        );
+        assert_eq!(r.all().count(), 4);
         // A torn tail is ignored.
         let path = dir.path().join("fields.log");
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2]);
         std::fs::write(&path, bytes).unwrap();
-        assert_eq!(ShardFields::load(dir.path()).unwrap().all().count(), 2);
+        assert_eq!(ShardFields::load(dir.path()).unwrap().all().count(), 4);
     }
 }

@@ -19,7 +19,7 @@ use tessera_storage::batch::{measurement_of, BatchBuilder, FieldType, Value};
 
 use crate::cluster::Consistency;
 use crate::engine::ShardRef;
-use crate::fields::{FieldKey, RegisterError};
+use crate::fields::{FieldRequest, RegisterError};
 use crate::handlers::{error_json, Ctx};
 use crate::http::{Request, Response};
 use crate::meta_sync::ExecuteError;
@@ -234,8 +234,9 @@ pub async fn write_lines(
                 let m = measurement_of(&key_buf);
                 let mut unknown = false;
                 let mut conflict = None;
-                // A point with a conflicting field is dropped and registers none of its
-                // new fields (as in influxd).
+                // A point with a field held with another type is dropped and registers
+                // none of its new fields (as in influxd); one with new fields waits for
+                // their registration (see `ShardFields::register`).
                 for (name, (v, _)) in fields.clone() {
                     match ctx.engine.known_field(shard.id, m, &name) {
                         None => unknown = true,
@@ -245,6 +246,14 @@ pub async fn write_lines(
                         }
                         Some(_) => {}
                     }
+                }
+                if conflict.is_none() && !unknown {
+                    // (The same field twice in the point with two types.)
+                    conflict = point_conflict(
+                        m,
+                        fields.clone().map(|(n, (v, _))| (n, v.field_type())),
+                        |name| ctx.engine.known_field(shard.id, m, name),
+                    );
                 }
                 if !unknown || conflict.is_some() {
                     if let Some(c) = conflict {
@@ -283,27 +292,18 @@ pub async fn write_lines(
             retention_policy: Arc::from(rp_name.as_str()),
             id: shard_id,
         };
-        let mut request: Vec<(FieldKey, FieldType)> = Vec::new();
-        for d in deferred.iter().filter(|d| d.shard == shard_id) {
+        // Every field of every point, with the point's index: the home core registers
+        // the new fields of the points that conflict with nothing it holds.
+        let mut request: Vec<FieldRequest> = Vec::new();
+        for (point, d) in deferred.iter().filter(|d| d.shard == shard_id).enumerate() {
             let m = measurement_of(&d.key);
-            // A point that conflicts with a field already held registers nothing.
-            if d.fields.iter().any(|(name, v)| {
-                ctx.engine
-                    .known_field(shard_id, m, name)
-                    .is_some_and(|held| held != v.as_value().field_type())
-            }) {
-                continue;
-            }
+            let point = u32::try_from(point).unwrap_or(u32::MAX);
             for (name, v) in &d.fields {
-                if !request
-                    .iter()
-                    .any(|((rm, rf), _)| **rm == *m && **rf == **name)
-                {
-                    request.push((
-                        (m.into(), name.as_slice().into()),
-                        v.as_value().field_type(),
-                    ));
-                }
+                request.push((
+                    (m.into(), name.as_slice().into()),
+                    v.as_value().field_type(),
+                    point,
+                ));
             }
         }
         let (partitions, _) = match ctx.engine.field_types(&shard, request).await {
@@ -314,11 +314,13 @@ pub async fn write_lines(
         };
         for d in deferred.iter().filter(|d| d.shard == shard_id) {
             let m = measurement_of(&d.key);
-            let conflict = d.fields.iter().find_map(|(name, v)| {
-                let held = ctx.engine.known_field(shard_id, m, name)?;
-                (held != v.as_value().field_type())
-                    .then(|| conflict_text(name, m, v.as_value().field_type(), held))
-            });
+            let conflict = point_conflict(
+                m,
+                d.fields
+                    .iter()
+                    .map(|(name, v)| (name.as_slice(), v.as_value().field_type())),
+                |name| ctx.engine.known_field(shard_id, m, name),
+            );
             if let Some(c) = conflict {
                 drops.add(|| c);
                 continue;
@@ -425,27 +427,16 @@ pub async fn apply_shard(
         id: shard_id,
     };
     // The fields of the batch this core does not know yet, registered in one round trip.
-    let mut request: Vec<(FieldKey, FieldType)> = Vec::new();
+    let mut request: Vec<FieldRequest> = Vec::new();
     let mut bad = None;
+    let mut point = 0u32;
     let decoded = tessera_storage::batch::for_each_point(batch, |p| {
         let m = measurement_of(p.series_key);
-        // A point that conflicts with a field already held registers nothing.
-        if p.fields.iter().any(|(name, v)| {
-            ctx.engine
-                .known_field(shard_id, m, name)
-                .is_some_and(|held| held != v.field_type())
-        }) {
-            return;
-        }
+        // Every field with its point's index (see `FieldRequest`).
         for (name, v) in &p.fields {
-            if ctx.engine.known_field(shard_id, m, name).is_none()
-                && !request
-                    .iter()
-                    .any(|((rm, rf), _)| **rm == *m && **rf == **name)
-            {
-                request.push(((m.into(), (*name).into()), v.field_type()));
-            }
+            request.push(((m.into(), (*name).into()), v.field_type(), point));
         }
+        point = point.saturating_add(1);
         if p.fields.is_empty() && bad.is_none() {
             bad = Some("point without fields".to_string());
         }
@@ -456,8 +447,11 @@ pub async fn apply_shard(
     if let Some(b) = bad {
         return Err((400, b));
     }
+    let all_known = request
+        .iter()
+        .all(|((m, f), _, _)| ctx.engine.known_field(shard_id, m, f).is_some());
     let partitions = match ctx.engine.known_partitions(shard_id) {
-        Some(p) if request.is_empty() => p,
+        Some(p) if all_known => p,
         _ => match ctx.engine.field_types(&shard, request).await {
             Ok((p, _)) => p,
             Err(e @ RegisterError::Conflict) => return Err((400, e.to_string())),
@@ -469,10 +463,11 @@ pub async fn apply_shard(
     let mut failure = None;
     tessera_storage::batch::for_each_point(batch, |p| {
         let m = measurement_of(p.series_key);
-        let conflict = p.fields.iter().find_map(|(name, v)| {
-            let held = ctx.engine.known_field(shard_id, m, name)?;
-            (held != v.field_type()).then(|| conflict_text(name, m, v.field_type(), held))
-        });
+        let conflict = point_conflict(
+            m,
+            p.fields.iter().map(|(name, v)| (*name, v.field_type())),
+            |name| ctx.engine.known_field(shard_id, m, name),
+        );
         if let Some(c) = conflict {
             drops.add(|| c);
             return;
@@ -653,6 +648,30 @@ fn convert<'a>(v: &FieldValue<'a>) -> (Value<'a>, Option<Vec<u8>>) {
             std::borrow::Cow::Owned(o) => (Value::Str(&[]), Some(o)),
         },
     }
+}
+
+/// influxd's validation of one point: its first field whose type differs from the one
+/// the shard holds (`held`) or from the same field earlier in the point.
+fn point_conflict<N: AsRef<[u8]>>(
+    measurement: &[u8],
+    fields: impl Iterator<Item = (N, FieldType)>,
+    held: impl Fn(&[u8]) -> Option<FieldType>,
+) -> Option<String> {
+    let mut given: Vec<(N, FieldType)> = Vec::new();
+    for (name, t) in fields {
+        let h = held(name.as_ref()).or_else(|| {
+            given
+                .iter()
+                .find(|(n, _)| n.as_ref() == name.as_ref())
+                .map(|(_, t)| *t)
+        });
+        match h {
+            Some(h) if h != t => return Some(conflict_text(name.as_ref(), measurement, t, h)),
+            Some(_) => {}
+            None => given.push((name, t)),
+        }
+    }
+    None
 }
 
 fn conflict_text(field: &[u8], measurement: &[u8], given: FieldType, held: FieldType) -> String {
