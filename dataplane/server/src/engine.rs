@@ -17,6 +17,9 @@ use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
 use crate::fields::{FieldRequest, FieldsError, RegisterError, ShardFields};
+
+/// A shard's partition count and, per requested field, the type it holds (if any).
+pub type Registered = (u32, Vec<Option<FieldType>>);
 use crate::router;
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -52,7 +55,7 @@ pub enum CoreMsg {
     RegisterFields {
         shard: ShardRef,
         fields: Vec<FieldRequest>,
-        reply: flume::Sender<Result<(u32, Vec<Option<FieldType>>), RegisterError>>,
+        reply: flume::Sender<Result<Registered, RegisterError>>,
     },
     /// A query's work on this core's partitions of some shards.
     Scatter(crate::scatter::ScatterMsg),
@@ -285,7 +288,7 @@ impl Engine {
         self: &Rc<Self>,
         shard: &ShardRef,
         fields: Vec<FieldRequest>,
-    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
+    ) -> Result<Registered, RegisterError> {
         let gone = |core: usize| {
             RegisterError::Failed(FieldsError {
                 path: String::new(),
@@ -453,7 +456,7 @@ impl Engine {
         &self,
         shard: &ShardRef,
         fields: &[FieldRequest],
-    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
+    ) -> Result<Registered, RegisterError> {
         let registered = || {
             self.registries
                 .borrow()
@@ -474,7 +477,7 @@ impl Engine {
         &self,
         shard: &ShardRef,
         fields: &[FieldRequest],
-    ) -> Result<(u32, Vec<Option<FieldType>>), RegisterError> {
+    ) -> Result<Registered, RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
             Some(p) => *p,

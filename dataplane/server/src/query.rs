@@ -342,7 +342,7 @@ fn warn_get(
 }
 
 /// After statement `failed` of `n` failed (the answer not chunked).
-fn not_executed(results: &mut Vec<StatementResult>, failed: usize, n: usize) {
+fn not_executed(results: &mut [StatementResult], failed: usize, n: usize) {
     // influxd sends one "not executed" result per statement after the failed one, all
     // under the failed statement's id; merged into one answer they replace its error.
     if failed + 1 < n {
