@@ -13,7 +13,8 @@ transformations, top()/bottom()), `corpus` (db0 of tests/cases/query/dataset.lp,
 into both servers), `wide` (db0 again: math between aggregates, math functions, regex
 field keys, negated and mixed conditions, several sources, subqueries), `edges` (db0:
 relative and exact times, contradictory conditions, literals, several selectors, DISTINCT
-forms, several measurements, SHOW with WHERE/LIMIT). Ranges are bounded except where the generator means otherwise.
+forms, several measurements, SHOW with WHERE/LIMIT), `nested` (db0: subqueries two levels
+deep, inner fills and selectors, ranges on either level). Ranges are bounded except where the generator means otherwise.
 """
 import json
 import random
@@ -249,6 +250,38 @@ def gen_corpus_edges():
     return s
 
 
+def gen_corpus_nested():
+    """Subqueries over db0 in depth: two levels, inner fills, inner selectors under outer
+    raw and aggregate statements, time ranges on one, both or neither level, tz()."""
+    r_in = random.choice(["", " AND " + random.choice(R3), " AND time >= '2023-01-01T00:07:00Z' AND time < '2023-01-01T00:53:00Z'"])
+    r_out = random.choice(["", " WHERE " + random.choice(R3), " WHERE time > '2023-01-01T00:12:30Z' AND time < '2023-01-01T01:12:30Z'"])
+    host = random.choice(["host =~ /host_[abc]/", "region = 'us-east'", "host = 'host_d'", "usage_user > 25"])
+    inner = random.choice([
+        f"SELECT mean(usage_user) AS u FROM cpu WHERE {host}{r_in} GROUP BY time(10m), host fill({random.choice(['none', 'null', '0', 'previous', 'linear'])})",
+        f"SELECT max(usage_user) AS u, host FROM cpu WHERE {host}{r_in} GROUP BY time(15m)",
+        f"SELECT usage_user AS u FROM cpu WHERE {host}{r_in}",
+        f"SELECT first(usage_user) AS u FROM cpu WHERE {host}{r_in} GROUP BY host",
+        f"SELECT difference(mean(usage_user)) AS u FROM cpu WHERE {host}{r_in} GROUP BY time(10m), host",
+        f"SELECT u FROM (SELECT max(usage_user) AS u FROM cpu WHERE {host}{r_in} GROUP BY time(5m), host) WHERE u > 30",
+        f"SELECT mean(u) AS u FROM (SELECT usage_user AS u FROM cpu WHERE {host}{r_in}) GROUP BY time(20m)",
+        f"SELECT cumulative_sum(u) AS u FROM (SELECT sum(usage_user) AS u FROM cpu WHERE {host}{r_in} GROUP BY time(10m))",
+    ])
+    outer = random.choice(["u", "max(u)", "mean(u)", "count(u)", "sum(u), min(u)", "last(u)", "top(u, 2)", "derivative(mean(u), 10m)", "spread(u)", "u * 2"])
+    s = f"SELECT {outer} FROM ({inner}){r_out}"
+    agg = "(" in outer and not outer.startswith("u ")
+    if agg and random.random() < 0.6:
+        s += " GROUP BY time(" + random.choice(["10m", "20m", "30m", "7m"]) + ")" + random.choice(["", ", host", ", *"])
+        if random.random() < 0.4: s += " fill(" + random.choice(["none", "0", "previous", "linear", "null"]) + ")"
+        if random.random() < 0.15: s += " tz('" + random.choice(["Asia/Kolkata", "America/New_York"]) + "')"
+    elif random.random() < 0.3:
+        s += " GROUP BY " + random.choice(["host", "*"])
+    if random.random() < 0.25: s += " ORDER BY time DESC"
+    if random.random() < 0.2: s += f" LIMIT {random.choice([1, 2, 4])}"
+    if random.random() < 0.1: s += f" OFFSET {random.choice([1, 2])}"
+    if random.random() < 0.1: s += f" SLIMIT {random.choice([1, 2])}"
+    return s
+
+
 def close(a,b):
     if isinstance(a,float) and isinstance(b,(int,float)) or isinstance(b,float) and isinstance(a,(int,float)):
         if a==b: return True
@@ -267,6 +300,7 @@ def main():
         "corpus": (gen_corpus_mixed, "db0"),
         "wide": (gen_corpus_wide, "db0"),
         "edges": (gen_corpus_edges, "db0"),
+        "nested": (gen_corpus_nested, "db0"),
     }[mode]
     diffs = 0
     for _ in range(n):
