@@ -1101,6 +1101,19 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
     Ok(out)
 }
 
+/// The values of the tags `names` (empty for a tag the series does not have).
+pub fn tag_values(tags: &[(String, String)], names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            tags.iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The frames an aggregate without GROUP BY time over subqueries never reads. influxd
 /// reduces each FROM item's stream on its own, its groups in order (descending under
 /// ORDER BY time DESC); a point before the range's start (an inner window labelled before
@@ -1114,17 +1127,7 @@ fn cut_groups(
 ) -> std::collections::HashSet<usize> {
     let group_of = |f: &Frame| GroupKey {
         measurement: f.measurement.clone(),
-        tags: plan
-            .group_tags
-            .iter()
-            .map(|t| {
-                f.tags
-                    .iter()
-                    .find(|(k, _)| k == t)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            })
-            .collect(),
+        tags: tag_values(&f.tags, &plan.group_tags),
     };
     let read = |f: &Frame| {
         plan.measurements.contains(&f.measurement) && !skip_series(cond, &f.measurement, &f.tags)

@@ -2000,17 +2000,10 @@ fn limit_in_outer_groups(
         _ => 0,
     };
     let group_of = |s: &Series| -> (String, Vec<String>) {
-        let tags = outer_dims
-            .iter()
-            .map(|d| {
-                s.tags
-                    .iter()
-                    .find(|(k, _)| k == d)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            })
-            .collect();
-        (s.name.clone(), tags)
+        (
+            s.name.clone(),
+            tessera_query::exec::tag_values(&s.tags, outer_dims),
+        )
     };
     // (Each series keeps its place in the answer.)
     // (measurement, outer tag values) → (place in the answer, series).
