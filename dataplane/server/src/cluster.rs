@@ -310,7 +310,7 @@ pub async fn settle(
     owners_of: &ahash::AHashMap<u64, Vec<NodeId>>,
     local_failed: ahash::AHashMap<u64, String>,
     remote: Vec<RemoteWrite>,
-    drop: &mut dyn FnMut(String, usize),
+    drop: &mut dyn FnMut(u64, String, usize),
 ) -> Result<(), (u16, String)> {
     let mut by_shard: ahash::AHashMap<u64, Vec<RemoteWrite>> = Default::default();
     for r in remote {
@@ -344,7 +344,7 @@ pub async fn settle(
                 Ok(Response::Written { dropped, reason }) => {
                     ok += 1;
                     if !dropped_reported && dropped > 0 {
-                        drop(reason.unwrap_or_default(), dropped as usize);
+                        drop(*shard, reason.unwrap_or_default(), dropped as usize);
                     }
                     dropped_reported = true;
                     false

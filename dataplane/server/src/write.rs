@@ -139,7 +139,7 @@ pub async fn write_lines(
         .collect();
     let mut parse_errors: Vec<String> = Vec::new();
     let mut dropped_retention = 0usize;
-    // Points the shard refuses (InfluxDB's `PartialWriteError`): the first reason and a count.
+    // Points their shards refuse (InfluxDB's `PartialWriteError`).
     let mut drops = Drops::default();
     let mut out = Batches::default();
     // Points whose fields this core has not seen in their shard yet wait for one
@@ -169,26 +169,6 @@ pub async fn write_lines(
             dropped_retention += 1;
             continue;
         }
-        // influxd refuses `time` as a tag key, and as the only field (other fields stay,
-        // without it).
-        if line.tags.iter().any(|(k, _)| &*k.unescaped() == b"time") {
-            drops.add(|| {
-                format!(
-                    "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
-                    String::from_utf8_lossy(&line.measurement.unescaped())
-                )
-            });
-            continue;
-        }
-        if line.fields.iter().all(|(k, _)| &*k.unescaped() == b"time") {
-            drops.add(|| {
-                format!(
-                    "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
-                    String::from_utf8_lossy(&line.measurement.unescaped())
-                )
-            });
-            continue;
-        }
         key_buf.clear();
         tessera_lineproto::series_key(&line, &mut key_buf);
         let gi = if groups.get(last_group).is_some_and(|g| g.contains(ts)) {
@@ -205,6 +185,26 @@ pub async fn write_lines(
             return Err((500, format!("shard group {} has no shards", group.id)));
         }
         let shard = &group.shards[router::shard_index(&key_buf, group.shards.len())];
+        // influxd refuses `time` as a tag key, and as the only field (other fields stay,
+        // without it), in the shard the point maps to.
+        if line.tags.iter().any(|(k, _)| &*k.unescaped() == b"time") {
+            drops.add(shard.id, || {
+                format!(
+                    "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
+                    String::from_utf8_lossy(&line.measurement.unescaped())
+                )
+            });
+            continue;
+        }
+        if line.fields.iter().all(|(k, _)| &*k.unescaped() == b"time") {
+            drops.add(shard.id, || {
+                format!(
+                    "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
+                    String::from_utf8_lossy(&line.measurement.unescaped())
+                )
+            });
+            continue;
+        }
         let fields = line
             .fields
             .iter()
@@ -257,7 +257,7 @@ pub async fn write_lines(
                 }
                 if !unknown || conflict.is_some() {
                     if let Some(c) = conflict {
-                        drops.add(|| c);
+                        drops.add(shard.id, || c);
                     } else {
                         out.add(shard.id, db, &rp_name, partitions, &key_buf, ts, fields)
                             .map_err(|e| (400, e))?;
@@ -322,7 +322,7 @@ pub async fn write_lines(
                 |name| ctx.engine.known_field(shard_id, m, name),
             );
             if let Some(c) = conflict {
-                drops.add(|| c);
+                drops.add(shard_id, || c);
                 continue;
             }
             let fields = d.fields.iter().map(|(n, v)| {
@@ -350,12 +350,12 @@ pub async fn write_lines(
         &owners_of,
         local_failed,
         remote_results,
-        &mut |reason, count| drops.add_many(reason, count),
+        &mut |shard, reason, count| drops.add_many(shard, reason, count),
     )
     .await;
     crate::stats::count_write(
         parsed,
-        drops.count + dropped_retention,
+        drops.total() + dropped_retention,
         settled.is_err(),
         from_http,
     );
@@ -363,11 +363,8 @@ pub async fn write_lines(
 
     // influxd reports the shards' write error first, then points beyond the retention
     // policy, and lines that did not parse only when the write itself went through.
-    if let Some(reason) = drops.reason {
-        return Ok(Some(format!(
-            "partial write: {reason} dropped={}",
-            drops.count
-        )));
+    if let Some((reason, count)) = drops.first() {
+        return Ok(Some(format!("partial write: {reason} dropped={count}")));
     }
     if dropped_retention > 0 {
         return Ok(Some(format!(
@@ -469,7 +466,7 @@ pub async fn apply_shard(
             |name| ctx.engine.known_field(shard_id, m, name),
         );
         if let Some(c) = conflict {
-            drops.add(|| c);
+            drops.add(shard_id, || c);
             return;
         }
         let fields = p
@@ -497,29 +494,43 @@ pub async fn apply_shard(
     if let Some(e) = Batches::failures(writes).await.remove(&shard_id) {
         return Err((500, e));
     }
-    Ok((drops.count as u64, drops.reason))
+    Ok((
+        drops.total() as u64,
+        drops.first().map(|(reason, _)| reason.to_string()),
+    ))
 }
 
-/// Points refused by the shard: how many, and the first reason.
+/// Points refused by their shards (InfluxDB's `PartialWriteError`), per shard.
 #[derive(Default)]
 struct Drops {
-    count: usize,
-    reason: Option<String>,
+    /// Per shard, in the order of their first drop: the first reason and a count.
+    shards: Vec<(u64, String, usize)>,
 }
 
 impl Drops {
-    fn add(&mut self, reason: impl FnOnce() -> String) {
-        self.count += 1;
-        if self.reason.is_none() {
-            self.reason = Some(reason());
+    fn add(&mut self, shard: u64, reason: impl FnOnce() -> String) {
+        match self.shards.iter_mut().find(|(s, _, _)| *s == shard) {
+            Some(e) => e.2 += 1,
+            None => self.shards.push((shard, reason(), 1)),
         }
     }
 
-    fn add_many(&mut self, reason: String, count: usize) {
-        self.count += count;
-        if self.reason.is_none() {
-            self.reason = Some(reason);
+    fn add_many(&mut self, shard: u64, reason: String, count: usize) {
+        match self.shards.iter_mut().find(|(s, _, _)| *s == shard) {
+            Some(e) => e.2 += count,
+            None => self.shards.push((shard, reason, count)),
         }
+    }
+
+    fn total(&self) -> usize {
+        self.shards.iter().map(|(_, _, n)| n).sum()
+    }
+
+    /// What influxd answers: one shard's error (the one whose write failed first: a race
+    /// between its shards' writes; here the first shard that dropped a point) with that
+    /// shard's count.
+    fn first(&self) -> Option<(&str, usize)> {
+        self.shards.first().map(|(_, r, n)| (r.as_str(), *n))
     }
 }
 
@@ -734,5 +745,22 @@ async fn create_group(ctx: &Ctx, db: &str, rp: &str, ts: i64) -> Result<ShardGro
         },
         Err(ExecuteError::Refused(m)) => Err((500, m)),
         Err(e) => Err((500, e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_answer_one_shards_reason_and_count() {
+        let mut d = Drops::default();
+        d.add(7, || "a".into());
+        d.add(9, || "b".into());
+        d.add(7, || "c".into());
+        d.add_many(9, "d".into(), 3);
+        assert_eq!(d.first(), Some(("a", 2)));
+        assert_eq!(d.total(), 6);
+        assert_eq!(Drops::default().first(), None);
     }
 }
