@@ -680,14 +680,7 @@ pub fn shard_range(stmt: &SelectStatement, range: TimeRange) -> TimeRange {
     let Some(every) = every else {
         return range;
     };
-    let mut back = false;
-    for f in &stmt.fields {
-        f.expr.walk(&mut |e| {
-            if let Expr::Call { name, .. } = e {
-                back |= reads_back(name);
-            }
-        });
-    }
+    let back = statement_reads_back(stmt);
     let descending = stmt.sort_fields.first().is_some_and(|s| !s.ascending);
     let mut r = range;
     if back && !descending && range.has_min() {
@@ -698,7 +691,20 @@ pub fn shard_range(stmt: &SelectStatement, range: TimeRange) -> TimeRange {
     r
 }
 
-pub fn reads_back(name: &str) -> bool {
+/// Whether a call of the statement's fields reads back ([`reads_back`]).
+pub fn statement_reads_back(stmt: &SelectStatement) -> bool {
+    let mut back = false;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            if let Expr::Call { name, .. } = e {
+                back |= reads_back(name);
+            }
+        });
+    }
+    back
+}
+
+pub(crate) fn reads_back(name: &str) -> bool {
     matches!(
         name,
         "derivative"

@@ -17,10 +17,10 @@ use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
 use crate::fields::{FieldRequest, FieldsError, RegisterError, ShardFields};
+use crate::router;
 
 /// A shard's partition count and, per requested field, the type it holds (if any).
 pub type Registered = (u32, Vec<Option<FieldType>>);
-use crate::router;
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 /// Field types of one shard as a core knows them: measurement → field → type.

@@ -31,10 +31,6 @@ pub struct FieldsError {
 /// Why a registration failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RegisterError {
-    /// One request brought a field new to the shard with two types; influxd refuses the
-    /// whole write then (`{"error":"field type conflict"}`, 400).
-    #[error("field type conflict")]
-    Conflict,
     #[error(transparent)]
     Failed(#[from] FieldsError),
 }

@@ -847,15 +847,7 @@ async fn prepare(
     if let Some(every) = inner.and_then(|c| c.every) {
         // A raw transformation of an inner statement reads back by the inherited
         // interval (`SelectPlan::as_inner`).
-        let mut back = false;
-        for f in &stmt.fields {
-            f.expr.walk(&mut |e| {
-                if let tessera_influxql::Expr::Call { name, .. } = e {
-                    back |= tessera_query::plan::reads_back(name);
-                }
-            });
-        }
-        if back && group_interval(stmt, now).is_none() {
+        if tessera_query::plan::statement_reads_back(stmt) && group_interval(stmt, now).is_none() {
             read.min = read.min.saturating_sub(every);
             read.max = read.max.saturating_add(every);
         }

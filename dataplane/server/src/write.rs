@@ -19,7 +19,7 @@ use tessera_storage::batch::{measurement_of, BatchBuilder, FieldType, Value};
 
 use crate::cluster::Consistency;
 use crate::engine::ShardRef;
-use crate::fields::{FieldRequest, RegisterError};
+use crate::fields::FieldRequest;
 use crate::handlers::{error_json, Ctx};
 use crate::http::{Request, Response};
 use crate::meta_sync::ExecuteError;
@@ -308,8 +308,6 @@ pub async fn write_lines(
         }
         let (partitions, _) = match ctx.engine.field_types(&shard, request).await {
             Ok(r) => r,
-            // A new field with two types in this request: influxd writes none of it.
-            Err(e @ RegisterError::Conflict) => return Err((400, e.to_string())),
             Err(e) => return Err((500, e.to_string())),
         };
         for d in deferred.iter().filter(|d| d.shard == shard_id) {
@@ -451,7 +449,6 @@ pub async fn apply_shard(
         Some(p) if all_known => p,
         _ => match ctx.engine.field_types(&shard, request).await {
             Ok((p, _)) => p,
-            Err(e @ RegisterError::Conflict) => return Err((400, e.to_string())),
             Err(e) => return Err((500, e.to_string())),
         },
     };

@@ -21,17 +21,16 @@ fn order_by_value(k: &Kept) -> Vec<usize> {
         Values::F(v) => by_pairs(v),
         Values::I(v) => by_pairs(v),
         Values::U(v) => by_pairs(v),
-        Values::S(v) => {
-            let mut idx: Vec<usize> = (0..k.len()).collect();
-            gosort::sort_by(&mut idx, |&a, &b| v[a] < v[b]);
-            idx
-        }
-        Values::B(v) => {
-            let mut idx: Vec<usize> = (0..k.len()).collect();
-            gosort::sort_by(&mut idx, |&a, &b| !v[a] & v[b]);
-            idx
-        }
+        Values::S(v) => by_index(v.len(), |a, b| v[a] < v[b]),
+        Values::B(v) => by_index(v.len(), |a, b| !v[a] & v[b]),
     }
+}
+
+/// The indices `0..n` sorted with `less` on indices.
+fn by_index(n: usize, mut less: impl FnMut(usize, usize) -> bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    gosort::sort_by(&mut idx, |&a, &b| less(a, b));
+    idx
 }
 
 pub(crate) fn median(k: &Kept) -> Option<Value> {
