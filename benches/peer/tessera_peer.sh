@@ -12,7 +12,8 @@
 # node identity), metanode/ (the meta node), *.toml, *.log, *.pid.
 # Environment: TESSERA_BIN [target/release] where influxd and influxd-meta are;
 # META_PORT [PORT+100] (raft on META_PORT-2); RPC_PORT [PORT+2]; LOG_LEVEL [warn];
-# SNAPSHOT_COLD [10s]; FULL_COLD [30s]; NICE [0]; READY_TIMEOUT [60]; EXTRA_TOML (appended
+# SNAPSHOT_COLD [10s]; FULL_COLD [30s]; NICE [0]; READY_TIMEOUT [60]; DATA_TOML (lines
+# added to the data node's [data] table, e.g. 'max-cores = 1'); EXTRA_TOML (appended
 # to the data node's config, e.g. $'[cluster]\n  chunked-slice-points = 100').
 set -euo pipefail
 
@@ -68,6 +69,7 @@ bind-address = "127.0.0.1:$RPC"
   wal-dir = "$DIR/wal"
   cache-snapshot-write-cold-duration = "${SNAPSHOT_COLD:-10s}"
   compact-full-write-cold-duration = "${FULL_COLD:-30s}"
+${DATA_TOML:-}
 [hinted-handoff]
   dir = "$DIR/hh"
 [http]

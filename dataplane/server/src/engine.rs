@@ -6,7 +6,7 @@
 //! At start every core scans the shard directories and opens the partitions that map to it
 //! under the current core count.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
+use crate::catalog::{Catalogs, CoreCatalog};
 use crate::fields::{FieldRequest, FieldsError, RegisterError, ShardFields};
 use crate::router;
 
@@ -133,6 +134,10 @@ pub struct Engine {
     known_partitions: RefCell<HashMap<u64, u32>>,
     /// Serialises partition opening per key (one open at a time on this core).
     opening: RefCell<std::collections::HashSet<(u64, u32)>>,
+    /// Every core's published index catalog (see [`crate::catalog`]).
+    pub catalogs: Arc<Catalogs>,
+    /// When this core last built its catalog, and what that cost.
+    catalog_built: Cell<Option<(std::time::Instant, std::time::Duration)>>,
 }
 
 impl Engine {
@@ -141,12 +146,15 @@ impl Engine {
         cores: usize,
         cfg: EngineConfig,
         mesh: Vec<flume::Sender<CoreMsg>>,
+        catalogs: Arc<Catalogs>,
     ) -> Rc<Engine> {
         Rc::new(Engine {
             core,
             cores,
             cfg,
             mesh,
+            catalogs,
+            catalog_built: Cell::new(None),
             partitions: RefCell::new(HashMap::new()),
             shard_refs: RefCell::new(HashMap::new()),
             registries: RefCell::new(HashMap::new()),
@@ -172,6 +180,37 @@ impl Engine {
         if open > 0 {
             tracing::info!(core = self.core, partitions = open, "opened partitions");
         }
+        self.refresh_catalog();
+    }
+
+    /// Marks this core's catalog out of date: its indexes changed what they list (or a
+    /// partition opened or went). Called before the request that did so is answered.
+    pub fn catalog_changed(&self) {
+        self.catalogs.bump(self.core);
+    }
+
+    /// Publishes this core's catalog again if it is out of date, unless the last build was
+    /// so recent that building now would take more than a twentieth of the core's time
+    /// (under a stream of new series, queries then ask this core as without catalogs).
+    pub fn refresh_catalog(&self) {
+        let epoch = self.catalogs.epoch(self.core);
+        if self.catalogs.published_epoch(self.core) == Some(epoch) {
+            return;
+        }
+        if let Some((at, cost)) = self.catalog_built.get() {
+            if at.elapsed() < cost * 20 {
+                return;
+            }
+        }
+        let start = std::time::Instant::now();
+        let parts = self.open_partitions();
+        let indexes: Vec<(u64, std::cell::Ref<'_, tessera_storage::index::SeriesIndex>)> =
+            parts.iter().map(|(s, _, p)| (s.id, p.index())).collect();
+        let catalog = CoreCatalog::build(epoch, indexes.iter().map(|(s, i)| (*s, &**i)));
+        drop(indexes);
+        self.catalogs.publish(self.core, catalog);
+        self.catalog_built
+            .set(Some((std::time::Instant::now(), start.elapsed())));
     }
 
     /// The partition, opened on first use.
@@ -209,6 +248,7 @@ impl Engine {
                 self.partitions
                     .borrow_mut()
                     .insert(key, Slot::Open(Rc::clone(&p)));
+                self.catalog_changed();
                 Ok(p)
             }
             Err(e) => {
@@ -278,7 +318,12 @@ impl Engine {
             .partition(shard, partition)
             .await
             .map_err(|e| e.to_string())?;
-        p.write(batch).await.map_err(|e| e.to_string())
+        let version = p.catalog_version();
+        let written = p.write(batch).await.map_err(|e| e.to_string());
+        if p.catalog_version() != version {
+            self.catalog_changed();
+        }
+        written
     }
 
     /// The shard's partition count and the types it holds for `fields`, registering new
@@ -580,6 +625,7 @@ impl Engine {
                 continue;
             };
             self.partitions.borrow_mut().retain(|(s, _), _| *s != id);
+            self.catalog_changed();
             self.known_fields.borrow_mut().remove(&id);
             self.known_partitions.borrow_mut().remove(&id);
             self.registries.borrow_mut().remove(&id);

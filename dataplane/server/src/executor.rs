@@ -82,6 +82,7 @@ pub fn start(
 ) -> (Vec<std::thread::JoinHandle<()>>, Result<(), ExecutorError>) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::new();
+    let catalogs = Arc::new(crate::catalog::Catalogs::new(setup.cpus.len()));
     for (core, ((cpu, events), inbox)) in setup
         .cpus
         .iter()
@@ -91,6 +92,7 @@ pub fn start(
         .enumerate()
     {
         let setup = setup.clone();
+        let catalogs = Arc::clone(&catalogs);
         let ready = ready_tx.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("core-{core}"))
@@ -101,7 +103,14 @@ pub fn start(
             .name(format!("core-{core}"))
             .stack_size(CORE_STACK)
             .spawn(move || match builder.make() {
-                Ok(ex) => ex.run(core_main(core, setup, events, inbox, ready.clone())),
+                Ok(ex) => ex.run(core_main(
+                    core,
+                    setup,
+                    catalogs,
+                    events,
+                    inbox,
+                    ready.clone(),
+                )),
                 Err(e) => {
                     let _ = ready.send(Err(ExecutorError::Spawn {
                         core,
@@ -135,6 +144,7 @@ pub fn start(
 async fn core_main(
     core: usize,
     setup: CoreSetup,
+    catalogs: Arc<crate::catalog::Catalogs>,
     events: flume::Receiver<CoreEvent>,
     inbox: flume::Receiver<CoreMsg>,
     ready: std::sync::mpsc::Sender<Result<(), ExecutorError>>,
@@ -154,6 +164,7 @@ async fn core_main(
         setup.cpus.len(),
         setup.engine.clone(),
         setup.mesh.clone(),
+        catalogs,
     );
     let mesh_task = glommio::spawn_local(Rc::clone(&engine).serve_mesh(inbox));
     engine.open_existing().await;

@@ -30,6 +30,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod catalog;
 pub mod chunked;
 pub mod cli;
 pub mod cluster;

@@ -13,6 +13,7 @@ use tessera_query::plan::SelectPlan;
 use tessera_query::QueryError;
 use tessera_storage::index::TagPredicate;
 
+use crate::catalog::CoreCatalog;
 use crate::engine::{CoreMsg, Engine};
 
 /// Which series an index request is about.
@@ -84,8 +85,36 @@ async fn ask_others<T>(
     engine: &Rc<Engine>,
     make: impl Fn(flume::Sender<T>) -> CoreMsg,
 ) -> Result<Vec<(usize, flume::Receiver<T>)>, QueryError> {
+    ask_cores(engine, other_cores(engine), make).await
+}
+
+/// Every core but this one.
+fn other_cores(engine: &Engine) -> Vec<usize> {
+    (0..engine.cores).filter(|c| *c != engine.core).collect()
+}
+
+/// The other cores, but those whose current catalog shows that `may_hold` is false
+/// there (see [`crate::catalog`]).
+fn cores_that_may(engine: &Engine, may_hold: impl Fn(&CoreCatalog) -> bool) -> Vec<usize> {
+    other_cores(engine)
+        .into_iter()
+        .filter(|c| {
+            engine
+                .catalogs
+                .current(*c)
+                .is_none_or(|catalog| may_hold(&catalog))
+        })
+        .collect()
+}
+
+/// Sends the message `make` builds to each of `cores`; the channels the answers come on.
+async fn ask_cores<T>(
+    engine: &Rc<Engine>,
+    cores: Vec<usize>,
+    make: impl Fn(flume::Sender<T>) -> CoreMsg,
+) -> Result<Vec<(usize, flume::Receiver<T>)>, QueryError> {
     let mut waits = Vec::new();
-    for core in (0..engine.cores).filter(|c| *c != engine.core) {
+    for core in cores {
         let (reply, rx) = flume::bounded(1);
         engine
             .send_to(core, make(reply))
@@ -124,6 +153,13 @@ async fn answer<T>(rx: flume::Receiver<T>) -> Result<T, QueryError> {
 }
 
 pub async fn serve(engine: &Rc<Engine>, m: ScatterMsg) {
+    serve_one(engine, m).await;
+    // A core is asked when its catalog was out of date (or it may hold what was asked
+    // for): it publishes a current one once it has answered.
+    engine.refresh_catalog();
+}
+
+async fn serve_one(engine: &Rc<Engine>, m: ScatterMsg) {
     match m {
         ScatterMsg::Select {
             plan,
@@ -291,7 +327,16 @@ pub async fn tags(
 ) -> Result<BTreeMap<String, BTreeSet<String>>, QueryError> {
     let measurements = measurements.map(Arc::new);
     let shards = Arc::new(shards);
-    let waits = ask_others(engine, |reply| {
+    // Cores with a current catalog are answered from it; the others are asked.
+    let mut known = Vec::new();
+    let mut ask = Vec::new();
+    for core in other_cores(engine) {
+        match engine.catalogs.current(core) {
+            Some(catalog) => known.push(catalog),
+            None => ask.push(core),
+        }
+    }
+    let waits = ask_cores(engine, ask, |reply| {
         CoreMsg::Scatter(ScatterMsg::Tags {
             measurements: measurements.clone(),
             shards: Arc::clone(&shards),
@@ -304,6 +349,13 @@ pub async fn tags(
         measurements.as_deref().map(|v| v.as_slice()),
         &shards,
     );
+    for catalog in known {
+        catalog.tags(
+            measurements.as_deref().map(|v| v.as_slice()),
+            &shards,
+            &mut out,
+        );
+    }
     for (_, rx) in waits {
         for (m, t) in answer(rx).await? {
             out.entry(m).or_default().extend(t);
@@ -472,7 +524,14 @@ pub async fn tag_values(
     let keys = Arc::new(keys);
     let condition = condition.map(Arc::new);
     let shards = Arc::new(shards);
-    let waits = ask_others(engine, |reply| {
+    let cores = cores_that_may(engine, |catalog| {
+        catalog.may_match_tags(
+            measurements.as_deref().map(|v| v.as_slice()),
+            condition.as_deref(),
+            &shards,
+        )
+    });
+    let waits = ask_cores(engine, cores, |reply| {
         CoreMsg::Scatter(ScatterMsg::TagValues {
             measurements: measurements.clone(),
             keys: Arc::clone(&keys),
@@ -594,9 +653,12 @@ async fn delete_local(
             continue;
         }
         let keys = matching_keys(&part, filter, cond.as_ref());
-        part.delete_series(&keys, min, max)
-            .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        let version = part.catalog_version();
+        let deleted = part.delete_series(&keys, min, max).await;
+        if part.catalog_version() != version {
+            engine.catalog_changed();
+        }
+        deleted.map_err(|e| QueryError::Storage(e.to_string()))?;
     }
     Ok(())
 }
@@ -669,7 +731,11 @@ pub async fn select(
     cancel: Arc<AtomicBool>,
 ) -> Result<Partial, QueryError> {
     let shards = Arc::new(shards);
-    let waits = ask_others(engine, |reply| {
+    // EXPLAIN reports every partition holding the measurement, matching or not.
+    let cores = cores_that_may(engine, |catalog| {
+        plan.explain != 0 || catalog.may_select(&plan, &shards)
+    });
+    let waits = ask_cores(engine, cores, |reply| {
         CoreMsg::Scatter(ScatterMsg::Select {
             plan: Arc::clone(&plan),
             shards: Arc::clone(&shards),
@@ -700,7 +766,14 @@ pub async fn series(
 ) -> Result<BTreeSet<Vec<u8>>, QueryError> {
     let filter = Arc::new(filter);
     let shards = Arc::new(shards);
-    let waits = ask_others(engine, |reply| {
+    let cores = cores_that_may(engine, |catalog| {
+        catalog.may_match_tags(
+            filter.measurements.as_deref(),
+            filter.condition.as_ref(),
+            &shards,
+        )
+    });
+    let waits = ask_cores(engine, cores, |reply| {
         CoreMsg::Scatter(ScatterMsg::Series {
             filter: Arc::clone(&filter),
             shards: Arc::clone(&shards),

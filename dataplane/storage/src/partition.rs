@@ -466,6 +466,12 @@ impl Partition {
         self.index.borrow()
     }
 
+    /// The index's [`SeriesIndex::catalog_version`]: it changes when a write or delete
+    /// changes the measurements, tag keys or tag values listed.
+    pub fn catalog_version(&self) -> u64 {
+        self.index.borrow().catalog_version()
+    }
+
     /// The series of `measurement` matching `pred`, each with the requested fields (all
     /// fields when `fields` is `None`) within `[min, max]`, merged across files, snapshot
     /// and cache; series in key order, fields by name. Series without values in the range
