@@ -130,3 +130,40 @@ fn catalogs_never_hide_a_write_or_show_a_delete() {
     let rows = query(&base, "SELECT v FROM m2 WHERE k1 = 'again'");
     assert_eq!(first_column(&rows).len(), 1, "{rows}");
 }
+
+#[test]
+fn concurrent_writers_see_their_new_series_at_once() {
+    let c = Cluster::start(1, 1, "", "");
+    let base = format!("http://{}", c.datas[0].http);
+    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
+    assert_eq!(status, 200);
+    // Catalogs are rebuilt in the background while other writers add series and other
+    // readers use them.
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                for i in 0..60u64 {
+                    let host = format!("t{t}_{i}");
+                    write(
+                        &base,
+                        &format!("mc,host={host},t{t}=x{i} v={i} {}\n", 1_000_000_000 + i),
+                    );
+                    let rows = query(&base, &format!("SELECT v FROM mc WHERE host = '{host}'"));
+                    assert_eq!(
+                        rows["results"][0]["series"][0]["values"][0][1],
+                        serde_json::json!(i),
+                        "{host}: {rows}"
+                    );
+                    let keys = query(&base, "SHOW TAG KEYS FROM mc");
+                    assert!(first_column(&keys).contains(&format!("t{t}")), "{keys}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer");
+    }
+    let series = query(&base, "SHOW SERIES FROM mc");
+    assert_eq!(first_column(&series).len(), 240, "{series}");
+}

@@ -89,8 +89,9 @@ pub struct CoreCatalog {
     parts: Vec<PartCatalog>,
 }
 
+/// One partition's part of a [`CoreCatalog`].
 #[derive(Debug)]
-struct PartCatalog {
+pub struct PartCatalog {
     shard: u64,
     /// By escaped name; only measurements with series.
     measurements: HashMap<Vec<u8>, MeasurementCatalog>,
@@ -100,8 +101,9 @@ struct PartCatalog {
 struct MeasurementCatalog {
     /// Escaped, sorted.
     tag_keys: Vec<Vec<u8>>,
-    /// [`pair_hash`] of every (tag key, tag value) of the measurement, sorted.
-    pairs: Vec<u64>,
+    /// [`pair_hash`] of every (tag key, tag value) of the measurement, sorted; `None`
+    /// past [`MAX_PAIRS`].
+    pairs: Option<Vec<u64>>,
 }
 
 /// A hash of an escaped tag key and value, the same in every core of the process (a
@@ -128,7 +130,9 @@ impl MeasurementCatalog {
     }
 
     fn has_pair(&self, key: &[u8], value: &[u8]) -> bool {
-        self.pairs.binary_search(&pair_hash(key, value)).is_ok()
+        self.pairs
+            .as_ref()
+            .is_none_or(|p| p.binary_search(&pair_hash(key, value)).is_ok())
     }
 
     /// Whether a series of the measurement may satisfy `pred` (exact for `All` and tag
@@ -161,38 +165,55 @@ impl MeasurementCatalog {
     }
 }
 
-impl CoreCatalog {
-    /// The catalog of the indexes of `parts` (shard id, index) at `epoch`.
-    pub fn build<'a>(epoch: u64, parts: impl Iterator<Item = (u64, &'a SeriesIndex)>) -> Self {
-        let parts = parts
-            .map(|(shard, index)| {
-                let measurements = index
-                    .measurements()
-                    .filter(|m| index.series_count(m) > 0)
-                    .map(|m| {
-                        let tag_keys: Vec<Vec<u8>> =
-                            index.tag_keys(m).into_iter().map(<[u8]>::to_vec).collect();
-                        let mut pairs: Vec<u64> = tag_keys
-                            .iter()
-                            .flat_map(|k| {
-                                index
-                                    .tag_values(m, k)
-                                    .into_iter()
-                                    .map(move |v| pair_hash(k, v))
-                            })
-                            .collect();
-                        pairs.sort_unstable();
-                        pairs.dedup();
-                        (m.to_vec(), MeasurementCatalog { tag_keys, pairs })
-                    })
-                    .collect();
-                PartCatalog {
-                    shard,
-                    measurements,
+/// Pairs a measurement's catalog holds at most per partition; past that it answers
+/// "maybe" for every tag equality (bounds the memory and the time a build takes).
+pub const MAX_PAIRS: usize = 100_000;
+
+impl PartCatalog {
+    /// The catalog of one partition's index.
+    pub fn build(shard: u64, index: &SeriesIndex) -> PartCatalog {
+        let measurements = index
+            .measurements()
+            .filter(|m| index.series_count(m) > 0)
+            .map(|m| {
+                let tag_keys: Vec<Vec<u8>> =
+                    index.tag_keys(m).into_iter().map(<[u8]>::to_vec).collect();
+                let mut pairs = Some(Vec::new());
+                for k in &tag_keys {
+                    let values = index.tag_values(m, k);
+                    let Some(p) = pairs.as_mut() else { break };
+                    if p.len() + values.len() > MAX_PAIRS {
+                        pairs = None;
+                        break;
+                    }
+                    p.extend(values.into_iter().map(|v| pair_hash(k, v)));
                 }
+                if let Some(p) = pairs.as_mut() {
+                    p.sort_unstable();
+                    p.dedup();
+                }
+                (m.to_vec(), MeasurementCatalog { tag_keys, pairs })
             })
             .collect();
+        PartCatalog {
+            shard,
+            measurements,
+        }
+    }
+}
+
+impl CoreCatalog {
+    /// A core's catalog at `epoch`: one [`PartCatalog`] per open partition.
+    pub fn new(epoch: u64, parts: Vec<PartCatalog>) -> CoreCatalog {
         CoreCatalog { epoch, parts }
+    }
+
+    /// The catalog of the indexes of `parts` (shard id, index) at `epoch`.
+    pub fn build<'a>(epoch: u64, parts: impl Iterator<Item = (u64, &'a SeriesIndex)>) -> Self {
+        CoreCatalog::new(
+            epoch,
+            parts.map(|(s, i)| PartCatalog::build(s, i)).collect(),
+        )
     }
 
     /// The measurements of `shards` named (all when `None`), escaped, with their catalog.

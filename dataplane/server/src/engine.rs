@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tessera_storage::batch::FieldType;
 use tessera_storage::partition::{Partition, PartitionConfig, PartitionError};
 
-use crate::catalog::{Catalogs, CoreCatalog};
+use crate::catalog::{Catalogs, CoreCatalog, PartCatalog};
 use crate::fields::{FieldRequest, FieldsError, RegisterError, ShardFields};
 use crate::router;
 
@@ -138,6 +138,7 @@ pub struct Engine {
     pub catalogs: Arc<Catalogs>,
     /// When this core last built its catalog, and what that cost.
     catalog_built: Cell<Option<(std::time::Instant, std::time::Duration)>>,
+    catalog_building: Cell<bool>,
 }
 
 impl Engine {
@@ -155,6 +156,7 @@ impl Engine {
             mesh,
             catalogs,
             catalog_built: Cell::new(None),
+            catalog_building: Cell::new(false),
             partitions: RefCell::new(HashMap::new()),
             shard_refs: RefCell::new(HashMap::new()),
             registries: RefCell::new(HashMap::new()),
@@ -180,7 +182,10 @@ impl Engine {
         if open > 0 {
             tracing::info!(core = self.core, partitions = open, "opened partitions");
         }
-        self.refresh_catalog();
+        if self.catalog_wanted() {
+            self.catalog_building.set(true);
+            self.build_catalog().await;
+        }
     }
 
     /// Marks this core's catalog out of date: its indexes changed what they list (or a
@@ -189,28 +194,49 @@ impl Engine {
         self.catalogs.bump(self.core);
     }
 
-    /// Publishes this core's catalog again if it is out of date, unless the last build was
-    /// so recent that building now would take more than a twentieth of the core's time
-    /// (under a stream of new series, queries then ask this core as without catalogs).
-    pub fn refresh_catalog(&self) {
-        let epoch = self.catalogs.epoch(self.core);
-        if self.catalogs.published_epoch(self.core) == Some(epoch) {
+    /// Builds and publishes this core's catalog again if it is out of date, in a task of
+    /// its own that yields between partitions. Not while a build runs, nor when the last
+    /// one ended so recently that building now would take more than a twentieth of the
+    /// core's time (under a stream of new series, queries then ask this core as without
+    /// catalogs).
+    pub fn refresh_catalog(self: &Rc<Self>) {
+        if !self.catalog_wanted() {
             return;
         }
-        if let Some((at, cost)) = self.catalog_built.get() {
-            if at.elapsed() < cost * 20 {
-                return;
-            }
+        self.catalog_building.set(true);
+        let me = Rc::clone(self);
+        glommio::spawn_local(async move { me.build_catalog().await }).detach();
+    }
+
+    fn catalog_wanted(&self) -> bool {
+        let epoch = self.catalogs.epoch(self.core);
+        if self.catalog_building.get() || self.catalogs.published_epoch(self.core) == Some(epoch) {
+            return false;
         }
-        let start = std::time::Instant::now();
-        let parts = self.open_partitions();
-        let indexes: Vec<(u64, std::cell::Ref<'_, tessera_storage::index::SeriesIndex>)> =
-            parts.iter().map(|(s, _, p)| (s.id, p.index())).collect();
-        let catalog = CoreCatalog::build(epoch, indexes.iter().map(|(s, i)| (*s, &**i)));
-        drop(indexes);
-        self.catalogs.publish(self.core, catalog);
         self.catalog_built
-            .set(Some((std::time::Instant::now(), start.elapsed())));
+            .get()
+            .is_none_or(|(at, cost)| at.elapsed() >= cost * 20)
+    }
+
+    /// Builds this core's catalog from its open partitions and publishes it, stamped with
+    /// the epoch read before the first partition: a change while it builds leaves it
+    /// out of date at once.
+    async fn build_catalog(&self) {
+        let epoch = self.catalogs.epoch(self.core);
+        let mut cost = std::time::Duration::ZERO;
+        let mut parts = Vec::new();
+        for (shard, _, p) in self.open_partitions() {
+            let start = std::time::Instant::now();
+            parts.push(PartCatalog::build(shard.id, &p.index()));
+            cost += start.elapsed();
+            glommio::yield_if_needed().await;
+        }
+        tracing::debug!(core = self.core, epoch, partitions = parts.len(), took = ?cost, "catalog published");
+        self.catalogs
+            .publish(self.core, CoreCatalog::new(epoch, parts));
+        self.catalog_built
+            .set(Some((std::time::Instant::now(), cost)));
+        self.catalog_building.set(false);
     }
 
     /// The partition, opened on first use.
