@@ -87,6 +87,25 @@ fn catalogs_never_hide_a_write_or_show_a_delete() {
         assert_eq!(first_column(&values), vec![key.clone()], "{values}");
         let keys = query(&base, &format!("SHOW TAG KEYS FROM {m}"));
         assert!(first_column(&keys).contains(&key), "{key} of {m}: {keys}");
+        let all_values = query(&base, &format!("SHOW TAG VALUES WITH KEY = \"{key}\""));
+        let listed: Vec<&Value> = all_values["results"][0]["series"]
+            .as_array()
+            .map(|ss| {
+                ss.iter()
+                    .flat_map(|s| s["values"].as_array().unwrap().iter())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            listed.iter().any(|row| row[1] == format!("v{i}").as_str()),
+            "v{i} of {key}: {all_values}"
+        );
+        let cardinality = query(&base, "SHOW SERIES CARDINALITY");
+        assert_eq!(
+            cardinality["results"][0]["series"][0]["values"][0][0],
+            serde_json::json!(i + 1),
+            "{cardinality}"
+        );
         let measurements = query(&base, "SHOW MEASUREMENTS");
         assert!(first_column(&measurements).contains(&m), "{measurements}");
         let all = query(&base, &format!("SELECT * FROM {m} WHERE host = 'h{i}'"));

@@ -2,15 +2,15 @@
 //! out the cores that cannot hold a series it selects, and tag keys and measurements are
 //! answered without asking the other cores at all.
 //!
-//! A core's catalog is an immutable snapshot — per partition, its measurements, their
-//! tag keys and hashes of their (tag key, tag value) pairs — stamped with the core's
-//! catalog epoch. Only the owning core writes its epoch: it adds one whenever one of its
-//! indexes lists something new or loses anything, and whenever a partition opens or goes,
-//! always before the write or delete that did so is answered. A reader trusts a snapshot
-//! only while its stamp equals the epoch it reads; otherwise it asks the core, as without
-//! catalogs, and the core builds a new snapshot once it has answered. Writes to known
-//! series and tag values leave the epoch alone, so under steady ingest catalogs stay
-//! current.
+//! A core's catalog is an immutable snapshot — per partition, its series count, its
+//! measurements, their tag keys, hashes of their (tag key, tag value) pairs and the
+//! values of tag keys with few values — stamped with the core's catalog epoch. Only the
+//! owning core writes its epoch: it adds one whenever one of its indexes gains or loses a
+//! series, and whenever a partition opens or goes, always before the write or delete that
+//! did so is answered. A reader trusts a snapshot only while its stamp equals the epoch
+//! it reads; otherwise it asks the core, as without catalogs, and the core builds a new
+//! snapshot once it has answered. Writes to known series leave the epoch alone, so under
+//! steady ingest catalogs stay current.
 //!
 //! Why a stale-free read is safe: a write acknowledged before a query started bumped the
 //! epoch before its acknowledgement, so the query reads that epoch or a later one, and a
@@ -93,6 +93,8 @@ pub struct CoreCatalog {
 #[derive(Debug)]
 pub struct PartCatalog {
     shard: u64,
+    /// Series indexed.
+    series: u64,
     /// By escaped name; only measurements with series.
     measurements: HashMap<Vec<u8>, MeasurementCatalog>,
 }
@@ -104,6 +106,8 @@ struct MeasurementCatalog {
     /// [`pair_hash`] of every (tag key, tag value) of the measurement, sorted; `None`
     /// past [`MAX_PAIRS`].
     pairs: Option<Vec<u64>>,
+    /// The values (escaped, sorted) of the tag keys with at most [`MAX_LISTED_VALUES`].
+    values: HashMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
 /// A hash of an escaped tag key and value, the same in every core of the process (a
@@ -169,6 +173,10 @@ impl MeasurementCatalog {
 /// "maybe" for every tag equality (bounds the memory and the time a build takes).
 pub const MAX_PAIRS: usize = 100_000;
 
+/// Tag keys with at most this many values in a partition have them listed in its
+/// catalog (`SHOW TAG VALUES … WITH KEY = "region"` is then answered without asking).
+pub const MAX_LISTED_VALUES: usize = 256;
+
 impl PartCatalog {
     /// The catalog of one partition's index.
     pub fn build(shard: u64, index: &SeriesIndex) -> PartCatalog {
@@ -179,9 +187,16 @@ impl PartCatalog {
                 let tag_keys: Vec<Vec<u8>> =
                     index.tag_keys(m).into_iter().map(<[u8]>::to_vec).collect();
                 let mut pairs = Some(Vec::new());
+                let mut listed = HashMap::new();
                 for k in &tag_keys {
                     let values = index.tag_values(m, k);
-                    let Some(p) = pairs.as_mut() else { break };
+                    if values.len() <= MAX_LISTED_VALUES {
+                        listed.insert(
+                            k.clone(),
+                            values.iter().map(|v| v.to_vec()).collect::<Vec<_>>(),
+                        );
+                    }
+                    let Some(p) = pairs.as_mut() else { continue };
                     if p.len() + values.len() > MAX_PAIRS {
                         pairs = None;
                         break;
@@ -192,11 +207,19 @@ impl PartCatalog {
                     p.sort_unstable();
                     p.dedup();
                 }
-                (m.to_vec(), MeasurementCatalog { tag_keys, pairs })
+                (
+                    m.to_vec(),
+                    MeasurementCatalog {
+                        tag_keys,
+                        pairs,
+                        values: listed,
+                    },
+                )
             })
             .collect();
         PartCatalog {
             shard,
+            series: index.live() as u64,
             measurements,
         }
     }
@@ -267,6 +290,41 @@ impl CoreCatalog {
             mc.may_satisfy(condition, &is_tag)
         });
         may
+    }
+
+    /// Series of `shards` on this core (each partition's count; a series of two shards
+    /// counts twice, as the core itself counts them).
+    pub fn series(&self, shards: &[u64]) -> u64 {
+        self.parts
+            .iter()
+            .filter(|p| shards.contains(&p.shard))
+            .map(|p| p.series)
+            .sum()
+    }
+
+    /// (measurement, tag key) (unescaped) → values (escaped, sorted) of the tag keys
+    /// `wanted` picks (by unescaped name) of `measurements` (all when `None`) in `shards`,
+    /// one list per partition; `None` when one of those keys has too many values to be
+    /// listed here.
+    pub fn tag_values(
+        &self,
+        measurements: Option<&[String]>,
+        wanted: &dyn Fn(&str) -> bool,
+        shards: &[u64],
+    ) -> Option<Vec<((String, String), Vec<Vec<u8>>)>> {
+        let names: Option<Vec<Vec<u8>>> =
+            measurements.map(|ms| ms.iter().map(|m| escape_measurement(m)).collect());
+        let mut out = Vec::new();
+        for (m, mc) in self.measurements(names.as_deref(), shards) {
+            for k in &mc.tag_keys {
+                let ku = unescape(k);
+                if !wanted(&ku) {
+                    continue;
+                }
+                out.push(((unescape(m), ku), mc.values.get(k)?.clone()));
+            }
+        }
+        Some(out)
     }
 
     /// Adds measurement → tag keys (unescaped) of `measurements` (all when `None`) in
@@ -348,6 +406,41 @@ mod tests {
         cat.tags(Some(&["cpu".to_string()]), &[2], &mut only);
         assert_eq!(only.len(), 1);
         assert_eq!(only["cpu"].len(), 1);
+    }
+
+    #[test]
+    fn series_counts_and_listed_values() {
+        let many: Vec<String> = (0..=MAX_LISTED_VALUES)
+            .map(|i| format!("cpu,host=h{i},region=r{}", i % 3))
+            .collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let a = index(&refs);
+        let b = index(&["cpu,region=r9", "mem,region=r1"]);
+        let cat = CoreCatalog::build(0, [(1u64, &a), (2u64, &b)].into_iter());
+        assert_eq!(cat.series(&[1, 2]), MAX_LISTED_VALUES as u64 + 3);
+        assert_eq!(cat.series(&[2]), 2);
+        let region = |k: &str| k == "region";
+        let got = cat.tag_values(None, &region, &[1, 2]).expect("few values");
+        let mut flat: Vec<(String, Vec<u8>)> = got
+            .into_iter()
+            .flat_map(|((m, _), vs)| vs.into_iter().map(move |v| (m.clone(), v)))
+            .collect();
+        flat.sort();
+        let want: Vec<(String, Vec<u8>)> = [
+            ("cpu", "r0"),
+            ("cpu", "r1"),
+            ("cpu", "r2"),
+            ("cpu", "r9"),
+            ("mem", "r1"),
+        ]
+        .iter()
+        .map(|(m, v)| (m.to_string(), v.as_bytes().to_vec()))
+        .collect();
+        assert_eq!(flat, want);
+        // host has one value too many in shard 1: the core must be asked.
+        let host = |k: &str| k == "host";
+        assert!(cat.tag_values(None, &host, &[1]).is_none());
+        assert!(cat.tag_values(None, &host, &[2]).is_some());
     }
 
     #[test]

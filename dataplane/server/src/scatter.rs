@@ -524,14 +524,28 @@ pub async fn tag_values(
     let keys = Arc::new(keys);
     let condition = condition.map(Arc::new);
     let shards = Arc::new(shards);
-    let cores = cores_that_may(engine, |catalog| {
-        catalog.may_match_tags(
-            measurements.as_deref().map(|v| v.as_slice()),
-            condition.as_deref(),
-            &shards,
-        )
-    });
-    let waits = ask_cores(engine, cores, |reply| {
+    let ms = measurements.as_deref().map(|v| v.as_slice());
+    // Without a condition, the values of keys with few values come from current
+    // catalogs; with one, cores whose catalog rules out every series are left out.
+    let mut ask = Vec::new();
+    let mut listed = Vec::new();
+    let matcher = keys.matcher()?;
+    for core in other_cores(engine) {
+        let Some(catalog) = engine.catalogs.current(core) else {
+            ask.push(core);
+            continue;
+        };
+        if condition.is_none() {
+            if let Some(values) = catalog.tag_values(ms, &*matcher, &shards) {
+                listed.extend(values);
+                continue;
+            }
+        }
+        if catalog.may_match_tags(ms, condition.as_deref(), &shards) {
+            ask.push(core);
+        }
+    }
+    let waits = ask_cores(engine, ask, |reply| {
         CoreMsg::Scatter(ScatterMsg::TagValues {
             measurements: measurements.clone(),
             keys: Arc::clone(&keys),
@@ -548,6 +562,9 @@ pub async fn tag_values(
         condition.as_deref(),
         &shards,
     )?;
+    for (mk, values) in listed {
+        add_sorted(&mut out, mk, values.iter().map(Vec::as_slice).collect());
+    }
     for (_, rx) in waits {
         merge_tag_values(&mut out, answer(rx).await??);
     }
@@ -870,7 +887,16 @@ pub async fn series_tally(
     hashes: bool,
 ) -> Result<SeriesTally, QueryError> {
     let shards = Arc::new(shards);
-    let waits = ask_others(engine, |reply| {
+    // Counts come from current catalogs; hashes only from the cores.
+    let mut counted = 0;
+    let mut ask = Vec::new();
+    for core in other_cores(engine) {
+        match engine.catalogs.current(core).filter(|_| !hashes) {
+            Some(catalog) => counted += catalog.series(&shards),
+            None => ask.push(core),
+        }
+    }
+    let waits = ask_cores(engine, ask, |reply| {
         CoreMsg::Scatter(ScatterMsg::SeriesCount {
             shards: Arc::clone(&shards),
             hashes,
@@ -879,6 +905,7 @@ pub async fn series_tally(
     })
     .await?;
     let mut all = series_count_local(engine, &shards, hashes);
+    all.count += counted;
     for (_, rx) in waits {
         let t = answer(rx).await?;
         all.count += t.count;

@@ -44,8 +44,7 @@ pub struct SeriesIndex {
     keys: Vec<Box<[u8]>>,
     ids: ahash::AHashMap<Box<[u8]>, u32>,
     measurements: BTreeMap<Vec<u8>, MeasurementIndex>,
-    /// Counts changes to what the index lists (a measurement, tag key or tag value added,
-    /// anything removed); a series with known tags only does not count.
+    /// Counts changes to what the index lists (a series added or removed).
     catalog_version: u64,
 }
 
@@ -105,38 +104,25 @@ impl SeriesIndex {
         let id = self.keys.len() as u32;
         self.keys.push(key.into());
         self.ids.insert(key.into(), id);
-        let name = measurement_of(key);
-        let m = match self.measurements.get_mut(name) {
-            Some(m) => m,
-            None => {
-                self.catalog_version += 1;
-                self.measurements.entry(name.to_vec()).or_default()
-            }
-        };
+        self.catalog_version += 1;
+        let m = self
+            .measurements
+            .entry(measurement_of(key).to_vec())
+            .or_default();
         m.series.insert(id);
         for (k, v) in tag_pairs(key) {
-            let values = match m.tags.get_mut(k) {
-                Some(vs) => vs,
-                None => {
-                    self.catalog_version += 1;
-                    m.tags.entry(k.to_vec()).or_default()
-                }
-            };
-            match values.get_mut(v) {
-                Some(b) => {
-                    b.insert(id);
-                }
-                None => {
-                    self.catalog_version += 1;
-                    values.insert(v.to_vec(), RoaringBitmap::from_iter([id]));
-                }
-            }
+            m.tags
+                .entry(k.to_vec())
+                .or_default()
+                .entry(v.to_vec())
+                .or_default()
+                .insert(id);
         }
         id
     }
 
-    /// Changes so far to the measurements, tag keys and tag values listed (see
-    /// [`SeriesIndex`]): equal versions of one index list the same.
+    /// Changes so far to the series listed (and so to the measurements, tag keys and tag
+    /// values): equal versions of one index list the same.
     pub fn catalog_version(&self) -> u64 {
         self.catalog_version
     }

@@ -467,7 +467,7 @@ impl Partition {
     }
 
     /// The index's [`SeriesIndex::catalog_version`]: it changes when a write or delete
-    /// changes the measurements, tag keys or tag values listed.
+    /// adds or removes a series.
     pub fn catalog_version(&self) -> u64 {
         self.index.borrow().catalog_version()
     }
