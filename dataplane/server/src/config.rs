@@ -75,6 +75,9 @@ pub struct DataConfig {
     /// An idle core keeps polling this long before it sleeps: a core woken by a message
     /// from another core (every query's scatter) answers without a sleep/wake round trip.
     pub spin_before_park: Duration,
+    /// A core that answered another core's part of a query keeps polling its inbox this
+    /// long before it sleeps (a dashboard's next query is likely to ask it again).
+    pub scatter_linger: Duration,
     /// Compactions running at once on the node (0: one per core); each core gets its share.
     pub max_concurrent_compactions: u64,
     /// Writes are refused while a partition's cache holds more than this.
@@ -195,6 +198,7 @@ const SCHEMA: &[(&str, &str, Kind, &str)] = &[
     ("data", "max-cores", Kind::Int, "0"),
     ("data", "partitions-per-shard", Kind::Int, "0"),
     ("data", "spin-before-park", Kind::Duration, "0s"),
+    ("data", "scatter-linger", Kind::Duration, "0s"),
     ("data", "max-concurrent-compactions", Kind::Int, "0"),
     ("data", "cache-max-memory-size", Kind::Size, "1g"),
     ("data", "file-cache-max-memory-size", Kind::Size, "1g"),
@@ -579,6 +583,7 @@ fn validate(settings: &BTreeMap<(&str, &str), Setting>) -> Result<Config, Config
             max_cores,
             partitions_per_shard,
             spin_before_park: dur_or_zero("data", "spin-before-park")?,
+            scatter_linger: dur_or_zero("data", "scatter-linger")?,
             max_concurrent_compactions: non_negative("data", "max-concurrent-compactions")?,
             cache_max_memory_size: non_negative("data", "cache-max-memory-size")?,
             cache_snapshot_memory_size: non_negative("data", "cache-snapshot-memory-size")?,
@@ -666,7 +671,7 @@ impl Config {
         let _ = writeln!(
             out,
             "\n[data]\n  dir = {}\n  wal-dir = {}\n  max-cores = {}\n  partitions-per-shard = {}\n  \
-             spin-before-park = {}\n  max-concurrent-compactions = {}\n  \
+             spin-before-park = {}\n  scatter-linger = {}\n  max-concurrent-compactions = {}\n  \
              cache-max-memory-size = {}\n  cache-snapshot-memory-size = {}\n  \
              file-cache-max-memory-size = {}\n  \
              cache-snapshot-write-cold-duration = {}\n  compact-full-write-cold-duration = {}",
@@ -675,6 +680,7 @@ impl Config {
             self.data.max_cores,
             self.data.partitions_per_shard,
             d(self.data.spin_before_park),
+            d(self.data.scatter_linger),
             self.data.max_concurrent_compactions,
             self.data.cache_max_memory_size,
             self.data.cache_snapshot_memory_size,

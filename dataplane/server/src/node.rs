@@ -101,6 +101,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             snapshot_cold: config.data.cache_snapshot_write_cold_duration,
             full_compaction_cold: config.data.compact_full_write_cold_duration,
             file_cache_bytes: config.data.file_cache_max_memory_size,
+            scatter_linger: config.data.scatter_linger,
         },
         mesh,
         limits: crate::select::SelectLimits {
