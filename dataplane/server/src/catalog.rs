@@ -82,6 +82,10 @@ impl Catalogs {
     }
 }
 
+/// (measurement, tag key), unescaped, and the key's values in one partition (escaped,
+/// sorted).
+pub type ListedValues = ((String, String), Vec<Vec<u8>>);
+
 /// One core's indexes as of `epoch`.
 #[derive(Debug, Default)]
 pub struct CoreCatalog {
@@ -311,7 +315,7 @@ impl CoreCatalog {
         measurements: Option<&[String]>,
         wanted: &dyn Fn(&str) -> bool,
         shards: &[u64],
-    ) -> Option<Vec<((String, String), Vec<Vec<u8>>)>> {
+    ) -> Option<Vec<ListedValues>> {
         let names: Option<Vec<Vec<u8>>> =
             measurements.map(|ms| ms.iter().map(|m| escape_measurement(m)).collect());
         let mut out = Vec::new();
