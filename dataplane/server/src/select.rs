@@ -1567,6 +1567,38 @@ fn call_names<'a>(e: &'a tessera_influxql::Expr, out: &mut Vec<&'a str>) {
     }
 }
 
+/// Whether every transformation call in `e` transforms an aggregate or selector (and
+/// there is at least one call).
+fn transforms_reducers(e: &tessera_influxql::Expr) -> bool {
+    use tessera_influxql::Expr;
+    match e {
+        // holt_winters answers its predictions once its input ends.
+        Expr::Call { name, .. } if name.starts_with("holt_winters") => false,
+        Expr::Call { name, args } if tessera_query::plan::is_transform(name) => {
+            matches!(args.first(), Some(Expr::Call { name, .. }) if is_reducer_call(name))
+        }
+        Expr::Call { name, args } if tessera_query::plan::MATH.contains(&name.as_str()) => {
+            args.first().is_some_and(transforms_reducers)
+        }
+        Expr::Call { name, .. } => is_reducer_call(name),
+        Expr::Binary { lhs, rhs, .. } => {
+            let calls = |e: &Expr| {
+                let mut n = Vec::new();
+                call_names(e, &mut n);
+                !n.is_empty()
+            };
+            match (calls(lhs), calls(rhs)) {
+                (true, true) => transforms_reducers(lhs) && transforms_reducers(rhs),
+                (true, false) => transforms_reducers(lhs),
+                (false, true) => transforms_reducers(rhs),
+                (false, false) => false,
+            }
+        }
+        Expr::Paren(e) => transforms_reducers(e),
+        _ => false,
+    }
+}
+
 fn is_reducer_call(name: &str) -> bool {
     use tessera_query::plan::{AGGREGATES, SELECTORS};
     AGGREGATES.contains(&name) || SELECTORS.contains(&name)
@@ -1579,7 +1611,13 @@ fn stream_kind(inner: &SelectStatement) -> StreamKind {
         .iter()
         .for_each(|f| call_names(&f.expr, &mut names));
     if names.iter().any(|n| tessera_query::plan::is_transform(n)) {
-        StreamKind::Merged
+        // A transformation of aggregates streams as the aggregates do: influxd's
+        // transformation iterator passes over their stream, keeping each series' state.
+        if inner.fields.iter().all(|f| transforms_reducers(&f.expr)) {
+            StreamKind::Windows
+        } else {
+            StreamKind::Merged
+        }
     } else if names.iter().any(|n| is_reducer_call(n)) {
         StreamKind::Windows
     } else if inner.dimensions.is_empty() {
