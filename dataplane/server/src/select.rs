@@ -1292,9 +1292,10 @@ fn select_subqueries<'a>(
                 } else {
                     (limit, offset)
                 };
+                let groups = outer_group_tags(stmt, &series);
                 series = limit_in_outer_groups(
                     series,
-                    &group_tag_names(stmt),
+                    &groups,
                     (counted.0, counted.1, slimit, soffset),
                     !ascending(stmt),
                     raw_shards.as_deref(),
@@ -1307,7 +1308,7 @@ fn select_subqueries<'a>(
             let inner_types = tag_columns.field_types.into_inner();
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
-            let outer_dims = group_tag_names(stmt);
+            let outer_dims = outer_group_tags(stmt, &series);
             let zipped = zip_calls(kind, &inner, &series, &outer_dims, !ascending(stmt));
             let group_starts = (kind == StreamKind::Merged
                 && zipped.is_none()
@@ -2124,6 +2125,43 @@ fn limit_in_outer_groups(
 }
 
 /// The tag keys a statement groups by (`GROUP BY host, time(1m)` → `host`).
+/// The tags the outer statement groups an inner answer by: its named tags, and for
+/// `GROUP BY *` (or a regex) those of the inner series' tags (the ones the inner
+/// statement groups by) it takes.
+fn outer_group_tags(stmt: &SelectStatement, series: &[Series]) -> Vec<String> {
+    use tessera_influxql::Expr;
+    let mut tags = group_tag_names(stmt);
+    let patterns: Vec<Option<std::sync::Arc<regex::Regex>>> = stmt
+        .dimensions
+        .iter()
+        .filter_map(|d| match &d.expr {
+            Expr::Wildcard(_) => Some(None),
+            Expr::Regex(re) => tessera_query::cond::compile_regex(&re.0).ok().map(Some),
+            _ => None,
+        })
+        .collect();
+    if patterns.is_empty() {
+        return tags;
+    }
+    let mut more: std::collections::BTreeSet<&str> = Default::default();
+    for s in series {
+        for (k, _) in &s.tags {
+            if patterns
+                .iter()
+                .any(|p| p.as_ref().is_none_or(|re| re.is_match(k)))
+            {
+                more.insert(k);
+            }
+        }
+    }
+    for k in more {
+        if !tags.iter().any(|t| t == k) {
+            tags.push(k.to_string());
+        }
+    }
+    tags
+}
+
 fn group_tag_names(stmt: &SelectStatement) -> Vec<String> {
     stmt.dimensions
         .iter()
