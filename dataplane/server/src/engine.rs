@@ -233,7 +233,11 @@ impl Engine {
             cost += start.elapsed();
             glommio::yield_if_needed().await;
         }
-        tracing::debug!(core = self.core, epoch, partitions = parts.len(), took = ?cost, "catalog published");
+        if cost >= std::time::Duration::from_millis(10) {
+            tracing::info!(core = self.core, epoch, partitions = parts.len(), took = ?cost, "catalog published");
+        } else {
+            tracing::debug!(core = self.core, epoch, partitions = parts.len(), took = ?cost, "catalog published");
+        }
         self.catalogs
             .publish(self.core, CoreCatalog::new(epoch, parts));
         self.catalog_built
