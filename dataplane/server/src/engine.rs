@@ -556,6 +556,10 @@ impl Engine {
         fields: &[FieldRequest],
     ) -> Result<Registered, RegisterError> {
         let dir = self.cfg.data_dir.join(shard.rel());
+        // The first write into a shard this node does not hold yet registers its fields
+        // as influxd's first write into a new shard creates them.
+        let first_write = !self.known_partitions.borrow().contains_key(&shard.id)
+            && !crate::manifest::exists(&dir);
         let partitions = match self.known_partitions.borrow().get(&shard.id) {
             Some(p) => *p,
             None => crate::manifest::load_or_create(&dir, self.cfg.partitions_per_shard).map_err(
@@ -575,7 +579,11 @@ impl Engine {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(ShardFields::load(&dir)?),
         };
-        let types = registry.register(fields)?;
+        let types = if first_write {
+            registry.register_first(fields)?
+        } else {
+            registry.register(fields)?
+        };
         Ok((partitions, types))
     }
 

@@ -33,6 +33,10 @@ pub struct FieldsError {
 pub enum RegisterError {
     #[error(transparent)]
     Failed(#[from] FieldsError),
+    /// The first write into a new shard brings one field with two types (see
+    /// [`ShardFields::register_first`]).
+    #[error("field type conflict")]
+    FirstWriteConflict,
 }
 
 /// The authoritative registry of one shard (on its home core).
@@ -170,6 +174,44 @@ impl ShardFields {
         if !record.is_empty() {
             self.append(&record)?;
             self.types.extend(added);
+        }
+        Ok(fields
+            .iter()
+            .map(|(key, _, _)| self.types.get(key).copied())
+            .collect())
+    }
+
+    /// Registers the fields of the first write into a new shard as influxd creates them
+    /// there: every field of every point, in order, without validating the points
+    /// against each other first. The first field that comes again with another type stops
+    /// it: the fields before it stay registered, and the whole write fails
+    /// ([`RegisterError::FirstWriteConflict`], influxd's `field type conflict`).
+    pub fn register_first(
+        &mut self,
+        fields: &[FieldRequest],
+    ) -> Result<Vec<Option<FieldType>>, RegisterError> {
+        let mut record = Vec::new();
+        let mut added: HashMap<FieldKey, FieldType> = HashMap::new();
+        let mut conflict = false;
+        for (key, t, _) in fields {
+            match self.types.get(key).or_else(|| added.get(key)) {
+                Some(h) if h != t => {
+                    conflict = true;
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    encode(&key.0, &key.1, *t, &mut record);
+                    added.insert(key.clone(), *t);
+                }
+            }
+        }
+        if !record.is_empty() {
+            self.append(&record)?;
+            self.types.extend(added);
+        }
+        if conflict {
+            return Err(RegisterError::FirstWriteConflict);
         }
         Ok(fields
             .iter()

@@ -22,6 +22,11 @@ pub struct ManifestError {
 
 /// The partition count recorded in `dir/manifest`, writing the manifest with
 /// `default_partitions` when the shard is new.
+/// Whether the shard directory `dir` holds a manifest (the shard was written to before).
+pub fn exists(dir: &Path) -> bool {
+    dir.join("manifest").exists()
+}
+
 pub fn load_or_create(dir: &Path, default_partitions: u32) -> Result<u32, ManifestError> {
     let path = dir.join("manifest");
     let err = |reason: String| ManifestError {

@@ -19,7 +19,7 @@ use tessera_storage::batch::{measurement_of, BatchBuilder, FieldType, Value};
 
 use crate::cluster::Consistency;
 use crate::engine::ShardRef;
-use crate::fields::FieldRequest;
+use crate::fields::{FieldRequest, RegisterError};
 use crate::handlers::{error_json, Ctx};
 use crate::http::{Request, Response};
 use crate::meta_sync::ExecuteError;
@@ -147,6 +147,8 @@ pub async fn write_lines(
     // request's order (the last write wins) is kept.
     let mut deferred: Vec<Deferred> = Vec::new();
     let mut deferred_shards: ahash::AHashSet<u64> = Default::default();
+    // A new shard's first write brought one field with two types (400, as influxd).
+    let mut first_write_conflict = false;
     let mut key_buf = Vec::with_capacity(256);
     let mut parsed = 0usize;
     let mut last_group = 0usize;
@@ -308,6 +310,12 @@ pub async fn write_lines(
         }
         let (partitions, _) = match ctx.engine.field_types(&shard, request).await {
             Ok(r) => r,
+            // influxd's first write into a new shard fails whole when it brings one field
+            // with two types: none of the shard's points is written.
+            Err(RegisterError::FirstWriteConflict) => {
+                first_write_conflict = true;
+                continue;
+            }
             Err(e) => return Err((500, e.to_string())),
         };
         for d in deferred.iter().filter(|d| d.shard == shard_id) {
@@ -358,6 +366,9 @@ pub async fn write_lines(
         from_http,
     );
     settled?;
+    if first_write_conflict {
+        return Err((400, RegisterError::FirstWriteConflict.to_string()));
+    }
 
     // influxd reports the shards' write error first, then points beyond the retention
     // policy, and lines that did not parse only when the write itself went through.
@@ -447,8 +458,17 @@ pub async fn apply_shard(
         .all(|((m, f), _, _)| ctx.engine.known_field(shard_id, m, f).is_some());
     let partitions = match ctx.engine.known_partitions(shard_id) {
         Some(p) if all_known => p,
-        _ => match ctx.engine.field_types(&shard, request).await {
+        _ => match ctx.engine.field_types(&shard, request.clone()).await {
             Ok((p, _)) => p,
+            // A replica's first write keeps the points that validate (what the
+            // coordinator answers is decided where the client wrote): once the shard
+            // exists, its fields register point by point.
+            Err(RegisterError::FirstWriteConflict) => {
+                match ctx.engine.field_types(&shard, request).await {
+                    Ok((p, _)) => p,
+                    Err(e) => return Err((500, e.to_string())),
+                }
+            }
             Err(e) => return Err((500, e.to_string())),
         },
     };
