@@ -186,3 +186,55 @@ fn concurrent_writers_see_their_new_series_at_once() {
     let series = query(&base, "SHOW SERIES FROM mc");
     assert_eq!(first_column(&series).len(), 240, "{series}");
 }
+
+/// influxd creates a write's series before it checks the fields: a point refused for a
+/// type conflict (or a lone `time` field) still lists its series, tag keys and values;
+/// one refused for a `time` tag does not. (`tests/differential_write.rs` checks the
+/// answers against influxd; this checks what is listed afterwards, as influxd lists it.)
+#[test]
+fn series_of_dropped_points_are_listed() {
+    let c = Cluster::start(1, 1, "", "");
+    let base = format!("http://{}", c.datas[0].http);
+    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
+    assert_eq!(status, 200);
+    write(&base, "cpu,host=a v=1 1000000000\n");
+    let lines = "cpu,host=b,dc=x v=\"s\" 2000000000\ncpu,host=t time=1 2000000000\ncpu,host=u,time=x v=2 2000000000\n";
+    let (status, body) = http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).unwrap();
+    assert_eq!(status, 400, "{body}");
+    let series = query(&base, "SHOW SERIES");
+    assert_eq!(
+        first_column(&series),
+        vec!["cpu,dc=x,host=b", "cpu,host=a", "cpu,host=t"],
+        "{series}"
+    );
+    let keys = query(&base, "SHOW TAG KEYS FROM cpu");
+    assert_eq!(first_column(&keys), vec!["dc", "host"], "{keys}");
+    let grouped = query(&base, "SELECT * FROM cpu GROUP BY *");
+    assert_eq!(
+        grouped["results"][0]["series"][0]["tags"],
+        serde_json::json!({"dc": "", "host": "a"}),
+        "{grouped}"
+    );
+    // Only the point that was written has data.
+    let count = query(&base, "SELECT count(v) FROM cpu");
+    assert_eq!(
+        count["results"][0]["series"][0]["values"][0][1], 1,
+        "{count}"
+    );
+    // The first write into a new shard that brings a field with two types fails whole,
+    // its series indexed all the same.
+    let lines = "n,host=c v=1 1700000000000000000\nn,host=d v=\"s\" 1700000000000000001\n";
+    let (status, body) = http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).unwrap();
+    assert_eq!(
+        (status, body),
+        (400, serde_json::json!({"error": "field type conflict"}))
+    );
+    let series = query(&base, "SHOW SERIES FROM n");
+    assert_eq!(
+        first_column(&series),
+        vec!["n,host=c", "n,host=d"],
+        "{series}"
+    );
+    let rows = query(&base, "SELECT count(v) FROM n");
+    assert!(rows["results"][0]["series"].is_null(), "{rows}");
+}

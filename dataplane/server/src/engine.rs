@@ -52,6 +52,13 @@ pub enum CoreMsg {
         batch: Bytes,
         reply: flume::Sender<Result<(), String>>,
     },
+    /// Index series without data in a partition this core owns.
+    IndexSeries {
+        shard: ShardRef,
+        partition: u32,
+        keys: Vec<Vec<u8>>,
+        reply: flume::Sender<Result<(), String>>,
+    },
     /// Register fields in a shard this core is home to; answers the types the shard holds.
     RegisterFields {
         shard: ShardRef,
@@ -340,6 +347,52 @@ impl Engine {
             .map_err(|_| EngineError::CoreGone(owner).to_string())?
     }
 
+    /// Indexes series without data in `partition` of `shard`, here or on the owning
+    /// core (the series of points a write dropped, as influxd indexes them).
+    pub async fn index_series(
+        self: &Rc<Self>,
+        shard: &ShardRef,
+        partition: u32,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        let owner = router::core_of(shard.id, partition, self.cores);
+        if owner == self.core {
+            return self.index_series_local(shard, partition, &keys).await;
+        }
+        let (reply, answer) = flume::bounded(1);
+        self.mesh[owner]
+            .send_async(CoreMsg::IndexSeries {
+                shard: shard.clone(),
+                partition,
+                keys,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::CoreGone(owner).to_string())?;
+        answer
+            .recv_async()
+            .await
+            .map_err(|_| EngineError::CoreGone(owner).to_string())?
+    }
+
+    async fn index_series_local(
+        &self,
+        shard: &ShardRef,
+        partition: u32,
+        keys: &[Vec<u8>],
+    ) -> Result<(), String> {
+        let p = self
+            .partition(shard, partition)
+            .await
+            .map_err(|e| e.to_string())?;
+        let version = p.catalog_version();
+        p.index_series(keys);
+        if p.catalog_version() != version {
+            self.catalog_changed();
+        }
+        Ok(())
+    }
+
     async fn write_local(
         &self,
         shard: &ShardRef,
@@ -623,6 +676,15 @@ impl Engine {
                         reply,
                     } => {
                         let r = me.write_local(&shard, partition, &batch).await;
+                        let _ = reply.send_async(r).await;
+                    }
+                    CoreMsg::IndexSeries {
+                        shard,
+                        partition,
+                        keys,
+                        reply,
+                    } => {
+                        let r = me.index_series_local(&shard, partition, &keys).await;
                         let _ = reply.send_async(r).await;
                     }
                     CoreMsg::RegisterFields {

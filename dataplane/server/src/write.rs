@@ -149,6 +149,9 @@ pub async fn write_lines(
     let mut deferred_shards: ahash::AHashSet<u64> = Default::default();
     // A new shard's first write brought one field with two types (400, as influxd).
     let mut first_write_conflict = false;
+    // Local shards' points dropped for their fields: influxd indexes their series all
+    // the same (it creates a write's series before it checks the fields).
+    let mut unwritten: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut key_buf = Vec::with_capacity(256);
     let mut parsed = 0usize;
     let mut last_group = 0usize;
@@ -189,8 +192,9 @@ pub async fn write_lines(
         let shard = &group.shards[router::shard_index(&key_buf, group.shards.len())];
         // influxd refuses `time` as a tag key, and as the only field (other fields stay,
         // without it), in the shard the point maps to.
+        let line_no = parsed - 1;
         if line.tags.iter().any(|(k, _)| &*k.unescaped() == b"time") {
-            drops.add(shard.id, || {
+            drops.add(shard.id, (TIME_TAG, line_no), || {
                 format!(
                     "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
                     String::from_utf8_lossy(&line.measurement.unescaped())
@@ -199,12 +203,15 @@ pub async fn write_lines(
             continue;
         }
         if line.fields.iter().all(|(k, _)| &*k.unescaped() == b"time") {
-            drops.add(shard.id, || {
+            drops.add(shard.id, (FIELDS, line_no), || {
                 format!(
                     "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
                     String::from_utf8_lossy(&line.measurement.unescaped())
                 )
             });
+            if shard.owners.contains(&node_id) {
+                unwritten.push((shard.id, key_buf.clone()));
+            }
             continue;
         }
         let fields = line
@@ -259,7 +266,8 @@ pub async fn write_lines(
                 }
                 if !unknown || conflict.is_some() {
                     if let Some(c) = conflict {
-                        drops.add(shard.id, || c);
+                        drops.add(shard.id, (FIELDS, line_no), || c);
+                        unwritten.push((shard.id, key_buf.clone()));
                     } else {
                         out.add(shard.id, db, &rp_name, partitions, &key_buf, ts, fields)
                             .map_err(|e| (400, e))?;
@@ -272,6 +280,7 @@ pub async fn write_lines(
         deferred_shards.insert(shard.id);
         deferred.push(Deferred {
             shard: shard.id,
+            line: line_no,
             key: key_buf.clone(),
             ts,
             fields: fields
@@ -314,6 +323,12 @@ pub async fn write_lines(
             // with two types: none of the shard's points is written.
             Err(RegisterError::FirstWriteConflict) => {
                 first_write_conflict = true;
+                unwritten.extend(
+                    deferred
+                        .iter()
+                        .filter(|d| d.shard == shard_id)
+                        .map(|d| (shard_id, d.key.clone())),
+                );
                 continue;
             }
             Err(e) => return Err((500, e.to_string())),
@@ -328,7 +343,8 @@ pub async fn write_lines(
                 |name| ctx.engine.known_field(shard_id, m, name),
             );
             if let Some(c) = conflict {
-                drops.add(shard_id, || c);
+                drops.add(shard_id, (FIELDS, d.line), || c);
+                unwritten.push((shard_id, d.key.clone()));
                 continue;
             }
             let fields = d.fields.iter().map(|(n, v)| {
@@ -347,6 +363,7 @@ pub async fn write_lines(
     let writes = out.spawn(ctx);
     let remote_writes =
         crate::cluster::send_shard_writes(ctx, db, &rp_name, remote, &owners_of, node_id);
+    index_unwritten(ctx, db, &rp_name, unwritten).await;
     let local_failed = Batches::failures(writes).await;
     let remote_results = remote_writes.await;
     let settled = crate::cluster::settle(
@@ -356,7 +373,7 @@ pub async fn write_lines(
         &owners_of,
         local_failed,
         remote_results,
-        &mut |shard, reason, count| drops.add_many(shard, reason, count),
+        &mut |shard, reason, count| drops.add_many(shard, (WRITE, 0), || reason, count),
     )
     .await;
     crate::stats::count_write(
@@ -387,6 +404,54 @@ pub async fn write_lines(
         )));
     }
     Ok(None)
+}
+
+/// Indexes the series of the points a write dropped for their fields in this node's
+/// shards, as influxd does (a failure is logged: the points were refused anyway).
+async fn index_unwritten(ctx: &Ctx, db: &str, rp: &str, mut unwritten: Vec<(u64, Vec<u8>)>) {
+    if unwritten.is_empty() {
+        return;
+    }
+    unwritten.sort_unstable();
+    unwritten.dedup();
+    let mut by_partition: std::collections::BTreeMap<(u64, u32), Vec<Vec<u8>>> = Default::default();
+    let mut shard_id = None;
+    let mut partitions = None;
+    for (id, key) in unwritten {
+        let shard = ShardRef {
+            database: Arc::from(db),
+            retention_policy: Arc::from(rp),
+            id,
+        };
+        if shard_id != Some(id) {
+            shard_id = Some(id);
+            // A shard only a dropped point reached is created, as influxd creates it.
+            partitions = match ctx.engine.known_partitions(id) {
+                Some(p) => Some(p),
+                None => ctx
+                    .engine
+                    .field_types(&shard, Vec::new())
+                    .await
+                    .ok()
+                    .map(|r| r.0),
+            };
+        }
+        let Some(p) = partitions else { continue };
+        by_partition
+            .entry((id, router::partition_of(&key, p)))
+            .or_default()
+            .push(key);
+    }
+    for ((id, partition), keys) in by_partition {
+        let shard = ShardRef {
+            database: Arc::from(db),
+            retention_policy: Arc::from(rp),
+            id,
+        };
+        if let Err(e) = ctx.engine.index_series(&shard, partition, keys).await {
+            tracing::warn!(shard = id, error = %e, "cannot index the series of dropped points");
+        }
+    }
 }
 
 /// Writes a batch of points that a coordinating node routed to `shard` (a local shard of
@@ -475,15 +540,17 @@ pub async fn apply_shard(
     let mut drops = Drops::default();
     let mut out = Batches::default();
     let mut failure = None;
+    let mut line = 0usize;
     tessera_storage::batch::for_each_point(batch, |p| {
         let m = measurement_of(p.series_key);
+        line += 1;
         let conflict = point_conflict(
             m,
             p.fields.iter().map(|(name, v)| (*name, v.field_type())),
             |name| ctx.engine.known_field(shard_id, m, name),
         );
         if let Some(c) = conflict {
-            drops.add(shard_id, || c);
+            drops.add(shard_id, (FIELDS, line), || c);
             return;
         }
         let fields = p
@@ -520,34 +587,57 @@ pub async fn apply_shard(
 /// Points refused by their shards (InfluxDB's `PartialWriteError`), per shard.
 #[derive(Default)]
 struct Drops {
-    /// Per shard, in the order of their first drop: the first reason and a count.
-    shards: Vec<(u64, String, usize)>,
+    /// Per shard, in the order of their first drop: the reason of its first dropped
+    /// point (see [`Drops::add`]) and a count.
+    shards: Vec<(u64, (u8, usize), String, usize)>,
 }
 
+/// A `time` tag key: influxd refuses those points before it looks at any field.
+const TIME_TAG: u8 = 0;
+/// Refused for its fields (a `time` field alone, a type conflict).
+const FIELDS: u8 = 1;
+/// Points a failed partition write lost.
+const WRITE: u8 = 2;
+
 impl Drops {
-    fn add(&mut self, shard: u64, reason: impl FnOnce() -> String) {
-        match self.shards.iter_mut().find(|(s, _, _)| *s == shard) {
-            Some(e) => e.2 += 1,
-            None => self.shards.push((shard, reason(), 1)),
-        }
+    /// Counts a dropped point of `shard`. Each shard reports the reason of its first
+    /// dropped point as influxd validates them: points with a `time` tag first, then the
+    /// others in request order (`order` = (stage, line)).
+    fn add(&mut self, shard: u64, order: (u8, usize), reason: impl FnOnce() -> String) {
+        self.add_many(shard, order, reason, 1)
     }
 
-    fn add_many(&mut self, shard: u64, reason: String, count: usize) {
-        match self.shards.iter_mut().find(|(s, _, _)| *s == shard) {
-            Some(e) => e.2 += count,
-            None => self.shards.push((shard, reason, count)),
+    fn add_many(
+        &mut self,
+        shard: u64,
+        order: (u8, usize),
+        reason: impl FnOnce() -> String,
+        count: usize,
+    ) {
+        match self.shards.iter_mut().find(|(s, _, _, _)| *s == shard) {
+            Some(e) => {
+                e.3 += count;
+                if order < e.1 {
+                    e.1 = order;
+                    e.2 = reason();
+                }
+            }
+            None => self.shards.push((shard, order, reason(), count)),
         }
     }
 
     fn total(&self) -> usize {
-        self.shards.iter().map(|(_, _, n)| n).sum()
+        self.shards.iter().map(|(_, _, _, n)| n).sum()
     }
 
     /// What influxd answers: one shard's error (the one whose write failed first: a race
-    /// between its shards' writes; here the first shard that dropped a point) with that
-    /// shard's count.
+    /// between its shards' writes; here the shard whose first dropped point comes first)
+    /// with that shard's count.
     fn first(&self) -> Option<(&str, usize)> {
-        self.shards.first().map(|(_, r, n)| (r.as_str(), *n))
+        self.shards
+            .iter()
+            .min_by_key(|(_, order, _, _)| *order)
+            .map(|(_, _, r, n)| (r.as_str(), *n))
     }
 }
 
@@ -627,6 +717,8 @@ impl Batches {
 /// A point waiting for its shard's field registration.
 struct Deferred {
     shard: u64,
+    /// The point's line among the request's parsed lines.
+    line: usize,
     key: Vec<u8>,
     ts: i64,
     fields: Vec<(Vec<u8>, OwnedValue)>,
@@ -772,12 +864,20 @@ mod tests {
     #[test]
     fn drops_answer_one_shards_reason_and_count() {
         let mut d = Drops::default();
-        d.add(7, || "a".into());
-        d.add(9, || "b".into());
-        d.add(7, || "c".into());
-        d.add_many(9, "d".into(), 3);
+        d.add(7, (FIELDS, 0), || "a".into());
+        d.add(9, (FIELDS, 1), || "b".into());
+        d.add(7, (FIELDS, 2), || "c".into());
+        d.add_many(9, (WRITE, 0), || "d".into(), 3);
         assert_eq!(d.first(), Some(("a", 2)));
         assert_eq!(d.total(), 6);
         assert_eq!(Drops::default().first(), None);
+        // A shard's reason is its first point's as influxd validates them: a `time` tag
+        // before anything else, then request order.
+        let mut d = Drops::default();
+        d.add(7, (FIELDS, 5), || "time field".into());
+        d.add(7, (FIELDS, 2), || "conflict".into());
+        assert_eq!(d.first(), Some(("conflict", 2)));
+        d.add(7, (TIME_TAG, 9), || "time tag".into());
+        assert_eq!(d.first(), Some(("time tag", 3)));
     }
 }

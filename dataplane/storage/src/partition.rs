@@ -466,6 +466,16 @@ impl Partition {
         self.index.borrow()
     }
 
+    /// Adds series to the index without data (influxd indexes the series of the points
+    /// a write drops for their fields). They stay until deleted, and are saved with the
+    /// index; a rebuild from the data files leaves them out.
+    pub fn index_series(&self, keys: &[Vec<u8>]) {
+        let mut index = self.index.borrow_mut();
+        for k in keys {
+            index.insert(k);
+        }
+    }
+
     /// The index's [`SeriesIndex::catalog_version`]: it changes when a write or delete
     /// adds or removes a series.
     pub fn catalog_version(&self) -> u64 {
