@@ -15,6 +15,15 @@ fn query(base: &str, q: &str) -> Value {
     body
 }
 
+/// A one-node cluster with database `cat`; the node's base URL.
+fn node_with_db() -> (Cluster, String) {
+    let c = Cluster::start(1, 1, "", "");
+    let base = format!("http://{}", c.datas[0].http);
+    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
+    assert_eq!(status, 200);
+    (c, base)
+}
+
 fn write(base: &str, lines: &str) {
     let (status, body) =
         http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).expect("write");
@@ -51,10 +60,7 @@ fn columns(body: &Value) -> Vec<String> {
 
 #[test]
 fn catalogs_never_hide_a_write_or_show_a_delete() {
-    let c = Cluster::start(1, 1, "", "");
-    let base = format!("http://{}", c.datas[0].http);
-    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
-    assert_eq!(status, 200);
+    let (_c, base) = node_with_db();
     for i in 0..120u64 {
         let m = format!("m{}", i % 4);
         let key = format!("k{}", i % 9);
@@ -152,10 +158,7 @@ fn catalogs_never_hide_a_write_or_show_a_delete() {
 
 #[test]
 fn concurrent_writers_see_their_new_series_at_once() {
-    let c = Cluster::start(1, 1, "", "");
-    let base = format!("http://{}", c.datas[0].http);
-    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
-    assert_eq!(status, 200);
+    let (_c, base) = node_with_db();
     // Catalogs are rebuilt in the background while other writers add series and other
     // readers use them.
     let threads: Vec<_> = (0..4)
@@ -193,10 +196,7 @@ fn concurrent_writers_see_their_new_series_at_once() {
 /// answers against influxd; this checks what is listed afterwards, as influxd lists it.)
 #[test]
 fn series_of_dropped_points_are_listed() {
-    let c = Cluster::start(1, 1, "", "");
-    let base = format!("http://{}", c.datas[0].http);
-    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
-    assert_eq!(status, 200);
+    let (_c, base) = node_with_db();
     write(&base, "cpu,host=a v=1 1000000000\n");
     let lines = "cpu,host=b,dc=x v=\"s\" 2000000000\ncpu,host=t time=1 2000000000\ncpu,host=u,time=x v=2 2000000000\n";
     let (status, body) = http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).unwrap();

@@ -331,20 +331,13 @@ impl Engine {
         if owner == self.core {
             return self.write_local(shard, partition, &batch).await;
         }
-        let (reply, answer) = flume::bounded(1);
-        self.mesh[owner]
-            .send_async(CoreMsg::Write {
-                shard: shard.clone(),
-                partition,
-                batch,
-                reply,
-            })
-            .await
-            .map_err(|_| EngineError::CoreGone(owner).to_string())?;
-        answer
-            .recv_async()
-            .await
-            .map_err(|_| EngineError::CoreGone(owner).to_string())?
+        self.ask_core(owner, |reply| CoreMsg::Write {
+            shard: shard.clone(),
+            partition,
+            batch,
+            reply,
+        })
+        .await
     }
 
     /// Indexes series without data in `partition` of `shard`, here or on the owning
@@ -359,20 +352,29 @@ impl Engine {
         if owner == self.core {
             return self.index_series_local(shard, partition, &keys).await;
         }
+        self.ask_core(owner, |reply| CoreMsg::IndexSeries {
+            shard: shard.clone(),
+            partition,
+            keys,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends another core the message `make` builds around a reply channel and waits for
+    /// its answer.
+    async fn ask_core(
+        &self,
+        core: usize,
+        make: impl FnOnce(flume::Sender<Result<(), String>>) -> CoreMsg,
+    ) -> Result<(), String> {
+        let gone = || EngineError::CoreGone(core).to_string();
         let (reply, answer) = flume::bounded(1);
-        self.mesh[owner]
-            .send_async(CoreMsg::IndexSeries {
-                shard: shard.clone(),
-                partition,
-                keys,
-                reply,
-            })
+        self.mesh[core]
+            .send_async(make(reply))
             .await
-            .map_err(|_| EngineError::CoreGone(owner).to_string())?;
-        answer
-            .recv_async()
-            .await
-            .map_err(|_| EngineError::CoreGone(owner).to_string())?
+            .map_err(|_| gone())?;
+        answer.recv_async().await.map_err(|_| gone())?
     }
 
     async fn index_series_local(
