@@ -671,3 +671,96 @@ fn quorum_writer_and_reader_survive_an_owner_kill() {
         c.datas[down_node].proc_.start();
     }
 }
+
+/// The first write into a new shard that brings one field with two types is refused
+/// whole by every owner (influxd's new-shard path: `400 field type conflict`, nothing
+/// written, the series indexed), also when the node the client wrote to owns no copy;
+/// the next conflicting write into the same shard is a partial write on every owner.
+#[test]
+fn a_new_shards_conflicting_first_write_is_refused_by_every_owner() {
+    let c = cluster(3, &[]);
+    let nodes: Vec<String> = c.datas.iter().map(|d| d.http.clone()).collect();
+    let ids: Vec<u64> = c
+        .datas
+        .iter()
+        .map(|d| d.node_id().expect("joined"))
+        .collect();
+    let r = query(
+        &nodes[0],
+        "",
+        "CREATE DATABASE fw WITH DURATION INF REPLICATION 2",
+    );
+    assert!(r["results"][0]["error"].is_null(), "{r}");
+    for n in &nodes {
+        wait_for(Duration::from_secs(10), || {
+            query(n, "", "SHOW DATABASES")
+                .to_string()
+                .contains("\"fw\"")
+                .then_some(())
+        })
+        .expect("database on every node");
+    }
+    // A shard group is created by the first write; a point of another measurement makes
+    // it without conflict so that its owners are known before the test's write.
+    let (status, body) = write(&nodes[0], "fw", "all", "seed v=1 1672531200000000000\n");
+    assert_eq!(status, 204, "{body}");
+    let first = shards(&nodes[0], "fw");
+    assert_eq!(first.len(), 1);
+    let (seed_shard, seed_owners) = first[0].clone();
+    // The next group's owners start one node further (groups rotate their first owner):
+    // the seed group's first owner owns no copy of it. Written through that node.
+    let outsider = ids
+        .iter()
+        .position(|id| *id == seed_owners[0])
+        .expect("an owner's node");
+    let body = "n,host=c v=1 1700000000000000000\nn,host=d v=\"s\" 1700000000000000001\n";
+    let (status, text) = write(&nodes[outsider], "fw", "all", body);
+    assert_eq!(
+        (status, text.trim()),
+        (400, r#"{"error":"field type conflict"}"#)
+    );
+    let owners = shards(&nodes[0], "fw")
+        .into_iter()
+        .find(|(id, _)| *id != seed_shard)
+        .expect("the new group's shard")
+        .1;
+    assert_eq!(owners.len(), 2);
+    assert!(
+        !owners.contains(&ids[outsider]),
+        "the write went through an owner of {owners:?}: the test needs another node"
+    );
+    let insider = ids
+        .iter()
+        .position(|id| owners.contains(id))
+        .expect("an owner");
+    for (i, id) in ids.iter().enumerate() {
+        if !owners.contains(id) {
+            continue;
+        }
+        // Each owner answers from its own copy.
+        assert_eq!(count(&nodes[i], "fw", "SELECT count(v) FROM n"), None);
+        let series = query(&nodes[i], "fw", "SHOW SERIES FROM n");
+        assert_eq!(
+            series["results"][0]["series"][0]["values"],
+            serde_json::json!([["n,host=c"], ["n,host=d"]]),
+            "node {id}: {series}"
+        );
+    }
+    // The shard exists now: a conflict is a partial write, the rest written everywhere.
+    let body = "n,host=c v=1 1700000000000000002\nn,host=d v=\"s\" 1700000000000000003\n";
+    let (status, text) = write(&nodes[insider], "fw", "all", body);
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("partial write") && text.contains("dropped=1"),
+        "{text}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        if owners.contains(id) {
+            assert_eq!(
+                count(&nodes[i], "fw", "SELECT count(v) FROM n"),
+                Some(1),
+                "node {id}"
+            );
+        }
+    }
+}

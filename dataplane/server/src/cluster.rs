@@ -325,6 +325,10 @@ pub async fn settle(
         let mut hinted = 0usize;
         let mut timed_out = false;
         let mut first_err: Option<String> = None;
+        // Owners that refused the points themselves (a 4xx): when all did, the client
+        // gets that refusal as a lone owner would answer it.
+        let mut refused: Option<(u16, String)> = None;
+        let mut refusals = 0usize;
         let local_owner = owners.contains(&me);
         if local_owner {
             match local_failed.get(shard) {
@@ -350,6 +354,10 @@ pub async fn settle(
                     false
                 }
                 Ok(Response::Error { status, message }) => {
+                    if status < 500 {
+                        refusals += 1;
+                        refused.get_or_insert((status, message.clone()));
+                    }
                     first_err.get_or_insert(message);
                     // A refusal of the request itself (bad points) is not retried later.
                     status >= 500
@@ -382,6 +390,10 @@ pub async fn settle(
                 0
             };
         if acks >= consistency.required(owners.len()) {
+            continue;
+        }
+        if let Some(r) = refused.filter(|_| !local_owner && refusals == owners.len()) {
+            failure.get_or_insert(r);
             continue;
         }
         let text = if timed_out {

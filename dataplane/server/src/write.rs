@@ -382,10 +382,11 @@ pub async fn write_lines(
         settled.is_err(),
         from_http,
     );
-    settled?;
+    // (Before the other owners' verdict: they refuse that shard's first write alike.)
     if first_write_conflict {
         return Err((400, RegisterError::FirstWriteConflict.to_string()));
     }
+    settled?;
 
     // influxd reports the shards' write error first, then points beyond the retention
     // policy, and lines that did not parse only when the write itself went through.
@@ -523,20 +524,22 @@ pub async fn apply_shard(
         .all(|((m, f), _, _)| ctx.engine.known_field(shard_id, m, f).is_some());
     let partitions = match ctx.engine.known_partitions(shard_id) {
         Some(p) if all_known => p,
-        _ => match ctx.engine.field_types(&shard, request.clone()).await {
+        _ => match ctx.engine.field_types(&shard, request).await {
             Ok((p, _)) => p,
-            // A replica's first write keeps the points that validate (what the
-            // coordinator answers is decided where the client wrote): once the shard
-            // exists, its fields register point by point.
+            // A new shard's first write with one field of two types is refused whole on
+            // every owner alike (each creates the shard with it), its series indexed.
             Err(RegisterError::FirstWriteConflict) => {
-                match ctx.engine.field_types(&shard, request).await {
-                    Ok((p, _)) => p,
-                    Err(e) => return Err((500, e.to_string())),
-                }
+                let mut keys = Vec::new();
+                let _ = tessera_storage::batch::for_each_point(batch, |p| {
+                    keys.push((shard_id, p.series_key.to_vec()));
+                });
+                index_unwritten(ctx, database, retention_policy, keys).await;
+                return Err((400, RegisterError::FirstWriteConflict.to_string()));
             }
             Err(e) => return Err((500, e.to_string())),
         },
     };
+    let mut unwritten: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut drops = Drops::default();
     let mut out = Batches::default();
     let mut failure = None;
@@ -551,6 +554,7 @@ pub async fn apply_shard(
         );
         if let Some(c) = conflict {
             drops.add(shard_id, (FIELDS, line), || c);
+            unwritten.push((shard_id, p.series_key.to_vec()));
             return;
         }
         let fields = p
@@ -575,6 +579,7 @@ pub async fn apply_shard(
         return Err((400, f));
     }
     let writes = out.spawn(ctx);
+    index_unwritten(ctx, database, retention_policy, unwritten).await;
     if let Some(e) = Batches::failures(writes).await.remove(&shard_id) {
         return Err((500, e));
     }
