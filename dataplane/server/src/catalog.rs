@@ -448,6 +448,25 @@ mod tests {
     }
 
     #[test]
+    fn past_max_pairs_every_equality_may_match() {
+        let keys: Vec<String> = (0..=MAX_PAIRS).map(|i| format!("cpu,host=h{i}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let big = index(&refs);
+        let small = index(&["cpu,host=h1"]);
+        let cat = CoreCatalog::build(0, [(1u64, &big), (2u64, &small)].into_iter());
+        let ms = vec!["cpu".to_string()];
+        let nobody = cond("host = 'nobody'");
+        // Too many pairs to hold: a value no series has cannot be ruled out there.
+        assert!(cat.may_match_tags(Some(&ms), Some(&nobody), &[1]));
+        assert!(!cat.may_match_tags(Some(&ms), Some(&nobody), &[2]));
+        // Tag keys and counts are still exact.
+        assert_eq!(cat.series(&[1]), MAX_PAIRS as u64 + 1);
+        let mut out = BTreeMap::new();
+        cat.tags(None, &[1], &mut out);
+        assert_eq!(out["cpu"].len(), 1);
+    }
+
+    #[test]
     fn a_catalog_is_current_only_at_its_epoch() {
         let cats = Catalogs::new(2);
         assert!(cats.current(1).is_none());
