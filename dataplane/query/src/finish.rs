@@ -1012,6 +1012,15 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
         return data.to_vec();
     };
     let every = iv.every;
+    // Over a subquery, a row labelled before the first window (see
+    // `fill_sequence_descending`).
+    if plan.descending
+        && plan.tz.is_none()
+        && plan.over_subquery
+        && data.first().is_some_and(|p| *p < first)
+    {
+        return fill_sequence_descending(every, first, last, data);
+    }
     let zone = |t: i64| {
         plan.tz
             .as_deref()
@@ -1045,6 +1054,34 @@ fn fill_sequence(plan: &SelectPlan, first: i64, last: i64, data: &[i64]) -> Vec<
             }
         }
     }
+    out
+}
+
+/// [`fill_sequence`] under `ORDER BY time DESC`, as influxd's fill iterator walks it:
+/// from the last window down, each point at or above the walk's window answering that
+/// window, a window above the next point filled. A point labelled before the first window
+/// (an inner row of a subquery from an earlier window) comes after the first window is
+/// filled, where ascending it takes that window's place. Answered ascending.
+fn fill_sequence_descending(every: i64, first: i64, last: i64, data: &[i64]) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut w = last;
+    let mut next = data.len();
+    while out.len() < 10_000_000 {
+        match next.checked_sub(1).map(|i| data[i]) {
+            None if w < first => break,
+            Some(p) if p >= w => {
+                out.push(p);
+                next -= 1;
+            }
+            _ => out.push(w),
+        }
+        let Some(below) = w.checked_sub(every) else {
+            out.extend(data[..next].iter().rev());
+            break;
+        };
+        w = below;
+    }
+    out.reverse();
     out
 }
 
