@@ -1156,6 +1156,29 @@ fn cut_groups(
             ends.insert(source, g);
         }
     }
+    // Under DESC the ending group's stream stops at its early point: where the source
+    // fixes the order (an inner fill read in blocks), the frames it streams after that
+    // point answer nothing either.
+    let mut stops: BTreeMap<u64, u64> = BTreeMap::new();
+    if plan.descending {
+        for f in frames.iter().filter(|f| read(f)) {
+            let (Some(end), Some(seq)) = (ends.get(&f.source), &f.seq) else {
+                continue;
+            };
+            if group_of(f) != *end {
+                continue;
+            }
+            if let Some(s) = seq
+                .iter()
+                .filter(|(t, _)| *t < plan.range.min)
+                .map(|(_, s)| *s)
+                .min()
+            {
+                let stop = stops.entry(f.source).or_insert(u64::MAX);
+                *stop = (*stop).min(s);
+            }
+        }
+    }
     frames
         .iter()
         .enumerate()
@@ -1164,6 +1187,13 @@ fn cut_groups(
                 let g = group_of(f);
                 if plan.descending {
                     g < *end
+                        || (g == *end
+                            && stops.get(&f.source).is_some_and(|stop| {
+                                f.seq
+                                    .as_ref()
+                                    .and_then(|seq| seq.iter().map(|(_, s)| *s).min())
+                                    .is_some_and(|first| first > *stop)
+                            }))
                 } else {
                     g >= *end
                 }
