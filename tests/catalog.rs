@@ -19,7 +19,8 @@ fn query(base: &str, q: &str) -> Value {
 fn node_with_db() -> (Cluster, String) {
     let c = Cluster::start(1, 1, "", "");
     let base = format!("http://{}", c.datas[0].http);
-    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"").unwrap();
+    let (status, _) = http::post_raw(&format!("{base}/query?q=CREATE+DATABASE+cat"), b"")
+        .expect("create database");
     assert_eq!(status, 200);
     (c, base)
 }
@@ -47,6 +48,11 @@ fn first_column(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The first value column of the first row of the first series.
+fn first_value(body: &Value) -> &Value {
+    &body["results"][0]["series"][0]["values"][0][1]
+}
+
 fn columns(body: &Value) -> Vec<String> {
     body["results"][0]["series"][0]["columns"]
         .as_array()
@@ -71,8 +77,8 @@ fn catalogs_never_hide_a_write_or_show_a_delete() {
         );
         let rows = query(&base, &format!("SELECT v FROM {m} WHERE host = 'h{i}'"));
         assert_eq!(
-            rows["results"][0]["series"][0]["values"][0][1],
-            serde_json::json!(i),
+            first_value(&rows),
+            &serde_json::json!(i),
             "series h{i} right after its write: {rows}"
         );
         let rows = query(
@@ -98,7 +104,7 @@ fn catalogs_never_hide_a_write_or_show_a_delete() {
             .as_array()
             .map(|ss| {
                 ss.iter()
-                    .flat_map(|s| s["values"].as_array().unwrap().iter())
+                    .flat_map(|s| s["values"].as_array().into_iter().flatten())
                     .collect()
             })
             .unwrap_or_default();
@@ -172,11 +178,7 @@ fn concurrent_writers_see_their_new_series_at_once() {
                         &format!("mc,host={host},t{t}=x{i} v={i} {}\n", 1_000_000_000 + i),
                     );
                     let rows = query(&base, &format!("SELECT v FROM mc WHERE host = '{host}'"));
-                    assert_eq!(
-                        rows["results"][0]["series"][0]["values"][0][1],
-                        serde_json::json!(i),
-                        "{host}: {rows}"
-                    );
+                    assert_eq!(first_value(&rows), &serde_json::json!(i), "{host}: {rows}");
                     let keys = query(&base, "SHOW TAG KEYS FROM mc");
                     assert!(first_column(&keys).contains(&format!("t{t}")), "{keys}");
                 }
@@ -199,7 +201,8 @@ fn series_of_dropped_points_are_listed() {
     let (_c, base) = node_with_db();
     write(&base, "cpu,host=a v=1 1000000000\n");
     let lines = "cpu,host=b,dc=x v=\"s\" 2000000000\ncpu,host=t time=1 2000000000\ncpu,host=u,time=x v=2 2000000000\n";
-    let (status, body) = http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).unwrap();
+    let (status, body) =
+        http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).expect("write");
     assert_eq!(status, 400, "{body}");
     let series = query(&base, "SHOW SERIES");
     assert_eq!(
@@ -224,7 +227,8 @@ fn series_of_dropped_points_are_listed() {
     // The first write into a new shard that brings a field with two types fails whole,
     // its series indexed all the same.
     let lines = "n,host=c v=1 1700000000000000000\nn,host=d v=\"s\" 1700000000000000001\n";
-    let (status, body) = http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).unwrap();
+    let (status, body) =
+        http::post_raw(&format!("{base}/write?db=cat"), lines.as_bytes()).expect("write");
     assert_eq!(
         (status, body),
         (400, serde_json::json!({"error": "field type conflict"}))

@@ -87,6 +87,20 @@ fn shards(node: &str, db: &str) -> Vec<(i64, Vec<u64>)> {
     out
 }
 
+/// Creates database `db` `WITH` the given clauses through the first node and waits until
+/// every node's metadata has it.
+fn create_everywhere(nodes: &[String], db: &str, with: &str) {
+    let r = query(&nodes[0], "", &format!("CREATE DATABASE {db} WITH {with}"));
+    assert!(r["results"][0]["error"].is_null(), "{r}");
+    for n in nodes {
+        wait_for(Duration::from_secs(10), || {
+            let v = query(n, "", "SHOW DATABASES");
+            v.to_string().contains(&format!("\"{db}\"")).then_some(())
+        })
+        .expect("database on every node");
+    }
+}
+
 /// One meta node and `datas` one-core data nodes with `[cluster]` settings.
 fn cluster(datas: usize, settings: &[(&str, &str)]) -> Cluster {
     let mut c = Cluster::configure(1, datas, &tessera_tests::license::valid(8, 4), "", "");
@@ -115,20 +129,7 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         .iter()
         .map(|d| d.node_id().expect("joined"))
         .collect();
-    let r = query(
-        &nodes[0],
-        "",
-        "CREATE DATABASE rep WITH DURATION INF REPLICATION 2",
-    );
-    assert!(r["results"][0]["error"].is_null(), "{r}");
-    // The database reaches every node's metadata.
-    for n in &nodes {
-        wait_for(Duration::from_secs(10), || {
-            let v = query(n, "", "SHOW DATABASES");
-            v.to_string().contains("\"rep\"").then_some(())
-        })
-        .expect("database on every node");
-    }
+    create_everywhere(&nodes, "rep", "DURATION INF REPLICATION 2");
 
     // consistency=all: both owners hold the points before the answer.
     let (status, body) = write(&nodes[0], "rep", "all", &points("a"));
@@ -685,21 +686,7 @@ fn a_new_shards_conflicting_first_write_is_refused_by_every_owner() {
         .iter()
         .map(|d| d.node_id().expect("joined"))
         .collect();
-    let r = query(
-        &nodes[0],
-        "",
-        "CREATE DATABASE fw WITH DURATION INF REPLICATION 2",
-    );
-    assert!(r["results"][0]["error"].is_null(), "{r}");
-    for n in &nodes {
-        wait_for(Duration::from_secs(10), || {
-            query(n, "", "SHOW DATABASES")
-                .to_string()
-                .contains("\"fw\"")
-                .then_some(())
-        })
-        .expect("database on every node");
-    }
+    create_everywhere(&nodes, "fw", "DURATION INF REPLICATION 2");
     // A shard group is created by the first write; a point of another measurement makes
     // it without conflict so that its owners are known before the test's write.
     let (status, body) = write(&nodes[0], "fw", "all", "seed v=1 1672531200000000000\n");

@@ -1105,13 +1105,15 @@ pub fn scan_frames(plan: &SelectPlan, frames: Vec<Frame>) -> Result<Partial, Que
 pub fn tag_values(tags: &[(String, String)], names: &[String]) -> Vec<String> {
     names
         .iter()
-        .map(|n| {
-            tags.iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        })
+        .map(|n| tag_value(tags, n).to_string())
         .collect()
+}
+
+/// The value of tag `name` ("" when the series does not have it).
+fn tag_value<'a>(tags: &'a [(String, String)], name: &str) -> &'a str {
+    tags.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// The frames an aggregate without GROUP BY time over subqueries never reads. influxd
@@ -1701,12 +1703,7 @@ pub(crate) fn fold_rows(
             names.sort();
             names
                 .into_iter()
-                .map(|k| {
-                    tags.iter()
-                        .find(|(tk, _)| tk == k)
-                        .map(|(_, v)| v.as_str())
-                        .unwrap_or_default()
-                })
+                .map(|k| tag_value(tags, k))
                 .collect::<Vec<&str>>()
                 .join("\u{0}")
         })

@@ -318,7 +318,7 @@ mod tests {
                 (key("cpu", "s"), FieldType::String, 1),
                 (key("cpu", "s"), FieldType::String, 2),
             ])
-            .unwrap(),
+            .expect("registers"),
             vec![
                 Some(FieldType::Float),
                 Some(FieldType::Float),
@@ -329,7 +329,7 @@ mod tests {
         let mut r = ShardFields::load(dir.path()).unwrap();
         assert_eq!(
             r.register(&[(key("cpu", "v"), FieldType::Boolean, 0)])
-                .unwrap(),
+                .expect("registers"),
             vec![Some(FieldType::Float)]
         );
         assert_eq!(r.all().count(), 2);
@@ -340,7 +340,7 @@ mod tests {
                 (key("cpu", "w"), FieldType::Float, 0),
                 (key("cpu", "w"), FieldType::Integer, 0),
             ])
-            .unwrap(),
+            .expect("registers"),
             vec![Some(FieldType::Float), Some(FieldType::Float)]
         );
         // A point conflicting with a held field registers none of its new fields; another
@@ -351,7 +351,7 @@ mod tests {
                 (key("cpu", "v"), FieldType::String, 0),
                 (key("cpu", "m"), FieldType::Integer, 1),
             ])
-            .unwrap(),
+            .expect("registers"),
             vec![None, Some(FieldType::Float), Some(FieldType::Integer)]
         );
         assert_eq!(r.all().count(), 4);
@@ -360,6 +360,47 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2]);
         std::fs::write(&path, bytes).unwrap();
-        assert_eq!(ShardFields::load(dir.path()).unwrap().all().count(), 4);
+        assert_eq!(
+            ShardFields::load(dir.path())
+                .expect("loads past a torn tail")
+                .all()
+                .count(),
+            4
+        );
+    }
+
+    #[test]
+    fn a_first_write_stops_at_its_first_conflict() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = ShardFields::load(dir.path()).expect("empty registry");
+        // Every field in order, points not validated against each other: `x` (after the
+        // conflict) is not created, `a` (before it) is, durably.
+        let first = r.register_first(&[
+            (key("cpu", "v"), FieldType::Float, 0),
+            (key("cpu", "a"), FieldType::Float, 0),
+            (key("cpu", "v"), FieldType::String, 1),
+            (key("cpu", "x"), FieldType::Integer, 2),
+        ]);
+        assert!(matches!(first, Err(RegisterError::FirstWriteConflict)));
+        let r = ShardFields::load(dir.path()).expect("reloads");
+        let mut names: Vec<_> = r.all().map(|(k, t)| (k.1.to_vec(), *t)).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                (b"a".to_vec(), FieldType::Float),
+                (b"v".to_vec(), FieldType::Float)
+            ]
+        );
+        // Without a conflict it answers every field's type.
+        let mut r = r;
+        assert_eq!(
+            r.register_first(&[
+                (key("mem", "u"), FieldType::Integer, 0),
+                (key("mem", "u"), FieldType::Integer, 1),
+            ])
+            .expect("no conflict"),
+            vec![Some(FieldType::Integer), Some(FieldType::Integer)]
+        );
     }
 }

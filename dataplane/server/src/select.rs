@@ -1583,17 +1583,15 @@ fn transforms_reducers(e: &tessera_influxql::Expr) -> bool {
         }
         Expr::Call { name, .. } => is_reducer_call(name),
         Expr::Binary { lhs, rhs, .. } => {
-            let calls = |e: &Expr| {
-                let mut n = Vec::new();
-                call_names(e, &mut n);
-                !n.is_empty()
-            };
-            match (calls(lhs), calls(rhs)) {
-                (true, true) => transforms_reducers(lhs) && transforms_reducers(rhs),
-                (true, false) => transforms_reducers(lhs),
-                (false, true) => transforms_reducers(rhs),
-                (false, false) => false,
-            }
+            let with_calls: Vec<&Expr> = [&**lhs, &**rhs]
+                .into_iter()
+                .filter(|e| {
+                    let mut n = Vec::new();
+                    call_names(e, &mut n);
+                    !n.is_empty()
+                })
+                .collect();
+            !with_calls.is_empty() && with_calls.into_iter().all(transforms_reducers)
         }
         Expr::Paren(e) => transforms_reducers(e),
         _ => false,

@@ -409,48 +409,41 @@ pub async fn write_lines(
 
 /// Indexes the series of the points a write dropped for their fields in this node's
 /// shards, as influxd does (a failure is logged: the points were refused anyway).
-async fn index_unwritten(ctx: &Ctx, db: &str, rp: &str, mut unwritten: Vec<(u64, Vec<u8>)>) {
-    if unwritten.is_empty() {
-        return;
-    }
-    unwritten.sort_unstable();
-    unwritten.dedup();
-    let mut by_partition: std::collections::BTreeMap<(u64, u32), Vec<Vec<u8>>> = Default::default();
-    let mut shard_id = None;
-    let mut partitions = None;
+async fn index_unwritten(ctx: &Ctx, db: &str, rp: &str, unwritten: Vec<(u64, Vec<u8>)>) {
+    let mut by_shard: std::collections::BTreeMap<u64, Vec<Vec<u8>>> = Default::default();
     for (id, key) in unwritten {
-        let shard = ShardRef {
-            database: Arc::from(db),
-            retention_policy: Arc::from(rp),
-            id,
-        };
-        if shard_id != Some(id) {
-            shard_id = Some(id);
-            // A shard only a dropped point reached is created, as influxd creates it.
-            partitions = match ctx.engine.known_partitions(id) {
-                Some(p) => Some(p),
-                None => ctx
-                    .engine
-                    .field_types(&shard, Vec::new())
-                    .await
-                    .ok()
-                    .map(|r| r.0),
-            };
-        }
-        let Some(p) = partitions else { continue };
-        by_partition
-            .entry((id, router::partition_of(&key, p)))
-            .or_default()
-            .push(key);
+        by_shard.entry(id).or_default().push(key);
     }
-    for ((id, partition), keys) in by_partition {
+    for (id, keys) in by_shard {
         let shard = ShardRef {
             database: Arc::from(db),
             retention_policy: Arc::from(rp),
             id,
         };
-        if let Err(e) = ctx.engine.index_series(&shard, partition, keys).await {
-            tracing::warn!(shard = id, error = %e, "cannot index the series of dropped points");
+        // A shard only a dropped point reached is created, as influxd creates it.
+        let partitions = match ctx.engine.known_partitions(id) {
+            Some(p) => p,
+            None => match ctx.engine.field_types(&shard, Vec::new()).await {
+                Ok((p, _)) => p,
+                Err(e) => {
+                    tracing::warn!(shard = id, error = %e, "cannot index the series of dropped points");
+                    continue;
+                }
+            },
+        };
+        let mut by_partition: std::collections::BTreeMap<u32, Vec<Vec<u8>>> = Default::default();
+        for key in keys {
+            by_partition
+                .entry(router::partition_of(&key, partitions))
+                .or_default()
+                .push(key);
+        }
+        for (partition, mut keys) in by_partition {
+            keys.sort_unstable();
+            keys.dedup();
+            if let Err(e) = ctx.engine.index_series(&shard, partition, keys).await {
+                tracing::warn!(shard = id, error = %e, "cannot index the series of dropped points");
+            }
         }
     }
 }
