@@ -290,7 +290,7 @@ mod tests {
         assert!(!r.forget(b"cpu").unwrap());
         assert_eq!(
             r.register(&[(key("cpu", "a"), FieldType::String, 0)])
-                .unwrap(),
+                .expect("registers after forget"),
             vec![Some(FieldType::String)]
         );
         let r = ShardFields::load(dir.path()).unwrap();
