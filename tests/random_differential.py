@@ -14,9 +14,11 @@ into both servers), `wide` (db0 again: math between aggregates, math functions, 
 field keys, negated and mixed conditions, several sources, subqueries), `edges` (db0:
 relative and exact times, contradictory conditions, literals, several selectors, DISTINCT
 forms, several measurements, SHOW with WHERE/LIMIT), `nested` (db0: subqueries two levels
-deep, inner fills and selectors, ranges on either level). Ranges are bounded except where the generator means otherwise.
+deep, inner fills and selectors, ranges on either level), `mutate` (db0: the corpus's own
+statements with one to three random token edits; mostly parse and semantic errors). Ranges are bounded except where the generator means otherwise.
 """
 import json
+import re
 import random
 import sys
 import urllib.error
@@ -282,6 +284,55 @@ def gen_corpus_nested():
     return s
 
 
+SAFE_EXTRA = ["SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "LIMIT", "OFFSET", "SLIMIT", "SOFFSET", "fill(", "time(", ")", "(", ",", "*",
+              "=", "!=", "<>", "=~", "!~", "<", ">=", "AND", "OR", "'", '"', "/", "-", "+", "%", "::", "::field", "::tag", "DESC", "ASC", "tz(",
+              "1", "1.5", "-1", "10m", "0s", "now()", "true", "null", "host", "cpu", "mean(", "count(", ".", ";", "SHOW", "TAG", "KEYS", "VALUES",
+              "SERIES", "MEASUREMENTS", "WITH", "KEY", "IN", "ON", "db0", "$x", "AS", "EXPLAIN", "ANALYZE", "FIELD", "CARDINALITY", "EXACT"]
+UNSAFE = re.compile(r"\b(DROP|DELETE|CREATE|ALTER|GRANT|REVOKE|INTO|SET|KILL|DIAGNOSTICS|STATS|QUERIES)\b", re.I)
+TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|/(?:[^/\\]|\\.)+/|\d+(?:\.\d+)?[a-zµ]*|\w+|::|!=|<>|=~|!~|<=|>=|\S")
+_CORPUS = []
+
+
+def corpus_statements():
+    if not _CORPUS:
+        import glob, os
+        here = os.path.dirname(os.path.abspath(__file__))
+        for f in sorted(glob.glob(os.path.join(here, "cases", "query", "*.jsonl"))):
+            for line in open(f):
+                try:
+                    c = json.loads(line)
+                except ValueError:
+                    continue
+                q = c.get("params", {}).get("q")
+                if q and c.get("params", {}).get("db") in (None, "db0") and not UNSAFE.search(q) and "params" not in c.get("params", {}):
+                    _CORPUS.append(q)
+    return _CORPUS
+
+
+def gen_mutated():
+    """A corpus statement with one to three token edits: delete, duplicate, swap with the
+    next, replace by or insert a token from the statement or a fixed vocabulary, or cut the
+    statement short. Mostly parse errors and odd-but-valid forms; destructive words are
+    never produced."""
+    while True:
+        toks = TOKEN.findall(random.choice(corpus_statements()))
+        for _ in range(random.choice([1, 1, 2, 3])):
+            if not toks:
+                break
+            i = random.randrange(len(toks))
+            op = random.choice(["del", "dup", "swap", "repl", "ins", "cut"])
+            pick = random.choice([random.choice(toks), random.choice(SAFE_EXTRA)])
+            if op == "del": del toks[i]
+            elif op == "dup": toks.insert(i, toks[i])
+            elif op == "swap" and i + 1 < len(toks): toks[i], toks[i + 1] = toks[i + 1], toks[i]
+            elif op == "repl": toks[i] = pick
+            elif op == "ins": toks.insert(i, pick)
+            elif op == "cut": toks = toks[:max(i, 1)]
+        s = " ".join(toks)
+        if toks and not UNSAFE.search(s):
+            return s
+
+
 def close(a,b):
     if isinstance(a,float) and isinstance(b,(int,float)) or isinstance(b,float) and isinstance(a,(int,float)):
         if a==b: return True
@@ -301,6 +352,7 @@ def main():
         "wide": (gen_corpus_wide, "db0"),
         "edges": (gen_corpus_edges, "db0"),
         "nested": (gen_corpus_nested, "db0"),
+        "mutate": (gen_mutated, "db0"),
     }[mode]
     diffs = 0
     for _ in range(n):

@@ -451,6 +451,13 @@ fn time_bound(op: BinaryOp, rhs: &Expr, cx: TimeCtx<'_>) -> Result<TimeRange, Qu
 /// and `OR` with a boolean constant simplified (`x OR true` is `true`), parentheses
 /// kept only around what is left unfolded.
 pub fn reduce(e: &Expr) -> Expr {
+    reduce_in(e, None)
+}
+
+/// `reduce`, with `now()` read from `cx` when it is given (influxql's `Reduce` with a
+/// `NowValuer`).
+fn reduce_in(e: &Expr, cx: Option<TimeCtx<'_>>) -> Expr {
+    let reduce = |e: &Expr| reduce_in(e, cx);
     match e {
         Expr::Paren(x) => match reduce(x) {
             b @ Expr::Binary { .. } => Expr::Paren(Box::new(b)),
@@ -468,9 +475,10 @@ pub fn reduce(e: &Expr) -> Expr {
                 BinaryOp::Or if r == f => return l,
                 _ => {}
             }
-            let cx = TimeCtx { now: 0, tz: None };
+            let clock = cx.is_some();
+            let cx = cx.unwrap_or(TimeCtx { now: 0, tz: None });
             let literal = |e: &Expr| match e {
-                Expr::Call { .. } => None,
+                Expr::Call { .. } if !clock => None,
                 e => Some(cx.reduce(e)).filter(|l| !matches!(l, Lit::Expr(_))),
             };
             if let (Some(a), Some(b)) = (literal(&l), literal(&r)) {
@@ -683,9 +691,18 @@ fn split(
             };
             Ok((None, r))
         }
-        // influxd reduces the term and reads the condition a second time, when a term
-        // that folded to a constant other than a boolean (`1 + 1`) is refused.
-        e @ Expr::Binary { .. } if twice => match reduce(e) {
+        // influxd reduces the term with the clock and the statement's zone: constants
+        // compare as influxql compares them (`'2023-01-01' < now()`, time strings as
+        // times), so a term of constants is a boolean.
+        e @ Expr::Binary { .. } if twice && matches!(cx.reduce(e), Lit::Bool(_)) => {
+            let Lit::Bool(b) = cx.reduce(e) else {
+                unreachable!("matched above")
+            };
+            Ok((Some(Expr::Boolean(b)), TimeRange::default()))
+        }
+        // It then reads the condition a second time, when a term that folded to a
+        // constant other than a boolean (`1 + 1`) is refused.
+        e @ Expr::Binary { .. } if twice => match reduce_in(e, Some(cx)) {
             lit @ (Expr::Integer(_)
             | Expr::Unsigned(_)
             | Expr::Number(_)

@@ -828,11 +828,17 @@ async fn run_inner(
             limit,
             offset,
         } => {
+            // influxd reduces the condition first (`host = 'host_a' + ''` is `host_a`).
+            let condition = condition
+                .as_ref()
+                .map(tessera_query::cond::reduce)
+                .filter(|c| *c != tessera_influxql::Expr::Boolean(true));
             // With a time condition influxd lists the series of the default retention
             // policy's shards in range only.
-            let timed = match condition {
+            let now = crate::select::now_ns();
+            let timed = match &condition {
                 Some(c) => {
-                    let (_, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
+                    let (_, r) = tessera_query::cond::split_time(c, now)?;
                     r.has_min() || r.has_max()
                 }
                 None => false,
@@ -852,38 +858,32 @@ async fn run_inner(
             }) {
                 return Ok(Vec::new());
             }
-            check_tag_comparisons(condition.as_ref())?;
-            // Without time influxd first picks measurements through an index check that
-            // refuses arithmetic (`host - 1`); with time it reads the series as a SELECT
-            // does, where such a term holds for every series.
-            let condition = if timed {
-                let now = crate::select::now_ns();
-                condition
-                    .as_ref()
-                    .map(|c| tessera_query::cond::index_terms(c, now, &|_| true))
-            } else {
-                each_comparison(condition.as_ref(), &|op, _, _| {
-                    if op.is_arithmetic() {
-                        return Err(QueryError::msg("invalid tag comparison operator"));
-                    }
-                    Ok(())
-                })?;
-                condition.clone()
-            };
             let dbs: Vec<String> = named.iter().map(|(db, _)| db.clone()).collect();
-            let condition = field_comparisons(
-                ctx,
-                &dbs,
-                condition,
-                FieldTerms::Index { as_field_ref: true },
-            )
-            .await?;
+            // Without time influxd reads its index, which takes only equality and regex
+            // comparisons; with time it runs a SELECT of the series in range, where a
+            // field has no value (any comparison on it is false), arithmetic that does
+            // not fold compares nothing, and keys compare by value.
+            let condition = if timed {
+                let c = condition.as_ref().map(|c| series_select_condition(c, now));
+                field_comparisons(ctx, &dbs, c, FieldTerms::Select).await?
+            } else {
+                check_series_operators(condition.as_ref())?;
+                field_comparisons(
+                    ctx,
+                    &dbs,
+                    condition,
+                    FieldTerms::Index { as_field_ref: true },
+                )
+                .await?
+                .as_ref()
+                .map(index_condition)
+            };
             let (keys, _) = index_series_counted(
                 ctx,
                 &defaults,
                 database.as_deref(),
                 sources,
-                condition.as_ref().map(index_condition),
+                condition,
                 ShowScope::Sources {
                     named_policy: timed,
                     each: false,
@@ -1033,15 +1033,9 @@ async fn run_inner(
             if let Some(c) = condition {
                 tessera_query::cond::split_time(c, now)?;
             }
-            let index_cond = condition.as_ref().map(|c| {
-                let c = tessera_query::cond::index_terms(c, now, &|_| true);
-                tessera_query::cond::map_terms(&c, &|t| match t {
-                    tessera_influxql::Expr::Binary { op, lhs, rhs } => {
-                        key_values(*op, lhs, rhs).unwrap_or_else(|| t.clone())
-                    }
-                    t => t.clone(),
-                })
-            });
+            let index_cond = condition
+                .as_ref()
+                .map(|c| series_select_condition(&tessera_query::cond::reduce(c), now));
             // influxd's tag values count reads its condition as a SELECT's: a tag the
             // measurement does not have compares as a missing field (false), not as ''.
             // So it is applied below, measurement by measurement.
@@ -1977,26 +1971,6 @@ fn each_comparison(
     cond.map_or(Ok(()), |c| walk(c, check))
 }
 
-/// influxd's index refuses ordering comparisons of a tag (`host > 'a'`, or a field it takes
-/// for a tag) in the WHERE of SHOW MEASUREMENTS / TAG KEYS / TAG VALUES / SERIES.
-fn check_tag_comparisons(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
-    use tessera_influxql::{BinaryOp as B, Expr as E};
-    each_comparison(cond, &|op, lhs, rhs| {
-        let literal = |x: &E| {
-            matches!(
-                x,
-                E::String(_) | E::Integer(_) | E::Unsigned(_) | E::Number(_) | E::Boolean(_)
-            )
-        };
-        let tag = |x: &E| matches!(x, E::VarRef { .. }) && !tessera_query::cond::is_time_ref(x);
-        let ordering = matches!(op, B::Lt | B::Lte | B::Gt | B::Gte);
-        if ordering && ((tag(lhs) && literal(rhs)) || (literal(lhs) && tag(rhs))) {
-            return Err(QueryError::msg("invalid tag comparison operator"));
-        }
-        Ok(())
-    })
-}
-
 /// The statement's database (none when it does not resolve: the statement reports that).
 fn statement_db(ctx: &Ctx, database: Option<&str>, defaults: &Defaults<'_>) -> Vec<String> {
     snapshot(ctx)
@@ -2178,6 +2152,41 @@ fn key_existence(
         has_key(lhs, true),
         has_key(rhs, op == BinaryOp::Eq),
     ))
+}
+
+/// A SHOW condition that influxd runs as a SELECT over series (SHOW SERIES with time,
+/// the counted CARDINALITY forms), as the index then takes it: arithmetic that does not
+/// fold holds for every series, and two keys compare by value.
+fn series_select_condition(c: &tessera_influxql::Expr, now: i64) -> tessera_influxql::Expr {
+    let c = tessera_query::cond::index_terms(c, now, &|_| true);
+    tessera_query::cond::map_terms(&c, &|t| match t {
+        tessera_influxql::Expr::Binary { op, lhs, rhs } => {
+            key_values(*op, lhs, rhs).unwrap_or_else(|| t.clone())
+        }
+        t => t.clone(),
+    })
+}
+
+/// influxd's SHOW SERIES without time reads its index through an iterator that takes
+/// only `=`, `!=`, `=~`, `!~`, `AND` and `OR`, anywhere in the reduced condition
+/// (`host = 'x' - 1` is refused; `host = 1 + 1` is `host = 2`).
+fn check_series_operators(cond: Option<&tessera_influxql::Expr>) -> Result<(), QueryError> {
+    use tessera_influxql::{BinaryOp as B, Expr as E};
+    let mut refused = false;
+    if let Some(c) = cond {
+        c.walk(&mut |e| {
+            if let E::Binary { op, .. } = e {
+                refused |= !matches!(
+                    op,
+                    B::Eq | B::Neq | B::EqRegex | B::NeqRegex | B::And | B::Or
+                );
+            }
+        });
+    }
+    if refused {
+        return Err(QueryError::msg("invalid tag comparison operator"));
+    }
+    Ok(())
 }
 
 /// Two keys compared in a counted cardinality (a SELECT in influxd): by value, where the
