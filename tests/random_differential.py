@@ -287,7 +287,12 @@ def gen_corpus_nested():
 SAFE_EXTRA = ["SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "LIMIT", "OFFSET", "SLIMIT", "SOFFSET", "fill(", "time(", ")", "(", ",", "*",
               "=", "!=", "<>", "=~", "!~", "<", ">=", "AND", "OR", "'", '"', "/", "-", "+", "%", "::", "::field", "::tag", "DESC", "ASC", "tz(",
               "1", "1.5", "-1", "10m", "0s", "now()", "true", "null", "host", "cpu", "mean(", "count(", ".", ";", "SHOW", "TAG", "KEYS", "VALUES",
-              "SERIES", "MEASUREMENTS", "WITH", "KEY", "IN", "ON", "db0", "$x", "AS", "EXPLAIN", "ANALYZE", "FIELD", "CARDINALITY", "EXACT"]
+              "SERIES", "MEASUREMENTS", "WITH", "KEY", "IN", "ON", "db0", "$x", "AS", "EXPLAIN", "ANALYZE", "FIELD", "CARDINALITY", "EXACT",
+              "'2023-01-01T00:00:00Z'", "'2023-01-01'", "'x'", "''", "1e3", "0x1", "9223372036854775807", "-9223372036854775808", "/h.*/",
+              "::integer", "::float", "::string", "::boolean", "fill(previous)", "fill(linear)", "fill(none)", "fill(0)", "tz('UTC')",
+              "tz('Europe/Paris')", "NOT", "DISTINCT", "usage_user", "region", "time", "\"time\"", "autogen", "rp2", "db0.autogen.cpu",
+              "1h", "1d", "1w", "1ns", "1u", "first(", "last(", "max(", "top(", "bottom(", "percentile(", "derivative(", "difference(",
+              "abs(", "sqrt(", "log(", "round(", "::", "&", "|", "^", "!", "MEASUREMENT", "EXACT", "LIMIT 0", "OFFSET 1"]
 UNSAFE = re.compile(r"\b(DROP|DELETE|CREATE|ALTER|GRANT|REVOKE|INTO|SET|KILL|DIAGNOSTICS|STATS|QUERIES)\b", re.I)
 TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|/(?:[^/\\]|\\.)+/|\d+(?:\.\d+)?[a-zµ]*|\w+|::|!=|<>|=~|!~|<=|>=|\S")
 _CORPUS = []

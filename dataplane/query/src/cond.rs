@@ -671,11 +671,22 @@ fn split(
                 min: lr.min.max(rr.min),
                 max: lr.max.min(rr.max),
             };
+            // The two sides are joined and reduced again: a side that folded to a
+            // boolean decides or drops out (`host = 'a' AND 1 = 2` is `false`).
+            let (t, f) = (Expr::Boolean(true), Expr::Boolean(false));
             let rest = match (l, r) {
-                (Some(a), Some(b)) => Some(Expr::Binary {
-                    op: *op,
-                    lhs: Box::new(a),
-                    rhs: Box::new(b),
+                (Some(a), Some(b)) => Some(match op {
+                    BinaryOp::And if a == f || b == f => f,
+                    BinaryOp::And if a == t => b,
+                    BinaryOp::And if b == t => a,
+                    BinaryOp::Or if a == t || b == t => t,
+                    BinaryOp::Or if a == f => b,
+                    BinaryOp::Or if b == f => a,
+                    _ => Expr::Binary {
+                        op: *op,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
                 }),
                 (a, b) => a.or(b),
             };

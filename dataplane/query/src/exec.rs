@@ -566,11 +566,17 @@ pub async fn scan_partition(
                 ),
                 None => TagPredicate::All,
             };
-            let mut keys: Vec<Vec<u8>> = index
-                .select(&m_esc, &pred)
-                .iter()
-                .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
-                .collect();
+            // A condition that folded to `false` selects no series (EXPLAIN counts none).
+            let never = matches!(plan.condition, Some(Expr::Boolean(false)));
+            let mut keys: Vec<Vec<u8>> = if never {
+                Vec::new()
+            } else {
+                index
+                    .select(&m_esc, &pred)
+                    .iter()
+                    .filter_map(|id| index.key(id).map(<[u8]>::to_vec))
+                    .collect()
+            };
             keys.sort();
             if plan.explain != 0 && index.series_count(&m_esc) > 0 {
                 let (min, max) = (plan.range.min, plan.range.max);

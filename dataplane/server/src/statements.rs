@@ -2268,7 +2268,7 @@ impl ShowCondition {
         let measurements = drop_comparisons(&rest, &|lhs| !is_name(lhs))
             .map(|e| MeasurementExpr::of(&reduce(&e)))
             .transpose()?;
-        let is_key = |lhs: &E| matches!(lhs, E::VarRef { name, .. } if !name.starts_with('_'));
+        let is_key = |lhs: &E| matches!(lhs, E::VarRef { name, .. } if !is_system_name(name));
         let filter = drop_comparisons(&rest, &|lhs| !is_key(lhs)).map(|e| reduce(&e));
         Ok(ShowCondition {
             reduced: Some(rest),
@@ -2278,32 +2278,44 @@ impl ShowCondition {
     }
 }
 
+/// influxql's `IsSystemName`: the names of the index's system sources.
+fn is_system_name(name: &str) -> bool {
+    matches!(
+        name,
+        "_fieldKeys" | "_measurements" | "_name" | "_series" | "_tagKey" | "_tagKeys" | "_tags"
+    )
+}
+
 /// influxql's `RewriteExpr` dropping the `=`, `!=`, `=~`, `!~` comparisons whose left side
-/// `drop` names; an operator left with one side becomes that side.
+/// `drop` names. It works bottom-up: an operator left with one side becomes that side,
+/// which is then judged in its place (`(region =~ /us/) != false` is `false`).
 fn drop_comparisons(
     e: &tessera_influxql::Expr,
     drop: &dyn Fn(&tessera_influxql::Expr) -> bool,
 ) -> Option<tessera_influxql::Expr> {
     use tessera_influxql::{BinaryOp as B, Expr as E};
-    match e {
-        E::Paren(x) => drop_comparisons(x, drop).map(|x| E::Paren(Box::new(x))),
+    let e = match e {
+        E::Paren(x) => E::Paren(Box::new(drop_comparisons(x, drop)?)),
+        E::Binary { op, lhs, rhs } => {
+            match (drop_comparisons(lhs, drop), drop_comparisons(rhs, drop)) {
+                (Some(l), Some(r)) => E::Binary {
+                    op: *op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                },
+                (Some(x), None) | (None, Some(x)) => x,
+                (None, None) => return None,
+            }
+        }
+        other => other.clone(),
+    };
+    match &e {
         E::Binary {
             op: B::Eq | B::Neq | B::EqRegex | B::NeqRegex,
             lhs,
             ..
         } if drop(lhs) => None,
-        E::Binary { op, lhs, rhs } => {
-            match (drop_comparisons(lhs, drop), drop_comparisons(rhs, drop)) {
-                (Some(l), Some(r)) => Some(E::Binary {
-                    op: *op,
-                    lhs: Box::new(l),
-                    rhs: Box::new(r),
-                }),
-                (Some(x), None) | (None, Some(x)) => Some(x),
-                (None, None) => None,
-            }
-        }
-        other => Some(other.clone()),
+        _ => Some(e),
     }
 }
 
