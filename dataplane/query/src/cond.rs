@@ -454,11 +454,19 @@ pub fn reduce(e: &Expr) -> Expr {
     reduce_in(e, None)
 }
 
+/// `reduce` with the clock: `now()` is the time `now`.
+pub fn reduce_at(e: &Expr, now: i64) -> Expr {
+    reduce_in(e, Some(TimeCtx { now, tz: None }))
+}
+
 /// `reduce`, with `now()` read from `cx` when it is given (influxql's `Reduce` with a
 /// `NowValuer`).
 fn reduce_in(e: &Expr, cx: Option<TimeCtx<'_>>) -> Expr {
     let reduce = |e: &Expr| reduce_in(e, cx);
     match e {
+        Expr::Call { name, args } if name == "now" && args.is_empty() && cx.is_some() => {
+            Expr::Time(cx.map_or(0, |c| c.now))
+        }
         Expr::Paren(x) => match reduce(x) {
             b @ Expr::Binary { .. } => Expr::Paren(Box::new(b)),
             other => other,
@@ -617,6 +625,15 @@ fn flip(op: BinaryOp) -> BinaryOp {
     }
 }
 
+/// Whether `e` calls `now()`.
+fn calls_now(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        found |= matches!(x, Expr::Call { name, args } if name == "now" && args.is_empty());
+    });
+    found
+}
+
 /// Splits `cond` into its time range and the rest (influxql's `ConditionExpr`).
 pub fn split_time(cond: &Expr, now: i64) -> Result<(Option<Expr>, TimeRange), QueryError> {
     split(cond, TimeCtx { now, tz: None }, true)
@@ -723,6 +740,9 @@ fn split(
             | Expr::Nil) => Err(QueryError::msg(format!(
                 "invalid condition expression: {lit}"
             ))),
+            // `now()` is read then: a time compares with no field or tag (`host !=
+            // now()` holds nowhere).
+            reduced if calls_now(e) => Ok((Some(reduced), TimeRange::default())),
             _ => Ok((Some(e.clone()), TimeRange::default())),
         },
         e @ (Expr::Binary { .. } | Expr::Boolean(_)) => Ok((Some(e.clone()), TimeRange::default())),
@@ -798,7 +818,9 @@ impl CExpr {
             Expr::Number(f) => CExpr::Lit(Value::Float(*f)),
             Expr::String(s) => CExpr::Lit(Value::String(s.clone())),
             Expr::Boolean(b) => CExpr::Lit(Value::Boolean(*b)),
-            Expr::Duration(d) | Expr::Time(d) => CExpr::Lit(Value::Integer(*d)),
+            Expr::Duration(d) => CExpr::Lit(Value::Integer(*d)),
+            // A time (a reduced `now()` or time string) equals no value of a row.
+            Expr::Time(_) => CExpr::Lit(Value::Null),
             Expr::Regex(re) => CExpr::Regex(compile_regex(&re.0)?),
             Expr::Binary { op, lhs, rhs } => CExpr::Bin(
                 *op,

@@ -1035,7 +1035,7 @@ async fn run_inner(
             }
             let index_cond = condition
                 .as_ref()
-                .map(|c| series_select_condition(&tessera_query::cond::reduce(c), now));
+                .map(|c| series_select_condition(&tessera_query::cond::reduce_at(c, now), now));
             // influxd's tag values count reads its condition as a SELECT's: a tag the
             // measurement does not have compares as a missing field (false), not as ''.
             // So it is applied below, measurement by measurement.
