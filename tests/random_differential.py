@@ -293,7 +293,7 @@ SAFE_EXTRA = ["SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "LIMIT", "OFFSE
               "tz('Europe/Paris')", "NOT", "DISTINCT", "usage_user", "region", "time", "\"time\"", "autogen", "rp2", "db0.autogen.cpu",
               "1h", "1d", "1w", "1ns", "1u", "first(", "last(", "max(", "top(", "bottom(", "percentile(", "derivative(", "difference(",
               "abs(", "sqrt(", "log(", "round(", "::", "&", "|", "^", "!", "MEASUREMENT", "EXACT", "LIMIT 0", "OFFSET 1"]
-UNSAFE = re.compile(r"\b(DROP|DELETE|CREATE|ALTER|GRANT|REVOKE|INTO|SET|KILL|DIAGNOSTICS|STATS|QUERIES)\b", re.I)
+UNSAFE = re.compile(r"\b(DROP|DELETE|CREATE|ALTER|GRANT|REVOKE|INTO|SET|KILL|DIAGNOSTICS|STATS|QUERIES|SHARDS)\b", re.I)
 TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|/(?:[^/\\]|\\.)+/|\d+(?:\.\d+)?[a-zµ]*|\w+|::|!=|<>|=~|!~|<=|>=|\S")
 _CORPUS = []
 

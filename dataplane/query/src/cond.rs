@@ -50,6 +50,24 @@ pub fn is_time_ref(e: &Expr) -> bool {
     }
 }
 
+/// influxql's `HasTimeExpr`, which the SHOW statements that refuse time use: a
+/// comparison with `time` on its left, through AND, OR and parentheses (`0 < time` and
+/// a bare `time` are not one).
+pub fn has_time_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
+            lhs,
+            rhs,
+        } => has_time_expr(lhs) || has_time_expr(rhs),
+        Expr::Binary { lhs, .. } => {
+            matches!(&**lhs, Expr::VarRef { name, .. } if name.eq_ignore_ascii_case("time"))
+        }
+        Expr::Paren(e) => has_time_expr(e),
+        _ => false,
+    }
+}
+
 /// True when the expression mentions `time` anywhere.
 pub fn mentions_time(e: &Expr) -> bool {
     match e {

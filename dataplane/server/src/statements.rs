@@ -590,7 +590,7 @@ async fn run_inner(
         } => {
             if condition
                 .as_ref()
-                .is_some_and(tessera_query::cond::mentions_time)
+                .is_some_and(tessera_query::cond::has_time_expr)
             {
                 return Err(QueryError::msg(
                     "SHOW MEASUREMENTS doesn't support time in WHERE clause",
@@ -985,7 +985,7 @@ async fn run_inner(
             // but the field key one), and answers nothing for tag values.
             if condition
                 .as_ref()
-                .is_some_and(tessera_query::cond::mentions_time)
+                .is_some_and(tessera_query::cond::has_time_expr)
             {
                 let name = match what {
                     CardinalityKind::Series => "SERIES EXACT",
@@ -1015,7 +1015,16 @@ async fn run_inner(
                     vec![vec![Value::Integer(n as i64)]],
                 )]);
             }
-            if counted && *offset > 0 {
+            // The counted forms' rows are at time 0 in influxd: a range that leaves it out
+            // (`0 < time`, allowed since time is on the right) counts nothing.
+            let zero_out_of_range = match condition {
+                Some(c) => {
+                    let (_, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
+                    r.min > 0 || r.max < 0
+                }
+                None => false,
+            };
+            if counted && (*offset > 0 || zero_out_of_range) {
                 // Still checked: the database and its policy.
                 let snap = snapshot(ctx)?;
                 let scope = ShowScope::Sources {
@@ -1281,7 +1290,7 @@ async fn run_inner(
         Statement::DropSeries { sources, condition } => {
             if condition
                 .as_ref()
-                .is_some_and(tessera_query::cond::mentions_time)
+                .is_some_and(tessera_query::cond::has_time_expr)
             {
                 return Err(QueryError::msg(
                     "DROP SERIES doesn't support time in WHERE clause",
@@ -1311,7 +1320,8 @@ async fn run_inner(
 enum Deletion {
     /// DELETE: points, in a time range if the condition gives one.
     Points,
-    /// DROP SERIES: whole series (no time in the condition).
+    /// DROP SERIES: whole series (or, with `time` on the right of a comparison, points in
+    /// that range as DELETE).
     Series,
     /// DROP MEASUREMENT: its series, and its fields in every shard (it may come back with
     /// other types).
@@ -1326,7 +1336,9 @@ async fn delete(
     condition: Option<&tessera_influxql::Expr>,
     what: Deletion,
 ) -> Result<Vec<Series>, QueryError> {
-    let allow_time = what == Deletion::Points;
+    // DROP SERIES refuses `time` on the left only; with it on the right (`0 < time`) it
+    // deletes by time as DELETE does, both being influxd's DeleteSeries.
+    let allow_time = what != Deletion::Measurement;
     let snap = snapshot(ctx)?;
     let src_db = source_database(sources);
     let db = src_db.unwrap_or(defaults.db);
