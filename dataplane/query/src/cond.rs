@@ -548,8 +548,8 @@ fn fold_term(e: &Expr, now: i64) -> Option<bool> {
 /// What influxd's series index makes of a SELECT condition's terms (it walks the
 /// AND/OR tree): arithmetic that does not fold to a constant (`usage_user - 0`,
 /// `host * 2`) is no comparison, so it selects every series with no filter, except a
-/// tag against a string (`host + 'x'`), which the index looks up as a tag value under
-/// an operator it has no lookup for, so nothing; arithmetic that folds is that constant
+/// tag against a string (`host + 'x'`) or another tag (`host / region`), which the index
+/// looks up as tag values under an operator it has no lookup for, so nothing; arithmetic that folds is that constant
 /// (`1 + 1` selects nothing). `is_tag` says whether a name is a tag (not a field).
 pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
     map_terms(e, &|term| match term {
@@ -563,7 +563,9 @@ pub fn index_terms(e: &Expr, now: i64, is_tag: &dyn Fn(&str) -> bool) -> Expr {
                 _ => false,
             };
             let string = |x: &Expr| matches!(x, Expr::String(_));
-            if (tag(lhs) && string(rhs)) || (string(lhs) && tag(rhs)) {
+            // Two tags (`host / region`): the index compares their values under an
+            // operator it has no lookup for, so nothing either.
+            if (tag(lhs) && string(rhs)) || (string(lhs) && tag(rhs)) || (tag(lhs) && tag(rhs)) {
                 return Expr::Boolean(false);
             }
             Expr::Boolean(fold_term(term, now).unwrap_or(true))
@@ -1162,6 +1164,7 @@ mod tests {
         assert_eq!(terms("host + 'x' OR usage > 1"), "false OR usage > 1");
         assert_eq!(terms("(1 + 1)"), "(false)");
         assert_eq!(terms("(1 = 1) OR host * 2"), "(1 = 1) OR true");
+        assert_eq!(terms("host / host OR usage / host"), "false OR true");
     }
 
     #[test]
