@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use tessera_tests::Cluster;
+use tessera_tests::{Cluster, RealInfluxd};
 
 const INFLUX: &str = "/usr/bin/influx";
 /// Debian's interpreter, which has `python3-influxdb`.
@@ -140,4 +140,168 @@ print("python ok")
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success() && text.contains("python ok"), "{text}");
+}
+
+/// Drives the `influx` CLI's interactive mode through a pseudo-terminal (it reads stdin
+/// as one statement when stdin is no terminal): each command is typed once the previous
+/// one's prompt is back, and the whole transcript is printed.
+const PTY_DRIVER: &str = r#"
+import os, pty, select, sys, time
+port, cmds = sys.argv[1], open(sys.argv[2]).read().splitlines()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[3], [sys.argv[3], "-host", "127.0.0.1", "-port", port])
+out = b""
+def until_prompt(limit=20.0):
+    global out
+    end = time.time() + limit
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            out += chunk
+        elif out.endswith(b"> "):
+            return
+until_prompt()
+for c in cmds:
+    os.write(fd, (c + "\n").encode())
+    until_prompt()
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+"#;
+
+/// A transcript without the line naming the server's address and version.
+fn interactive(port: &str, commands: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (driver, input) = (
+        dir.path().join("influx_session.py"),
+        dir.path().join("in.txt"),
+    );
+    std::fs::write(&driver, PTY_DRIVER).expect("write driver");
+    std::fs::write(&input, commands).expect("write commands");
+    let out = Command::new(PYTHON)
+        .arg(&driver)
+        .arg(port)
+        .arg(&input)
+        .arg(INFLUX)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("Connected to "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `influx -import` output without the log lines' date and time.
+fn import(port: &str, path: &std::path::Path) -> String {
+    let (_, out) = influx(
+        &format!("127.0.0.1:{port}"),
+        &[
+            "-import",
+            &format!("-path={}", path.display()),
+            "-precision=s",
+        ],
+    );
+    out.lines()
+        .map(|l| {
+            // `2026/11/29 08:57:03 error writing batch: …`
+            let dated = l.len() > 20 && l.as_bytes()[4] == b'/' && l.as_bytes()[13] == b':';
+            if dated {
+                &l[20..]
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn influx_cli_interactive_mode_and_import_answer_as_influxd() {
+    let c = Cluster::start(1, 1, "", "");
+    let ours = c.datas[0]
+        .http
+        .rsplit_once(':')
+        .expect("host:port")
+        .1
+        .to_string();
+    let real = RealInfluxd::start("");
+    let theirs = real.port.to_string();
+
+    // Every mode the shell has: use (db, db.rp, missing), INSERT (good, bad, with a
+    // consistency), precision, the three formats, errors, DDL.
+    let session = "CREATE DATABASE clix\nuse clix\n\
+        INSERT m,t=a v=1 1672531200000000000\nINSERT m,t=b v=2,s=\"x\" 1672531260000000000\n\
+        precision rfc3339\nSELECT * FROM m\nformat json\nSELECT * FROM m\n\
+        format csv\nSELECT * FROM m GROUP BY t\nformat column\nSHOW TAG VALUES WITH KEY = t\n\
+        INSERT bad line here\nSELECT nope FROM\nuse nope\nuse clix.autogen\nSHOW MEASUREMENTS\n\
+        precision ms\nSELECT v FROM m\nconsistency all\nINSERT m,t=c v=3 1672531320000\n\
+        SELECT count(v) FROM m\nDROP DATABASE clix\nexit\n";
+    let (got, want) = (interactive(&ours, session), interactive(&theirs, session));
+    assert_eq!(got, want, "Tessera's transcript, then influxd's");
+    // Not two empty transcripts: the writes landed and were read back in each format.
+    for seen in [
+        "Using database clix",
+        "2023-01-01T00:01:00Z x b 2",
+        "\"values\":[[\"2023-01-01T00:00:00Z\",null,\"a\",1]",
+        "m,t=b,2023-01-01T00:01:00Z,x,2",
+        "1672531260000 2",
+        "0    3",
+        "ERR: {\"error\":\"unable to parse 'bad line here': invalid field format\"}",
+        "DB does not exist!",
+    ] {
+        assert!(got.contains(seen), "{seen:?} missing from:\n{got}");
+    }
+
+    // -import: DDL, a context, a bad line and a batch refused for a type conflict, then
+    // a file that imports cleanly.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused = dir.path().join("refused.txt");
+    std::fs::write(
+        &refused,
+        "# DDL\nCREATE DATABASE impx\nCREATE RETENTION POLICY two ON impx DURATION 0s REPLICATION 1\n\
+         # DML\n# CONTEXT-DATABASE: impx\n# CONTEXT-RETENTION-POLICY: two\n\
+         m,t=a v=1 1672531200\nbad line\nm,t=c v=\"s\" 1672531320\n",
+    )
+    .expect("write import file");
+    let clean = dir.path().join("clean.txt");
+    std::fs::write(
+        &clean,
+        "# DML\n# CONTEXT-DATABASE: impx\nm,t=a v=1 1672531200\nm,t=b v=2 1672531260\n",
+    )
+    .expect("write import file");
+    for file in [&refused, &clean] {
+        assert_eq!(
+            import(&ours, file),
+            import(&theirs, file),
+            "{}",
+            file.display()
+        );
+    }
+    let read = |port: &str| {
+        influx(
+            &format!("127.0.0.1:{port}"),
+            &[
+                "-database",
+                "impx",
+                "-execute",
+                "SELECT * FROM m; SELECT * FROM two.m",
+            ],
+        )
+        .1
+    };
+    let got = read(&ours);
+    assert_eq!(got, read(&theirs));
+    assert!(got.contains("1672531260000000000 b 2"), "{got}");
 }
