@@ -305,3 +305,85 @@ fn influx_cli_interactive_mode_and_import_answer_as_influxd() {
     assert_eq!(got, read(&theirs));
     assert!(got.contains("1672531260000000000 b 2"), "{got}");
 }
+
+/// One session of `python3-influxdb` calls (databases, retention policies, writes in
+/// batches and as line protocol, queries with epoch, bound parameters, several
+/// statements, chunks, errors, users and grants, deletions), each call's result or
+/// error printed as JSON.
+const PY_SESSION: &str = r#"import sys, json
+from influxdb import InfluxDBClient
+def session(port):
+    c = InfluxDBClient("127.0.0.1", int(port), database="pyx")
+    out = []
+    def rec(name, f):
+        try: r = f(); out.append((name, "ok", r if not hasattr(r, "raw") else r.raw))
+        except Exception as e: out.append((name, "err", type(e).__name__, str(e)))
+    rec("create_db", lambda: c.create_database("pyx"))
+    rec("dbs", lambda: sorted(d["name"] for d in c.get_list_database()))
+    rec("rp_create", lambda: c.create_retention_policy("short", "1d", 1, database="pyx", shard_duration="1h"))
+    rec("rp_alter", lambda: c.alter_retention_policy("short", database="pyx", duration="2d", default=False))
+    rec("rps", lambda: c.get_list_retention_policies("pyx"))
+    pts = [{"measurement": "cpu", "tags": {"host": h}, "time": "2023-01-01T00:0%d:00Z" % i, "fields": {"v": float(i), "n": i, "s": "x%d" % i, "b": i % 2 == 0}} for i in range(5) for h in ("a", "b")]
+    rec("write", lambda: c.write_points(pts))
+    rec("write_batch", lambda: c.write_points(pts, batch_size=3, time_precision="s", retention_policy="short"))
+    rec("write_lp", lambda: c.write(["cpu,host=c v=9 1672531200000000000"], params={"db": "pyx"}, protocol="line"))
+    rec("bad_write", lambda: c.write_points([{"measurement": "cpu", "fields": {"v": "str"}, "time": "2023-01-01T00:00:00Z"}]))
+    rec("q_points", lambda: list(c.query("SELECT * FROM cpu GROUP BY host").get_points(tags={"host": "a"})))
+    rec("q_multi", lambda: [r.raw for r in c.query("SELECT count(v) FROM cpu; SELECT mean(n) FROM cpu GROUP BY host")])
+    rec("q_epoch", lambda: c.query("SELECT v FROM cpu LIMIT 2", epoch="ms").raw)
+    rec("q_params", lambda: c.query("SELECT v FROM cpu WHERE host = $h", bind_params={"h": "b"}).raw)
+    rec("q_chunked", lambda: c.query("SELECT v FROM cpu", chunked=True, chunk_size=3).raw)
+    rec("q_err", lambda: c.query("SELECT FROM cpu"))
+    rec("q_rp", lambda: c.query("SELECT count(v) FROM short.cpu").raw)
+    rec("measurements", lambda: c.get_list_measurements())
+    rec("series", lambda: c.get_list_series("pyx") if hasattr(c, "get_list_series") else None)
+    rec("user_create", lambda: c.create_user("pyu", "pw", admin=False))
+    rec("grant", lambda: c.grant_privilege("read", "pyx", "pyu"))
+    rec("privs", lambda: c.get_list_privileges("pyu"))
+    rec("users", lambda: [u for u in c.get_list_users() if u["user"] == "pyu"])
+    rec("set_pw", lambda: c.set_user_password("pyu", "pw2"))
+    rec("revoke", lambda: c.revoke_privilege("read", "pyx", "pyu"))
+    rec("drop_user", lambda: c.drop_user("pyu"))
+    rec("delete_series", lambda: c.delete_series(database="pyx", measurement="cpu", tags={"host": "c"}))
+    rec("after_delete", lambda: c.query("SHOW SERIES").raw)
+    rec("drop_meas", lambda: c.drop_measurement("cpu"))
+    rec("rp_drop", lambda: c.drop_retention_policy("short", database="pyx"))
+    rec("ping", lambda: bool(c.ping()))
+    rec("drop_db", lambda: c.drop_database("pyx"))
+    return out
+print(json.dumps(session(sys.argv[1]), default=str))
+"#;
+
+#[test]
+fn python_client_session_answers_as_influxd() {
+    let c = Cluster::start(1, 1, "", "");
+    let ours = c.datas[0]
+        .http
+        .rsplit_once(':')
+        .expect("host:port")
+        .1
+        .to_string();
+    let real = RealInfluxd::start("");
+    let run = |port: &str| {
+        let out = Command::new(PYTHON)
+            .args(["-c", PY_SESSION, port])
+            .output()
+            .expect("run python3 (apt-get install python3-influxdb)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("the session prints JSON");
+        v
+    };
+    let (got, want) = (run(&ours), run(&real.port.to_string()));
+    assert_eq!(got, want, "Tessera's results, then influxd's");
+    // The calls did something: 31 of them, the points read back by tag.
+    let calls = got.as_array().expect("a list of calls");
+    assert_eq!(calls.len(), 31);
+    let points = calls.iter().find(|c| c[0] == "q_points").expect("q_points");
+    assert_eq!(points[1], "ok", "{points}");
+    assert_eq!(points[2].as_array().map(Vec::len), Some(5), "{points}");
+}
