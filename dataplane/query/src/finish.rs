@@ -558,11 +558,31 @@ fn raw_rows(
     partial: Partial,
     out: &mut BTreeMap<GroupKey, Vec<Row>>,
 ) -> Result<(), crate::QueryError> {
+    let transforms = plan.outputs.iter().any(OExpr::has_transform);
+    // A subquery's raw transformation grouped by more tags than its outer statement:
+    // influxd's storage merges each outer group's series as one stream, and every inner
+    // group's transformation reads its points in that stream's order.
+    let merge_at: Option<Vec<usize>> = plan
+        .merge_tags
+        .as_ref()
+        .filter(|_| transforms && !plan.aggregate && plan.shard_take.is_none())
+        .and_then(|tags| {
+            tags.iter()
+                .map(|t| plan.group_tags.iter().position(|g| g == t))
+                .collect::<Option<Vec<usize>>>()
+        })
+        .filter(|at| at.len() < plan.group_tags.len());
     let mut groups: BTreeMap<GroupKey, Vec<crate::exec::RawSeries>> = BTreeMap::new();
     for s in partial.raw {
-        groups.entry(s.group.clone()).or_default().push(s);
+        let key = match &merge_at {
+            Some(at) => GroupKey {
+                measurement: s.group.measurement.clone(),
+                tags: at.iter().map(|i| s.group.tags[*i].clone()).collect(),
+            },
+            None => s.group.clone(),
+        };
+        groups.entry(key).or_default().push(s);
     }
-    let transforms = plan.outputs.iter().any(OExpr::has_transform);
     let extra = transform::extra_inputs(plan);
     let aux = aux_refs(plan, transforms, !plan.over_subquery);
     // Across the FROM items of subqueries the tags are aux values too.
@@ -571,7 +591,7 @@ fn raw_rows(
     // Under LIMIT (without transformations, which read every row) a group answers its
     // first LIMIT + OFFSET rows, so no series needs to give more.
     let cap = plan.raw_row_cap().unwrap_or(usize::MAX);
-    for (g, mut members) in groups {
+    for (_, mut members) in groups {
         // influxd merges each shard's series (in key order, reversed for ORDER BY time
         // DESC) on its own, then the shards.
         members.sort_by(|a, b| {
@@ -680,24 +700,32 @@ fn raw_rows(
         .map(|(s, at)| shards[s][at])
         .collect();
         // The group's rows in influxd's merge order, which decides the order of
-        // points at equal times (and what transformations see).
-        let mut stream: Vec<(i64, Vec<Value>)> = Vec::with_capacity(order.len());
+        // points at equal times (and what transformations see); split into the inner
+        // groups it merged, each in that order.
+        let mut streams: BTreeMap<GroupKey, Vec<(i64, Vec<Value>)>> = members
+            .iter()
+            .map(|m| (m.group.clone(), Vec::new()))
+            .collect();
         for (mi, at) in order {
-            stream.push((times[mi][at], std::mem::take(&mut kept[mi][at].1)));
+            if let Some(stream) = streams.get_mut(&members[mi].group) {
+                stream.push((times[mi][at], std::mem::take(&mut kept[mi][at].1)));
+            }
         }
-        let mut rows: Vec<Row> = if transforms {
-            transform::apply(plan, stream)?
-                .into_iter()
-                .map(Row::output)
-                .collect()
-        } else {
-            stream.into_iter().map(Row::output).collect()
-        };
-        if plan.descending {
-            // Reversed again with the other groups' rows.
-            rows.reverse();
+        for (g, stream) in streams {
+            let mut rows: Vec<Row> = if transforms {
+                transform::apply(plan, stream)?
+                    .into_iter()
+                    .map(Row::output)
+                    .collect()
+            } else {
+                stream.into_iter().map(Row::output).collect()
+            };
+            if plan.descending {
+                // Reversed again with the other groups' rows.
+                rows.reverse();
+            }
+            out.insert(g, rows);
         }
-        out.insert(g, rows);
     }
     Ok(())
 }

@@ -459,6 +459,10 @@ pub struct SelectPlan {
     /// (`max(x), difference(y)`): the scan keeps the raw rows too, and each
     /// transformation answers its own points beside the aggregates' row.
     pub raw_transforms: bool,
+    /// A subquery's inner plan: the outer statement's GROUP BY tags (`None` when it
+    /// groups by `*` or a regex). influxd's storage merges the series of each of those
+    /// groups as one stream, which the inner raw transformations read.
+    pub merge_tags: Option<Vec<String>>,
     /// The plan of an outer statement over subqueries: the tags of its input series are
     /// the inner statements' dimensions, which influxd does not compare when it merges
     /// rows of equal time.
@@ -1415,6 +1419,7 @@ pub fn plan_select(
         explain: 0,
         inner: false,
         over_subquery: false,
+        merge_tags: None,
         unreadable,
         raw_transforms,
         tz,

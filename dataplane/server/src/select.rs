@@ -738,6 +738,8 @@ struct InnerColumns {
     integer_fields: std::cell::RefCell<std::collections::BTreeSet<String>>,
     /// The types of the fields the inner statement reads.
     field_types: std::cell::RefCell<BTreeMap<String, tessera_storage::batch::FieldType>>,
+    /// The outer statement's GROUP BY tags (`SelectPlan::merge_tags`).
+    merge_tags: Option<Vec<String>>,
 }
 
 fn select_boxed<'a>(
@@ -973,6 +975,7 @@ async fn prepare(
     plan.explain = explain;
     if let Some(cols) = inner {
         plan.as_inner(cols.outer, cols.every);
+        plan.merge_tags = cols.merge_tags.clone();
         cols.tags
             .borrow_mut()
             .extend(plan.tag_columns.iter().cloned());
@@ -1260,9 +1263,13 @@ fn select_subqueries<'a>(
             .then(|| group_tag_names(&inner));
             inherit_dimensions(&mut inner, stmt);
             keep_inherited_tag_columns(&mut inner, own_dims.as_deref());
+            let named_outer_dims = stmt.dimensions.iter().all(|d| {
+                matches!(d.expr, tessera_influxql::Expr::VarRef { .. }) || is_time_dimension(d)
+            });
             let tag_columns = InnerColumns {
                 outer: outer_range,
                 every: outer_every,
+                merge_tags: named_outer_dims.then(|| group_tag_names(stmt)),
                 ..InnerColumns::default()
             };
             // An inner aggregate that fills is read in blocks: run it without the fill,
