@@ -154,7 +154,8 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>, peer: Option<std::net::IpAddr>)
             }
             Err(refused) => refused,
         },
-        ("GET", "/debug/requests") => crate::requests::answer(&req).await,
+        // influxd serves its /debug/ pages whatever the method.
+        (_, "/debug/requests") => crate::requests::answer(&req).await,
         // influxd answers CORS preflights on every path with an empty 200.
         ("OPTIONS", _) => Response::new(200),
         (_, path) if path.starts_with("/debug/pprof") && ctx.config.http.pprof_enabled => {
@@ -164,15 +165,40 @@ pub async fn handle(req: Request, ctx: &Rc<Ctx>, peer: Option<std::net::IpAddr>)
             }
         }
         ("GET", "/debug/shards") => debug_shards(ctx),
-        ("GET" | "HEAD", "/debug/vars") => debug_vars(ctx).await,
+        (_, "/debug/vars") => debug_vars(ctx).await,
         ("GET", "/metrics") => crate::metrics::answer(),
         _ => route(&req),
     };
     let mut resp = format.error(resp);
     // influxd gzips `/query` answers (only) for a client that accepts it.
     resp.gzip = req_gzip && resp.status != 204;
+    if resp.status == 204 && req.head.path == "/write" {
+        // Its write handler sets the JSON content type before it answers.
+        resp = resp.header("Content-Type", "application/json");
+    }
+    if let Some(origin) = req.head.header("origin").filter(|o| !o.is_empty()) {
+        resp = cors(resp, &String::from_utf8_lossy(origin));
+    }
     timer.answered(resp.status, resp.body.len());
     finish(resp, core)
+}
+
+/// influxd's CORS headers, on every answer to a request that names its `Origin`.
+fn cors(resp: Response, origin: &str) -> Response {
+    resp.header("Access-Control-Allow-Origin", origin)
+        .header(
+            "Access-Control-Allow-Methods",
+            "DELETE, GET, OPTIONS, POST, PUT",
+        )
+        .header(
+            "Access-Control-Allow-Headers",
+            "Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, \
+             X-CSRF-Token, X-HTTP-Method-Override",
+        )
+        .header(
+            "Access-Control-Expose-Headers",
+            "Date, X-InfluxDB-Version, X-InfluxDB-Build",
+        )
 }
 
 /// InfluxDB adds these to every answer, errors included.
@@ -187,9 +213,14 @@ fn route(req: &Request) -> Response {
     let get_or_head = matches!(head.method.as_str(), "GET" | "HEAD");
     match head.path.as_str() {
         "/ping" | "/status" if get_or_head => ping(),
-        "/ping" | "/status" | "/debug/vars" | "/write" | "/query" => {
-            // InfluxDB's router (bmizerany/pat) answers a known path with another method so.
+        // InfluxDB's router (bmizerany/pat) answers a known path with another method so,
+        // naming the path's methods (in Go map order: any order is influxd's).
+        "/ping" | "/status" => {
             Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD")
+        }
+        "/write" => Response::text(405, "Method Not Allowed\n").header("Allow", "OPTIONS, POST"),
+        "/query" => {
+            Response::text(405, "Method Not Allowed\n").header("Allow", "OPTIONS, GET, POST")
         }
         "/metrics" => Response::text(405, "Method Not Allowed\n").header("Allow", "GET"),
         // Go's http.NotFound.

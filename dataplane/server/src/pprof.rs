@@ -24,9 +24,6 @@ pub async fn answer(req: &Request) -> Option<Response> {
     if path != "/debug/pprof" && !path.starts_with("/debug/pprof/") {
         return None;
     }
-    if !matches!(req.head.method.as_str(), "GET" | "HEAD") {
-        return Some(Response::text(405, "Method Not Allowed\n").header("Allow", "GET, HEAD"));
-    }
     Some(match path {
         "/debug/pprof" | "/debug/pprof/" => Response::new(200)
             .header("Content-Type", "text/html; charset=utf-8")

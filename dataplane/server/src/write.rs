@@ -831,11 +831,28 @@ fn decode_body(req: &Request) -> Result<Bytes, Failure> {
     flate2::read::GzDecoder::new(&req.body[..])
         .take(crate::http::MAX_BODY as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| (400, e.to_string()))?;
+        .map_err(|e| (400, go_gzip_error(&e)))?;
     if out.len() > crate::http::MAX_BODY {
         return Err((413, "request entity too large".into()));
     }
     Ok(Bytes::from(out))
+}
+
+/// A gunzip failure in the words of Go's `compress/gzip`, which influxd answers with.
+fn go_gzip_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "unexpected EOF".into()
+    } else if text.contains("header") {
+        "gzip: invalid header".into()
+    } else if text.contains("checksum") {
+        "gzip: invalid checksum".into()
+    } else if text.contains("deflate") {
+        // Go names the input offset, which its decoder alone knows.
+        "flate: corrupt input".into()
+    } else {
+        text
+    }
 }
 
 /// Creates (or finds) the shard group covering `ts` through the meta plane.
