@@ -1274,12 +1274,26 @@ fn select_subqueries<'a>(
             };
             // An inner aggregate that fills is read in blocks: run it without the fill,
             // which `fill_in_blocks` then applies as influxd's outer statement sees it.
-            // (Not reproduced: an outer GROUP BY time reduces each run of one window in
-            // that stream on its own, answering a window once per block.)
             // Its LIMIT and OFFSET count the rows of each block (each run of one series
             // in the stream, whatever the outer grouping).
             let blocks =
                 fills_in_blocks(&inner, kind, now).filter(|_| group_interval(stmt, now).is_none());
+            // An outer aggregate under GROUP BY time over those blocks reduces each run of
+            // one window in the stream on its own.
+            let block_fill = inner.fill;
+            let runs = fills_in_blocks(&inner, kind, now)
+                .zip(BlockRuns::of(stmt, now))
+                .filter(|_| !regroup && inner_limits == (0, 0, 0, 0));
+            if let Some((interval, runs)) = runs {
+                inner.fill = tessera_influxql::Fill::None;
+                let series =
+                    select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+                inner.fill = block_fill;
+                let outer_dims = outer_group_tags(stmt, &series);
+                let (series, seqs) =
+                    fill_in_blocks(&inner, series, &outer_dims, interval, (0, 0), false, now)?;
+                return runs.answer(stmt, &series, &seqs, now);
+            }
             let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
             if blocks.is_some() {
                 inner.fill = tessera_influxql::Fill::None;
@@ -1747,6 +1761,266 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> Optio
                 && !matches!(name.as_str(), "top" | "bottom" | "sample" | "distinct"))
         });
     group_interval(inner, now).filter(|_| fills)
+}
+
+/// An outer aggregate under `GROUP BY time` over an inner statement read in fill blocks
+/// ([`fill_in_blocks`]), as influxd answers it: its reduce iterator takes each run of
+/// consecutive points of one outer window in the stream as a row of its own (so a window
+/// comes once per block), and its fill iterator walks one window forward per row it
+/// emits, filling only where a row is ahead of that walk. The outer statements this
+/// covers: one call of one inner column, `GROUP BY time` (and named tags), ascending,
+/// without LIMIT, OFFSET, SLIMIT, SOFFSET, INTO or a condition beside time.
+struct BlockRuns {
+    tz: Option<std::sync::Arc<tessera_query::tz::Tz>>,
+    name: String,
+    args: Vec<tessera_functions::Arg>,
+    column: String,
+    label: String,
+    every: i64,
+    offset: i64,
+    tags: Vec<String>,
+}
+
+impl BlockRuns {
+    fn of(stmt: &SelectStatement, now: i64) -> Option<BlockRuns> {
+        use tessera_influxql::Expr;
+        let [field] = stmt.fields.as_slice() else {
+            return None;
+        };
+        let Expr::Call { name, args } = &field.expr else {
+            return None;
+        };
+        let simple = matches!(
+            name.as_str(),
+            "count"
+                | "mean"
+                | "sum"
+                | "min"
+                | "max"
+                | "first"
+                | "last"
+                | "spread"
+                | "stddev"
+                | "median"
+                | "mode"
+                | "percentile"
+        );
+        let Some(Expr::VarRef { name: column, .. }) = args.first() else {
+            return None;
+        };
+        let plain = stmt.limit == 0
+            && stmt.offset == 0
+            && stmt.slimit == 0
+            && stmt.soffset == 0
+            && stmt.target.is_none()
+            && stmt.sources.len() == 1
+            && stmt.sort_fields.first().is_none_or(|f| f.ascending)
+            && split_statement_time(stmt, now).is_ok_and(|(rest, _)| rest.is_none());
+        let named = stmt
+            .dimensions
+            .iter()
+            .all(|d| matches!(d.expr, Expr::VarRef { .. }) || is_time_dimension(d));
+        let (every, offset) = group_interval(stmt, now)?;
+        let tz = match stmt.location.as_deref() {
+            Some(name) => Some(tessera_query::tz::Tz::load(name)?),
+            None => None,
+        };
+        (simple && plain && named).then(|| BlockRuns {
+            tz,
+            name: name.clone(),
+            args: tessera_query::agg::args_of(&args[1..]),
+            column: column.clone(),
+            label: field.alias.clone().unwrap_or_else(|| name.clone()),
+            every,
+            offset,
+            tags: group_tag_names(stmt),
+        })
+    }
+
+    /// The outer answer over the inner rows `series` in stream order `seqs`.
+    fn answer(
+        &self,
+        stmt: &SelectStatement,
+        series: &[Series],
+        seqs: &[Vec<u64>],
+        now: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        use tessera_query::Value as V;
+        let window = |t: i64| self.window(t);
+        type Group<'a> = (String, Vec<&'a str>);
+        let mut groups: BTreeMap<Group<'_>, Vec<(u64, i64, &V)>> = BTreeMap::new();
+        for (s, seq) in series.iter().zip(seqs) {
+            let Some(ci) = s.columns.iter().position(|c| *c == self.column) else {
+                continue;
+            };
+            let rows = groups
+                .entry((s.name.clone(), dim_values(s, &self.tags)))
+                .or_default();
+            // A row without a value is no point of the stream the outer call reads (it
+            // neither counts nor ends a run).
+            for (r, q) in s.values.iter().zip(seq) {
+                if let (Some(t), Some(v)) = (row_time(r), r.get(ci)) {
+                    if !matches!(v, V::Null) {
+                        rows.push((*q, t, v));
+                    }
+                }
+            }
+        }
+        let (_, range) = split_statement_time(stmt, now)?;
+        let end = window(if range.has_max() { range.max } else { now });
+        let mut out = Vec::new();
+        for ((name, tags), mut rows) in groups {
+            rows.sort_by_key(|r| r.0);
+            // The reduce iterator: a row per run of one window.
+            let mut reduced: Vec<(i64, V)> = Vec::new();
+            let mut i = 0;
+            while i < rows.len() {
+                let Some(t) = tessera_query::agg::value_type_of(rows[i].2) else {
+                    i += 1;
+                    continue;
+                };
+                let w = window(rows[i].1);
+                let mut r = tessera_functions::reducer(&self.name, &self.args, t)
+                    .map_err(|e| QueryError::msg(e.to_string()))?;
+                while i < rows.len() && window(rows[i].1) == w {
+                    r.push(rows[i].1, &tessera_query::agg::to_fvalue(rows[i].2), 0)
+                        .map_err(|e| QueryError::msg(e.to_string()))?;
+                    i += 1;
+                }
+                if let Some(p) = r.finish(w).into_iter().next() {
+                    reduced.push((w, tessera_query::agg::from_fvalue(p.value)));
+                }
+            }
+            let Some(first) = reduced.first().map(|r| r.0) else {
+                continue;
+            };
+            // The walk starts at the range's first window, else at the first row's.
+            let start = if range.has_min() {
+                window(range.min)
+            } else {
+                first
+            };
+            let values = self.fill(stmt, reduced, start, end);
+            if values.is_empty() {
+                continue;
+            }
+            out.push(Series {
+                name,
+                tags: self
+                    .tags
+                    .iter()
+                    .zip(tags)
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+                columns: vec!["time".into(), self.label.clone()],
+                values,
+                partial: false,
+            });
+        }
+        Ok(out)
+    }
+
+    fn window(&self, t: i64) -> i64 {
+        tessera_query::tz::window(t, self.every, self.offset, self.tz.as_deref()).0
+    }
+
+    /// The zone offset (ns) in effect at `t` (0 without `tz()`).
+    fn zone(&self, t: i64) -> i64 {
+        self.tz
+            .as_deref()
+            .map_or(0, |z| z.offset_at(t) as i64 * 1_000_000_000)
+    }
+
+    /// influxd's fill iterator over the reduced rows, from window `start` to `end`.
+    fn fill(
+        &self,
+        stmt: &SelectStatement,
+        rows: Vec<(i64, tessera_query::Value)>,
+        start: i64,
+        end: i64,
+    ) -> Vec<Vec<tessera_query::Value>> {
+        use tessera_influxql::Fill;
+        use tessera_query::Value as V;
+        let row = |t: i64, v: V| vec![V::Time(t), v];
+        if stmt.fill == Fill::None {
+            return rows.into_iter().map(|(t, v)| row(t, v)).collect();
+        }
+        let integer = rows.iter().any(|r| matches!(r.1, V::Integer(_)));
+        let mut out = Vec::new();
+        let mut prev: Option<(i64, V)> = None;
+        let mut at = 0;
+        let mut w = start;
+        let mut zone = self.zone(w);
+        loop {
+            let next = rows.get(at);
+            if next.is_none() && w > end {
+                break;
+            }
+            match next {
+                Some((t, v)) if *t <= w => {
+                    out.push(row(*t, v.clone()));
+                    prev = Some((*t, v.clone()));
+                    at += 1;
+                }
+                _ => {
+                    let v = match &stmt.fill {
+                        Fill::Number(n) if integer => V::Integer(*n as i64),
+                        Fill::Number(n) => V::Float(*n),
+                        Fill::Integer(n) if integer => V::Integer(*n),
+                        Fill::Integer(n) => V::Float(*n as f64),
+                        Fill::Previous => prev.as_ref().map_or(V::Null, |p| p.1.clone()),
+                        Fill::Linear => linear(prev.as_ref(), next, w, self.every),
+                        _ => V::Null,
+                    };
+                    out.push(row(w, v));
+                }
+            }
+            match w.checked_add(self.every) {
+                Some(n) => w = n,
+                None => break,
+            }
+            // Past a change of the zone's offset the walk moves by the difference.
+            if self.tz.is_some() {
+                let z = self.zone(w - 1);
+                if z != zone {
+                    let diff = zone - z;
+                    if diff.abs() < self.every {
+                        w += diff;
+                    }
+                    zone = z;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// influxd's linear fill at window `w` between the last row it emitted and the next one
+/// (times in whole intervals).
+fn linear(
+    prev: Option<&(i64, tessera_query::Value)>,
+    next: Option<&(i64, tessera_query::Value)>,
+    w: i64,
+    every: i64,
+) -> tessera_query::Value {
+    use tessera_query::Value as V;
+    let (Some((pt, pv)), Some((nt, nv))) = (prev, next) else {
+        return V::Null;
+    };
+    let (x0, x1, x) = (pt / every, nt / every, w / every);
+    if x1 == x0 {
+        return V::Null;
+    }
+    let slope = |a: f64, b: f64| (b - a) / (x1 - x0) as f64;
+    match (pv, nv) {
+        (V::Integer(a), V::Integer(b)) => {
+            V::Integer((slope(*a as f64, *b as f64) * (x - x0) as f64 + *a as f64) as i64)
+        }
+        (a, b) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => V::Float(slope(a, b) * (x - x0) as f64 + a),
+            _ => V::Null,
+        },
+    }
 }
 
 /// The inner aggregate's rows as influxd's outer statement reads them when the inner one
