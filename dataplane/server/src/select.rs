@@ -1769,7 +1769,7 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> Optio
 /// comes once per block), and its fill iterator walks one window forward per row it
 /// emits, filling only where a row is ahead of that walk. The outer statements this
 /// covers: one call of one inner column, `GROUP BY time` (and named tags), ascending,
-/// without LIMIT, OFFSET, SLIMIT, SOFFSET, INTO or a condition beside time.
+/// without SLIMIT, SOFFSET, INTO or a condition beside time.
 struct BlockRuns {
     tz: Option<std::sync::Arc<tessera_query::tz::Tz>>,
     name: String,
@@ -1808,9 +1808,7 @@ impl BlockRuns {
         let Some(Expr::VarRef { name: column, .. }) = args.first() else {
             return None;
         };
-        let plain = stmt.limit == 0
-            && stmt.offset == 0
-            && stmt.slimit == 0
+        let plain = stmt.slimit == 0
             && stmt.soffset == 0
             && stmt.target.is_none()
             && stmt.sources.len() == 1
@@ -1900,7 +1898,17 @@ impl BlockRuns {
             } else {
                 first
             };
-            let values = self.fill(stmt, reduced, start, end);
+            // LIMIT and OFFSET count each series' rows after the fill.
+            let take = match stmt.limit {
+                0 => usize::MAX,
+                l => usize::try_from(l).unwrap_or(usize::MAX),
+            };
+            let values: Vec<_> = self
+                .fill(stmt, reduced, start, end)
+                .into_iter()
+                .skip(usize::try_from(stmt.offset).unwrap_or(usize::MAX))
+                .take(take)
+                .collect();
             if values.is_empty() {
                 continue;
             }
