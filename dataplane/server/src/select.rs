@@ -1768,14 +1768,19 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> Optio
 /// consecutive points of one outer window in the stream as a row of its own (so a window
 /// comes once per block), and its fill iterator walks one window forward per row it
 /// emits, filling only where a row is ahead of that walk. The outer statements this
-/// covers: one call of one inner column, `GROUP BY time` (and named tags), ascending,
-/// without SLIMIT, SOFFSET, INTO or a condition beside time.
+/// covers: calls of one inner column (several only where each answers every run, so
+/// their rows pair), `GROUP BY time` (and named tags), ascending, without SLIMIT,
+/// SOFFSET, INTO or a condition beside time.
 struct BlockRuns {
     tz: Option<std::sync::Arc<tessera_query::tz::Tz>>,
-    name: String,
-    args: Vec<tessera_functions::Arg>,
+    /// Each call's name, literal arguments and column label.
+    calls: Vec<(String, Vec<tessera_functions::Arg>, String)>,
+    /// The calls influxd builds over the column's own iterator (median, mode, spread,
+    /// stddev, percentile) see the inner rows without a value as points: such a row
+    /// counts for nothing but ends a run when its window differs. The others
+    /// (count, mean, sum, min, max, first, last) never see them.
+    null_points: bool,
     column: String,
-    label: String,
     every: i64,
     offset: i64,
     tags: Vec<String>,
@@ -1784,30 +1789,42 @@ struct BlockRuns {
 impl BlockRuns {
     fn of(stmt: &SelectStatement, now: i64) -> Option<BlockRuns> {
         use tessera_influxql::Expr;
-        let [field] = stmt.fields.as_slice() else {
-            return None;
-        };
-        let Expr::Call { name, args } = &field.expr else {
-            return None;
-        };
-        let simple = matches!(
-            name.as_str(),
-            "count"
-                | "mean"
-                | "sum"
-                | "min"
-                | "max"
-                | "first"
-                | "last"
-                | "spread"
-                | "stddev"
-                | "median"
-                | "mode"
-                | "percentile"
-        );
-        let Some(Expr::VarRef { name: column, .. }) = args.first() else {
-            return None;
-        };
+        let mut calls = Vec::new();
+        let mut column: Option<&String> = None;
+        let null_points =
+            |n: &str| matches!(n, "median" | "mode" | "spread" | "stddev" | "percentile");
+        for field in &stmt.fields {
+            let Expr::Call { name, args } = &field.expr else {
+                return None;
+            };
+            let answers_every_run = matches!(
+                name.as_str(),
+                "count"
+                    | "mean"
+                    | "sum"
+                    | "min"
+                    | "max"
+                    | "first"
+                    | "last"
+                    | "spread"
+                    | "stddev"
+                    | "median"
+                    | "mode"
+            );
+            let alone = stmt.fields.len() == 1 && name == "percentile";
+            let Some(Expr::VarRef { name: col, .. }) = args.first() else {
+                return None;
+            };
+            if !(answers_every_run || alone) || column.is_some_and(|c| c != col) {
+                return None;
+            }
+            column = Some(col);
+            let label = field.alias.clone().unwrap_or_else(|| name.clone());
+            if calls.iter().any(|(_, _, l)| *l == label) {
+                return None;
+            }
+            calls.push((name.clone(), tessera_query::agg::args_of(&args[1..]), label));
+        }
         let plain = stmt.slimit == 0
             && stmt.soffset == 0
             && stmt.target.is_none()
@@ -1823,12 +1840,16 @@ impl BlockRuns {
             Some(name) => Some(tessera_query::tz::Tz::load(name)?),
             None => None,
         };
-        (simple && plain && named).then(|| BlockRuns {
+        (plain && named).then_some(())?;
+        let nulls = calls.first().is_some_and(|(n, _, _)| null_points(n));
+        if calls.iter().any(|(n, _, _)| null_points(n) != nulls) {
+            return None;
+        }
+        Some(BlockRuns {
             tz,
-            name: name.clone(),
-            args: tessera_query::agg::args_of(&args[1..]),
-            column: column.clone(),
-            label: field.alias.clone().unwrap_or_else(|| name.clone()),
+            null_points: nulls,
+            calls,
+            column: column?.clone(),
             every,
             offset,
             tags: group_tag_names(stmt),
@@ -1854,11 +1875,9 @@ impl BlockRuns {
             let rows = groups
                 .entry((s.name.clone(), dim_values(s, &self.tags)))
                 .or_default();
-            // A row without a value is no point of the stream the outer call reads (it
-            // neither counts nor ends a run).
             for (r, q) in s.values.iter().zip(seq) {
                 if let (Some(t), Some(v)) = (row_time(r), r.get(ci)) {
-                    if !matches!(v, V::Null) {
+                    if self.null_points || !matches!(v, V::Null) {
                         rows.push((*q, t, v));
                     }
                 }
@@ -1866,11 +1885,12 @@ impl BlockRuns {
         }
         let (_, range) = split_statement_time(stmt, now)?;
         let end = window(if range.has_max() { range.max } else { now });
+        let fail = |e: tessera_functions::FunctionError| QueryError::msg(e.to_string());
         let mut out = Vec::new();
         for ((name, tags), mut rows) in groups {
             rows.sort_by_key(|r| r.0);
             // The reduce iterator: a row per run of one window.
-            let mut reduced: Vec<(i64, V)> = Vec::new();
+            let mut reduced: Vec<(i64, Vec<V>)> = Vec::new();
             let mut i = 0;
             while i < rows.len() {
                 let Some(t) = tessera_query::agg::value_type_of(rows[i].2) else {
@@ -1878,15 +1898,30 @@ impl BlockRuns {
                     continue;
                 };
                 let w = window(rows[i].1);
-                let mut r = tessera_functions::reducer(&self.name, &self.args, t)
-                    .map_err(|e| QueryError::msg(e.to_string()))?;
+                let mut reducers = self
+                    .calls
+                    .iter()
+                    .map(|(n, a, _)| tessera_functions::reducer(n, a, t))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(fail)?;
                 while i < rows.len() && window(rows[i].1) == w {
-                    r.push(rows[i].1, &tessera_query::agg::to_fvalue(rows[i].2), 0)
-                        .map_err(|e| QueryError::msg(e.to_string()))?;
+                    if !matches!(rows[i].2, V::Null) {
+                        let v = tessera_query::agg::to_fvalue(rows[i].2);
+                        for r in &mut reducers {
+                            r.push(rows[i].1, &v, 0).map_err(fail)?;
+                        }
+                    }
                     i += 1;
                 }
-                if let Some(p) = r.finish(w).into_iter().next() {
-                    reduced.push((w, tessera_query::agg::from_fvalue(p.value)));
+                let values: Vec<Option<V>> = reducers
+                    .into_iter()
+                    .map(|r| {
+                        let p = r.finish(w).into_iter().next()?;
+                        Some(tessera_query::agg::from_fvalue(p.value))
+                    })
+                    .collect();
+                if values.iter().all(Option::is_some) {
+                    reduced.push((w, values.into_iter().flatten().collect()));
                 }
             }
             let Some(first) = reduced.first().map(|r| r.0) else {
@@ -1912,6 +1947,8 @@ impl BlockRuns {
             if values.is_empty() {
                 continue;
             }
+            let mut columns = vec!["time".to_string()];
+            columns.extend(self.calls.iter().map(|(_, _, l)| l.clone()));
             out.push(Series {
                 name,
                 tags: self
@@ -1920,7 +1957,7 @@ impl BlockRuns {
                     .zip(tags)
                     .map(|(k, v)| (k.clone(), v.to_string()))
                     .collect(),
-                columns: vec!["time".into(), self.label.clone()],
+                columns,
                 values,
                 partial: false,
             });
@@ -1939,23 +1976,31 @@ impl BlockRuns {
             .map_or(0, |z| z.offset_at(t) as i64 * 1_000_000_000)
     }
 
-    /// influxd's fill iterator over the reduced rows, from window `start` to `end`.
+    /// influxd's fill iterator (one per call, walking alike) over the reduced rows, from
+    /// window `start` to `end`.
     fn fill(
         &self,
         stmt: &SelectStatement,
-        rows: Vec<(i64, tessera_query::Value)>,
+        rows: Vec<(i64, Vec<tessera_query::Value>)>,
         start: i64,
         end: i64,
     ) -> Vec<Vec<tessera_query::Value>> {
         use tessera_influxql::Fill;
         use tessera_query::Value as V;
-        let row = |t: i64, v: V| vec![V::Time(t), v];
+        let row = |t: i64, vs: Vec<V>| {
+            let mut r = Vec::with_capacity(vs.len() + 1);
+            r.push(V::Time(t));
+            r.extend(vs);
+            r
+        };
         if stmt.fill == Fill::None {
             return rows.into_iter().map(|(t, v)| row(t, v)).collect();
         }
-        let integer = rows.iter().any(|r| matches!(r.1, V::Integer(_)));
+        let integer: Vec<bool> = (0..self.calls.len())
+            .map(|c| rows.iter().any(|r| matches!(r.1[c], V::Integer(_))))
+            .collect();
         let mut out = Vec::new();
-        let mut prev: Option<(i64, V)> = None;
+        let mut prev: Option<(i64, Vec<V>)> = None;
         let mut at = 0;
         let mut w = start;
         let mut zone = self.zone(w);
@@ -1971,16 +2016,23 @@ impl BlockRuns {
                     at += 1;
                 }
                 _ => {
-                    let v = match &stmt.fill {
-                        Fill::Number(n) if integer => V::Integer(*n as i64),
-                        Fill::Number(n) => V::Float(*n),
-                        Fill::Integer(n) if integer => V::Integer(*n),
-                        Fill::Integer(n) => V::Float(*n as f64),
-                        Fill::Previous => prev.as_ref().map_or(V::Null, |p| p.1.clone()),
-                        Fill::Linear => linear(prev.as_ref(), next, w, self.every),
-                        _ => V::Null,
-                    };
-                    out.push(row(w, v));
+                    let filled = (0..self.calls.len())
+                        .map(|c| match &stmt.fill {
+                            Fill::Number(n) if integer[c] => V::Integer(*n as i64),
+                            Fill::Number(n) => V::Float(*n),
+                            Fill::Integer(n) if integer[c] => V::Integer(*n),
+                            Fill::Integer(n) => V::Float(*n as f64),
+                            Fill::Previous => prev.as_ref().map_or(V::Null, |p| p.1[c].clone()),
+                            Fill::Linear => linear(
+                                prev.as_ref().map(|(t, v)| (*t, &v[c])),
+                                next.map(|(t, v)| (*t, &v[c])),
+                                w,
+                                self.every,
+                            ),
+                            _ => V::Null,
+                        })
+                        .collect();
+                    out.push(row(w, filled));
                 }
             }
             match w.checked_add(self.every) {
@@ -2006,8 +2058,8 @@ impl BlockRuns {
 /// influxd's linear fill at window `w` between the last row it emitted and the next one
 /// (times in whole intervals).
 fn linear(
-    prev: Option<&(i64, tessera_query::Value)>,
-    next: Option<&(i64, tessera_query::Value)>,
+    prev: Option<(i64, &tessera_query::Value)>,
+    next: Option<(i64, &tessera_query::Value)>,
     w: i64,
     every: i64,
 ) -> tessera_query::Value {
