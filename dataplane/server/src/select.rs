@@ -1999,6 +1999,15 @@ impl BlockRuns {
         let integer: Vec<bool> = (0..self.calls.len())
             .map(|c| rows.iter().any(|r| matches!(r.1[c], V::Integer(_))))
             .collect();
+        // fill(null) shows 0 for count.
+        let nulls: Vec<V> = self
+            .calls
+            .iter()
+            .map(|(n, a, _)| {
+                tessera_functions::reducer(n, a, tessera_functions::ValueType::Float)
+                    .map_or(V::Null, |r| tessera_query::agg::from_fvalue(r.null_fill()))
+            })
+            .collect();
         let mut out = Vec::new();
         let mut prev: Option<(i64, Vec<V>)> = None;
         let mut at = 0;
@@ -2029,7 +2038,7 @@ impl BlockRuns {
                                 w,
                                 self.every,
                             ),
-                            _ => V::Null,
+                            _ => nulls[c].clone(),
                         })
                         .collect();
                     out.push(row(w, filled));
