@@ -227,8 +227,8 @@ fn import(port: &str, path: &std::path::Path) -> String {
         .join("\n")
 }
 
-#[test]
-fn influx_cli_interactive_mode_and_import_answer_as_influxd() {
+/// A Tessera node and a real influxd side by side, with their HTTP ports.
+fn side_by_side() -> (Cluster, RealInfluxd, String, String) {
     let c = Cluster::start(1, 1, "", "");
     let ours = c.datas[0]
         .http
@@ -238,6 +238,12 @@ fn influx_cli_interactive_mode_and_import_answer_as_influxd() {
         .to_string();
     let real = RealInfluxd::start("");
     let theirs = real.port.to_string();
+    (c, real, ours, theirs)
+}
+
+#[test]
+fn influx_cli_interactive_mode_and_import_answer_as_influxd() {
+    let (_c, _real, ours, theirs) = side_by_side();
 
     // Every mode the shell has: use (db, db.rp, missing), INSERT (good, bad, with a
     // consistency), precision, the three formats, errors, DDL.
@@ -356,14 +362,7 @@ print(json.dumps(session(sys.argv[1]), default=str))
 
 #[test]
 fn python_client_session_answers_as_influxd() {
-    let c = Cluster::start(1, 1, "", "");
-    let ours = c.datas[0]
-        .http
-        .rsplit_once(':')
-        .expect("host:port")
-        .1
-        .to_string();
-    let real = RealInfluxd::start("");
+    let (_c, _real, ours, theirs) = side_by_side();
     let run = |port: &str| {
         let out = Command::new(PYTHON)
             .args(["-c", PY_SESSION, port])
@@ -378,7 +377,7 @@ fn python_client_session_answers_as_influxd() {
             serde_json::from_slice(&out.stdout).expect("the session prints JSON");
         v
     };
-    let (got, want) = (run(&ours), run(&real.port.to_string()));
+    let (got, want) = (run(&ours), run(&theirs));
     assert_eq!(got, want, "Tessera's results, then influxd's");
     // The calls did something: 31 of them, the points read back by tag.
     let calls = got.as_array().expect("a list of calls");
