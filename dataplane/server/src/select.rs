@@ -1283,7 +1283,9 @@ fn select_subqueries<'a>(
             let block_fill = inner.fill;
             let runs = fills_in_blocks(&inner, kind, now)
                 .zip(BlockRuns::of(stmt, now))
-                .filter(|_| !regroup && inner_limits == (0, 0, 0, 0));
+                .filter(|(_, runs)| {
+                    !regroup && inner_limits == (0, 0, 0, 0) && runs.walk_fits(stmt, &inner, now)
+                });
             if let Some((interval, runs)) = runs {
                 inner.fill = tessera_influxql::Fill::None;
                 let series =
@@ -1967,6 +1969,26 @@ impl BlockRuns {
 
     fn window(&self, t: i64) -> i64 {
         tessera_query::tz::window(t, self.every, self.offset, self.tz.as_deref()).0
+    }
+
+    /// Whether the fill walk stays within [`MAX_BLOCK_ROWS`] windows (it starts at the
+    /// outer range's start, else at the inner statement's first row, and runs to the
+    /// outer range's end, else now); past that the outer statement is answered per
+    /// window.
+    fn walk_fits(&self, stmt: &SelectStatement, inner: &SelectStatement, now: i64) -> bool {
+        let (Ok((_, outer)), Ok((_, own))) = (
+            split_statement_time(stmt, now),
+            split_statement_time(inner, now),
+        ) else {
+            return false;
+        };
+        let from = match (outer.has_min(), own.has_min()) {
+            (true, _) => outer.min,
+            (false, true) => own.min,
+            (false, false) => return false,
+        };
+        let to = if outer.has_max() { outer.max } else { now };
+        u64::try_from(to.saturating_sub(from) / self.every).is_ok_and(|n| n <= MAX_BLOCK_ROWS)
     }
 
     /// The zone offset (ns) in effect at `t` (0 without `tz()`).
