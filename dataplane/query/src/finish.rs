@@ -181,6 +181,22 @@ impl AuxFill {
     }
 }
 
+/// Reverses the order of the windows of `rows` (runs of rows in one GROUP BY time window),
+/// keeping the order of the rows within each.
+fn reverse_windows(plan: &SelectPlan, rows: &mut Vec<Row>) {
+    let mut chunks: Vec<Vec<Row>> = Vec::new();
+    let mut last: Option<i64> = None;
+    for r in rows.drain(..) {
+        let w = plan.window(r.time).0;
+        match chunks.last_mut() {
+            Some(c) if last == Some(w) => c.push(r),
+            _ => chunks.push(vec![r]),
+        }
+        last = Some(w);
+    }
+    rows.extend(chunks.into_iter().rev().flatten());
+}
+
 pub(crate) fn eval(
     e: &OExpr,
     fields: &[Value],
@@ -1716,11 +1732,19 @@ fn aggregate_rows(
             rows.reverse();
         }
         fill(plan, &mut rows);
-        if let Some(a) = &aux_fill {
-            a.fill(plan, &mut rows);
-        }
         if plan.descending {
             rows.reverse();
+        }
+        if let Some(a) = &aux_fill {
+            // The columns beside a selector fill in the output order too: under DESC the
+            // windows come newest first, the rows of one window (top()'s) as emitted.
+            if plan.descending {
+                reverse_windows(plan, &mut rows);
+            }
+            a.fill(plan, &mut rows);
+            if plan.descending {
+                reverse_windows(plan, &mut rows);
+            }
         }
         // A group where no call answered anything has no rows at all (fill() has nothing
         // to fill from: `percentile(x, 0)` never answers; a field condition can leave
