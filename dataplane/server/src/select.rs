@@ -1292,8 +1292,15 @@ fn select_subqueries<'a>(
                     select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
                 inner.fill = block_fill;
                 let outer_dims = outer_group_tags(stmt, &series);
-                let (series, seqs) =
-                    fill_in_blocks(&inner, series, &outer_dims, interval, (0, 0), false, now)?;
+                let (series, seqs) = fill_in_blocks(
+                    &inner,
+                    series,
+                    &outer_dims,
+                    interval,
+                    (0, 0),
+                    runs.descending,
+                    now,
+                )?;
                 return runs.answer(stmt, &series, &seqs, now);
             }
             let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
@@ -1771,9 +1778,11 @@ fn fills_in_blocks(inner: &SelectStatement, kind: StreamKind, now: i64) -> Optio
 /// comes once per block), and its fill iterator walks one window forward per row it
 /// emits, filling only where a row is ahead of that walk. The outer statements this
 /// covers: calls of one inner column (several only where each answers every run, so
-/// their rows pair), `GROUP BY time` (and named tags), ascending, without SLIMIT,
-/// SOFFSET, INTO or a condition beside time.
+/// their rows pair), `GROUP BY time` (and named tags), either direction, without
+/// SLIMIT, SOFFSET, INTO or a condition beside time.
 struct BlockRuns {
+    /// ORDER BY time DESC: the blocks stream newest first and the walk goes down.
+    descending: bool,
     tz: Option<std::sync::Arc<tessera_query::tz::Tz>>,
     /// Each call's name, literal arguments and column label.
     calls: Vec<(String, Vec<tessera_functions::Arg>, String)>,
@@ -1831,7 +1840,6 @@ impl BlockRuns {
             && stmt.soffset == 0
             && stmt.target.is_none()
             && stmt.sources.len() == 1
-            && stmt.sort_fields.first().is_none_or(|f| f.ascending)
             && split_statement_time(stmt, now).is_ok_and(|(rest, _)| rest.is_none());
         let named = stmt
             .dimensions
@@ -1848,6 +1856,7 @@ impl BlockRuns {
             return None;
         }
         Some(BlockRuns {
+            descending: stmt.sort_fields.first().is_some_and(|f| !f.ascending),
             tz,
             null_points: nulls,
             calls,
@@ -1886,7 +1895,10 @@ impl BlockRuns {
             }
         }
         let (_, range) = split_statement_time(stmt, now)?;
-        let end = window(if range.has_max() { range.max } else { now });
+        // The walk runs from the range's first window to its last (the last to the
+        // first under DESC, where without a lower bound it stops with the rows).
+        let upper = window(if range.has_max() { range.max } else { now });
+        let lower = range.has_min().then(|| window(range.min));
         let fail = |e: tessera_functions::FunctionError| QueryError::msg(e.to_string());
         let mut out = Vec::new();
         for ((name, tags), mut rows) in groups {
@@ -1930,10 +1942,10 @@ impl BlockRuns {
                 continue;
             };
             // The walk starts at the range's first window, else at the first row's.
-            let start = if range.has_min() {
-                window(range.min)
+            let (start, end) = if self.descending {
+                (upper, lower)
             } else {
-                first
+                (lower.unwrap_or(first), Some(upper))
             };
             // LIMIT and OFFSET count each series' rows after the fill.
             let take = match stmt.limit {
@@ -1963,6 +1975,10 @@ impl BlockRuns {
                 values,
                 partial: false,
             });
+        }
+        // Under DESC influxd answers the series in reverse tag order too.
+        if self.descending {
+            out.reverse();
         }
         Ok(out)
     }
@@ -2005,7 +2021,7 @@ impl BlockRuns {
         stmt: &SelectStatement,
         rows: Vec<(i64, Vec<tessera_query::Value>)>,
         start: i64,
-        end: i64,
+        end: Option<i64>,
     ) -> Vec<Vec<tessera_query::Value>> {
         use tessera_influxql::Fill;
         use tessera_query::Value as V;
@@ -2037,11 +2053,18 @@ impl BlockRuns {
         let mut zone = self.zone(w);
         loop {
             let next = rows.get(at);
-            if next.is_none() && w > end {
+            let past = match end {
+                Some(e) if self.descending => w < e,
+                Some(e) => w > e,
+                None => true,
+            };
+            if next.is_none() && past {
                 break;
             }
+            // A row ahead of the walk waits while the walk fills up to it.
+            let ahead = |t: i64| if self.descending { t < w } else { t > w };
             match next {
-                Some((t, v)) if *t <= w => {
+                Some((t, v)) if !ahead(*t) => {
                     out.push(row(*t, v.clone()));
                     prev = Some((*t, v.clone()));
                     at += 1;
@@ -2066,7 +2089,12 @@ impl BlockRuns {
                     out.push(row(w, filled));
                 }
             }
-            match w.checked_add(self.every) {
+            let step = if self.descending {
+                w.checked_sub(self.every)
+            } else {
+                w.checked_add(self.every)
+            };
+            match step {
                 Some(n) => w = n,
                 None => break,
             }
