@@ -124,11 +124,7 @@ fn replicated_writes_and_queries_from_every_node_with_failover() {
         ],
     );
     let nodes: Vec<String> = c.datas.iter().map(|d| d.http.clone()).collect();
-    let ids: Vec<u64> = c
-        .datas
-        .iter()
-        .map(|d| d.node_id().expect("joined"))
-        .collect();
+    let ids = node_ids(&c);
     create_everywhere(&nodes, "rep", "DURATION INF REPLICATION 2");
 
     // consistency=all: both owners hold the points before the answer.
@@ -586,7 +582,7 @@ fn quorum_writer_and_reader_survive_an_owner_kill() {
     // Kill an owner of day 0's shard that is not node 0.
     let sh = shards(&nodes[0], "f");
     assert!(sh.len() >= 3, "one shard per day: {sh:?}");
-    let ids: Vec<u64> = c.datas.iter().map(|d| d.node_id().expect("id")).collect();
+    let ids = node_ids(&c);
     let victim = (1..3)
         .find(|v| sh.iter().any(|(_, o)| o.contains(&ids[*v])))
         .expect("an owner to kill");
@@ -677,15 +673,19 @@ fn quorum_writer_and_reader_survive_an_owner_kill() {
 /// whole by every owner (influxd's new-shard path: `400 field type conflict`, nothing
 /// written, the series indexed), also when the node the client wrote to owns no copy;
 /// the next conflicting write into the same shard is a partial write on every owner.
+/// The cluster ids of the data nodes, in `c.datas` order.
+fn node_ids(c: &Cluster) -> Vec<u64> {
+    c.datas
+        .iter()
+        .map(|d| d.node_id().expect("joined"))
+        .collect()
+}
+
 #[test]
 fn a_new_shards_conflicting_first_write_is_refused_by_every_owner() {
     let c = cluster(3, &[]);
     let nodes: Vec<String> = c.datas.iter().map(|d| d.http.clone()).collect();
-    let ids: Vec<u64> = c
-        .datas
-        .iter()
-        .map(|d| d.node_id().expect("joined"))
-        .collect();
+    let ids = node_ids(&c);
     create_everywhere(&nodes, "fw", "DURATION INF REPLICATION 2");
     // A shard group is created by the first write; a point of another measurement makes
     // it without conflict so that its owners are known before the test's write.

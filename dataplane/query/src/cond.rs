@@ -465,6 +465,22 @@ fn time_bound(op: BinaryOp, rhs: &Expr, cx: TimeCtx<'_>) -> Result<TimeRange, Qu
     Ok(r)
 }
 
+/// `l AND r` / `l OR r` where a side is a boolean constant: the side that decides
+/// (`x AND false` is `false`) or the other one (`x OR false` is `x`); `Err` gives both
+/// sides back when neither is, or for any other operator.
+fn decided(op: BinaryOp, l: Expr, r: Expr) -> Result<Expr, (Expr, Expr)> {
+    let (t, f) = (Expr::Boolean(true), Expr::Boolean(false));
+    match op {
+        BinaryOp::And if l == f || r == f => Ok(f),
+        BinaryOp::And if l == t => Ok(r),
+        BinaryOp::And if r == t => Ok(l),
+        BinaryOp::Or if l == t || r == t => Ok(t),
+        BinaryOp::Or if l == f => Ok(r),
+        BinaryOp::Or if r == f => Ok(l),
+        _ => Err((l, r)),
+    }
+}
+
 /// influxql's `Reduce` without a clock: constant subtrees folded (`1 + 1` is `2`), `AND`
 /// and `OR` with a boolean constant simplified (`x OR true` is `true`), parentheses
 /// kept only around what is left unfolded.
@@ -491,16 +507,10 @@ fn reduce_in(e: &Expr, cx: Option<TimeCtx<'_>>) -> Expr {
         },
         Expr::Binary { op, lhs, rhs } => {
             let (l, r) = (reduce(lhs), reduce(rhs));
-            let (t, f) = (Expr::Boolean(true), Expr::Boolean(false));
-            match op {
-                BinaryOp::And if l == f || r == f => return f,
-                BinaryOp::And if l == t => return r,
-                BinaryOp::And if r == t => return l,
-                BinaryOp::Or if l == t || r == t => return t,
-                BinaryOp::Or if l == f => return r,
-                BinaryOp::Or if r == f => return l,
-                _ => {}
-            }
+            let (l, r) = match decided(*op, l, r) {
+                Ok(e) => return e,
+                Err(sides) => sides,
+            };
             let clock = cx.is_some();
             let cx = cx.unwrap_or(TimeCtx { now: 0, tz: None });
             let literal = |e: &Expr| match e {
@@ -710,21 +720,14 @@ fn split(
             };
             // The two sides are joined and reduced again: a side that folded to a
             // boolean decides or drops out (`host = 'a' AND 1 = 2` is `false`).
-            let (t, f) = (Expr::Boolean(true), Expr::Boolean(false));
             let rest = match (l, r) {
-                (Some(a), Some(b)) => Some(match op {
-                    BinaryOp::And if a == f || b == f => f,
-                    BinaryOp::And if a == t => b,
-                    BinaryOp::And if b == t => a,
-                    BinaryOp::Or if a == t || b == t => t,
-                    BinaryOp::Or if a == f => b,
-                    BinaryOp::Or if b == f => a,
-                    _ => Expr::Binary {
+                (Some(a), Some(b)) => {
+                    Some(decided(*op, a, b).unwrap_or_else(|(a, b)| Expr::Binary {
                         op: *op,
                         lhs: Box::new(a),
                         rhs: Box::new(b),
-                    },
-                }),
+                    }))
+                }
                 (a, b) => a.or(b),
             };
             Ok((rest, range))

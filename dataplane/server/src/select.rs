@@ -1276,16 +1276,14 @@ fn select_subqueries<'a>(
             // which `fill_in_blocks` then applies as influxd's outer statement sees it.
             // Its LIMIT and OFFSET count the rows of each block (each run of one series
             // in the stream, whatever the outer grouping).
-            let blocks =
-                fills_in_blocks(&inner, kind, now).filter(|_| group_interval(stmt, now).is_none());
+            let filled = fills_in_blocks(&inner, kind, now);
+            let blocks = filled.filter(|_| group_interval(stmt, now).is_none());
             // An outer aggregate under GROUP BY time over those blocks reduces each run of
             // one window in the stream on its own.
             let block_fill = inner.fill;
-            let runs = fills_in_blocks(&inner, kind, now)
-                .zip(BlockRuns::of(stmt, now))
-                .filter(|(_, runs)| {
-                    !regroup && inner_limits == (0, 0, 0, 0) && runs.walk_fits(stmt, &inner, now)
-                });
+            let runs = filled.zip(BlockRuns::of(stmt, now)).filter(|(_, runs)| {
+                !regroup && inner_limits == (0, 0, 0, 0) && runs.walk_fits(&inner, now)
+            });
             if let Some((interval, runs)) = runs {
                 inner.fill = tessera_influxql::Fill::None;
                 let series =
@@ -1786,6 +1784,10 @@ struct BlockRuns {
     tz: Option<std::sync::Arc<tessera_query::tz::Tz>>,
     /// Each call's name, literal arguments and column label.
     calls: Vec<(String, Vec<tessera_functions::Arg>, String)>,
+    /// What each call shows for an empty window under `fill(null)` (0 for count).
+    null_fills: Vec<tessera_query::Value>,
+    /// The outer statement's time range.
+    range: tessera_query::cond::TimeRange,
     /// The calls influxd builds over the column's own iterator (median, mode, spread,
     /// stddev, percentile) see the inner rows without a value as points: such a row
     /// counts for nothing but ends a run when its window differs. The others
@@ -1836,11 +1838,12 @@ impl BlockRuns {
             }
             calls.push((name.clone(), tessera_query::agg::args_of(&args[1..]), label));
         }
+        let (rest, range) = split_statement_time(stmt, now).ok()?;
         let plain = stmt.slimit == 0
             && stmt.soffset == 0
             && stmt.target.is_none()
             && stmt.sources.len() == 1
-            && split_statement_time(stmt, now).is_ok_and(|(rest, _)| rest.is_none());
+            && rest.is_none();
         let named = stmt
             .dimensions
             .iter()
@@ -1855,11 +1858,22 @@ impl BlockRuns {
         if calls.iter().any(|(n, _, _)| null_points(n) != nulls) {
             return None;
         }
+        let null_fills = calls
+            .iter()
+            .map(|(n, a, _)| {
+                tessera_functions::reducer(n, a, tessera_functions::ValueType::Float)
+                    .map_or(tessera_query::Value::Null, |r| {
+                        tessera_query::agg::from_fvalue(r.null_fill())
+                    })
+            })
+            .collect();
         Some(BlockRuns {
             descending: stmt.sort_fields.first().is_some_and(|f| !f.ascending),
             tz,
             null_points: nulls,
             calls,
+            null_fills,
+            range,
             column: column?.clone(),
             every,
             offset,
@@ -1876,6 +1890,7 @@ impl BlockRuns {
         now: i64,
     ) -> Result<Vec<Series>, QueryError> {
         use tessera_query::Value as V;
+        let range = self.range;
         let window = |t: i64| self.window(t);
         type Group<'a> = (String, Vec<&'a str>);
         let mut groups: BTreeMap<Group<'_>, Vec<(u64, i64, &V)>> = BTreeMap::new();
@@ -1894,7 +1909,6 @@ impl BlockRuns {
                 }
             }
         }
-        let (_, range) = split_statement_time(stmt, now)?;
         // The walk runs from the range's first window to its last (the last to the
         // first under DESC, where without a lower bound it stops with the rows).
         let upper = window(if range.has_max() { range.max } else { now });
@@ -1991,11 +2005,9 @@ impl BlockRuns {
     /// outer range's start, else at the inner statement's first row, and runs to the
     /// outer range's end, else now); past that the outer statement is answered per
     /// window.
-    fn walk_fits(&self, stmt: &SelectStatement, inner: &SelectStatement, now: i64) -> bool {
-        let (Ok((_, outer)), Ok((_, own))) = (
-            split_statement_time(stmt, now),
-            split_statement_time(inner, now),
-        ) else {
+    fn walk_fits(&self, inner: &SelectStatement, now: i64) -> bool {
+        let outer = self.range;
+        let Ok((_, own)) = split_statement_time(inner, now) else {
             return false;
         };
         let from = match (outer.has_min(), own.has_min()) {
@@ -2037,15 +2049,6 @@ impl BlockRuns {
         let integer: Vec<bool> = (0..self.calls.len())
             .map(|c| rows.iter().any(|r| matches!(r.1[c], V::Integer(_))))
             .collect();
-        // fill(null) shows 0 for count.
-        let nulls: Vec<V> = self
-            .calls
-            .iter()
-            .map(|(n, a, _)| {
-                tessera_functions::reducer(n, a, tessera_functions::ValueType::Float)
-                    .map_or(V::Null, |r| tessera_query::agg::from_fvalue(r.null_fill()))
-            })
-            .collect();
         let mut out = Vec::new();
         let mut prev: Option<(i64, Vec<V>)> = None;
         let mut at = 0;
@@ -2083,7 +2086,7 @@ impl BlockRuns {
                                 w,
                                 self.every,
                             ),
-                            _ => nulls[c].clone(),
+                            _ => self.null_fills[c].clone(),
                         })
                         .collect();
                     out.push(row(w, filled));

@@ -1017,9 +1017,11 @@ async fn run_inner(
             }
             // The counted forms' rows are at time 0 in influxd: a range that leaves it out
             // (`0 < time`, allowed since time is on the right) counts nothing.
+            // (They read the condition twice: a term refused the second time is refused.)
+            let now = crate::select::now_ns();
             let zero_out_of_range = match condition {
                 Some(c) => {
-                    let (_, r) = tessera_query::cond::split_time(c, crate::select::now_ns())?;
+                    let (_, r) = tessera_query::cond::split_time(c, now)?;
                     r.min > 0 || r.max < 0
                 }
                 None => false,
@@ -1037,11 +1039,7 @@ async fn run_inner(
             let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
             let exact_series = counted && *what == CardinalityKind::Series;
             // The counted forms are SELECTs in influxd, whose index takes arithmetic
-            // (`host - 1`) for every series, and which read the condition twice.
-            let now = crate::select::now_ns();
-            if let Some(c) = condition {
-                tessera_query::cond::split_time(c, now)?;
-            }
+            // (`host - 1`) for every series.
             let index_cond = condition
                 .as_ref()
                 .map(|c| series_select_condition(&tessera_query::cond::reduce_at(c, now), now));
