@@ -136,6 +136,9 @@ pub fn err_over(e: tessera_functions::FunctionError, kind: &str) -> QueryError {
                 || is_technical_analysis(&function);
             let function = if spaced {
                 function.replace('_', " ")
+            } else if function.starts_with("holt_winters") {
+                // influxd's holt_winters iterator reports itself as `elapsed`.
+                "elapsed".to_string()
             } else {
                 function
             };

@@ -640,9 +640,15 @@ impl Ctx<'_> {
             });
         }
         if MATH.contains(&name) {
+            // Only the first argument's wildcard expands; one left in a later argument
+            // (`atan2(*, *)`, `pow(x, /re/)`) reads nothing, as in influxd: null.
             let a = args
                 .iter()
-                .map(|a| self.expr(a))
+                .enumerate()
+                .map(|(i, a)| match a {
+                    Expr::Wildcard(_) | Expr::Regex(_) if i > 0 => Ok(OExpr::Lit(Value::Null)),
+                    a => self.expr(a),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(OExpr::Math(name.to_string(), a));
         }
@@ -812,11 +818,18 @@ fn expand_fields(
                     });
                 }
             }
-            Expr::Call { name, args }
-                if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
-            {
-                let re = match &args[0] {
+            Expr::Call { name, .. } if innermost_wildcard(&f.expr).is_some() => {
+                // influxql's RewriteFields: the wildcard may sit in the first argument of
+                // nested calls (`derivative(mean(*))`); the innermost call decides which
+                // field types it takes, the outer one names the column.
+                let (inner, arg) = innermost_wildcard(&f.expr).expect("checked by the guard");
+                let re = match arg {
                     Expr::Regex(r) => Some(compile_regex(&r.0)?),
+                    Expr::Wildcard(WildcardKind::Tag) => {
+                        return Err(QueryError::msg(format!(
+                            "unable to use tag wildcard in {inner}()"
+                        )))
+                    }
                     _ => None,
                 };
                 for (n, t) in &all_fields {
@@ -825,22 +838,33 @@ fn expand_fields(
                             continue;
                         }
                     }
-                    if !accepts(name, *t) || tag_fields.contains(n.as_str()) {
+                    if !accepts(inner, *t) || tag_fields.contains(n.as_str()) {
                         continue;
                     }
-                    let mut a = args.clone();
-                    a[0] = Expr::VarRef {
-                        name: n.clone(),
-                        data_type: DataType::Unknown,
-                    };
-                    out.push(tessera_influxql::Field {
-                        expr: Expr::Call {
-                            name: name.clone(),
-                            args: a,
+                    let mut expr = f.expr.clone();
+                    replace_innermost_arg(
+                        &mut expr,
+                        Expr::VarRef {
+                            name: n.clone(),
+                            data_type: DataType::Unknown,
                         },
+                    );
+                    out.push(tessera_influxql::Field {
+                        expr,
                         alias: Some(format!("{}_{n}", f.alias.as_deref().unwrap_or(name))),
                     });
                 }
+            }
+            Expr::Binary { .. } => {
+                let mut regex = false;
+                f.expr.walk(&mut |x| regex |= matches!(x, Expr::Regex(_)));
+                if regex {
+                    return Err(QueryError::Influx(format!(
+                        "unsupported expression with regex field: {}",
+                        typed_for_error(&f.expr, schema)
+                    )));
+                }
+                out.push(f.clone());
             }
             _ => out.push(f.clone()),
         }
@@ -848,11 +872,40 @@ fn expand_fields(
     Ok(out)
 }
 
-/// Whether a reducer reads fields of this type (wildcard expansion skips the others).
+/// The innermost call along the first arguments of nested calls, and its first argument,
+/// when that argument is a wildcard or a regex (`derivative(mean(*))` gives `mean` and `*`).
+fn innermost_wildcard(e: &Expr) -> Option<(&str, &Expr)> {
+    let Expr::Call { name, args } = e else {
+        return None;
+    };
+    match args.first()? {
+        inner @ Expr::Call { .. } => innermost_wildcard(inner),
+        a @ (Expr::Wildcard(_) | Expr::Regex(_)) => Some((name, a)),
+        _ => None,
+    }
+}
+
+/// Replaces the first argument of the innermost call of `e` (see [`innermost_wildcard`]).
+fn replace_innermost_arg(e: &mut Expr, with: Expr) {
+    if let Expr::Call { args, .. } = e {
+        match args.first_mut() {
+            Some(inner @ Expr::Call { .. }) => replace_innermost_arg(inner, with),
+            Some(a) => *a = with,
+            None => {}
+        }
+    }
+}
+
+/// Whether a call expands its wildcard over fields of this type (influxql's
+/// RewriteFields: numbers always, strings and booleans for the selectors that keep any
+/// value, booleans for min/max, no unsigned for holt_winters).
 pub fn accepts(name: &str, t: FieldType) -> bool {
     match name {
-        "count" | "distinct" | "first" | "last" | "sample" | "mode" => true,
+        "count" | "distinct" | "first" | "last" | "sample" | "mode" | "elapsed" => true,
         "max" | "min" => !matches!(t, FieldType::String),
+        "holt_winters" | "holt_winters_with_fit" => {
+            matches!(t, FieldType::Float | FieldType::Integer)
+        }
         _ => matches!(
             t,
             FieldType::Float | FieldType::Integer | FieldType::Unsigned
@@ -875,83 +928,86 @@ fn arith(op: BinaryOp) -> Option<tessera_functions::binary::Op> {
     })
 }
 
+/// A type name as the binary type rules take it.
+fn vt(t: &str) -> Option<tessera_functions::ValueType> {
+    match t {
+        "float" => Some(tessera_functions::ValueType::Float),
+        "integer" => Some(tessera_functions::ValueType::Integer),
+        "unsigned" => Some(tessera_functions::ValueType::Unsigned),
+        "boolean" => Some(tessera_functions::ValueType::Boolean),
+        "string" => Some(tessera_functions::ValueType::String),
+        _ => None,
+    }
+}
+
+/// The type influxd's type mapper gives an expression of the select list (`tag` for a
+/// tag), when it knows one.
+fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
+    match e {
+        Expr::Paren(x) => ty(x, schema),
+        Expr::Integer(_) => Some("integer"),
+        Expr::Unsigned(_) => Some("unsigned"),
+        Expr::Number(_) => Some("float"),
+        Expr::String(_) => Some("string"),
+        Expr::Boolean(_) => Some("boolean"),
+        Expr::VarRef { name, data_type } => {
+            if let Some(t) = schema.values().find_map(|m| m.fields.get(name)) {
+                return Some(match t {
+                    FieldType::Float => "float",
+                    FieldType::Integer => "integer",
+                    FieldType::Unsigned => "unsigned",
+                    FieldType::String => "string",
+                    FieldType::Boolean => "boolean",
+                });
+            }
+            (*data_type == DataType::Tag || schema.values().any(|m| m.tags.contains(name)))
+                .then_some("tag")
+        }
+        // What influxd's type mapper answers for a call: some functions have a fixed
+        // type, the selectors and the sums keep their argument's.
+        Expr::Call { name, args } => match name.as_str() {
+            "count" | "elapsed" => Some("integer"),
+            "mean"
+            | "median"
+            | "stddev"
+            | "integral"
+            | "derivative"
+            | "non_negative_derivative"
+            | "moving_average"
+            | "holt_winters"
+            | "holt_winters_with_fit" => Some("float"),
+            n if KEEPS_ARGUMENT_TYPE.contains(&n) => args
+                .first()
+                .and_then(|a| ty(a, schema))
+                .filter(|t| *t != "tag"),
+            _ => None,
+        },
+        Expr::Distinct(name) => ty(
+            &Expr::VarRef {
+                name: name.clone(),
+                data_type: DataType::Unknown,
+            },
+            schema,
+        ),
+        // Arithmetic has the type of its answer (`1 * usage_system` is a float).
+        Expr::Binary { op, lhs, rhs } => {
+            let aop = arith(*op)?;
+            let (l, r) = (vt(ty(lhs, schema)?)?, vt(ty(rhs, schema)?)?);
+            match tessera_functions::binary::output_type(l, aop, r).ok()? {
+                tessera_functions::ValueType::Float => Some("float"),
+                tessera_functions::ValueType::Integer => Some("integer"),
+                tessera_functions::ValueType::Unsigned => Some("unsigned"),
+                tessera_functions::ValueType::Boolean => Some("boolean"),
+                tessera_functions::ValueType::String => Some("string"),
+            }
+        }
+        _ => None,
+    }
+}
+
 /// influxd's type check of math in the select list: `type error: <expr with types>:
 /// incompatible types: <l> and <r>`. `None`: fine (or not decidable here).
 fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
-    use tessera_functions::ValueType as V;
-    fn vt(t: &str) -> Option<V> {
-        match t {
-            "float" => Some(V::Float),
-            "integer" => Some(V::Integer),
-            "unsigned" => Some(V::Unsigned),
-            "boolean" => Some(V::Boolean),
-            "string" => Some(V::String),
-            _ => None,
-        }
-    }
-    fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
-        match e {
-            Expr::Paren(x) => ty(x, schema),
-            Expr::Integer(_) => Some("integer"),
-            Expr::Unsigned(_) => Some("unsigned"),
-            Expr::Number(_) => Some("float"),
-            Expr::String(_) => Some("string"),
-            Expr::Boolean(_) => Some("boolean"),
-            Expr::VarRef { name, data_type } => {
-                if let Some(t) = schema.values().find_map(|m| m.fields.get(name)) {
-                    return Some(match t {
-                        FieldType::Float => "float",
-                        FieldType::Integer => "integer",
-                        FieldType::Unsigned => "unsigned",
-                        FieldType::String => "string",
-                        FieldType::Boolean => "boolean",
-                    });
-                }
-                (*data_type == DataType::Tag || schema.values().any(|m| m.tags.contains(name)))
-                    .then_some("tag")
-            }
-            // What influxd's type mapper answers for a call: some functions have a fixed
-            // type, the selectors and the sums keep their argument's.
-            Expr::Call { name, args } => match name.as_str() {
-                "count" | "elapsed" => Some("integer"),
-                "mean"
-                | "median"
-                | "stddev"
-                | "integral"
-                | "derivative"
-                | "non_negative_derivative"
-                | "moving_average"
-                | "holt_winters"
-                | "holt_winters_with_fit" => Some("float"),
-                n if KEEPS_ARGUMENT_TYPE.contains(&n) => args
-                    .first()
-                    .and_then(|a| ty(a, schema))
-                    .filter(|t| *t != "tag"),
-                _ => None,
-            },
-            Expr::Distinct(name) => ty(
-                &Expr::VarRef {
-                    name: name.clone(),
-                    data_type: DataType::Unknown,
-                },
-                schema,
-            ),
-            // Arithmetic has the type of its answer (`1 * usage_system` is a float).
-            Expr::Binary { op, lhs, rhs } => {
-                let aop = arith(*op)?;
-                let (l, r) = (vt(ty(lhs, schema)?)?, vt(ty(rhs, schema)?)?);
-                match tessera_functions::binary::output_type(l, aop, r).ok()? {
-                    V::Float => Some("float"),
-                    V::Integer => Some("integer"),
-                    V::Unsigned => Some("unsigned"),
-                    V::Boolean => Some("boolean"),
-                    V::String => Some("string"),
-                }
-            }
-            _ => None,
-        }
-    }
-
     match e {
         Expr::Paren(x) => type_error(x, schema),
         Expr::Binary { op, lhs, rhs } => {
@@ -967,52 +1023,59 @@ fn type_error(e: &Expr, schema: &Schema) -> Option<String> {
             if ok {
                 return None;
             }
-            let mut typed = e.clone();
-            typed.walk_mut(&mut |x| {
-                let t = match x {
-                    Expr::VarRef { .. } => ty(x, schema),
-                    _ => None,
-                };
-                if let Expr::VarRef { data_type, .. } = x {
-                    if let Some(t) = t {
-                        *data_type = match t {
-                            "float" => DataType::Float,
-                            "integer" => DataType::Integer,
-                            "unsigned" => DataType::Unsigned,
-                            "string" => DataType::String,
-                            "boolean" => DataType::Boolean,
-                            _ => DataType::Tag,
-                        };
-                    }
-                }
-            });
-            // influxd prints the reduced expression: parentheses around anything but an
-            // operator are gone (`(status) + 1` is `status::string + 1`).
-            fn unwrap_parens(e: &mut Expr) {
-                if let Expr::Paren(inner) = e {
-                    if !matches!(**inner, Expr::Binary { .. }) {
-                        *e = std::mem::replace(&mut **inner, Expr::Nil);
-                        unwrap_parens(e);
-                        return;
-                    }
-                }
-                match e {
-                    Expr::Paren(x) => unwrap_parens(x),
-                    Expr::Binary { lhs, rhs, .. } => {
-                        unwrap_parens(lhs);
-                        unwrap_parens(rhs);
-                    }
-                    Expr::Call { args, .. } => args.iter_mut().for_each(unwrap_parens),
-                    _ => {}
-                }
-            }
-            unwrap_parens(&mut typed);
+            let typed = typed_for_error(e, schema);
             Some(format!(
                 "type error: {typed}: incompatible types: {l} and {r}"
             ))
         }
         _ => None,
     }
+}
+
+/// `e` as influxd prints a field in its errors: variables with their types
+/// (`index::integer`) and the parentheses around anything but an operator gone.
+fn typed_for_error(e: &Expr, schema: &Schema) -> Expr {
+    let mut typed = e.clone();
+    typed.walk_mut(&mut |x| {
+        let t = match x {
+            Expr::VarRef { .. } => ty(x, schema),
+            _ => None,
+        };
+        if let Expr::VarRef { data_type, .. } = x {
+            if let Some(t) = t {
+                *data_type = match t {
+                    "float" => DataType::Float,
+                    "integer" => DataType::Integer,
+                    "unsigned" => DataType::Unsigned,
+                    "string" => DataType::String,
+                    "boolean" => DataType::Boolean,
+                    _ => DataType::Tag,
+                };
+            }
+        }
+    });
+    // influxd prints the reduced expression: parentheses around anything but an
+    // operator are gone (`(status) + 1` is `status::string + 1`).
+    fn unwrap_parens(e: &mut Expr) {
+        if let Expr::Paren(inner) = e {
+            if !matches!(**inner, Expr::Binary { .. }) {
+                *e = std::mem::replace(&mut **inner, Expr::Nil);
+                unwrap_parens(e);
+                return;
+            }
+        }
+        match e {
+            Expr::Paren(x) => unwrap_parens(x),
+            Expr::Binary { lhs, rhs, .. } => {
+                unwrap_parens(lhs);
+                unwrap_parens(rhs);
+            }
+            Expr::Call { args, .. } => args.iter_mut().for_each(unwrap_parens),
+            _ => {}
+        }
+    }
+    unwrap_parens(&mut typed);
+    typed
 }
 
 /// Whether planning `stmt` needs the measurements' tag keys (wildcards and regexes in the
