@@ -1197,6 +1197,13 @@ fn answer_column(schema: &Schema, name: &str) -> bool {
         .any(|m| m.answer_columns && m.fields.contains_key(name))
 }
 
+/// The offset of `GROUP BY time(every, now())`: influxd takes it from Go's
+/// `now.Truncate(every)`, which counts multiples of `every` from the year 1, not from 1970.
+pub fn now_offset(now: i64, every: i64) -> i64 {
+    const YEAR_ONE_TO_UNIX_NS: i128 = 62_135_596_800 * 1_000_000_000;
+    ((now as i128 + YEAR_ONE_TO_UNIX_NS).rem_euclid(every.max(1) as i128)) as i64
+}
+
 /// Compiles `stmt` against `schema` (the measurements it names, already resolved).
 pub fn plan_select(
     stmt: &SelectStatement,
@@ -1244,7 +1251,7 @@ pub fn plan_select(
                 let offset = match args.get(1) {
                     None => 0,
                     Some(Expr::Duration(d)) => *d,
-                    Some(Expr::Call { name, .. }) if name == "now" => now,
+                    Some(Expr::Call { name, .. }) if name == "now" => now_offset(now, every),
                     Some(_) => {
                         return Err(QueryError::msg(
                             "time dimension offset must be duration or now()",
@@ -1554,4 +1561,37 @@ pub fn column_names(fields: &[tessera_influxql::Field]) -> Vec<String> {
             _ => format!("val{i}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(q: &str, now: i64) -> SelectPlan {
+        let Ok(tessera_influxql::Statement::Select(stmt)) = tessera_influxql::parse_statement(q)
+        else {
+            panic!("not a SELECT: {q}");
+        };
+        let mut m = MeasurementSchema::default();
+        m.fields.insert("x".into(), FieldType::Float);
+        let schema: Schema = [("m".to_string(), m)].into_iter().collect();
+        plan_select(&stmt, vec!["m".into()], &schema, now).expect("plans")
+    }
+
+    #[test]
+    fn now_offset_counts_from_the_year_one() {
+        // 2015-08-18T00:24:00Z: a multiple of 7m since 1970 but 60s past one since the
+        // year 1 (62135596800 s before 1970), so influxd's now.Truncate(7m) gives 60s.
+        let now = 1_439_857_440_000_000_000;
+        let q = "SELECT count(x) FROM m WHERE time >= 0 AND time < 1 GROUP BY time(7m, now())";
+        let every = 7 * 60 * 1_000_000_000;
+        assert_eq!(now % every, 0);
+        let p = planned(q, now);
+        let i = p.interval.as_ref().expect("a GROUP BY time");
+        assert_eq!((i.every, i.offset), (every, 60_000_000_000));
+        // With an interval that divides a day, both counts agree: no offset.
+        let q = "SELECT count(x) FROM m WHERE time >= 0 AND time < 1 GROUP BY time(1h, now())";
+        let i = planned(q, now).interval.expect("a GROUP BY time");
+        assert_eq!(i.offset, 24 * 60 * 1_000_000_000);
+    }
 }

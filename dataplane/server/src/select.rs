@@ -1734,7 +1734,9 @@ fn group_interval(stmt: &SelectStatement, now: i64) -> Option<(i64, i64)> {
             if let (true, Some(Expr::Duration(every))) = (name == "time", args.first()) {
                 let offset = match args.get(1) {
                     Some(Expr::Duration(o)) => *o,
-                    Some(Expr::Call { name, .. }) if name == "now" => now,
+                    Some(Expr::Call { name, .. }) if name == "now" => {
+                        tessera_query::plan::now_offset(now, *every)
+                    }
                     _ => 0,
                 };
                 if *every > 0 {
