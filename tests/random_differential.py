@@ -348,6 +348,14 @@ def close(a,b):
     return a==b
 
 
+def file_mode(mode):
+    """`mutate-file:PATH:DB`: mutations of the statements in PATH (one per line), run on
+    database DB (say, the docs' NOAA sample data loaded on both servers)."""
+    _, path, db = mode.split(":", 2)
+    lines = [l.strip() for l in open(path) if l.strip() and not UNSAFE.search(l)]
+    return (lambda: gen_mutated(lambda: random.choice(lines))), db
+
+
 def main():
     first, second, mode, n, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     random.seed(seed)
@@ -360,7 +368,7 @@ def main():
         "nested": (gen_corpus_nested, "db0"),
         "mutate": (gen_mutated, "db0"),
         "mutate-generated": (lambda: gen_mutated(random.choice([gen_corpus_mixed, gen_corpus_wide, gen_corpus_edges, gen_corpus_nested])), "db0"),
-    }[mode]
+    }.get(mode) or file_mode(mode)
     diffs = 0
     for _ in range(n):
         s = gen()
