@@ -1522,11 +1522,11 @@ fn aggregate_rows(
         // a lower bound reaches up to now).
         let fills =
             integral_calls.len() < plan.calls.len() && plan.fill != tessera_influxql::Fill::None;
-        // Over subqueries without a lower time bound, influxd's fill iterator starts
-        // each series at its own first window.
+        // Without a lower time bound influxd's fill iterator starts each series at its
+        // own first window (under ORDER BY time DESC: stops after its own last one).
         let span = match span {
-            Some((_, last)) if plan.over_subquery && !plan.range.has_min() && !plan.descending => {
-                wins.keys().next().map(|first| (*first, last))
+            Some((_, last)) if !plan.range.has_min() => {
+                wins.keys().next().map(|first| (*first, last)).or(span)
             }
             other => other,
         };

@@ -1047,7 +1047,8 @@ async fn execute(
     plan: &tessera_query::plan::SelectPlan,
     only: Option<Only<'_>>,
 ) -> Result<tessera_query::exec::Partial, QueryError> {
-    let statement = stmt.to_string();
+    // The statement's text goes to the other data nodes only; most queries have none.
+    let statement = std::cell::OnceCell::new();
     let mut total = tessera_query::exec::Partial::default();
     for (gi, g) in prepared.groups.iter().enumerate() {
         let mut placement = g.placement.clone();
@@ -1062,6 +1063,11 @@ async fn execute(
             p.measurements.retain(|m| m == only.measurement);
         }
         p.id_base = gi as u32;
+        let text = if placement.remote.is_empty() {
+            ""
+        } else {
+            statement.get_or_init(|| stmt.to_string()).as_str()
+        };
         let remote = cluster_query::select_remote(
             ctx,
             &defaults.cancel,
@@ -1070,7 +1076,7 @@ async fn execute(
             &g.rp,
             &g.owners,
             placement.remote,
-            &statement,
+            text,
             &p,
             &prepared.all_names,
             &prepared.schema,
