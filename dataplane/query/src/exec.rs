@@ -1140,10 +1140,33 @@ fn cut_groups(
     let read = |f: &Frame| {
         plan.measurements.contains(&f.measurement) && !skip_series(cond, &f.measurement, &f.tags)
     };
+    // The points the calls read: influxd's reduce iterator skips the rows without a
+    // value in its column (a `fill(previous)` window with nothing before it), so where
+    // every call reads one column only its values count; otherwise every row does.
+    let column = plan
+        .calls
+        .first()
+        .map(|c| c.field.as_str())
+        .filter(|f| plan.calls.iter().all(|c| c.field == *f));
+    let times = |f: &'_ Frame| -> Vec<i64> {
+        match column {
+            Some(name) => f
+                .columns
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| {
+                    let mut ts = c.ts.clone();
+                    ts.sort_unstable();
+                    ts
+                })
+                .unwrap_or_default(),
+            None => f.points.clone(),
+        }
+    };
     // Per source: group → its earliest point.
     let mut earliest: BTreeMap<u64, BTreeMap<GroupKey, i64>> = BTreeMap::new();
     for f in frames.iter().filter(|f| read(f)) {
-        if let Some(first) = f.points.first() {
+        if let Some(first) = times(f).first() {
             let e = earliest
                 .entry(f.source)
                 .or_default()
@@ -1176,9 +1199,10 @@ fn cut_groups(
             if group_of(f) != *end {
                 continue;
             }
+            let read_times = times(f);
             if let Some(s) = seq
                 .iter()
-                .filter(|(t, _)| *t < plan.range.min)
+                .filter(|(t, _)| *t < plan.range.min && read_times.binary_search(t).is_ok())
                 .map(|(_, s)| *s)
                 .min()
             {
