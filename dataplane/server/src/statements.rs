@@ -836,12 +836,14 @@ async fn run_inner(
             // With a time condition influxd lists the series of the default retention
             // policy's shards in range only.
             let now = crate::select::now_ns();
+            // (influxql's HasTimeExpr: `time` on the left only. `0 < time` keeps the index
+            // path, over the shards of every policy that overlap the range.)
             let timed = match &condition {
-                Some(c) => {
+                Some(c) if tessera_query::cond::has_time_expr(c) => {
                     let (_, r) = tessera_query::cond::split_time(c, now)?;
                     r.has_min() || r.has_max()
                 }
-                None => false,
+                _ => false,
             };
             // influxd runs SHOW SERIES over the shards of the named retention policy, else
             // the default one, which must exist; without time its index then answers for
@@ -868,6 +870,24 @@ async fn run_inner(
                 field_comparisons(ctx, &dbs, c, FieldTerms::Select).await?
             } else {
                 check_series_operators(condition.as_ref())?;
+                // `time` on the right only: influxd's index is the database's, so a
+                // range that meets any shard of the database lists every series, one that
+                // meets none lists nothing.
+                let condition = match &condition {
+                    Some(c) if tessera_query::cond::mentions_time(c) => {
+                        let (rest, r) = tessera_query::cond::split_time(c, now)?;
+                        // (The shards looked at are the named or default policy's.)
+                        let any = named.iter().any(|(db, rps)| {
+                            rps.iter()
+                                .any(|rp| !shards_for(&snap, db, rp, r.min, r.max).is_empty())
+                        });
+                        if !any {
+                            return Ok(Vec::new());
+                        }
+                        rest
+                    }
+                    _ => condition,
+                };
                 field_comparisons(
                     ctx,
                     &dbs,
@@ -2184,12 +2204,16 @@ fn check_series_operators(cond: Option<&tessera_influxql::Expr>) -> Result<(), Q
     use tessera_influxql::{BinaryOp as B, Expr as E};
     let mut refused = false;
     if let Some(c) = cond {
+        let is_time =
+            |e: &E| matches!(e, E::VarRef { name, .. } if name.eq_ignore_ascii_case("time"));
         c.walk(&mut |e| {
-            if let E::Binary { op, .. } = e {
+            if let E::Binary { op, lhs, rhs } = e {
+                // A comparison with `time` picks shards, it is no tag comparison.
                 refused |= !matches!(
                     op,
                     B::Eq | B::Neq | B::EqRegex | B::NeqRegex | B::And | B::Or
-                );
+                ) && !is_time(lhs)
+                    && !is_time(rhs);
             }
         });
     }
