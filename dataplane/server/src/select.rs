@@ -1304,6 +1304,7 @@ fn select_subqueries<'a>(
                     (0, 0),
                     runs.descending,
                     now,
+                    false,
                 )?;
                 return runs.answer(stmt, &series, &seqs, now);
             }
@@ -1359,6 +1360,7 @@ fn select_subqueries<'a>(
                         block_limits,
                         !ascending(stmt),
                         now,
+                        outer_reduces(stmt),
                     )?;
                     (series, Some(seqs))
                 }
@@ -2153,6 +2155,22 @@ fn linear(
     }
 }
 
+/// Whether every field of the outer statement reduces its rows with calls (a row without
+/// a value is a nil point to each of them, which they skip).
+fn outer_reduces(stmt: &SelectStatement) -> bool {
+    fn reduced(e: &tessera_influxql::Expr) -> bool {
+        use tessera_influxql::Expr;
+        match e {
+            Expr::Call { name, .. } => is_reducer_call(name),
+            Expr::Binary { lhs, rhs, .. } => reduced(lhs) && reduced(rhs),
+            Expr::Paren(e) => reduced(e),
+            Expr::Integer(_) | Expr::Number(_) => true,
+            _ => false,
+        }
+    }
+    !stmt.fields.is_empty() && stmt.fields.iter().all(|f| reduced(&f.expr))
+}
+
 /// The inner aggregate's rows as influxd's outer statement reads them when the inner one
 /// fills (`series`: the inner answer without fill). The inner stream goes window by
 /// window, then series by series within each outer group, and influxd's fill iterator
@@ -2173,6 +2191,7 @@ fn fill_in_blocks(
     (limit, skip): (u64, u64),
     descending: bool,
     now: i64,
+    sparse_ok: bool,
 ) -> Result<(Vec<Series>, Vec<Vec<u64>>), QueryError> {
     use tessera_query::Value as V;
     let tz = inner
@@ -2222,9 +2241,33 @@ fn fill_in_blocks(
         .filter_map(|(_, b)| span(b))
         .map(|(from, to)| u64::try_from((to - from) / every).unwrap_or(0) + 1)
         .fold(0, u64::saturating_add);
+    // Under fill(linear) a block has values only from its first point to its last: when
+    // only those matter (an outer aggregate, whose reducers skip the rows without a
+    // value, and no inner LIMIT or OFFSET counting the others), the rest need not be
+    // made, and the blocks fit where walking all their windows would not.
+    let values_only = |block: &BTreeMap<i64, usize>| -> Option<(i64, i64)> {
+        Some((*block.keys().next()?, *block.keys().next_back()?))
+    };
+    let sparse = rows_needed > MAX_BLOCK_ROWS
+        && sparse_ok
+        && inner.fill == tessera_influxql::Fill::Linear
+        && (limit, skip) == (0, 0)
+        && blocks
+            .iter()
+            .filter_map(|(_, b)| values_only(b))
+            .map(|(from, to)| u64::try_from((to - from) / every).unwrap_or(0) + 1)
+            .fold(0, u64::saturating_add)
+            <= MAX_BLOCK_ROWS;
+    let span = |block: &BTreeMap<i64, usize>| -> Option<(i64, i64)> {
+        if sparse {
+            values_only(block)
+        } else {
+            span(block)
+        }
+    };
     // Blocks can multiply the rows by the windows: past a bound, the inner statement is
     // filled per series as a top-level one is (one block per series).
-    let per_series = rows_needed > MAX_BLOCK_ROWS;
+    let per_series = rows_needed > MAX_BLOCK_ROWS && !sparse;
     if per_series {
         let mut whole: Vec<BTreeMap<i64, usize>> = vec![BTreeMap::new(); series.len()];
         for (si, b) in blocks {
