@@ -1834,7 +1834,10 @@ impl BlockRuns {
                     | "median"
                     | "mode"
             );
-            let alone = stmt.fields.len() == 1 && name == "percentile";
+            // top()/bottom() answer their run's points, at their own times, never filled
+            // (over the column alone: no tag arguments).
+            let selects_points = matches!(name.as_str(), "top" | "bottom") && args.len() == 2;
+            let alone = stmt.fields.len() == 1 && (name == "percentile" || selects_points);
             let Some(Expr::VarRef { name: col, .. }) = args.first() else {
                 return None;
             };
@@ -1913,7 +1916,9 @@ impl BlockRuns {
                 .or_default();
             for (r, q) in s.values.iter().zip(seq) {
                 if let (Some(t), Some(v)) = (row_time(r), r.get(ci)) {
-                    if self.null_points || !matches!(v, V::Null) {
+                    // (A row without a value still ends top()'s or bottom()'s run when
+                    // its window differs: influxd's reduce reads it before skipping it.)
+                    if self.null_points || self.selects_points() || !matches!(v, V::Null) {
                         rows.push((*q, t, v));
                     }
                 }
@@ -1950,6 +1955,15 @@ impl BlockRuns {
                         }
                     }
                     i += 1;
+                }
+                if self.selects_points() {
+                    // (One call: each of its points is a row at the point's time.)
+                    for r in reducers {
+                        for p in r.finish(w) {
+                            reduced.push((p.time, vec![tessera_query::agg::from_fvalue(p.value)]));
+                        }
+                    }
+                    continue;
                 }
                 let values: Vec<Option<V>> = reducers
                     .into_iter()
@@ -2011,6 +2025,11 @@ impl BlockRuns {
         tessera_query::tz::window(t, self.every, self.offset, self.tz.as_deref()).0
     }
 
+    /// The call is top() or bottom(): several rows per run, never filled.
+    fn selects_points(&self) -> bool {
+        matches!(self.calls.first(), Some((n, _, _)) if n == "top" || n == "bottom")
+    }
+
     /// Whether the fill walk stays within [`MAX_BLOCK_ROWS`] windows (it starts at the
     /// outer range's start, else at the inner statement's first row, and runs to the
     /// outer range's end, else now); past that the outer statement is answered per
@@ -2053,7 +2072,7 @@ impl BlockRuns {
             r.extend(vs);
             r
         };
-        if stmt.fill == Fill::None {
+        if stmt.fill == Fill::None || self.selects_points() {
             return rows.into_iter().map(|(t, v)| row(t, v)).collect();
         }
         let integer: Vec<bool> = (0..self.calls.len())
