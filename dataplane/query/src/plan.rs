@@ -1197,6 +1197,80 @@ fn answer_column(schema: &Schema, name: &str) -> bool {
         .any(|m| m.answer_columns && m.fields.contains_key(name))
 }
 
+/// A field whose every reference in the select list casts to one type (`s::string`,
+/// `count(s::string)`) is asked of each shard as that type, as influxd asks: a shard
+/// storing it as another type answers nothing (numbers convert), one storing it so
+/// answers its values, whatever type the other shards give the field. A field the
+/// condition reads keeps its usual type.
+fn cast_field_types(
+    mut types: Vec<Option<FieldType>>,
+    fields: &[String],
+    outputs: &[OExpr],
+    calls: &[CallSpec],
+    condition: Option<&Expr>,
+) -> Vec<Option<FieldType>> {
+    fn stored(t: DataType) -> Option<FieldType> {
+        Some(match t {
+            DataType::Float => FieldType::Float,
+            DataType::Integer => FieldType::Integer,
+            DataType::Unsigned => FieldType::Unsigned,
+            DataType::String => FieldType::String,
+            DataType::Boolean => FieldType::Boolean,
+            _ => return None,
+        })
+    }
+    // Per field: None unseen, Some(Some(t)) every reference so far casts to t,
+    // Some(None) some reference does not.
+    let mut seen: Vec<Option<Option<FieldType>>> = vec![None; fields.len()];
+    let mut note = |i: usize, t: Option<FieldType>| {
+        if let Some(slot) = seen.get_mut(i) {
+            *slot = match *slot {
+                None => Some(t),
+                Some(prev) if prev == t => Some(t),
+                Some(_) => Some(None),
+            };
+        }
+    };
+    fn walk(o: &OExpr, calls: &[CallSpec], note: &mut dyn FnMut(usize, Option<FieldType>)) {
+        match o {
+            OExpr::Cast(inner, t) => match **inner {
+                OExpr::Field(i) => note(i, stored(*t)),
+                ref other => walk(other, calls, note),
+            },
+            OExpr::Field(i) => note(*i, None),
+            OExpr::Bin(_, a, b) => {
+                walk(a, calls, note);
+                walk(b, calls, note);
+            }
+            OExpr::Math(_, args) => args.iter().for_each(|a| walk(a, calls, note)),
+            OExpr::Transform { inner, .. } => walk(inner, calls, note),
+            OExpr::Call(_) | OExpr::Tag(_) | OExpr::Lit(_) => {}
+        }
+    }
+    for o in outputs {
+        walk(o, calls, &mut note);
+    }
+    for c in calls {
+        if let Some(i) = fields.iter().position(|f| *f == c.field) {
+            note(i, c.cast.and_then(stored));
+        }
+    }
+    let mut in_condition = BTreeSet::new();
+    if let Some(c) = condition {
+        c.walk(&mut |e| {
+            if let Expr::VarRef { name, .. } = e {
+                in_condition.insert(name.clone());
+            }
+        });
+    }
+    for (i, s) in seen.into_iter().enumerate() {
+        if let (Some(Some(t)), false) = (s, in_condition.contains(&fields[i])) {
+            types[i] = Some(t);
+        }
+    }
+    types
+}
+
 /// The offset of `GROUP BY time(every, now())`: influxd takes it from Go's
 /// `now.Truncate(every)`, which counts multiples of `every` from the year 1, not from 1970.
 pub fn now_offset(now: i64, every: i64) -> i64 {
@@ -1410,6 +1484,19 @@ pub fn plan_select(
                 .min_by_key(|t| crate::exec::type_rank(*t))
         })
         .collect();
+    // (Over a subquery influxd keeps its columns' values whatever the cast.)
+    let over_answers = schema.values().any(|m| m.answer_columns);
+    let field_types = if over_answers {
+        field_types
+    } else {
+        cast_field_types(
+            field_types,
+            &plan_fields,
+            &outputs,
+            &calls,
+            condition.as_ref(),
+        )
+    };
     let transforms = outputs.iter().any(OExpr::has_transform);
     // influxd checks a technical-analysis function's arguments when it builds the
     // iterator, whether or not any series is read.
