@@ -1231,24 +1231,24 @@ fn cast_field_types(
             };
         }
     };
-    fn walk(o: &OExpr, calls: &[CallSpec], note: &mut dyn FnMut(usize, Option<FieldType>)) {
+    fn walk(o: &OExpr, note: &mut dyn FnMut(usize, Option<FieldType>)) {
         match o {
             OExpr::Cast(inner, t) => match **inner {
                 OExpr::Field(i) => note(i, stored(*t)),
-                ref other => walk(other, calls, note),
+                ref other => walk(other, note),
             },
             OExpr::Field(i) => note(*i, None),
             OExpr::Bin(_, a, b) => {
-                walk(a, calls, note);
-                walk(b, calls, note);
+                walk(a, note);
+                walk(b, note);
             }
-            OExpr::Math(_, args) => args.iter().for_each(|a| walk(a, calls, note)),
-            OExpr::Transform { inner, .. } => walk(inner, calls, note),
+            OExpr::Math(_, args) => args.iter().for_each(|a| walk(a, note)),
+            OExpr::Transform { inner, .. } => walk(inner, note),
             OExpr::Call(_) | OExpr::Tag(_) | OExpr::Lit(_) => {}
         }
     }
     for o in outputs {
-        walk(o, calls, &mut note);
+        walk(o, &mut note);
     }
     for c in calls {
         if let Some(i) = fields.iter().position(|f| *f == c.field) {

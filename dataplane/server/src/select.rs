@@ -1301,10 +1301,12 @@ fn select_subqueries<'a>(
                     series,
                     &outer_dims,
                     interval,
-                    (0, 0),
-                    runs.descending,
+                    BlockReading {
+                        limits: (0, 0),
+                        descending: runs.descending,
+                        sparse_ok: false,
+                    },
                     now,
-                    false,
                 )?;
                 return runs.answer(stmt, &series, &seqs, now);
             }
@@ -1357,10 +1359,12 @@ fn select_subqueries<'a>(
                         series,
                         &outer_dims,
                         interval,
-                        block_limits,
-                        !ascending(stmt),
+                        BlockReading {
+                            limits: block_limits,
+                            descending: !ascending(stmt),
+                            sparse_ok: outer_reduces(stmt),
+                        },
                         now,
-                        outer_reduces(stmt),
                     )?;
                     (series, Some(seqs))
                 }
@@ -2190,6 +2194,18 @@ fn outer_reduces(stmt: &SelectStatement) -> bool {
     !stmt.fields.is_empty() && stmt.fields.iter().all(|f| reduced(&f.expr))
 }
 
+/// How [`fill_in_blocks`] reads the blocks.
+#[derive(Debug, Clone, Copy)]
+struct BlockReading {
+    /// The inner statement's (LIMIT, OFFSET), counted per block.
+    limits: (u64, u64),
+    /// ORDER BY time DESC: the stream runs newest first.
+    descending: bool,
+    /// The outer statement only reduces (every call skips rows without a value), so
+    /// fill(linear) blocks may leave those rows out.
+    sparse_ok: bool,
+}
+
 /// The inner aggregate's rows as influxd's outer statement reads them when the inner one
 /// fills (`series`: the inner answer without fill). The inner stream goes window by
 /// window, then series by series within each outer group, and influxd's fill iterator
@@ -2207,12 +2223,15 @@ fn fill_in_blocks(
     series: Vec<Series>,
     outer_dims: &[String],
     (every, offset): (i64, i64),
-    (limit, skip): (u64, u64),
-    descending: bool,
+    how: BlockReading,
     now: i64,
-    sparse_ok: bool,
 ) -> Result<(Vec<Series>, Vec<Vec<u64>>), QueryError> {
     use tessera_query::Value as V;
+    let BlockReading {
+        limits: (limit, skip),
+        descending,
+        sparse_ok,
+    } = how;
     let tz = inner
         .location
         .as_deref()
