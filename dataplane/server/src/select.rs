@@ -1811,6 +1811,9 @@ struct BlockRuns {
     every: i64,
     offset: i64,
     tags: Vec<String>,
+    /// A transformation over the one call (`derivative(mean(u))`): its name, literal
+    /// arguments and column label; it runs over the filled rows in stream order.
+    transform: Option<(String, Vec<tessera_functions::Arg>, String)>,
 }
 
 impl BlockRuns {
@@ -1820,8 +1823,37 @@ impl BlockRuns {
         let mut column: Option<&String> = None;
         let null_points =
             |n: &str| matches!(n, "median" | "mode" | "spread" | "stddev" | "percentile");
-        for field in &stmt.fields {
-            let Expr::Call { name, args } = &field.expr else {
+        // One transformation of one call: it runs over the call's filled rows.
+        let mut transform = None;
+        let mut fields: Vec<(Expr, Option<String>)> = stmt
+            .fields
+            .iter()
+            .map(|f| (f.expr.clone(), f.alias.clone()))
+            .collect();
+        if let [(Expr::Call { name, args }, alias)] = fields.as_slice() {
+            let transforms = matches!(
+                name.as_str(),
+                "derivative"
+                    | "non_negative_derivative"
+                    | "difference"
+                    | "non_negative_difference"
+                    | "cumulative_sum"
+                    | "moving_average"
+            );
+            if transforms {
+                let inner @ Expr::Call { .. } = args.first()? else {
+                    return None;
+                };
+                transform = Some((
+                    name.clone(),
+                    tessera_query::agg::args_of(&args[1..]),
+                    alias.clone().unwrap_or_else(|| name.clone()),
+                ));
+                fields = vec![(inner.clone(), None)];
+            }
+        }
+        for (expr, alias) in &fields {
+            let Expr::Call { name, args } = expr else {
                 return None;
             };
             let answers_every_run = matches!(
@@ -1849,7 +1881,7 @@ impl BlockRuns {
                 return None;
             }
             column = Some(col);
-            let label = field.alias.clone().unwrap_or_else(|| name.clone());
+            let label = alias.clone().unwrap_or_else(|| name.clone());
             if calls.iter().any(|(_, _, l)| *l == label) {
                 return None;
             }
@@ -1895,6 +1927,7 @@ impl BlockRuns {
             every,
             offset,
             tags: group_tag_names(stmt),
+            transform,
         })
     }
 
@@ -1933,6 +1966,16 @@ impl BlockRuns {
         let upper = window(if range.has_max() { range.max } else { now });
         let lower = range.has_min().then(|| window(range.min));
         let fail = |e: tessera_functions::FunctionError| QueryError::msg(e.to_string());
+        // influxd widens the range of a statement with a transformation by an interval
+        // before its start: without a lower bound that overflows and nothing is read.
+        // (Its walk starts an interval early for those that read back.)
+        if self.transform.is_some() && !self.descending && !range.has_min() {
+            return Ok(Vec::new());
+        }
+        let reads_back = self
+            .transform
+            .as_ref()
+            .is_some_and(|(n, _, _)| n != "cumulative_sum");
         let mut out = Vec::new();
         for ((name, tags), mut rows) in groups {
             rows.sort_by_key(|r| r.0);
@@ -1983,19 +2026,35 @@ impl BlockRuns {
             let Some(first) = reduced.first().map(|r| r.0) else {
                 continue;
             };
-            // The walk starts at the range's first window, else at the first row's.
+            // The walk starts at the range's first window, else at the first row's (a
+            // transformation that reads back starts it one interval earlier).
+            let back = reads_back;
             let (start, end) = if self.descending {
+                let upper = if back && range.has_max() {
+                    window(upper.saturating_add(self.every))
+                } else {
+                    upper
+                };
                 (upper, lower)
             } else {
+                let lower = match lower {
+                    Some(l) if back => Some(window(l.saturating_sub(self.every))),
+                    l => l,
+                };
                 (lower.unwrap_or(first), Some(upper))
             };
-            // LIMIT and OFFSET count each series' rows after the fill.
+            // LIMIT and OFFSET count each series' rows after the fill (and after the
+            // transformation).
             let take = match stmt.limit {
                 0 => usize::MAX,
                 l => usize::try_from(l).unwrap_or(usize::MAX),
             };
-            let values: Vec<_> = self
-                .fill(stmt, reduced, start, end)
+            let filled = self.fill(stmt, reduced, start, end);
+            let filled = match &self.transform {
+                Some((name, args, _)) => self.transformed(name, args, filled)?,
+                None => filled,
+            };
+            let values: Vec<_> = filled
                 .into_iter()
                 .skip(usize::try_from(stmt.offset).unwrap_or(usize::MAX))
                 .take(take)
@@ -2004,7 +2063,10 @@ impl BlockRuns {
                 continue;
             }
             let mut columns = vec!["time".to_string()];
-            columns.extend(self.calls.iter().map(|(_, _, l)| l.clone()));
+            match &self.transform {
+                Some((_, _, label)) => columns.push(label.clone()),
+                None => columns.extend(self.calls.iter().map(|(_, _, l)| l.clone())),
+            }
             out.push(Series {
                 name,
                 tags: self
@@ -2027,6 +2089,44 @@ impl BlockRuns {
 
     fn window(&self, t: i64) -> i64 {
         tessera_query::tz::window(t, self.every, self.offset, self.tz.as_deref()).0
+    }
+
+    /// The transformation over the call's filled rows, in their order (rows without a
+    /// value are skipped; the rows may step back in time, from one block to the next).
+    fn transformed(
+        &self,
+        name: &str,
+        args: &[tessera_functions::Arg],
+        rows: Vec<Vec<tessera_query::Value>>,
+    ) -> Result<Vec<Vec<tessera_query::Value>>, QueryError> {
+        use tessera_query::Value as V;
+        let input = rows
+            .iter()
+            .find_map(|r| r.get(1).and_then(tessera_query::agg::value_type_of))
+            .unwrap_or(tessera_functions::ValueType::Float);
+        let ctx = tessera_functions::TransformContext {
+            interval: Some(self.every),
+            ascending: !self.descending,
+        };
+        let mut t = tessera_functions::transform(name, args, input, ctx)
+            .map_err(|e| tessera_query::agg::err_over(e, "Interval"))?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let (Some(V::Time(time)), Some(v)) = (r.first(), r.get(1)) else {
+                continue;
+            };
+            let p = tessera_functions::Point {
+                time: *time,
+                value: tessera_query::agg::to_fvalue(v),
+                aux: 0,
+            };
+            t.push(&p, &mut out);
+        }
+        t.finish(&mut out);
+        Ok(out
+            .into_iter()
+            .map(|p| vec![V::Time(p.time), tessera_query::agg::from_fvalue(p.value)])
+            .collect())
     }
 
     /// The call is top() or bottom(): several rows per run, never filled.
