@@ -1288,7 +1288,7 @@ fn select_subqueries<'a>(
             // one window in the stream on its own.
             let block_fill = inner.fill;
             let runs = filled.zip(BlockRuns::of(stmt, now)).filter(|(_, runs)| {
-                !regroup && inner_limits == (0, 0, 0, 0) && runs.walk_fits(&inner, now)
+                !regroup && inner_limits == (0, 0, 0, 0) && runs.fits(&inner, now)
             });
             if let Some((interval, runs)) = runs {
                 inner.fill = tessera_influxql::Fill::None;
@@ -1814,6 +1814,34 @@ struct BlockRuns {
     /// A transformation over the one call (`derivative(mean(u))`): its name, literal
     /// arguments and column label; it runs over the filled rows in stream order.
     transform: Option<(String, Vec<tessera_functions::Arg>, String)>,
+    /// Math over the calls: the fields' expressions and their column names (the calls'
+    /// labels are then their text).
+    math: Option<(Vec<tessera_influxql::Expr>, Vec<String>)>,
+    /// Calls of both kinds (see [`BlockRuns::fits`]).
+    mixed_kinds: bool,
+}
+
+/// The calls of a field made of calls, numbers and arithmetic (`max(u) - min(u)`), each
+/// once; `false` when it holds anything else.
+fn collect_calls(
+    e: &tessera_influxql::Expr,
+    out: &mut Vec<(tessera_influxql::Expr, Option<String>)>,
+) -> bool {
+    use tessera_influxql::Expr;
+    match e {
+        Expr::Paren(x) => collect_calls(x, out),
+        Expr::Integer(_) | Expr::Number(_) => true,
+        Expr::Binary { op, lhs, rhs } => {
+            op.is_arithmetic() && collect_calls(lhs, out) && collect_calls(rhs, out)
+        }
+        call @ Expr::Call { .. } => {
+            if !out.iter().any(|(c, _)| c == call) {
+                out.push((call.clone(), None));
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 impl BlockRuns {
@@ -1852,6 +1880,21 @@ impl BlockRuns {
                 fields = vec![(inner.clone(), None)];
             }
         }
+        // Math over the calls (`mean(u) * 2`, `max(u) - min(u)`): each field's value is
+        // its expression over the calls' values of the row.
+        let math =
+            transform.is_none() && fields.iter().any(|(e, _)| !matches!(e, Expr::Call { .. }));
+        let mut math_fields = Vec::new();
+        if math {
+            let mut leaves: Vec<(Expr, Option<String>)> = Vec::new();
+            for (e, _) in &fields {
+                if !collect_calls(e, &mut leaves) {
+                    return None;
+                }
+                math_fields.push(e.clone());
+            }
+            fields = leaves;
+        }
         for (expr, alias) in &fields {
             let Expr::Call { name, args } = expr else {
                 return None;
@@ -1881,7 +1924,11 @@ impl BlockRuns {
                 return None;
             }
             column = Some(col);
-            let label = alias.clone().unwrap_or_else(|| name.clone());
+            let label = if math {
+                expr.to_string()
+            } else {
+                alias.clone().unwrap_or_else(|| name.clone())
+            };
             if calls.iter().any(|(_, _, l)| *l == label) {
                 return None;
             }
@@ -1903,10 +1950,18 @@ impl BlockRuns {
             None => None,
         };
         (plain && named).then_some(())?;
+        // Calls of both kinds pair their rows only where no row lacks a value (an inner
+        // fill with a number): see `fits`.
         let nulls = calls.first().is_some_and(|(n, _, _)| null_points(n));
-        if calls.iter().any(|(n, _, _)| null_points(n) != nulls) {
+        let mixed_kinds = calls.iter().any(|(n, _, _)| null_points(n) != nulls);
+        if (math || mixed_kinds)
+            && calls
+                .iter()
+                .any(|(n, _, _)| matches!(n.as_str(), "top" | "bottom" | "percentile"))
+        {
             return None;
         }
+        let nulls = nulls && !mixed_kinds;
         let null_fills = calls
             .iter()
             .map(|(n, a, _)| {
@@ -1928,7 +1983,20 @@ impl BlockRuns {
             offset,
             tags: group_tag_names(stmt),
             transform,
+            math: math.then(|| {
+                let names = tessera_influxql::column_names(stmt);
+                (math_fields, names.into_iter().skip(1).collect())
+            }),
+            mixed_kinds,
         })
+    }
+
+    /// Whether the runs answer over this inner statement: the fill walk fits, and calls
+    /// of both kinds only over a fill with a number (no row without a value).
+    fn fits(&self, inner: &SelectStatement, now: i64) -> bool {
+        use tessera_influxql::Fill;
+        self.walk_fits(inner, now)
+            && (!self.mixed_kinds || matches!(inner.fill, Fill::Number(_) | Fill::Integer(_)))
     }
 
     /// The outer answer over the inner rows `series` in stream order `seqs`.
@@ -2063,10 +2131,22 @@ impl BlockRuns {
                 continue;
             }
             let mut columns = vec!["time".to_string()];
-            match &self.transform {
-                Some((_, _, label)) => columns.push(label.clone()),
-                None => columns.extend(self.calls.iter().map(|(_, _, l)| l.clone())),
-            }
+            let values = match &self.math {
+                Some((exprs, names)) => {
+                    columns.extend(names.iter().cloned());
+                    values
+                        .into_iter()
+                        .map(|r| self.evaluated(exprs, r))
+                        .collect()
+                }
+                None => {
+                    match &self.transform {
+                        Some((_, _, label)) => columns.push(label.clone()),
+                        None => columns.extend(self.calls.iter().map(|(_, _, l)| l.clone())),
+                    }
+                    values
+                }
+            };
             out.push(Series {
                 name,
                 tags: self
@@ -2127,6 +2207,39 @@ impl BlockRuns {
             .into_iter()
             .map(|p| vec![V::Time(p.time), tessera_query::agg::from_fvalue(p.value)])
             .collect())
+    }
+
+    /// A row of the calls' values as the fields' expressions over them.
+    fn evaluated(
+        &self,
+        exprs: &[tessera_influxql::Expr],
+        row: Vec<tessera_query::Value>,
+    ) -> Vec<tessera_query::Value> {
+        use tessera_influxql::Expr;
+        use tessera_query::Value as V;
+        fn eval(e: &Expr, calls: &[(String, Vec<tessera_functions::Arg>, String)], row: &[V]) -> V {
+            match e {
+                Expr::Paren(x) => eval(x, calls, row),
+                Expr::Integer(i) => V::Integer(*i),
+                Expr::Number(n) => V::Float(*n),
+                Expr::Binary { op, lhs, rhs } => {
+                    tessera_query::cond::binary(*op, &eval(lhs, calls, row), &eval(rhs, calls, row))
+                }
+                call @ Expr::Call { .. } => {
+                    let key = call.to_string();
+                    calls
+                        .iter()
+                        .position(|(_, _, l)| *l == key)
+                        .and_then(|i| row.get(i + 1).cloned())
+                        .unwrap_or(V::Null)
+                }
+                _ => V::Null,
+            }
+        }
+        let mut out = Vec::with_capacity(exprs.len() + 1);
+        out.push(row.first().cloned().unwrap_or(V::Null));
+        out.extend(exprs.iter().map(|e| eval(e, &self.calls, &row)));
+        out
     }
 
     /// The call is top() or bottom(): several rows per run, never filled.
