@@ -1287,15 +1287,27 @@ fn select_subqueries<'a>(
             // An outer aggregate under GROUP BY time over those blocks reduces each run of
             // one window in the stream on its own.
             let block_fill = inner.fill;
+            // (SLIMIT and SOFFSET pick the inner series first, the outer statement's
+            // among its tag sets when they were moved into the inner one.)
             let runs = filled.zip(BlockRuns::of(stmt, now)).filter(|(_, runs)| {
-                !regroup && inner_limits == (0, 0, 0, 0) && runs.fits(&inner, now)
+                (inner_limits.0, inner_limits.1) == (0, 0) && runs.fits(&inner, now)
             });
             if let Some((interval, runs)) = runs {
                 inner.fill = tessera_influxql::Fill::None;
-                let series =
+                let mut series =
                     select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
                 inner.fill = block_fill;
                 let outer_dims = outer_group_tags(stmt, &series);
+                if regroup {
+                    let (_, _, slimit, soffset) = inner_limits;
+                    series = limit_in_outer_groups(
+                        series,
+                        &outer_dims,
+                        (0, 0, slimit, soffset),
+                        !ascending(stmt),
+                        None,
+                    );
+                }
                 let (series, seqs) = fill_in_blocks(
                     &inner,
                     series,
@@ -1935,11 +1947,7 @@ impl BlockRuns {
             calls.push((name.clone(), tessera_query::agg::args_of(&args[1..]), label));
         }
         let (rest, range) = split_statement_time(stmt, now).ok()?;
-        let plain = stmt.slimit == 0
-            && stmt.soffset == 0
-            && stmt.target.is_none()
-            && stmt.sources.len() == 1
-            && rest.is_none();
+        let plain = stmt.target.is_none() && stmt.sources.len() == 1 && rest.is_none();
         let named = stmt
             .dimensions
             .iter()
