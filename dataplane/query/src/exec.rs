@@ -1148,25 +1148,21 @@ fn cut_groups(
         .first()
         .map(|c| c.field.as_str())
         .filter(|f| plan.calls.iter().all(|c| c.field == *f));
-    let times = |f: &'_ Frame| -> Vec<i64> {
+    fn read_times<'a>(f: &'a Frame, column: Option<&str>) -> &'a [i64] {
         match column {
             Some(name) => f
                 .columns
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, c)| {
-                    let mut ts = c.ts.clone();
-                    ts.sort_unstable();
-                    ts
-                })
-                .unwrap_or_default(),
-            None => f.points.clone(),
+                .map_or(&[], |(_, c)| c.ts.as_slice()),
+            None => &f.points,
         }
-    };
+    }
+    let times = |f| read_times(f, column);
     // Per source: group → its earliest point.
     let mut earliest: BTreeMap<u64, BTreeMap<GroupKey, i64>> = BTreeMap::new();
     for f in frames.iter().filter(|f| read(f)) {
-        if let Some(first) = times(f).first() {
+        if let Some(first) = times(f).iter().min() {
             let e = earliest
                 .entry(f.source)
                 .or_default()
@@ -1202,7 +1198,7 @@ fn cut_groups(
             let read_times = times(f);
             if let Some(s) = seq
                 .iter()
-                .filter(|(t, _)| *t < plan.range.min && read_times.binary_search(t).is_ok())
+                .filter(|(t, _)| *t < plan.range.min && read_times.contains(t))
                 .map(|(_, s)| *s)
                 .min()
             {

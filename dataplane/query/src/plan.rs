@@ -714,7 +714,9 @@ pub fn statement_reads_back(stmt: &SelectStatement) -> bool {
     back
 }
 
-pub(crate) fn reads_back(name: &str) -> bool {
+/// Whether a transformation reads one GROUP BY interval before the range (influxd 1.6
+/// widens its iterator's start by one).
+pub fn reads_back(name: &str) -> bool {
     matches!(
         name,
         "derivative"

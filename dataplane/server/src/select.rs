@@ -1286,28 +1286,38 @@ fn select_subqueries<'a>(
             let blocks = filled.filter(|_| group_interval(stmt, now).is_none());
             // An outer aggregate under GROUP BY time over those blocks reduces each run of
             // one window in the stream on its own.
-            let block_fill = inner.fill;
             // (SLIMIT and SOFFSET pick the inner series first, the outer statement's
             // among its tag sets when they were moved into the inner one.)
             let runs = filled.zip(BlockRuns::of(stmt, now)).filter(|(_, runs)| {
                 (inner_limits.0, inner_limits.1) == (0, 0) && runs.fits(&inner, now)
             });
-            if let Some((interval, runs)) = runs {
+            let in_blocks = blocks.is_some() || runs.is_some();
+            let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
+            if in_blocks {
                 inner.fill = tessera_influxql::Fill::None;
-                let mut series =
-                    select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
-                inner.fill = block_fill;
+                (inner.limit, inner.offset) = (0, 0);
+            }
+            let mut series =
+                select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
+            inner.fill = fill;
+            if regroup {
+                // A raw inner statement's storage limits each series per shard: the
+                // start times of the shard groups it reads.
+                let raw_shards = tessera_influxql::is_raw_query(&inner)
+                    .then(|| shard_group_starts(snap, &inner, defaults));
+                let (limit, offset, slimit, soffset) = inner_limits;
+                let counted = if in_blocks { (0, 0) } else { (limit, offset) };
+                let groups = outer_group_tags(stmt, &series);
+                series = limit_in_outer_groups(
+                    series,
+                    &groups,
+                    (counted.0, counted.1, slimit, soffset),
+                    !ascending(stmt),
+                    raw_shards.as_deref(),
+                );
+            }
+            if let Some((interval, runs)) = runs {
                 let outer_dims = outer_group_tags(stmt, &series);
-                if regroup {
-                    let (_, _, slimit, soffset) = inner_limits;
-                    series = limit_in_outer_groups(
-                        series,
-                        &outer_dims,
-                        (0, 0, slimit, soffset),
-                        !ascending(stmt),
-                        None,
-                    );
-                }
                 let (series, seqs) = fill_in_blocks(
                     &inner,
                     series,
@@ -1321,34 +1331,6 @@ fn select_subqueries<'a>(
                     now,
                 )?;
                 return runs.answer(stmt, &series, &seqs, now);
-            }
-            let (fill, block_limits) = (inner.fill, (inner_limits.0, inner_limits.1));
-            if blocks.is_some() {
-                inner.fill = tessera_influxql::Fill::None;
-                (inner.limit, inner.offset) = (0, 0);
-            }
-            let mut series =
-                select_boxed(ctx, snap, &inner, defaults, 0, Some(&tag_columns)).await?;
-            inner.fill = fill;
-            if regroup {
-                // A raw inner statement's storage limits each series per shard: the
-                // start times of the shard groups it reads.
-                let raw_shards = tessera_influxql::is_raw_query(&inner)
-                    .then(|| shard_group_starts(snap, &inner, defaults));
-                let (limit, offset, slimit, soffset) = inner_limits;
-                let counted = if blocks.is_some() {
-                    (0, 0)
-                } else {
-                    (limit, offset)
-                };
-                let groups = outer_group_tags(stmt, &series);
-                series = limit_in_outer_groups(
-                    series,
-                    &groups,
-                    (counted.0, counted.1, slimit, soffset),
-                    !ascending(stmt),
-                    raw_shards.as_deref(),
-                );
             }
             integer_math_columns(&inner, &mut series, &tag_columns.integer_fields.borrow());
             if series.is_empty() {
@@ -2051,7 +2033,7 @@ impl BlockRuns {
         let reads_back = self
             .transform
             .as_ref()
-            .is_some_and(|(n, _, _)| n != "cumulative_sum");
+            .is_some_and(|(n, _, _)| tessera_query::plan::reads_back(n));
         let mut out = Vec::new();
         for ((name, tags), mut rows) in groups {
             rows.sort_by_key(|r| r.0);

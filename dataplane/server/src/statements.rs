@@ -2204,8 +2204,7 @@ fn check_series_operators(cond: Option<&tessera_influxql::Expr>) -> Result<(), Q
     use tessera_influxql::{BinaryOp as B, Expr as E};
     let mut refused = false;
     if let Some(c) = cond {
-        let is_time =
-            |e: &E| matches!(e, E::VarRef { name, .. } if name.eq_ignore_ascii_case("time"));
+        let is_time = tessera_query::cond::is_time_ref;
         c.walk(&mut |e| {
             if let E::Binary { op, lhs, rhs } = e {
                 // A comparison with `time` picks shards, it is no tag comparison.
