@@ -142,6 +142,20 @@ print("python ok")
     assert!(out.status.success() && text.contains("python ok"), "{text}");
 }
 
+/// Runs a python3 command that must succeed (its stderr is the failure message) and
+/// returns its stdout.
+fn python_stdout(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .expect("run python3 (apt-get install python3-influxdb)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Drives the `influx` CLI's interactive mode through a pseudo-terminal (it reads stdin
 /// as one statement when stdin is no terminal): each command is typed once the previous
 /// one's prompt is back, and the whole transcript is printed.
@@ -184,19 +198,14 @@ fn interactive(port: &str, commands: &str) -> String {
     );
     std::fs::write(&driver, PTY_DRIVER).expect("write driver");
     std::fs::write(&input, commands).expect("write commands");
-    let out = Command::new(PYTHON)
-        .arg(&driver)
-        .arg(port)
-        .arg(&input)
-        .arg(INFLUX)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = python_stdout(
+        Command::new(PYTHON)
+            .arg(&driver)
+            .arg(port)
+            .arg(&input)
+            .arg(INFLUX),
     );
-    String::from_utf8_lossy(&out.stdout)
+    stdout
         .lines()
         .filter(|l| !l.starts_with("Connected to "))
         .collect::<Vec<_>>()
@@ -364,17 +373,8 @@ print(json.dumps(session(sys.argv[1]), default=str))
 fn python_client_session_answers_as_influxd() {
     let (_c, _real, ours, theirs) = side_by_side();
     let run = |port: &str| {
-        let out = Command::new(PYTHON)
-            .args(["-c", PY_SESSION, port])
-            .output()
-            .expect("run python3 (apt-get install python3-influxdb)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("the session prints JSON");
+        let stdout = python_stdout(Command::new(PYTHON).args(["-c", PY_SESSION, port]));
+        let v: serde_json::Value = serde_json::from_str(&stdout).expect("the session prints JSON");
         v
     };
     let (got, want) = (run(&ours), run(&theirs));
