@@ -483,9 +483,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn field_type(&self, name: &str) -> Option<FieldType> {
-        self.schema
-            .values()
-            .find_map(|m| m.fields.get(name).copied())
+        merged_field_type(self.schema, name)
     }
     fn is_tag(&self, name: &str) -> bool {
         self.schema
@@ -930,6 +928,16 @@ fn arith(op: BinaryOp) -> Option<tessera_functions::binary::Op> {
     })
 }
 
+/// The type a field name has across the measurements of a statement: the lowest-ranked
+/// of its types (influxql's `EvalType` over the sources: float before integer before
+/// string…). Measurements that store it as another type read nothing for it.
+pub fn merged_field_type(schema: &Schema, name: &str) -> Option<FieldType> {
+    schema
+        .values()
+        .filter_map(|m| m.fields.get(name).copied())
+        .min_by_key(|t| crate::exec::type_rank(*t))
+}
+
 /// A type name as the binary type rules take it.
 fn vt(t: &str) -> Option<tessera_functions::ValueType> {
     match t {
@@ -953,7 +961,18 @@ fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
         Expr::String(_) => Some("string"),
         Expr::Boolean(_) => Some("boolean"),
         Expr::VarRef { name, data_type } => {
-            if let Some(t) = schema.values().find_map(|m| m.fields.get(name)) {
+            // A cast is taken as written (`x::string + 1` is a type error wherever x is a
+            // float).
+            match data_type {
+                DataType::Float => return Some("float"),
+                DataType::Integer => return Some("integer"),
+                DataType::Unsigned => return Some("unsigned"),
+                DataType::String => return Some("string"),
+                DataType::Boolean => return Some("boolean"),
+                DataType::Tag => return Some("tag"),
+                _ => {}
+            }
+            if let Some(t) = merged_field_type(schema, name) {
                 return Some(match t {
                     FieldType::Float => "float",
                     FieldType::Integer => "integer",
@@ -962,7 +981,9 @@ fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
                     FieldType::Boolean => "boolean",
                 });
             }
-            (*data_type == DataType::Tag || schema.values().any(|m| m.tags.contains(name)))
+            schema
+                .values()
+                .any(|m| m.tags.contains(name))
                 .then_some("tag")
         }
         // What influxd's type mapper answers for a call: some functions have a fixed
@@ -1479,12 +1500,7 @@ pub fn plan_select(
     }
     let field_types: Vec<Option<FieldType>> = plan_fields
         .iter()
-        .map(|f| {
-            schema
-                .values()
-                .filter_map(|m| m.fields.get(f).copied())
-                .min_by_key(|t| crate::exec::type_rank(*t))
-        })
+        .map(|f| merged_field_type(schema, f))
         .collect();
     // (Over a subquery influxd keeps its columns' values whatever the cast.)
     let over_answers = schema.values().any(|m| m.answer_columns);
