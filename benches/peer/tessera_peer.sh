@@ -15,6 +15,7 @@
 # SNAPSHOT_COLD [10s]; FULL_COLD [30s]; NICE [0]; READY_TIMEOUT [60]; DATA_TOML (lines
 # added to the data node's [data] table, e.g. 'max-cores = 1'); EXTRA_TOML (appended
 # to the data node's config, e.g. $'[cluster]\n  chunked-slice-points = 100').
+# CQ_ENABLED [false]: run continuous queries (the data node asks for the CQ lease).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -75,7 +76,7 @@ ${DATA_TOML:-}
 [http]
   bind-address = "127.0.0.1:$PORT"
 [continuous_queries]
-  enabled = false
+  enabled = ${CQ_ENABLED:-false}
 [monitor]
   store-enabled = false
 [enterprise]

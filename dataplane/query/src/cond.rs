@@ -374,7 +374,7 @@ fn number_lhs(op: BinaryOp, a: f64, r: Lit) -> Option<Lit> {
 }
 
 /// Go's `Time.Format(time.RFC3339)` of a wide instant printed at `offset` seconds.
-fn go_rfc3339(ns: i128, offset: i32) -> String {
+pub fn go_rfc3339(ns: i128, offset: i32) -> String {
     let secs = ns.div_euclid(1_000_000_000) + offset as i128;
     let days = secs.div_euclid(86_400) as i64;
     let sod = secs.rem_euclid(86_400) as i64;

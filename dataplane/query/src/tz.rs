@@ -156,7 +156,13 @@ pub fn window(t: i64, every: i64, offset: i64, tz: Option<&Tz>) -> (i64, i64) {
     let t = t - offset;
     let zone = tz.map(|z| z.zone_ns(t)).unwrap_or(0);
     let dt = (t.wrapping_add(zone)).rem_euclid(every);
-    let mut start = t - dt;
+    // A window that would start before the first time starts at it (influxd's
+    // `MinTime+dt >= t`), rather than wrap.
+    let mut start = if crate::cond::MIN_TIME.saturating_add(dt) >= t {
+        crate::cond::MIN_TIME
+    } else {
+        t - dt
+    };
     let mut end = start.saturating_add(every);
     if let Some(z) = tz {
         let start_zone = if start != t { z.zone_ns(start) } else { zone };

@@ -855,11 +855,14 @@ async fn prepare(
         }
     }
     for ((db, rp), ms) in by_rp {
-        let max = if read.max == tessera_query::cond::MAX_TIME && !stmt.dimensions.is_empty() {
-            now
-        } else {
-            read.max
-        };
+        // influxd ends an unbounded range at now only under GROUP BY time (its
+        // `compile`); grouped by tags alone it reads to the last time.
+        let max =
+            if read.max == tessera_query::cond::MAX_TIME && group_interval(stmt, now).is_some() {
+                now
+            } else {
+                read.max
+            };
         let shards = shards_for(snap, &db, &rp, read.min, max);
         if shards.is_empty() {
             continue;

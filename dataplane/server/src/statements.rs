@@ -1182,9 +1182,9 @@ async fn run_inner(
                             Value::Integer(g.id as i64),
                             s(&d.name),
                             s(&rp.name),
-                            shard_time(g.start_time),
-                            shard_time(g.end_time),
-                            shard_time(g.end_time + rp.duration as i64),
+                            shard_time(group_start_time(g, rp)),
+                            shard_time(g.end_time.into()),
+                            shard_time(i128::from(g.end_time) + i128::from(rp.duration)),
                         ]);
                     }
                 }
@@ -1215,9 +1215,9 @@ async fn run_inner(
                                 s(&d.name),
                                 s(&rp.name),
                                 Value::Integer(g.id as i64),
-                                shard_time(g.start_time),
-                                shard_time(g.end_time),
-                                shard_time(g.end_time + rp.duration as i64),
+                                shard_time(group_start_time(g, rp)),
+                                shard_time(g.end_time.into()),
+                                shard_time(i128::from(g.end_time) + i128::from(rp.duration)),
                                 Value::String(
                                     sh.owners
                                         .iter()
@@ -1967,10 +1967,25 @@ fn qualify_select(
     }
 }
 
+/// A shard group's start as influxd shows it: a group holding the first nanoseconds of
+/// the time range starts before the first time an i64 holds (it is kept at `i64::MIN`),
+/// one shard group duration before its end.
+fn group_start_time(
+    g: &tessera_meta_types::model::ShardGroup,
+    rp: &tessera_meta_types::model::RetentionPolicy,
+) -> i128 {
+    if g.start_time == i64::MIN {
+        i128::from(g.end_time) - i128::from(rp.shard_group_duration)
+    } else {
+        i128::from(g.start_time)
+    }
+}
+
 /// A shard (group) time of SHOW SHARDS / SHOW SHARD GROUPS: influxd writes these as
-/// RFC 3339 strings whatever the `epoch` parameter asks.
-fn shard_time(ns: i64) -> Value {
-    Value::String(tessera_influxql::format_rfc3339_nano(ns))
+/// RFC 3339 strings in whole seconds, whatever the `epoch` parameter asks (an expiry may
+/// lie past the last nanosecond an i64 holds).
+fn shard_time(ns: i128) -> Value {
+    Value::String(tessera_query::cond::go_rfc3339(ns, 0))
 }
 
 /// Calls `check` on every comparison of a condition (through AND, OR and parentheses).

@@ -565,8 +565,7 @@ impl ClusterState {
             return Err(MetaError::NoDataNodes);
         }
         let sgd = rp.shard_group_duration.max(1) as i64;
-        let start = group_start(timestamp, sgd);
-        let end = start.saturating_add(sgd);
+        let (start, end) = group_bounds(timestamp, sgd);
         let replica_n = (rp.replica_n.max(1) as usize).min(nodes.len());
         // Enterprise: a group holds `data nodes / RF` shards, each owned by RF nodes.
         let shard_count = (nodes.len() / replica_n).max(1);
@@ -602,12 +601,24 @@ const GO_ZERO_TO_EPOCH_NS: i128 = 62_135_596_800 * 1_000_000_000;
 /// The start of the shard group holding `timestamp`: influxd truncates with Go's
 /// `Time.Truncate`, which counts from Go's zero time, not from the Unix epoch — so week
 /// long groups start on Mondays (the epoch was a Thursday).
+/// Near the ends of the time range the start may fall before the first nanosecond an
+/// i64 holds (a point at 1677-09-21 is in the week from 1677-09-20): it is held at
+/// `i64::MIN` then.
 pub fn group_start(timestamp: i64, duration: i64) -> i64 {
+    group_bounds(timestamp, duration).0
+}
+
+/// The start and end of the shard group holding `timestamp` (see [`group_start`]): the
+/// end is the true start plus `duration`, held at `i64::MAX` past the last time as
+/// influxd holds it (`MaxNanoTime + 1`).
+pub fn group_bounds(timestamp: i64, duration: i64) -> (i64, i64) {
     if duration <= 0 {
-        return timestamp;
+        return (timestamp, timestamp);
     }
     let r = (i128::from(timestamp) + GO_ZERO_TO_EPOCH_NS).rem_euclid(i128::from(duration));
-    (i128::from(timestamp) - r) as i64
+    let start = i128::from(timestamp) - r;
+    let clamp = |t: i128| t.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (clamp(start), clamp(start + i128::from(duration)))
 }
 
 fn normalise_shard_duration(sgd: u64, duration: u64) -> u64 {

@@ -30,7 +30,7 @@ What is in it (all timestamps in 2023, ns precision):
 - db1.autogen: `cpu` (host_z) and `other`.
 - db2.autogen: `tie` (six series on one grid, many equal values; see `tie_lines`), `ptie`
   (twenty series, see `ptie_lines`), and `c`, whose field `x` is an integer in one shard group, a float in the next
-  and a string in the third.
+  and a string in the third; `edge`, points at the first and last times a point may have.
 """
 
 import math
@@ -170,7 +170,21 @@ def db2_lines():
         "c,h=b x=2.5 %d" % (10 * day + S),
         'c,h=b y="s" %d' % (10 * day + 2 * S),
         'c,h=c x="str" %d' % (20 * day),
-    ] + tie_lines() + ptie_lines()
+    ] + tie_lines() + ptie_lines() + edge_lines()
+
+
+def edge_lines():
+    """db2.autogen `edge`: points at the first and the last time a point may have, whose
+    weekly shard groups reach past them."""
+    first, last = -(2**63) + 2, 2**63 - 2
+    return [
+        "edge,k=a f=1.5,i=1i %d" % first,
+        "edge,k=a f=2.5,i=2i %d" % (first + 3600 * S),
+        "edge,k=a f=6.5,i=6i %d" % (5 * S),
+        "edge,k=b f=3.5,i=3i %d" % last,
+        "edge,k=b f=4.5,i=4i %d" % (last - 3600 * S),
+        "edge,k=b f=5.5,i=5i %d" % (3 * S),
+    ]
 
 
 def ptie_lines():

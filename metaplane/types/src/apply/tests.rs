@@ -294,6 +294,16 @@ fn shard_groups_start_where_go_truncates() {
     assert_eq!(group_start(-DAY / 2, DAY), -DAY);
     // Monday 1969-12-29 starts the week holding the epoch.
     assert_eq!(group_start(0, 7 * DAY), -3 * DAY);
+    // At the ends of the time range: the first week starts before i64::MIN (held
+    // there, its end counted from the true start), the last ends at i64::MAX.
+    let first = i64::MIN + 2;
+    let (start, end) = group_bounds(first, 7 * DAY);
+    assert_eq!(start, i64::MIN);
+    assert!(end > first && end - first < 7 * DAY);
+    assert_eq!(end.rem_euclid(DAY), 0);
+    let (start, end) = group_bounds(i64::MAX - 1, 7 * DAY);
+    assert!(start <= i64::MAX - 1 && i64::MAX - 1 - start < 7 * DAY);
+    assert_eq!(end, i64::MAX);
 }
 
 fn create_db(s: &mut ClusterState, index: u64, name: &str, spec: Option<RetentionPolicySpec>) {
