@@ -1097,15 +1097,48 @@ async fn execute(
             .await
         };
         let (local, remote) = futures_lite::future::zip(local, remote).await;
-        total.merge(local?);
-        for r in remote? {
-            total.merge(r);
+        let mut parts = vec![local?];
+        parts.extend(remote?);
+        for mut part in parts {
+            if prepared.groups.len() > 1 {
+                // influxd merges the FROM items' streams in the order the statement
+                // names them (`FROM rp2.cpu, autogen.cpu`: rp2's point first at a tie),
+                // not in shard order: each group's shards rank after the earlier items'.
+                let rank = source_rank(snap, stmt, defaults, &g.db, &g.rp);
+                for r in &mut part.raw {
+                    r.shard |= rank << 48;
+                }
+            }
+            total.merge(part);
         }
     }
     if defaults.cancel.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(QueryError::Killed);
     }
     Ok(total)
+}
+
+/// The place among the statement's FROM items of the first one read from `db`.`rp`.
+fn source_rank(
+    snap: &Snapshot,
+    stmt: &SelectStatement,
+    defaults: &Defaults<'_>,
+    db: &str,
+    rp: &str,
+) -> u64 {
+    stmt.sources
+        .iter()
+        .position(|s| match s {
+            Source::Measurement(m) => resolve_db_rp(
+                snap,
+                m.database.as_deref(),
+                m.retention_policy.as_deref(),
+                defaults,
+            )
+            .is_ok_and(|(d, r)| d == db && r == rp),
+            Source::Subquery(_) => false,
+        })
+        .map_or(0, |i| i as u64)
 }
 
 /// The answer from what was read: EXPLAIN's, or the statement's series.
