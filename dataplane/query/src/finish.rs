@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use tessera_functions::TieKeys;
-use tessera_influxql::Fill;
+use tessera_influxql::{DataType, Fill};
 
 use crate::agg::{Out, Reducer};
 use crate::cond::binary;
@@ -40,6 +40,19 @@ impl Row {
     }
 }
 
+/// Whether a cast to `t` is the type a field is read as.
+fn same_type(t: DataType, read: Option<tessera_storage::batch::FieldType>) -> bool {
+    use tessera_storage::batch::FieldType as F;
+    matches!(
+        (t, read),
+        (DataType::Float, Some(F::Float))
+            | (DataType::Integer, Some(F::Integer))
+            | (DataType::Unsigned, Some(F::Unsigned))
+            | (DataType::String, Some(F::String))
+            | (DataType::Boolean, Some(F::Boolean))
+    )
+}
+
 /// The outputs of an aggregate statement as they read the selected point's values
 /// filled (see [`Row::aux`]): each tag they read becomes a field after the plan's.
 struct AuxFill {
@@ -59,8 +72,15 @@ impl AuxFill {
         {
             return None;
         }
-        fn rewrite(o: &OExpr, nf: usize, tags: &mut Vec<String>) -> OExpr {
+        fn rewrite(o: &OExpr, plan: &SelectPlan, tags: &mut Vec<String>) -> OExpr {
+            let nf = plan.fields.len();
             match o {
+                // A cast to the type the field is read as changes no value it reads, and
+                // influxd writes the fill value into the selected point's column as it
+                // is (`status::string` beside max() fills with 0).
+                OExpr::Cast(a, t) if matches!(**a, OExpr::Field(i) if same_type(*t, plan.field_types.get(i).copied().flatten())) => {
+                    rewrite(a, plan, tags)
+                }
                 OExpr::Tag(k) => {
                     let i = tags.iter().position(|t| t == k).unwrap_or_else(|| {
                         tags.push(k.clone());
@@ -70,13 +90,14 @@ impl AuxFill {
                 }
                 OExpr::Bin(op, a, b) => OExpr::Bin(
                     *op,
-                    Box::new(rewrite(a, nf, tags)),
-                    Box::new(rewrite(b, nf, tags)),
+                    Box::new(rewrite(a, plan, tags)),
+                    Box::new(rewrite(b, plan, tags)),
                 ),
-                OExpr::Math(f, a) => {
-                    OExpr::Math(f.clone(), a.iter().map(|x| rewrite(x, nf, tags)).collect())
-                }
-                OExpr::Cast(a, t) => OExpr::Cast(Box::new(rewrite(a, nf, tags)), *t),
+                OExpr::Math(f, a) => OExpr::Math(
+                    f.clone(),
+                    a.iter().map(|x| rewrite(x, plan, tags)).collect(),
+                ),
+                OExpr::Cast(a, t) => OExpr::Cast(Box::new(rewrite(a, plan, tags)), *t),
                 other => other.clone(),
             }
         }
@@ -104,7 +125,7 @@ impl AuxFill {
             .iter()
             .map(|o| {
                 if o.reads_row() {
-                    rewrite(o, nf, &mut tags)
+                    rewrite(o, plan, &mut tags)
                 } else {
                     o.clone()
                 }
