@@ -40,11 +40,14 @@ impl Row {
     }
 }
 
-/// Whether a cast to `t` is the type a field is read as.
-fn same_type(t: DataType, read: Option<tessera_storage::batch::FieldType>) -> bool {
+/// Whether `o` is a field read as type `t` (a cast of it to `t` changes nothing).
+fn reads_as(o: &OExpr, t: DataType, plan: &SelectPlan) -> bool {
     use tessera_storage::batch::FieldType as F;
+    let OExpr::Field(i) = o else {
+        return false;
+    };
     matches!(
-        (t, read),
+        (t, plan.field_types.get(*i).copied().flatten()),
         (DataType::Float, Some(F::Float))
             | (DataType::Integer, Some(F::Integer))
             | (DataType::Unsigned, Some(F::Unsigned))
@@ -78,9 +81,7 @@ impl AuxFill {
                 // A cast to the type the field is read as changes no value it reads, and
                 // influxd writes the fill value into the selected point's column as it
                 // is (`status::string` beside max() fills with 0).
-                OExpr::Cast(a, t) if matches!(**a, OExpr::Field(i) if same_type(*t, plan.field_types.get(i).copied().flatten())) => {
-                    rewrite(a, plan, tags)
-                }
+                OExpr::Cast(a, t) if reads_as(a, *t, plan) => rewrite(a, plan, tags),
                 OExpr::Tag(k) => {
                     let i = tags.iter().position(|t| t == k).unwrap_or_else(|| {
                         tags.push(k.clone());

@@ -1097,17 +1097,19 @@ async fn execute(
             .await
         };
         let (local, remote) = futures_lite::future::zip(local, remote).await;
+        // influxd merges the FROM items' streams in the order the statement names them
+        // (`FROM rp2.cpu, autogen.cpu`: rp2's point first at a tie), not in shard
+        // order: each group's shards rank after the earlier items'.
+        let rank = if prepared.groups.len() > 1 {
+            source_rank(snap, stmt, defaults, &g.db, &g.rp) << 48
+        } else {
+            0
+        };
         let mut parts = vec![local?];
         parts.extend(remote?);
         for mut part in parts {
-            if prepared.groups.len() > 1 {
-                // influxd merges the FROM items' streams in the order the statement
-                // names them (`FROM rp2.cpu, autogen.cpu`: rp2's point first at a tie),
-                // not in shard order: each group's shards rank after the earlier items'.
-                let rank = source_rank(snap, stmt, defaults, &g.db, &g.rp);
-                for r in &mut part.raw {
-                    r.shard |= rank << 48;
-                }
+            for r in &mut part.raw {
+                r.shard |= rank;
             }
             total.merge(part);
         }
@@ -1118,6 +1120,25 @@ async fn execute(
     Ok(total)
 }
 
+/// The (database, retention policy) each FROM item of `stmt` reads, in order (`None` for
+/// a subquery or one that does not resolve).
+fn source_policies<'a>(
+    snap: &'a Snapshot,
+    stmt: &'a SelectStatement,
+    defaults: &'a Defaults<'_>,
+) -> impl Iterator<Item = Option<(String, String)>> + 'a {
+    stmt.sources.iter().map(|src| match src {
+        Source::Measurement(m) => resolve_db_rp(
+            snap,
+            m.database.as_deref(),
+            m.retention_policy.as_deref(),
+            defaults,
+        )
+        .ok(),
+        Source::Subquery(_) => None,
+    })
+}
+
 /// The place among the statement's FROM items of the first one read from `db`.`rp`.
 fn source_rank(
     snap: &Snapshot,
@@ -1126,18 +1147,8 @@ fn source_rank(
     db: &str,
     rp: &str,
 ) -> u64 {
-    stmt.sources
-        .iter()
-        .position(|s| match s {
-            Source::Measurement(m) => resolve_db_rp(
-                snap,
-                m.database.as_deref(),
-                m.retention_policy.as_deref(),
-                defaults,
-            )
-            .is_ok_and(|(d, r)| d == db && r == rp),
-            Source::Subquery(_) => false,
-        })
+    source_policies(snap, stmt, defaults)
+        .position(|p| p.is_some_and(|(d, r)| d == db && r == rp))
         .map_or(0, |i| i as u64)
 }
 
@@ -2694,19 +2705,8 @@ fn shard_group_starts(
     stmt: &SelectStatement,
     defaults: &Defaults<'_>,
 ) -> Vec<i64> {
-    let mut starts: Vec<i64> = stmt
-        .sources
-        .iter()
-        .filter_map(|src| match src {
-            Source::Measurement(m) => resolve_db_rp(
-                snap,
-                m.database.as_deref(),
-                m.retention_policy.as_deref(),
-                defaults,
-            )
-            .ok(),
-            Source::Subquery(_) => None,
-        })
+    let mut starts: Vec<i64> = source_policies(snap, stmt, defaults)
+        .flatten()
         .filter_map(|(db, rp)| snap.data.retention_policy(&db, &rp))
         .flat_map(|r| r.shard_groups.iter().filter(|g| !g.is_deleted()))
         .map(|g| g.start_time)
