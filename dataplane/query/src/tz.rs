@@ -152,8 +152,9 @@ impl Tz {
 /// offsets (windows aligned to local time; a DST change moves the window's edge).
 pub fn window(t: i64, every: i64, offset: i64, tz: Option<&Tz>) -> (i64, i64) {
     // influxd's IteratorOptions.Window: the zone is read at the time less the offset, and
-    // the start and end move by the difference of the zone at them.
-    let t = t - offset;
+    // the start and end move by the difference of the zone at them. Its int64 arithmetic
+    // wraps at the ends of the time range; so does this.
+    let t = t.wrapping_sub(offset);
     let zone = tz.map(|z| z.zone_ns(t)).unwrap_or(0);
     let dt = (t.wrapping_add(zone)).rem_euclid(every);
     // A window that would start before the first time starts at it (influxd's
@@ -161,20 +162,20 @@ pub fn window(t: i64, every: i64, offset: i64, tz: Option<&Tz>) -> (i64, i64) {
     let mut start = if crate::cond::MIN_TIME.saturating_add(dt) >= t {
         crate::cond::MIN_TIME
     } else {
-        t - dt
+        t.wrapping_sub(dt)
     };
     let mut end = start.saturating_add(every);
     if let Some(z) = tz {
         let start_zone = if start != t { z.zone_ns(start) } else { zone };
         let end_zone = if end != t { z.zone_ns(end) } else { zone };
         if zone != start_zone {
-            start += zone - start_zone;
+            start = start.wrapping_add(zone.wrapping_sub(start_zone));
         }
         if zone != end_zone {
-            end += zone - end_zone;
+            end = end.wrapping_add(zone.wrapping_sub(end_zone));
         }
     }
-    (start + offset, end.saturating_add(offset))
+    (start.wrapping_add(offset), end.saturating_add(offset))
 }
 
 #[cfg(test)]

@@ -466,3 +466,14 @@ fn windows_take_their_block_of_the_one_merge_of_the_range() {
         }
     }
 }
+
+#[test]
+fn an_n_past_the_points_answers_them_all() {
+    // N is the user's: it may be far more than any memory holds.
+    let t: Vec<i64> = (0..5).collect();
+    let v: Vec<f64> = t.iter().map(|&x| x as f64).collect();
+    for name in ["top", "bottom", "sample"] {
+        let rows = floats(name, &[Arg::Integer(i64::MAX)], &t, &v).finish(0);
+        assert_eq!(rows.len(), 5, "{name}");
+    }
+}

@@ -54,7 +54,7 @@ fn decisive(k: &Kept, n: usize, top: bool, anonymous: bool) -> Option<Vec<usize>
         }
     };
     // A heap of the n + 1 best so far, the worst at the root.
-    let mut heap: Vec<usize> = Vec::with_capacity(n + 1);
+    let mut heap: Vec<usize> = Vec::with_capacity(n.min(k.len()).saturating_add(1));
     for i in 0..k.len() {
         if heap.len() <= n {
             gosort::heap_push(&mut heap, i, &mut worse);

@@ -26,7 +26,8 @@ impl MovingAverage {
             n,
             pos: 0,
             sum: Sum::F(0.0),
-            buf: Vec::with_capacity(n),
+            // (The window grows with the points: N may be far more than will come.)
+            buf: Vec::with_capacity(n.min(1024)),
         }
     }
 
@@ -108,5 +109,20 @@ impl CumulativeSum {
                 Num::U(x) => Value::Unsigned(x),
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_past_the_points_answers_nothing() {
+        // The window is the user's: it may be far more than any memory holds.
+        let mut m = MovingAverage::new(usize::MAX);
+        assert!((0..10).all(|i| m.push(i, Num::F(i as f64)).is_none()));
+        let mut m = MovingAverage::new(2);
+        assert!(m.push(0, Num::I(1)).is_none());
+        assert_eq!(m.push(1, Num::I(3)), Some(Point::new(1, Value::Float(2.0))));
     }
 }
