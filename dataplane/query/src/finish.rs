@@ -42,18 +42,14 @@ impl Row {
 
 /// Whether `o` is a field read as type `t` (a cast of it to `t` changes nothing).
 fn reads_as(o: &OExpr, t: DataType, plan: &SelectPlan) -> bool {
-    use tessera_storage::batch::FieldType as F;
     let OExpr::Field(i) = o else {
         return false;
     };
-    matches!(
-        (t, plan.field_types.get(*i).copied().flatten()),
-        (DataType::Float, Some(F::Float))
-            | (DataType::Integer, Some(F::Integer))
-            | (DataType::Unsigned, Some(F::Unsigned))
-            | (DataType::String, Some(F::String))
-            | (DataType::Boolean, Some(F::Boolean))
-    )
+    plan.field_types
+        .get(*i)
+        .copied()
+        .flatten()
+        .is_some_and(|read| crate::plan::data_type(read) == t)
 }
 
 /// The outputs of an aggregate statement as they read the selected point's values

@@ -23,6 +23,19 @@ pub fn data_type(t: FieldType) -> DataType {
     }
 }
 
+/// The stored field type a cast names (`x::integer`), the inverse of [`data_type`];
+/// `None` for `::tag`, `::field`.
+fn stored_type(t: DataType) -> Option<FieldType> {
+    Some(match t {
+        DataType::Float => FieldType::Float,
+        DataType::Integer => FieldType::Integer,
+        DataType::Unsigned => FieldType::Unsigned,
+        DataType::String => FieldType::String,
+        DataType::Boolean => FieldType::Boolean,
+        _ => return None,
+    })
+}
+
 /// Fields (with types) and tag keys of one measurement, over the shards a query reads.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasurementSchema {
@@ -963,16 +976,10 @@ fn ty(e: &Expr, schema: &Schema) -> Option<&'static str> {
         Expr::VarRef { name, data_type } => {
             // A cast is taken as written (`x::string + 1` is a type error wherever x is a
             // float).
-            match data_type {
-                DataType::Float => return Some("float"),
-                DataType::Integer => return Some("integer"),
-                DataType::Unsigned => return Some("unsigned"),
-                DataType::String => return Some("string"),
-                DataType::Boolean => return Some("boolean"),
-                DataType::Tag => return Some("tag"),
-                _ => {}
+            if *data_type == DataType::Tag {
+                return Some("tag");
             }
-            if let Some(t) = merged_field_type(schema, name) {
+            if let Some(t) = stored_type(*data_type).or_else(|| merged_field_type(schema, name)) {
                 return Some(match t {
                     FieldType::Float => "float",
                     FieldType::Integer => "integer",
@@ -1232,16 +1239,6 @@ fn cast_field_types(
     calls: &[CallSpec],
     condition: Option<&Expr>,
 ) -> Vec<Option<FieldType>> {
-    fn stored(t: DataType) -> Option<FieldType> {
-        Some(match t {
-            DataType::Float => FieldType::Float,
-            DataType::Integer => FieldType::Integer,
-            DataType::Unsigned => FieldType::Unsigned,
-            DataType::String => FieldType::String,
-            DataType::Boolean => FieldType::Boolean,
-            _ => return None,
-        })
-    }
     // Per field: None unseen, Some(Some(t)) every reference so far casts to t,
     // Some(None) some reference does not.
     let mut seen: Vec<Option<Option<FieldType>>> = vec![None; fields.len()];
@@ -1257,7 +1254,7 @@ fn cast_field_types(
     fn walk(o: &OExpr, note: &mut dyn FnMut(usize, Option<FieldType>)) {
         match o {
             OExpr::Cast(inner, t) => match **inner {
-                OExpr::Field(i) => note(i, stored(*t)),
+                OExpr::Field(i) => note(i, stored_type(*t)),
                 ref other => walk(other, note),
             },
             OExpr::Field(i) => note(*i, None),
@@ -1275,7 +1272,7 @@ fn cast_field_types(
     }
     for c in calls {
         if let Some(i) = fields.iter().position(|f| *f == c.field) {
-            note(i, c.cast.and_then(stored));
+            note(i, c.cast.and_then(stored_type));
         }
     }
     let mut in_condition = BTreeSet::new();

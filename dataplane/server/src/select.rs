@@ -854,16 +854,13 @@ async fn prepare(
             read.max = read.max.saturating_add(every);
         }
     }
+    // influxd ends an unbounded range at now only under GROUP BY time (its `compile`);
+    // grouped by tags alone it reads to the last time.
+    if read.max == tessera_query::cond::MAX_TIME && group_interval(stmt, now).is_some() {
+        read.max = now;
+    }
     for ((db, rp), ms) in by_rp {
-        // influxd ends an unbounded range at now only under GROUP BY time (its
-        // `compile`); grouped by tags alone it reads to the last time.
-        let max =
-            if read.max == tessera_query::cond::MAX_TIME && group_interval(stmt, now).is_some() {
-                now
-            } else {
-                read.max
-            };
-        let shards = shards_for(snap, &db, &rp, read.min, max);
+        let shards = shards_for(snap, &db, &rp, read.min, read.max);
         if shards.is_empty() {
             continue;
         }
@@ -1363,20 +1360,18 @@ fn select_subqueries<'a>(
                     raw_shards.as_deref(),
                 );
             }
+            let outer_dims = outer_group_tags(stmt, &series);
+            // The inner rows filled in blocks, as the runs or the outer statement read them.
+            let read_in_blocks = |series, interval, reading| {
+                fill_in_blocks(&inner, series, &outer_dims, interval, reading, now)
+            };
             if let Some((interval, runs)) = runs {
-                let outer_dims = outer_group_tags(stmt, &series);
-                let (series, seqs) = fill_in_blocks(
-                    &inner,
-                    series,
-                    &outer_dims,
-                    interval,
-                    BlockReading {
-                        limits: (0, 0),
-                        descending: runs.descending,
-                        sparse_ok: false,
-                    },
-                    now,
-                )?;
+                let reading = BlockReading {
+                    limits: (0, 0),
+                    descending: runs.descending,
+                    sparse_ok: false,
+                };
+                let (series, seqs) = read_in_blocks(series, interval, reading)?;
                 return runs.answer(stmt, &series, &seqs, now);
             }
             integer_math_columns(&inner, &mut series, &tag_columns.integer_fields.borrow());
@@ -1386,7 +1381,6 @@ fn select_subqueries<'a>(
             let inner_types = tag_columns.field_types.into_inner();
             let tag_columns = tag_columns.tags.into_inner();
             let source = frames.len() as u64;
-            let outer_dims = outer_group_tags(stmt, &series);
             let zipped = zip_calls(kind, &inner, &series, &outer_dims, !ascending(stmt));
             let group_starts = (kind == StreamKind::Merged
                 && zipped.is_none()
@@ -1395,18 +1389,12 @@ fn select_subqueries<'a>(
             let (series, seqs) = match (zipped, blocks) {
                 (Some((zipped, seqs)), _) => (zipped, Some(seqs)),
                 (None, Some(interval)) => {
-                    let (series, seqs) = fill_in_blocks(
-                        &inner,
-                        series,
-                        &outer_dims,
-                        interval,
-                        BlockReading {
-                            limits: block_limits,
-                            descending: !ascending(stmt),
-                            sparse_ok: outer_reduces(stmt),
-                        },
-                        now,
-                    )?;
+                    let reading = BlockReading {
+                        limits: block_limits,
+                        descending: !ascending(stmt),
+                        sparse_ok: outer_reduces(stmt),
+                    };
+                    let (series, seqs) = read_in_blocks(series, interval, reading)?;
                     (series, Some(seqs))
                 }
                 (None, None) => {
